@@ -1,0 +1,92 @@
+# dealercare: the two commands a newcomer needs are `make run` and `make test`.
+# Tools are pinned in tools/go.mod (generators) and tools/temporal/go.mod (the
+# Temporal dev server) and built into the git-ignored bin/ once; later runs
+# reuse them.
+
+SHELL := /bin/bash
+BIN := $(CURDIR)/bin
+export GOTOOLCHAIN := local
+
+# Every Go module of the workspace (tools/ and tools/temporal are outside it
+# on purpose: their dependency graphs must not enter the services' build list).
+MODULES := gen/go pkg services/customer services/gateway workflows tools/dev
+# Programs `make build` produces.
+COMMANDS := services/customer/cmd/customer services/gateway/cmd/gateway workflows/cmd/worker tools/dev/cmd/devstack tools/dev/cmd/devtoken
+
+GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2
+
+.PHONY: all run test build tools generate check-generate lint token test-unit clean-run
+
+all: build
+
+## run: build everything, start PostgreSQL, Temporal, the services, the worker
+## and the gateway, load the demo network, print the URL and a dev token.
+run: build $(BIN)/temporal
+	@$(BIN)/devstack run
+
+## test: unit and integration tests against a real PostgreSQL and Temporal
+## dev server that it starts itself (unless DEALERCARE_TEST_DATABASE_URL and
+## DEALERCARE_TEST_TEMPORAL_ADDRESS are given), plus the generated-code check.
+test: build $(BIN)/temporal check-generate lint
+	@$(BIN)/devstack testenv -- $(MAKE) --no-print-directory test-go
+
+# Runs inside the environment `devstack testenv` provides.
+test-go:
+	@set -e; for m in $(MODULES); do \
+		echo "== go test $$m"; \
+		(cd $$m && go test -count=1 -race -timeout 20m ./...); \
+	done
+
+## build: every program into bin/.
+build: $(BIN)/devstack
+	@for c in $(COMMANDS); do \
+		mod=$${c%%/cmd/*}; name=$${c##*/}; \
+		(cd $$mod && go build -o $(BIN)/$$name ./cmd/$$name) || exit 1; \
+	done
+
+$(BIN)/devstack: $(shell find tools/dev -name '*.go' -o -name go.mod 2>/dev/null)
+	@cd tools/dev && go build -o $(BIN)/devstack ./cmd/devstack
+
+## tools: the pinned code generators.
+tools: $(GENERATORS)
+
+$(BIN)/buf: tools/go.mod
+	cd tools && GOWORK=off go build -o $(BIN)/buf github.com/bufbuild/buf/cmd/buf
+$(BIN)/protoc-gen-go: tools/go.mod
+	cd tools && GOWORK=off go build -o $@ google.golang.org/protobuf/cmd/protoc-gen-go
+$(BIN)/protoc-gen-go-grpc: tools/go.mod
+	cd tools && GOWORK=off go build -o $@ google.golang.org/grpc/cmd/protoc-gen-go-grpc
+$(BIN)/protoc-gen-grpc-gateway: tools/go.mod
+	cd tools && GOWORK=off go build -o $@ github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway
+$(BIN)/protoc-gen-openapiv2: tools/go.mod
+	cd tools && GOWORK=off go build -o $@ github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
+
+# The Temporal CLI (dev server): about 8 minutes cold, cached in bin/.
+$(BIN)/temporal: tools/temporal/go.mod
+	cd tools/temporal && GOWORK=off go build -o $@ github.com/temporalio/cli/cmd/temporal
+
+## generate: lint the protos and regenerate gen/go (offline).
+generate: $(GENERATORS)
+	cd proto && $(BIN)/buf lint
+	rm -rf gen/go/dealercare gen/go/openapi/*.json
+	PATH=$(BIN):$$PATH $(BIN)/buf generate proto --template proto/buf.gen.yaml --path proto/dealercare
+
+## check-generate: fails when regenerating changes a committed file.
+check-generate: generate
+	@git diff --exit-code --stat -- gen/ || { echo "generated code is stale: run 'make generate' and commit gen/"; exit 1; }
+	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; echo "generated files not committed: run 'make generate' and commit gen/"; exit 1; }
+
+## lint: go vet and gofmt over every module.
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "gofmt needed"; exit 1; }
+	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
+
+## token: a dev JWT, e.g. make token ROLE=agent DEALER=SH001 (or REGION=EAST).
+token: $(BIN)/devtoken-built
+	@$(BIN)/devtoken -role "$(or $(ROLE),hq_admin)" -dealer "$(DEALER)" -region "$(REGION)"
+
+$(BIN)/devtoken-built:
+	@cd tools/dev && go build -o $(BIN)/devtoken ./cmd/devtoken
+
+clean-run:
+	rm -rf .run

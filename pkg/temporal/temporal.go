@@ -1,0 +1,87 @@
+// Package temporal sets up Temporal clients and workers the same way in every
+// dealercare process: namespace and address from the environment, slog
+// logging, OpenTelemetry tracing interceptors, and the task queues by name.
+package temporal
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/dealercare/dealercare/pkg/config"
+	"go.opentelemetry.io/otel"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/opentelemetry"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+)
+
+// Task queues. Each is polled by the worker (workflows/cmd/worker).
+const (
+	// TaskQueueNetwork runs dealer-network activities (business calendars).
+	TaskQueueNetwork = "dealercare-network"
+)
+
+// Config of the Temporal connection.
+type Config struct {
+	Address   string
+	Namespace string
+}
+
+// LoadConfig reads TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.
+func LoadConfig(l *config.Loader) Config {
+	return Config{
+		Address:   l.String("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		Namespace: l.String("TEMPORAL_NAMESPACE", "default"),
+	}
+}
+
+// Options builds client options with tracing and logging. Payloads use the
+// SDK's default converter (JSON, and protobuf JSON for proto messages), so
+// histories stay readable in the Temporal UI.
+func Options(c Config, log *slog.Logger) (client.Options, error) {
+	tracer, err := opentelemetry.NewTracingInterceptor(opentelemetry.TracerOptions{
+		Tracer: otel.Tracer("dealercare/temporal"),
+	})
+	if err != nil {
+		return client.Options{}, fmt.Errorf("temporal tracing interceptor: %w", err)
+	}
+	return client.Options{
+		HostPort:      c.Address,
+		Namespace:     c.Namespace,
+		Logger:        tlog.NewStructuredLogger(log.With("component", "temporal")),
+		DataConverter: converter.GetDefaultDataConverter(),
+		Interceptors:  []interceptor.ClientInterceptor{tracer},
+	}, nil
+}
+
+// Dial connects eagerly: the worker cannot do anything without Temporal, so
+// it should fail fast with a clear message.
+func Dial(ctx context.Context, c Config, log *slog.Logger) (client.Client, error) {
+	opts, err := Options(c, log)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS), namespace %q: %w", c.Address, c.Namespace, err)
+	}
+	return cl, nil
+}
+
+// NewLazyClient connects on first use, so a service starts (and keeps saving
+// its data) while Temporal is down.
+func NewLazyClient(c Config, log *slog.Logger) (client.Client, error) {
+	opts, err := Options(c, log)
+	if err != nil {
+		return nil, err
+	}
+	return client.NewLazyClient(opts)
+}
+
+// NewWorker builds a worker for a task queue with deliberate defaults.
+func NewWorker(cl client.Client, queue string) worker.Worker {
+	return worker.New(cl, queue, worker.Options{})
+}

@@ -1,0 +1,134 @@
+// Package app wires the customer service: configuration, PostgreSQL, the
+// gRPC server and its handlers. cmd/customer is a thin shell around Main so
+// end-to-end tests can run the real program on port 0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/grpcserver"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/telemetry"
+	customergrpc "github.com/dealercare/dealercare/services/customer/grpc"
+	"github.com/dealercare/dealercare/services/customer/network"
+	"github.com/dealercare/dealercare/services/customer/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ServiceName names the process in logs and traces.
+const ServiceName = "customer"
+
+// Config of the customer service.
+type Config struct {
+	Telemetry telemetry.Config
+	GRPC      grpcserver.Config
+	Auth      auth.VerifierConfig
+	Database  pg.Config
+	// MigrateURL is the owner's connection for migrations (MIGRATE_DATABASE_URL).
+	MigrateURL string
+	// AppRole is granted DML on the schema by migrations (DATABASE_APP_ROLE).
+	AppRole string
+	// MigrateOnStart applies migrations before serving (development).
+	MigrateOnStart bool
+}
+
+// LoadConfig reads the environment; the error names every bad variable.
+func LoadConfig(l *config.Loader) (Config, error) {
+	c := Config{
+		Telemetry:      telemetry.LoadConfig(l, ServiceName),
+		GRPC:           grpcserver.LoadConfig(l, "CUSTOMER_GRPC_ADDR", "127.0.0.1:9101"),
+		Auth:           auth.LoadVerifierConfig(l),
+		MigrateURL:     l.String("MIGRATE_DATABASE_URL", ""),
+		AppRole:        l.String("DATABASE_APP_ROLE", "dealercare_app"),
+		MigrateOnStart: l.Bool("MIGRATE_ON_START", false),
+	}
+	l.Check(!c.MigrateOnStart || c.MigrateURL != "", "MIGRATE_DATABASE_URL", "is required when MIGRATE_ON_START=true")
+	db, dbErr := pg.ConfigFromEnv(os.Getenv)
+	db.ApplicationName = ServiceName
+	c.Database = db
+	return c, errors.Join(l.Err(), dbErr)
+}
+
+// Migrate applies the customer schema's migrations as the owner.
+func Migrate(ctx context.Context, ownerURL, appRole string) error {
+	fsys, err := postgres.Migrations()
+	if err != nil {
+		return err
+	}
+	if err := pg.Migrate(ctx, ownerURL, postgres.Schema, appRole, fsys); err != nil {
+		return fmt.Errorf("migrate schema %s: %w", postgres.Schema, err)
+	}
+	return nil
+}
+
+// Main is the running customer service.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+
+	pool     *pgxpool.Pool
+	server   *grpcserver.Server
+	shutdown func(context.Context) error
+}
+
+// Open connects to PostgreSQL, checks the service role and binds the port,
+// so a caller knows the address before Run.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Log == nil {
+		m.Log = slog.Default()
+	}
+	if m.Config.MigrateOnStart {
+		if err := Migrate(ctx, m.Config.MigrateURL, m.Config.AppRole); err != nil {
+			return err
+		}
+	}
+	pool, err := pg.Open(ctx, m.Config.Database)
+	if err != nil {
+		return err
+	}
+	m.pool = pool
+	if err := pg.VerifyServiceRole(ctx, pool, postgres.Schema); err != nil {
+		return err
+	}
+	verifier, err := auth.NewVerifier(ctx, m.Config.Auth)
+	if err != nil {
+		return fmt.Errorf("token verifier (AUTH_JWKS_URL): %w", err)
+	}
+	srv, err := grpcserver.New(m.Config.GRPC, verifier, m.Log)
+	if err != nil {
+		return err
+	}
+	customerv1.RegisterDealerNetworkServiceServer(srv.Server, customergrpc.NewNetworkServer(network.NewService(postgres.NewNetworkStore(pool))))
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	m.server = srv
+	return nil
+}
+
+// Addr is the bound gRPC address.
+func (m *Main) Addr() string { return m.server.Addr() }
+
+// Run serves until ctx is cancelled, then drains in-flight calls.
+func (m *Main) Run(ctx context.Context) error {
+	m.Log.Info("customer service listening", "grpc_addr", m.Addr())
+	return m.server.Serve(ctx)
+}
+
+// Close releases the pool.
+func (m *Main) Close() error {
+	if m.pool != nil {
+		m.pool.Close()
+	}
+	if m.shutdown != nil {
+		return m.shutdown(context.Background())
+	}
+	return nil
+}
