@@ -1,0 +1,186 @@
+// Package app is the REST gateway: grpc-gateway routes for every service,
+// bearer-token verification at the edge (each service verifies the
+// forwarded token again), the merged OpenAPI document and health endpoints.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	"github.com/dealercare/dealercare/gen/go/openapi"
+	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/telemetry"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// ServiceName names the process in logs and traces.
+const ServiceName = "gateway"
+
+// Config of the gateway.
+type Config struct {
+	Telemetry       telemetry.Config
+	Auth            auth.VerifierConfig
+	HTTPAddr        string
+	CustomerTarget  string
+	ShutdownTimeout time.Duration
+	MaxBodyBytes    int64
+}
+
+// LoadConfig reads the environment; the error names every bad variable.
+func LoadConfig(l *config.Loader) (Config, error) {
+	c := Config{
+		Telemetry:       telemetry.LoadConfig(l, ServiceName),
+		Auth:            auth.LoadVerifierConfig(l),
+		HTTPAddr:        l.String("GATEWAY_HTTP_ADDR", "127.0.0.1:8080"),
+		CustomerTarget:  l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
+		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
+		MaxBodyBytes:    int64(l.Int("GATEWAY_MAX_BODY_BYTES", 1<<20)),
+	}
+	_, _, err := net.SplitHostPort(c.HTTPAddr)
+	l.Check(err == nil, "GATEWAY_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
+	l.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "must be positive")
+	return c, l.Err()
+}
+
+// Main is the running gateway.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+
+	lis   net.Listener
+	srv   *http.Server
+	conns []*grpc.ClientConn
+}
+
+// dial opens a client connection to a service with trace propagation.
+func dial(target string) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(target,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", target, err)
+	}
+	return conn, nil
+}
+
+// Open dials the services, builds the routes and binds the port.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Log == nil {
+		m.Log = slog.Default()
+	}
+	verifier, err := auth.NewVerifier(ctx, m.Config.Auth)
+	if err != nil {
+		return fmt.Errorf("token verifier (AUTH_JWKS_URL): %w", err)
+	}
+	customer, err := dial(m.Config.CustomerTarget)
+	if err != nil {
+		return fmt.Errorf("CUSTOMER_GRPC_TARGET: %w", err)
+	}
+	m.conns = append(m.conns, customer)
+
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false, EmitUnpopulated: true},
+			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+		}),
+		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(customer)),
+	)
+	if err := customerv1.RegisterDealerNetworkServiceHandler(ctx, mux, customer); err != nil {
+		return fmt.Errorf("register customer routes: %w", err)
+	}
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openapi.Document)
+	})
+	root.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	// /healthz (runtime.WithHealthzEndpoint) checks the upstream services.
+	root.Handle("/healthz", mux)
+	root.Handle("/v1/", m.authenticate(verifier, http.MaxBytesHandler(mux, m.Config.MaxBodyBytes)))
+
+	m.srv = &http.Server{
+		Handler:           otelhttp.NewHandler(root, "gateway"),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	lis, err := net.Listen("tcp", m.Config.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (GATEWAY_HTTP_ADDR): %w", m.Config.HTTPAddr, err)
+	}
+	m.lis = lis
+	return nil
+}
+
+// authenticate rejects requests without a valid bearer token with 401 in the
+// google.rpc.Status shape. The token itself travels on to the services.
+func (m *Main) authenticate(v auth.TokenVerifier, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, err := auth.BearerToken(r.Header.Get("Authorization"))
+		if err == nil {
+			var p *auth.Principal
+			if p, err = v.Verify(r.Context(), raw); err == nil {
+				next.ServeHTTP(w, r.WithContext(auth.NewContextWithPrincipal(r.Context(), p)))
+				return
+			}
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dealercare"`)
+		writeStatus(w, http.StatusUnauthorized, 16, err.Error())
+	})
+}
+
+// writeStatus writes a google.rpc.Status JSON body.
+func writeStatus(w http.ResponseWriter, httpCode, grpcCode int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(httpCode)
+	_ = json.NewEncoder(w).Encode(map[string]any{"code": grpcCode, "message": msg, "details": []any{}})
+}
+
+// URL is the gateway's base URL.
+func (m *Main) URL() string { return "http://" + m.lis.Addr().String() }
+
+// Run serves until ctx is cancelled, then lets in-flight requests finish.
+func (m *Main) Run(ctx context.Context) error {
+	m.Log.Info("gateway listening", "url", m.URL())
+	errc := make(chan error, 1)
+	go func() { errc <- m.srv.Serve(m.lis) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	err := m.srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// Close releases the client connections.
+func (m *Main) Close() error {
+	var errs []error
+	for _, c := range m.conns {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
