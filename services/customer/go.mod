@@ -3,9 +3,11 @@ module github.com/dealercare/dealercare/services/customer
 go 1.26.0
 
 require (
-	github.com/dealercare/dealercare/gen/go v0.0.0-00010101000000-000000000000
+	github.com/dealercare/dealercare/gen/go v0.0.0
 	github.com/dealercare/dealercare/pkg v0.0.0
 	github.com/jackc/pgx/v5 v5.12.0
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261012220534-4341edf3f941
+	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
 
@@ -45,8 +47,6 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261019180522-ce908d29299b // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20261012220534-4341edf3f941 // indirect
-	google.golang.org/grpc v1.85.0 // indirect
 )
 
 replace (

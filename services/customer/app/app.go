@@ -89,6 +89,7 @@ func (m *Main) Open(ctx context.Context) error {
 			return err
 		}
 	}
+	m.Config.Database.SearchPath = postgres.Schema
 	pool, err := pg.Open(ctx, m.Config.Database)
 	if err != nil {
 		return err

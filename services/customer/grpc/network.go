@@ -6,13 +6,10 @@ package grpc
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
-	"strings"
-	"time"
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/apperr"
-	"github.com/dealercare/dealercare/pkg/calendar"
+	"github.com/dealercare/dealercare/pkg/calendar/calendarpb"
 	"github.com/dealercare/dealercare/services/customer/network"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -168,7 +165,7 @@ func (s *NetworkServer) GetBusinessCalendar(ctx context.Context, req *customerv1
 
 // UpdateBusinessCalendar implements the RPC.
 func (s *NetworkServer) UpdateBusinessCalendar(ctx context.Context, req *customerv1.UpdateBusinessCalendarRequest) (*customerv1.BusinessCalendar, error) {
-	spec, err := CalendarFromProto(req.GetCalendar())
+	spec, err := calendarpb.FromProto(req.GetCalendar())
 	if err != nil {
 		return nil, err
 	}
@@ -188,75 +185,9 @@ func (s *NetworkServer) AddBusinessTime(ctx context.Context, req *customerv1.Add
 	return &customerv1.AddBusinessTimeResponse{EndTime: timestamppb.New(end), StartInBusinessHours: open}, nil
 }
 
-// Weekdays: proto numbers ISO (Monday=1 .. Sunday=7), Go numbers Sunday=0.
-func weekdayFromProto(d customerv1.DayOfWeek) time.Weekday {
-	return time.Weekday(int(d) % 7)
-}
-
-func weekdayToProto(wd time.Weekday) customerv1.DayOfWeek {
-	if wd == time.Sunday {
-		return customerv1.DayOfWeek_DAY_OF_WEEK_SUNDAY
-	}
-	return customerv1.DayOfWeek(wd)
-}
-
-// CalendarFromProto converts and validates the wire form; errors name the
-// field in the request's path syntax.
-func CalendarFromProto(c *customerv1.BusinessCalendar) (calendar.Spec, error) {
-	spec := calendar.Spec{TimeZone: c.GetTimeZone(), Weekly: map[time.Weekday][]calendar.Interval{}}
-	for i, oh := range c.GetWeekly() {
-		wd := weekdayFromProto(oh.GetDay())
-		if _, dup := spec.Weekly[wd]; dup {
-			return spec, apperr.Invalid(fmt.Sprintf("calendar.weekly[%d].day", i), "weekday listed twice")
-		}
-		ivs := []calendar.Interval{}
-		for j, iv := range oh.GetIntervals() {
-			parsed, err := calendar.ParseInterval(iv.GetStart() + "-" + iv.GetEnd())
-			if err != nil {
-				return spec, apperr.Invalid(fmt.Sprintf("calendar.weekly[%d].intervals[%d]", i, j), err.Error())
-			}
-			ivs = append(ivs, parsed)
-		}
-		spec.Weekly[wd] = ivs
-	}
-	for i, h := range c.GetHolidays() {
-		d, err := calendar.ParseDate(h)
-		if err != nil {
-			return spec, apperr.Invalid(fmt.Sprintf("calendar.holidays[%d]", i), err.Error())
-		}
-		spec.Holidays = append(spec.Holidays, d)
-	}
-	for i, a := range c.GetAdjustedWorkingDays() {
-		d, err := calendar.ParseDate(a.GetDate())
-		if err != nil {
-			return spec, apperr.Invalid(fmt.Sprintf("calendar.adjusted_working_days[%d].date", i), err.Error())
-		}
-		spec.WorkingDays = append(spec.WorkingDays, calendar.AdjustedDay{Date: d, HoursOf: weekdayFromProto(a.GetHoursOf())})
-	}
-	return spec, nil
-}
-
-// CalendarToProto converts a stored calendar to the wire form, weekdays in
-// ISO order.
+// CalendarToProto converts a stored calendar to the wire form.
 func CalendarToProto(c *network.StoredCalendar) *customerv1.BusinessCalendar {
-	out := &customerv1.BusinessCalendar{Dealer: c.Dealer, TimeZone: c.Spec.TimeZone, UpdateTime: timestamppb.New(c.UpdateTime)}
-	for _, wd := range []time.Weekday{time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday, time.Sunday} {
-		ivs, ok := c.Spec.Weekly[wd]
-		if !ok || len(ivs) == 0 {
-			continue
-		}
-		oh := &customerv1.OpeningHours{Day: weekdayToProto(wd)}
-		for _, iv := range ivs {
-			start, end, _ := strings.Cut(iv.String(), "-") // "HH:MM-HH:MM"
-			oh.Intervals = append(oh.Intervals, &customerv1.TimeInterval{Start: start, End: end})
-		}
-		out.Weekly = append(out.Weekly, oh)
-	}
-	for _, h := range c.Spec.Holidays {
-		out.Holidays = append(out.Holidays, h.String())
-	}
-	for _, a := range c.Spec.WorkingDays {
-		out.AdjustedWorkingDays = append(out.AdjustedWorkingDays, &customerv1.AdjustedWorkingDay{Date: a.Date.String(), HoursOf: weekdayToProto(a.HoursOf)})
-	}
+	out := calendarpb.ToProto(c.Dealer, c.Spec)
+	out.UpdateTime = timestamppb.New(c.UpdateTime)
 	return out
 }

@@ -178,9 +178,10 @@ type Dealer struct {
 	// Dealer code, e.g. `SH001`. Immutable; it is the tenant key of every
 	// dealer-owned row.
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
-	// Display name, e.g. 上海浦东汽车销售服务有限公司.
+	// Display name, e.g. 上海浦东汽车销售服务有限公司. Required on create
+	// (checked by the service, since an update may leave it out of its mask).
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	// Code of the dealer's region.
+	// Code of the dealer's region. Required on create.
 	Region string `protobuf:"bytes,3,opt,name=region,proto3" json:"region,omitempty"`
 	// IANA time zone, e.g. `Asia/Shanghai`. Defaults to Asia/Shanghai.
 	TimeZone string `protobuf:"bytes,4,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
@@ -1222,12 +1223,11 @@ const file_dealercare_customer_v1_network_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18dR\x04name\x12!\n" +
 	"\fdealer_count\x18\x03 \x01(\x05R\vdealerCount\x12;\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xba\x02\n" +
+	"createTime\"\xb8\x02\n" +
 	"\x06Dealer\x122\n" +
-	"\x04code\x18\x01 \x01(\tB\x1e\xbaH\x1br\x192\x17^[A-Z][A-Z0-9_-]{1,31}$R\x04code\x12\x1e\n" +
-	"\x04name\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x04name\x12\x1f\n" +
-	"\x06region\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06region\x12$\n" +
+	"\x04code\x18\x01 \x01(\tB\x1e\xbaH\x1br\x192\x17^[A-Z][A-Z0-9_-]{1,31}$R\x04code\x12\x1c\n" +
+	"\x04name\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x04name\x12\x1f\n" +
+	"\x06region\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\x06region\x12$\n" +
 	"\ttime_zone\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x12\x1b\n" +
 	"\x04city\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18dR\x04city\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +

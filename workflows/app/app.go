@@ -1,0 +1,178 @@
+// Package app wires the Temporal worker: it connects to Temporal and to the
+// services its activities call, registers every workflow and activity, and
+// serves a health endpoint for probes.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/telemetry"
+	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/workflows/network"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// ServiceName names the process in logs and traces.
+const ServiceName = "worker"
+
+// Config of the worker.
+type Config struct {
+	Telemetry      telemetry.Config
+	Temporal       dctemporal.Config
+	CustomerTarget string
+	// ServiceTokenFile holds the bearer token the worker presents to the
+	// services (a projected secret in Kubernetes); re-read on every call so
+	// rotation needs no restart.
+	ServiceTokenFile string
+	HealthAddr       string
+}
+
+// LoadConfig reads the environment; the error names every bad variable.
+func LoadConfig(l *config.Loader) (Config, error) {
+	c := Config{
+		Telemetry:        telemetry.LoadConfig(l, ServiceName),
+		Temporal:         dctemporal.LoadConfig(l),
+		CustomerTarget:   l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
+		ServiceTokenFile: l.Required("SERVICE_TOKEN_FILE"),
+		HealthAddr:       l.String("WORKER_HEALTH_ADDR", "127.0.0.1:9190"),
+	}
+	return c, l.Err()
+}
+
+// tokenFile is gRPC per-call credentials read from a file.
+type tokenFile struct{ path string }
+
+func (t tokenFile) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	b, err := os.ReadFile(t.path)
+	if err != nil {
+		return nil, fmt.Errorf("read SERVICE_TOKEN_FILE: %w", err)
+	}
+	return map[string]string{"authorization": "Bearer " + strings.TrimSpace(string(b))}, nil
+}
+
+// RequireTransportSecurity is false: in-cluster traffic is plaintext gRPC
+// behind NetworkPolicies (a mesh adds mTLS where required).
+func (tokenFile) RequireTransportSecurity() bool { return false }
+
+var _ credentials.PerRPCCredentials = tokenFile{}
+
+// Main is the running worker.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+
+	temporal client.Client
+	workers  []worker.Worker
+	conns    []*grpc.ClientConn
+	health   *http.Server
+	lis      net.Listener
+}
+
+// Open connects to Temporal and the services and registers everything.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Log == nil {
+		m.Log = slog.Default()
+	}
+	if _, err := os.Stat(m.Config.ServiceTokenFile); err != nil {
+		return fmt.Errorf("SERVICE_TOKEN_FILE: %w", err)
+	}
+	tc, err := dctemporal.Dial(ctx, m.Config.Temporal, m.Log)
+	if err != nil {
+		return err
+	}
+	m.temporal = tc
+	customer, err := grpc.NewClient(m.Config.CustomerTarget,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(tokenFile{m.Config.ServiceTokenFile}),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+	)
+	if err != nil {
+		return fmt.Errorf("CUSTOMER_GRPC_TARGET: %w", err)
+	}
+	m.conns = append(m.conns, customer)
+
+	w := dctemporal.NewWorker(tc, dctemporal.TaskQueueNetwork)
+	w.RegisterActivity(&network.Activities{Network: customerv1.NewDealerNetworkServiceClient(customer)})
+	m.workers = append(m.workers, w)
+
+	lis, err := net.Listen("tcp", m.Config.HealthAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (WORKER_HEALTH_ADDR): %w", m.Config.HealthAddr, err)
+	}
+	m.lis = lis
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", m.healthz)
+	m.health = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return nil
+}
+
+// healthz reports whether Temporal answers.
+func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := m.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		http.Error(w, "temporal unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// HealthAddr is the bound health address.
+func (m *Main) HealthAddr() string { return m.lis.Addr().String() }
+
+// Run polls until ctx is cancelled; in-flight activities finish first
+// (worker.Stop waits for them up to the worker's stop timeout).
+func (m *Main) Run(ctx context.Context) error {
+	for _, w := range m.workers {
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- m.health.Serve(m.lis) }()
+	m.Log.Info("worker running", "health_addr", m.HealthAddr(), "temporal", m.Config.Temporal.Address, "namespace", m.Config.Temporal.Namespace)
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	for _, w := range m.workers {
+		w.Stop()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if serr := m.health.Shutdown(sctx); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases connections.
+func (m *Main) Close() error {
+	var errs []error
+	for _, c := range m.conns {
+		errs = append(errs, c.Close())
+	}
+	if m.temporal != nil {
+		m.temporal.Close()
+	}
+	return errors.Join(errs...)
+}
