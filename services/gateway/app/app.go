@@ -183,4 +183,3 @@ func (m *Main) Close() error {
 	}
 	return errors.Join(errs...)
 }
-
