@@ -15,7 +15,7 @@ COMMANDS := services/customer/cmd/customer services/gateway/cmd/gateway workflow
 
 GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2
 
-.PHONY: all run test build tools generate check-generate lint token test-unit clean-run
+.PHONY: all run test test-go build tools generate check-generate lint token clean-run
 
 all: build
 
@@ -38,14 +38,11 @@ test-go:
 	done
 
 ## build: every program into bin/.
-build: $(BIN)/devstack
+build:
 	@for c in $(COMMANDS); do \
 		mod=$${c%%/cmd/*}; name=$${c##*/}; \
 		(cd $$mod && go build -o $(BIN)/$$name ./cmd/$$name) || exit 1; \
 	done
-
-$(BIN)/devstack: $(shell find tools/dev -name '*.go' -o -name go.mod 2>/dev/null)
-	@cd tools/dev && go build -o $(BIN)/devstack ./cmd/devstack
 
 ## tools: the pinned code generators.
 tools: $(GENERATORS)
@@ -82,11 +79,9 @@ lint:
 	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
 
 ## token: a dev JWT, e.g. make token ROLE=agent DEALER=SH001 (or REGION=EAST).
-token: $(BIN)/devtoken-built
-	@$(BIN)/devtoken -role "$(or $(ROLE),hq_admin)" -dealer "$(DEALER)" -region "$(REGION)"
-
-$(BIN)/devtoken-built:
+token:
 	@cd tools/dev && go build -o $(BIN)/devtoken ./cmd/devtoken
+	@$(BIN)/devtoken -role "$(or $(ROLE),hq_admin)" -dealer "$(DEALER)" -region "$(REGION)"
 
 clean-run:
 	rm -rf .run

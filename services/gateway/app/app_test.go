@@ -1,0 +1,219 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/grpcserver"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/pgtest"
+	customer "github.com/dealercare/dealercare/services/customer/app"
+	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
+	"github.com/dealercare/dealercare/services/gateway/app"
+)
+
+// gw is the real gateway in front of the real customer service.
+type gw struct {
+	url string
+	key *auth.SigningKey
+}
+
+func runUntilCleanup(t *testing.T, open func(context.Context) error, run func(context.Context) error, closeFn func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := open(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		closeFn()
+	})
+}
+
+func start(t *testing.T) *gw {
+	t.Helper()
+	fsys, err := customerpg.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := pgtest.New(t, customerpg.Schema, fsys)
+	keys := t.TempDir()
+	if err := auth.GenerateDevKeys(keys); err != nil {
+		t.Fatal(err)
+	}
+	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	authCfg := auth.VerifierConfig{JWKSURL: filepath.Join(keys, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience}
+
+	c := &customer.Main{Config: customer.Config{
+		GRPC:     grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second},
+		Auth:     authCfg,
+		Database: pg.Config{URL: db.AppURL},
+	}}
+	runUntilCleanup(t, c.Open, c.Run, c.Close)
+
+	g := &app.Main{Config: app.Config{
+		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(),
+		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20,
+	}}
+	runUntilCleanup(t, g.Open, g.Run, g.Close)
+	return &gw{url: g.URL(), key: key}
+}
+
+func (g *gw) token(t *testing.T, p auth.Principal) string {
+	t.Helper()
+	tok, err := g.key.Mint(p, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// do sends a request and decodes the JSON answer.
+func (g *gw) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, g.url+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(raw) > 0 && json.Unmarshal(raw, &out) != nil {
+		t.Fatalf("%s %s: body is not JSON: %s", method, path, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func TestGatewayRoutesAndErrors(t *testing.T) {
+	g := start(t)
+	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+
+	code, body := g.do(t, "POST", "/v1/regions", admin, `{"code":"EAST","name":"华东大区"}`)
+	if code != 200 {
+		t.Fatalf("create region: %d %v", code, body)
+	}
+	for _, d := range []string{
+		`{"code":"SH001","name":"上海浦东汽车销售服务有限公司","region":"EAST","city":"上海"}`,
+		`{"code":"HZ001","name":"杭州西湖汽车销售服务有限公司","region":"EAST","city":"杭州"}`,
+	} {
+		if code, body := g.do(t, "POST", "/v1/dealers", admin, d); code != 200 {
+			t.Fatalf("create dealer: %d %v", code, body)
+		}
+	}
+
+	code, body = g.do(t, "GET", "/v1/dealers", admin, "")
+	if code != 200 || len(body["dealers"].([]any)) != 2 {
+		t.Fatalf("list dealers: %d %v", code, body)
+	}
+	first := body["dealers"].([]any)[0].(map[string]any)
+	if first["code"] != "HZ001" || first["timeZone"] != "Asia/Shanghai" {
+		t.Errorf("first dealer = %v", first)
+	}
+
+	// Errors use the google.rpc.Status shape and name the field.
+	code, body = g.do(t, "POST", "/v1/dealers", admin, `{"code":"bad code","name":"x","region":"EAST"}`)
+	if code != 400 || body["code"] != float64(3) || !strings.Contains(body["message"].(string), "dealer.code") {
+		t.Errorf("bad code: %d %v", code, body)
+	}
+	if details, _ := body["details"].([]any); len(details) == 0 {
+		t.Errorf("no details (field violations) in %v", body)
+	}
+	code, body = g.do(t, "POST", "/v1/dealers", admin, `{"code":"SH001","name":"dup","region":"EAST"}`)
+	if code != 409 {
+		t.Errorf("duplicate: %d %v", code, body)
+	}
+	code, body = g.do(t, "POST", "/v1/dealers", admin, `{"code":`)
+	if code != 400 {
+		t.Errorf("malformed JSON: %d %v", code, body)
+	}
+
+	// A dealer user sees only its own dealer; another dealer is 404.
+	agent := g.token(t, auth.Principal{Subject: "a", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	code, body = g.do(t, "GET", "/v1/dealers", agent, "")
+	if code != 200 || len(body["dealers"].([]any)) != 1 {
+		t.Errorf("agent list: %d %v", code, body)
+	}
+	for _, path := range []string{"/v1/dealers/HZ001", "/v1/dealers/HZ001/businessCalendar"} {
+		if code, body := g.do(t, "GET", path, agent, ""); code != 404 {
+			t.Errorf("agent GET %s: %d %v", path, code, body)
+		}
+	}
+	if code, body := g.do(t, "PATCH", "/v1/dealers/HZ001", agent, `{"name":"x"}`); code != 404 {
+		t.Errorf("agent PATCH other dealer: %d %v", code, body)
+	}
+
+	// Business time through REST: Friday 17:55 + 2h on a weekday 09:00-18:00 calendar.
+	cal := `{"weekly":[` +
+		`{"day":"DAY_OF_WEEK_MONDAY","intervals":[{"start":"09:00","end":"18:00"}]},` +
+		`{"day":"DAY_OF_WEEK_TUESDAY","intervals":[{"start":"09:00","end":"18:00"}]},` +
+		`{"day":"DAY_OF_WEEK_WEDNESDAY","intervals":[{"start":"09:00","end":"18:00"}]},` +
+		`{"day":"DAY_OF_WEEK_THURSDAY","intervals":[{"start":"09:00","end":"18:00"}]},` +
+		`{"day":"DAY_OF_WEEK_FRIDAY","intervals":[{"start":"09:00","end":"18:00"}]}]}`
+	if code, body := g.do(t, "PUT", "/v1/dealers/SH001/businessCalendar", admin, cal); code != 200 {
+		t.Fatalf("put calendar: %d %v", code, body)
+	}
+	code, body = g.do(t, "POST", "/v1/dealers/SH001/businessCalendar:addBusinessTime", agent, `{"startTime":"2026-11-20T09:55:00Z","duration":"7200s"}`)
+	if code != 200 || body["endTime"] != "2026-11-23T02:55:00Z" {
+		t.Errorf("addBusinessTime: %d %v", code, body)
+	}
+}
+
+func TestGatewayAuthentication(t *testing.T) {
+	g := start(t)
+	for _, tc := range []struct{ name, token, want string }{
+		{"missing", "", "authorization"},
+		{"garbage", "abc", "malformed"},
+		{"alg none", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4Iiwicm9sZXMiOlsiaHFfYWRtaW4iXX0.", "none"},
+	} {
+		code, body := g.do(t, "GET", "/v1/dealers", tc.token, "")
+		if code != 401 || body["code"] != float64(16) {
+			t.Errorf("%s: %d %v", tc.name, code, body)
+			continue
+		}
+		if msg, _ := body["message"].(string); !strings.Contains(strings.ToLower(msg), tc.want) {
+			t.Errorf("%s: message %q does not mention %q", tc.name, msg, tc.want)
+		}
+	}
+	expired, err := g.key.Mint(auth.Principal{Subject: "x", Roles: []auth.Role{auth.RoleHQAdmin}}, auth.DevIssuer, auth.DevAudience, time.Minute, time.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := g.do(t, "GET", "/v1/dealers", expired, ""); code != 401 || !strings.Contains(body["message"].(string), "expired") {
+		t.Errorf("expired: %d %v", code, body)
+	}
+
+	// Health and the OpenAPI document need no token.
+	if code, _ := g.do(t, "GET", "/healthz", "", ""); code != 200 {
+		t.Errorf("/healthz: %d", code)
+	}
+	code, doc := g.do(t, "GET", "/openapi.json", "", "")
+	if code != 200 || doc["swagger"] != "2.0" {
+		t.Fatalf("/openapi.json: %d", code)
+	}
+	if _, ok := doc["paths"].(map[string]any)["/v1/dealers"]; !ok {
+		t.Errorf("/v1/dealers missing from the OpenAPI paths")
+	}
+}
