@@ -52,7 +52,9 @@ var slowDesc = grpc.ServiceDesc{
 			if err := dec(in); err != nil {
 				return nil, err
 			}
-			h := func(ctx context.Context, req any) (any, error) { return srv.(*slowService).call(ctx, req.(*emptypb.Empty)) }
+			h := func(ctx context.Context, req any) (any, error) {
+				return srv.(*slowService).call(ctx, req.(*emptypb.Empty))
+			}
 			if ic == nil {
 				return h(ctx, in)
 			}

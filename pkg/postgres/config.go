@@ -149,9 +149,6 @@ func (c Config) poolConfig() (*pgxpool.Config, error) {
 	if c.SearchPath != "" {
 		pc.ConnConfig.RuntimeParams["search_path"] = c.SearchPath
 	}
-	// Spans carry the SQL text but never the arguments, which may hold
-	// personal data.
-	pc.ConnConfig.Tracer = otelpgx.NewTracer()
 	return pc, nil
 }
 
@@ -163,6 +160,9 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Spans carry the SQL text but never the arguments, which may hold
+	// personal data.
+	pc.ConnConfig.Tracer = otelpgx.NewTracer()
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open pool for %s: %w", describe(pc), err)

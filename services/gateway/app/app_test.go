@@ -12,8 +12,8 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
-	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/pgtest"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
 	customer "github.com/dealercare/dealercare/services/customer/app"
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
 	"github.com/dealercare/dealercare/services/gateway/app"
