@@ -23,14 +23,16 @@ const (
 // FieldViolation names one bad field, in the request's field path syntax
 // (e.g. `dealer.time_zone`, `weekly[2].intervals[0]`).
 type FieldViolation struct {
-	Field  string
-	Reason string
+	Field    string
+	Reason   string
+	ReasonZh string // optional Chinese reason (zh-CN)
 }
 
 // Error is an application error safe to show to the caller.
 type Error struct {
 	Code       string
-	Message    string
+	Message    string // English
+	MessageZh  string // optional Chinese (zh-CN); see Zh and ZhReason
 	Violations []FieldViolation
 }
 
@@ -53,9 +55,10 @@ func Invalid(field, reason string) *Error {
 	}
 }
 
-// NotFound reports a missing object, or one the caller may not see.
-func NotFound(kind, id string) *Error {
-	return Errorf(ENOTFOUND, "%s %q not found", kind, id)
+// NotFound reports a missing object, or one the caller may not see; kindZh
+// names the kind in Chinese.
+func NotFound(kind, kindZh, id string) *Error {
+	return Errorf(ENOTFOUND, "%s %q not found", kind, id).Zh(fmt.Sprintf("%s“%s”不存在", kindZh, id))
 }
 
 // Code returns the code of the first *Error in err's chain, EINTERNAL for any

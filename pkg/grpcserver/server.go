@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"buf.build/go/protovalidate"
+	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/metadata"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
@@ -150,8 +152,10 @@ func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
 func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		start := time.Now()
+		lang := requestLang(ctx)
+		ctx = apperr.NewContextWithLang(ctx, lang)
 		resp, err := h(ctx, req)
-		st := ToStatus(err)
+		st := ToLocalizedStatus(err, lang)
 		lvl := slog.LevelInfo
 		attrs := []any{"method", info.FullMethod, "code", st.Code().String(), "duration_ms", time.Since(start).Milliseconds()}
 		if st.Code() == codes.Internal || st.Code() == codes.Unknown {
@@ -168,11 +172,23 @@ func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
+// requestLang reads the caller's language from Accept-Language, which
+// grpc-gateway forwards with its grpcgateway- prefix.
+func requestLang(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, k := range []string{"accept-language", "grpcgateway-accept-language"} {
+		if v := md.Get(k); len(v) > 0 {
+			return apperr.ParseAcceptLanguage(v[0])
+		}
+	}
+	return apperr.LangEN
+}
+
 func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		if m, ok := req.(proto.Message); ok {
 			if err := v.Validate(m); err != nil {
-				return nil, validationError(err)
+				return nil, validationError(err, apperr.LangFromContext(ctx))
 			}
 		}
 		return h(ctx, req)

@@ -139,7 +139,7 @@ func TestToStatus(t *testing.T) {
 		msg  string
 	}{
 		{apperr.Invalid("dealer.code", "is required"), codes.InvalidArgument, "dealer.code: is required"},
-		{apperr.NotFound("dealer", "X1"), codes.NotFound, `dealer "X1" not found`},
+		{apperr.NotFound("dealer", "经销商", "X1"), codes.NotFound, `dealer "X1" not found`},
 		{apperr.Errorf(apperr.ECONFLICT, "dealer SH001 already exists"), codes.AlreadyExists, "dealer SH001 already exists"},
 		{apperr.Errorf(apperr.EFORBIDDEN, "only hq_admin may"), codes.PermissionDenied, "only hq_admin may"},
 		{apperr.Errorf(apperr.EINTERNAL, "secret detail"), codes.Internal, "internal error"},

@@ -33,7 +33,7 @@ func FromProto(c *customerv1.BusinessCalendar) (calendar.Spec, error) {
 	for i, oh := range c.GetWeekly() {
 		wd := weekdayFromProto(oh.GetDay())
 		if _, dup := spec.Weekly[wd]; dup {
-			return spec, apperr.Invalid(fmt.Sprintf("calendar.weekly[%d].day", i), "weekday listed twice")
+			return spec, apperr.Invalid(fmt.Sprintf("calendar.weekly[%d].day", i), "weekday listed twice").ZhReason("同一星期重复出现")
 		}
 		ivs := []calendar.Interval{}
 		for j, iv := range oh.GetIntervals() {

@@ -38,19 +38,19 @@ type Dealer struct {
 // Validate checks a dealer's fields; errors name the field.
 func (d *Dealer) Validate() error {
 	if !codePattern.MatchString(d.Code) {
-		return apperr.Invalid("dealer.code", "must be 2-32 upper-case letters, digits, '-' or '_', starting with a letter")
+		return apperr.Invalid("dealer.code", "must be 2-32 upper-case letters, digits, '-' or '_', starting with a letter").ZhReason("须为 2-32 位大写字母、数字、'-' 或 '_'，以字母开头")
 	}
 	if d.Name == "" {
-		return apperr.Invalid("dealer.name", "is required")
+		return apperr.Invalid("dealer.name", "is required").ZhReason("为必填项")
 	}
 	if d.Region == "" {
-		return apperr.Invalid("dealer.region", "is required")
+		return apperr.Invalid("dealer.region", "is required").ZhReason("为必填项")
 	}
 	if d.TimeZone == "" {
 		d.TimeZone = calendar.DefaultTimeZone
 	}
 	if _, err := time.LoadLocation(d.TimeZone); err != nil {
-		return apperr.Invalid("dealer.time_zone", "unknown IANA time zone "+quote(d.TimeZone))
+		return apperr.Invalid("dealer.time_zone", "unknown IANA time zone "+quote(d.TimeZone)).ZhReason("未知的 IANA 时区 "+quote(d.TimeZone))
 	}
 	return nil
 }
@@ -58,10 +58,10 @@ func (d *Dealer) Validate() error {
 // Validate checks a region's fields.
 func (r *Region) Validate() error {
 	if !codePattern.MatchString(r.Code) {
-		return apperr.Invalid("region.code", "must be 2-32 upper-case letters, digits, '-' or '_', starting with a letter")
+		return apperr.Invalid("region.code", "must be 2-32 upper-case letters, digits, '-' or '_', starting with a letter").ZhReason("须为 2-32 位大写字母、数字、'-' 或 '_'，以字母开头")
 	}
 	if r.Name == "" {
-		return apperr.Invalid("region.name", "is required")
+		return apperr.Invalid("region.name", "is required").ZhReason("为必填项")
 	}
 	return nil
 }
@@ -122,7 +122,7 @@ func quote(s string) string { return `"` + s + `"` }
 func caller(ctx context.Context) (*auth.Principal, error) {
 	p, ok := auth.PrincipalFromContext(ctx)
 	if !ok {
-		return nil, apperr.Errorf(apperr.EUNAUTHORIZED, "authentication required")
+		return nil, apperr.Errorf(apperr.EUNAUTHORIZED, "authentication required").Zh("需要登录认证")
 	}
 	return p, nil
 }

@@ -65,7 +65,7 @@ func (s *NetworkStore) GetRegion(ctx context.Context, code string) (*network.Reg
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, apperr.NotFound("region", code)
+		return nil, apperr.NotFound("region", "大区", code)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get region %s: %w", code, err)
@@ -127,7 +127,7 @@ func (s *NetworkStore) GetDealer(ctx context.Context, v network.Visibility, code
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, apperr.NotFound("dealer", code)
+		return nil, apperr.NotFound("dealer", "经销商", code)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get dealer %s: %w", code, err)
@@ -164,7 +164,7 @@ func (s *NetworkStore) UpdateDealer(ctx context.Context, code string, fn func(*n
 	err := pg.InTx(ctx, s.pool, pg.Dealers(code), func(tx pgx.Tx) error {
 		d, err := scanDealer(tx.QueryRow(ctx, `SELECT `+dealerColumns+` FROM dealers WHERE dealer_id = $1 FOR UPDATE`, code))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return apperr.NotFound("dealer", code)
+			return apperr.NotFound("dealer", "经销商", code)
 		}
 		if err != nil {
 			return err
@@ -194,7 +194,7 @@ func (s *NetworkStore) GetCalendar(ctx context.Context, v network.Visibility, de
 			dealer, v.All, v.Dealers).Scan(&raw, &c.UpdateTime)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, apperr.NotFound("dealer", dealer)
+		return nil, apperr.NotFound("dealer", "经销商", dealer)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get calendar of %s: %w", dealer, err)

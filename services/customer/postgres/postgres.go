@@ -39,13 +39,13 @@ func mapError(err error, what string) error {
 	if errors.As(err, &pe) {
 		switch pe.Code {
 		case "23505":
-			return apperr.Errorf(apperr.ECONFLICT, "%s already exists", what)
+			return apperr.Errorf(apperr.ECONFLICT, "%s already exists", what).Zh(what + " 已存在")
 		case "23503":
-			return apperr.Errorf(apperr.EINVALID, "%s refers to a missing object", what)
+			return apperr.Errorf(apperr.EINVALID, "%s refers to a missing object", what).Zh(what + " 引用了不存在的对象")
 		case "42501":
 			// Row-level security refused the write: the caller's scope does
 			// not include the row.
-			return apperr.Errorf(apperr.ENOTFOUND, "%s not found", what)
+			return apperr.Errorf(apperr.ENOTFOUND, "%s not found", what).Zh(what + " 不存在")
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -15,6 +15,7 @@ import (
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/gen/go/openapi"
+	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/telemetry"
@@ -142,8 +143,33 @@ func (m *Main) authenticate(v auth.TokenVerifier, next http.Handler) http.Handle
 			}
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="dealercare"`)
-		writeStatus(w, http.StatusUnauthorized, 16, err.Error())
+		msg := err.Error()
+		if apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language")) == apperr.LangZH {
+			msg = tokenErrorZh(err)
+		}
+		writeStatus(w, http.StatusUnauthorized, 16, msg)
 	})
+}
+
+// tokenErrorZh is the Chinese message of a token error, by its kind.
+func tokenErrorZh(err error) string {
+	for kind, msg := range map[error]string{
+		auth.ErrMissingToken:         "缺少 Bearer 令牌（Authorization 请求头）",
+		auth.ErrMalformedToken:       "令牌格式错误",
+		auth.ErrUnsupportedAlgorithm: "不支持的签名算法",
+		auth.ErrUnknownKey:           "未知的签名密钥",
+		auth.ErrInvalidSignature:     "令牌签名无效",
+		auth.ErrTokenExpired:         "令牌已过期",
+		auth.ErrTokenNotYetValid:     "令牌尚未生效",
+		auth.ErrUntrustedIssuer:      "令牌签发方不受信任",
+		auth.ErrWrongAudience:        "令牌受众不匹配",
+		auth.ErrInvalidClaims:        "令牌声明无效",
+	} {
+		if errors.Is(err, kind) {
+			return msg
+		}
+	}
+	return "令牌无效"
 }
 
 // writeStatus writes a google.rpc.Status JSON body.

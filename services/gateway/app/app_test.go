@@ -87,9 +87,17 @@ func (g *gw) token(t *testing.T, p auth.Principal) string {
 // do sends a request and decodes the JSON answer.
 func (g *gw) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
 	t.Helper()
+	return g.doLang(t, method, path, token, body, "")
+}
+
+func (g *gw) doLang(t *testing.T, method, path, token, body, lang string) (int, map[string]any) {
+	t.Helper()
 	req, err := http.NewRequest(method, g.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if lang != "" {
+		req.Header.Set("Accept-Language", lang)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -215,5 +223,31 @@ func TestGatewayAuthentication(t *testing.T) {
 	}
 	if _, ok := doc["paths"].(map[string]any)["/v1/dealers"]; !ok {
 		t.Errorf("/v1/dealers missing from the OpenAPI paths")
+	}
+}
+
+func TestGatewayMessagesInChineseAndEnglish(t *testing.T) {
+	g := start(t)
+	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	for _, tc := range []struct {
+		lang, path, body, token string
+		status                  int
+		want                    string
+	}{
+		{"zh-CN,zh;q=0.9", "/v1/dealers", `{"code":"SH001","name":"x","region":"MARS"}`, admin, 400, "dealer.region: 未知的大区"},
+		{"en-US", "/v1/dealers", `{"code":"SH001","name":"x","region":"MARS"}`, admin, 400, "dealer.region: unknown region"},
+		{"zh-CN", "/v1/regions", `{"code":"EAST","name":""}`, admin, 400, "region.name: 长度至少为 1 个字符"},
+		{"zh-CN", "/v1/dealers", `{}`, "", 401, "缺少"},
+		{"en", "/v1/dealers", `{}`, "", 401, "authorization"},
+	} {
+		code, body := g.doLang(t, "POST", tc.path, tc.token, tc.body, tc.lang)
+		msg, _ := body["message"].(string)
+		if code != tc.status || !strings.Contains(strings.ToLower(msg), strings.ToLower(tc.want)) {
+			t.Errorf("%s %s: %d %q, want %d containing %q", tc.lang, tc.path, code, msg, tc.status, tc.want)
+		}
+	}
+	code, body := g.doLang(t, "GET", "/v1/dealers/NOPE1", admin, "", "zh-CN")
+	if msg, _ := body["message"].(string); code != 404 || msg != "经销商“NOPE1”不存在" {
+		t.Errorf("zh not found: %d %q", code, msg)
 	}
 }
