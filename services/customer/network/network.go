@@ -50,7 +50,7 @@ func (d *Dealer) Validate() error {
 		d.TimeZone = calendar.DefaultTimeZone
 	}
 	if _, err := time.LoadLocation(d.TimeZone); err != nil {
-		return apperr.Invalid("dealer.time_zone", "unknown IANA time zone "+quote(d.TimeZone)).ZhReason("未知的 IANA 时区 "+quote(d.TimeZone))
+		return apperr.Invalid("dealer.time_zone", "unknown IANA time zone "+quote(d.TimeZone)).ZhReason("未知的 IANA 时区 " + quote(d.TimeZone))
 	}
 	return nil
 }

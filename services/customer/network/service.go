@@ -133,7 +133,7 @@ func (s *Service) CreateDealer(ctx context.Context, d Dealer) (*Dealer, error) {
 	}
 	if _, err := s.store.GetRegion(ctx, d.Region); err != nil {
 		if apperr.Code(err) == apperr.ENOTFOUND {
-			return nil, apperr.Invalid("dealer.region", "unknown region "+quote(d.Region)).ZhReason("未知的大区 "+quote(d.Region))
+			return nil, apperr.Invalid("dealer.region", "unknown region "+quote(d.Region)).ZhReason("未知的大区 " + quote(d.Region))
 		}
 		return nil, err
 	}
@@ -162,13 +162,13 @@ func (s *Service) UpdateDealer(ctx context.Context, in Dealer, mask []string) (*
 	}
 	for _, f := range mask {
 		if !slices.Contains(DealerFields, f) {
-			return nil, apperr.Invalid("update_mask", "cannot update field "+quote(f)+"; updatable: name, region, time_zone, city").ZhReason("不能更新字段 "+quote(f)+"；可更新：name、region、time_zone、city")
+			return nil, apperr.Invalid("update_mask", "cannot update field "+quote(f)+"; updatable: name, region, time_zone, city").ZhReason("不能更新字段 " + quote(f) + "；可更新：name、region、time_zone、city")
 		}
 	}
 	if slices.Contains(mask, "region") {
 		if _, err := s.store.GetRegion(ctx, in.Region); err != nil {
 			if apperr.Code(err) == apperr.ENOTFOUND {
-				return nil, apperr.Invalid("dealer.region", "unknown region "+quote(in.Region)).ZhReason("未知的大区 "+quote(in.Region))
+				return nil, apperr.Invalid("dealer.region", "unknown region "+quote(in.Region)).ZhReason("未知的大区 " + quote(in.Region))
 			}
 			return nil, err
 		}
