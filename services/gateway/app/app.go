@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
@@ -116,7 +117,7 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	// /healthz (runtime.WithHealthzEndpoint) checks the upstream services.
 	root.Handle("/healthz", mux)
-	root.Handle("/v1/", m.authenticate(verifier, http.MaxBytesHandler(mux, m.Config.MaxBodyBytes)))
+	root.Handle("/v1/", m.authenticate(verifier, dealerPathGuard(http.MaxBytesHandler(mux, m.Config.MaxBodyBytes))))
 
 	m.srv = &http.Server{
 		Handler:           otelhttp.NewHandler(root, "gateway"),
@@ -148,6 +149,32 @@ func (m *Main) authenticate(v auth.TokenVerifier, next http.Handler) http.Handle
 			msg = tokenErrorZh(err)
 		}
 		writeStatus(w, http.StatusUnauthorized, 16, msg)
+	})
+}
+
+// dealerPathGuard answers 404 at the edge when a dealer user addresses
+// another dealer's resources by path (/v1/dealers/{other}/...). The services
+// check again (and PostgreSQL row-level security below them); this only
+// stops the request before it costs a service call, and keeps the answer
+// uniform whatever the service would have validated first.
+func dealerPathGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := auth.PrincipalFromContext(r.Context())
+		if ok && p.IsDealer() && !p.IsHQ() && !p.IsRegion() {
+			if rest, found := strings.CutPrefix(r.URL.Path, "/v1/dealers/"); found {
+				code, _, _ := strings.Cut(rest, "/")
+				code, _, _ = strings.Cut(code, ":")
+				if code != "" && code != p.Dealer {
+					msg := fmt.Sprintf("dealer %q not found", code)
+					if apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language")) == apperr.LangZH {
+						msg = fmt.Sprintf("经销商“%s”不存在", code)
+					}
+					writeStatus(w, http.StatusNotFound, 5, msg)
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

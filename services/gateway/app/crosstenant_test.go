@@ -1,0 +1,241 @@
+package app_test
+
+import (
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/dealercare/dealercare/gen/go/openapi"
+	"github.com/dealercare/dealercare/pkg/auth"
+)
+
+// The victim dealer and the strings that would betray its data.
+const (
+	victim     = "SH001"
+	victimName = "上海浦东汽车销售服务有限公司"
+	attacker   = "BJ001"
+)
+
+type route struct {
+	method, path string
+	body         map[string]any // the body parameter's schema, if any
+}
+
+type schema = map[string]any
+
+// apiDoc is the served OpenAPI document, decoded loosely.
+type apiDoc struct {
+	Paths map[string]map[string]struct {
+		Parameters []struct {
+			In     string `json:"in"`
+			Schema schema `json:"schema"`
+		} `json:"parameters"`
+	} `json:"paths"`
+	Definitions map[string]schema `json:"definitions"`
+}
+
+func loadDoc(t *testing.T) apiDoc {
+	t.Helper()
+	var doc apiDoc
+	if err := json.Unmarshal(openapi.Document, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// routes lists every operation of the served OpenAPI document.
+func routes(t *testing.T) []route {
+	t.Helper()
+	doc := loadDoc(t)
+	var out []route
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			r := route{method: strings.ToUpper(method), path: path}
+			for _, p := range op.Parameters {
+				if p.In == "body" {
+					r.body = p.Schema
+				}
+			}
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path+out[i].method < out[j].path+out[j].method })
+	return out
+}
+
+var pathParam = regexp.MustCompile(`\{([^}=]+)(=[^}]*)?\}`)
+
+// example builds a valid-looking value of a schema, pointing every
+// dealer-like field at the victim, so a request is judged on isolation and
+// not rejected as malformed first.
+func example(doc apiDoc, sc schema, name string, depth int) any {
+	if ref, ok := sc["$ref"].(string); ok {
+		return example(doc, doc.Definitions[strings.TrimPrefix(ref, "#/definitions/")], name, depth)
+	}
+	if enum, ok := sc["enum"].([]any); ok && len(enum) > 0 {
+		return enum[len(enum)-1]
+	}
+	switch sc["type"] {
+	case "object", nil:
+		props, _ := sc["properties"].(map[string]any)
+		if depth > 4 || props == nil {
+			return map[string]any{}
+		}
+		out := map[string]any{}
+		for k, v := range props {
+			if ro, _ := v.(map[string]any)["readOnly"].(bool); ro {
+				continue
+			}
+			out[k] = example(doc, v.(map[string]any), k, depth+1)
+		}
+		return out
+	case "array":
+		return []any{}
+	case "integer", "number":
+		return 1
+	case "boolean":
+		return false
+	case "string":
+		lower := strings.ToLower(name)
+		switch {
+		case sc["format"] == "date-time" || strings.HasSuffix(lower, "time"):
+			return "2026-11-20T01:00:00Z"
+		case strings.HasSuffix(lower, "duration"):
+			return "60s"
+		case strings.Contains(lower, "dealer") || lower == "code":
+			return victim
+		case lower == "region":
+			return "EAST"
+		case lower == "start" || lower == "end":
+			return "09:00"
+		}
+		return "x"
+	}
+	return nil
+}
+
+// isDealerParam tells whether a path parameter names a dealer.
+func isDealerParam(name string) bool {
+	return name == "dealer" || strings.HasSuffix(name, ".dealer") || name == "dealer.code"
+}
+
+// fill substitutes path parameters: dealer parameters with dealer, every
+// other one with the victim's object ids found by listing as HQ (ids), or a
+// made-up id.
+func fill(path, dealer string, ids map[string]string) string {
+	return pathParam.ReplaceAllStringFunc(path, func(m string) string {
+		name := pathParam.FindStringSubmatch(m)[1]
+		if isDealerParam(name) {
+			return dealer
+		}
+		if id, ok := ids[name]; ok {
+			return url.PathEscape(id)
+		}
+		return "unknown-id-0001"
+	})
+}
+
+// leaks reports whether a response body carries the victim's data.
+func leaks(body map[string]any) bool {
+	raw, _ := json.Marshal(body)
+	s := string(raw)
+	return strings.Contains(s, victim) || strings.Contains(s, victimName)
+}
+
+// TestCrossTenantWalk walks every route of the OpenAPI document as a user
+// of dealer BJ001 against dealer SH001's objects, and as a region manager of
+// another region. Anything but 404 or 403 without data fails; so does any
+// change to the victim's data. New routes are covered without editing this
+// test: parameters naming a dealer get the victim's code, others the
+// victim's object ids.
+func TestCrossTenantWalk(t *testing.T) {
+	g := start(t)
+	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	for _, r := range []string{`{"code":"EAST","name":"华东大区"}`, `{"code":"NORTH","name":"华北大区"}`} {
+		if code, body := g.do(t, "POST", "/v1/regions", admin, r); code != 200 {
+			t.Fatalf("seed region: %d %v", code, body)
+		}
+	}
+	for _, d := range []string{
+		`{"code":"` + victim + `","name":"` + victimName + `","region":"EAST","city":"上海"}`,
+		`{"code":"` + attacker + `","name":"北京朝阳汽车销售服务有限公司","region":"NORTH","city":"北京"}`,
+	} {
+		if code, body := g.do(t, "POST", "/v1/dealers", admin, d); code != 200 {
+			t.Fatalf("seed dealer: %d %v", code, body)
+		}
+	}
+	ids := map[string]string{} // victim object ids by path parameter name; filled as services add resources
+
+	snapshot := func() map[string]string {
+		out := map[string]string{}
+		for _, r := range routes(t) {
+			if r.method != "GET" {
+				continue
+			}
+			p := fill(r.path, victim, ids)
+			_, body := g.do(t, "GET", p, admin, "")
+			raw, _ := json.Marshal(body)
+			out[p] = string(raw)
+		}
+		return out
+	}
+	before := snapshot()
+
+	users := map[string]string{
+		"dealer agent":   g.token(t, auth.Principal{Subject: "a", Roles: []auth.Role{auth.RoleAgent}, Dealer: attacker}),
+		"dealer manager": g.token(t, auth.Principal{Subject: "m", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: attacker}),
+		"region manager": g.token(t, auth.Principal{Subject: "r", Roles: []auth.Role{auth.RoleRegionManager}, Region: "NORTH"}),
+	}
+	doc := loadDoc(t)
+	checked := 0
+	for who, tok := range users {
+		for _, r := range routes(t) {
+			hasDealer := false
+			for _, m := range pathParam.FindAllStringSubmatch(r.path, -1) {
+				hasDealer = hasDealer || isDealerParam(m[1])
+			}
+			body := ""
+			if r.body != nil {
+				raw, err := json.Marshal(example(doc, r.body, "", 0))
+				if err != nil {
+					t.Fatal(err)
+				}
+				body = string(raw)
+			}
+			p := fill(r.path, victim, ids)
+			code, resp := g.do(t, r.method, p, tok, body)
+			checked++
+			switch {
+			case hasDealer && code != 404 && code != 403:
+				t.Errorf("%s: %s %s answered %d, want 404 or 403: %v", who, r.method, p, code, resp)
+			case !hasDealer && code < 300 && leaks(resp):
+				t.Errorf("%s: %s %s returned the victim's data: %v", who, r.method, p, resp)
+			case !hasDealer && r.method != "GET" && code < 300:
+				t.Errorf("%s: %s %s changed network data: %d %v", who, r.method, p, code, resp)
+			}
+			if code >= 400 && leaks(resp) && code != 404 {
+				t.Errorf("%s: %s %s error body names the victim: %v", who, r.method, p, resp)
+			}
+			// Filters and lists: the victim never shows up in any list.
+			if r.method == "GET" && !hasDealer {
+				for _, q := range []string{"?region=EAST", "?dealer=" + victim, "?filter=dealer%3D" + victim} {
+					if code, resp := g.do(t, "GET", p+q, tok, ""); code < 300 && leaks(resp) {
+						t.Errorf("%s: GET %s%s returned the victim's data: %v", who, p, q, resp)
+					}
+				}
+			}
+		}
+	}
+	if checked < 2*len(users) {
+		t.Fatalf("walked only %d routes", checked)
+	}
+	after := snapshot()
+	for p, b := range before {
+		if after[p] != b {
+			t.Errorf("victim data at %s changed:\nbefore %s\nafter  %s", p, b, after[p])
+		}
+	}
+}
