@@ -15,7 +15,7 @@ COMMANDS := services/customer/cmd/customer services/gateway/cmd/gateway workflow
 
 GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2
 
-.PHONY: all run test test-go build tools generate check-generate lint token clean-run
+.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway clean-run
 
 all: build
 
@@ -82,6 +82,10 @@ lint:
 token:
 	@cd tools/dev && go build -o $(BIN)/devtoken ./cmd/devtoken
 	@$(BIN)/devtoken -role "$(or $(ROLE),hq_admin)" -dealer "$(DEALER)" -region "$(REGION)"
+
+## bench-gateway: the same read through the gateway and directly over gRPC.
+bench-gateway: build $(BIN)/temporal
+	@$(BIN)/devstack testenv -- sh -c 'cd services/gateway && go test -run "^$$" -bench GatewayOverhead -benchtime 3s -count 3 ./app/ 2>/dev/null | grep -E "Benchmark|ok"'
 
 clean-run:
 	rm -rf .run

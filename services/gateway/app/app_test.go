@@ -21,11 +21,12 @@ import (
 
 // gw is the real gateway in front of the real customer service.
 type gw struct {
-	url string
-	key *auth.SigningKey
+	url          string
+	key          *auth.SigningKey
+	customerAddr string // the customer service's gRPC address, for direct calls
 }
 
-func runUntilCleanup(t *testing.T, open func(context.Context) error, run func(context.Context) error, closeFn func() error) {
+func runUntilCleanup(t testing.TB, open func(context.Context) error, run func(context.Context) error, closeFn func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := open(ctx); err != nil {
@@ -43,7 +44,7 @@ func runUntilCleanup(t *testing.T, open func(context.Context) error, run func(co
 	})
 }
 
-func start(t *testing.T) *gw {
+func start(t testing.TB) *gw {
 	t.Helper()
 	fsys, err := customerpg.Migrations()
 	if err != nil {
@@ -72,10 +73,10 @@ func start(t *testing.T) *gw {
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20,
 	}}
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
-	return &gw{url: g.URL(), key: key}
+	return &gw{url: g.URL(), key: key, customerAddr: c.Addr()}
 }
 
-func (g *gw) token(t *testing.T, p auth.Principal) string {
+func (g *gw) token(t testing.TB, p auth.Principal) string {
 	t.Helper()
 	tok, err := g.key.Mint(p, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
 	if err != nil {
@@ -85,12 +86,12 @@ func (g *gw) token(t *testing.T, p auth.Principal) string {
 }
 
 // do sends a request and decodes the JSON answer.
-func (g *gw) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
+func (g *gw) do(t testing.TB, method, path, token, body string) (int, map[string]any) {
 	t.Helper()
 	return g.doLang(t, method, path, token, body, "")
 }
 
-func (g *gw) doLang(t *testing.T, method, path, token, body, lang string) (int, map[string]any) {
+func (g *gw) doLang(t testing.TB, method, path, token, body, lang string) (int, map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(method, g.url+path, strings.NewReader(body))
 	if err != nil {
