@@ -141,10 +141,10 @@ func RateLimit(cfg RateLimitConfig) func(http.Handler) http.Handler {
 	}
 }
 
-// retryAfterSeconds rounds up to whole seconds, at least 1; the small
-// tolerance keeps float noise (1.0000000001 s) from adding a second.
+// retryAfterSeconds rounds up to whole seconds, at least 1. The microsecond
+// of tolerance keeps float noise (1.0000000001 s) from adding a second.
 func retryAfterSeconds(wait time.Duration) int {
-	secs := int(math.Ceil(wait.Seconds() - 1e-9))
+	secs := int(math.Ceil(wait.Seconds() - 1e-6))
 	return max(secs, 1)
 }
 
