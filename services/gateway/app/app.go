@@ -20,6 +20,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/telemetry"
+	"github.com/dealercare/dealercare/services/gateway/middleware"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -40,6 +41,8 @@ type Config struct {
 	CustomerTarget  string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
+	RateLimit       middleware.RateLimitConfig
+	CORS            middleware.CORSConfig
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
@@ -51,6 +54,8 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		CustomerTarget:  l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxBodyBytes:    int64(l.Int("GATEWAY_MAX_BODY_BYTES", 1<<20)),
+		RateLimit:       middleware.LoadRateLimitConfig(l),
+		CORS:            middleware.LoadCORSConfig(l),
 	}
 	_, _, err := net.SplitHostPort(c.HTTPAddr)
 	l.Check(err == nil, "GATEWAY_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
@@ -101,6 +106,7 @@ func (m *Main) Open(ctx context.Context) error {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(customer)),
+		runtime.WithMetadata(middleware.ForwardRequestID),
 	)
 	if err := customerv1.RegisterDealerNetworkServiceHandler(ctx, mux, customer); err != nil {
 		return fmt.Errorf("register customer routes: %w", err)
@@ -117,10 +123,25 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	// /healthz (runtime.WithHealthzEndpoint) checks the upstream services.
 	root.Handle("/healthz", mux)
-	root.Handle("/v1/", m.authenticate(verifier, dealerPathGuard(http.MaxBytesHandler(mux, m.Config.MaxBodyBytes))))
+	// Order matters: CORS answers preflights before authentication; the
+	// rate limit is per tenant, so it follows authentication.
+	api := http.MaxBytesHandler(mux, m.Config.MaxBodyBytes)
+	api = dealerPathGuard(api)
+	if m.Config.RateLimit.Enabled() {
+		api = middleware.RateLimit(m.Config.RateLimit)(api)
+	}
+	api = middleware.LogPrincipal()(api)
+	root.Handle("/v1/", m.authenticate(verifier, api))
 
+	var h http.Handler = root
+	if m.Config.CORS.Enabled() {
+		h = middleware.CORS(m.Config.CORS)(h)
+	}
+	h = middleware.Recover(m.Log)(h)
+	h = middleware.AccessLog(m.Log)(h)
+	h = middleware.RequestID()(h)
 	m.srv = &http.Server{
-		Handler:           otelhttp.NewHandler(root, "gateway"),
+		Handler:           otelhttp.NewHandler(h, "gateway"),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	lis, err := net.Listen("tcp", m.Config.HTTPAddr)

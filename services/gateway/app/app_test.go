@@ -17,6 +17,7 @@ import (
 	customer "github.com/dealercare/dealercare/services/customer/app"
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
 	"github.com/dealercare/dealercare/services/gateway/app"
+	"github.com/dealercare/dealercare/services/gateway/middleware"
 )
 
 // gw is the real gateway in front of the real customer service.
@@ -44,7 +45,10 @@ func runUntilCleanup(t testing.TB, open func(context.Context) error, run func(co
 	})
 }
 
-func start(t testing.TB) *gw {
+func start(t testing.TB) *gw { return startWith(t, func(*app.Config) {}) }
+
+// startWith starts the stack with the gateway's config adjusted by tune.
+func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	t.Helper()
 	fsys, err := customerpg.Migrations()
 	if err != nil {
@@ -72,6 +76,7 @@ func start(t testing.TB) *gw {
 		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(),
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20,
 	}}
+	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
 	return &gw{url: g.URL(), key: key, customerAddr: c.Addr()}
 }
@@ -250,5 +255,73 @@ func TestGatewayMessagesInChineseAndEnglish(t *testing.T) {
 	code, body := g.doLang(t, "GET", "/v1/dealers/NOPE1", admin, "", "zh-CN")
 	if msg, _ := body["message"].(string); code != 404 || msg != "经销商“NOPE1”不存在" {
 		t.Errorf("zh not found: %d %q", code, msg)
+	}
+}
+
+func TestGatewayConventions(t *testing.T) {
+	g := startWith(t, func(c *app.Config) {
+		c.RateLimit = middleware.RateLimitConfig{RequestsPerSecond: 0.001, Burst: 3}
+		c.CORS = middleware.CORSConfig{AllowedOrigins: []string{"https://crm.example-dealer.cn"}, MaxAge: time.Minute}
+		c.MaxBodyBytes = 256
+	})
+	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	agent := g.token(t, auth.Principal{Subject: "a", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+
+	req, _ := http.NewRequest("GET", g.url+"/v1/regions", nil)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	req.Header.Set("X-Request-Id", "req-abc.123")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("X-Request-Id") != "req-abc.123" {
+		t.Errorf("request id not echoed: %q", resp.Header.Get("X-Request-Id"))
+	}
+
+	// Body size limit.
+	big := `{"code":"EAST","name":"` + strings.Repeat("华", 200) + `"}`
+	if code, body := g.do(t, "POST", "/v1/regions", admin, big); code != 400 && code != 413 {
+		t.Errorf("oversized body: %d %v", code, body)
+	}
+
+	// Per-tenant rate limit: the agent's dealer exhausts its burst of 3; HQ
+	// is a different tenant and still gets through.
+	var last int
+	var retryAfter string
+	for range 4 {
+		req, _ := http.NewRequest("GET", g.url+"/v1/dealers", nil)
+		req.Header.Set("Authorization", "Bearer "+agent)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		last, retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	if last != 429 || retryAfter == "" {
+		t.Errorf("4th request of a burst of 3: %d Retry-After %q", last, retryAfter)
+	}
+	if code, _ := g.do(t, "GET", "/v1/regions", admin, ""); code != 200 {
+		t.Errorf("another tenant was limited: %d", code)
+	}
+
+	// CORS preflight needs no token; unknown origins are refused.
+	for origin, want := range map[string]int{"https://crm.example-dealer.cn": 204, "https://evil.example": 403} {
+		req, _ := http.NewRequest("OPTIONS", g.url+"/v1/dealers", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization,idempotency-key")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("preflight from %s: %d, want %d", origin, resp.StatusCode, want)
+		}
+		if want == 204 && resp.Header.Get("Access-Control-Allow-Origin") != origin {
+			t.Errorf("allow-origin = %q", resp.Header.Get("Access-Control-Allow-Origin"))
+		}
 	}
 }
