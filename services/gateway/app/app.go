@@ -5,12 +5,12 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -19,12 +19,16 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/telemetry"
+	"github.com/dealercare/dealercare/services/gateway/idempotency"
 	"github.com/dealercare/dealercare/services/gateway/middleware"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -43,6 +47,13 @@ type Config struct {
 	MaxBodyBytes    int64
 	RateLimit       middleware.RateLimitConfig
 	CORS            middleware.CORSConfig
+	Idempotency     idempotency.Config
+	// Database holds idempotency records (schema gateway).
+	Database pg.Config
+	// MigrateURL, AppRole, MigrateOnStart: as in the services.
+	MigrateURL     string
+	AppRole        string
+	MigrateOnStart bool
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
@@ -56,11 +67,19 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		MaxBodyBytes:    int64(l.Int("GATEWAY_MAX_BODY_BYTES", 1<<20)),
 		RateLimit:       middleware.LoadRateLimitConfig(l),
 		CORS:            middleware.LoadCORSConfig(l),
+		Idempotency:     idempotency.LoadConfig(l),
+		MigrateURL:      l.String("MIGRATE_DATABASE_URL", ""),
+		AppRole:         l.String("DATABASE_APP_ROLE", "dealercare_app"),
+		MigrateOnStart:  l.Bool("MIGRATE_ON_START", false),
 	}
 	_, _, err := net.SplitHostPort(c.HTTPAddr)
 	l.Check(err == nil, "GATEWAY_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
 	l.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "must be positive")
-	return c, l.Err()
+	l.Check(!c.MigrateOnStart || c.MigrateURL != "", "MIGRATE_DATABASE_URL", "is required when MIGRATE_ON_START=true")
+	db, dbErr := pg.ConfigFromEnv(os.Getenv)
+	db.ApplicationName = ServiceName
+	c.Database = db
+	return c, errors.Join(l.Err(), dbErr)
 }
 
 // Main is the running gateway.
@@ -71,6 +90,8 @@ type Main struct {
 	lis   net.Listener
 	srv   *http.Server
 	conns []*grpc.ClientConn
+	pool  *pgxpool.Pool
+	store *idempotency.Store
 }
 
 // dial opens a client connection to a service with trace propagation.
@@ -94,6 +115,20 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("token verifier (AUTH_JWKS_URL): %w", err)
 	}
+	if m.Config.MigrateOnStart {
+		if err := idempotency.Migrate(ctx, m.Config.MigrateURL, m.Config.AppRole); err != nil {
+			return err
+		}
+	}
+	m.Config.Database.SearchPath = idempotency.Schema
+	if m.pool, err = pg.Open(ctx, m.Config.Database); err != nil {
+		return err
+	}
+	if err := pg.VerifyServiceRole(ctx, m.pool, idempotency.Schema); err != nil {
+		return err
+	}
+	m.store = idempotency.NewStore(m.pool)
+	m.store.Log = m.Log
 	customer, err := dial(m.Config.CustomerTarget)
 	if err != nil {
 		return fmt.Errorf("CUSTOMER_GRPC_TARGET: %w", err)
@@ -125,7 +160,9 @@ func (m *Main) Open(ctx context.Context) error {
 	root.Handle("/healthz", mux)
 	// Order matters: CORS answers preflights before authentication; the
 	// rate limit is per tenant, so it follows authentication.
-	api := http.MaxBytesHandler(mux, m.Config.MaxBodyBytes)
+	// Idempotency keys by the caller, so it follows authentication, and
+	// reads the whole body, so it sits inside the body limit.
+	api := http.MaxBytesHandler(idempotency.Middleware(m.store, m.Config.Idempotency.Options(m.Log))(mux), m.Config.MaxBodyBytes)
 	api = dealerPathGuard(api)
 	if m.Config.RateLimit.Enabled() {
 		api = middleware.RateLimit(m.Config.RateLimit)(api)
@@ -169,7 +206,7 @@ func (m *Main) authenticate(v auth.TokenVerifier, next http.Handler) http.Handle
 		if apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language")) == apperr.LangZH {
 			msg = tokenErrorZh(err)
 		}
-		writeStatus(w, http.StatusUnauthorized, 16, msg)
+		middleware.WriteStatus(w, http.StatusUnauthorized, codes.Unauthenticated, msg)
 	})
 }
 
@@ -190,7 +227,7 @@ func dealerPathGuard(next http.Handler) http.Handler {
 					if apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language")) == apperr.LangZH {
 						msg = fmt.Sprintf("经销商“%s”不存在", code)
 					}
-					writeStatus(w, http.StatusNotFound, 5, msg)
+					middleware.WriteStatus(w, http.StatusNotFound, codes.NotFound, msg)
 					return
 				}
 			}
@@ -220,19 +257,16 @@ func tokenErrorZh(err error) string {
 	return "令牌无效"
 }
 
-// writeStatus writes a google.rpc.Status JSON body.
-func writeStatus(w http.ResponseWriter, httpCode, grpcCode int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpCode)
-	_ = json.NewEncoder(w).Encode(map[string]any{"code": grpcCode, "message": msg, "details": []any{}})
-}
-
 // URL is the gateway's base URL.
 func (m *Main) URL() string { return "http://" + m.lis.Addr().String() }
 
 // Run serves until ctx is cancelled, then lets in-flight requests finish.
 func (m *Main) Run(ctx context.Context) error {
 	m.Log.Info("gateway listening", "url", m.URL())
+	sweepCtx, stopSweep := context.WithCancel(context.Background())
+	swept := make(chan error, 1)
+	go func() { swept <- m.store.RunSweeper(sweepCtx, m.Config.Idempotency.SweepInterval) }()
+	defer func() { stopSweep(); <-swept }()
 	errc := make(chan error, 1)
 	go func() { errc <- m.srv.Serve(m.lis) }()
 	select {
@@ -254,6 +288,9 @@ func (m *Main) Close() error {
 	var errs []error
 	for _, c := range m.conns {
 		errs = append(errs, c.Close())
+	}
+	if m.pool != nil {
+		m.pool.Close()
 	}
 	return errors.Join(errs...)
 }

@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	customer "github.com/dealercare/dealercare/services/customer/app"
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
 	"github.com/dealercare/dealercare/services/gateway/app"
+	"github.com/dealercare/dealercare/services/gateway/idempotency"
 	"github.com/dealercare/dealercare/services/gateway/middleware"
 )
 
@@ -72,9 +74,16 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	runUntilCleanup(t, c.Open, c.Run, c.Close)
 
+	idem, err := idempotency.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwdb := pgtest.New(t, idempotency.Schema, idem)
 	g := &app.Main{Config: app.Config{
 		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(),
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20,
+		Idempotency: idempotency.LoadConfig(config.FromMap(nil)),
+		Database:    pg.Config{URL: gwdb.AppURL},
 	}}
 	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
@@ -323,5 +332,42 @@ func TestGatewayConventions(t *testing.T) {
 		if want == 204 && resp.Header.Get("Access-Control-Allow-Origin") != origin {
 			t.Errorf("allow-origin = %q", resp.Header.Get("Access-Control-Allow-Origin"))
 		}
+	}
+}
+
+func TestGatewayIdempotency(t *testing.T) {
+	g := start(t)
+	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	post := func(key, body string) (int, string, string) {
+		req, _ := http.NewRequest("POST", g.url+"/v1/regions", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Idempotency-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw), resp.Header.Get("Idempotent-Replayed")
+	}
+	code1, body1, _ := post("k-1", `{"code":"EAST","name":"华东大区"}`)
+	if code1 != 200 {
+		t.Fatalf("first: %d %s", code1, body1)
+	}
+	// Without the key, a second create conflicts; with it, the retry gets
+	// the first answer.
+	code2, body2, replayed := post("k-1", `{"code":"EAST","name":"华东大区"}`)
+	if code2 != 200 || body2 != body1 || replayed != "true" {
+		t.Errorf("retry: %d %s replayed=%q, want the first answer", code2, body2, replayed)
+	}
+	if code, body, _ := post("k-1", `{"code":"EAST","name":"华东"}`); code != 422 {
+		t.Errorf("same key, other body: %d %s", code, body)
+	}
+	if code, _, _ := post("k-2", `{"code":"EAST","name":"华东大区"}`); code != 409 {
+		t.Errorf("new key, same region: %d, want 409 (already exists)", code)
+	}
+	_, list := g.do(t, "GET", "/v1/regions", admin, "")
+	if n := len(list["regions"].([]any)); n != 1 {
+		t.Errorf("%d regions after retries, want 1", n)
 	}
 }

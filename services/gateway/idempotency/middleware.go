@@ -35,7 +35,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +44,8 @@ import (
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/auth"
+	httpapi "github.com/dealercare/dealercare/services/gateway/middleware"
+	"google.golang.org/grpc/codes"
 )
 
 // Header names.
@@ -78,7 +79,7 @@ type Options struct {
 	// TTL is how long a key is remembered (default DefaultTTL).
 	TTL time.Duration
 	// InFlightTimeout bounds the handler's run and is the lease of its
-	// claim (default DefaultInFlightTimeout). Must not exceed TTL.
+	// claim (default DefaultInFlightTimeout, capped at TTL).
 	InFlightTimeout time.Duration
 	// MaxStoredBodyBytes caps the stored response body (default
 	// DefaultMaxStoredBodyBytes); larger responses are passed through and
@@ -107,14 +108,6 @@ func (o Options) withDefaults() Options {
 	}
 	return o
 }
-
-// gRPC codes used in error bodies (google.golang.org/grpc/codes).
-const (
-	codeInvalidArgument = 3
-	codeAlreadyExists   = 6
-	codeAborted         = 10
-	codeUnavailable     = 14
-)
 
 // Middleware applies idempotency keys to the requests of next. It must run
 // after authentication (it keys by auth.PrincipalFromContext's Subject;
@@ -154,7 +147,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if msg := validateKey(keys); msg != "" {
-		writeStatus(w, http.StatusBadRequest, codeInvalidArgument, msg)
+		httpapi.WriteStatus(w, http.StatusBadRequest, codes.InvalidArgument, msg)
 		return
 	}
 	key := keys[0]
@@ -167,11 +160,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			writeStatus(w, http.StatusRequestEntityTooLarge, codeInvalidArgument,
+			httpapi.WriteStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument,
 				fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit))
 			return
 		}
-		writeStatus(w, http.StatusBadRequest, codeInvalidArgument, "could not read the request body")
+		httpapi.WriteStatus(w, http.StatusBadRequest, codes.InvalidArgument, "could not read the request body")
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -184,12 +177,11 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Now: m.opts.Now(), TTL: m.opts.TTL, LeaseTimeout: m.opts.InFlightTimeout,
 	})
 	if err != nil {
-		if r.Context().Err() != nil {
-			return // The client is gone; nobody reads an answer.
+		if r.Context().Err() == nil { // Not merely a client that hung up.
+			m.opts.Log.ErrorContext(r.Context(), "idempotency: begin failed", "error", err)
 		}
-		m.opts.Log.ErrorContext(r.Context(), "idempotency: begin failed", "error", err)
 		w.Header().Set("Retry-After", "1")
-		writeStatus(w, http.StatusServiceUnavailable, codeUnavailable,
+		httpapi.WriteStatus(w, http.StatusServiceUnavailable, codes.Unavailable,
 			fmt.Sprintf("cannot check Idempotency-Key %q right now; retry the request with the same key", key))
 		return
 	}
@@ -204,14 +196,14 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (m *middleware) answerExisting(w http.ResponseWriter, e Entry, fingerprint []byte) {
 	switch {
 	case !bytes.Equal(e.Fingerprint, fingerprint):
-		writeStatus(w, http.StatusUnprocessableEntity, codeInvalidArgument,
+		httpapi.WriteStatus(w, http.StatusUnprocessableEntity, codes.InvalidArgument,
 			fmt.Sprintf("Idempotency-Key %q was already used with a different request", e.Key))
 	case e.State == StateInFlight:
 		w.Header().Set("Retry-After", "1")
-		writeStatus(w, http.StatusConflict, codeAborted,
+		httpapi.WriteStatus(w, http.StatusConflict, codes.Aborted,
 			fmt.Sprintf("a request with Idempotency-Key %q is still in progress", e.Key))
 	case e.Response.BodyOmitted:
-		writeStatus(w, http.StatusConflict, codeAlreadyExists,
+		httpapi.WriteStatus(w, http.StatusConflict, codes.AlreadyExists,
 			fmt.Sprintf("the request with Idempotency-Key %q was already processed (HTTP %d) but its response was too large to keep; read the resource instead",
 				e.Key, e.Response.Status))
 	default:
@@ -258,13 +250,13 @@ func (m *middleware) run(w http.ResponseWriter, r *http.Request, e Entry) {
 	case retryable(resp.Status):
 		abandon()
 	default:
-		ctx, cancel := storeCtx()
-		err := m.store.Complete(ctx, e, resp, m.opts.Now())
-		cancel()
+		sctx, scancel := storeCtx()
+		err := m.store.Complete(sctx, e, resp, m.opts.Now())
+		scancel()
 		if err != nil {
 			// The client still gets its answer: the work is done. A retry
 			// sees 409 until the lease runs out, then runs again.
-			m.opts.Log.ErrorContext(ctx, "idempotency: complete failed", "error", err)
+			m.opts.Log.ErrorContext(sctx, "idempotency: complete failed", "error", err)
 		}
 	}
 	rec.finish()
@@ -310,18 +302,6 @@ func Fingerprint(r *http.Request, body []byte) []byte {
 	}
 	h.Write(body)
 	return h.Sum(nil)
-}
-
-// writeStatus writes a google.rpc.Status JSON body.
-func writeStatus(w http.ResponseWriter, httpCode, grpcCode int, msg string) {
-	body, _ := json.Marshal(struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Details []any  `json:"details"`
-	}{grpcCode, msg, []any{}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(httpCode)
-	_, _ = w.Write(append(body, '\n'))
 }
 
 // recorder buffers the handler's response so it can be stored before the

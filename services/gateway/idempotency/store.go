@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/dealercare/dealercare/pkg/postgres"
 )
 
 // Schema is the gateway's PostgreSQL schema.
@@ -331,4 +333,17 @@ func (s *Store) RunSweeper(ctx context.Context, interval time.Duration) error {
 		case <-t.C:
 		}
 	}
+}
+
+// Migrate applies Schema's migrations as the owner (ownerURL, see
+// postgres.WithRole) and grants appRole what the Store needs.
+func Migrate(ctx context.Context, ownerURL, appRole string) error {
+	fsys, err := Migrations()
+	if err != nil {
+		return err
+	}
+	if err := postgres.Migrate(ctx, ownerURL, Schema, appRole, fsys); err != nil {
+		return fmt.Errorf("migrate schema %s: %w", Schema, err)
+	}
+	return nil
 }

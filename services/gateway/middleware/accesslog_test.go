@@ -19,7 +19,7 @@ import (
 func fakeAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer good-token" {
-			writeStatus(w, http.StatusUnauthorized, codes.Unauthenticated, "missing bearer token")
+			WriteStatus(w, http.StatusUnauthorized, codes.Unauthenticated, "missing bearer token")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(auth.NewContextWithPrincipal(r.Context(), dealerA)))

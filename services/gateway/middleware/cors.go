@@ -135,11 +135,11 @@ func CORS(cfg CORSConfig) func(http.Handler) http.Handler {
 			h.Add("Vary", "Access-Control-Request-Method")
 			switch {
 			case !ok:
-				writeStatus(w, http.StatusForbidden, codes.PermissionDenied, localized(r,
+				WriteStatus(w, http.StatusForbidden, codes.PermissionDenied, localized(r,
 					fmt.Sprintf("origin %q may not call this API from a browser", origin),
 					fmt.Sprintf("来源 %q 不允许从浏览器调用此 API", origin)))
 			case !slices.Contains(corsMethods, reqMethod):
-				writeStatus(w, http.StatusForbidden, codes.PermissionDenied, localized(r,
+				WriteStatus(w, http.StatusForbidden, codes.PermissionDenied, localized(r,
 					fmt.Sprintf("method %q is not allowed for cross-origin requests; allowed: %s", reqMethod, methods),
 					fmt.Sprintf("跨域请求不允许方法 %q；允许：%s", reqMethod, methods)))
 			default:

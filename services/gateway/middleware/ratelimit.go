@@ -134,7 +134,7 @@ func RateLimit(cfg RateLimitConfig) func(http.Handler) http.Handler {
 			}
 			secs := retryAfterSeconds(wait)
 			h.Set("Retry-After", strconv.Itoa(secs))
-			writeStatus(w, http.StatusTooManyRequests, codes.ResourceExhausted, localized(r,
+			WriteStatus(w, http.StatusTooManyRequests, codes.ResourceExhausted, localized(r,
 				fmt.Sprintf("rate limit of %s requests per second for %s exceeded; retry after %d s", rps, t.label, secs),
 				fmt.Sprintf("%s超过每秒 %s 次请求的限制，请 %d 秒后重试", t.labelZh, rps, secs)))
 		})

@@ -40,7 +40,7 @@ func Recover(log *slog.Logger) func(http.Handler) http.Handler {
 				for _, k := range []string{"Content-Length", "Content-Encoding", "Content-Disposition", "ETag", "Last-Modified", "Trailer"} {
 					w.Header().Del(k)
 				}
-				writeStatus(w, http.StatusInternalServerError, codes.Internal,
+				WriteStatus(w, http.StatusInternalServerError, codes.Internal,
 					localized(r, "internal error", "内部错误"))
 			}()
 			next.ServeHTTP(rec, r)

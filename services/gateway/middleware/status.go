@@ -33,8 +33,9 @@ type statusBody struct {
 	Details []any      `json:"details"`
 }
 
-// writeStatus answers with a google.rpc.Status body.
-func writeStatus(w http.ResponseWriter, httpCode int, code codes.Code, msg string) {
+// WriteStatus answers with a google.rpc.Status body; every error the
+// gateway itself writes goes through it.
+func WriteStatus(w http.ResponseWriter, httpCode int, code codes.Code, msg string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")

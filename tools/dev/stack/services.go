@@ -19,7 +19,7 @@ const (
 var services = []service{
 	{name: "customer", addrEnv: "CUSTOMER_GRPC_ADDR", addr: "127.0.0.1:9101", health: healthGRPC, database: true},
 	{name: "worker", addrEnv: "WORKER_HEALTH_ADDR", addr: "127.0.0.1:9190", health: healthHTTP, serviceToken: true},
-	{name: "gateway", addrEnv: "GATEWAY_HTTP_ADDR", addr: "127.0.0.1:8080", health: healthHTTP},
+	{name: "gateway", addrEnv: "GATEWAY_HTTP_ADDR", addr: "127.0.0.1:8080", health: healthHTTP, database: true},
 }
 
 // The services `devstack run` itself talks to.

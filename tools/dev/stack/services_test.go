@@ -68,7 +68,7 @@ func TestServiceEnv(t *testing.T) {
 			"AUTH_JWKS_URL":        "/repo/.run/keys/dev-jwks.json",
 			"AUTH_ISSUER":          "dealercare-dev",
 			"AUTH_AUDIENCE":        "dealercare",
-			"DATABASE_URL":         "",
+			"DATABASE_URL":         st.appDatabaseURL, // idempotency records
 			"PATH":                 "/bin",
 		}},
 	}

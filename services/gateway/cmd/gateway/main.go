@@ -1,5 +1,8 @@
 // Command gateway serves dealercare's REST API (grpc-gateway) in front of
 // the gRPC services.
+//
+//	gateway            serve HTTP (default)
+//	gateway migrate    apply the gateway schema's migrations and exit
 package main
 
 import (
@@ -12,11 +15,12 @@ import (
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/telemetry"
 	"github.com/dealercare/dealercare/services/gateway/app"
+	"github.com/dealercare/dealercare/services/gateway/idempotency"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx)
+	err := run(ctx, os.Args[1:])
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
@@ -24,20 +28,36 @@ func main() {
 	}
 }
 
-func run(ctx context.Context) error {
-	cfg, err := app.LoadConfig(config.FromEnv())
-	if err != nil {
-		return err
+func run(ctx context.Context, args []string) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
 	}
-	shutdown, err := telemetry.Setup(ctx, cfg.Telemetry)
-	if err != nil {
-		return err
+	switch cmd {
+	case "migrate":
+		l := config.FromEnv()
+		owner := l.Required("MIGRATE_DATABASE_URL")
+		role := l.String("DATABASE_APP_ROLE", "dealercare_app")
+		if err := l.Err(); err != nil {
+			return err
+		}
+		return idempotency.Migrate(ctx, owner, role)
+	case "serve":
+		cfg, err := app.LoadConfig(config.FromEnv())
+		if err != nil {
+			return err
+		}
+		shutdown, err := telemetry.Setup(ctx, cfg.Telemetry)
+		if err != nil {
+			return err
+		}
+		defer shutdown(context.Background())
+		m := &app.Main{Config: cfg}
+		defer m.Close()
+		if err := m.Open(ctx); err != nil {
+			return err
+		}
+		return m.Run(ctx)
 	}
-	defer shutdown(context.Background())
-	m := &app.Main{Config: cfg}
-	defer m.Close()
-	if err := m.Open(ctx); err != nil {
-		return err
-	}
-	return m.Run(ctx)
+	return fmt.Errorf("unknown command %q; usage: gateway [serve|migrate]", cmd)
 }
