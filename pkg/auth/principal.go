@@ -31,13 +31,16 @@ const (
 	RoleRegionManager  Role = "region_manager"
 	RoleHQAnalyst      Role = "hq_analyst"
 	RoleHQAdmin        Role = "hq_admin"
+	// RoleService is a platform process (the workflow worker) calling a
+	// service's internal methods across dealers; people never hold it.
+	RoleService Role = "service"
 )
 
 // knownRoles lists every role in the order of the spec's user table, which is
 // also the order error messages list them in.
 var knownRoles = []Role{
 	RoleAgent, RoleDealerManager, RoleServiceManager, RoleSalesManager, RoleDealerGM,
-	RoleRegionManager, RoleHQAnalyst, RoleHQAdmin,
+	RoleRegionManager, RoleHQAnalyst, RoleHQAdmin, RoleService,
 }
 
 // dealerRoles are the roles whose scope is one dealership.
@@ -82,6 +85,9 @@ func (p *Principal) IsHQ() bool { return p.HasRole(RoleHQAnalyst, RoleHQAdmin) }
 // IsRegion reports whether p is a region manager, who reads the dealers of
 // p.Region.
 func (p *Principal) IsRegion() bool { return p.HasRole(RoleRegionManager) }
+
+// IsService reports whether p is a platform process (the worker).
+func (p *Principal) IsService() bool { return p.HasRole(RoleService) }
 
 // IsDealer reports whether p holds a role scoped to the dealership p.Dealer.
 func (p *Principal) IsDealer() bool { return p.HasRole(dealerRoles...) }

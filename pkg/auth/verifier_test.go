@@ -336,7 +336,7 @@ func TestVerify(t *testing.T) {
 				return rsaKey.token(t, withClaims(map[string]any{"roles": []string{"agent", "superuser"}}))
 			},
 			wantKind: ErrInvalidClaims,
-			wantMsg:  `invalid token claims: unknown role "superuser" (known roles: agent, dealer_manager, service_manager, sales_manager, dealer_gm, region_manager, hq_analyst, hq_admin)`,
+			wantMsg:  `invalid token claims: unknown role "superuser" (known roles: agent, dealer_manager, service_manager, sales_manager, dealer_gm, region_manager, hq_analyst, hq_admin, service)`,
 		},
 		{
 			name:     "dealer role without dealer",

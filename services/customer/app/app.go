@@ -9,13 +9,16 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/pii"
 	"github.com/dealercare/dealercare/pkg/telemetry"
+	"github.com/dealercare/dealercare/services/customer/archive"
 	customergrpc "github.com/dealercare/dealercare/services/customer/grpc"
 	"github.com/dealercare/dealercare/services/customer/network"
 	"github.com/dealercare/dealercare/services/customer/postgres"
@@ -37,6 +40,8 @@ type Config struct {
 	AppRole string
 	// MigrateOnStart applies migrations before serving (development).
 	MigrateOnStart bool
+	// PII holds the keys that encrypt and index ID numbers.
+	PII pii.Keys
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
@@ -48,6 +53,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		MigrateURL:     l.String("MIGRATE_DATABASE_URL", ""),
 		AppRole:        l.String("DATABASE_APP_ROLE", "dealercare_app"),
 		MigrateOnStart: l.Bool("MIGRATE_ON_START", false),
+		PII:            pii.LoadKeys(l),
 	}
 	l.Check(!c.MigrateOnStart || c.MigrateURL != "", "MIGRATE_DATABASE_URL", "is required when MIGRATE_ON_START=true")
 	db, dbErr := pg.ConfigFromEnv(os.Getenv)
@@ -106,7 +112,19 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	customerv1.RegisterDealerNetworkServiceServer(srv.Server, customergrpc.NewNetworkServer(network.NewService(postgres.NewNetworkStore(pool))))
+	cipher, err := m.Config.PII.Cipher()
+	if err != nil {
+		return fmt.Errorf("PII_KEYS: %w", err)
+	}
+	index, err := m.Config.PII.Index()
+	if err != nil {
+		return fmt.Errorf("PII_INDEX_KEY: %w", err)
+	}
+	networkSvc := network.NewService(postgres.NewNetworkStore(pool))
+	archiveStore := postgres.NewArchiveStore(pool, cipher, index)
+	customerv1.RegisterDealerNetworkServiceServer(srv.Server, customergrpc.NewNetworkServer(networkSvc))
+	customerv1.RegisterArchiveServiceServer(srv.Server, customergrpc.NewArchiveServer(archive.NewService(archiveStore, networkSvc, time.Now)))
+	customerv1.RegisterVehicleStateServiceServer(srv.Server, customergrpc.NewVehicleStateServer(archiveStore))
 	if err := srv.Listen(); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
+	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/services/customer/app"
 	"github.com/dealercare/dealercare/services/customer/postgres"
@@ -55,6 +56,7 @@ func start(t *testing.T) *stack {
 			Audience: auth.DevAudience,
 		},
 		Database: pg.Config{URL: db.AppURL},
+		PII:      pii.NewRandomKeys(),
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {

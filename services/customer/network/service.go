@@ -25,6 +25,16 @@ type Service struct {
 // NewService returns a Service over store.
 func NewService(store Store) *Service { return &Service{store: store} }
 
+// CanRead reports whether the caller may read dealer's data; other
+// services' rules (the archive) share this one.
+func (s *Service) CanRead(ctx context.Context, dealer string) (bool, error) {
+	_, v, err := s.visibility(ctx)
+	if err != nil {
+		return false, err
+	}
+	return v.All || slices.Contains(v.Dealers, dealer), nil
+}
+
 // visibility resolves what the caller may read. A region manager sees the
 // dealers currently in the region.
 func (s *Service) visibility(ctx context.Context) (*auth.Principal, Visibility, error) {
@@ -33,7 +43,7 @@ func (s *Service) visibility(ctx context.Context) (*auth.Principal, Visibility, 
 		return nil, Visibility{}, err
 	}
 	switch {
-	case p.IsHQ():
+	case p.IsHQ() || p.IsService():
 		return p, Visibility{All: true}, nil
 	case p.IsRegion():
 		codes, err := s.store.RegionDealers(ctx, p.Region)

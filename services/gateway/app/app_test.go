@@ -14,6 +14,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
+	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	customer "github.com/dealercare/dealercare/services/customer/app"
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
@@ -71,6 +72,7 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 		GRPC:     grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second},
 		Auth:     authCfg,
 		Database: pg.Config{URL: db.AppURL},
+		PII:      pii.NewRandomKeys(),
 	}}
 	runUntilCleanup(t, c.Open, c.Run, c.Close)
 

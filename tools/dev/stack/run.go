@@ -247,7 +247,7 @@ func (r *runner) startTemporal(ctx context.Context) error {
 
 // settings mints the service token and gathers what serviceEnv needs.
 func (r *runner) settings(appURL string) (stackSettings, error) {
-	token, err := MintDevToken(r.paths.Keys(), auth.Principal{Subject: "svc-worker", Roles: []auth.Role{auth.RoleHQAdmin}}, serviceTokenTTL)
+	token, err := MintDevToken(r.paths.Keys(), auth.Principal{Subject: "svc-worker", Roles: []auth.Role{auth.RoleService}}, serviceTokenTTL)
 	if err != nil {
 		return stackSettings{}, fmt.Errorf("service token: %w", err)
 	}

@@ -52,7 +52,7 @@ type service struct {
 	// database: `<name> migrate` runs before any service starts, and the
 	// service gets DATABASE_URL for the app role.
 	database bool
-	// serviceToken: the service gets SERVICE_TOKEN_FILE, an hq_admin token
+	// serviceToken: the service gets SERVICE_TOKEN_FILE, a "service" role token
 	// for calling other services.
 	serviceToken bool
 }

@@ -14,6 +14,7 @@ import (
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/pgtest"
+	"github.com/dealercare/dealercare/pkg/pii"
 	"github.com/dealercare/dealercare/services/customer/postgres"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -56,6 +57,7 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 		"AUTH_JWKS_URL="+filepath.Join(dir, auth.DevJWKSFile), "AUTH_ISSUER="+auth.DevIssuer, "AUTH_AUDIENCE="+auth.DevAudience,
 		"LOG_LEVEL=warn",
 	)
+	cmd.Env = append(cmd.Env, pii.NewRandomKeys().Env()...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,398 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dealercare/dealercare/pkg/apperr"
+	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/outbox"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/validate"
+	"github.com/dealercare/dealercare/services/customer/archive"
+	"github.com/jackc/pgx/v5"
+)
+
+const vehicleColumns = `id::text, dealer_id, customer_id::text, vin, plate, brand, model, model_year,
+	coalesce(to_char(purchase_date, 'YYYY-MM-DD'), ''), selling_dealer, mileage_km, dms_id, create_time,
+	last_visit_time, last_visit_dealer, coalesce(to_char(next_service_due_date, 'YYYY-MM-DD'), ''), next_service_due_km`
+
+func scanVehicle(row pgx.Row) (*archive.Vehicle, error) {
+	var v archive.Vehicle
+	var last *time.Time
+	err := row.Scan(&v.ID, &v.Dealer, &v.Customer, &v.VIN, &v.Plate, &v.Brand, &v.Model, &v.ModelYear, &v.PurchaseDate,
+		&v.SellingDealer, &v.MileageKM, &v.DMSID, &v.CreateTime, &last, &v.Service.LastVisitDealer, &v.Service.NextDueDate,
+		&v.Service.NextDueMileageKM)
+	if last != nil {
+		v.Service.LastVisitTime = *last
+	}
+	return &v, err
+}
+
+func notFound(kind, kindZh, id string) error { return apperr.NotFound(kind, kindZh, id) }
+
+// CreateVehicle adds a vehicle; ECONFLICT when the dealer already archives
+// the VIN.
+func (s *ArchiveStore) CreateVehicle(ctx context.Context, v *archive.Vehicle) (*archive.Vehicle, error) {
+	var out *archive.Vehicle
+	err := pg.InTx(ctx, s.pool, pg.Dealers(v.Dealer), func(tx pgx.Tx) error {
+		if _, err := s.getCustomer(ctx, tx, v.Dealer, v.Customer, true); err != nil {
+			return err
+		}
+		var err error
+		out, err = scanVehicle(tx.QueryRow(ctx, `INSERT INTO vehicles (dealer_id, id, customer_id, vin, plate, brand, model,
+			model_year, purchase_date, selling_dealer, dms_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			RETURNING `+vehicleColumns, v.Dealer, outbox.NewID(), v.Customer, v.VIN, v.Plate, v.Brand, v.Model, v.ModelYear,
+			nullDate(v.PurchaseDate), v.SellingDealer, v.DMSID))
+		return err
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return nil, err
+		}
+		if isUnique(err) {
+			return nil, apperr.Errorf(apperr.ECONFLICT, "vehicle %s is already in the archive", v.VIN).Zh("车辆 " + v.VIN + " 已在档案中")
+		}
+		return nil, fmt.Errorf("create vehicle: %w", err)
+	}
+	return out, nil
+}
+
+// GetVehicle returns ENOTFOUND unless the vehicle belongs to the customer.
+func (s *ArchiveStore) GetVehicle(ctx context.Context, dealer, customer, id string) (*archive.Vehicle, error) {
+	if !validate.IsUUID(id) || !validate.IsUUID(customer) {
+		return nil, notFound("vehicle", "车辆", id)
+	}
+	var v *archive.Vehicle
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) (err error) {
+		v, err = scanVehicle(tx.QueryRow(ctx, `SELECT `+vehicleColumns+` FROM vehicles WHERE dealer_id = $1 AND customer_id = $2 AND id = $3`, dealer, customer, id))
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("vehicle", "车辆", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get vehicle %s: %w", id, err)
+	}
+	return v, nil
+}
+
+// ListVehicles lists a customer's vehicles by VIN.
+func (s *ArchiveStore) ListVehicles(ctx context.Context, dealer, customer string) ([]archive.Vehicle, error) {
+	var out []archive.Vehicle
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+vehicleColumns+` FROM vehicles WHERE dealer_id = $1 AND customer_id = $2 ORDER BY vin`, dealer, customer)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			v, err := scanVehicle(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *v)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list vehicles: %w", err)
+	}
+	return out, nil
+}
+
+const roColumns = `id::text, dealer_id, number, vehicle_id::text, vin, customer_id::text, type, state, open_time, close_time,
+	mileage_km, amount_fen, advisor, by_appointment, campaign_code`
+
+func scanRO(row pgx.Row) (*archive.RepairOrder, error) {
+	var ro archive.RepairOrder
+	var closed *time.Time
+	err := row.Scan(&ro.ID, &ro.Dealer, &ro.Number, &ro.Vehicle, &ro.VIN, &ro.Customer, &ro.Type, &ro.State, &ro.OpenTime,
+		&closed, &ro.MileageKM, &ro.AmountFen, &ro.Advisor, &ro.ByAppointment, &ro.CampaignCode)
+	if closed != nil {
+		ro.CloseTime = *closed
+	}
+	return &ro, err
+}
+
+// CreateRepairOrder opens an order for a vehicle of this dealer's archive,
+// found by id or VIN, and records the odometer reading.
+func (s *ArchiveStore) CreateRepairOrder(ctx context.Context, ro *archive.RepairOrder) (*archive.RepairOrder, error) {
+	var out *archive.RepairOrder
+	err := pg.InTx(ctx, s.pool, pg.Dealers(ro.Dealer), func(tx pgx.Tx) error {
+		var vehicleID, vin, customerID string
+		err := tx.QueryRow(ctx, `SELECT id::text, vin, customer_id::text FROM vehicles
+			WHERE dealer_id = $1 AND (($2 <> '' AND id::text = $2) OR ($2 = '' AND vin = $3)) FOR UPDATE`,
+			ro.Dealer, ro.Vehicle, ro.VIN).Scan(&vehicleID, &vin, &customerID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			if ro.Vehicle != "" {
+				return apperr.Invalid("repair_order.vehicle", "no such vehicle in this dealer's archive").ZhReason("本店档案中没有该车辆")
+			}
+			return apperr.Invalid("repair_order.vin", "no vehicle with this VIN in this dealer's archive; archive it first").ZhReason("本店档案中没有该 VIN 的车辆，请先建档")
+		}
+		if err != nil {
+			return err
+		}
+		if ro.VIN != "" && ro.VIN != vin {
+			return apperr.Invalid("repair_order.vin", "does not match the vehicle").ZhReason("与车辆不符")
+		}
+		out, err = scanRO(tx.QueryRow(ctx, `INSERT INTO repair_orders (dealer_id, id, number, vehicle_id, vin, customer_id, type, state,
+			open_time, mileage_km, amount_fen, advisor, by_appointment, campaign_code)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13) RETURNING `+roColumns,
+			ro.Dealer, outbox.NewID(), ro.Number, vehicleID, vin, customerID, ro.Type, ro.OpenTime, ro.MileageKM, ro.AmountFen,
+			ro.Advisor, ro.ByAppointment, ro.CampaignCode))
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE vehicles SET mileage_km = greatest(mileage_km, $3) WHERE dealer_id = $1 AND id = $2`, ro.Dealer, vehicleID, ro.MileageKM)
+		return err
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return nil, err
+		}
+		if isUnique(err) {
+			return nil, apperr.Errorf(apperr.ECONFLICT, "repair order %s already exists", ro.Number).Zh("维修工单 " + ro.Number + " 已存在")
+		}
+		return nil, fmt.Errorf("create repair order: %w", err)
+	}
+	return out, nil
+}
+
+func getRO(ctx context.Context, tx pgx.Tx, dealer, id string, forUpdate bool) (*archive.RepairOrder, error) {
+	if !validate.IsUUID(id) {
+		return nil, notFound("repair order", "维修工单", id)
+	}
+	q := `SELECT ` + roColumns + ` FROM repair_orders WHERE dealer_id = $1 AND id = $2`
+	if forUpdate {
+		q += ` FOR UPDATE`
+	}
+	ro, err := scanRO(tx.QueryRow(ctx, q, dealer, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("repair order", "维修工单", id)
+	}
+	return ro, err
+}
+
+// GetRepairOrder returns ENOTFOUND for a missing id.
+func (s *ArchiveStore) GetRepairOrder(ctx context.Context, dealer, id string) (*archive.RepairOrder, error) {
+	var ro *archive.RepairOrder
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) (err error) {
+		ro, err = getRO(ctx, tx, dealer, id, false)
+		return err
+	})
+	return ro, err
+}
+
+// ListRepairOrders lists orders newest first, optionally of one vehicle.
+func (s *ArchiveStore) ListRepairOrders(ctx context.Context, dealer, vehicle string, p archive.Page) ([]archive.RepairOrder, string, error) {
+	at, aid, err := decodeToken(p.After)
+	if err != nil {
+		return nil, "", err
+	}
+	if vehicle != "" && !validate.IsUUID(vehicle) {
+		return nil, "", nil
+	}
+	t, after := afterArgs(at, aid)
+	var out []archive.RepairOrder
+	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+roColumns+` FROM repair_orders
+			WHERE dealer_id = $1 AND ($5 = '' OR vehicle_id::text = $5)`+keyset("open_time")+`
+			ORDER BY open_time DESC, id DESC LIMIT $4`, dealer, t, after, p.Size, vehicle)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			ro, err := scanRO(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *ro)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list repair orders: %w", err)
+	}
+	next := ""
+	if len(out) == p.Size {
+		next = encodeToken(out[len(out)-1].OpenTime, out[len(out)-1].ID)
+	}
+	return out, next, nil
+}
+
+// CloseRepairOrder closes the order and records RepairOrderClosed in the
+// outbox in the same transaction, so the event exists if and only if the
+// close committed.
+func (s *ArchiveStore) CloseRepairOrder(ctx context.Context, dealer, id string, fn func(*archive.RepairOrder) error) (*archive.RepairOrder, error) {
+	var out *archive.RepairOrder
+	err := pg.InTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		ro, err := getRO(ctx, tx, dealer, id, true)
+		if err != nil {
+			return err
+		}
+		if err := fn(ro); err != nil {
+			return err
+		}
+		out, err = scanRO(tx.QueryRow(ctx, `UPDATE repair_orders SET state = $3, close_time = $4, mileage_km = $5, amount_fen = $6
+			WHERE dealer_id = $1 AND id = $2 RETURNING `+roColumns, dealer, id, ro.State, ro.CloseTime, ro.MileageKM, ro.AmountFen))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE vehicles SET mileage_km = greatest(mileage_km, $3) WHERE dealer_id = $1 AND id = $2`,
+			dealer, out.Vehicle, out.MileageKM); err != nil {
+			return err
+		}
+		return outbox.Add(ctx, tx, outbox.Event{
+			DealerID: dealer, Kind: events.KindRepairOrderClosed,
+			WorkflowID: events.VehicleWorkflowID(out.VIN), WorkflowType: events.VehicleWorkflowType,
+			TaskQueue: events.VehicleTaskQueue, SignalName: events.VehicleSignal,
+			StartInput: events.VehicleStart{VIN: out.VIN},
+			Payload: events.RepairOrderClosed{
+				Dealer: dealer, RepairOrderID: out.ID, Number: out.Number, VIN: out.VIN, VehicleID: out.Vehicle,
+				CustomerID: out.Customer, Type: out.Type, OpenTime: out.OpenTime, CloseTime: out.CloseTime,
+				MileageKM: out.MileageKM, ByAppointment: out.ByAppointment, CampaignCode: out.CampaignCode,
+			},
+		})
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return nil, err
+		}
+		return nil, fmt.Errorf("close repair order %s: %w", id, err)
+	}
+	return out, nil
+}
+
+const saleColumns = `id::text, dealer_id, vehicle_id::text, customer_id::text, salesperson, delivered_time, create_time`
+
+func scanSale(row pgx.Row) (*archive.Sale, error) {
+	var s archive.Sale
+	err := row.Scan(&s.ID, &s.Dealer, &s.Vehicle, &s.Customer, &s.Salesperson, &s.DeliveredTime, &s.CreateTime)
+	return &s, err
+}
+
+// CreateSale records the delivery and VehicleDelivered in one transaction.
+func (s *ArchiveStore) CreateSale(ctx context.Context, sale *archive.Sale) (*archive.Sale, error) {
+	var out *archive.Sale
+	err := pg.InTx(ctx, s.pool, pg.Dealers(sale.Dealer), func(tx pgx.Tx) error {
+		if !validate.IsUUID(sale.Vehicle) {
+			return apperr.Invalid("sale.vehicle", "no such vehicle in this dealer's archive").ZhReason("本店档案中没有该车辆")
+		}
+		var vin, customerID string
+		var mileage int
+		err := tx.QueryRow(ctx, `SELECT vin, customer_id::text, mileage_km FROM vehicles WHERE dealer_id = $1 AND id = $2 FOR UPDATE`,
+			sale.Dealer, sale.Vehicle).Scan(&vin, &customerID, &mileage)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apperr.Invalid("sale.vehicle", "no such vehicle in this dealer's archive").ZhReason("本店档案中没有该车辆")
+		}
+		if err != nil {
+			return err
+		}
+		out, err = scanSale(tx.QueryRow(ctx, `INSERT INTO sales (dealer_id, id, vehicle_id, customer_id, salesperson, delivered_time)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+saleColumns, sale.Dealer, outbox.NewID(), sale.Vehicle, customerID,
+			sale.Salesperson, sale.DeliveredTime))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE vehicles SET selling_dealer = $3, purchase_date = coalesce(purchase_date, ($4::timestamptz)::date)
+			WHERE dealer_id = $1 AND id = $2`, sale.Dealer, sale.Vehicle, sale.Dealer, sale.DeliveredTime); err != nil {
+			return err
+		}
+		return outbox.Add(ctx, tx, outbox.Event{
+			DealerID: sale.Dealer, Kind: events.KindVehicleDelivered,
+			WorkflowID: events.VehicleWorkflowID(vin), WorkflowType: events.VehicleWorkflowType,
+			TaskQueue: events.VehicleTaskQueue, SignalName: events.VehicleSignal,
+			StartInput: events.VehicleStart{VIN: vin},
+			Payload: events.VehicleDelivered{
+				Dealer: sale.Dealer, SaleID: out.ID, VIN: vin, VehicleID: sale.Vehicle, CustomerID: customerID,
+				Salesperson: out.Salesperson, DeliveredTime: out.DeliveredTime, MileageKM: mileage,
+			},
+		})
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return nil, err
+		}
+		if isUnique(err) {
+			return nil, apperr.Errorf(apperr.ECONFLICT, "this vehicle's delivery is already recorded").Zh("该车辆的交车记录已存在")
+		}
+		return nil, fmt.Errorf("create sale: %w", err)
+	}
+	return out, nil
+}
+
+// GetSale returns ENOTFOUND for a missing id.
+func (s *ArchiveStore) GetSale(ctx context.Context, dealer, id string) (*archive.Sale, error) {
+	if !validate.IsUUID(id) {
+		return nil, notFound("sale", "交车记录", id)
+	}
+	var out *archive.Sale
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) (err error) {
+		out, err = scanSale(tx.QueryRow(ctx, `SELECT `+saleColumns+` FROM sales WHERE dealer_id = $1 AND id = $2`, dealer, id))
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("sale", "交车记录", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get sale %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// ListSales lists deliveries newest first.
+func (s *ArchiveStore) ListSales(ctx context.Context, dealer string, p archive.Page) ([]archive.Sale, string, error) {
+	at, aid, err := decodeToken(p.After)
+	if err != nil {
+		return nil, "", err
+	}
+	t, after := afterArgs(at, aid)
+	var out []archive.Sale
+	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+saleColumns+` FROM sales WHERE dealer_id = $1`+keyset("delivered_time")+`
+			ORDER BY delivered_time DESC, id DESC LIMIT $4`, dealer, t, after, p.Size)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			s, err := scanSale(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *s)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list sales: %w", err)
+	}
+	next := ""
+	if len(out) == p.Size {
+		next = encodeToken(out[len(out)-1].DeliveredTime, out[len(out)-1].ID)
+	}
+	return out, next, nil
+}
+
+// SetServiceState writes the vehicle workflow's state onto every dealer's
+// archive of the VIN (a visit anywhere counts as the vehicle's return).
+// It runs across dealers: only the worker's service identity calls it.
+func (s *ArchiveStore) SetServiceState(ctx context.Context, vin string, st archive.ServiceState) (int, error) {
+	var n int64
+	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE vehicles SET last_visit_time = $2, last_visit_dealer = $3,
+			next_service_due_date = $4, next_service_due_km = $5
+			WHERE vin = $1 AND (last_visit_time IS NULL OR last_visit_time <= $2)`,
+			vin, nullTime(st.LastVisitTime), st.LastVisitDealer, nullDate(st.NextDueDate), st.NextDueMileageKM)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("set service state of %s: %w", vin, err)
+	}
+	return int(n), nil
+}
