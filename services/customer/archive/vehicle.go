@@ -29,10 +29,10 @@ type Vehicle struct {
 
 // ServiceState is where the vehicle stands in its maintenance cycle.
 type ServiceState struct {
-	LastVisitTime     time.Time
-	LastVisitDealer   string
-	NextDueDate       string // YYYY-MM-DD
-	NextDueMileageKM  int
+	LastVisitTime    time.Time
+	LastVisitDealer  string
+	NextDueDate      string // YYYY-MM-DD
+	NextDueMileageKM int
 }
 
 // Normalize validates VIN, plate and dates; errors name the field.
