@@ -15,14 +15,17 @@ import (
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
+	"github.com/dealercare/dealercare/pkg/outbox"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/telemetry"
+	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/services/customer/archive"
 	customergrpc "github.com/dealercare/dealercare/services/customer/grpc"
 	"github.com/dealercare/dealercare/services/customer/network"
 	"github.com/dealercare/dealercare/services/customer/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
 )
 
 // ServiceName names the process in logs and traces.
@@ -42,6 +45,10 @@ type Config struct {
 	MigrateOnStart bool
 	// PII holds the keys that encrypt and index ID numbers.
 	PII pii.Keys
+	// Temporal is where the outbox relay delivers events (TEMPORAL_*).
+	Temporal dctemporal.Config
+	// RelayEnabled runs the outbox relay in this process (OUTBOX_RELAY).
+	RelayEnabled bool
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
@@ -54,6 +61,8 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		AppRole:        l.String("DATABASE_APP_ROLE", "dealercare_app"),
 		MigrateOnStart: l.Bool("MIGRATE_ON_START", false),
 		PII:            pii.LoadKeys(l),
+		Temporal:       dctemporal.LoadConfig(l),
+		RelayEnabled:   l.Bool("OUTBOX_RELAY", true),
 	}
 	l.Check(!c.MigrateOnStart || c.MigrateURL != "", "MIGRATE_DATABASE_URL", "is required when MIGRATE_ON_START=true")
 	db, dbErr := pg.ConfigFromEnv(os.Getenv)
@@ -81,6 +90,8 @@ type Main struct {
 
 	pool     *pgxpool.Pool
 	server   *grpcserver.Server
+	relay    *outbox.Relay
+	temporal client.Client
 	shutdown func(context.Context) error
 }
 
@@ -129,6 +140,14 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.server = srv
+	if m.Config.RelayEnabled {
+		// Lazy: the service starts, and keeps saving events, while Temporal
+		// is down; the relay delivers them once it is back.
+		if m.temporal, err = dctemporal.NewLazyClient(m.Config.Temporal, m.Log); err != nil {
+			return err
+		}
+		m.relay = &outbox.Relay{Pool: pool, Temporal: m.temporal, Log: m.Log, Schema: postgres.Schema}
+	}
 	return nil
 }
 
@@ -138,11 +157,20 @@ func (m *Main) Addr() string { return m.server.Addr() }
 // Run serves until ctx is cancelled, then drains in-flight calls.
 func (m *Main) Run(ctx context.Context) error {
 	m.Log.Info("customer service listening", "grpc_addr", m.Addr())
-	return m.server.Serve(ctx)
+	if m.relay == nil {
+		return m.server.Serve(ctx)
+	}
+	relayed := make(chan error, 1)
+	go func() { relayed <- m.relay.Run(ctx) }()
+	err := m.server.Serve(ctx)
+	return errors.Join(err, <-relayed)
 }
 
 // Close releases the pool.
 func (m *Main) Close() error {
+	if m.temporal != nil {
+		m.temporal.Close()
+	}
 	if m.pool != nil {
 		m.pool.Close()
 	}

@@ -130,7 +130,7 @@ func (c *Customer) Normalize(now time.Time) error {
 		return apperr.Invalid("customer.name", "must be at most 100 characters").ZhReason("不能超过 100 个字符")
 	}
 	seen := map[string]bool{}
-	tags := c.Tags[:0]
+	tags := make([]string, 0, len(c.Tags))
 	for _, t := range c.Tags {
 		if t = strings.TrimSpace(t); t != "" && !seen[t] {
 			seen[t] = true

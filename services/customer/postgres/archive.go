@@ -235,8 +235,8 @@ func decodeToken(tok string) (time.Time, string, error) {
 
 // keyset is the WHERE fragment continuing a newest-first list after
 // (t, id); $1 is the dealer, the fragment uses $2 and $3.
-func keyset(col string) string {
-	return ` AND ($2::timestamptz IS NULL OR (` + col + `, id) < ($2, $3::uuid))`
+func keyset(col, idCol string) string {
+	return ` AND ($2::timestamptz IS NULL OR (` + col + `, ` + idCol + `) < ($2, $3::uuid))`
 }
 
 func afterArgs(t time.Time, id string) (any, any) {
@@ -255,7 +255,7 @@ func (s *ArchiveStore) ListCustomers(ctx context.Context, dealer, query, tier st
 	}
 	t, id := afterArgs(at, aid)
 	args := []any{dealer, t, id, p.Size, tier}
-	where := `c.dealer_id = $1 AND c.merged_into IS NULL AND ($5 = '' OR c.tier = $5)` + strings.ReplaceAll(keyset("c.create_time"), "id)", "c.id)")
+	where := `c.dealer_id = $1 AND c.merged_into IS NULL AND ($5 = '' OR c.tier = $5)` + keyset("c.create_time", "c.id")
 	query = strings.TrimSpace(query)
 	switch {
 	case query == "":
@@ -377,7 +377,7 @@ func (s *ArchiveStore) ListLoyalty(ctx context.Context, dealer, id string, p arc
 	var out []archive.LoyaltyTransaction
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id::text, customer_id::text, points, reason, balance, create_time FROM loyalty_transactions
-			WHERE dealer_id = $1 AND customer_id = $5`+keyset("create_time")+` ORDER BY create_time DESC, id DESC LIMIT $4`,
+			WHERE dealer_id = $1 AND customer_id = $5`+keyset("create_time", "id")+` ORDER BY create_time DESC, id DESC LIMIT $4`,
 			dealer, t, after, p.Size, id)
 		if err != nil {
 			return err
@@ -475,7 +475,7 @@ func (s *ArchiveStore) Merge(ctx context.Context, dealer, survivor string, merge
 				 SELECT dealer_id, $3, channel, granted, source, update_time FROM consents WHERE dealer_id = $1 AND customer_id = $2
 				 ON CONFLICT (dealer_id, customer_id, channel) DO UPDATE SET granted = EXCLUDED.granted, source = EXCLUDED.source, update_time = EXCLUDED.update_time
 				 WHERE consents.update_time < EXCLUDED.update_time`,
-				`DELETE FROM consents WHERE dealer_id = $1 AND customer_id = $2`,
+				`DELETE FROM consents WHERE dealer_id = $1 AND customer_id = $2 AND customer_id <> $3`,
 				`UPDATE customers SET merged_into = $3, loyalty_points = 0, update_time = now() WHERE dealer_id = $1 AND id = $2`,
 			} {
 				if _, err := tx.Exec(ctx, q, dealer, id, survivor); err != nil {
@@ -542,7 +542,7 @@ func (s *ArchiveStore) ListProblems(ctx context.Context, dealer string, p archiv
 	var out []archive.Customer
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+customerColumns+` FROM customers c
-			WHERE c.dealer_id = $1 AND c.problem_count > 0 AND c.merged_into IS NULL`+strings.ReplaceAll(keyset("c.create_time"), "id)", "c.id)")+`
+			WHERE c.dealer_id = $1 AND c.problem_count > 0 AND c.merged_into IS NULL`+keyset("c.create_time", "c.id")+`
 			ORDER BY c.create_time DESC, c.id DESC LIMIT $4`, dealer, t, after, p.Size)
 		if err != nil {
 			return err

@@ -128,7 +128,8 @@ func (s *ArchiveStore) CreateRepairOrder(ctx context.Context, ro *archive.Repair
 			ro.Dealer, ro.Vehicle, ro.VIN).Scan(&vehicleID, &vin, &customerID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			if ro.Vehicle != "" {
-				return apperr.Invalid("repair_order.vehicle", "no such vehicle in this dealer's archive").ZhReason("本店档案中没有该车辆")
+				// Another dealer's vehicle id answers like a missing one.
+				return notFound("vehicle", "车辆", ro.Vehicle)
 			}
 			return apperr.Invalid("repair_order.vin", "no vehicle with this VIN in this dealer's archive; archive it first").ZhReason("本店档案中没有该 VIN 的车辆，请先建档")
 		}
@@ -199,7 +200,7 @@ func (s *ArchiveStore) ListRepairOrders(ctx context.Context, dealer, vehicle str
 	var out []archive.RepairOrder
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+roColumns+` FROM repair_orders
-			WHERE dealer_id = $1 AND ($5 = '' OR vehicle_id::text = $5)`+keyset("open_time")+`
+			WHERE dealer_id = $1 AND ($5 = '' OR vehicle_id::text = $5)`+keyset("open_time", "id")+`
 			ORDER BY open_time DESC, id DESC LIMIT $4`, dealer, t, after, p.Size, vehicle)
 		if err != nil {
 			return err
@@ -280,14 +281,14 @@ func (s *ArchiveStore) CreateSale(ctx context.Context, sale *archive.Sale) (*arc
 	var out *archive.Sale
 	err := pg.InTx(ctx, s.pool, pg.Dealers(sale.Dealer), func(tx pgx.Tx) error {
 		if !validate.IsUUID(sale.Vehicle) {
-			return apperr.Invalid("sale.vehicle", "no such vehicle in this dealer's archive").ZhReason("本店档案中没有该车辆")
+			return notFound("vehicle", "车辆", sale.Vehicle)
 		}
 		var vin, customerID string
 		var mileage int
 		err := tx.QueryRow(ctx, `SELECT vin, customer_id::text, mileage_km FROM vehicles WHERE dealer_id = $1 AND id = $2 FOR UPDATE`,
 			sale.Dealer, sale.Vehicle).Scan(&vin, &customerID, &mileage)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return apperr.Invalid("sale.vehicle", "no such vehicle in this dealer's archive").ZhReason("本店档案中没有该车辆")
+			return notFound("vehicle", "车辆", sale.Vehicle)
 		}
 		if err != nil {
 			return err
@@ -353,7 +354,7 @@ func (s *ArchiveStore) ListSales(ctx context.Context, dealer string, p archive.P
 	t, after := afterArgs(at, aid)
 	var out []archive.Sale
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+saleColumns+` FROM sales WHERE dealer_id = $1`+keyset("delivered_time")+`
+		rows, err := tx.Query(ctx, `SELECT `+saleColumns+` FROM sales WHERE dealer_id = $1`+keyset("delivered_time", "id")+`
 			ORDER BY delivered_time DESC, id DESC LIMIT $4`, dealer, t, after, p.Size)
 		if err != nil {
 			return err

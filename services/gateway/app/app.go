@@ -143,8 +143,14 @@ func (m *Main) Open(ctx context.Context) error {
 		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(customer)),
 		runtime.WithMetadata(middleware.ForwardRequestID),
 	)
-	if err := customerv1.RegisterDealerNetworkServiceHandler(ctx, mux, customer); err != nil {
-		return fmt.Errorf("register customer routes: %w", err)
+	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
+		customerv1.RegisterDealerNetworkServiceHandler,
+		customerv1.RegisterArchiveServiceHandler,
+		customerv1.RegisterImportServiceHandler,
+	} {
+		if err := register(ctx, mux, customer); err != nil {
+			return fmt.Errorf("register customer routes: %w", err)
+		}
 	}
 
 	root := http.NewServeMux()

@@ -1,12 +1,16 @@
 package stack
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/pii"
 )
 
 // JWKSPath is the public key set services verify dev tokens with
@@ -44,4 +48,21 @@ func writeSecret(path, content string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// devPIIKeys returns the PII_* variables of the dev stack, generating the
+// keys once into keysDir/pii.env: the dev database's encrypted ID numbers
+// stay readable across runs.
+func devPIIKeys(keysDir string) ([]string, error) {
+	path := filepath.Join(keysDir, "pii.env")
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.Fields(string(b)), nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	env := pii.NewRandomKeys().Env()
+	if err := writeSecret(path, strings.Join(env, "\n")+"\n"); err != nil {
+		return nil, err
+	}
+	return env, nil
 }

@@ -255,7 +255,11 @@ func (r *runner) settings(appURL string) (stackSettings, error) {
 	if err := writeSecret(tokenFile, token+"\n"); err != nil {
 		return stackSettings{}, err
 	}
-	return stackSettings{keysDir: r.paths.Keys(), appDatabaseURL: appURL, serviceTokenFile: tokenFile}, nil
+	piiEnv, err := devPIIKeys(r.paths.Keys())
+	if err != nil {
+		return stackSettings{}, err
+	}
+	return stackSettings{keysDir: r.paths.Keys(), appDatabaseURL: appURL, serviceTokenFile: tokenFile, piiEnv: piiEnv}, nil
 }
 
 // migrate runs `<service> migrate` as the schema owner; it must exit 0.

@@ -17,7 +17,7 @@ const (
 // services are the programs of bin/ that `devstack run` starts, in order;
 // they are stopped in reverse order.
 var services = []service{
-	{name: "customer", addrEnv: "CUSTOMER_GRPC_ADDR", addr: "127.0.0.1:9101", health: healthGRPC, database: true},
+	{name: "customer", addrEnv: "CUSTOMER_GRPC_ADDR", addr: "127.0.0.1:9101", health: healthGRPC, database: true, personalData: true},
 	{name: "worker", addrEnv: "WORKER_HEALTH_ADDR", addr: "127.0.0.1:9190", health: healthHTTP, serviceToken: true},
 	{name: "gateway", addrEnv: "GATEWAY_HTTP_ADDR", addr: "127.0.0.1:8080", health: healthHTTP, database: true},
 }
@@ -52,6 +52,9 @@ type service struct {
 	// database: `<name> migrate` runs before any service starts, and the
 	// service gets DATABASE_URL for the app role.
 	database bool
+	// personalData: the service gets the PII_* keys that encrypt personal
+	// data; no other process sees them.
+	personalData bool
 	// serviceToken: the service gets SERVICE_TOKEN_FILE, a "service" role token
 	// for calling other services.
 	serviceToken bool
@@ -77,6 +80,7 @@ type stackSettings struct {
 	keysDir          string
 	appDatabaseURL   string
 	serviceTokenFile string
+	piiEnv           []string // PII_KEYS, PII_CURRENT_KEY, PII_INDEX_KEY
 }
 
 // commonEnv is what every program gets: how to verify tokens, where
@@ -103,6 +107,9 @@ func serviceEnv(base []string, s service, st stackSettings) []string {
 	env := append(commonEnv(st), s.addrEnv+"="+s.addr)
 	if s.database {
 		env = append(env, "DATABASE_URL="+st.appDatabaseURL)
+	}
+	if s.personalData {
+		env = append(env, st.piiEnv...)
 	}
 	if s.serviceToken {
 		env = append(env, "SERVICE_TOKEN_FILE="+st.serviceTokenFile)
