@@ -15,7 +15,7 @@ COMMANDS := services/customer/cmd/customer services/gateway/cmd/gateway workflow
 
 GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2
 
-.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway clean-run
+.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search clean-run
 
 all: build
 
@@ -86,6 +86,10 @@ token:
 ## bench-gateway: the same read through the gateway and directly over gRPC.
 bench-gateway: build $(BIN)/temporal
 	@$(BIN)/devstack testenv -- sh -c 'cd services/gateway && go test -run "^$$" -bench GatewayOverhead -benchtime 3s -count 3 ./app/ 2>/dev/null | grep -E "Benchmark|ok"'
+
+## bench-search: archive search p50/p99 at DEALERCARE_SEARCH_BENCH customers (default 10 million).
+bench-search: build $(BIN)/temporal
+	@$(BIN)/devstack testenv -- sh -c 'cd services/customer && DEALERCARE_SEARCH_BENCH=$${DEALERCARE_SEARCH_BENCH:-10000000} go test -count=1 -timeout 120m -run SearchAt10M -v ./postgres/ | grep -E "search_bench|ok|FAIL"'
 
 clean-run:
 	rm -rf .run

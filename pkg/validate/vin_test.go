@@ -57,3 +57,12 @@ func TestVINCheckDigitAgainstEveryPosition(t *testing.T) {
 		}
 	}
 }
+
+func TestCompleteVIN(t *testing.T) {
+	for _, s := range []string{"LSVAU2180N2183294", "1M8GDM90XKP042788", "LFV2A21K0A3000001"} {
+		v := CompleteVIN(s)
+		if _, err := VIN(v); err != nil {
+			t.Errorf("CompleteVIN(%s) = %s: %v", s, v, err)
+		}
+	}
+}
