@@ -358,6 +358,25 @@ func (r *runner) loadDemo(ctx context.Context) error {
 	}
 	r.logf("demo network: %d regions, %d dealers (%d regions and %d dealers new) (%s)",
 		len(network.Regions), len(network.Dealers), loaded.Regions, loaded.Dealers, since(began))
+
+	began = time.Now()
+	agentOf := func(ctx context.Context, dealer string) (context.Context, error) {
+		tok, err := MintDevToken(r.paths.Keys(), auth.Principal{Subject: "demo-agent-" + dealer, Roles: []auth.Role{auth.RoleAgent}, Dealer: dealer}, time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		return metadata.NewOutgoingContext(ctx, metadata.Pairs("authorization", "Bearer "+tok)), nil
+	}
+	archive, err := demo.LoadArchive(ctx, customerv1.NewArchiveServiceClient(conn), network, demo.DefaultArchiveSize, agentOf, time.Now())
+	if err != nil {
+		return fmt.Errorf("demo archive: %w", err)
+	}
+	if archive.Dealers == 0 {
+		r.logf("demo archive: already loaded")
+	} else {
+		r.logf("demo archive: %d customers, %d vehicles, %d repair orders, %d deliveries at %d dealers (%s)",
+			archive.Customers, archive.Vehicles, archive.RepairOrders, archive.Sales, archive.Dealers, since(began))
+	}
 	return nil
 }
 

@@ -1,0 +1,181 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	"github.com/dealercare/dealercare/pkg/validate"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// ArchiveSize is how much of a dealer's archive LoadArchive creates.
+type ArchiveSize struct {
+	CustomersPerDealer int
+	// VisitsPerYear is the mean number of service visits of a vehicle in
+	// the year before now.
+	VisitsPerYear int
+}
+
+// DefaultArchiveSize gives `make run` a few thousand customers across the
+// demo network, a year of repair orders and the year's deliveries.
+var DefaultArchiveSize = ArchiveSize{CustomersPerDealer: 180, VisitsPerYear: 2}
+
+// ArchiveLoaded counts what LoadArchive created.
+type ArchiveLoaded struct {
+	Dealers, Customers, Vehicles, RepairOrders, Sales int
+}
+
+// TokenFor returns the outgoing context of one of dealer's agents: archive
+// writes belong to the dealer's own staff.
+type TokenFor func(ctx context.Context, dealer string) (context.Context, error)
+
+var (
+	surnames = []rune("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
+	given    = []rune("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚华建国志红梅春燕文斌海波晓东丹玉兰")
+	streets  = []string{"人民路", "中山路", "解放路", "建设路", "世纪大道", "长江路", "和平路", "新华路", "朝阳路", "滨江大道"}
+	models   = []struct{ brand, model string }{{"大众", "帕萨特"}, {"大众", "迈腾"}, {"大众", "ID.4 CROZZ"}, {"大众", "途观L"}, {"大众", "朗逸"}, {"大众", "探岳"}}
+	vinChars = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+	// plateProvince of a dealer's city, for plausible local plates.
+	plateProvince = map[string]string{"上海": "沪A", "北京": "京N", "广州": "粤A", "深圳": "粤B", "杭州": "浙A", "南京": "苏A", "苏州": "苏E",
+		"成都": "川A", "重庆": "渝A", "西安": "陕A", "乌鲁木齐": "新A", "天津": "津A", "武汉": "鄂A", "长沙": "湘A", "济南": "鲁A", "青岛": "鲁B",
+		"郑州": "豫A", "合肥": "皖A", "宁波": "浙B", "厦门": "闽D", "福州": "闽A", "昆明": "云A", "沈阳": "辽A", "大连": "辽B", "石家庄": "冀A"}
+)
+
+// LoadArchive fills every dealer of n whose archive is still empty with
+// customers, vehicles (valid VINs and local plates), a year of repair
+// orders (opened and closed, so their events flow) and the year's
+// deliveries. A dealer that already has customers is left alone, so a
+// second `make run` adds nothing. Generation is seeded per dealer: the same
+// network always gets the same archive.
+func LoadArchive(ctx context.Context, client customerv1.ArchiveServiceClient, n DealerNetwork, size ArchiveSize, tokenFor TokenFor, now time.Time) (ArchiveLoaded, error) {
+	results := make([]ArchiveLoaded, len(n.Dealers))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i, d := range n.Dealers {
+		g.Go(func() error {
+			actx, err := tokenFor(gctx, d.Code)
+			if err != nil {
+				return err
+			}
+			existing, err := client.ListCustomers(actx, &customerv1.ListCustomersRequest{Dealer: d.Code, PageSize: 1})
+			if err != nil {
+				return fmt.Errorf("dealer %s: %w", d.Code, err)
+			}
+			if len(existing.GetCustomers()) > 0 {
+				return nil
+			}
+			got, err := loadDealerArchive(actx, client, d, i, size, now)
+			if err != nil {
+				return fmt.Errorf("dealer %s: %w", d.Code, err)
+			}
+			results[i] = got
+			return nil
+		})
+	}
+	err := g.Wait()
+	var total ArchiveLoaded
+	for _, r := range results {
+		if r.Customers > 0 {
+			total.Dealers++
+		}
+		total.Customers += r.Customers
+		total.Vehicles += r.Vehicles
+		total.RepairOrders += r.RepairOrders
+		total.Sales += r.Sales
+	}
+	return total, err
+}
+
+func loadDealerArchive(ctx context.Context, client customerv1.ArchiveServiceClient, d Dealer, idx int, size ArchiveSize, now time.Time) (ArchiveLoaded, error) {
+	var got ArchiveLoaded
+	r := rand.New(rand.NewPCG(uint64(idx)+1, 20261122))
+	prefix, ok := plateProvince[d.City]
+	if !ok {
+		prefix = "沪A"
+	}
+	roNumber := 0
+	for c := 0; c < size.CustomersPerDealer; c++ {
+		name := string(surnames[r.IntN(len(surnames))]) + string(given[r.IntN(len(given))])
+		if r.IntN(3) > 0 {
+			name += string(given[r.IntN(len(given))])
+		}
+		gender := customerv1.Gender(1 + r.IntN(2))
+		purchase := now.AddDate(0, 0, -r.IntN(365*5))
+		cust := &customerv1.Customer{
+			Name:        name,
+			Gender:      gender,
+			Mobile:      fmt.Sprintf("1%d%08d", []int{35, 36, 37, 38, 39, 50, 58, 86, 88}[r.IntN(9)], r.IntN(1e8)),
+			Address:     fmt.Sprintf("%s%s%d号", d.City, streets[r.IntN(len(streets))], 1+r.IntN(999)),
+			Tier:        customerv1.CustomerTier(1 + r.IntN(4)),
+			Source:      customerv1.CustomerSource(1 + r.IntN(2)),
+			TriggerTime: timestamppb.New(purchase),
+		}
+		// Some archives are incomplete, as real DMS data is.
+		if r.IntN(10) > 0 {
+			cust.Birthday = fmt.Sprintf("%d-%02d-%02d", 1960+r.IntN(40), 1+r.IntN(12), 1+r.IntN(28))
+		}
+		created, err := client.CreateCustomer(ctx, &customerv1.CreateCustomerRequest{Dealer: d.Code, Customer: cust})
+		if err != nil {
+			return got, fmt.Errorf("create customer: %w", err)
+		}
+		got.Customers++
+		m := models[r.IntN(len(models))]
+		veh, err := client.CreateVehicle(ctx, &customerv1.CreateVehicleRequest{Dealer: d.Code, Customer: created.GetId(), Vehicle: &customerv1.Vehicle{
+			Vin: demoVIN(idx, c), Plate: fmt.Sprintf("%s%05d", prefix, r.IntN(100000)), Brand: m.brand, Model: m.model,
+			ModelYear: int32(purchase.Year()), PurchaseDate: purchase.Format("2006-01-02"),
+		}})
+		if err != nil {
+			return got, fmt.Errorf("create vehicle: %w", err)
+		}
+		got.Vehicles++
+		if now.Sub(purchase) < 365*24*time.Hour {
+			if _, err := client.CreateSale(ctx, &customerv1.CreateSaleRequest{Dealer: d.Code, Sale: &customerv1.Sale{
+				Vehicle: veh.GetId(), Salesperson: string(surnames[r.IntN(len(surnames))]) + "经理", DeliveredTime: timestamppb.New(purchase),
+			}}); err != nil {
+				return got, fmt.Errorf("create sale: %w", err)
+			}
+			got.Sales++
+		}
+		mileage := 0
+		visits := r.IntN(2*size.VisitsPerYear + 1)
+		for v := 0; v < visits; v++ {
+			open := now.AddDate(0, 0, -365+(v*365/max(visits, 1))+r.IntN(30))
+			if open.Before(purchase) || open.After(now.Add(-2*time.Hour)) {
+				continue
+			}
+			mileage += 3000 + r.IntN(4000)
+			roNumber++
+			ro, err := client.CreateRepairOrder(ctx, &customerv1.CreateRepairOrderRequest{Dealer: d.Code, RepairOrder: &customerv1.RepairOrder{
+				Number: fmt.Sprintf("RO%s-%05d", d.Code, roNumber), Vehicle: veh.GetId(),
+				Type:     []customerv1.RepairOrderType{1, 1, 1, 2, 3, 4}[r.IntN(6)],
+				OpenTime: timestamppb.New(open), MileageKm: int32(mileage), ByAppointment: r.IntN(3) == 0,
+				Advisor: string(surnames[r.IntN(len(surnames))]) + "顾问",
+			}})
+			if err != nil {
+				return got, fmt.Errorf("create repair order: %w", err)
+			}
+			if _, err := client.CloseRepairOrder(ctx, &customerv1.CloseRepairOrderRequest{Dealer: d.Code, RepairOrder: ro.GetId(),
+				CloseTime: timestamppb.New(open.Add(time.Duration(1+r.IntN(6)) * time.Hour)), AmountFen: int64(20000 + r.IntN(300000)),
+			}); err != nil {
+				return got, fmt.Errorf("close repair order: %w", err)
+			}
+			got.RepairOrders++
+		}
+	}
+	return got, nil
+}
+
+// demoVIN is a valid, unique VIN per dealer and customer (SAIC-style WMI).
+func demoVIN(dealer, customer int) string {
+	b := []byte("LSVAB2180N")
+	n := dealer*100000 + customer
+	for j := 0; j < 7; j++ {
+		b = append(b, vinChars[n%len(vinChars)])
+		n /= len(vinChars)
+	}
+	return validate.CompleteVIN(string(b))
+}
