@@ -16,9 +16,11 @@ import (
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/telemetry"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/workflows/network"
+	"github.com/dealercare/dealercare/workflows/vehicle"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -109,6 +111,10 @@ func (m *Main) Open(ctx context.Context) error {
 	w := dctemporal.NewWorker(tc, dctemporal.TaskQueueNetwork)
 	w.RegisterActivity(&network.Activities{Network: customerv1.NewDealerNetworkServiceClient(customer)})
 	m.workers = append(m.workers, w)
+
+	vehicles := dctemporal.NewWorker(tc, events.VehicleTaskQueue)
+	vehicle.Register(vehicles, customerv1.NewVehicleStateServiceClient(customer))
+	m.workers = append(m.workers, vehicles)
 
 	lis, err := net.Listen("tcp", m.Config.HealthAddr)
 	if err != nil {

@@ -1,0 +1,253 @@
+package vehicle
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/outbox"
+	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// go test ./vehicle/ -run TestLifecycleOnTemporal -update, with
+// DEALERCARE_TEST_TEMPORAL_ADDRESS set, records the histories anew; commit
+// them. Record new ones when the workflow changes on purpose, and keep the
+// old ones: they are the runs still open in production.
+var update = flag.Bool("update", false, "rewrite testdata/*.json from runs on the Temporal dev server")
+
+// TestReplayRecordedHistories replays every recorded history with the
+// current code: a change that would break the runs in flight (a
+// non-deterministic change) fails here.
+func TestReplayRecordedHistories(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no recorded histories in testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			if err := newReplayer().ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func newReplayer() worker.WorkflowReplayer {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(VehicleLifecycle, workflow.RegisterOptions{Name: events.VehicleWorkflowType})
+	return r
+}
+
+// TestLifecycleOnTemporal runs the workflow on the real Temporal server,
+// started the way the outbox relay starts it, checks what it records, and
+// replays the history it produced.
+func TestLifecycleOnTemporal(t *testing.T) {
+	addr := temporaltest.Address(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := dctemporal.Dial(ctx, dctemporal.Config{Address: addr, Namespace: "default"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	queue := "vehicle-test-" + outbox.NewID()
+	fake := &fakeVehicleState{}
+	w := worker.New(c, queue, worker.Options{})
+	Register(w, fake)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	t.Run("started by the relay", func(t *testing.T) {
+		vin := randomVIN()
+		id := events.VehicleWorkflowID(vin)
+		defer terminate(t, c, id)
+		for _, e := range []outbox.Envelope{
+			deliveredEvent(outbox.NewID(), "D001", "S1", jan10, 0),
+			roClosedEvent(outbox.NewID(), "D001", "R1", apr01, 4000),
+			roClosedEvent(outbox.NewID(), "D001", "R0", mar01, 2000), // late: ignored
+		} {
+			relay(ctx, t, c, queue, vin, forVIN(vin, e))
+		}
+		second := forVIN(vin, roClosedEvent(outbox.NewID(), "D002", "R2", day("2026-05-01"), 5200))
+		relay(ctx, t, c, queue, vin, second)
+		relay(ctx, t, c, queue, vin, second) // redelivered
+
+		s := waitForState(ctx, t, c, id, func(s State) bool { return s.Applied+s.Ignored+s.Redeliveries == 5 })
+		if s.Applied != 3 || s.Ignored != 1 || s.Redeliveries != 1 || s.LastVisitDealer != "D002" || s.RecordError != "" {
+			t.Errorf("state = %+v", s)
+		}
+		waitFor(ctx, t, func() bool { return fake.lastRecordedFor(vin).GetLastVisitDealer() == "D002" })
+		if r := fake.lastRecordedFor(vin); r.GetNextServiceDueDate() != "2026-08-15" ||
+			r.GetNextServiceDueMileageKm() != 10200 {
+			t.Errorf("last recorded = %v", r)
+		}
+		if n := fake.attemptsFor(vin); n > 3 {
+			t.Errorf("%d RecordServiceState calls for 3 applied events", n)
+		}
+		h := history(ctx, t, c, id, "")
+		if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+		save(t, "vehicle_lifecycle_relay.json", h)
+	})
+
+	t.Run("continues as new", func(t *testing.T) {
+		vin := randomVIN()
+		id := events.VehicleWorkflowID(vin)
+		defer terminate(t, c, id)
+		run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, events.VehicleWorkflowType,
+			Input{VehicleStart: events.VehicleStart{VIN: vin}, MaxEvents: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		visit := forVIN(vin, roClosedEvent(outbox.NewID(), "D001", "R1", mar01, 2000))
+		relay(ctx, t, c, queue, vin, forVIN(vin, deliveredEvent(outbox.NewID(), "D001", "S1", jan10, 0)))
+		relay(ctx, t, c, queue, vin, visit)
+		waitFor(ctx, t, func() bool {
+			d, err := c.DescribeWorkflowExecution(ctx, id, run.GetRunID())
+			return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+		})
+
+		if r := fake.lastRecordedFor(vin); !r.GetLastVisitTime().AsTime().Equal(mar01) {
+			t.Errorf("last recorded = %v", r)
+		}
+		calls := fake.attemptsFor(vin) // 1 or 2: the two events may come in one workflow task
+
+		// The next run knows the visit from the Dedup it was handed.
+		relay(ctx, t, c, queue, vin, visit)
+		s := waitForState(ctx, t, c, id, func(s State) bool { return s.Redeliveries == 1 })
+		if s.Applied != 2 || s.LastVisitDealer != "D001" || len(s.Deliveries) != 1 || len(s.Visits) != 2 {
+			t.Errorf("state = %+v", s)
+		}
+		if n := fake.attemptsFor(vin); n != calls {
+			t.Errorf("%d RecordServiceState calls after the redelivery, want %d", n, calls)
+		}
+
+		h := history(ctx, t, c, id, run.GetRunID())
+		if last := h.Events[len(h.Events)-1]; last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW {
+			t.Fatalf("first run ended with %v", last.GetEventType())
+		}
+		if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+		save(t, "vehicle_lifecycle_continue_as_new.json", h)
+	})
+}
+
+// relay hands e to the workflow as outbox.Relay does.
+func relay(ctx context.Context, t *testing.T, c client.Client, queue, vin string, e outbox.Envelope) {
+	t.Helper()
+	start := json.RawMessage(`{"vin":"` + vin + `"}`)
+	opts := client.StartWorkflowOptions{ID: events.VehicleWorkflowID(vin), TaskQueue: queue}
+	if _, err := c.SignalWithStartWorkflow(ctx, opts.ID, events.VehicleSignal, e, opts, events.VehicleWorkflowType, start); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitForState(ctx context.Context, t *testing.T, c client.Client, id string, done func(State) bool) State {
+	t.Helper()
+	var s State
+	waitFor(ctx, t, func() bool {
+		v, err := c.QueryWorkflow(ctx, id, "", QueryState)
+		if err != nil {
+			return false // a run continuing as new, say
+		}
+		s = State{}
+		return v.Get(&s) == nil && done(s)
+	})
+	return s
+}
+
+func waitFor(ctx context.Context, t *testing.T, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatal("timed out")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func history(ctx context.Context, t *testing.T, c client.Client, id, runID string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h
+}
+
+// save writes h to testdata with -update, in the JSON of `temporal
+// workflow show --output json`.
+func save(t *testing.T, name string, h *historypb.History) {
+	t.Helper()
+	if !*update {
+		return
+	}
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("testdata", name), append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("recorded testdata/%s", name)
+}
+
+// terminate ends the test's workflow, which would otherwise wait for
+// events forever.
+func terminate(t *testing.T, c client.Client, id string) {
+	if err := c.TerminateWorkflow(context.Background(), id, "", "test done"); err != nil {
+		t.Errorf("terminate %s: %v", id, err)
+	}
+}
+
+// randomVIN is a well-formed VIN no other run uses.
+func randomVIN() string {
+	const chars = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ" // no I, O, Q
+	b := []byte("LTEST")
+	for len(b) < 17 {
+		b = append(b, chars[rand.IntN(len(chars))])
+	}
+	return string(b)
+}
+
+// forVIN rewrites the VIN in e's payload.
+func forVIN(vin string, e outbox.Envelope) outbox.Envelope {
+	var p map[string]any
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		panic(err)
+	}
+	p["vin"] = vin
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err)
+	}
+	e.Payload = b
+	return e
+}
