@@ -1,0 +1,445 @@
+// Package postgres is the complaint service's PostgreSQL adapter.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/dealercare/dealercare/pkg/apperr"
+	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/outbox"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/validate"
+	"github.com/dealercare/dealercare/services/complaint/complaint"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Schema is the complaint service's PostgreSQL schema.
+const Schema = "complaint"
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrations returns the embedded, versioned migrations.
+func Migrations() (fs.FS, error) { return fs.Sub(migrationFiles, "migrations") }
+
+// Store persists complaints. Every method takes the caller's scope.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+// NewStore returns a store over pool (the service role).
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+const columns = `dealer_id, id::text, origin_dealer, channel, category, severity, customer_id, vin, description, assignee,
+	root_cause, corrective_actions, resolution, state, level, acknowledge_time, resolve_time, reopen_count, version,
+	response_due_time, resolution_due_time, create_time, update_time`
+
+func scan(row pgx.Row) (*complaint.Complaint, error) {
+	var c complaint.Complaint
+	var ack, res, rdue, sdue *time.Time
+	err := row.Scan(&c.Dealer, &c.ID, &c.OriginDealer, &c.Channel, &c.Category, &c.Severity, &c.Customer, &c.VIN, &c.Description,
+		&c.Assignee, &c.RootCause, &c.CorrectiveActions, &c.Resolution, &c.State, &c.Level, &ack, &res, &c.ReopenCount, &c.Version,
+		&rdue, &sdue, &c.CreateTime, &c.UpdateTime)
+	for _, p := range []struct {
+		src *time.Time
+		dst *time.Time
+	}{{ack, &c.AcknowledgeTime}, {res, &c.ResolveTime}, {rdue, &c.ResponseDue}, {sdue, &c.ResolutionDue}} {
+		if p.src != nil {
+			*p.dst = *p.src
+		}
+	}
+	return &c, err
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func notFound(id string) error { return apperr.NotFound("complaint", "投诉", id) }
+
+// changed queues the workflow's event in tx.
+func changed(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, change string, at time.Time) error {
+	return outbox.Add(ctx, tx, outbox.Event{
+		DealerID: c.Dealer, Kind: events.KindComplaintChanged,
+		WorkflowID: events.ComplaintWorkflowID(c.OriginDealer, c.ID), WorkflowType: events.ComplaintWorkflowType,
+		TaskQueue: events.ComplaintTaskQueue, SignalName: events.ComplaintSignal,
+		StartInput: events.ComplaintStart{ComplaintID: c.ID, OriginDealer: c.OriginDealer},
+		Payload:    c.Changed(change, at), OccurredAt: at,
+	})
+}
+
+func appendEvent(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, e complaint.Event) error {
+	var key any
+	if e.Key != "" {
+		key = e.Key
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO complaint_events (dealer_id, complaint_id, kind, actor, time, level, detail, key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, c.Dealer, c.ID, e.Kind, e.Actor, e.Time, c.Level, e.Detail, key)
+	return err
+}
+
+// Create files a complaint, its first timeline entry and the event that
+// starts its escalation workflow, in one transaction: if Temporal is down
+// the complaint is still saved and its workflow starts once it is back.
+func (s *Store) Create(ctx context.Context, c *complaint.Complaint, actor string, at time.Time) (*complaint.Complaint, error) {
+	c.ID, c.State, c.Version, c.OriginDealer = outbox.NewID(), complaint.StateNew, 1, c.Dealer
+	var out *complaint.Complaint
+	err := pg.InTx(ctx, s.pool, pg.Dealers(c.Dealer), func(tx pgx.Tx) error {
+		var err error
+		out, err = scan(tx.QueryRow(ctx, `INSERT INTO complaints (dealer_id, id, origin_dealer, channel, category, severity, customer_id,
+			vin, description, state, create_time, update_time) VALUES ($1, $2, $1, $3, $4, $5, $6, $7, $8, 'new', $9, $9) RETURNING `+columns,
+			c.Dealer, c.ID, c.Channel, c.Category, c.Severity, c.Customer, c.VIN, c.Description, at))
+		if err != nil {
+			return err
+		}
+		if err := appendEvent(ctx, tx, out, complaint.Event{Kind: "created", Actor: actor, Time: at, Detail: c.Severity + " " + c.Category + " via " + c.Channel}); err != nil {
+			return err
+		}
+		return changed(ctx, tx, out, "created", at)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create complaint: %w", err)
+	}
+	return out, nil
+}
+
+func get(ctx context.Context, tx pgx.Tx, id string, lock bool) (*complaint.Complaint, error) {
+	if !validate.IsUUID(id) {
+		return nil, notFound(id)
+	}
+	q := `SELECT ` + columns + ` FROM complaints WHERE id = $1`
+	if lock {
+		q += ` FOR UPDATE`
+	}
+	c, err := scan(tx.QueryRow(ctx, q, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound(id)
+	}
+	return c, err
+}
+
+// Get returns a complaint visible in scope (its owner or its origin).
+func (s *Store) Get(ctx context.Context, scope pg.Scope, id string) (*complaint.Complaint, error) {
+	var c *complaint.Complaint
+	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) (err error) {
+		c, err = get(ctx, tx, id, false)
+		return err
+	})
+	return c, err
+}
+
+// Change is what an action did, for the timeline and the workflow.
+type Change struct {
+	Kind   string // timeline kind, e.g. acknowledged
+	Change string // workflow change, e.g. acknowledged, escalated
+	Detail string
+}
+
+// Update locks the complaint, applies fn and writes the new state, a
+// timeline entry and the workflow's event in one transaction. The scope
+// must contain the owner before and after (a transfer's scope holds both).
+func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at time.Time, fn func(*complaint.Complaint) (Change, error)) (*complaint.Complaint, error) {
+	var out *complaint.Complaint
+	err := pg.InTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
+		c, err := get(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		before := c.Dealer
+		ch, err := fn(c)
+		if err != nil {
+			return err
+		}
+		c.Version++
+		out, err = scan(tx.QueryRow(ctx, `UPDATE complaints SET dealer_id = $3, severity = $4, assignee = $5, root_cause = $6,
+			corrective_actions = $7, resolution = $8, state = $9, level = $10, acknowledge_time = $11, resolve_time = $12,
+			reopen_count = $13, version = $14, update_time = $15
+			WHERE dealer_id = $1 AND id = $2 RETURNING `+columns,
+			before, id, c.Dealer, c.Severity, c.Assignee, c.RootCause, c.CorrectiveActions, c.Resolution, c.State, c.Level,
+			nullTime(c.AcknowledgeTime), nullTime(c.ResolveTime), c.ReopenCount, c.Version, at))
+		if err != nil {
+			return err
+		}
+		if err := appendEvent(ctx, tx, out, complaint.Event{Kind: ch.Kind, Actor: actor, Time: at, Detail: ch.Detail}); err != nil {
+			return err
+		}
+		if ch.Change == "escalated" {
+			if err := notify(ctx, tx, out, at, "escalated by the customer"); err != nil {
+				return err
+			}
+		}
+		return changed(ctx, tx, out, ch.Change, at)
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return nil, err
+		}
+		return nil, fmt.Errorf("update complaint %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// notify records a notification to the role responsible at c's level.
+func notify(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, at time.Time, why string) error {
+	msg := fmt.Sprintf("complaint %s (%s, %s) is at level L%d: %s", c.ID, c.Severity, c.Category, c.Level, why)
+	_, err := tx.Exec(ctx, `INSERT INTO notifications (dealer_id, id, complaint_id, recipient_role, level, message, create_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.Dealer, outbox.NewID(), c.ID, complaint.RecipientRole(c.Level), c.Level, msg, at)
+	return err
+}
+
+// List lists a dealer's complaints (owned or originated), newest first.
+func (s *Store) List(ctx context.Context, scope pg.Scope, dealer, state string, after string, size int) ([]complaint.Complaint, string, error) {
+	var at *time.Time
+	var aid string
+	if after != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(after)
+		ns, id, ok := strings.Cut(string(raw), "|")
+		var n int64
+		if _, serr := fmt.Sscan(ns, &n); err != nil || !ok || serr != nil || !validate.IsUUID(id) {
+			return nil, "", apperr.Invalid("page_token", "is not a token returned by a previous call").ZhReason("不是上一次调用返回的分页令牌")
+		}
+		t := time.Unix(0, n)
+		at, aid = &t, id
+	}
+	var out []complaint.Complaint
+	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+columns+` FROM complaints
+			WHERE (dealer_id = $1 OR origin_dealer = $1) AND ($2 = '' OR state = $2)
+			  AND ($3::timestamptz IS NULL OR (create_time, id) < ($3, $4::uuid))
+			ORDER BY create_time DESC, id DESC LIMIT $5`, dealer, state, at, nilIfEmpty(aid), size)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			c, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, *c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list complaints: %w", err)
+	}
+	next := ""
+	if len(out) == size && size > 0 {
+		last := out[len(out)-1]
+		next = base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d|%s", last.CreateTime.UnixNano(), last.ID)))
+	}
+	return out, next, nil
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Events lists the timeline entries visible in scope, oldest first.
+func (s *Store) Events(ctx context.Context, scope pg.Scope, id string) ([]complaint.Event, error) {
+	var out []complaint.Event
+	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
+		if _, err := get(ctx, tx, id, false); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT seq, kind, actor, time, level, detail, dealer_id, coalesce(key, '') FROM complaint_events
+			WHERE complaint_id = $1 ORDER BY seq`, id)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (complaint.Event, error) {
+			var e complaint.Event
+			err := r.Scan(&e.Seq, &e.Kind, &e.Actor, &e.Time, &e.Level, &e.Detail, &e.Dealer, &e.Key)
+			return e, err
+		})
+		return err
+	})
+	return out, err
+}
+
+// Notification is one notification.
+type Notification struct {
+	ID, Complaint, RecipientRole, Message string
+	Level                                 int
+	CreateTime                            time.Time
+}
+
+// Notifications lists a dealer's notifications, newest first.
+func (s *Store) Notifications(ctx context.Context, dealer, role string, size int) ([]Notification, error) {
+	var out []Notification
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id::text, complaint_id::text, recipient_role, message, level, create_time FROM notifications
+			WHERE dealer_id = $1 AND ($2 = '' OR recipient_role = $2) ORDER BY create_time DESC, id LIMIT $3`, dealer, role, size)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notification, error) {
+			var n Notification
+			err := r.Scan(&n.ID, &n.Complaint, &n.RecipientRole, &n.Message, &n.Level, &n.CreateTime)
+			return n, err
+		})
+		return err
+	})
+	return out, err
+}
+
+// RecordClockEvent writes a clock event once per (complaint, key): the
+// timeline entry, for `escalated` the new level and the notification of
+// that level's role, for `warned` a notification to the role on the hook.
+// It reports whether this call recorded it. Only the worker calls it, so it
+// runs across dealers.
+func (s *Store) RecordClockEvent(ctx context.Context, id, key, kind string, level int, at time.Time, detail string) (bool, error) {
+	recorded := false
+	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		c, err := get(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if kind == "escalated" && level > c.Level {
+			c.Level = level
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO complaint_events (dealer_id, complaint_id, kind, actor, time, level, detail, key)
+			VALUES ($1, $2, $3, 'system', $4, $5, $6, $7) ON CONFLICT (complaint_id, key) WHERE key IS NOT NULL DO NOTHING`,
+			c.Dealer, c.ID, kind, at, c.Level, detail, key)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		recorded = true
+		switch kind {
+		case "escalated":
+			if _, err := tx.Exec(ctx, `UPDATE complaints SET level = greatest(level, $2), update_time = now() WHERE id = $1`, c.ID, c.Level); err != nil {
+				return err
+			}
+			return notify(ctx, tx, c, at, detail)
+		case "warned":
+			return notify(ctx, tx, c, at, "warning: "+detail)
+		}
+		return nil
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return false, err
+		}
+		return false, fmt.Errorf("record clock event %s of %s: %w", key, id, err)
+	}
+	return recorded, nil
+}
+
+// ClockComplaint loads a complaint across dealers, for the worker.
+func (s *Store) ClockComplaint(ctx context.Context, id string) (*complaint.Complaint, error) {
+	return s.Get(ctx, pg.AllDealers(), id)
+}
+
+type storedTargets []struct {
+	Severity   string `json:"severity"`
+	Response   int64  `json:"response_ms"`
+	Resolution int64  `json:"resolution_ms"`
+}
+
+// Policy returns the policy for scope ("default" or a dealer code), the
+// dealer's override falling back to the default and then the built-in one.
+func (s *Store) Policy(ctx context.Context, dealer string) (complaint.Policy, error) {
+	var p complaint.Policy
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		var raw []byte
+		var scope string
+		err := tx.QueryRow(ctx, `SELECT scope, targets, warning_ratio, update_time FROM sla_policies
+			WHERE scope IN ($1, 'default') ORDER BY scope = 'default' LIMIT 1`, dealer).Scan(&scope, &raw, &p.WarningRatio, &p.UpdateTime)
+		if errors.Is(err, pgx.ErrNoRows) {
+			p = complaint.DefaultPolicy()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var ts storedTargets
+		if err := json.Unmarshal(raw, &ts); err != nil {
+			return err
+		}
+		for _, t := range ts {
+			p.Targets = append(p.Targets, complaint.Target{Severity: t.Severity, Response: time.Duration(t.Response) * time.Millisecond, Resolution: time.Duration(t.Resolution) * time.Millisecond})
+		}
+		p.Overridden = scope != "default"
+		return nil
+	})
+	if err != nil {
+		return p, fmt.Errorf("load SLA policy: %w", err)
+	}
+	if dealer != "default" {
+		p.Dealer = dealer
+	}
+	return p, nil
+}
+
+// PutPolicy stores the policy of scope.
+func (s *Store) PutPolicy(ctx context.Context, scope string, p complaint.Policy) error {
+	var ts storedTargets
+	for _, t := range p.Targets {
+		ts = append(ts, struct {
+			Severity   string `json:"severity"`
+			Response   int64  `json:"response_ms"`
+			Resolution int64  `json:"resolution_ms"`
+		}{t.Severity, t.Response.Milliseconds(), t.Resolution.Milliseconds()})
+	}
+	raw, _ := json.Marshal(ts)
+	return pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO sla_policies (scope, targets, warning_ratio) VALUES ($1, $2, $3)
+			ON CONFLICT (scope) DO UPDATE SET targets = EXCLUDED.targets, warning_ratio = EXCLUDED.warning_ratio, update_time = now()`,
+			scope, raw, p.WarningRatio)
+		return err
+	})
+}
+
+// Template is a resolution template.
+type Template struct {
+	ID, Category, Title, Body string
+	CreateTime                time.Time
+}
+
+// CreateTemplate stores a template.
+func (s *Store) CreateTemplate(ctx context.Context, t Template) (*Template, error) {
+	t.ID = outbox.NewID()
+	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO resolution_templates (id, category, title, body) VALUES ($1, $2, $3, $4) RETURNING create_time`,
+			t.ID, t.Category, t.Title, t.Body).Scan(&t.CreateTime)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create template: %w", err)
+	}
+	return &t, nil
+}
+
+// Templates searches templates by category and words in title or body.
+func (s *Store) Templates(ctx context.Context, category, query string) ([]Template, error) {
+	var out []Template
+	pattern := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.TrimSpace(query)) + "%"
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id::text, category, title, body, create_time FROM resolution_templates
+			WHERE ($1 = '' OR category = $1) AND (title ILIKE $2 OR body ILIKE $2) ORDER BY category, title LIMIT 200`, category, pattern)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Template, error) {
+			var t Template
+			err := r.Scan(&t.ID, &t.Category, &t.Title, &t.Body, &t.CreateTime)
+			return t, err
+		})
+		return err
+	})
+	return out, err
+}
