@@ -172,7 +172,15 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 		if err != nil {
 			return err
 		}
-		if err := appendEvent(ctx, tx, out, complaint.Event{Kind: ch.Kind, Actor: actor, Time: at, Detail: ch.Detail}); err != nil {
+		// A transfer is written under the dealer that made it, so the
+		// originating dealer keeps it in its view of the history.
+		author := out
+		if before != out.Dealer {
+			prev := *out
+			prev.Dealer = before
+			author = &prev
+		}
+		if err := appendEvent(ctx, tx, author, complaint.Event{Kind: ch.Kind, Actor: actor, Time: at, Detail: ch.Detail}); err != nil {
 			return err
 		}
 		if ch.Change == "escalated" {

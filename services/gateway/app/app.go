@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/gen/go/openapi"
 	"github.com/dealercare/dealercare/pkg/apperr"
@@ -43,6 +44,7 @@ type Config struct {
 	Auth            auth.VerifierConfig
 	HTTPAddr        string
 	CustomerTarget  string
+	ComplaintTarget string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	RateLimit       middleware.RateLimitConfig
@@ -63,6 +65,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		Auth:            auth.LoadVerifierConfig(l),
 		HTTPAddr:        l.String("GATEWAY_HTTP_ADDR", "127.0.0.1:8080"),
 		CustomerTarget:  l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
+		ComplaintTarget: l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxBodyBytes:    int64(l.Int("GATEWAY_MAX_BODY_BYTES", 1<<20)),
 		RateLimit:       middleware.LoadRateLimitConfig(l),
@@ -134,6 +137,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("CUSTOMER_GRPC_TARGET: %w", err)
 	}
 	m.conns = append(m.conns, customer)
+	complaints, err := dial(m.Config.ComplaintTarget)
+	if err != nil {
+		return fmt.Errorf("COMPLAINT_GRPC_TARGET: %w", err)
+	}
+	m.conns = append(m.conns, complaints)
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -151,6 +159,9 @@ func (m *Main) Open(ctx context.Context) error {
 		if err := register(ctx, mux, customer); err != nil {
 			return fmt.Errorf("register customer routes: %w", err)
 		}
+	}
+	if err := complaintv1.RegisterComplaintServiceHandler(ctx, mux, complaints); err != nil {
+		return fmt.Errorf("register complaint routes: %w", err)
 	}
 
 	root := http.NewServeMux()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,8 @@ import (
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	complaint "github.com/dealercare/dealercare/services/complaint/app"
+	complaintpg "github.com/dealercare/dealercare/services/complaint/postgres"
 	customer "github.com/dealercare/dealercare/services/customer/app"
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
 	"github.com/dealercare/dealercare/services/gateway/app"
@@ -76,13 +79,32 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	runUntilCleanup(t, c.Open, c.Run, c.Close)
 
+	cfs, err := complaintpg.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdb := pgtest.New(t, complaintpg.Schema, cfs)
+	svcTok, err := key.Mint(auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}}, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(keys, "service.token")
+	if err := os.WriteFile(tokenFile, []byte(svcTok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cm := &complaint.Main{Config: complaint.Config{
+		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
+		Database: pg.Config{URL: cdb.AppURL}, CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile,
+	}}
+	runUntilCleanup(t, cm.Open, cm.Run, cm.Close)
+
 	idem, err := idempotency.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
 	gwdb := pgtest.New(t, idempotency.Schema, idem)
 	g := &app.Main{Config: app.Config{
-		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(),
+		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(),
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20,
 		Idempotency: idempotency.LoadConfig(config.FromMap(nil)),
 		Database:    pg.Config{URL: gwdb.AppURL},

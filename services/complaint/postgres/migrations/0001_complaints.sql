@@ -79,7 +79,7 @@ CREATE INDEX notifications_role_idx ON notifications (dealer_id, recipient_role,
 DO $$
 DECLARE t text;
 BEGIN
-    FOREACH t IN ARRAY ARRAY['complaint_events', 'notifications'] LOOP
+    FOREACH t IN ARRAY ARRAY['notifications'] LOOP
         EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
         EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
         EXECUTE format($p$CREATE POLICY tenant_isolation ON %I
@@ -87,6 +87,16 @@ BEGIN
             WITH CHECK (current_setting('app.all_dealers', true) = 'on' OR dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ',')))$p$, t);
     END LOOP;
 END $$;
+
+-- The timeline: each dealer reads the entries it wrote, and the current
+-- owner reads the whole history (it carries over on transfer).
+ALTER TABLE complaint_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE complaint_events FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON complaint_events
+    USING (current_setting('app.all_dealers', true) = 'on' OR dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ','))
+           OR EXISTS (SELECT 1 FROM complaints c WHERE c.id = complaint_id
+                      AND c.dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ','))))
+    WITH CHECK (current_setting('app.all_dealers', true) = 'on' OR dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ',')));
 
 -- SLA policies are policy data, not dealer records: scope is 'default'
 -- (HQ) or a dealer code (its override).
