@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/dealercare/dealercare/gen/go v0.0.0
 	github.com/dealercare/dealercare/pkg v0.0.0
+	github.com/dealercare/dealercare/services/complaint v0.0.0-00010101000000-000000000000
 	github.com/dealercare/dealercare/services/customer v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.72.0
 	go.temporal.io/api v1.63.5
@@ -66,5 +67,6 @@ require (
 replace (
 	github.com/dealercare/dealercare/gen/go => ../gen/go
 	github.com/dealercare/dealercare/pkg => ../pkg
+	github.com/dealercare/dealercare/services/complaint => ../services/complaint
 	github.com/dealercare/dealercare/services/customer => ../services/customer
 )

@@ -14,11 +14,13 @@ import (
 	"strings"
 	"time"
 
+	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/telemetry"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/workflows/complaint"
 	"github.com/dealercare/dealercare/workflows/network"
 	"github.com/dealercare/dealercare/workflows/vehicle"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -34,9 +36,10 @@ const ServiceName = "worker"
 
 // Config of the worker.
 type Config struct {
-	Telemetry      telemetry.Config
-	Temporal       dctemporal.Config
-	CustomerTarget string
+	Telemetry       telemetry.Config
+	Temporal        dctemporal.Config
+	CustomerTarget  string
+	ComplaintTarget string
 	// ServiceTokenFile holds the bearer token the worker presents to the
 	// services (a projected secret in Kubernetes); re-read on every call so
 	// rotation needs no restart.
@@ -50,6 +53,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		Telemetry:        telemetry.LoadConfig(l, ServiceName),
 		Temporal:         dctemporal.LoadConfig(l),
 		CustomerTarget:   l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
+		ComplaintTarget:  l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
 		ServiceTokenFile: l.Required("SERVICE_TOKEN_FILE"),
 		HealthAddr:       l.String("WORKER_HEALTH_ADDR", "127.0.0.1:9190"),
 	}
@@ -98,15 +102,26 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.temporal = tc
-	customer, err := grpc.NewClient(m.Config.CustomerTarget,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(tokenFile{m.Config.ServiceTokenFile}),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-	)
-	if err != nil {
-		return fmt.Errorf("CUSTOMER_GRPC_TARGET: %w", err)
+	dialService := func(target, variable string) (*grpc.ClientConn, error) {
+		conn, err := grpc.NewClient(target,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithPerRPCCredentials(tokenFile{m.Config.ServiceTokenFile}),
+			grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", variable, err)
+		}
+		m.conns = append(m.conns, conn)
+		return conn, nil
 	}
-	m.conns = append(m.conns, customer)
+	customer, err := dialService(m.Config.CustomerTarget, "CUSTOMER_GRPC_TARGET")
+	if err != nil {
+		return err
+	}
+	complaints, err := dialService(m.Config.ComplaintTarget, "COMPLAINT_GRPC_TARGET")
+	if err != nil {
+		return err
+	}
 
 	w := dctemporal.NewWorker(tc, dctemporal.TaskQueueNetwork)
 	w.RegisterActivity(&network.Activities{Network: customerv1.NewDealerNetworkServiceClient(customer)})
@@ -115,6 +130,10 @@ func (m *Main) Open(ctx context.Context) error {
 	vehicles := dctemporal.NewWorker(tc, events.VehicleTaskQueue)
 	vehicle.Register(vehicles, customerv1.NewVehicleStateServiceClient(customer))
 	m.workers = append(m.workers, vehicles)
+
+	escalations := dctemporal.NewWorker(tc, events.ComplaintTaskQueue)
+	complaint.Register(escalations, complaintv1.NewComplaintClockServiceClient(complaints), customerv1.NewDealerNetworkServiceClient(customer))
+	m.workers = append(m.workers, escalations)
 
 	lis, err := net.Listen("tcp", m.Config.HealthAddr)
 	if err != nil {

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +19,7 @@ import (
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
+	"github.com/dealercare/dealercare/pkg/validate"
 	customer "github.com/dealercare/dealercare/services/customer/app"
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
 	"github.com/dealercare/dealercare/workflows/app"
@@ -88,7 +90,9 @@ func TestRepairOrderEventsReachTheVehicleAcrossDealers(t *testing.T) {
 	if _, err := network.CreateRegion(hq, &customerv1.CreateRegionRequest{Region: &customerv1.Region{Code: "EAST", Name: "华东大区"}}); err != nil {
 		t.Fatal(err)
 	}
-	const vin = "LSVAU218XN2183294"
+	// A VIN of this run only: vehicle workflows live on in the shared dev
+	// server between test runs.
+	vin := validate.CompleteVIN(fmt.Sprintf("LSVAU2180N%07d", time.Now().UnixNano()%10000000))
 	agents := map[string]context.Context{}
 	vehicles := map[string]*customerv1.Vehicle{}
 	for _, d := range []string{"SH001", "HZ001"} {

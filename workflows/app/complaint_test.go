@@ -1,0 +1,220 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
+	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/grpcserver"
+	"github.com/dealercare/dealercare/pkg/pgtest"
+	"github.com/dealercare/dealercare/pkg/pii"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
+	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
+	complaintapp "github.com/dealercare/dealercare/services/complaint/app"
+	complaintpg "github.com/dealercare/dealercare/services/complaint/postgres"
+	customer "github.com/dealercare/dealercare/services/customer/app"
+	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
+	"github.com/dealercare/dealercare/workflows/app"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/durationpb"
+)
+
+// complaintStack is the customer and complaint services, their relays and
+// the worker, on real PostgreSQL and Temporal.
+type complaintStack struct {
+	network   customerv1.DealerNetworkServiceClient
+	complaint complaintv1.ComplaintServiceClient
+	mint      func(auth.Principal) context.Context
+}
+
+func startComplaintStack(t *testing.T) *complaintStack {
+	t.Helper()
+	temporalAddr := temporaltest.Address(t)
+	cfs, err := customerpg.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ffs, err := complaintpg.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdb := pgtest.New(t, customerpg.Schema, cfs)
+	fdb := pgtest.New(t, complaintpg.Schema, ffs)
+	keys := t.TempDir()
+	if err := auth.GenerateDevKeys(keys); err != nil {
+		t.Fatal(err)
+	}
+	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(p auth.Principal) string {
+		tok, err := key.Mint(p, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	tokenFile := filepath.Join(keys, "service.token")
+	if err := os.WriteFile(tokenFile, []byte(token(auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}})), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	authCfg := auth.VerifierConfig{JWKSURL: filepath.Join(keys, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tcfg := dctemporal.Config{Address: temporalAddr, Namespace: "default"}
+
+	cu := &customer.Main{Config: customer.Config{
+		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
+		Database: pg.Config{URL: cdb.AppURL}, PII: pii.NewRandomKeys(),
+	}, Log: quiet}
+	background(t, cu.Open, cu.Run, cu.Close)
+	co := &complaintapp.Main{Config: complaintapp.Config{
+		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
+		Database: pg.Config{URL: fdb.AppURL}, CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile,
+		Temporal: tcfg, RelayEnabled: true,
+	}, Log: quiet}
+	background(t, co.Open, co.Run, co.Close)
+	w := &app.Main{Config: app.Config{
+		Temporal: tcfg, CustomerTarget: cu.Addr(), ComplaintTarget: co.Addr(), ServiceTokenFile: tokenFile, HealthAddr: "127.0.0.1:0",
+	}, Log: quiet}
+	background(t, w.Open, w.Run, w.Close)
+
+	cc, err := grpc.NewClient(cu.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := grpc.NewClient(co.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close(); fc.Close() })
+	return &complaintStack{
+		network:   customerv1.NewDealerNetworkServiceClient(cc),
+		complaint: complaintv1.NewComplaintServiceClient(fc),
+		mint:      func(p auth.Principal) context.Context { return auth.WithToken(context.Background(), token(p)) },
+	}
+}
+
+// alwaysOpen is a 24x7 calendar.
+func alwaysOpen(dealer string) *customerv1.BusinessCalendar {
+	c := &customerv1.BusinessCalendar{Dealer: dealer}
+	for d := customerv1.DayOfWeek_DAY_OF_WEEK_MONDAY; d <= customerv1.DayOfWeek_DAY_OF_WEEK_SUNDAY; d++ {
+		c.Weekly = append(c.Weekly, &customerv1.OpeningHours{Day: d, Intervals: []*customerv1.TimeInterval{{Start: "00:00", End: "24:00"}}})
+	}
+	return c
+}
+
+func secondsPolicy(response, resolution time.Duration) *complaintv1.SlaPolicy {
+	p := &complaintv1.SlaPolicy{WarningRatio: 0.8}
+	for s := complaintv1.Severity_SEVERITY_LOW; s <= complaintv1.Severity_SEVERITY_CRITICAL; s++ {
+		p.Targets = append(p.Targets, &complaintv1.SeverityTarget{Severity: s, Response: durationpb.New(response), Resolution: durationpb.New(resolution)})
+	}
+	return p
+}
+
+// TestEscalationLadderOnARealStack: on a 24x7 calendar with a policy in
+// seconds, a complaint left alone climbs L1 (response breach), L2 and L3
+// (resolution breaches) at the right times, each level once in the timeline.
+func TestEscalationLadderOnARealStack(t *testing.T) {
+	s := startComplaintStack(t)
+	hq := s.mint(auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	if _, err := s.network.CreateRegion(hq, &customerv1.CreateRegionRequest{Region: &customerv1.Region{Code: "EAST", Name: "华东大区"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.network.CreateDealer(hq, &customerv1.CreateDealerRequest{Dealer: &customerv1.Dealer{Code: "SH001", Name: "上海 4S", Region: "EAST"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.network.UpdateBusinessCalendar(hq, &customerv1.UpdateBusinessCalendarRequest{Calendar: alwaysOpen("SH001")}); err != nil {
+		t.Fatal(err)
+	}
+	const response, resolution = 3 * time.Second, 5 * time.Second
+	if _, err := s.complaint.UpdateSlaPolicy(hq, &complaintv1.UpdateSlaPolicyRequest{Dealer: "SH001", Policy: secondsPolicy(response, resolution)}); err != nil {
+		t.Fatal(err)
+	}
+	agent := s.mint(auth.Principal{Subject: "agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	c, err := s.complaint.CreateComplaint(agent, &complaintv1.CreateComplaintRequest{Dealer: "SH001", Complaint: &complaintv1.Complaint{
+		Channel: complaintv1.Channel_CHANNEL_PHONE, Category: complaintv1.Category_CATEGORY_WAITING_TIME, Severity: complaintv1.Severity_SEVERITY_HIGH,
+		Description: "等了三个小时没人理"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := c.GetCreateTime().AsTime()
+
+	// Wait for L3 (2 × resolution), then check every escalation's time.
+	var evs []*complaintv1.ComplaintEvent
+	deadline := time.Now().Add(2*resolution + 20*time.Second)
+	for {
+		resp, err := s.complaint.ListComplaintEvents(agent, &complaintv1.ListComplaintEventsRequest{Dealer: "SH001", Complaint: c.GetId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = resp.GetEvents()
+		if levelReached(evs, 3) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("L3 not reached; timeline: %s", describe(evs))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	want := map[int32]time.Duration{1: response, 2: resolution, 3: 2 * resolution}
+	seen := map[int32]int{}
+	for _, e := range evs {
+		if e.GetKind() != "escalated" {
+			continue
+		}
+		seen[e.GetLevel()]++
+		if at, ok := want[e.GetLevel()]; ok {
+			if lag := e.GetTime().AsTime().Sub(created) - at; lag < -time.Second || lag > 2*time.Second {
+				t.Errorf("L%d escalated %v after filing, want %v (within 2 s)", e.GetLevel(), e.GetTime().AsTime().Sub(created), at)
+			}
+		}
+	}
+	for lvl := int32(1); lvl <= 3; lvl++ {
+		if seen[lvl] != 1 {
+			t.Errorf("L%d escalated %d times, want once; timeline: %s", lvl, seen[lvl], describe(evs))
+		}
+	}
+	got, err := s.complaint.GetComplaint(agent, &complaintv1.GetComplaintRequest{Dealer: "SH001", Complaint: c.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetLevel() < 3 {
+		t.Errorf("complaint level %d", got.GetLevel())
+	}
+	gm := s.mint(auth.Principal{Subject: "gm", Roles: []auth.Role{auth.RoleDealerGM}, Dealer: "SH001"})
+	ns, err := s.complaint.ListNotifications(gm, &complaintv1.ListNotificationsRequest{Dealer: "SH001", RecipientRole: "dealer_gm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns.GetNotifications()) == 0 {
+		t.Error("the dealer GM was not notified of L2")
+	}
+}
+
+func levelReached(evs []*complaintv1.ComplaintEvent, level int32) bool {
+	for _, e := range evs {
+		if e.GetKind() == "escalated" && e.GetLevel() >= level {
+			return true
+		}
+	}
+	return false
+}
+
+func describe(evs []*complaintv1.ComplaintEvent) string {
+	var b strings.Builder
+	for _, e := range evs {
+		b.WriteString(e.GetKind() + "@" + e.GetTime().AsTime().Format("15:04:05.000") + "/L" + string(rune('0'+e.GetLevel())) + " ")
+	}
+	return b.String()
+}

@@ -1,0 +1,192 @@
+package complaint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
+	"github.com/dealercare/dealercare/pkg/calendar"
+	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/sla"
+	"github.com/dealercare/dealercare/workflows/network"
+	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Activities calls the complaint service's internal ComplaintClockService
+// and, for calendars, the dealer network (network.Activities). They run on
+// the complaint task queue, so the complaint worker is complete on its own
+// and every call of the workflow has one timeout and retry policy.
+type Activities struct {
+	Clock   complaintv1.ComplaintClockServiceClient
+	Network *network.Activities
+}
+
+// Non-retryable failure types: the service refused the call, and retrying
+// cannot change its mind; someone has to fix the data or the worker's
+// configuration. Every other failure (Unavailable, DeadlineExceeded, a token
+// being rotated) is retried without a limit.
+const (
+	ErrTypeInvalidArgument  = "InvalidArgument"
+	ErrTypeNotFound         = "NotFound"
+	ErrTypePermissionDenied = "PermissionDenied"
+	ErrTypeInvalidCalendar  = "InvalidCalendar"
+)
+
+// nonRetryable lists every type above and network's.
+var nonRetryable = []string{ErrTypeInvalidArgument, ErrTypeNotFound, ErrTypePermissionDenied, ErrTypeInvalidCalendar, network.ErrTypeDealerNotFound}
+
+// classify turns a gRPC error into the activity's error.
+func classify(err error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	var typ string
+	switch status.Code(err) {
+	case codes.InvalidArgument:
+		typ = ErrTypeInvalidArgument
+	case codes.NotFound:
+		typ = ErrTypeNotFound
+	case codes.PermissionDenied:
+		typ = ErrTypePermissionDenied
+	default:
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %s", what, status.Convert(err).Message()), typ, err)
+}
+
+// ClockInput is what GetClockInput returns, in the workflow's terms.
+type ClockInput struct {
+	Dealer   string     `json:"dealer"`
+	State    string     `json:"state"`
+	Severity string     `json:"severity"`
+	Level    int        `json:"level"`
+	Policy   sla.Policy `json:"policy"`
+}
+
+// LoadClockInput calls GetClockInput: the complaint's owner, state,
+// severity, level and the SLA policy in force. An unknown complaint is
+// ErrTypeNotFound.
+func (a *Activities) LoadClockInput(ctx context.Context, complaint string) (*ClockInput, error) {
+	in, err := a.Clock.GetClockInput(ctx, &complaintv1.GetClockInputRequest{Complaint: complaint})
+	if err != nil {
+		return nil, classify(err, "get clock input of complaint %s", complaint)
+	}
+	p := in.GetPolicy()
+	out := &ClockInput{
+		Dealer:   in.GetDealer(),
+		State:    stateName(in.GetState()),
+		Severity: severityName(in.GetSeverity()),
+		Level:    int(in.GetLevel()),
+		Policy:   sla.Policy{Targets: map[string]sla.Targets{}},
+	}
+	for _, t := range p.GetTargets() {
+		sev := severityName(t.GetSeverity())
+		if sev == "" {
+			continue
+		}
+		out.Policy.Targets[sev] = sla.Targets{
+			Response:     t.GetResponse().AsDuration(),
+			Resolution:   t.GetResolution().AsDuration(),
+			WarningRatio: p.GetWarningRatio(),
+		}
+	}
+	return out, nil
+}
+
+// LoadCalendar fetches the owning dealer's business calendar with
+// network.Activities.LoadBusinessCalendar and checks that it builds, so the
+// workflow never holds a calendar it cannot use. A missing dealer is
+// network.ErrTypeDealerNotFound, a calendar that does not build
+// ErrTypeInvalidCalendar.
+func (a *Activities) LoadCalendar(ctx context.Context, dealer string) (*network.DealerCalendar, error) {
+	c, err := a.Network.LoadBusinessCalendar(ctx, dealer)
+	if err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			return nil, err // classified by network already
+		}
+		return nil, classify(err, "load calendar of dealer %s", dealer)
+	}
+	if _, err := calendar.New(c.Spec); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("calendar of dealer %s is invalid: %v", dealer, err), ErrTypeInvalidCalendar, err)
+	}
+	return c, nil
+}
+
+// RecordInput is one clock event for the complaint's timeline.
+type RecordInput struct {
+	Dealer    string `json:"dealer"`
+	Complaint string `json:"complaint"`
+	// Key makes the call idempotent: the service records each key once.
+	Key  string `json:"key"`
+	Kind string `json:"kind"`
+	// Level is the level after the event; for KindEscalated the new level,
+	// from which the service picks whom to notify.
+	Level int `json:"level"`
+	// Time is when the clock reached the threshold: the scheduled instant,
+	// not when the worker got round to it.
+	Time   time.Time `json:"time"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// RecordResult: Recorded is false when the key was recorded before.
+type RecordResult struct {
+	Recorded bool `json:"recorded"`
+}
+
+// RecordClockEvent calls ComplaintClockService.RecordClockEvent, which is
+// idempotent by (complaint, key), so a retried or replayed call writes once.
+func (a *Activities) RecordClockEvent(ctx context.Context, in RecordInput) (*RecordResult, error) {
+	res, err := a.Clock.RecordClockEvent(ctx, &complaintv1.RecordClockEventRequest{
+		Dealer:    in.Dealer,
+		Complaint: in.Complaint,
+		Key:       in.Key,
+		Kind:      in.Kind,
+		Level:     int32(min(max(in.Level, 0), sla.MaxLevel)),
+		Time:      timestamppb.New(in.Time),
+		Detail:    in.Detail,
+	})
+	if err != nil {
+		return nil, classify(err, "record %s of complaint %s", in.Key, in.Complaint)
+	}
+	return &RecordResult{Recorded: res.GetRecorded()}, nil
+}
+
+// severityName is the events' name of a severity; "" for unspecified.
+func severityName(s complaintv1.Severity) string {
+	switch s {
+	case complaintv1.Severity_SEVERITY_LOW:
+		return "low"
+	case complaintv1.Severity_SEVERITY_MEDIUM:
+		return "medium"
+	case complaintv1.Severity_SEVERITY_HIGH:
+		return "high"
+	case complaintv1.Severity_SEVERITY_CRITICAL:
+		return "critical"
+	}
+	return ""
+}
+
+// stateName is the events' name of a state; "" for unspecified.
+func stateName(s complaintv1.State) string {
+	switch s {
+	case complaintv1.State_STATE_NEW:
+		return events.ComplaintNew
+	case complaintv1.State_STATE_ACKNOWLEDGED:
+		return events.ComplaintAcknowledged
+	case complaintv1.State_STATE_IN_PROGRESS:
+		return events.ComplaintInProgress
+	case complaintv1.State_STATE_PENDING_CUSTOMER:
+		return events.ComplaintPendingCustomer
+	case complaintv1.State_STATE_RESOLVED:
+		return events.ComplaintResolved
+	case complaintv1.State_STATE_REOPENED:
+		return events.ComplaintReopened
+	case complaintv1.State_STATE_CLOSED:
+		return events.ComplaintClosed
+	}
+	return ""
+}
