@@ -85,16 +85,57 @@ type Event struct {
 
 var severities = []string{"low", "medium", "high", "critical"}
 
-// Validate checks a new complaint.
+// Validate checks a complaint's fields (on create, and after an update).
 func (c *Complaint) Validate() error {
 	c.Description = strings.TrimSpace(c.Description)
-	if c.Description == "" {
+	switch {
+	case c.Channel == "":
+		return apperr.Invalid("complaint.channel", "is required").ZhReason("为必填项")
+	case c.Category == "":
+		return apperr.Invalid("complaint.category", "is required").ZhReason("为必填项")
+	case c.Description == "":
 		return apperr.Invalid("complaint.description", "is required").ZhReason("为必填项")
-	}
-	if !slices.Contains(severities, c.Severity) {
+	case len([]rune(c.Description)) > 4000:
+		return apperr.Invalid("complaint.description", "must be at most 4000 characters").ZhReason("不能超过 4000 个字符")
+	case !slices.Contains(severities, c.Severity):
 		return apperr.Invalid("complaint.severity", "must be low, medium, high or critical").ZhReason("须为 low、medium、high 或 critical")
 	}
 	return nil
+}
+
+// UpdatableFields are the fields UpdateComplaint may change.
+var UpdatableFields = []string{"severity", "category", "description", "customer", "vin"}
+
+// Update copies the masked fields of in; it reports whether the severity
+// changed, which moves the SLA deadlines.
+func (c *Complaint) Update(in Complaint, mask []string) (severityChanged bool, err error) {
+	if !c.Open() {
+		return false, apperr.Errorf(apperr.ECONFLICT, "cannot change a complaint that is %s", c.State).Zh("投诉状态为 " + c.State + "，不能修改")
+	}
+	if len(mask) == 0 {
+		return false, apperr.Invalid("update_mask", "name the fields to update: severity, category, description, customer, vin").ZhReason("请指定要更新的字段")
+	}
+	before := c.Severity
+	for _, f := range mask {
+		switch f {
+		case "severity":
+			c.Severity = in.Severity
+		case "category":
+			c.Category = in.Category
+		case "description":
+			c.Description = in.Description
+		case "customer":
+			c.Customer = in.Customer
+		case "vin":
+			c.VIN = in.VIN
+		default:
+			return false, apperr.Invalid("update_mask", "cannot update field \""+f+"\"").ZhReason("不能更新字段 \"" + f + "\"")
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return false, err
+	}
+	return c.Severity != before, nil
 }
 
 // transition describes a state change: from which states, to which.

@@ -165,6 +165,26 @@ func (s *Server) transition(ctx context.Context, dealer, id, action, note string
 	})
 }
 
+// UpdateComplaint implements the RPC.
+func (s *Server) UpdateComplaint(ctx context.Context, req *complaintv1.UpdateComplaintRequest) (*complaintv1.Complaint, error) {
+	in := req.GetComplaint()
+	changes := complaint.Complaint{
+		Category: name(in.GetCategory().String(), "CATEGORY_"), Severity: name(in.GetSeverity().String(), "SEVERITY_"),
+		Description: in.GetDescription(), Customer: in.GetCustomer(), VIN: in.GetVin(),
+	}
+	return s.act(ctx, req.GetDealer(), in.GetId(), func(_ *auth.Principal, c *complaint.Complaint) (postgres.Change, error) {
+		before := c.Severity
+		severity, err := c.Update(changes, req.GetUpdateMask().GetPaths())
+		if err != nil {
+			return postgres.Change{}, err
+		}
+		if severity {
+			return postgres.Change{Kind: "severity_changed", Change: "severity_changed", Detail: before + " → " + c.Severity}, nil
+		}
+		return postgres.Change{Kind: "updated", Change: "updated", Detail: strings.Join(req.GetUpdateMask().GetPaths(), ", ")}, nil
+	})
+}
+
 // AcknowledgeComplaint implements the RPC.
 func (s *Server) AcknowledgeComplaint(ctx context.Context, req *complaintv1.AcknowledgeComplaintRequest) (*complaintv1.Complaint, error) {
 	return s.transition(ctx, req.GetDealer(), req.GetComplaint(), "acknowledge", req.GetNote())

@@ -39,6 +39,14 @@ func TestComplaintLifecycle(t *testing.T) {
 	if msg, _ := body["message"].(string); code != 409 || !strings.Contains(msg, "cannot resolve a complaint that is new") {
 		t.Errorf("resolve while new: %d %v", code, body)
 	}
+	// A severity change (it moves the SLA deadlines) and bad masks.
+	if code, _ := g.do(t, "PATCH", p+"?update_mask=state", agent, `{"state":"STATE_CLOSED"}`); code != 400 {
+		t.Errorf("patch state: %d, want 400", code)
+	}
+	upd := must(t, 200)(g.do(t, "PATCH", p+"?update_mask=severity", agent, `{"severity":"SEVERITY_CRITICAL"}`))
+	if upd["severity"] != "SEVERITY_CRITICAL" || upd["description"] != "保养后发动机异响" {
+		t.Errorf("patched: %v", upd)
+	}
 	for _, step := range []struct{ verb, body, state string }{
 		{"acknowledge", `{}`, "STATE_ACKNOWLEDGED"},
 		{"start", `{}`, "STATE_IN_PROGRESS"},
@@ -61,7 +69,7 @@ func TestComplaintLifecycle(t *testing.T) {
 		t.Errorf("final: level %v reopens %v", final["level"], final["reopenCount"])
 	}
 	ev := must(t, 200)(g.do(t, "GET", p+"/events", agent, ""))
-	if got, want := kinds(ev), "created,acknowledged,started,paused,resumed,escalated,resolved,reopened,started,resolved,closed"; got != want {
+	if got, want := kinds(ev), "created,severity_changed,acknowledged,started,paused,resumed,escalated,resolved,reopened,started,resolved,closed"; got != want {
 		t.Errorf("timeline = %s\nwant       %s", got, want)
 	}
 	ns := must(t, 200)(g.do(t, "GET", "/v1/dealers/SH001/notifications?recipient_role=dealer_manager", manager, ""))

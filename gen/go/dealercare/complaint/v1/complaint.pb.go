@@ -12,6 +12,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -318,17 +319,18 @@ type Complaint struct {
 	Dealer string `protobuf:"bytes,2,opt,name=dealer,proto3" json:"dealer,omitempty"`
 	// Dealer where it was filed. Output only.
 	OriginDealer string `protobuf:"bytes,3,opt,name=origin_dealer,json=originDealer,proto3" json:"origin_dealer,omitempty"`
-	// Intake channel.
+	// Intake channel. Required on create (checked by the service: an update
+	// may leave it out of its mask).
 	Channel Channel `protobuf:"varint,4,opt,name=channel,proto3,enum=dealercare.complaint.v1.Channel" json:"channel,omitempty"`
-	// Category.
+	// Category. Required on create.
 	Category Category `protobuf:"varint,5,opt,name=category,proto3,enum=dealercare.complaint.v1.Category" json:"category,omitempty"`
-	// Severity.
+	// Severity. Required on create.
 	Severity Severity `protobuf:"varint,6,opt,name=severity,proto3,enum=dealercare.complaint.v1.Severity" json:"severity,omitempty"`
 	// Customer id in the owning dealer's archive.
 	Customer string `protobuf:"bytes,7,opt,name=customer,proto3" json:"customer,omitempty"`
 	// VIN of the vehicle concerned.
 	Vin string `protobuf:"bytes,8,opt,name=vin,proto3" json:"vin,omitempty"`
-	// What the customer complains about.
+	// What the customer complains about. Required on create.
 	Description string `protobuf:"bytes,9,opt,name=description,proto3" json:"description,omitempty"`
 	// Assignee (staff subject). Output only; change with AssignComplaint.
 	Assignee string `protobuf:"bytes,10,opt,name=assignee,proto3" json:"assignee,omitempty"`
@@ -782,6 +784,72 @@ func (x *ListComplaintsResponse) GetNextPageToken() string {
 	return ""
 }
 
+// Request for UpdateComplaint.
+type UpdateComplaintRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dealer code.
+	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// The complaint; `id` selects it. Only the masked fields are read, so
+	// the others may be left unset.
+	Complaint *Complaint `protobuf:"bytes,2,opt,name=complaint,proto3" json:"complaint,omitempty"`
+	// Fields to update: `severity`, `category`, `description`, `customer`,
+	// `vin`.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateComplaintRequest) Reset() {
+	*x = UpdateComplaintRequest{}
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateComplaintRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateComplaintRequest) ProtoMessage() {}
+
+func (x *UpdateComplaintRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateComplaintRequest.ProtoReflect.Descriptor instead.
+func (*UpdateComplaintRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *UpdateComplaintRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *UpdateComplaintRequest) GetComplaint() *Complaint {
+	if x != nil {
+		return x.Complaint
+	}
+	return nil
+}
+
+func (x *UpdateComplaintRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
 // Request for AcknowledgeComplaint.
 type AcknowledgeComplaintRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -797,7 +865,7 @@ type AcknowledgeComplaintRequest struct {
 
 func (x *AcknowledgeComplaintRequest) Reset() {
 	*x = AcknowledgeComplaintRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[5]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +877,7 @@ func (x *AcknowledgeComplaintRequest) String() string {
 func (*AcknowledgeComplaintRequest) ProtoMessage() {}
 
 func (x *AcknowledgeComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[5]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +890,7 @@ func (x *AcknowledgeComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeComplaintRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{5}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AcknowledgeComplaintRequest) GetDealer() string {
@@ -861,7 +929,7 @@ type StartComplaintRequest struct {
 
 func (x *StartComplaintRequest) Reset() {
 	*x = StartComplaintRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[6]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +941,7 @@ func (x *StartComplaintRequest) String() string {
 func (*StartComplaintRequest) ProtoMessage() {}
 
 func (x *StartComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[6]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +954,7 @@ func (x *StartComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartComplaintRequest.ProtoReflect.Descriptor instead.
 func (*StartComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{6}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *StartComplaintRequest) GetDealer() string {
@@ -925,7 +993,7 @@ type WaitForCustomerRequest struct {
 
 func (x *WaitForCustomerRequest) Reset() {
 	*x = WaitForCustomerRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[7]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1005,7 @@ func (x *WaitForCustomerRequest) String() string {
 func (*WaitForCustomerRequest) ProtoMessage() {}
 
 func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[7]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1018,7 @@ func (x *WaitForCustomerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitForCustomerRequest.ProtoReflect.Descriptor instead.
 func (*WaitForCustomerRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{7}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *WaitForCustomerRequest) GetDealer() string {
@@ -989,7 +1057,7 @@ type ResumeComplaintRequest struct {
 
 func (x *ResumeComplaintRequest) Reset() {
 	*x = ResumeComplaintRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[8]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1001,7 +1069,7 @@ func (x *ResumeComplaintRequest) String() string {
 func (*ResumeComplaintRequest) ProtoMessage() {}
 
 func (x *ResumeComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[8]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1014,7 +1082,7 @@ func (x *ResumeComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeComplaintRequest.ProtoReflect.Descriptor instead.
 func (*ResumeComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{8}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ResumeComplaintRequest) GetDealer() string {
@@ -1053,7 +1121,7 @@ type ReopenComplaintRequest struct {
 
 func (x *ReopenComplaintRequest) Reset() {
 	*x = ReopenComplaintRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[9]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1133,7 @@ func (x *ReopenComplaintRequest) String() string {
 func (*ReopenComplaintRequest) ProtoMessage() {}
 
 func (x *ReopenComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[9]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1146,7 @@ func (x *ReopenComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenComplaintRequest.ProtoReflect.Descriptor instead.
 func (*ReopenComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{9}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReopenComplaintRequest) GetDealer() string {
@@ -1117,7 +1185,7 @@ type CloseComplaintRequest struct {
 
 func (x *CloseComplaintRequest) Reset() {
 	*x = CloseComplaintRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[10]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1129,7 +1197,7 @@ func (x *CloseComplaintRequest) String() string {
 func (*CloseComplaintRequest) ProtoMessage() {}
 
 func (x *CloseComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[10]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1142,7 +1210,7 @@ func (x *CloseComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseComplaintRequest.ProtoReflect.Descriptor instead.
 func (*CloseComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{10}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CloseComplaintRequest) GetDealer() string {
@@ -1181,7 +1249,7 @@ type EscalateComplaintRequest struct {
 
 func (x *EscalateComplaintRequest) Reset() {
 	*x = EscalateComplaintRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[11]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1261,7 @@ func (x *EscalateComplaintRequest) String() string {
 func (*EscalateComplaintRequest) ProtoMessage() {}
 
 func (x *EscalateComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[11]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1274,7 @@ func (x *EscalateComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EscalateComplaintRequest.ProtoReflect.Descriptor instead.
 func (*EscalateComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{11}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *EscalateComplaintRequest) GetDealer() string {
@@ -1249,7 +1317,7 @@ type ResolveComplaintRequest struct {
 
 func (x *ResolveComplaintRequest) Reset() {
 	*x = ResolveComplaintRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[12]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1329,7 @@ func (x *ResolveComplaintRequest) String() string {
 func (*ResolveComplaintRequest) ProtoMessage() {}
 
 func (x *ResolveComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[12]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1342,7 @@ func (x *ResolveComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveComplaintRequest.ProtoReflect.Descriptor instead.
 func (*ResolveComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{12}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ResolveComplaintRequest) GetDealer() string {
@@ -1329,7 +1397,7 @@ type TransferComplaintRequest struct {
 
 func (x *TransferComplaintRequest) Reset() {
 	*x = TransferComplaintRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[13]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1409,7 @@ func (x *TransferComplaintRequest) String() string {
 func (*TransferComplaintRequest) ProtoMessage() {}
 
 func (x *TransferComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[13]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1422,7 @@ func (x *TransferComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferComplaintRequest.ProtoReflect.Descriptor instead.
 func (*TransferComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{13}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TransferComplaintRequest) GetDealer() string {
@@ -1400,7 +1468,7 @@ type AssignComplaintRequest struct {
 
 func (x *AssignComplaintRequest) Reset() {
 	*x = AssignComplaintRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[14]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1480,7 @@ func (x *AssignComplaintRequest) String() string {
 func (*AssignComplaintRequest) ProtoMessage() {}
 
 func (x *AssignComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[14]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1493,7 @@ func (x *AssignComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignComplaintRequest.ProtoReflect.Descriptor instead.
 func (*AssignComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{14}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AssignComplaintRequest) GetDealer() string {
@@ -1473,7 +1541,7 @@ type ComplaintEvent struct {
 
 func (x *ComplaintEvent) Reset() {
 	*x = ComplaintEvent{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[15]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +1553,7 @@ func (x *ComplaintEvent) String() string {
 func (*ComplaintEvent) ProtoMessage() {}
 
 func (x *ComplaintEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[15]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +1566,7 @@ func (x *ComplaintEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComplaintEvent.ProtoReflect.Descriptor instead.
 func (*ComplaintEvent) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{15}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ComplaintEvent) GetSequence() int64 {
@@ -1563,7 +1631,7 @@ type ListComplaintEventsRequest struct {
 
 func (x *ListComplaintEventsRequest) Reset() {
 	*x = ListComplaintEventsRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[16]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1643,7 @@ func (x *ListComplaintEventsRequest) String() string {
 func (*ListComplaintEventsRequest) ProtoMessage() {}
 
 func (x *ListComplaintEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[16]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1656,7 @@ func (x *ListComplaintEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListComplaintEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListComplaintEventsRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{16}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListComplaintEventsRequest) GetDealer() string {
@@ -1616,7 +1684,7 @@ type ListComplaintEventsResponse struct {
 
 func (x *ListComplaintEventsResponse) Reset() {
 	*x = ListComplaintEventsResponse{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[17]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1696,7 @@ func (x *ListComplaintEventsResponse) String() string {
 func (*ListComplaintEventsResponse) ProtoMessage() {}
 
 func (x *ListComplaintEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[17]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1709,7 @@ func (x *ListComplaintEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListComplaintEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListComplaintEventsResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{17}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListComplaintEventsResponse) GetEvents() []*ComplaintEvent {
@@ -1673,7 +1741,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[18]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1685,7 +1753,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[18]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1698,7 +1766,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{18}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Notification) GetId() string {
@@ -1758,7 +1826,7 @@ type ListNotificationsRequest struct {
 
 func (x *ListNotificationsRequest) Reset() {
 	*x = ListNotificationsRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[19]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +1838,7 @@ func (x *ListNotificationsRequest) String() string {
 func (*ListNotificationsRequest) ProtoMessage() {}
 
 func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[19]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +1851,7 @@ func (x *ListNotificationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsRequest.ProtoReflect.Descriptor instead.
 func (*ListNotificationsRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{19}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListNotificationsRequest) GetDealer() string {
@@ -1818,7 +1886,7 @@ type ListNotificationsResponse struct {
 
 func (x *ListNotificationsResponse) Reset() {
 	*x = ListNotificationsResponse{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[20]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +1898,7 @@ func (x *ListNotificationsResponse) String() string {
 func (*ListNotificationsResponse) ProtoMessage() {}
 
 func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[20]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +1911,7 @@ func (x *ListNotificationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNotificationsResponse.ProtoReflect.Descriptor instead.
 func (*ListNotificationsResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{20}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListNotificationsResponse) GetNotifications() []*Notification {
@@ -1869,7 +1937,7 @@ type SeverityTarget struct {
 
 func (x *SeverityTarget) Reset() {
 	*x = SeverityTarget{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[21]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1881,7 +1949,7 @@ func (x *SeverityTarget) String() string {
 func (*SeverityTarget) ProtoMessage() {}
 
 func (x *SeverityTarget) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[21]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1894,7 +1962,7 @@ func (x *SeverityTarget) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SeverityTarget.ProtoReflect.Descriptor instead.
 func (*SeverityTarget) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{21}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SeverityTarget) GetSeverity() Severity {
@@ -1937,7 +2005,7 @@ type SlaPolicy struct {
 
 func (x *SlaPolicy) Reset() {
 	*x = SlaPolicy{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[22]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +2017,7 @@ func (x *SlaPolicy) String() string {
 func (*SlaPolicy) ProtoMessage() {}
 
 func (x *SlaPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[22]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2030,7 @@ func (x *SlaPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SlaPolicy.ProtoReflect.Descriptor instead.
 func (*SlaPolicy) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{22}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SlaPolicy) GetDealer() string {
@@ -2011,7 +2079,7 @@ type GetSlaPolicyRequest struct {
 
 func (x *GetSlaPolicyRequest) Reset() {
 	*x = GetSlaPolicyRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[23]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2091,7 @@ func (x *GetSlaPolicyRequest) String() string {
 func (*GetSlaPolicyRequest) ProtoMessage() {}
 
 func (x *GetSlaPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[23]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2104,7 @@ func (x *GetSlaPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSlaPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetSlaPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{23}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetSlaPolicyRequest) GetDealer() string {
@@ -2059,7 +2127,7 @@ type UpdateSlaPolicyRequest struct {
 
 func (x *UpdateSlaPolicyRequest) Reset() {
 	*x = UpdateSlaPolicyRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[24]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +2139,7 @@ func (x *UpdateSlaPolicyRequest) String() string {
 func (*UpdateSlaPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateSlaPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[24]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2152,7 @@ func (x *UpdateSlaPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSlaPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSlaPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{24}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateSlaPolicyRequest) GetDealer() string {
@@ -2110,7 +2178,7 @@ type GetDefaultSlaPolicyRequest struct {
 
 func (x *GetDefaultSlaPolicyRequest) Reset() {
 	*x = GetDefaultSlaPolicyRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[25]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2122,7 +2190,7 @@ func (x *GetDefaultSlaPolicyRequest) String() string {
 func (*GetDefaultSlaPolicyRequest) ProtoMessage() {}
 
 func (x *GetDefaultSlaPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[25]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2135,7 +2203,7 @@ func (x *GetDefaultSlaPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDefaultSlaPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetDefaultSlaPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{25}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{26}
 }
 
 // Request for UpdateDefaultSlaPolicy.
@@ -2149,7 +2217,7 @@ type UpdateDefaultSlaPolicyRequest struct {
 
 func (x *UpdateDefaultSlaPolicyRequest) Reset() {
 	*x = UpdateDefaultSlaPolicyRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[26]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2161,7 +2229,7 @@ func (x *UpdateDefaultSlaPolicyRequest) String() string {
 func (*UpdateDefaultSlaPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateDefaultSlaPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[26]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2174,7 +2242,7 @@ func (x *UpdateDefaultSlaPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDefaultSlaPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDefaultSlaPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{26}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateDefaultSlaPolicyRequest) GetPolicy() *SlaPolicy {
@@ -2203,7 +2271,7 @@ type ResolutionTemplate struct {
 
 func (x *ResolutionTemplate) Reset() {
 	*x = ResolutionTemplate{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[27]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2215,7 +2283,7 @@ func (x *ResolutionTemplate) String() string {
 func (*ResolutionTemplate) ProtoMessage() {}
 
 func (x *ResolutionTemplate) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[27]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2228,7 +2296,7 @@ func (x *ResolutionTemplate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolutionTemplate.ProtoReflect.Descriptor instead.
 func (*ResolutionTemplate) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{27}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ResolutionTemplate) GetId() string {
@@ -2279,7 +2347,7 @@ type ListResolutionTemplatesRequest struct {
 
 func (x *ListResolutionTemplatesRequest) Reset() {
 	*x = ListResolutionTemplatesRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[28]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2359,7 @@ func (x *ListResolutionTemplatesRequest) String() string {
 func (*ListResolutionTemplatesRequest) ProtoMessage() {}
 
 func (x *ListResolutionTemplatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[28]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2372,7 @@ func (x *ListResolutionTemplatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResolutionTemplatesRequest.ProtoReflect.Descriptor instead.
 func (*ListResolutionTemplatesRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{28}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListResolutionTemplatesRequest) GetCategory() Category {
@@ -2332,7 +2400,7 @@ type ListResolutionTemplatesResponse struct {
 
 func (x *ListResolutionTemplatesResponse) Reset() {
 	*x = ListResolutionTemplatesResponse{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[29]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2344,7 +2412,7 @@ func (x *ListResolutionTemplatesResponse) String() string {
 func (*ListResolutionTemplatesResponse) ProtoMessage() {}
 
 func (x *ListResolutionTemplatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[29]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2357,7 +2425,7 @@ func (x *ListResolutionTemplatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResolutionTemplatesResponse.ProtoReflect.Descriptor instead.
 func (*ListResolutionTemplatesResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{29}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListResolutionTemplatesResponse) GetTemplates() []*ResolutionTemplate {
@@ -2378,7 +2446,7 @@ type CreateResolutionTemplateRequest struct {
 
 func (x *CreateResolutionTemplateRequest) Reset() {
 	*x = CreateResolutionTemplateRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[30]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2390,7 +2458,7 @@ func (x *CreateResolutionTemplateRequest) String() string {
 func (*CreateResolutionTemplateRequest) ProtoMessage() {}
 
 func (x *CreateResolutionTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[30]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2403,7 +2471,7 @@ func (x *CreateResolutionTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResolutionTemplateRequest.ProtoReflect.Descriptor instead.
 func (*CreateResolutionTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{30}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateResolutionTemplateRequest) GetTemplate() *ResolutionTemplate {
@@ -2436,7 +2504,7 @@ type RecordClockEventRequest struct {
 
 func (x *RecordClockEventRequest) Reset() {
 	*x = RecordClockEventRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[31]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2448,7 +2516,7 @@ func (x *RecordClockEventRequest) String() string {
 func (*RecordClockEventRequest) ProtoMessage() {}
 
 func (x *RecordClockEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[31]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2461,7 +2529,7 @@ func (x *RecordClockEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordClockEventRequest.ProtoReflect.Descriptor instead.
 func (*RecordClockEventRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{31}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecordClockEventRequest) GetDealer() string {
@@ -2524,7 +2592,7 @@ type RecordClockEventResponse struct {
 
 func (x *RecordClockEventResponse) Reset() {
 	*x = RecordClockEventResponse{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[32]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2536,7 +2604,7 @@ func (x *RecordClockEventResponse) String() string {
 func (*RecordClockEventResponse) ProtoMessage() {}
 
 func (x *RecordClockEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[32]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2549,7 +2617,7 @@ func (x *RecordClockEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordClockEventResponse.ProtoReflect.Descriptor instead.
 func (*RecordClockEventResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{32}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecordClockEventResponse) GetRecorded() bool {
@@ -2570,7 +2638,7 @@ type GetClockInputRequest struct {
 
 func (x *GetClockInputRequest) Reset() {
 	*x = GetClockInputRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[33]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2582,7 +2650,7 @@ func (x *GetClockInputRequest) String() string {
 func (*GetClockInputRequest) ProtoMessage() {}
 
 func (x *GetClockInputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[33]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2595,7 +2663,7 @@ func (x *GetClockInputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClockInputRequest.ProtoReflect.Descriptor instead.
 func (*GetClockInputRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{33}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetClockInputRequest) GetComplaint() string {
@@ -2624,7 +2692,7 @@ type ClockInput struct {
 
 func (x *ClockInput) Reset() {
 	*x = ClockInput{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2636,7 +2704,7 @@ func (x *ClockInput) String() string {
 func (*ClockInput) ProtoMessage() {}
 
 func (x *ClockInput) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2649,7 +2717,7 @@ func (x *ClockInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockInput.ProtoReflect.Descriptor instead.
 func (*ClockInput) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{34}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ClockInput) GetDealer() string {
@@ -2691,21 +2759,17 @@ var File_dealercare_complaint_v1_complaint_proto protoreflect.FileDescriptor
 
 const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\n" +
-	"'dealercare/complaint/v1/complaint.proto\x12\x17dealercare.complaint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\b\n" +
+	"'dealercare/complaint/v1/complaint.proto\x12\x17dealercare.complaint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\b\n" +
 	"\tComplaint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06dealer\x18\x02 \x01(\tR\x06dealer\x12#\n" +
-	"\rorigin_dealer\x18\x03 \x01(\tR\foriginDealer\x12F\n" +
-	"\achannel\x18\x04 \x01(\x0e2 .dealercare.complaint.v1.ChannelB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\achannel\x12I\n" +
-	"\bcategory\x18\x05 \x01(\x0e2!.dealercare.complaint.v1.CategoryB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\bcategory\x12I\n" +
-	"\bseverity\x18\x06 \x01(\x0e2!.dealercare.complaint.v1.SeverityB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\bseverity\x12#\n" +
+	"\rorigin_dealer\x18\x03 \x01(\tR\foriginDealer\x12D\n" +
+	"\achannel\x18\x04 \x01(\x0e2 .dealercare.complaint.v1.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12G\n" +
+	"\bcategory\x18\x05 \x01(\x0e2!.dealercare.complaint.v1.CategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\bcategory\x12G\n" +
+	"\bseverity\x18\x06 \x01(\x0e2!.dealercare.complaint.v1.SeverityB\b\xbaH\x05\x82\x01\x02\x10\x01R\bseverity\x12#\n" +
 	"\bcustomer\x18\a \x01(\tB\a\xbaH\x04r\x02\x18@R\bcustomer\x12\x19\n" +
-	"\x03vin\x18\b \x01(\tB\a\xbaH\x04r\x02\x18\x11R\x03vin\x12,\n" +
-	"\vdescription\x18\t \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xa0\x1fR\vdescription\x12\x1a\n" +
+	"\x03vin\x18\b \x01(\tB\a\xbaH\x04r\x02\x18\x11R\x03vin\x12*\n" +
+	"\vdescription\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\vdescription\x12\x1a\n" +
 	"\bassignee\x18\n" +
 	" \x01(\tR\bassignee\x12\x1d\n" +
 	"\n" +
@@ -2742,7 +2806,12 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\n" +
 	"complaints\x18\x01 \x03(\v2\".dealercare.complaint.v1.ComplaintR\n" +
 	"complaints\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x83\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc0\x01\n" +
+	"\x16UpdateComplaintRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12H\n" +
+	"\tcomplaint\x18\x02 \x01(\v2\".dealercare.complaint.v1.ComplaintB\x06\xbaH\x03\xc8\x01\x01R\tcomplaint\x12;\n" +
+	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\x83\x01\n" +
 	"\x1bAcknowledgeComplaintRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12%\n" +
 	"\tcomplaint\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\tcomplaint\x12\x1c\n" +
@@ -2912,11 +2981,12 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\x16STATE_PENDING_CUSTOMER\x10\x04\x12\x12\n" +
 	"\x0eSTATE_RESOLVED\x10\x05\x12\x12\n" +
 	"\x0eSTATE_REOPENED\x10\x06\x12\x10\n" +
-	"\fSTATE_CLOSED\x10\a2\xb2\x1b\n" +
+	"\fSTATE_CLOSED\x10\a2\xde\x1c\n" +
 	"\x10ComplaintService\x12\x9a\x01\n" +
 	"\x0fCreateComplaint\x12/.dealercare.complaint.v1.CreateComplaintRequest\x1a\".dealercare.complaint.v1.Complaint\"2\x82\xd3\xe4\x93\x02,:\tcomplaint\"\x1f/v1/dealers/{dealer}/complaints\x12\x95\x01\n" +
 	"\fGetComplaint\x12,.dealercare.complaint.v1.GetComplaintRequest\x1a\".dealercare.complaint.v1.Complaint\"3\x82\xd3\xe4\x93\x02-\x12+/v1/dealers/{dealer}/complaints/{complaint}\x12\x9a\x01\n" +
-	"\x0eListComplaints\x12..dealercare.complaint.v1.ListComplaintsRequest\x1a/.dealercare.complaint.v1.ListComplaintsResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/dealers/{dealer}/complaints\x12\xb4\x01\n" +
+	"\x0eListComplaints\x12..dealercare.complaint.v1.ListComplaintsRequest\x1a/.dealercare.complaint.v1.ListComplaintsResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/dealers/{dealer}/complaints\x12\xa9\x01\n" +
+	"\x0fUpdateComplaint\x12/.dealercare.complaint.v1.UpdateComplaintRequest\x1a\".dealercare.complaint.v1.Complaint\"A\x82\xd3\xe4\x93\x02;:\tcomplaint2./v1/dealers/{dealer}/complaints/{complaint.id}\x12\xb4\x01\n" +
 	"\x14AcknowledgeComplaint\x124.dealercare.complaint.v1.AcknowledgeComplaintRequest\x1a\".dealercare.complaint.v1.Complaint\"B\x82\xd3\xe4\x93\x02<:\x01*\"7/v1/dealers/{dealer}/complaints/{complaint}:acknowledge\x12\xa2\x01\n" +
 	"\x0eStartComplaint\x12..dealercare.complaint.v1.StartComplaintRequest\x1a\".dealercare.complaint.v1.Complaint\"<\x82\xd3\xe4\x93\x026:\x01*\"1/v1/dealers/{dealer}/complaints/{complaint}:start\x12\xae\x01\n" +
 	"\x0fWaitForCustomer\x12/.dealercare.complaint.v1.WaitForCustomerRequest\x1a\".dealercare.complaint.v1.Complaint\"F\x82\xd3\xe4\x93\x02@:\x01*\";/v1/dealers/{dealer}/complaints/{complaint}:waitForCustomer\x12\xa5\x01\n" +
@@ -2952,7 +3022,7 @@ func file_dealercare_complaint_v1_complaint_proto_rawDescGZIP() []byte {
 }
 
 var file_dealercare_complaint_v1_complaint_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dealercare_complaint_v1_complaint_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_dealercare_complaint_v1_complaint_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_dealercare_complaint_v1_complaint_proto_goTypes = []any{
 	(Channel)(0),                            // 0: dealercare.complaint.v1.Channel
 	(Category)(0),                           // 1: dealercare.complaint.v1.Category
@@ -2963,124 +3033,130 @@ var file_dealercare_complaint_v1_complaint_proto_goTypes = []any{
 	(*GetComplaintRequest)(nil),             // 6: dealercare.complaint.v1.GetComplaintRequest
 	(*ListComplaintsRequest)(nil),           // 7: dealercare.complaint.v1.ListComplaintsRequest
 	(*ListComplaintsResponse)(nil),          // 8: dealercare.complaint.v1.ListComplaintsResponse
-	(*AcknowledgeComplaintRequest)(nil),     // 9: dealercare.complaint.v1.AcknowledgeComplaintRequest
-	(*StartComplaintRequest)(nil),           // 10: dealercare.complaint.v1.StartComplaintRequest
-	(*WaitForCustomerRequest)(nil),          // 11: dealercare.complaint.v1.WaitForCustomerRequest
-	(*ResumeComplaintRequest)(nil),          // 12: dealercare.complaint.v1.ResumeComplaintRequest
-	(*ReopenComplaintRequest)(nil),          // 13: dealercare.complaint.v1.ReopenComplaintRequest
-	(*CloseComplaintRequest)(nil),           // 14: dealercare.complaint.v1.CloseComplaintRequest
-	(*EscalateComplaintRequest)(nil),        // 15: dealercare.complaint.v1.EscalateComplaintRequest
-	(*ResolveComplaintRequest)(nil),         // 16: dealercare.complaint.v1.ResolveComplaintRequest
-	(*TransferComplaintRequest)(nil),        // 17: dealercare.complaint.v1.TransferComplaintRequest
-	(*AssignComplaintRequest)(nil),          // 18: dealercare.complaint.v1.AssignComplaintRequest
-	(*ComplaintEvent)(nil),                  // 19: dealercare.complaint.v1.ComplaintEvent
-	(*ListComplaintEventsRequest)(nil),      // 20: dealercare.complaint.v1.ListComplaintEventsRequest
-	(*ListComplaintEventsResponse)(nil),     // 21: dealercare.complaint.v1.ListComplaintEventsResponse
-	(*Notification)(nil),                    // 22: dealercare.complaint.v1.Notification
-	(*ListNotificationsRequest)(nil),        // 23: dealercare.complaint.v1.ListNotificationsRequest
-	(*ListNotificationsResponse)(nil),       // 24: dealercare.complaint.v1.ListNotificationsResponse
-	(*SeverityTarget)(nil),                  // 25: dealercare.complaint.v1.SeverityTarget
-	(*SlaPolicy)(nil),                       // 26: dealercare.complaint.v1.SlaPolicy
-	(*GetSlaPolicyRequest)(nil),             // 27: dealercare.complaint.v1.GetSlaPolicyRequest
-	(*UpdateSlaPolicyRequest)(nil),          // 28: dealercare.complaint.v1.UpdateSlaPolicyRequest
-	(*GetDefaultSlaPolicyRequest)(nil),      // 29: dealercare.complaint.v1.GetDefaultSlaPolicyRequest
-	(*UpdateDefaultSlaPolicyRequest)(nil),   // 30: dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest
-	(*ResolutionTemplate)(nil),              // 31: dealercare.complaint.v1.ResolutionTemplate
-	(*ListResolutionTemplatesRequest)(nil),  // 32: dealercare.complaint.v1.ListResolutionTemplatesRequest
-	(*ListResolutionTemplatesResponse)(nil), // 33: dealercare.complaint.v1.ListResolutionTemplatesResponse
-	(*CreateResolutionTemplateRequest)(nil), // 34: dealercare.complaint.v1.CreateResolutionTemplateRequest
-	(*RecordClockEventRequest)(nil),         // 35: dealercare.complaint.v1.RecordClockEventRequest
-	(*RecordClockEventResponse)(nil),        // 36: dealercare.complaint.v1.RecordClockEventResponse
-	(*GetClockInputRequest)(nil),            // 37: dealercare.complaint.v1.GetClockInputRequest
-	(*ClockInput)(nil),                      // 38: dealercare.complaint.v1.ClockInput
-	(*timestamppb.Timestamp)(nil),           // 39: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),             // 40: google.protobuf.Duration
+	(*UpdateComplaintRequest)(nil),          // 9: dealercare.complaint.v1.UpdateComplaintRequest
+	(*AcknowledgeComplaintRequest)(nil),     // 10: dealercare.complaint.v1.AcknowledgeComplaintRequest
+	(*StartComplaintRequest)(nil),           // 11: dealercare.complaint.v1.StartComplaintRequest
+	(*WaitForCustomerRequest)(nil),          // 12: dealercare.complaint.v1.WaitForCustomerRequest
+	(*ResumeComplaintRequest)(nil),          // 13: dealercare.complaint.v1.ResumeComplaintRequest
+	(*ReopenComplaintRequest)(nil),          // 14: dealercare.complaint.v1.ReopenComplaintRequest
+	(*CloseComplaintRequest)(nil),           // 15: dealercare.complaint.v1.CloseComplaintRequest
+	(*EscalateComplaintRequest)(nil),        // 16: dealercare.complaint.v1.EscalateComplaintRequest
+	(*ResolveComplaintRequest)(nil),         // 17: dealercare.complaint.v1.ResolveComplaintRequest
+	(*TransferComplaintRequest)(nil),        // 18: dealercare.complaint.v1.TransferComplaintRequest
+	(*AssignComplaintRequest)(nil),          // 19: dealercare.complaint.v1.AssignComplaintRequest
+	(*ComplaintEvent)(nil),                  // 20: dealercare.complaint.v1.ComplaintEvent
+	(*ListComplaintEventsRequest)(nil),      // 21: dealercare.complaint.v1.ListComplaintEventsRequest
+	(*ListComplaintEventsResponse)(nil),     // 22: dealercare.complaint.v1.ListComplaintEventsResponse
+	(*Notification)(nil),                    // 23: dealercare.complaint.v1.Notification
+	(*ListNotificationsRequest)(nil),        // 24: dealercare.complaint.v1.ListNotificationsRequest
+	(*ListNotificationsResponse)(nil),       // 25: dealercare.complaint.v1.ListNotificationsResponse
+	(*SeverityTarget)(nil),                  // 26: dealercare.complaint.v1.SeverityTarget
+	(*SlaPolicy)(nil),                       // 27: dealercare.complaint.v1.SlaPolicy
+	(*GetSlaPolicyRequest)(nil),             // 28: dealercare.complaint.v1.GetSlaPolicyRequest
+	(*UpdateSlaPolicyRequest)(nil),          // 29: dealercare.complaint.v1.UpdateSlaPolicyRequest
+	(*GetDefaultSlaPolicyRequest)(nil),      // 30: dealercare.complaint.v1.GetDefaultSlaPolicyRequest
+	(*UpdateDefaultSlaPolicyRequest)(nil),   // 31: dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest
+	(*ResolutionTemplate)(nil),              // 32: dealercare.complaint.v1.ResolutionTemplate
+	(*ListResolutionTemplatesRequest)(nil),  // 33: dealercare.complaint.v1.ListResolutionTemplatesRequest
+	(*ListResolutionTemplatesResponse)(nil), // 34: dealercare.complaint.v1.ListResolutionTemplatesResponse
+	(*CreateResolutionTemplateRequest)(nil), // 35: dealercare.complaint.v1.CreateResolutionTemplateRequest
+	(*RecordClockEventRequest)(nil),         // 36: dealercare.complaint.v1.RecordClockEventRequest
+	(*RecordClockEventResponse)(nil),        // 37: dealercare.complaint.v1.RecordClockEventResponse
+	(*GetClockInputRequest)(nil),            // 38: dealercare.complaint.v1.GetClockInputRequest
+	(*ClockInput)(nil),                      // 39: dealercare.complaint.v1.ClockInput
+	(*timestamppb.Timestamp)(nil),           // 40: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),           // 41: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),             // 42: google.protobuf.Duration
 }
 var file_dealercare_complaint_v1_complaint_proto_depIdxs = []int32{
 	0,  // 0: dealercare.complaint.v1.Complaint.channel:type_name -> dealercare.complaint.v1.Channel
 	1,  // 1: dealercare.complaint.v1.Complaint.category:type_name -> dealercare.complaint.v1.Category
 	2,  // 2: dealercare.complaint.v1.Complaint.severity:type_name -> dealercare.complaint.v1.Severity
 	3,  // 3: dealercare.complaint.v1.Complaint.state:type_name -> dealercare.complaint.v1.State
-	39, // 4: dealercare.complaint.v1.Complaint.response_due_time:type_name -> google.protobuf.Timestamp
-	39, // 5: dealercare.complaint.v1.Complaint.resolution_due_time:type_name -> google.protobuf.Timestamp
-	39, // 6: dealercare.complaint.v1.Complaint.acknowledge_time:type_name -> google.protobuf.Timestamp
-	39, // 7: dealercare.complaint.v1.Complaint.resolve_time:type_name -> google.protobuf.Timestamp
-	39, // 8: dealercare.complaint.v1.Complaint.create_time:type_name -> google.protobuf.Timestamp
-	39, // 9: dealercare.complaint.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
+	40, // 4: dealercare.complaint.v1.Complaint.response_due_time:type_name -> google.protobuf.Timestamp
+	40, // 5: dealercare.complaint.v1.Complaint.resolution_due_time:type_name -> google.protobuf.Timestamp
+	40, // 6: dealercare.complaint.v1.Complaint.acknowledge_time:type_name -> google.protobuf.Timestamp
+	40, // 7: dealercare.complaint.v1.Complaint.resolve_time:type_name -> google.protobuf.Timestamp
+	40, // 8: dealercare.complaint.v1.Complaint.create_time:type_name -> google.protobuf.Timestamp
+	40, // 9: dealercare.complaint.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 10: dealercare.complaint.v1.CreateComplaintRequest.complaint:type_name -> dealercare.complaint.v1.Complaint
 	3,  // 11: dealercare.complaint.v1.ListComplaintsRequest.state:type_name -> dealercare.complaint.v1.State
 	4,  // 12: dealercare.complaint.v1.ListComplaintsResponse.complaints:type_name -> dealercare.complaint.v1.Complaint
-	39, // 13: dealercare.complaint.v1.ComplaintEvent.time:type_name -> google.protobuf.Timestamp
-	19, // 14: dealercare.complaint.v1.ListComplaintEventsResponse.events:type_name -> dealercare.complaint.v1.ComplaintEvent
-	39, // 15: dealercare.complaint.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
-	22, // 16: dealercare.complaint.v1.ListNotificationsResponse.notifications:type_name -> dealercare.complaint.v1.Notification
-	2,  // 17: dealercare.complaint.v1.SeverityTarget.severity:type_name -> dealercare.complaint.v1.Severity
-	40, // 18: dealercare.complaint.v1.SeverityTarget.response:type_name -> google.protobuf.Duration
-	40, // 19: dealercare.complaint.v1.SeverityTarget.resolution:type_name -> google.protobuf.Duration
-	25, // 20: dealercare.complaint.v1.SlaPolicy.targets:type_name -> dealercare.complaint.v1.SeverityTarget
-	39, // 21: dealercare.complaint.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
-	26, // 22: dealercare.complaint.v1.UpdateSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
-	26, // 23: dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
-	1,  // 24: dealercare.complaint.v1.ResolutionTemplate.category:type_name -> dealercare.complaint.v1.Category
-	39, // 25: dealercare.complaint.v1.ResolutionTemplate.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 26: dealercare.complaint.v1.ListResolutionTemplatesRequest.category:type_name -> dealercare.complaint.v1.Category
-	31, // 27: dealercare.complaint.v1.ListResolutionTemplatesResponse.templates:type_name -> dealercare.complaint.v1.ResolutionTemplate
-	31, // 28: dealercare.complaint.v1.CreateResolutionTemplateRequest.template:type_name -> dealercare.complaint.v1.ResolutionTemplate
-	39, // 29: dealercare.complaint.v1.RecordClockEventRequest.time:type_name -> google.protobuf.Timestamp
-	3,  // 30: dealercare.complaint.v1.ClockInput.state:type_name -> dealercare.complaint.v1.State
-	2,  // 31: dealercare.complaint.v1.ClockInput.severity:type_name -> dealercare.complaint.v1.Severity
-	26, // 32: dealercare.complaint.v1.ClockInput.policy:type_name -> dealercare.complaint.v1.SlaPolicy
-	5,  // 33: dealercare.complaint.v1.ComplaintService.CreateComplaint:input_type -> dealercare.complaint.v1.CreateComplaintRequest
-	6,  // 34: dealercare.complaint.v1.ComplaintService.GetComplaint:input_type -> dealercare.complaint.v1.GetComplaintRequest
-	7,  // 35: dealercare.complaint.v1.ComplaintService.ListComplaints:input_type -> dealercare.complaint.v1.ListComplaintsRequest
-	9,  // 36: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:input_type -> dealercare.complaint.v1.AcknowledgeComplaintRequest
-	10, // 37: dealercare.complaint.v1.ComplaintService.StartComplaint:input_type -> dealercare.complaint.v1.StartComplaintRequest
-	11, // 38: dealercare.complaint.v1.ComplaintService.WaitForCustomer:input_type -> dealercare.complaint.v1.WaitForCustomerRequest
-	12, // 39: dealercare.complaint.v1.ComplaintService.ResumeComplaint:input_type -> dealercare.complaint.v1.ResumeComplaintRequest
-	16, // 40: dealercare.complaint.v1.ComplaintService.ResolveComplaint:input_type -> dealercare.complaint.v1.ResolveComplaintRequest
-	13, // 41: dealercare.complaint.v1.ComplaintService.ReopenComplaint:input_type -> dealercare.complaint.v1.ReopenComplaintRequest
-	14, // 42: dealercare.complaint.v1.ComplaintService.CloseComplaint:input_type -> dealercare.complaint.v1.CloseComplaintRequest
-	15, // 43: dealercare.complaint.v1.ComplaintService.EscalateComplaint:input_type -> dealercare.complaint.v1.EscalateComplaintRequest
-	17, // 44: dealercare.complaint.v1.ComplaintService.TransferComplaint:input_type -> dealercare.complaint.v1.TransferComplaintRequest
-	18, // 45: dealercare.complaint.v1.ComplaintService.AssignComplaint:input_type -> dealercare.complaint.v1.AssignComplaintRequest
-	20, // 46: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:input_type -> dealercare.complaint.v1.ListComplaintEventsRequest
-	23, // 47: dealercare.complaint.v1.ComplaintService.ListNotifications:input_type -> dealercare.complaint.v1.ListNotificationsRequest
-	27, // 48: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:input_type -> dealercare.complaint.v1.GetSlaPolicyRequest
-	28, // 49: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:input_type -> dealercare.complaint.v1.UpdateSlaPolicyRequest
-	29, // 50: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:input_type -> dealercare.complaint.v1.GetDefaultSlaPolicyRequest
-	30, // 51: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:input_type -> dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest
-	32, // 52: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:input_type -> dealercare.complaint.v1.ListResolutionTemplatesRequest
-	34, // 53: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:input_type -> dealercare.complaint.v1.CreateResolutionTemplateRequest
-	35, // 54: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:input_type -> dealercare.complaint.v1.RecordClockEventRequest
-	37, // 55: dealercare.complaint.v1.ComplaintClockService.GetClockInput:input_type -> dealercare.complaint.v1.GetClockInputRequest
-	4,  // 56: dealercare.complaint.v1.ComplaintService.CreateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 57: dealercare.complaint.v1.ComplaintService.GetComplaint:output_type -> dealercare.complaint.v1.Complaint
-	8,  // 58: dealercare.complaint.v1.ComplaintService.ListComplaints:output_type -> dealercare.complaint.v1.ListComplaintsResponse
-	4,  // 59: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 60: dealercare.complaint.v1.ComplaintService.StartComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 61: dealercare.complaint.v1.ComplaintService.WaitForCustomer:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 62: dealercare.complaint.v1.ComplaintService.ResumeComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 63: dealercare.complaint.v1.ComplaintService.ResolveComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 64: dealercare.complaint.v1.ComplaintService.ReopenComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 65: dealercare.complaint.v1.ComplaintService.CloseComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 66: dealercare.complaint.v1.ComplaintService.EscalateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 67: dealercare.complaint.v1.ComplaintService.TransferComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 68: dealercare.complaint.v1.ComplaintService.AssignComplaint:output_type -> dealercare.complaint.v1.Complaint
-	21, // 69: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:output_type -> dealercare.complaint.v1.ListComplaintEventsResponse
-	24, // 70: dealercare.complaint.v1.ComplaintService.ListNotifications:output_type -> dealercare.complaint.v1.ListNotificationsResponse
-	26, // 71: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	26, // 72: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	26, // 73: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	26, // 74: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	33, // 75: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:output_type -> dealercare.complaint.v1.ListResolutionTemplatesResponse
-	31, // 76: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:output_type -> dealercare.complaint.v1.ResolutionTemplate
-	36, // 77: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:output_type -> dealercare.complaint.v1.RecordClockEventResponse
-	38, // 78: dealercare.complaint.v1.ComplaintClockService.GetClockInput:output_type -> dealercare.complaint.v1.ClockInput
-	56, // [56:79] is the sub-list for method output_type
-	33, // [33:56] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	4,  // 13: dealercare.complaint.v1.UpdateComplaintRequest.complaint:type_name -> dealercare.complaint.v1.Complaint
+	41, // 14: dealercare.complaint.v1.UpdateComplaintRequest.update_mask:type_name -> google.protobuf.FieldMask
+	40, // 15: dealercare.complaint.v1.ComplaintEvent.time:type_name -> google.protobuf.Timestamp
+	20, // 16: dealercare.complaint.v1.ListComplaintEventsResponse.events:type_name -> dealercare.complaint.v1.ComplaintEvent
+	40, // 17: dealercare.complaint.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	23, // 18: dealercare.complaint.v1.ListNotificationsResponse.notifications:type_name -> dealercare.complaint.v1.Notification
+	2,  // 19: dealercare.complaint.v1.SeverityTarget.severity:type_name -> dealercare.complaint.v1.Severity
+	42, // 20: dealercare.complaint.v1.SeverityTarget.response:type_name -> google.protobuf.Duration
+	42, // 21: dealercare.complaint.v1.SeverityTarget.resolution:type_name -> google.protobuf.Duration
+	26, // 22: dealercare.complaint.v1.SlaPolicy.targets:type_name -> dealercare.complaint.v1.SeverityTarget
+	40, // 23: dealercare.complaint.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
+	27, // 24: dealercare.complaint.v1.UpdateSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
+	27, // 25: dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
+	1,  // 26: dealercare.complaint.v1.ResolutionTemplate.category:type_name -> dealercare.complaint.v1.Category
+	40, // 27: dealercare.complaint.v1.ResolutionTemplate.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 28: dealercare.complaint.v1.ListResolutionTemplatesRequest.category:type_name -> dealercare.complaint.v1.Category
+	32, // 29: dealercare.complaint.v1.ListResolutionTemplatesResponse.templates:type_name -> dealercare.complaint.v1.ResolutionTemplate
+	32, // 30: dealercare.complaint.v1.CreateResolutionTemplateRequest.template:type_name -> dealercare.complaint.v1.ResolutionTemplate
+	40, // 31: dealercare.complaint.v1.RecordClockEventRequest.time:type_name -> google.protobuf.Timestamp
+	3,  // 32: dealercare.complaint.v1.ClockInput.state:type_name -> dealercare.complaint.v1.State
+	2,  // 33: dealercare.complaint.v1.ClockInput.severity:type_name -> dealercare.complaint.v1.Severity
+	27, // 34: dealercare.complaint.v1.ClockInput.policy:type_name -> dealercare.complaint.v1.SlaPolicy
+	5,  // 35: dealercare.complaint.v1.ComplaintService.CreateComplaint:input_type -> dealercare.complaint.v1.CreateComplaintRequest
+	6,  // 36: dealercare.complaint.v1.ComplaintService.GetComplaint:input_type -> dealercare.complaint.v1.GetComplaintRequest
+	7,  // 37: dealercare.complaint.v1.ComplaintService.ListComplaints:input_type -> dealercare.complaint.v1.ListComplaintsRequest
+	9,  // 38: dealercare.complaint.v1.ComplaintService.UpdateComplaint:input_type -> dealercare.complaint.v1.UpdateComplaintRequest
+	10, // 39: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:input_type -> dealercare.complaint.v1.AcknowledgeComplaintRequest
+	11, // 40: dealercare.complaint.v1.ComplaintService.StartComplaint:input_type -> dealercare.complaint.v1.StartComplaintRequest
+	12, // 41: dealercare.complaint.v1.ComplaintService.WaitForCustomer:input_type -> dealercare.complaint.v1.WaitForCustomerRequest
+	13, // 42: dealercare.complaint.v1.ComplaintService.ResumeComplaint:input_type -> dealercare.complaint.v1.ResumeComplaintRequest
+	17, // 43: dealercare.complaint.v1.ComplaintService.ResolveComplaint:input_type -> dealercare.complaint.v1.ResolveComplaintRequest
+	14, // 44: dealercare.complaint.v1.ComplaintService.ReopenComplaint:input_type -> dealercare.complaint.v1.ReopenComplaintRequest
+	15, // 45: dealercare.complaint.v1.ComplaintService.CloseComplaint:input_type -> dealercare.complaint.v1.CloseComplaintRequest
+	16, // 46: dealercare.complaint.v1.ComplaintService.EscalateComplaint:input_type -> dealercare.complaint.v1.EscalateComplaintRequest
+	18, // 47: dealercare.complaint.v1.ComplaintService.TransferComplaint:input_type -> dealercare.complaint.v1.TransferComplaintRequest
+	19, // 48: dealercare.complaint.v1.ComplaintService.AssignComplaint:input_type -> dealercare.complaint.v1.AssignComplaintRequest
+	21, // 49: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:input_type -> dealercare.complaint.v1.ListComplaintEventsRequest
+	24, // 50: dealercare.complaint.v1.ComplaintService.ListNotifications:input_type -> dealercare.complaint.v1.ListNotificationsRequest
+	28, // 51: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:input_type -> dealercare.complaint.v1.GetSlaPolicyRequest
+	29, // 52: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:input_type -> dealercare.complaint.v1.UpdateSlaPolicyRequest
+	30, // 53: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:input_type -> dealercare.complaint.v1.GetDefaultSlaPolicyRequest
+	31, // 54: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:input_type -> dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest
+	33, // 55: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:input_type -> dealercare.complaint.v1.ListResolutionTemplatesRequest
+	35, // 56: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:input_type -> dealercare.complaint.v1.CreateResolutionTemplateRequest
+	36, // 57: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:input_type -> dealercare.complaint.v1.RecordClockEventRequest
+	38, // 58: dealercare.complaint.v1.ComplaintClockService.GetClockInput:input_type -> dealercare.complaint.v1.GetClockInputRequest
+	4,  // 59: dealercare.complaint.v1.ComplaintService.CreateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 60: dealercare.complaint.v1.ComplaintService.GetComplaint:output_type -> dealercare.complaint.v1.Complaint
+	8,  // 61: dealercare.complaint.v1.ComplaintService.ListComplaints:output_type -> dealercare.complaint.v1.ListComplaintsResponse
+	4,  // 62: dealercare.complaint.v1.ComplaintService.UpdateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 63: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 64: dealercare.complaint.v1.ComplaintService.StartComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 65: dealercare.complaint.v1.ComplaintService.WaitForCustomer:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 66: dealercare.complaint.v1.ComplaintService.ResumeComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 67: dealercare.complaint.v1.ComplaintService.ResolveComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 68: dealercare.complaint.v1.ComplaintService.ReopenComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 69: dealercare.complaint.v1.ComplaintService.CloseComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 70: dealercare.complaint.v1.ComplaintService.EscalateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 71: dealercare.complaint.v1.ComplaintService.TransferComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 72: dealercare.complaint.v1.ComplaintService.AssignComplaint:output_type -> dealercare.complaint.v1.Complaint
+	22, // 73: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:output_type -> dealercare.complaint.v1.ListComplaintEventsResponse
+	25, // 74: dealercare.complaint.v1.ComplaintService.ListNotifications:output_type -> dealercare.complaint.v1.ListNotificationsResponse
+	27, // 75: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 76: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 77: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 78: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	34, // 79: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:output_type -> dealercare.complaint.v1.ListResolutionTemplatesResponse
+	32, // 80: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:output_type -> dealercare.complaint.v1.ResolutionTemplate
+	37, // 81: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:output_type -> dealercare.complaint.v1.RecordClockEventResponse
+	39, // 82: dealercare.complaint.v1.ComplaintClockService.GetClockInput:output_type -> dealercare.complaint.v1.ClockInput
+	59, // [59:83] is the sub-list for method output_type
+	35, // [35:59] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_complaint_v1_complaint_proto_init() }
@@ -3094,7 +3170,7 @@ func file_dealercare_complaint_v1_complaint_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_complaint_v1_complaint_proto_rawDesc), len(file_dealercare_complaint_v1_complaint_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   35,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

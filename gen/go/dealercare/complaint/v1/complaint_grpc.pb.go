@@ -22,6 +22,7 @@ const (
 	ComplaintService_CreateComplaint_FullMethodName          = "/dealercare.complaint.v1.ComplaintService/CreateComplaint"
 	ComplaintService_GetComplaint_FullMethodName             = "/dealercare.complaint.v1.ComplaintService/GetComplaint"
 	ComplaintService_ListComplaints_FullMethodName           = "/dealercare.complaint.v1.ComplaintService/ListComplaints"
+	ComplaintService_UpdateComplaint_FullMethodName          = "/dealercare.complaint.v1.ComplaintService/UpdateComplaint"
 	ComplaintService_AcknowledgeComplaint_FullMethodName     = "/dealercare.complaint.v1.ComplaintService/AcknowledgeComplaint"
 	ComplaintService_StartComplaint_FullMethodName           = "/dealercare.complaint.v1.ComplaintService/StartComplaint"
 	ComplaintService_WaitForCustomer_FullMethodName          = "/dealercare.complaint.v1.ComplaintService/WaitForCustomer"
@@ -58,6 +59,9 @@ type ComplaintServiceClient interface {
 	GetComplaint(ctx context.Context, in *GetComplaintRequest, opts ...grpc.CallOption) (*Complaint, error)
 	// Lists complaints, newest first, by state, severity or level.
 	ListComplaints(ctx context.Context, in *ListComplaintsRequest, opts ...grpc.CallOption) (*ListComplaintsResponse, error)
+	// Updates severity, category, description, customer or VIN under a field
+	// mask; a severity change recomputes the SLA deadlines.
+	UpdateComplaint(ctx context.Context, in *UpdateComplaintRequest, opts ...grpc.CallOption) (*Complaint, error)
 	// new → acknowledged: stops the first-response clock.
 	AcknowledgeComplaint(ctx context.Context, in *AcknowledgeComplaintRequest, opts ...grpc.CallOption) (*Complaint, error)
 	// acknowledged or reopened → in progress.
@@ -132,6 +136,16 @@ func (c *complaintServiceClient) ListComplaints(ctx context.Context, in *ListCom
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListComplaintsResponse)
 	err := c.cc.Invoke(ctx, ComplaintService_ListComplaints_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *complaintServiceClient) UpdateComplaint(ctx context.Context, in *UpdateComplaintRequest, opts ...grpc.CallOption) (*Complaint, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Complaint)
+	err := c.cc.Invoke(ctx, ComplaintService_UpdateComplaint_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -334,6 +348,9 @@ type ComplaintServiceServer interface {
 	GetComplaint(context.Context, *GetComplaintRequest) (*Complaint, error)
 	// Lists complaints, newest first, by state, severity or level.
 	ListComplaints(context.Context, *ListComplaintsRequest) (*ListComplaintsResponse, error)
+	// Updates severity, category, description, customer or VIN under a field
+	// mask; a severity change recomputes the SLA deadlines.
+	UpdateComplaint(context.Context, *UpdateComplaintRequest) (*Complaint, error)
 	// new → acknowledged: stops the first-response clock.
 	AcknowledgeComplaint(context.Context, *AcknowledgeComplaintRequest) (*Complaint, error)
 	// acknowledged or reopened → in progress.
@@ -392,6 +409,9 @@ func (UnimplementedComplaintServiceServer) GetComplaint(context.Context, *GetCom
 }
 func (UnimplementedComplaintServiceServer) ListComplaints(context.Context, *ListComplaintsRequest) (*ListComplaintsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListComplaints not implemented")
+}
+func (UnimplementedComplaintServiceServer) UpdateComplaint(context.Context, *UpdateComplaintRequest) (*Complaint, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateComplaint not implemented")
 }
 func (UnimplementedComplaintServiceServer) AcknowledgeComplaint(context.Context, *AcknowledgeComplaintRequest) (*Complaint, error) {
 	return nil, status.Error(codes.Unimplemented, "method AcknowledgeComplaint not implemented")
@@ -518,6 +538,24 @@ func _ComplaintService_ListComplaints_Handler(srv interface{}, ctx context.Conte
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ComplaintServiceServer).ListComplaints(ctx, req.(*ListComplaintsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ComplaintService_UpdateComplaint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateComplaintRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComplaintServiceServer).UpdateComplaint(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComplaintService_UpdateComplaint_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComplaintServiceServer).UpdateComplaint(ctx, req.(*UpdateComplaintRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -864,6 +902,10 @@ var ComplaintService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListComplaints",
 			Handler:    _ComplaintService_ListComplaints_Handler,
+		},
+		{
+			MethodName: "UpdateComplaint",
+			Handler:    _ComplaintService_UpdateComplaint_Handler,
 		},
 		{
 			MethodName: "AcknowledgeComplaint",
