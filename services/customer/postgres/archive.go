@@ -272,8 +272,10 @@ func (s *ArchiveStore) ListCustomers(ctx context.Context, dealer, query, tier st
 		where += ` AND c.id IN (SELECT customer_id FROM vehicles WHERE dealer_id = $1 AND plate = $6)`
 		args = append(args, pl)
 	default:
-		where += ` AND c.name LIKE $6`
-		args = append(args, likePrefix(query))
+		// A byte-wise range, not LIKE: with a parameter (prepared, generic
+		// plans) only a range can use the text_pattern_ops index.
+		where += ` AND c.name ~>=~ $6 AND c.name ~<~ ($6 || chr(1114111))`
+		args = append(args, query)
 	}
 	var out []archive.Customer
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
@@ -307,11 +309,6 @@ func isMobile(s string) bool { _, err := validate.Mobile(s); return err == nil }
 func isVIN(s string) bool    { _, err := validate.VIN(s); return err == nil }
 func isPlate(s string) bool  { _, err := validate.Plate(s); return err == nil }
 
-// likePrefix escapes LIKE wildcards in a user's prefix.
-func likePrefix(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s) + "%"
-}
 
 // SetConsent upserts one channel's consent.
 func (s *ArchiveStore) SetConsent(ctx context.Context, dealer, id string, k archive.Consent) (*archive.Customer, error) {
