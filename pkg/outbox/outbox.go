@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/dealercare/dealercare/pkg/validate"
 )
 
 // Event is one business event bound for a Temporal workflow.
@@ -59,7 +61,7 @@ func (e *Event) validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("missing %v", missing)
 	}
-	if e.ID != "" && !validUUID(e.ID) {
+	if e.ID != "" && !validate.IsUUID(e.ID) {
 		return fmt.Errorf("ID %q is not a UUID", e.ID)
 	}
 	return nil
@@ -129,25 +131,4 @@ func NewID() string {
 	b[6] = b[6]&0x0f | 0x40 // version 4
 	b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// validUUID accepts the canonical 8-4-4-4-12 hex form, in either case.
-func validUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
