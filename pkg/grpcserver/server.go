@@ -32,14 +32,20 @@ import (
 type Config struct {
 	Addr            string        // listen address, e.g. 127.0.0.1:9101; port 0 picks a free port
 	ShutdownTimeout time.Duration // how long in-flight calls may take to finish on shutdown
+	MaxRecvBytes    int           // largest request message; DMS imports carry whole files
 }
+
+// DefaultMaxRecvBytes admits a 200 MB import file with room to spare.
+const DefaultMaxRecvBytes = 256 << 20
 
 // LoadConfig reads <PREFIX>_GRPC_ADDR (default def) and SHUTDOWN_TIMEOUT.
 func LoadConfig(l *config.Loader, addrVar, def string) Config {
 	c := Config{
 		Addr:            l.String(addrVar, def),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
+		MaxRecvBytes:    l.Int("GRPC_MAX_RECV_BYTES", DefaultMaxRecvBytes),
 	}
+	l.Check(c.MaxRecvBytes > 0, "GRPC_MAX_RECV_BYTES", "must be positive")
 	_, _, err := net.SplitHostPort(c.Addr)
 	l.Check(err == nil, addrVar, "%q is not host:port", c.Addr)
 	return c
@@ -62,7 +68,12 @@ func New(cfg Config, verifier auth.TokenVerifier, log *slog.Logger) (*Server, er
 		return nil, fmt.Errorf("protovalidate: %w", err)
 	}
 	s := &Server{cfg: cfg, health: health.NewServer(), log: log}
+	maxRecv := cfg.MaxRecvBytes
+	if maxRecv <= 0 {
+		maxRecv = DefaultMaxRecvBytes
+	}
 	s.Server = grpc.NewServer(
+		grpc.MaxRecvMsgSize(maxRecv),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(
 			recoverUnary(log),

@@ -22,6 +22,7 @@ import (
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/services/customer/archive"
 	customergrpc "github.com/dealercare/dealercare/services/customer/grpc"
+	"github.com/dealercare/dealercare/services/customer/importer"
 	"github.com/dealercare/dealercare/services/customer/network"
 	"github.com/dealercare/dealercare/services/customer/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -49,6 +50,8 @@ type Config struct {
 	Temporal dctemporal.Config
 	// RelayEnabled runs the outbox relay in this process (OUTBOX_RELAY).
 	RelayEnabled bool
+	// Import configures the DMS import runner (IMPORT_*).
+	Import importer.RunnerConfig
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
@@ -63,6 +66,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		PII:            pii.LoadKeys(l),
 		Temporal:       dctemporal.LoadConfig(l),
 		RelayEnabled:   l.Bool("OUTBOX_RELAY", true),
+		Import:         importer.LoadRunnerConfig(l),
 	}
 	l.Check(!c.MigrateOnStart || c.MigrateURL != "", "MIGRATE_DATABASE_URL", "is required when MIGRATE_ON_START=true")
 	db, dbErr := pg.ConfigFromEnv(os.Getenv)
@@ -91,6 +95,7 @@ type Main struct {
 	pool     *pgxpool.Pool
 	server   *grpcserver.Server
 	relay    *outbox.Relay
+	imports  *importer.Runner
 	temporal client.Client
 	shutdown func(context.Context) error
 }
@@ -136,6 +141,11 @@ func (m *Main) Open(ctx context.Context) error {
 	customerv1.RegisterDealerNetworkServiceServer(srv.Server, customergrpc.NewNetworkServer(networkSvc))
 	customerv1.RegisterArchiveServiceServer(srv.Server, customergrpc.NewArchiveServer(archive.NewService(archiveStore, networkSvc, time.Now)))
 	customerv1.RegisterVehicleStateServiceServer(srv.Server, customergrpc.NewVehicleStateServer(archiveStore))
+	importStore := postgres.NewImportStore(pool, cipher, index)
+	customerv1.RegisterImportServiceServer(srv.Server, customergrpc.NewImportServer(importer.NewService(importStore, networkSvc)))
+	if m.imports, err = importer.NewRunner(importStore, m.Config.Import, time.Now, m.Log); err != nil {
+		return err
+	}
 	if err := srv.Listen(); err != nil {
 		return err
 	}
@@ -157,6 +167,10 @@ func (m *Main) Addr() string { return m.server.Addr() }
 // Run serves until ctx is cancelled, then drains in-flight calls.
 func (m *Main) Run(ctx context.Context) error {
 	m.Log.Info("customer service listening", "grpc_addr", m.Addr())
+	ctx, cancel := context.WithCancel(ctx)
+	imported := make(chan error, 1)
+	go func() { imported <- m.imports.Run(ctx) }()
+	defer func() { cancel(); <-imported }() // the runner gives its import up before the pool closes
 	if m.relay == nil {
 		return m.server.Serve(ctx)
 	}

@@ -309,7 +309,6 @@ func isMobile(s string) bool { _, err := validate.Mobile(s); return err == nil }
 func isVIN(s string) bool    { _, err := validate.VIN(s); return err == nil }
 func isPlate(s string) bool  { _, err := validate.Plate(s); return err == nil }
 
-
 // SetConsent upserts one channel's consent.
 func (s *ArchiveStore) SetConsent(ctx context.Context, dealer, id string, k archive.Consent) (*archive.Customer, error) {
 	var out *archive.Customer

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
@@ -20,6 +22,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/grpcserver"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/telemetry"
 	"github.com/dealercare/dealercare/services/gateway/idempotency"
@@ -47,9 +50,12 @@ type Config struct {
 	ComplaintTarget string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
-	RateLimit       middleware.RateLimitConfig
-	CORS            middleware.CORSConfig
-	Idempotency     idempotency.Config
+	// MaxImportBytes limits DMS import uploads (base64 in JSON), which are
+	// larger than any other request.
+	MaxImportBytes int64
+	RateLimit      middleware.RateLimitConfig
+	CORS           middleware.CORSConfig
+	Idempotency    idempotency.Config
 	// Database holds idempotency records (schema gateway).
 	Database pg.Config
 	// MigrateURL, AppRole, MigrateOnStart: as in the services.
@@ -68,6 +74,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		ComplaintTarget: l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxBodyBytes:    int64(l.Int("GATEWAY_MAX_BODY_BYTES", 1<<20)),
+		MaxImportBytes:  int64(l.Int("GATEWAY_MAX_IMPORT_BYTES", 280<<20)),
 		RateLimit:       middleware.LoadRateLimitConfig(l),
 		CORS:            middleware.LoadCORSConfig(l),
 		Idempotency:     idempotency.LoadConfig(l),
@@ -78,6 +85,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 	_, _, err := net.SplitHostPort(c.HTTPAddr)
 	l.Check(err == nil, "GATEWAY_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
 	l.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "must be positive")
+	l.Check(c.MaxImportBytes > 0, "GATEWAY_MAX_IMPORT_BYTES", "must be positive")
 	l.Check(!c.MigrateOnStart || c.MigrateURL != "", "MIGRATE_DATABASE_URL", "is required when MIGRATE_ON_START=true")
 	db, dbErr := pg.ConfigFromEnv(os.Getenv)
 	db.ApplicationName = ServiceName
@@ -102,6 +110,7 @@ func dial(target string) (*grpc.ClientConn, error) {
 	conn, err := grpc.NewClient(target,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(grpcserver.DefaultMaxRecvBytes), grpc.MaxCallRecvMsgSize(64<<20)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
@@ -179,8 +188,8 @@ func (m *Main) Open(ctx context.Context) error {
 	// rate limit is per tenant, so it follows authentication.
 	// Idempotency keys by the caller, so it follows authentication, and
 	// reads the whole body, so it sits inside the body limit.
-	api := http.MaxBytesHandler(idempotency.Middleware(m.store, m.Config.Idempotency.Options(m.Log))(mux), m.Config.MaxBodyBytes)
-	api = dealerPathGuard(api)
+	api := bodyLimit(m.Config.MaxBodyBytes, m.Config.MaxImportBytes, idempotency.Middleware(m.store, m.Config.Idempotency.Options(m.Log))(mux))
+	api = dealerPathGuard(&regionDealers{client: customerv1.NewDealerNetworkServiceClient(customer), cache: map[string]regionEntry{}}, api)
 	if m.Config.RateLimit.Enabled() {
 		api = middleware.RateLimit(m.Config.RateLimit)(api)
 	}
@@ -227,30 +236,99 @@ func (m *Main) authenticate(v auth.TokenVerifier, next http.Handler) http.Handle
 	})
 }
 
-// dealerPathGuard answers 404 at the edge when a dealer user addresses
-// another dealer's resources by path (/v1/dealers/{other}/...). The services
-// check again (and PostgreSQL row-level security below them); this only
-// stops the request before it costs a service call, and keeps the answer
-// uniform whatever the service would have validated first.
-func dealerPathGuard(next http.Handler) http.Handler {
+// bodyLimit caps request bodies: imports (POST .../imports) get their own,
+// larger limit.
+func bodyLimit(limit, importLimit int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := limit
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports") {
+			n = importLimit
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// dealerPathGuard answers 404 at the edge when a dealer or region user
+// addresses a dealer outside their view by path (/v1/dealers/{other}/...).
+// The services check again (and PostgreSQL row-level security below them);
+// answering here keeps the answer uniform, whatever a service would have
+// validated first, and saves the call.
+func dealerPathGuard(region *regionDealers, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := auth.PrincipalFromContext(r.Context())
-		if ok && p.IsDealer() && !p.IsHQ() && !p.IsRegion() {
-			if rest, found := strings.CutPrefix(r.URL.Path, "/v1/dealers/"); found {
-				code, _, _ := strings.Cut(rest, "/")
-				code, _, _ = strings.Cut(code, ":")
-				if code != "" && code != p.Dealer {
-					msg := fmt.Sprintf("dealer %q not found", code)
-					if apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language")) == apperr.LangZH {
-						msg = fmt.Sprintf("经销商“%s”不存在", code)
-					}
-					middleware.WriteStatus(w, http.StatusNotFound, codes.NotFound, msg)
-					return
-				}
+		rest, scoped := strings.CutPrefix(r.URL.Path, "/v1/dealers/")
+		if !ok || !scoped || p.IsHQ() || p.IsService() {
+			next.ServeHTTP(w, r)
+			return
+		}
+		code, _, _ := strings.Cut(rest, "/")
+		code, _, _ = strings.Cut(code, ":")
+		visible := code == "" || (p.IsDealer() && code == p.Dealer)
+		if !visible && p.IsRegion() {
+			inRegion, err := region.of(r.Context(), p, r.Header.Get("Authorization"))
+			if err != nil {
+				middleware.WriteStatus(w, http.StatusServiceUnavailable, codes.Unavailable, "dealer network unavailable, retry later")
+				return
 			}
+			visible = slices.Contains(inRegion, code)
+		}
+		if !visible {
+			msg := fmt.Sprintf("dealer %q not found", code)
+			if apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language")) == apperr.LangZH {
+				msg = fmt.Sprintf("经销商“%s”不存在", code)
+			}
+			middleware.WriteStatus(w, http.StatusNotFound, codes.NotFound, msg)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// regionDealers caches, per region, the dealers the customer service says
+// the region covers, for a short while: a dealer moved between regions is
+// seen within regionCacheTTL.
+type regionDealers struct {
+	client customerv1.DealerNetworkServiceClient
+	mu     sync.Mutex
+	cache  map[string]regionEntry
+}
+
+type regionEntry struct {
+	codes []string
+	at    time.Time
+}
+
+const regionCacheTTL = 30 * time.Second
+
+func (rd *regionDealers) of(ctx context.Context, p *auth.Principal, authorization string) ([]string, error) {
+	rd.mu.Lock()
+	e, ok := rd.cache[p.Region]
+	rd.mu.Unlock()
+	if ok && time.Since(e.at) < regionCacheTTL {
+		return e.codes, nil
+	}
+	// Asked with the caller's own token: the customer service applies its
+	// visibility rule to exactly this principal.
+	raw, _ := auth.BearerToken(authorization)
+	var codes []string
+	tok := ""
+	for {
+		resp, err := rd.client.ListDealers(auth.WithToken(ctx, raw), &customerv1.ListDealersRequest{PageSize: 1000, PageToken: tok})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range resp.GetDealers() {
+			codes = append(codes, d.GetCode())
+		}
+		if tok = resp.GetNextPageToken(); tok == "" {
+			break
+		}
+	}
+	rd.mu.Lock()
+	rd.cache[p.Region] = regionEntry{codes: codes, at: time.Now()}
+	rd.mu.Unlock()
+	return codes, nil
 }
 
 // tokenErrorZh is the Chinese message of a token error, by its kind.

@@ -105,7 +105,7 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	gwdb := pgtest.New(t, idempotency.Schema, idem)
 	g := &app.Main{Config: app.Config{
 		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(),
-		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20,
+		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20, MaxImportBytes: 64 << 20,
 		Idempotency: idempotency.LoadConfig(config.FromMap(nil)),
 		Database:    pg.Config{URL: gwdb.AppURL},
 	}}

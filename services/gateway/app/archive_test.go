@@ -1,11 +1,15 @@
 package app_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/validate"
+	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 // seedNetwork creates regions EAST and NORTH and dealers SH001 (EAST) and
@@ -193,4 +197,68 @@ func TestArchiveScenario(t *testing.T) {
 func urlq(s string) string {
 	r := strings.NewReplacer(" ", "%20", "+", "%2B")
 	return r.Replace(s)
+}
+
+// TestImportThroughTheGateway: a GBK DMS export of 12,000 rows, larger than
+// gRPC's default 4 MiB message limit, with one bad row,
+// goes in over REST; the bad row is reported, a re-import changes nothing,
+// and another dealer sees neither the import nor its errors.
+func TestImportThroughTheGateway(t *testing.T) {
+	g := start(t)
+	seedNetwork(t, g)
+	agent := g.token(t, auth.Principal{Subject: "agent-sh", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	other := g.token(t, auth.Principal{Subject: "agent-bj", Roles: []auth.Role{auth.RoleAgent}, Dealer: "BJ001"})
+	var b strings.Builder
+	b.WriteString("客户编号,姓名,手机,车架号,车牌号,地址\n")
+	const rows = 12000
+	for i := 0; i < rows; i++ {
+		vin := validate.CompleteVIN(fmt.Sprintf("LSVAU2180N%07d", i))
+		if i == 41 {
+			vin = "LSVAU2181N0000041" // wrong check digit
+		}
+		fmt.Fprintf(&b, "DMS-%05d,客户%05d,139000%05d,%s,沪A%05d,上海市浦东新区世纪大道%d号%s\n", i, i, i, vin, i, i, strings.Repeat("附近", 70))
+	}
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String(b.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gbk)*4/3 < 4<<20 {
+		t.Fatalf("fixture of %d bytes is below the default gRPC limit", len(gbk))
+	}
+	body := `{"fileName":"dms.csv","content":"` + base64.StdEncoding.EncodeToString([]byte(gbk)) + `"}`
+	wait := func(id string) map[string]any {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			got := must(t, 200)(g.do(t, "GET", "/v1/dealers/SH001/imports/"+id, agent, ""))
+			if got["state"] != "IMPORT_STATE_RUNNING" {
+				return got
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("import still running: %v", got)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	first := wait(must(t, 200)(g.do(t, "POST", "/v1/dealers/SH001/imports", agent, body))["id"].(string))
+	if first["state"] != "IMPORT_STATE_SUCCEEDED" || first["encoding"] != "gbk" || first["failedRows"] != float64(1) || first["insertedRows"] != float64(rows-1) {
+		t.Fatalf("first import: %v", first)
+	}
+	errs := must(t, 200)(g.do(t, "GET", "/v1/dealers/SH001/imports/"+first["id"].(string)+"/errors", agent, ""))
+	if es, _ := errs["errors"].([]any); len(es) != 1 || es[0].(map[string]any)["row"] != float64(43) || es[0].(map[string]any)["field"] != "vin" {
+		t.Errorf("errors = %v", errs)
+	}
+	again := wait(must(t, 200)(g.do(t, "POST", "/v1/dealers/SH001/imports", agent, body))["id"].(string))
+	if again["insertedRows"] != float64(0) || again["updatedRows"] != float64(0) || again["unchangedRows"] != float64(rows-1) {
+		t.Errorf("re-import: %v", again)
+	}
+	found := must(t, 200)(g.do(t, "GET", "/v1/dealers/SH001/customers?query=沪A00007", agent, ""))
+	if cs, _ := found["customers"].([]any); len(cs) != 1 {
+		t.Errorf("imported customer by plate: %v", found)
+	}
+	for _, p := range []string{"/v1/dealers/SH001/imports/" + first["id"].(string), "/v1/dealers/BJ001/imports/" + first["id"].(string), "/v1/dealers/BJ001/imports/" + first["id"].(string) + "/errors"} {
+		if code, _ := g.do(t, "GET", p, other, ""); code != 404 {
+			t.Errorf("other dealer GET %s: %d", p, code)
+		}
+	}
 }

@@ -1,12 +1,14 @@
 package app_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/url"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dealercare/dealercare/gen/go/openapi"
 	"github.com/dealercare/dealercare/pkg/auth"
@@ -17,6 +19,8 @@ const (
 	victim     = "SH001"
 	victimName = "上海浦东汽车销售服务有限公司"
 	attacker   = "BJ001"
+	// victimCustomer is a name that appears nowhere but in the victim's archive.
+	victimCustomer = "欧阳振华"
 )
 
 type route struct {
@@ -93,6 +97,10 @@ func example(doc apiDoc, sc schema, name string, depth int) any {
 		}
 		return out
 	case "array":
+		if n, _ := sc["minItems"].(float64); n > 0 {
+			items, _ := sc["items"].(map[string]any)
+			return []any{example(doc, items, name, depth+1)}
+		}
 		return []any{}
 	case "integer", "number":
 		return 1
@@ -100,6 +108,12 @@ func example(doc apiDoc, sc schema, name string, depth int) any {
 		return false
 	case "string":
 		lower := strings.ToLower(name)
+		switch sc["format"] {
+		case "int64", "uint64":
+			return "1"
+		case "byte":
+			return "eA=="
+		}
 		switch {
 		case sc["format"] == "date-time" || strings.HasSuffix(lower, "time"):
 			return "2026-11-20T01:00:00Z"
@@ -142,7 +156,7 @@ func fill(path, dealer string, ids map[string]string) string {
 func leaks(body map[string]any) bool {
 	raw, _ := json.Marshal(body)
 	s := string(raw)
-	return strings.Contains(s, victim) || strings.Contains(s, victimName)
+	return strings.Contains(s, victim) || strings.Contains(s, victimName) || strings.Contains(s, victimCustomer) || strings.Contains(s, "13912345678")
 }
 
 // TestCrossTenantWalk walks every route of the OpenAPI document as a user
@@ -167,7 +181,22 @@ func TestCrossTenantWalk(t *testing.T) {
 			t.Fatalf("seed dealer: %d %v", code, body)
 		}
 	}
-	ids := map[string]string{} // victim object ids by path parameter name; filled as services add resources
+	// The victim's archive: one of each object, so every route with an id
+	// parameter is tried against a real object of the victim.
+	va := g.token(t, auth.Principal{Subject: "victim-agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: victim})
+	vp := "/v1/dealers/" + victim
+	c := must(t, 200)(g.do(t, "POST", vp+"/customers", va, `{"name":"`+victimCustomer+`","mobile":"13912345678","address":"上海市浦东新区"}`))
+	v := must(t, 200)(g.do(t, "POST", vp+"/customers/"+c["id"].(string)+"/vehicles", va, `{"vin":"`+vinA+`","plate":"沪A12345"}`))
+	ro := must(t, 200)(g.do(t, "POST", vp+"/repairOrders", va, `{"number":"RO-V-1","vin":"`+vinA+`","type":"REPAIR_ORDER_TYPE_REPAIR","mileageKm":100}`))
+	sale := must(t, 200)(g.do(t, "POST", vp+"/sales", va, `{"vehicle":"`+v["id"].(string)+`","deliveredTime":"2026-01-01T00:00:00Z"}`))
+	must(t, 200)(g.do(t, "POST", vp+"/customers/"+c["id"].(string)+"/loyaltyTransactions", va, `{"points":10,"reason":"x"}`))
+	ids := map[string]string{ // victim object ids by path parameter name
+		"customer": c["id"].(string), "customer.id": c["id"].(string), "vehicle": v["id"].(string),
+		"repair_order": ro["id"].(string), "sale": sale["id"].(string),
+	}
+	for name, id := range victimExtraIDs(t, g, va) {
+		ids[name] = id
+	}
 
 	snapshot := func() map[string]string {
 		out := map[string]string{}
@@ -238,4 +267,30 @@ func TestCrossTenantWalk(t *testing.T) {
 			t.Errorf("victim data at %s changed:\nbefore %s\nafter  %s", p, b, after[p])
 		}
 	}
+}
+
+// victimExtraIDs creates the victim's objects of newer resources (an
+// import) and returns their ids by path parameter name.
+func victimExtraIDs(t *testing.T, g *gw, token string) map[string]string {
+	t.Helper()
+	csv := "dms_customer_id,name,mobile\nV-1," + victimCustomer + ",13912345678\n"
+	code, body := g.do(t, "POST", "/v1/dealers/"+victim+"/imports", token,
+		`{"fileName":"victim.csv","content":"`+base64.StdEncoding.EncodeToString([]byte(csv))+`"}`)
+	if code != 200 {
+		t.Fatalf("seed import: %d %v", code, body)
+	}
+	id := body["id"].(string)
+	// Wait for it to finish, so the snapshots before and after the walk
+	// compare the victim's data, not the import's progress.
+	deadline := time.Now().Add(30 * time.Second)
+	for body["state"] == "IMPORT_STATE_RUNNING" {
+		if time.Now().After(deadline) {
+			t.Fatalf("seed import still running: %v", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+		_, body = g.do(t, "GET", "/v1/dealers/"+victim+"/imports/"+id, token, "")
+	}
+	cp := must(t, 200)(g.do(t, "POST", "/v1/dealers/"+victim+"/complaints", token,
+		`{"channel":"CHANNEL_PHONE","category":"CATEGORY_REPAIR_QUALITY","severity":"SEVERITY_HIGH","description":"`+victimCustomer+` 保养后异响"}`))
+	return map[string]string{"import": id, "complaint": cp["id"].(string)}
 }

@@ -1,0 +1,400 @@
+package importer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dealercare/dealercare/pkg/calendar"
+	"github.com/dealercare/dealercare/pkg/config"
+)
+
+// Runner defaults, used for zero fields of RunnerConfig.
+const (
+	DefaultBatchSize    = 5000
+	DefaultPollInterval = time.Second
+	DefaultLease        = 2 * time.Minute
+	DefaultMaxBackoff   = 5 * time.Minute
+)
+
+// RunnerConfig configures a Runner; zero fields take the defaults.
+type RunnerConfig struct {
+	// BatchSize is the number of rows written per transaction
+	// (IMPORT_BATCH_SIZE).
+	BatchSize int
+	// Workers is the number of imports one process runs at a time
+	// (IMPORT_WORKERS, default 1).
+	Workers int
+	// PollInterval is how often an idle worker looks for imports
+	// (IMPORT_POLL_INTERVAL).
+	PollInterval time.Duration
+	// Lease is how long an import stays with a runner that stopped
+	// renewing it (it renews with every batch) before another runner
+	// resumes it (IMPORT_LEASE). A runner that stops cleanly gives its
+	// import up at once.
+	Lease time.Duration
+	// MaxBackoff caps the wait before a failed batch is retried.
+	MaxBackoff time.Duration
+	// Owner names this runner in leases; default host-pid-random.
+	Owner string
+}
+
+// LoadRunnerConfig reads the IMPORT_* variables.
+func LoadRunnerConfig(l *config.Loader) RunnerConfig {
+	c := RunnerConfig{
+		BatchSize:    l.Int("IMPORT_BATCH_SIZE", DefaultBatchSize),
+		Workers:      l.Int("IMPORT_WORKERS", 1),
+		PollInterval: l.Duration("IMPORT_POLL_INTERVAL", DefaultPollInterval),
+		Lease:        l.Duration("IMPORT_LEASE", DefaultLease),
+	}
+	l.Check(c.BatchSize > 0 && c.BatchSize <= 50000, "IMPORT_BATCH_SIZE", "must be between 1 and 50000, got %d", c.BatchSize)
+	l.Check(c.Workers > 0 && c.Workers <= 16, "IMPORT_WORKERS", "must be between 1 and 16, got %d", c.Workers)
+	l.Check(c.Lease >= 10*time.Second, "IMPORT_LEASE", "must be at least 10s, got %s", c.Lease)
+	return c
+}
+
+// Validate rejects negative values.
+func (c RunnerConfig) Validate() error {
+	if c.BatchSize < 0 || c.Workers < 0 || c.PollInterval < 0 || c.Lease < 0 || c.MaxBackoff < 0 {
+		return fmt.Errorf("importer: runner config has a negative value: %+v", c)
+	}
+	return nil
+}
+
+func (c RunnerConfig) withDefaults() RunnerConfig {
+	if c.BatchSize == 0 {
+		c.BatchSize = DefaultBatchSize
+	}
+	if c.Workers == 0 {
+		c.Workers = 1
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = DefaultPollInterval
+	}
+	if c.Lease == 0 {
+		c.Lease = DefaultLease
+	}
+	if c.MaxBackoff == 0 {
+		c.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		c.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	return c
+}
+
+// Runner processes running imports in the background. Every replica of
+// the service runs one; leases keep two from working on one import, and
+// an import whose runner died is resumed, after its lease expires, from
+// its last committed batch.
+type Runner struct {
+	store Store
+	cfg   RunnerConfig
+	now   func() time.Time
+	log   *slog.Logger
+
+	// Test hooks. beforeCommit runs inside each batch's transaction after
+	// its writes; an error aborts the batch and ends Run with that error
+	// without giving the import up, as a crash would. afterCommit runs
+	// after each committed batch.
+	beforeCommit func(batch int) error
+	afterCommit  func(batch int)
+}
+
+// NewRunner returns a Runner; now is the clock (time.Now in production).
+func NewRunner(store Store, cfg RunnerConfig, now func() time.Time, log *slog.Logger) (*Runner, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Runner{store: store, cfg: cfg.withDefaults(), now: now, log: log}, nil
+}
+
+// errAbandoned ends Run when a test hook simulated a crash.
+var errAbandoned = errors.New("importer: import abandoned")
+
+// Run processes imports until ctx is cancelled, then gives up the imports
+// it holds (so another replica resumes them at once) and returns nil.
+func (r *Runner) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for range r.cfg.Workers {
+		wg.Go(func() {
+			if err := r.work(ctx); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); errors.Is(err, errAbandoned) {
+		return err
+	}
+	return nil
+}
+
+// work claims and runs imports one after another.
+func (r *Runner) work(ctx context.Context) error {
+	wait := r.cfg.PollInterval
+	for ctx.Err() == nil {
+		job, err := r.store.ClaimImport(ctx, r.cfg.Owner, r.cfg.Lease)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			// The database is unreachable: back off rather than log every
+			// poll.
+			r.log.Error("claim import", "error", err, "retry_in", wait)
+		case err == nil:
+			wait = r.cfg.PollInterval
+		}
+		if job == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+			if err != nil {
+				wait = min(2*wait, r.cfg.MaxBackoff)
+			}
+			continue
+		}
+		if err := r.run(ctx, job); errors.Is(err, errAbandoned) {
+			return err
+		}
+	}
+	return nil
+}
+
+// batch is a run of parsed rows, written in one transaction.
+type batch struct {
+	num     int
+	rows    []*row
+	errs    []RowError // rows rejected while parsing
+	failed  int        // how many rows errs covers
+	data    int        // data rows in the batch
+	lastRow int        // row number of the batch's last record
+	last    bool
+	err     error // reading the file failed
+}
+
+// run processes one claimed import as far as it can.
+func (r *Runner) run(ctx context.Context, job *Job) error {
+	l := job.Lease
+	log := r.log.With("dealer", l.Dealer, "import", l.ImportID)
+	sc, err := scanFile(job.Content, job.Encoding)
+	job.Content = nil // sc.src holds what it needs
+	var fe *fileError
+	switch {
+	case errors.As(err, &fe):
+		log.Info("import failed: the file cannot be read", "reason", fe.msg)
+		err = r.store.FailImport(ctx, l, fe.msg)
+	case err == nil:
+		err = r.store.StartImport(ctx, l, sc.src.encoding, sc.total)
+	}
+	switch {
+	case errors.Is(err, ErrLeaseLost):
+		log.Info("import taken over by another runner")
+		return nil
+	case err != nil:
+		return r.giveUp(ctx, log, job, err)
+	case fe != nil:
+		return nil
+	}
+	if job.LastRow > 1 {
+		log.Info("import resumed", "after_row", job.LastRow)
+	}
+
+	loc := dealerZone(job.TimeZone)
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	batches := make(chan *batch, 1) // parse the next batch while one is written
+	go r.produce(pctx, sc, &parser{h: sc.header, loc: loc, index: r.store.IndexIDNumber}, job.LastRow, batches)
+
+	from := job.LastRow
+	for b := range batches {
+		if b.err != nil {
+			return r.giveUp(ctx, log, job, b.err)
+		}
+		now := r.now().In(loc)
+		err := r.store.ApplyBatch(ctx, l, from, func(tx BatchTx) (Progress, error) {
+			p, err := r.apply(ctx, tx, l.Dealer, now, b)
+			if err == nil && r.beforeCommit != nil {
+				if herr := r.beforeCommit(b.num); herr != nil {
+					return p, fmt.Errorf("%w: %w", errAbandoned, herr)
+				}
+			}
+			return p, err
+		})
+		switch {
+		case errors.Is(err, errAbandoned):
+			return err
+		case errors.Is(err, ErrLeaseLost):
+			log.Info("import taken over by another runner")
+			return nil
+		case err != nil:
+			return r.giveUp(ctx, log, job, fmt.Errorf("rows %d-%d: %w", from+1, b.lastRow, err))
+		}
+		from = b.lastRow
+		if r.afterCommit != nil {
+			r.afterCommit(b.num)
+		}
+		if b.last {
+			log.Info("import finished", "rows", sc.total)
+		}
+	}
+	if ctx.Err() != nil {
+		return r.giveUp(ctx, log, job, nil)
+	}
+	return nil
+}
+
+// giveUp releases the import: at once when the runner is stopping, after
+// a backoff when err is a failure (logged; the batch will be retried).
+func (r *Runner) giveUp(ctx context.Context, log *slog.Logger, job *Job, err error) error {
+	var backoff time.Duration
+	msg := ""
+	if err != nil && ctx.Err() == nil {
+		backoff, msg = min(time.Second<<min(job.Attempts, 16), r.cfg.MaxBackoff), err.Error()
+		log.Error("import batch failed; retrying later", "error", err, "retry_in", backoff)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if rerr := r.store.ReleaseImport(rctx, job.Lease, backoff, msg); rerr != nil && !errors.Is(rerr, ErrLeaseLost) {
+		log.Error("release import", "error", rerr)
+	}
+	return err
+}
+
+// dealerZone is the dealer's time zone, China's when unknown.
+func dealerZone(name string) *time.Location {
+	if name == "" {
+		name = calendar.DefaultTimeZone
+	}
+	if loc, err := time.LoadLocation(name); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}
+
+// produce parses the file after row from into batches.
+func (r *Runner) produce(ctx context.Context, sc *scan, p *parser, from int, out chan<- *batch) {
+	defer close(out)
+	send := func(b *batch) bool {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	rs := sc.src.records()
+	if _, err := rs.next(); err != nil { // the header, read fine by scan
+		send(&batch{err: err})
+		return
+	}
+	b := &batch{num: 1}
+	for {
+		rec, err := rs.next()
+		if errors.Is(err, io.EOF) {
+			b.last, b.lastRow = true, max(b.lastRow, rs.row)
+			send(b)
+			return
+		}
+		if err != nil {
+			send(&batch{err: err})
+			return
+		}
+		if rs.row <= from {
+			continue
+		}
+		b.lastRow = rs.row
+		if blank(rec) {
+			continue
+		}
+		if b.data == 0 {
+			p.now = r.now().In(p.loc)
+		}
+		b.data++
+		row, errs := p.parse(rs.row, rec)
+		if row == nil {
+			b.errs = append(b.errs, errs...)
+			b.failed++
+		} else {
+			row.custLast = sc.isLastCustomer(row.cust.DMSID, row.num)
+			row.vehLast = row.veh != nil && sc.isLastVehicle(row.veh.VIN, row.num)
+			b.rows = append(b.rows, row)
+		}
+		if b.data == r.cfg.BatchSize {
+			if !send(b) {
+				return
+			}
+			b = &batch{num: b.num + 1, lastRow: b.lastRow}
+		}
+	}
+}
+
+// apply plans a batch against the archive and writes it; it runs inside
+// the batch's transaction.
+func (r *Runner) apply(ctx context.Context, tx BatchTx, dealer string, now time.Time, b *batch) (Progress, error) {
+	dms := make([]string, 0, len(b.rows))
+	var vins, vehicleDMS []string
+	seen := make(map[string]bool, len(b.rows))
+	for _, row := range b.rows {
+		if !seen[row.cust.DMSID] {
+			seen[row.cust.DMSID] = true
+			dms = append(dms, row.cust.DMSID)
+		}
+		if row.veh != nil {
+			vins = append(vins, row.veh.VIN)
+			if row.veh.DMSID != "" {
+				vehicleDMS = append(vehicleDMS, row.veh.DMSID)
+			}
+		}
+	}
+	customers, err := tx.Customers(ctx, dms)
+	if err != nil {
+		return Progress{}, fmt.Errorf("load customers: %w", err)
+	}
+	vehicles, err := tx.Vehicles(ctx, vehicleDMS, vins)
+	if err != nil {
+		return Progress{}, fmt.Errorf("load vehicles: %w", err)
+	}
+	pl := newPlanner(dealer, now, customers, vehicles)
+	for _, row := range b.rows {
+		pl.add(row)
+	}
+	cOut, err := tx.WriteCustomers(ctx, pl.customerWrites())
+	if err != nil {
+		return Progress{}, fmt.Errorf("write customers: %w", err)
+	}
+	vOut, err := tx.WriteVehicles(ctx, pl.vehicleWrites())
+	if err != nil {
+		return Progress{}, fmt.Errorf("write vehicles: %w", err)
+	}
+	errs := append(b.errs, pl.errs...)
+	if len(errs) > 0 {
+		if err := tx.AddErrors(ctx, errs); err != nil {
+			return Progress{}, fmt.Errorf("record row errors: %w", err)
+		}
+	}
+	rejected := map[int]bool{}
+	for _, e := range pl.errs {
+		rejected[e.Row] = true
+	}
+	ins, upd, unch := pl.count(cOut, vOut)
+	return Progress{
+		Rows: b.data, LastRow: b.lastRow,
+		Inserted: ins, Updated: upd, Unchanged: unch, Failed: b.failed + len(rejected),
+		Done: b.last,
+	}, nil
+}
