@@ -218,3 +218,74 @@ func describe(evs []*complaintv1.ComplaintEvent) string {
 	}
 	return b.String()
 }
+
+// TestClocksOnARealStack: acknowledging in time stops the response clock
+// (no response breach), and a pause while pending the customer holds the
+// resolution clock: the resolution breach moves by the pause's length.
+func TestClocksOnARealStack(t *testing.T) {
+	s := startComplaintStack(t)
+	hq := s.mint(auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	if _, err := s.network.CreateRegion(hq, &customerv1.CreateRegionRequest{Region: &customerv1.Region{Code: "EAST", Name: "华东大区"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.network.CreateDealer(hq, &customerv1.CreateDealerRequest{Dealer: &customerv1.Dealer{Code: "SH001", Name: "上海 4S", Region: "EAST"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.network.UpdateBusinessCalendar(hq, &customerv1.UpdateBusinessCalendarRequest{Calendar: alwaysOpen("SH001")}); err != nil {
+		t.Fatal(err)
+	}
+	const response, resolution, pause = 3 * time.Second, 6 * time.Second, 4 * time.Second
+	if _, err := s.complaint.UpdateSlaPolicy(hq, &complaintv1.UpdateSlaPolicyRequest{Dealer: "SH001", Policy: secondsPolicy(response, resolution)}); err != nil {
+		t.Fatal(err)
+	}
+	agent := s.mint(auth.Principal{Subject: "agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	c, err := s.complaint.CreateComplaint(agent, &complaintv1.CreateComplaintRequest{Dealer: "SH001", Complaint: &complaintv1.Complaint{
+		Channel: complaintv1.Channel_CHANNEL_WALK_IN, Category: complaintv1.Category_CATEGORY_PARTS, Severity: complaintv1.Severity_SEVERITY_MEDIUM,
+		Description: "配件迟迟未到"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := c.GetCreateTime().AsTime()
+	d, id := "SH001", c.GetId()
+	if _, err := s.complaint.AcknowledgeComplaint(agent, &complaintv1.AcknowledgeComplaintRequest{Dealer: d, Complaint: id}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.complaint.StartComplaint(agent, &complaintv1.StartComplaintRequest{Dealer: d, Complaint: id}); err != nil {
+		t.Fatal(err)
+	}
+	paused, err := s.complaint.WaitForCustomer(agent, &complaintv1.WaitForCustomerRequest{Dealer: d, Complaint: id, Note: "等待客户确认到货时间"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(pause)
+	resumed, err := s.complaint.ResumeComplaint(agent, &complaintv1.ResumeComplaintRequest{Dealer: d, Complaint: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := resumed.GetUpdateTime().AsTime().Sub(paused.GetUpdateTime().AsTime())
+
+	var evs []*complaintv1.ComplaintEvent
+	deadline := time.Now().Add(resolution + held + 20*time.Second)
+	for !levelReached(evs, 1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no resolution breach; timeline: %s", describe(evs))
+		}
+		time.Sleep(250 * time.Millisecond)
+		resp, err := s.complaint.ListComplaintEvents(agent, &complaintv1.ListComplaintEventsRequest{Dealer: d, Complaint: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = resp.GetEvents()
+	}
+	for _, e := range evs {
+		if e.GetKind() == "breached" && strings.Contains(e.GetDetail(), "response") {
+			t.Errorf("response breached although acknowledged in time: %s", describe(evs))
+		}
+		if e.GetKind() == "escalated" {
+			want := resolution + held
+			if got := e.GetTime().AsTime().Sub(created); got < want-time.Second || got > want+2*time.Second {
+				t.Errorf("resolution breach %v after filing, want %v (target %v + pause %v); timeline: %s", got, want, resolution, held, describe(evs))
+			}
+		}
+	}
+}
