@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -86,4 +88,40 @@ func (p Paths) MakeRunDir() error {
 		return fmt.Errorf("make %s reachable: %w", p.Run(), err)
 	}
 	return nil
+}
+
+// Clusters is where PostgreSQL clusters go: under .run when the postgres OS
+// user can reach it, else (a repository under a private directory such as
+// /root, with devstack running as root) in a per-repository directory
+// under the system's temporary directory.
+func (p Paths) Clusters(elem ...string) string {
+	if os.Geteuid() != 0 || reachableByOthers(p.Root) {
+		return p.Run(elem...)
+	}
+	sum := sha256.Sum256([]byte(p.Root))
+	dir := filepath.Join(os.TempDir(), "dealercare-"+hex.EncodeToString(sum[:6]))
+	return filepath.Join(append([]string{dir}, elem...)...)
+}
+
+// MakeClustersDir creates the clusters' parent, reachable by the postgres
+// OS user.
+func (p Paths) MakeClustersDir() error {
+	if err := os.MkdirAll(p.Clusters(), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", p.Clusters(), err)
+	}
+	return os.Chmod(p.Clusters(), 0o755)
+}
+
+// reachableByOthers reports whether every directory from / to dir lets
+// other users through (o+x).
+func reachableByOthers(dir string) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		st, err := os.Stat(d)
+		if err != nil || st.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if filepath.Dir(d) == d {
+			return true
+		}
+	}
 }

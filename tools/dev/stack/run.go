@@ -193,7 +193,10 @@ func (r *runner) startPostgres(ctx context.Context) (string, error) {
 		return url, nil
 	}
 	began := time.Now()
-	c, err := NewCluster(r.paths.Run("pg"), postgresPort, false)
+	if err := r.paths.MakeClustersDir(); err != nil {
+		return "", err
+	}
+	c, err := NewCluster(r.paths.Clusters("pg"), postgresPort, false)
 	if err != nil {
 		return "", err
 	}

@@ -106,7 +106,10 @@ func (t *testEnv) start(ctx context.Context) error {
 }
 
 func (t *testEnv) startPostgres(ctx context.Context) error {
-	dir, err := makeOwnedTempDir(t.paths.Run(), testPGPrefix)
+	if err := t.paths.MakeClustersDir(); err != nil {
+		return err
+	}
+	dir, err := makeOwnedTempDir(t.paths.Clusters(), testPGPrefix)
 	if err != nil {
 		return err
 	}
@@ -196,6 +199,10 @@ func (t *testEnv) cleanup() {
 func (t *testEnv) removeLeftovers(ctx context.Context) {
 	for _, prefix := range []string{testPGPrefix, testTemporalPrefix} {
 		dirs, _ := filepath.Glob(t.paths.Run(prefix + "*"))
+		if prefix == testPGPrefix && t.paths.Clusters() != t.paths.Run() {
+			more, _ := filepath.Glob(t.paths.Clusters(prefix + "*"))
+			dirs = append(dirs, more...)
+		}
 		for _, dir := range dirs {
 			if pid, err := readPidFile(filepath.Join(dir, ownerPidFile)); err == nil && alive(pid) {
 				continue
