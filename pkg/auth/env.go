@@ -1,6 +1,10 @@
 package auth
 
-import "github.com/dealercare/dealercare/pkg/config"
+import (
+	"time"
+
+	"github.com/dealercare/dealercare/pkg/config"
+)
 
 // LoadVerifierConfig reads AUTH_JWKS_URL (an https URL or a file path),
 // AUTH_ISSUER, AUTH_AUDIENCE (all required: a default issuer would trust
@@ -11,6 +15,6 @@ func LoadVerifierConfig(l *config.Loader) VerifierConfig {
 		JWKSURL:  l.Required("AUTH_JWKS_URL"),
 		Issuer:   l.Required("AUTH_ISSUER"),
 		Audience: l.Required("AUTH_AUDIENCE"),
-		Leeway:   l.Duration("AUTH_LEEWAY", 30e9),
+		Leeway:   l.Duration("AUTH_LEEWAY", 30*time.Second),
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/pii"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -47,10 +48,12 @@ func LoadConfig(l *config.Loader, service string) Config {
 }
 
 // NewLogger returns a JSON logger that adds trace_id and span_id from the
-// context of each record.
+// context of each record and masks personal data (mobiles, ID numbers,
+// addresses) that slips into a record, as a safety net behind the rule
+// that handlers never log it.
 func NewLogger(w io.Writer, service string, level slog.Level) *slog.Logger {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})
-	return slog.New(traceHandler{h}).With("service", service)
+	return slog.New(traceHandler{pii.RedactingHandler(h)}).With("service", service)
 }
 
 type traceHandler struct{ slog.Handler }
