@@ -1,0 +1,916 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
+	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/grpcserver"
+	"github.com/dealercare/dealercare/pkg/pgtest"
+	"github.com/dealercare/dealercare/pkg/pii"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
+	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
+	complaintapp "github.com/dealercare/dealercare/services/complaint/app"
+	complaintdomain "github.com/dealercare/dealercare/services/complaint/complaint"
+	complaintpg "github.com/dealercare/dealercare/services/complaint/postgres"
+	customer "github.com/dealercare/dealercare/services/customer/app"
+	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
+	"github.com/dealercare/dealercare/workflows/app"
+	complaintwf "github.com/dealercare/dealercare/workflows/complaint"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// escalationEnv is what the escalation tests share: the customer service
+// (run here), the complaint service's database and the credentials.
+// Complaint-service processes and workers are started by each test, so it
+// can point them at a dead Temporal, stop them or kill them.
+type escalationEnv struct {
+	t         *testing.T
+	authCfg   auth.VerifierConfig
+	token     func(auth.Principal) string
+	tokenFile string
+	quiet     *slog.Logger
+	customer  *customer.Main
+	network   customerv1.DealerNetworkServiceClient
+	db        *pgtest.DB
+	// admin is a superuser pool on the complaint database: it reads across
+	// dealers (row-level security does not apply) and sees record_time,
+	// which the API does not expose.
+	admin *pgxpool.Pool
+}
+
+func newEscalationEnv(t *testing.T) *escalationEnv {
+	t.Helper()
+	cfs, err := customerpg.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ffs, err := complaintpg.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdb := pgtest.New(t, customerpg.Schema, cfs)
+	fdb := pgtest.New(t, complaintpg.Schema, ffs)
+	keys := t.TempDir()
+	if err := auth.GenerateDevKeys(keys); err != nil {
+		t.Fatal(err)
+	}
+	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &escalationEnv{
+		t:       t,
+		authCfg: auth.VerifierConfig{JWKSURL: filepath.Join(keys, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience},
+		quiet:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		db:      fdb,
+	}
+	e.token = func(p auth.Principal) string {
+		tok, err := key.Mint(p, auth.DevIssuer, auth.DevAudience, 2*time.Hour, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	e.tokenFile = filepath.Join(keys, "service.token")
+	if err := os.WriteFile(e.tokenFile, []byte(e.token(auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}})), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.customer = &customer.Main{Config: customer.Config{
+		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: e.authCfg,
+		Database: pg.Config{URL: cdb.AppURL}, PII: pii.NewRandomKeys(),
+	}, Log: e.quiet}
+	startInProcess(t, e.customer.Open, e.customer.Run, e.customer.Close)
+	e.network = customerv1.NewDealerNetworkServiceClient(e.conn(e.customer.Addr()))
+
+	e.admin, err = pg.Open(context.Background(), pg.Config{URL: fdb.AdminURL, MaxConns: 4, ApplicationName: "escalation-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.admin.Close)
+	return e
+}
+
+// startInProcess opens and runs a service or worker in this process; the
+// returned stop (also a cleanup) cancels it, waits for Run and closes it.
+func startInProcess(t *testing.T, open, run func(context.Context) error, closeFn func() error) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := open(ctx); err != nil {
+		cancel()
+		closeFn()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+			closeFn()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func (e *escalationEnv) conn(addr string) *grpc.ClientConn {
+	e.t.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+func (e *escalationEnv) as(p auth.Principal) context.Context {
+	return auth.WithToken(context.Background(), e.token(p))
+}
+
+// startComplaintService runs a complaint-service process on the shared
+// database whose outbox relay hands events to the Temporal at temporalAddr.
+func (e *escalationEnv) startComplaintService(temporalAddr string) (*complaintapp.Main, func()) {
+	e.t.Helper()
+	m := &complaintapp.Main{Config: complaintapp.Config{
+		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: e.authCfg,
+		Database: pg.Config{URL: e.db.AppURL}, CustomerTarget: e.customer.Addr(), ServiceTokenFile: e.tokenFile,
+		Temporal: dctemporal.Config{Address: temporalAddr, Namespace: "default"}, RelayEnabled: true,
+	}, Log: e.quiet}
+	return m, startInProcess(e.t, m.Open, m.Run, m.Close)
+}
+
+// startWorker runs the worker (app.Main) in this process.
+func (e *escalationEnv) startWorker(temporalAddr, complaintAddr string) func() {
+	e.t.Helper()
+	w := &app.Main{Config: app.Config{
+		Temporal: dctemporal.Config{Address: temporalAddr, Namespace: "default"}, CustomerTarget: e.customer.Addr(),
+		ComplaintTarget: complaintAddr, ServiceTokenFile: e.tokenFile, HealthAddr: "127.0.0.1:0",
+	}, Log: e.quiet}
+	return startInProcess(e.t, w.Open, w.Run, w.Close)
+}
+
+// setUpDealer creates dealer (24x7) and its SLA policy in seconds.
+func (e *escalationEnv) setUpDealer(cs complaintv1.ComplaintServiceClient, dealer string, response, resolution time.Duration) {
+	e.t.Helper()
+	hq := e.as(auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	if _, err := e.network.CreateRegion(hq, &customerv1.CreateRegionRequest{Region: &customerv1.Region{Code: "NORTH", Name: "华北大区"}}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.network.CreateDealer(hq, &customerv1.CreateDealerRequest{Dealer: &customerv1.Dealer{Code: dealer, Name: dealer + " 4S", Region: "NORTH"}}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.network.UpdateBusinessCalendar(hq, &customerv1.UpdateBusinessCalendarRequest{Calendar: alwaysOpen(dealer)}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := cs.UpdateSlaPolicy(hq, &complaintv1.UpdateSlaPolicyRequest{Dealer: dealer, Policy: secondsPolicy(response, resolution)}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func newComplaint(dealer string) *complaintv1.CreateComplaintRequest {
+	return &complaintv1.CreateComplaintRequest{Dealer: dealer, Complaint: &complaintv1.Complaint{
+		Channel: complaintv1.Channel_CHANNEL_PHONE, Category: complaintv1.Category_CATEGORY_WAITING_TIME,
+		Severity: complaintv1.Severity_SEVERITY_HIGH, Description: "保养等了四个小时，没有人解释"}}
+}
+
+// clockEvent is a clock entry of a complaint's timeline as stored.
+type clockEvent struct {
+	Key, Kind  string
+	Level      int
+	Time       time.Time // the scheduled instant
+	RecordTime time.Time // when it was written
+}
+
+func (c clockEvent) String() string {
+	return fmt.Sprintf("%s@%s(+%s late)", c.Key, c.Time.Format("15:04:05.000"), c.RecordTime.Sub(c.Time).Round(time.Millisecond))
+}
+
+// clockEvents reads a complaint's clock events (those with a key).
+func (e *escalationEnv) clockEvents(id string) []clockEvent {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rows, err := e.admin.Query(ctx, `SELECT key, kind, level, time, record_time FROM `+complaintpg.Schema+`.complaint_events
+		WHERE complaint_id = $1 AND key IS NOT NULL ORDER BY seq`, id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []clockEvent
+	for rows.Next() {
+		var c clockEvent
+		if err := rows.Scan(&c.Key, &c.Kind, &c.Level, &c.Time, &c.RecordTime); err != nil {
+			e.t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func findClock(evs []clockEvent, key string) (clockEvent, bool) {
+	i := slices.IndexFunc(evs, func(c clockEvent) bool { return c.Key == key })
+	if i < 0 {
+		return clockEvent{}, false
+	}
+	return evs[i], true
+}
+
+// waitClock polls until the complaint's timeline holds key, and returns the
+// clock events then.
+func (e *escalationEnv) waitClock(id, key string, deadline time.Time) []clockEvent {
+	e.t.Helper()
+	for {
+		evs := e.clockEvents(id)
+		if _, ok := findClock(evs, key); ok {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s not recorded by %s; clock events: %v", key, deadline.Format("15:04:05"), evs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// escalationsPerLevel counts the escalated entries of the API's timeline.
+func escalationsPerLevel(t *testing.T, cs complaintv1.ComplaintServiceClient, ctx context.Context, dealer, id string) (map[int32]int, []*complaintv1.ComplaintEvent) {
+	t.Helper()
+	resp, err := cs.ListComplaintEvents(ctx, &complaintv1.ListComplaintEventsRequest{Dealer: dealer, Complaint: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int32]int{}
+	for _, ev := range resp.GetEvents() {
+		if ev.GetKind() == "escalated" {
+			seen[ev.GetLevel()]++
+		}
+	}
+	return seen, resp.GetEvents()
+}
+
+func quietTemporalLogger() tlog.Logger {
+	return tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+func dialTemporal(t *testing.T, addr string) client.Client {
+	t.Helper()
+	tc, err := client.Dial(client.Options{HostPort: addr, Logger: quietTemporalLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tc.Close)
+	return tc
+}
+
+// TestComplaintSavedWhileTemporalDown: the complaint service's relay cannot
+// reach Temporal, yet filing a complaint answers at once and saves it, its
+// escalation start waiting in the outbox. A complaint-service process whose
+// relay reaches Temporal then starts the escalation workflow; the clock
+// counts from the filing, so the first-response breach that fell due while
+// Temporal was unreachable is recorded once, with its scheduled instant,
+// and the ladder goes on.
+func TestComplaintSavedWhileTemporalDown(t *testing.T) {
+	temporalAddr := temporaltest.Address(t)
+	e := newEscalationEnv(t)
+	const dealer = "TJ001"
+	const response, resolution = 3 * time.Second, time.Hour
+
+	// 1. Temporal unreachable for this process's relay.
+	down, stopDown := e.startComplaintService("127.0.0.1:1")
+	cs := complaintv1.NewComplaintServiceClient(e.conn(down.Addr()))
+	e.setUpDealer(cs, dealer, response, resolution)
+	agent := e.as(auth.Principal{Subject: "agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: dealer})
+	began := time.Now()
+	c, err := cs.CreateComplaint(agent, newComplaint(dealer))
+	if err != nil {
+		t.Fatalf("CreateComplaint while Temporal is unreachable: %v", err)
+	}
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("CreateComplaint took %v: it must not wait for Temporal", took)
+	}
+	created := c.GetCreateTime().AsTime()
+	wfID := events.ComplaintWorkflowID(dealer, c.GetId())
+	tc := dialTemporal(t, temporalAddr)
+	t.Cleanup(func() { _ = tc.TerminateWorkflow(context.Background(), wfID, "", "test done") })
+
+	got, err := cs.GetComplaint(agent, &complaintv1.GetComplaintRequest{Dealer: dealer, Complaint: c.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetState() != complaintv1.State_STATE_NEW || got.GetLevel() != 0 {
+		t.Errorf("saved complaint: state %v, level %d", got.GetState(), got.GetLevel())
+	}
+	// The relay tried and failed: the start waits in the outbox.
+	var attempts int
+	var lastError string
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		var delivered *time.Time
+		var lastErr *string
+		err := e.admin.QueryRow(context.Background(), `SELECT attempts, last_error, delivered_at FROM `+complaintpg.Schema+`.outbox_events
+			WHERE workflow_id = $1`, wfID).Scan(&attempts, &lastErr, &delivered)
+		if err != nil {
+			t.Fatalf("the complaint's outbox event: %v", err)
+		}
+		if delivered != nil {
+			t.Fatal("the outbox event was delivered through a relay that cannot reach Temporal")
+		}
+		if attempts >= 1 {
+			lastError = *lastErr
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the relay never attempted the hand-off")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("while Temporal was unreachable: %d failed hand-off(s), last error: %.120s", attempts, lastError)
+	// Still unreachable when L1 falls due.
+	time.Sleep(time.Until(created.Add(response + time.Second)))
+	if _, err := tc.DescribeWorkflowExecution(context.Background(), wfID, ""); !errors.As(err, new(*serviceerror.NotFound)) {
+		t.Fatalf("workflow %s before Temporal was reachable: %v, want NotFound", wfID, err)
+	}
+	stopDown()
+	upAt := time.Now()
+
+	// 2. A process whose relay reaches Temporal, and the worker.
+	up, _ := e.startComplaintService(temporalAddr)
+	e.startWorker(temporalAddr, up.Addr())
+	cs = complaintv1.NewComplaintServiceClient(e.conn(up.Addr()))
+
+	evs := e.waitClock(c.GetId(), "escalated/L1", time.Now().Add(60*time.Second))
+	l1, _ := findClock(evs, "escalated/L1")
+	if off := l1.Time.Sub(created); off < response-2*time.Second || off > response+2*time.Second {
+		t.Errorf("L1 escalated %v after filing, want %v (± 2 s)", off, response)
+	}
+	if l1.RecordTime.Before(upAt) {
+		t.Errorf("L1 recorded at %v, before a relay reached Temporal (%v)", l1.RecordTime, upAt)
+	}
+	t.Logf("Temporal unreachable for the first %v; L1 due at +%v, recorded %v later", upAt.Sub(created).Round(time.Millisecond),
+		l1.Time.Sub(created), l1.RecordTime.Sub(l1.Time).Round(time.Millisecond))
+
+	var delivered *time.Time
+	if err := e.admin.QueryRow(context.Background(), `SELECT delivered_at FROM `+complaintpg.Schema+`.outbox_events WHERE workflow_id = $1`,
+		wfID).Scan(&delivered); err != nil || delivered == nil {
+		t.Errorf("outbox event not marked delivered (%v)", err)
+	}
+	// The ladder goes on: the workflow runs, level 1, waiting for the
+	// resolution clock's first warning.
+	q, err := tc.QueryWorkflow(context.Background(), wfID, "", complaintwf.QueryState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st complaintwf.State
+	if err := q.Get(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Level != 1 || !slices.Contains(st.Fired, "escalated/L1") || st.Next == nil || st.Next.Key != "resolution/1/warned" {
+		t.Errorf("workflow state: level %d, fired %v, next %+v", st.Level, st.Fired, st.Next)
+	} else if want := created.Add(time.Duration(0.8 * float64(resolution))); !st.Next.Due.Equal(want) {
+		t.Errorf("next threshold due %v, want %v", st.Next.Due, want)
+	}
+	seen, timeline := escalationsPerLevel(t, cs, agent, dealer, c.GetId())
+	if seen[1] != 1 || len(seen) != 1 {
+		t.Errorf("escalations per level %v, want L1 once; timeline: %s", seen, describe(timeline))
+	}
+	if n := slices.IndexFunc(timeline, func(ev *complaintv1.ComplaintEvent) bool { return ev.GetKind() == "created" }); n != 0 {
+		t.Errorf("timeline does not start with its creation: %s", describe(timeline))
+	}
+	got, err = cs.GetComplaint(agent, &complaintv1.GetComplaintRequest{Dealer: dealer, Complaint: c.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetLevel() != 1 {
+		t.Errorf("complaint level %d, want 1", got.GetLevel())
+	}
+}
+
+// repoTool is <DEALERCARE_REPO>/bin/<name>; without DEALERCARE_REPO the
+// test skips, unless DEALERCARE_REQUIRE_INTEGRATION=1 makes it fail.
+func repoTool(t *testing.T, name string) string {
+	t.Helper()
+	repo := os.Getenv("DEALERCARE_REPO")
+	if repo == "" {
+		if os.Getenv(temporaltest.EnvRequireIntegration) == "1" {
+			t.Fatalf("DEALERCARE_REPO is not set but %s=1: run the tests with `make test`", temporaltest.EnvRequireIntegration)
+		}
+		t.Skip("DEALERCARE_REPO not set; `make test` sets it")
+	}
+	p := filepath.Join(repo, "bin", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%v (`make test` builds it)", err)
+	}
+	return p
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// logTail is the end of a log file, for failure messages.
+func logTail(path string, lines int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	ls := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return "  " + strings.Join(ls[max(len(ls)-lines, 0):], "\n  ")
+}
+
+// process is a child process whose output goes to a log file.
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func startProcess(t *testing.T, name, logPath string, env []string, bin string, args ...string) *process {
+	t.Helper()
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(logf, "=== %s start %s\n", name, time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(bin, args...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	t.Cleanup(p.kill)
+	return p
+}
+
+func (p *process) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill sends SIGKILL (kill -9) to the process and waits until it is gone.
+func (p *process) kill() {
+	if !p.exited() {
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.done
+}
+
+// devServer is a Temporal dev server of the test's own, restartable on
+// the same port and database file.
+type devServer struct {
+	t                   *testing.T
+	bin, addr, db, logs string
+	proc                *process
+}
+
+func (d *devServer) start() {
+	d.t.Helper()
+	host, port, _ := net.SplitHostPort(d.addr)
+	d.proc = startProcess(d.t, "temporal", d.logs, os.Environ(), d.bin,
+		"server", "start-dev", "--headless", "--ip", host, "--port", port, "--db-filename", d.db, "--log-level", "warn")
+	// Ready when the frontend answers and the "default" namespace exists.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if d.proc.exited() {
+			d.t.Fatalf("temporal dev server exited:\n%s", logTail(d.logs, 20))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		c, err := client.DialContext(ctx, client.Options{HostPort: d.addr, Logger: quietTemporalLogger()})
+		if err == nil {
+			_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
+			c.Close()
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("temporal dev server on %s not ready: %v\n%s", d.addr, err, logTail(d.logs, 20))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// buildWorker builds the real worker binary (workflows/cmd/worker).
+func buildWorker(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go command: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "worker")
+	cmd := exec.Command(goBin, "build", "-o", out, "github.com/dealercare/dealercare/workflows/cmd/worker")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build the worker: %v\n%s", err, b)
+	}
+	return out
+}
+
+// startWorkerProcess runs the worker binary and waits for its /healthz.
+func (e *escalationEnv) startWorkerProcess(bin, temporalAddr, complaintAddr, logPath string) *process {
+	e.t.Helper()
+	health := fmt.Sprintf("127.0.0.1:%d", freePort(e.t))
+	env := append(os.Environ(),
+		"TEMPORAL_ADDRESS="+temporalAddr, "TEMPORAL_NAMESPACE=default",
+		"CUSTOMER_GRPC_TARGET="+e.customer.Addr(), "COMPLAINT_GRPC_TARGET="+complaintAddr,
+		"SERVICE_TOKEN_FILE="+e.tokenFile, "WORKER_HEALTH_ADDR="+health,
+		"LOG_LEVEL=warn", "OTEL_EXPORTER_OTLP_ENDPOINT=")
+	p := startProcess(e.t, "worker", logPath, env, bin)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if p.exited() {
+			e.t.Fatalf("worker exited:\n%s", logTail(logPath, 20))
+		}
+		resp, err := http.Get("http://" + health + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("worker not healthy on %s: %v\n%s", health, err, logTail(logPath, 20))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestEscalationSurvivesRestarts: on a Temporal dev server of its own
+// (persisted to a file), a complaint reaches L1; then the worker process
+// and the Temporal server are both killed with SIGKILL and stay down while
+// L2 falls due. After both restart (same port and file, a new worker), L2
+// and L3 are each recorded exactly once, at their scheduled instants
+// (created + resolution, + 2 × resolution), L2 late in record_time only.
+func TestEscalationSurvivesRestarts(t *testing.T) {
+	temporalBin := repoTool(t, "temporal")
+	e := newEscalationEnv(t)
+	workerBin := buildWorker(t)
+	dir := t.TempDir()
+	srv := &devServer{t: t, bin: temporalBin, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		db: filepath.Join(dir, "temporal.db"), logs: filepath.Join(dir, "temporal.log")}
+	workerLog := filepath.Join(dir, "worker.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("temporal log:\n%s\nworker log:\n%s", logTail(srv.logs, 30), logTail(workerLog, 30))
+		}
+	})
+	srv.start()
+	co, _ := e.startComplaintService(srv.addr)
+	worker := e.startWorkerProcess(workerBin, srv.addr, co.Addr(), workerLog)
+
+	const dealer = "SY001"
+	const response, resolution = 4 * time.Second, 8 * time.Second
+	cs := complaintv1.NewComplaintServiceClient(e.conn(co.Addr()))
+	e.setUpDealer(cs, dealer, response, resolution)
+	agent := e.as(auth.Principal{Subject: "agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: dealer})
+	c, err := cs.CreateComplaint(agent, newComplaint(dealer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := c.GetCreateTime().AsTime()
+	due := map[int]time.Time{1: created.Add(response), 2: created.Add(resolution), 3: created.Add(2 * resolution)}
+
+	e.waitClock(c.GetId(), "escalated/L1", due[1].Add(30*time.Second))
+	// Crash both, mid-ladder.
+	worker.kill()
+	srv.proc.kill()
+	outageStart := time.Now()
+	if !outageStart.Before(due[2]) {
+		t.Fatalf("L1 was observed only at +%v, after L2 was due: the outage must begin before L2", outageStart.Sub(created))
+	}
+	if evs := e.clockEvents(c.GetId()); slices.ContainsFunc(evs, func(c clockEvent) bool { return c.Key == "escalated/L2" }) {
+		t.Fatalf("L2 recorded before the outage: %v", evs)
+	}
+	// Down while L2 falls due, and a few seconds more.
+	time.Sleep(max(time.Until(due[2].Add(3*time.Second)), 3*time.Second))
+	srv.start()
+	outageEnd := time.Now()
+	e.startWorkerProcess(workerBin, srv.addr, co.Addr(), workerLog)
+	t.Logf("worker and Temporal killed at +%v, Temporal back at +%v (L2 due at +%v)",
+		outageStart.Sub(created).Round(time.Millisecond), outageEnd.Sub(created).Round(time.Millisecond), resolution)
+
+	evs := e.waitClock(c.GetId(), "escalated/L3", later(due[3], outageEnd).Add(90*time.Second))
+	t.Logf("clock events: %v", evs)
+	for lvl := 1; lvl <= 3; lvl++ {
+		ev, _ := findClock(evs, fmt.Sprintf("escalated/L%d", lvl))
+		if off := ev.Time.Sub(due[lvl]); off < -2*time.Second || off > 2*time.Second {
+			t.Errorf("L%d escalated at +%v, want +%v (± 2 s)", lvl, ev.Time.Sub(created), due[lvl].Sub(created))
+		}
+		if ev.Level != lvl {
+			t.Errorf("escalated/L%d recorded at level %d", lvl, ev.Level)
+		}
+	}
+	// Nothing fires early; L2 was written after the outage, at its
+	// scheduled instant.
+	for _, ev := range evs {
+		if ev.RecordTime.Before(ev.Time.Add(-250 * time.Millisecond)) {
+			t.Errorf("%s recorded at %v, before it was due (%v)", ev.Key, ev.RecordTime, ev.Time)
+		}
+	}
+	if l2, _ := findClock(evs, "escalated/L2"); l2.RecordTime.Before(outageEnd) {
+		t.Errorf("L2 recorded at %v, during the outage (%v–%v)?", l2.RecordTime, outageStart, outageEnd)
+	}
+
+	// Exactly once: in the API's timeline and in the notifications, which
+	// carry no idempotency key of their own.
+	seen, timeline := escalationsPerLevel(t, cs, agent, dealer, c.GetId())
+	for lvl := int32(1); lvl <= 3; lvl++ {
+		if seen[lvl] != 1 {
+			t.Errorf("L%d escalated %d times, want once; timeline: %s", lvl, seen[lvl], describe(timeline))
+		}
+	}
+	rows, err := e.admin.Query(context.Background(), `SELECT level, count(*) FROM `+complaintpg.Schema+`.notifications
+		WHERE complaint_id = $1 AND message LIKE '%: escalated to L%' GROUP BY level`, c.GetId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	notified := map[int]int{}
+	for rows.Next() {
+		var lvl, n int
+		if err := rows.Scan(&lvl, &n); err != nil {
+			t.Fatal(err)
+		}
+		notified[lvl] = n
+	}
+	rows.Close()
+	for lvl := 1; lvl <= 3; lvl++ {
+		if notified[lvl] != 1 {
+			t.Errorf("L%d notified %d times, want once (%v)", lvl, notified[lvl], notified)
+		}
+	}
+}
+
+// TestEscalationLateness10k measures how late escalations are recorded
+// when many fall due together: DEALERCARE_ESCALATION_BENCH=<n> complaints
+// (1 means 10,000) are filed as fast as the store takes them, on a 24x7
+// calendar with a first-response target of 90 s
+// (DEALERCARE_ESCALATION_BENCH_RESPONSE), so all L1 breaches fall due
+// within about a minute. Lateness is record_time − time of each
+// escalated/L1 entry. DEALERCARE_ESCALATION_BENCH_RELAYS runs more
+// complaint-service replicas, each with its relay. It is a measurement,
+// not a pass/fail test: it fails only if an escalation never comes.
+func TestEscalationLateness10k(t *testing.T) {
+	raw := os.Getenv("DEALERCARE_ESCALATION_BENCH")
+	if raw == "" {
+		t.Skip("set DEALERCARE_ESCALATION_BENCH=<n> (1 for 10,000) to measure escalation lateness")
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		t.Fatalf("DEALERCARE_ESCALATION_BENCH=%q: want a positive number", raw)
+	}
+	if n == 1 {
+		n = 10000
+	}
+	response := 90 * time.Second
+	if s := os.Getenv("DEALERCARE_ESCALATION_BENCH_RESPONSE"); s != "" {
+		if response, err = time.ParseDuration(s); err != nil {
+			t.Fatalf("DEALERCARE_ESCALATION_BENCH_RESPONSE: %v", err)
+		}
+	}
+	relays := 1
+	if s := os.Getenv("DEALERCARE_ESCALATION_BENCH_RELAYS"); s != "" {
+		if relays, err = strconv.Atoi(s); err != nil || relays < 1 {
+			t.Fatalf("DEALERCARE_ESCALATION_BENCH_RELAYS=%q: want a positive number", s)
+		}
+	}
+	temporalAddr := temporaltest.Address(t)
+	e := newEscalationEnv(t)
+	co, _ := e.startComplaintService(temporalAddr)
+	for range relays - 1 {
+		e.startComplaintService(temporalAddr)
+	}
+	e.startWorker(temporalAddr, co.Addr())
+	const dealer = "BJ001"
+	// Resolution far off: only the response ladder falls due in the run.
+	e.setUpDealer(complaintv1.NewComplaintServiceClient(e.conn(co.Addr())), dealer, response, 24*time.Hour)
+
+	pool, err := pg.Open(context.Background(), pg.Config{URL: e.db.AppURL, SearchPath: complaintpg.Schema, MaxConns: 16, ApplicationName: "escalation-bench"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store := complaintpg.NewStore(pool)
+	tc := dialTemporal(t, temporalAddr)
+
+	// File n complaints, each with its outbox event, 16 at a time.
+	ids := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	start := time.Now()
+	for range 16 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				c, err := store.Create(context.Background(), &complaintdomain.Complaint{Dealer: dealer, Channel: "phone", Category: "waiting_time",
+					Severity: "high", Description: fmt.Sprintf("bench complaint %d", i)}, "bench", time.Now())
+				if err != nil {
+					errs <- err
+					return
+				}
+				ids[i] = c.ID
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	filed := time.Since(start)
+	t.Cleanup(func() { terminateAll(t, tc, dealer, ids) })
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("filed %d complaints in %v (%.0f/s)", n, filed.Round(time.Millisecond), float64(n)/filed.Seconds())
+
+	// Every workflow started: every outbox event handed off.
+	ctx := context.Background()
+	deadline := time.Now().Add(response + 30*time.Minute)
+	for {
+		var pending int
+		if err := e.admin.QueryRow(ctx, `SELECT count(*) FROM `+complaintpg.Schema+`.outbox_events WHERE delivered_at IS NULL`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d outbox events still pending", pending)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	var firstCreated, lastDelivered time.Time
+	var handoffs []float64
+	rows, err := e.admin.Query(ctx, `SELECT created_at, delivered_at FROM `+complaintpg.Schema+`.outbox_events`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var c, d time.Time
+		if err := rows.Scan(&c, &d); err != nil {
+			t.Fatal(err)
+		}
+		if firstCreated.IsZero() || c.Before(firstCreated) {
+			firstCreated = c
+		}
+		if d.After(lastDelivered) {
+			lastDelivered = d
+		}
+		handoffs = append(handoffs, d.Sub(c).Seconds())
+	}
+	rows.Close()
+	t.Logf("all %d workflows started %v after the first filing (%.0f starts/s, %d relay(s)); hand-off delay p50 %.2fs p99 %.2fs max %.2fs",
+		n, lastDelivered.Sub(firstCreated).Round(time.Millisecond), float64(n)/lastDelivered.Sub(firstCreated).Seconds(), relays,
+		percentile(handoffs, 0.50), percentile(handoffs, 0.99), percentile(handoffs, 1))
+
+	// Wait for every L1.
+	lastLog := time.Now()
+	for {
+		var done int
+		if err := e.admin.QueryRow(ctx, `SELECT count(*) FROM `+complaintpg.Schema+`.complaint_events WHERE key = 'escalated/L1'`).Scan(&done); err != nil {
+			t.Fatal(err)
+		}
+		if done >= n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d complaints escalated to L1", done, n)
+		}
+		if time.Since(lastLog) >= 15*time.Second {
+			t.Logf("+%v: %d of %d escalated to L1", time.Since(start).Round(time.Second), done, n)
+			lastLog = time.Now()
+		}
+		time.Sleep(2 * time.Second)
+	}
+
+	for _, key := range []string{"response/warned", "escalated/L1"} {
+		var late []float64
+		var firstDue, lastDue, firstRec, lastRec time.Time
+		rows, err := e.admin.Query(ctx, `SELECT time, record_time FROM `+complaintpg.Schema+`.complaint_events WHERE key = $1`, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var at, rec time.Time
+			if err := rows.Scan(&at, &rec); err != nil {
+				t.Fatal(err)
+			}
+			late = append(late, rec.Sub(at).Seconds())
+			if firstDue.IsZero() || at.Before(firstDue) {
+				firstDue = at
+			}
+			lastDue = later(lastDue, at)
+			if firstRec.IsZero() || rec.Before(firstRec) {
+				firstRec = rec
+			}
+			lastRec = later(lastRec, rec)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d entries due within %v, written within %v (%.0f/s); lateness p50 %.3fs p99 %.3fs max %.3fs",
+			key, len(late), lastDue.Sub(firstDue).Round(time.Millisecond), lastRec.Sub(firstRec).Round(time.Millisecond),
+			float64(len(late))/lastRec.Sub(firstRec).Seconds(), percentile(late, 0.50), percentile(late, 0.99), percentile(late, 1))
+	}
+	var clockEvents int
+	var firstRec, lastRec time.Time
+	if err := e.admin.QueryRow(ctx, `SELECT count(*), min(record_time), max(record_time) FROM `+complaintpg.Schema+`.complaint_events
+		WHERE key IS NOT NULL`).Scan(&clockEvents, &firstRec, &lastRec); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("clock events written: %d in %v (%.0f/s); run took %v", clockEvents, lastRec.Sub(firstRec).Round(time.Millisecond),
+		float64(clockEvents)/lastRec.Sub(firstRec).Seconds(), time.Since(start).Round(time.Second))
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// percentile is the nearest-rank q-quantile of xs (sorted in place).
+func percentile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(xs)
+	return xs[max(int(math.Ceil(q*float64(len(xs))))-1, 0)]
+}
+
+// terminateAll ends the run's workflows on the shared dev server.
+func terminateAll(t *testing.T, tc client.Client, dealer string, ids []string) {
+	began := time.Now()
+	var next atomic.Int64
+	var failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ids) {
+					return
+				}
+				if ids[i] == "" {
+					continue
+				}
+				err := tc.TerminateWorkflow(context.Background(), events.ComplaintWorkflowID(dealer, ids[i]), "", "bench done")
+				if err != nil && !errors.As(err, new(*serviceerror.NotFound)) {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("terminated the run's workflows in %v (%d failures)", time.Since(began).Round(time.Millisecond), failed.Load())
+}
