@@ -101,14 +101,16 @@ func NewService(store Store, vis Visibility, now func() time.Time) *Service {
 	return &Service{store: store, vis: vis, now: now}
 }
 
-// reader checks the caller may read dealer's archive; otherwise the dealer
-// is reported not found, so its existence does not leak.
-func (s *Service) reader(ctx context.Context, dealer string) (*auth.Principal, error) {
+// Reader checks the caller may read dealer's archive and returns the
+// caller; a dealer the caller may not see is ENOTFOUND, so its existence
+// does not leak. Every part of the customer service that reads dealer data
+// (archive, imports) uses this rule.
+func Reader(ctx context.Context, vis Visibility, dealer string) (*auth.Principal, error) {
 	p, ok := auth.PrincipalFromContext(ctx)
 	if !ok {
 		return nil, apperr.Errorf(apperr.EUNAUTHORIZED, "authentication required").Zh("需要登录认证")
 	}
-	ok, err := s.vis.CanRead(ctx, dealer)
+	ok, err := vis.CanRead(ctx, dealer)
 	if err != nil {
 		return nil, err
 	}
@@ -118,10 +120,10 @@ func (s *Service) reader(ctx context.Context, dealer string) (*auth.Principal, e
 	return p, nil
 }
 
-// writer additionally requires a dealer role of that dealer: HQ and region
-// users read archives but do not edit them.
-func (s *Service) writer(ctx context.Context, dealer string) (*auth.Principal, error) {
-	p, err := s.reader(ctx, dealer)
+// Writer additionally requires a dealer role of that dealer: HQ and region
+// users read archives but do not change them (EFORBIDDEN).
+func Writer(ctx context.Context, vis Visibility, dealer string) (*auth.Principal, error) {
+	p, err := Reader(ctx, vis, dealer)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +131,14 @@ func (s *Service) writer(ctx context.Context, dealer string) (*auth.Principal, e
 		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only the dealer's own staff may change its archive").Zh("只有本店员工可以修改客户档案")
 	}
 	return p, nil
+}
+
+func (s *Service) reader(ctx context.Context, dealer string) (*auth.Principal, error) {
+	return Reader(ctx, s.vis, dealer)
+}
+
+func (s *Service) writer(ctx context.Context, dealer string) (*auth.Principal, error) {
+	return Writer(ctx, s.vis, dealer)
 }
 
 // Mask hides personal data from roles that may not see it.

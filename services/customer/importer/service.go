@@ -24,34 +24,12 @@ func NewService(store Store, vis archive.Visibility) *Service {
 	return &Service{store: store, vis: vis}
 }
 
-// reader is archive.Service's rule: a dealer the caller may not read is
-// reported not found, so its existence does not leak.
 func (s *Service) reader(ctx context.Context, dealer string) (*auth.Principal, error) {
-	p, ok := auth.PrincipalFromContext(ctx)
-	if !ok {
-		return nil, apperr.Errorf(apperr.EUNAUTHORIZED, "authentication required").Zh("需要登录认证")
-	}
-	ok, err := s.vis.CanRead(ctx, dealer)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, apperr.NotFound("dealer", "经销商", dealer)
-	}
-	return p, nil
+	return archive.Reader(ctx, s.vis, dealer)
 }
 
-// writer additionally requires a dealer role of that dealer, as for every
-// change of the archive.
 func (s *Service) writer(ctx context.Context, dealer string) (*auth.Principal, error) {
-	p, err := s.reader(ctx, dealer)
-	if err != nil {
-		return nil, err
-	}
-	if !p.IsDealer() || p.Dealer != dealer {
-		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only the dealer's own staff may import into its archive").Zh("只有本店员工可以导入客户档案")
-	}
-	return p, nil
+	return archive.Writer(ctx, s.vis, dealer)
 }
 
 // CreateImport stores the file and returns the running import at once; a
