@@ -304,6 +304,11 @@ func (s *Service) Merge(ctx context.Context, dealer, survivor string, merged []s
 	if err != nil {
 		return nil, err
 	}
+	// The addressed customer first: another dealer's id answers 404 whatever
+	// the body says.
+	if _, err := s.store.GetCustomer(ctx, dealer, survivor); err != nil {
+		return nil, err
+	}
 	if slices.Contains(merged, survivor) {
 		return nil, apperr.Invalid("merged", "must not contain the surviving customer").ZhReason("不能包含保留的客户")
 	}
@@ -333,6 +338,9 @@ func (s *Service) ListProblems(ctx context.Context, dealer string, pg Page) ([]C
 // CreateVehicle adds a vehicle to a customer.
 func (s *Service) CreateVehicle(ctx context.Context, dealer, customer string, v Vehicle) (*Vehicle, error) {
 	if _, err := s.writer(ctx, dealer); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.GetCustomer(ctx, dealer, customer); err != nil {
 		return nil, err
 	}
 	if err := v.Normalize(s.now()); err != nil {

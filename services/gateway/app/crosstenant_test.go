@@ -30,6 +30,10 @@ type route struct {
 
 type schema = map[string]any
 
+// victimRefs are the victim's object ids that example puts into body
+// fields referring to objects (a sale's vehicle, a merge's customers).
+var victimRefs = map[string]string{}
+
 // apiDoc is the served OpenAPI document, decoded loosely.
 type apiDoc struct {
 	Paths map[string]map[string]struct {
@@ -97,11 +101,9 @@ func example(doc apiDoc, sc schema, name string, depth int) any {
 		}
 		return out
 	case "array":
-		if n, _ := sc["minItems"].(float64); n > 0 {
-			items, _ := sc["items"].(map[string]any)
-			return []any{example(doc, items, name, depth+1)}
-		}
-		return []any{}
+		// One item: protovalidate's min_items is not in the document.
+		items, _ := sc["items"].(map[string]any)
+		return []any{example(doc, items, name, depth+1)}
 	case "integer", "number":
 		return 1
 	case "boolean":
@@ -119,6 +121,16 @@ func example(doc apiDoc, sc schema, name string, depth int) any {
 			return "2026-11-20T01:00:00Z"
 		case strings.HasSuffix(lower, "duration"):
 			return "60s"
+		case lower == "vin":
+			return vinA
+		case lower == "merged" || lower == "customer" || lower == "vehicle":
+			// References to objects: the victim's, when the walk knows them.
+			if id, ok := victimRefs[map[string]string{"merged": "customer"}[lower]+lower]; ok {
+				return id
+			}
+			if id, ok := victimRefs[lower]; ok {
+				return id
+			}
 		case strings.Contains(lower, "dealer") || lower == "code":
 			return victim
 		case lower == "region":
@@ -190,6 +202,7 @@ func TestCrossTenantWalk(t *testing.T) {
 	ro := must(t, 200)(g.do(t, "POST", vp+"/repairOrders", va, `{"number":"RO-V-1","vin":"`+vinA+`","type":"REPAIR_ORDER_TYPE_REPAIR","mileageKm":100}`))
 	sale := must(t, 200)(g.do(t, "POST", vp+"/sales", va, `{"vehicle":"`+v["id"].(string)+`","deliveredTime":"2026-01-01T00:00:00Z"}`))
 	must(t, 200)(g.do(t, "POST", vp+"/customers/"+c["id"].(string)+"/loyaltyTransactions", va, `{"points":10,"reason":"x"}`))
+	victimRefs = map[string]string{"customer": c["id"].(string), "vehicle": v["id"].(string), "customermerged": c["id"].(string)}
 	ids := map[string]string{ // victim object ids by path parameter name
 		"customer": c["id"].(string), "customer.id": c["id"].(string), "vehicle": v["id"].(string),
 		"repair_order": ro["id"].(string), "sale": sale["id"].(string),
@@ -247,6 +260,26 @@ func TestCrossTenantWalk(t *testing.T) {
 			}
 			if code >= 400 && leaks(resp) && code != 404 {
 				t.Errorf("%s: %s %s error body names the victim: %v", who, r.method, p, resp)
+			}
+			// The attacker's own dealer in the path with the victim's object
+			// ids: the service (and RLS below it) must not find them. Routes
+			// without an object id list or create the attacker's own data,
+			// which must not contain the victim's.
+			if hasDealer && (who == "dealer agent" || who == "dealer manager") {
+				own := fill(r.path, attacker, ids)
+				hasID := pathParam.ReplaceAllStringFunc(r.path, func(m string) string {
+					if isDealerParam(pathParam.FindStringSubmatch(m)[1]) {
+						return ""
+					}
+					return "{id}"
+				}) != strings.ReplaceAll(pathParam.ReplaceAllString(r.path, ""), "{id}", "")
+				code, resp := g.do(t, r.method, own, tok, body)
+				switch {
+				case hasID && code != 404 && code != 403:
+					t.Errorf("%s: %s %s (victim's id under own dealer) answered %d, want 404 or 403: %v", who, r.method, own, code, resp)
+				case code < 300 && leaks(resp):
+					t.Errorf("%s: %s %s returned the victim's data: %v", who, r.method, own, resp)
+				}
 			}
 			// Filters and lists: the victim never shows up in any list.
 			if r.method == "GET" && !hasDealer {
