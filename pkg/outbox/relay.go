@@ -101,6 +101,11 @@ type Relay struct {
 	// before the relay deletes them, checked hourly; zero means
 	// DefaultRetention, negative keeps them forever.
 	Retention time.Duration
+	// Concurrency is how many hand-offs of a batch run at once (default 1).
+	// When many events come due together (thousands of complaints filed in
+	// a burst), parallel hand-offs keep workflow starts from queueing
+	// behind one another's round trips.
+	Concurrency int
 
 	// afterSignal, set by tests, runs after each successful hand-off; an
 	// error aborts the batch without recording anything and ends Run with
@@ -280,6 +285,13 @@ func (r *Relay) deliverBatch(ctx context.Context, s settings) (batchResult, erro
 		start := time.Now()
 		var delivered, failed []*claimed
 		var errs []error
+		if r.Concurrency > 1 && r.afterSignal == nil {
+			delivered, failed, errs = r.signalConcurrently(ctx, s, events, start)
+			if err := markDelivered(dbCtx, tx, s, delivered); err != nil {
+				return err
+			}
+			return markFailed(dbCtx, tx, s, failed, errs)
+		}
 		for i, e := range events {
 			if ctx.Err() != nil || time.Since(start) > maxBatchTime {
 				break // left pending, claimed again by the next batch
@@ -359,6 +371,45 @@ FOR UPDATE SKIP LOCKED`, s.batchSize)
 }
 
 // signal hands one event to Temporal.
+// signalConcurrently hands a batch off with r.Concurrency hand-offs at
+// once. Events not started before maxBatchTime or shutdown stay pending.
+func (r *Relay) signalConcurrently(ctx context.Context, s settings, events []*claimed, start time.Time) (delivered, failed []*claimed, errs []error) {
+	results := make([]error, len(events))
+	started := make([]bool, len(events))
+	sem := make(chan struct{}, r.Concurrency)
+	var wg sync.WaitGroup
+	for i, e := range events {
+		if ctx.Err() != nil || time.Since(start) > maxBatchTime {
+			break
+		}
+		sem <- struct{}{}
+		started[i] = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = r.signal(ctx, s, e)
+		}()
+	}
+	wg.Wait()
+	for i, e := range events {
+		switch {
+		case !started[i]:
+		case results[i] == nil:
+			delivered = append(delivered, e)
+		case ctx.Err() != nil:
+			// Shutting down; not the event's fault: left pending.
+		default:
+			failed = append(failed, e)
+			errs = append(errs, results[i])
+			s.log.WarnContext(ctx, "outbox relay: hand-off failed; will retry",
+				"event_id", e.ID, "kind", e.Kind, "dealer_id", e.DealerID, "workflow_id", e.WorkflowID,
+				"attempts", e.attempts+1, "error", results[i])
+		}
+	}
+	return delivered, failed, errs
+}
+
 func (r *Relay) signal(ctx context.Context, s settings, e *claimed) error {
 	ctx, cancel := context.WithTimeout(ctx, s.signalTimeout)
 	defer cancel()

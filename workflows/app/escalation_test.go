@@ -63,6 +63,9 @@ type escalationEnv struct {
 	// dealers (row-level security does not apply) and sees record_time,
 	// which the API does not expose.
 	admin *pgxpool.Pool
+	// relayConcurrency is the relays' parallel hand-offs (0: one at a time;
+	// DEALERCARE_ESCALATION_BENCH_CONCURRENCY in the benchmark).
+	relayConcurrency int
 }
 
 func newEscalationEnv(t *testing.T) *escalationEnv {
@@ -165,6 +168,7 @@ func (e *escalationEnv) startComplaintService(temporalAddr string) (*complaintap
 		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: e.authCfg,
 		Database: pg.Config{URL: e.db.AppURL}, CustomerTarget: e.customer.Addr(), ServiceTokenFile: e.tokenFile,
 		Temporal: dctemporal.Config{Address: temporalAddr, Namespace: "default"}, RelayEnabled: true,
+		RelayConcurrency: e.relayConcurrency,
 	}, Log: e.quiet}
 	return m, startInProcess(e.t, m.Open, m.Run, m.Close)
 }
@@ -723,6 +727,13 @@ func TestEscalationLateness10k(t *testing.T) {
 	}
 	temporalAddr := temporaltest.Address(t)
 	e := newEscalationEnv(t)
+	if s := os.Getenv("DEALERCARE_ESCALATION_BENCH_CONCURRENCY"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("DEALERCARE_ESCALATION_BENCH_CONCURRENCY=%q is not a positive integer", s)
+		}
+		e.relayConcurrency = n
+	}
 	co, _ := e.startComplaintService(temporalAddr)
 	for range relays - 1 {
 		e.startComplaintService(temporalAddr)

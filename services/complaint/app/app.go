@@ -33,15 +33,18 @@ const ServiceName = "complaint"
 
 // Config of the complaint service.
 type Config struct {
-	Telemetry        telemetry.Config
-	GRPC             grpcserver.Config
-	Auth             auth.VerifierConfig
-	Database         pg.Config
-	MigrateURL       string
-	AppRole          string
-	MigrateOnStart   bool
-	Temporal         dctemporal.Config
-	RelayEnabled     bool
+	Telemetry      telemetry.Config
+	GRPC           grpcserver.Config
+	Auth           auth.VerifierConfig
+	Database       pg.Config
+	MigrateURL     string
+	AppRole        string
+	MigrateOnStart bool
+	Temporal       dctemporal.Config
+	RelayEnabled   bool
+	// RelayConcurrency is how many hand-offs the relay runs at once
+	// (OUTBOX_RELAY_CONCURRENCY).
+	RelayConcurrency int
 	CustomerTarget   string
 	ServiceTokenFile string
 }
@@ -57,6 +60,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		MigrateOnStart:   l.Bool("MIGRATE_ON_START", false),
 		Temporal:         dctemporal.LoadConfig(l),
 		RelayEnabled:     l.Bool("OUTBOX_RELAY", true),
+		RelayConcurrency: l.Int("OUTBOX_RELAY_CONCURRENCY", 8),
 		CustomerTarget:   l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
 		ServiceTokenFile: l.Required("SERVICE_TOKEN_FILE"),
 	}
@@ -134,7 +138,7 @@ func (m *Main) Open(ctx context.Context) error {
 		if m.temporal, err = dctemporal.NewLazyClient(m.Config.Temporal, m.Log); err != nil {
 			return err
 		}
-		m.relay = &outbox.Relay{Pool: pool, Temporal: m.temporal, Log: m.Log, Schema: postgres.Schema}
+		m.relay = &outbox.Relay{Pool: pool, Temporal: m.temporal, Log: m.Log, Schema: postgres.Schema, Concurrency: m.Config.RelayConcurrency}
 	}
 	return nil
 }

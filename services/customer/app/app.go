@@ -50,6 +50,9 @@ type Config struct {
 	Temporal dctemporal.Config
 	// RelayEnabled runs the outbox relay in this process (OUTBOX_RELAY).
 	RelayEnabled bool
+	// RelayConcurrency is how many hand-offs the relay runs at once
+	// (OUTBOX_RELAY_CONCURRENCY).
+	RelayConcurrency int
 	// Import configures the DMS import runner (IMPORT_*).
 	Import importer.RunnerConfig
 }
@@ -57,16 +60,17 @@ type Config struct {
 // LoadConfig reads the environment; the error names every bad variable.
 func LoadConfig(l *config.Loader) (Config, error) {
 	c := Config{
-		Telemetry:      telemetry.LoadConfig(l, ServiceName),
-		GRPC:           grpcserver.LoadConfig(l, "CUSTOMER_GRPC_ADDR", "127.0.0.1:9101"),
-		Auth:           auth.LoadVerifierConfig(l),
-		MigrateURL:     l.String("MIGRATE_DATABASE_URL", ""),
-		AppRole:        l.String("DATABASE_APP_ROLE", "dealercare_app"),
-		MigrateOnStart: l.Bool("MIGRATE_ON_START", false),
-		PII:            pii.LoadKeys(l),
-		Temporal:       dctemporal.LoadConfig(l),
-		RelayEnabled:   l.Bool("OUTBOX_RELAY", true),
-		Import:         importer.LoadRunnerConfig(l),
+		Telemetry:        telemetry.LoadConfig(l, ServiceName),
+		GRPC:             grpcserver.LoadConfig(l, "CUSTOMER_GRPC_ADDR", "127.0.0.1:9101"),
+		Auth:             auth.LoadVerifierConfig(l),
+		MigrateURL:       l.String("MIGRATE_DATABASE_URL", ""),
+		AppRole:          l.String("DATABASE_APP_ROLE", "dealercare_app"),
+		MigrateOnStart:   l.Bool("MIGRATE_ON_START", false),
+		PII:              pii.LoadKeys(l),
+		Temporal:         dctemporal.LoadConfig(l),
+		RelayEnabled:     l.Bool("OUTBOX_RELAY", true),
+		RelayConcurrency: l.Int("OUTBOX_RELAY_CONCURRENCY", 8),
+		Import:           importer.LoadRunnerConfig(l),
 	}
 	l.Check(!c.MigrateOnStart || c.MigrateURL != "", "MIGRATE_DATABASE_URL", "is required when MIGRATE_ON_START=true")
 	db, dbErr := pg.ConfigFromEnv(os.Getenv)
@@ -156,7 +160,7 @@ func (m *Main) Open(ctx context.Context) error {
 		if m.temporal, err = dctemporal.NewLazyClient(m.Config.Temporal, m.Log); err != nil {
 			return err
 		}
-		m.relay = &outbox.Relay{Pool: pool, Temporal: m.temporal, Log: m.Log, Schema: postgres.Schema}
+		m.relay = &outbox.Relay{Pool: pool, Temporal: m.temporal, Log: m.Log, Schema: postgres.Schema, Concurrency: m.Config.RelayConcurrency}
 	}
 	return nil
 }
