@@ -4,7 +4,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -209,20 +208,16 @@ func notify(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, at time.Time
 
 // List lists a dealer's complaints (owned or originated), newest first.
 func (s *Store) List(ctx context.Context, scope pg.Scope, dealer, state string, after string, size int) ([]complaint.Complaint, string, error) {
+	t, aid, err := pg.DecodePageToken(after)
+	if err != nil {
+		return nil, "", err
+	}
 	var at *time.Time
-	var aid string
-	if after != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(after)
-		ns, id, ok := strings.Cut(string(raw), "|")
-		var n int64
-		if _, serr := fmt.Sscan(ns, &n); err != nil || !ok || serr != nil || !validate.IsUUID(id) {
-			return nil, "", apperr.Invalid("page_token", "is not a token returned by a previous call").ZhReason("不是上一次调用返回的分页令牌")
-		}
-		t := time.Unix(0, n)
-		at, aid = &t, id
+	if !t.IsZero() {
+		at = &t
 	}
 	var out []complaint.Complaint
-	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
+	err = pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+columns+` FROM complaints
 			WHERE (dealer_id = $1 OR origin_dealer = $1) AND ($2 = '' OR state = $2)
 			  AND ($3::timestamptz IS NULL OR (create_time, id) < ($3, $4::uuid))
@@ -246,7 +241,7 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, dealer, state string, 
 	next := ""
 	if len(out) == size && size > 0 {
 		last := out[len(out)-1]
-		next = base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d|%s", last.CreateTime.UnixNano(), last.ID)))
+		next = pg.EncodePageToken(last.CreateTime, last.ID)
 	}
 	return out, next, nil
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -211,28 +210,6 @@ func (s *ArchiveStore) UpdateCustomer(ctx context.Context, dealer, id string, fn
 	return out, nil
 }
 
-// Page tokens for newest-first lists: "<unix nanos>|<uuid>".
-func encodeToken(t time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d|%s", t.UnixNano(), id)))
-}
-
-func decodeToken(tok string) (time.Time, string, error) {
-	bad := apperr.Invalid("page_token", "is not a token returned by a previous call").ZhReason("不是上一次调用返回的分页令牌")
-	if tok == "" {
-		return time.Time{}, "", nil
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return time.Time{}, "", bad
-	}
-	ns, id, ok := strings.Cut(string(raw), "|")
-	var n int64
-	if _, err := fmt.Sscan(ns, &n); !ok || err != nil || !validate.IsUUID(id) {
-		return time.Time{}, "", bad
-	}
-	return time.Unix(0, n), id, nil
-}
-
 // keyset is the WHERE fragment continuing a newest-first list after
 // (t, id); $1 is the dealer, the fragment uses $2 and $3.
 func keyset(col, idCol string) string {
@@ -249,7 +226,7 @@ func afterArgs(t time.Time, id string) (any, any) {
 // ListCustomers searches the archive. A query that is a valid mobile, VIN
 // or plate matches exactly (indexed); anything else is a name prefix.
 func (s *ArchiveStore) ListCustomers(ctx context.Context, dealer, query, tier string, p archive.Page) ([]archive.Customer, string, error) {
-	at, aid, err := decodeToken(p.After)
+	at, aid, err := pg.DecodePageToken(p.After)
 	if err != nil {
 		return nil, "", err
 	}
@@ -300,7 +277,7 @@ func (s *ArchiveStore) ListCustomers(ctx context.Context, dealer, query, tier st
 	next := ""
 	if len(out) == p.Size {
 		last := out[len(out)-1]
-		next = encodeToken(last.CreateTime, last.ID)
+		next = pg.EncodePageToken(last.CreateTime, last.ID)
 	}
 	return out, next, nil
 }
@@ -365,7 +342,7 @@ func (s *ArchiveStore) AdjustPoints(ctx context.Context, dealer, id string, poin
 
 // ListLoyalty lists the ledger newest first.
 func (s *ArchiveStore) ListLoyalty(ctx context.Context, dealer, id string, p archive.Page) ([]archive.LoyaltyTransaction, string, error) {
-	at, aid, err := decodeToken(p.After)
+	at, aid, err := pg.DecodePageToken(p.After)
 	if err != nil {
 		return nil, "", err
 	}
@@ -390,7 +367,7 @@ func (s *ArchiveStore) ListLoyalty(ctx context.Context, dealer, id string, p arc
 	}
 	next := ""
 	if len(out) == p.Size {
-		next = encodeToken(out[len(out)-1].CreateTime, out[len(out)-1].ID)
+		next = pg.EncodePageToken(out[len(out)-1].CreateTime, out[len(out)-1].ID)
 	}
 	return out, next, nil
 }
@@ -530,7 +507,7 @@ func fillEmpty(dst, src *archive.Customer) {
 
 // ListProblems lists live archives with problems, newest first.
 func (s *ArchiveStore) ListProblems(ctx context.Context, dealer string, p archive.Page) ([]archive.Customer, string, error) {
-	at, aid, err := decodeToken(p.After)
+	at, aid, err := pg.DecodePageToken(p.After)
 	if err != nil {
 		return nil, "", err
 	}
@@ -558,7 +535,7 @@ func (s *ArchiveStore) ListProblems(ctx context.Context, dealer string, p archiv
 	}
 	next := ""
 	if len(out) == p.Size {
-		next = encodeToken(out[len(out)-1].CreateTime, out[len(out)-1].ID)
+		next = pg.EncodePageToken(out[len(out)-1].CreateTime, out[len(out)-1].ID)
 	}
 	return out, next, nil
 }

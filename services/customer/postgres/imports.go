@@ -97,7 +97,7 @@ func (s *ImportStore) GetImport(ctx context.Context, dealer, id string) (*import
 
 // ListImports lists imports newest first.
 func (s *ImportStore) ListImports(ctx context.Context, dealer string, p archive.Page) ([]importer.Import, string, error) {
-	at, aid, err := decodeToken(p.After)
+	at, aid, err := pg.DecodePageToken(p.After)
 	if err != nil {
 		return nil, "", err
 	}
@@ -124,7 +124,7 @@ func (s *ImportStore) ListImports(ctx context.Context, dealer string, p archive.
 	}
 	next := ""
 	if len(out) == p.Size {
-		next = encodeToken(out[len(out)-1].CreateTime, out[len(out)-1].ID)
+		next = pg.EncodePageToken(out[len(out)-1].CreateTime, out[len(out)-1].ID)
 	}
 	return out, next, nil
 }

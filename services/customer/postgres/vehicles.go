@@ -189,7 +189,7 @@ func (s *ArchiveStore) GetRepairOrder(ctx context.Context, dealer, id string) (*
 
 // ListRepairOrders lists orders newest first, optionally of one vehicle.
 func (s *ArchiveStore) ListRepairOrders(ctx context.Context, dealer, vehicle string, p archive.Page) ([]archive.RepairOrder, string, error) {
-	at, aid, err := decodeToken(p.After)
+	at, aid, err := pg.DecodePageToken(p.After)
 	if err != nil {
 		return nil, "", err
 	}
@@ -220,7 +220,7 @@ func (s *ArchiveStore) ListRepairOrders(ctx context.Context, dealer, vehicle str
 	}
 	next := ""
 	if len(out) == p.Size {
-		next = encodeToken(out[len(out)-1].OpenTime, out[len(out)-1].ID)
+		next = pg.EncodePageToken(out[len(out)-1].OpenTime, out[len(out)-1].ID)
 	}
 	return out, next, nil
 }
@@ -347,7 +347,7 @@ func (s *ArchiveStore) GetSale(ctx context.Context, dealer, id string) (*archive
 
 // ListSales lists deliveries newest first.
 func (s *ArchiveStore) ListSales(ctx context.Context, dealer string, p archive.Page) ([]archive.Sale, string, error) {
-	at, aid, err := decodeToken(p.After)
+	at, aid, err := pg.DecodePageToken(p.After)
 	if err != nil {
 		return nil, "", err
 	}
@@ -374,7 +374,7 @@ func (s *ArchiveStore) ListSales(ctx context.Context, dealer string, p archive.P
 	}
 	next := ""
 	if len(out) == p.Size {
-		next = encodeToken(out[len(out)-1].DeliveredTime, out[len(out)-1].ID)
+		next = pg.EncodePageToken(out[len(out)-1].DeliveredTime, out[len(out)-1].ID)
 	}
 	return out, next, nil
 }
