@@ -8,6 +8,7 @@ import (
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/dealerlist"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -24,20 +25,7 @@ type network struct {
 func (n network) VisibleDealers(ctx context.Context) ([]string, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	out := metadata.NewOutgoingContext(ctx, metadata.Pairs("authorization", strings.Join(md.Get("authorization"), "")))
-	var codes []string
-	tok := ""
-	for {
-		resp, err := n.client.ListDealers(out, &customerv1.ListDealersRequest{PageSize: 1000, PageToken: tok})
-		if err != nil {
-			return nil, fmt.Errorf("list visible dealers: %w", err)
-		}
-		for _, d := range resp.GetDealers() {
-			codes = append(codes, d.GetCode())
-		}
-		if tok = resp.GetNextPageToken(); tok == "" {
-			return codes, nil
-		}
-	}
+	return dealerlist.Codes(out, n.client)
 }
 
 // DealerExists asks with the service's own identity.

@@ -234,28 +234,33 @@ func (s *ArchiveStore) ListCustomers(ctx context.Context, dealer, query, tier st
 	args := []any{dealer, t, id, p.Size, tier}
 	where := `c.dealer_id = $1 AND c.merged_into IS NULL AND ($5 = '' OR c.tier = $5)` + keyset("c.create_time", "c.id")
 	query = strings.TrimSpace(query)
-	switch {
-	case query == "":
-	case isMobile(query):
-		m, _ := validate.Mobile(query)
-		where += ` AND c.mobile = $6`
-		args = append(args, m)
-	case isVIN(query):
-		v, _ := validate.VIN(query)
-		where += ` AND c.id IN (SELECT customer_id FROM vehicles WHERE dealer_id = $1 AND vin = $6)`
-		args = append(args, v)
-	case isPlate(query):
-		pl, _ := validate.Plate(query)
-		where += ` AND c.id IN (SELECT customer_id FROM vehicles WHERE dealer_id = $1 AND plate = $6)`
-		args = append(args, pl)
-	default:
-		// A byte-wise range, not LIKE: with a parameter (prepared, generic
-		// plans) only a range can use the text_pattern_ops index.
-		where += ` AND c.name ~>=~ $6 AND c.name ~<~ ($6 || chr(1114111))`
-		args = append(args, query)
+	// Each recognised form matches exactly through an index; anything else
+	// is a name prefix.
+	if query != "" {
+		if m, err := validate.Mobile(query); err == nil {
+			where += ` AND c.mobile = $6`
+			args = append(args, m)
+		} else if v, err := validate.VIN(query); err == nil {
+			where += ` AND c.id IN (SELECT customer_id FROM vehicles WHERE dealer_id = $1 AND vin = $6)`
+			args = append(args, v)
+		} else if pl, err := validate.Plate(query); err == nil {
+			where += ` AND c.id IN (SELECT customer_id FROM vehicles WHERE dealer_id = $1 AND plate = $6)`
+			args = append(args, pl)
+		} else {
+			// A byte-wise range, not LIKE: with a parameter (prepared,
+			// generic plans) only a range can use the text_pattern_ops index.
+			where += ` AND c.name ~>=~ $6 AND c.name ~<~ ($6 || chr(1114111))`
+			args = append(args, query)
+		}
 	}
+	return s.queryCustomers(ctx, dealer, "list customers", where, args, p.Size)
+}
+
+// queryCustomers runs a newest-first customer list: where may use $1
+// (dealer), $2/$3 (the page position, see keyset) and $4 (the page size).
+func (s *ArchiveStore) queryCustomers(ctx context.Context, dealer, what, where string, args []any, size int) ([]archive.Customer, string, error) {
 	var out []archive.Customer
-	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+customerColumns+` FROM customers c WHERE `+where+`
 			ORDER BY c.create_time DESC, c.id DESC LIMIT $4`, args...)
 		if err != nil {
@@ -272,19 +277,15 @@ func (s *ArchiveStore) ListCustomers(ctx context.Context, dealer, query, tier st
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("list customers: %w", err)
+		return nil, "", fmt.Errorf("%s: %w", what, err)
 	}
 	next := ""
-	if len(out) == p.Size {
+	if len(out) == size {
 		last := out[len(out)-1]
 		next = pg.EncodePageToken(last.CreateTime, last.ID)
 	}
 	return out, next, nil
 }
-
-func isMobile(s string) bool { _, err := validate.Mobile(s); return err == nil }
-func isVIN(s string) bool    { _, err := validate.VIN(s); return err == nil }
-func isPlate(s string) bool  { _, err := validate.Plate(s); return err == nil }
 
 // SetConsent upserts one channel's consent.
 func (s *ArchiveStore) SetConsent(ctx context.Context, dealer, id string, k archive.Consent) (*archive.Customer, error) {
@@ -512,32 +513,9 @@ func (s *ArchiveStore) ListProblems(ctx context.Context, dealer string, p archiv
 		return nil, "", err
 	}
 	t, after := afterArgs(at, aid)
-	var out []archive.Customer
-	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+customerColumns+` FROM customers c
-			WHERE c.dealer_id = $1 AND c.problem_count > 0 AND c.merged_into IS NULL`+keyset("c.create_time", "c.id")+`
-			ORDER BY c.create_time DESC, c.id DESC LIMIT $4`, dealer, t, after, p.Size)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			c, err := s.scanCustomer(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, *c)
-		}
-		return rows.Err()
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("list archive problems: %w", err)
-	}
-	next := ""
-	if len(out) == p.Size {
-		next = pg.EncodePageToken(out[len(out)-1].CreateTime, out[len(out)-1].ID)
-	}
-	return out, next, nil
+	return s.queryCustomers(ctx, dealer, "list archive problems",
+		`c.dealer_id = $1 AND c.problem_count > 0 AND c.merged_into IS NULL`+keyset("c.create_time", "c.id"),
+		[]any{dealer, t, after, p.Size}, p.Size)
 }
 
 func isUnique(err error) bool {

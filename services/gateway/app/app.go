@@ -22,6 +22,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/dealerlist"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/telemetry"
@@ -311,19 +312,9 @@ func (rd *regionDealers) of(ctx context.Context, p *auth.Principal, authorizatio
 	// Asked with the caller's own token: the customer service applies its
 	// visibility rule to exactly this principal.
 	raw, _ := auth.BearerToken(authorization)
-	var codes []string
-	tok := ""
-	for {
-		resp, err := rd.client.ListDealers(auth.WithToken(ctx, raw), &customerv1.ListDealersRequest{PageSize: 1000, PageToken: tok})
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range resp.GetDealers() {
-			codes = append(codes, d.GetCode())
-		}
-		if tok = resp.GetNextPageToken(); tok == "" {
-			break
-		}
+	codes, err := dealerlist.Codes(auth.WithToken(ctx, raw), rd.client)
+	if err != nil {
+		return nil, err
 	}
 	rd.mu.Lock()
 	rd.cache[p.Region] = regionEntry{codes: codes, at: time.Now()}
