@@ -357,7 +357,11 @@ type Complaint struct {
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// What opened it automatically: `callback/<task id>` for a callback that
+	// found the customer dissatisfied. Creating a complaint with a source
+	// that already opened one returns that complaint and changes nothing.
+	Source        string `protobuf:"bytes,23,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -544,6 +548,13 @@ func (x *Complaint) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Complaint) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
 }
 
 // Request for CreateComplaint.
@@ -2759,7 +2770,7 @@ var File_dealercare_complaint_v1_complaint_proto protoreflect.FileDescriptor
 
 const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\n" +
-	"'dealercare/complaint/v1/complaint.proto\x12\x17dealercare.complaint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\b\n" +
+	"'dealercare/complaint/v1/complaint.proto\x12\x17dealercare.complaint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\b\n" +
 	"\tComplaint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06dealer\x18\x02 \x01(\tR\x06dealer\x12#\n" +
@@ -2788,7 +2799,8 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\vcreate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x83\x01\n" +
+	"updateTime\x12 \n" +
+	"\x06source\x18\x17 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06source\"\x83\x01\n" +
 	"\x16CreateComplaintRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12H\n" +
 	"\tcomplaint\x18\x02 \x01(\v2\".dealercare.complaint.v1.ComplaintB\x06\xbaH\x03\xc8\x01\x01R\tcomplaint\"]\n" +
