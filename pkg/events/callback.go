@@ -3,6 +3,8 @@ package events
 import (
 	"strconv"
 	"time"
+
+	"github.com/dealercare/dealercare/pkg/outbox"
 )
 
 // Callback events go to one workflow per callback, whose id is the
@@ -60,10 +62,11 @@ type CallbackStart struct {
 	SourceID   string `json:"source_id"`
 }
 
-// ComplaintResolved: a complaint was resolved; its follow-up callback
+// ComplaintResolution: a complaint was resolved (event kind
+// KindComplaintResolved); its follow-up callback
 // (COMPLAINT_FOLLOW_UP) confirms the customer's satisfaction, closing the
 // complaint or reopening it.
-type ComplaintResolved struct {
+type ComplaintResolution struct {
 	ComplaintID  string    `json:"complaint_id"`
 	Dealer       string    `json:"dealer"` // owner, who calls the customer
 	OriginDealer string    `json:"origin_dealer"`
@@ -103,4 +106,17 @@ type CallbackCancelled struct {
 	TaskID string    `json:"task_id"`
 	Dealer string    `json:"dealer"`
 	At     time.Time `json:"at"`
+}
+
+// CallbackSourceEvent is the outbox event that starts (or reaches) the
+// callback of kind for a source: a closed repair order's 3DC, a delivery's
+// 7DC and NEW_CUSTOMER, a resolved complaint's follow-up. The source
+// service adds it in the transaction that records the source.
+func CallbackSourceEvent(eventKind string, start CallbackStart, payload any) outbox.Event {
+	return outbox.Event{
+		DealerID: start.Dealer, Kind: eventKind,
+		WorkflowID: CallbackWorkflowID(start.Kind, start.SourceID), WorkflowType: CallbackWorkflowType,
+		TaskQueue: CallbackTaskQueue, SignalName: CallbackSignal,
+		StartInput: start, Payload: payload,
+	}
 }

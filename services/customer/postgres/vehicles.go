@@ -247,17 +247,23 @@ func (s *ArchiveStore) CloseRepairOrder(ctx context.Context, dealer, id string, 
 			dealer, out.Vehicle, out.MileageKM); err != nil {
 			return err
 		}
-		return outbox.Add(ctx, tx, outbox.Event{
+		closed := events.RepairOrderClosed{
+			Dealer: dealer, RepairOrderID: out.ID, Number: out.Number, VIN: out.VIN, VehicleID: out.Vehicle,
+			CustomerID: out.Customer, Type: out.Type, OpenTime: out.OpenTime, CloseTime: out.CloseTime,
+			MileageKM: out.MileageKM, ByAppointment: out.ByAppointment, CampaignCode: out.CampaignCode,
+		}
+		if err := outbox.Add(ctx, tx, outbox.Event{
 			DealerID: dealer, Kind: events.KindRepairOrderClosed,
 			WorkflowID: events.VehicleWorkflowID(out.VIN), WorkflowType: events.VehicleWorkflowType,
 			TaskQueue: events.VehicleTaskQueue, SignalName: events.VehicleSignal,
-			StartInput: events.VehicleStart{VIN: out.VIN},
-			Payload: events.RepairOrderClosed{
-				Dealer: dealer, RepairOrderID: out.ID, Number: out.Number, VIN: out.VIN, VehicleID: out.Vehicle,
-				CustomerID: out.Customer, Type: out.Type, OpenTime: out.OpenTime, CloseTime: out.CloseTime,
-				MileageKM: out.MileageKM, ByAppointment: out.ByAppointment, CampaignCode: out.CampaignCode,
-			},
-		})
+			StartInput: events.VehicleStart{VIN: out.VIN}, Payload: closed,
+		}); err != nil {
+			return err
+		}
+		// The same fact starts the visit's 3DC callback.
+		return outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindRepairOrderClosed, events.CallbackStart{
+			Kind: events.Callback3DC, Dealer: dealer, SourceType: events.SourceRepairOrder, SourceID: out.ID,
+		}, closed))
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
@@ -303,16 +309,28 @@ func (s *ArchiveStore) CreateSale(ctx context.Context, sale *archive.Sale) (*arc
 			WHERE dealer_id = $1 AND id = $2`, sale.Dealer, sale.Vehicle, sale.Dealer, sale.DeliveredTime); err != nil {
 			return err
 		}
-		return outbox.Add(ctx, tx, outbox.Event{
+		delivered := events.VehicleDelivered{
+			Dealer: sale.Dealer, SaleID: out.ID, VIN: vin, VehicleID: sale.Vehicle, CustomerID: customerID,
+			Salesperson: out.Salesperson, DeliveredTime: out.DeliveredTime, MileageKM: mileage,
+		}
+		if err := outbox.Add(ctx, tx, outbox.Event{
 			DealerID: sale.Dealer, Kind: events.KindVehicleDelivered,
 			WorkflowID: events.VehicleWorkflowID(vin), WorkflowType: events.VehicleWorkflowType,
 			TaskQueue: events.VehicleTaskQueue, SignalName: events.VehicleSignal,
-			StartInput: events.VehicleStart{VIN: vin},
-			Payload: events.VehicleDelivered{
-				Dealer: sale.Dealer, SaleID: out.ID, VIN: vin, VehicleID: sale.Vehicle, CustomerID: customerID,
-				Salesperson: out.Salesperson, DeliveredTime: out.DeliveredTime, MileageKM: mileage,
-			},
-		})
+			StartInput: events.VehicleStart{VIN: vin}, Payload: delivered,
+		}); err != nil {
+			return err
+		}
+		// The delivery starts the 7DC callback and, once per customer, the
+		// new customer's welcome call.
+		if err := outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindVehicleDelivered, events.CallbackStart{
+			Kind: events.Callback7DC, Dealer: sale.Dealer, SourceType: events.SourceSale, SourceID: out.ID,
+		}, delivered)); err != nil {
+			return err
+		}
+		return outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindVehicleDelivered, events.CallbackStart{
+			Kind: events.CallbackNewCustomer, Dealer: sale.Dealer, SourceType: events.SourceCustomer, SourceID: customerID,
+		}, delivered))
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
