@@ -69,6 +69,8 @@ type Complaint struct {
 	ResolutionDue     time.Time
 	CreateTime        time.Time
 	UpdateTime        time.Time
+	// Source is what opened it automatically, e.g. callback/<task id>.
+	Source string
 }
 
 // Event is a timeline entry.

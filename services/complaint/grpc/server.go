@@ -58,7 +58,7 @@ func ToProto(c *complaint.Complaint) *complaintv1.Complaint {
 		State: complaintv1.State(value(c.State, "STATE_", complaintv1.State_value)), Level: int32(c.Level),
 		ResponseDueTime: ts(c.ResponseDue), ResolutionDueTime: ts(c.ResolutionDue),
 		AcknowledgeTime: ts(c.AcknowledgeTime), ResolveTime: ts(c.ResolveTime), ReopenCount: int32(c.ReopenCount),
-		CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime),
+		CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime), Source: c.Source,
 	}
 }
 
@@ -76,6 +76,10 @@ func (s *Server) CreateComplaint(ctx context.Context, req *complaintv1.CreateCom
 	c := complaint.Complaint{
 		Dealer: req.GetDealer(), Channel: name(in.GetChannel().String(), "CHANNEL_"), Category: name(in.GetCategory().String(), "CATEGORY_"),
 		Severity: name(in.GetSeverity().String(), "SEVERITY_"), Customer: in.GetCustomer(), VIN: in.GetVin(), Description: in.GetDescription(),
+		Source: in.GetSource(),
+	}
+	if c.Source != "" && !p.IsService() {
+		return nil, apperr.Invalid("complaint.source", "is set by the platform's workflows only").ZhReason("仅由平台流程设置")
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -40,14 +40,14 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 const columns = `dealer_id, id::text, origin_dealer, channel, category, severity, customer_id, vin, description, assignee,
 	root_cause, corrective_actions, resolution, state, level, acknowledge_time, resolve_time, reopen_count, version,
-	response_due_time, resolution_due_time, create_time, update_time`
+	response_due_time, resolution_due_time, create_time, update_time, source`
 
 func scan(row pgx.Row) (*complaint.Complaint, error) {
 	var c complaint.Complaint
 	var ack, res, rdue, sdue *time.Time
 	err := row.Scan(&c.Dealer, &c.ID, &c.OriginDealer, &c.Channel, &c.Category, &c.Severity, &c.Customer, &c.VIN, &c.Description,
 		&c.Assignee, &c.RootCause, &c.CorrectiveActions, &c.Resolution, &c.State, &c.Level, &ack, &res, &c.ReopenCount, &c.Version,
-		&rdue, &sdue, &c.CreateTime, &c.UpdateTime)
+		&rdue, &sdue, &c.CreateTime, &c.UpdateTime, &c.Source)
 	for _, p := range []struct {
 		src *time.Time
 		dst *time.Time
@@ -98,8 +98,17 @@ func (s *Store) Create(ctx context.Context, c *complaint.Complaint, actor string
 	err := pg.InTx(ctx, s.pool, pg.Dealers(c.Dealer), func(tx pgx.Tx) error {
 		var err error
 		out, err = scan(tx.QueryRow(ctx, `INSERT INTO complaints (dealer_id, id, origin_dealer, channel, category, severity, customer_id,
-			vin, description, state, create_time, update_time) VALUES ($1, $2, $1, $3, $4, $5, $6, $7, $8, 'new', $9, $9) RETURNING `+columns,
-			c.Dealer, c.ID, c.Channel, c.Category, c.Severity, c.Customer, c.VIN, c.Description, at))
+			vin, description, state, create_time, update_time, source) VALUES ($1, $2, $1, $3, $4, $5, $6, $7, $8, 'new', $9, $9, $10)
+			ON CONFLICT (origin_dealer, source) WHERE source <> '' DO NOTHING RETURNING `+columns,
+			c.Dealer, c.ID, c.Channel, c.Category, c.Severity, c.Customer, c.VIN, c.Description, at, c.Source))
+		if errors.Is(err, pgx.ErrNoRows) {
+			// This source opened a complaint before: answer it, change nothing.
+			out, err = scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM complaints WHERE origin_dealer = $1 AND source = $2`, c.Dealer, c.Source))
+			if err != nil {
+				return err
+			}
+			return errExisting
+		}
 		if err != nil {
 			return err
 		}
@@ -108,11 +117,14 @@ func (s *Store) Create(ctx context.Context, c *complaint.Complaint, actor string
 		}
 		return changed(ctx, tx, out, "created", at)
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errExisting) {
 		return nil, fmt.Errorf("create complaint: %w", err)
 	}
 	return out, nil
 }
+
+// errExisting rolls back a create whose source already opened a complaint.
+var errExisting = errors.New("complaint exists for this source")
 
 func get(ctx context.Context, tx pgx.Tx, id string, lock bool) (*complaint.Complaint, error) {
 	if !validate.IsUUID(id) {
@@ -187,7 +199,22 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 				return err
 			}
 		}
-		return changed(ctx, tx, out, ch.Change, at)
+		if err := changed(ctx, tx, out, ch.Change, at); err != nil {
+			return err
+		}
+		if ch.Change != "resolved" {
+			return nil
+		}
+		// Each resolution makes a follow-up callback due with the owner,
+		// which closes or reopens the complaint.
+		round := out.ReopenCount + 1
+		return outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindComplaintResolved, events.CallbackStart{
+			Kind: events.CallbackComplaintFollowUp, Dealer: out.Dealer, SourceType: events.SourceComplaint,
+			SourceID: events.FollowUpSourceID(out.ID, round),
+		}, events.ComplaintResolution{
+			ComplaintID: out.ID, Dealer: out.Dealer, OriginDealer: out.OriginDealer, Customer: out.Customer,
+			VIN: out.VIN, Round: round, ResolveTime: at,
+		}))
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
