@@ -18,6 +18,7 @@ import (
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/telemetry"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
 	complaintgrpc "github.com/dealercare/dealercare/services/complaint/grpc"
 	"github.com/dealercare/dealercare/services/complaint/postgres"
@@ -127,7 +128,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	store := postgres.NewStore(pool)
-	access := complaint.Access{Network: network{client: customerv1.NewDealerNetworkServiceClient(m.customer), tokenFile: m.Config.ServiceTokenFile}}
+	access := complaint.Access{Network: tenancy.NetworkClient{Client: customerv1.NewDealerNetworkServiceClient(m.customer), TokenFile: m.Config.ServiceTokenFile}}
 	complaintv1.RegisterComplaintServiceServer(srv.Server, complaintgrpc.NewServer(store, access))
 	complaintv1.RegisterComplaintClockServiceServer(srv.Server, complaintgrpc.NewClockServer(store))
 	if err := srv.Listen(); err != nil {
