@@ -14,12 +14,14 @@ import (
 	"strings"
 	"time"
 
+	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/telemetry"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/workflows/callback"
 	"github.com/dealercare/dealercare/workflows/complaint"
 	"github.com/dealercare/dealercare/workflows/network"
 	"github.com/dealercare/dealercare/workflows/vehicle"
@@ -40,6 +42,7 @@ type Config struct {
 	Temporal        dctemporal.Config
 	CustomerTarget  string
 	ComplaintTarget string
+	CallbackTarget  string
 	// ServiceTokenFile holds the bearer token the worker presents to the
 	// services (a projected secret in Kubernetes); re-read on every call so
 	// rotation needs no restart.
@@ -54,6 +57,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		Temporal:         dctemporal.LoadConfig(l),
 		CustomerTarget:   l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
 		ComplaintTarget:  l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
+		CallbackTarget:   l.String("CALLBACK_GRPC_TARGET", "127.0.0.1:9102"),
 		ServiceTokenFile: l.Required("SERVICE_TOKEN_FILE"),
 		HealthAddr:       l.String("WORKER_HEALTH_ADDR", "127.0.0.1:9190"),
 	}
@@ -122,6 +126,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	callbacks, err := dialService(m.Config.CallbackTarget, "CALLBACK_GRPC_TARGET")
+	if err != nil {
+		return err
+	}
 
 	w := dctemporal.NewWorker(tc, dctemporal.TaskQueueNetwork)
 	w.RegisterActivity(&network.Activities{Network: customerv1.NewDealerNetworkServiceClient(customer)})
@@ -134,6 +142,15 @@ func (m *Main) Open(ctx context.Context) error {
 	escalations := dctemporal.NewWorker(tc, events.ComplaintTaskQueue)
 	complaint.Register(escalations, complaintv1.NewComplaintClockServiceClient(complaints), customerv1.NewDealerNetworkServiceClient(customer))
 	m.workers = append(m.workers, escalations)
+
+	callbackWorker := dctemporal.NewWorker(tc, events.CallbackTaskQueue)
+	callback.Register(callbackWorker, &callback.Activities{
+		Workflow:   callbackv1.NewCallbackWorkflowServiceClient(callbacks),
+		Tasks:      callbackv1.NewCallbackServiceClient(callbacks),
+		Complaints: complaintv1.NewComplaintServiceClient(complaints),
+		Archive:    customerv1.NewArchiveServiceClient(customer),
+	})
+	m.workers = append(m.workers, callbackWorker)
 
 	lis, err := net.Listen("tcp", m.Config.HealthAddr)
 	if err != nil {
