@@ -192,6 +192,12 @@ func (r *run) run(ctx workflow.Context) (Result, error) {
 	r.s.Schedule, r.hours, r.loc = &sched, hours, loc
 	r.s.Due = callhours.Next(r.s.EventTime.Add(sched.Delay), hours, loc).UTC()
 	r.s.Deadline = r.s.Due.Add(sched.Window)
+	if !r.s.Deadline.After(workflow.Now(ctx)) {
+		// A source recorded after the fact (a backfilled or imported visit):
+		// its callback window closed before it reached us, so no task.
+		log.Info("callback window already over; no task", "kind", r.s.Kind, "source", r.s.SourceID, "deadline", r.s.Deadline)
+		return Result{Outcome: "too_late", Reason: "the callback window ended before the event arrived"}, nil
+	}
 	r.s.Phase = PhaseWaitingUntilDue
 	log.Info("callback scheduled", "kind", r.s.Kind, "source", r.s.SourceID, "due", r.s.Due, "deadline", r.s.Deadline)
 	if err := r.sleepUntil(ctx, r.s.Due); err != nil {

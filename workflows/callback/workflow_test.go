@@ -644,3 +644,15 @@ func TestQueryState(t *testing.T) {
 		t.Errorf("state %+v", s)
 	}
 }
+
+// A visit recorded long after it happened (a backfill, an import) whose
+// callback window is already over makes no task.
+func TestSourceAfterTheWindowMakesNoTask(t *testing.T) {
+	ct := newCallbackTest(t, t0)
+	ct.sendAt(t0, roClosed("E1", t0.Add(-30*24*time.Hour)))
+	res := ct.runOK(start3DC())
+	expect(t, "activities", ct.activities(), []string{"GetCallbackSchedule @ 2026-03-09 10:00 Mon"})
+	if res.Outcome != "too_late" {
+		t.Errorf("result %+v, want too_late", res)
+	}
+}
