@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/gen/go/openapi"
@@ -49,6 +50,7 @@ type Config struct {
 	HTTPAddr        string
 	CustomerTarget  string
 	ComplaintTarget string
+	CallbackTarget  string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	// MaxImportBytes limits DMS import uploads (base64 in JSON), which are
@@ -73,6 +75,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		HTTPAddr:        l.String("GATEWAY_HTTP_ADDR", "127.0.0.1:8080"),
 		CustomerTarget:  l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
 		ComplaintTarget: l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
+		CallbackTarget:  l.String("CALLBACK_GRPC_TARGET", "127.0.0.1:9102"),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxBodyBytes:    int64(l.Int("GATEWAY_MAX_BODY_BYTES", 1<<20)),
 		MaxImportBytes:  int64(l.Int("GATEWAY_MAX_IMPORT_BYTES", 280<<20)),
@@ -152,6 +155,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("COMPLAINT_GRPC_TARGET: %w", err)
 	}
 	m.conns = append(m.conns, complaints)
+	callbacks, err := dial(m.Config.CallbackTarget)
+	if err != nil {
+		return fmt.Errorf("CALLBACK_GRPC_TARGET: %w", err)
+	}
+	m.conns = append(m.conns, callbacks)
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -172,6 +180,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if err := complaintv1.RegisterComplaintServiceHandler(ctx, mux, complaints); err != nil {
 		return fmt.Errorf("register complaint routes: %w", err)
+	}
+	if err := callbackv1.RegisterCallbackServiceHandler(ctx, mux, callbacks); err != nil {
+		return fmt.Errorf("register callback routes: %w", err)
 	}
 
 	root := http.NewServeMux()

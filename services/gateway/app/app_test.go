@@ -17,6 +17,8 @@ import (
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	callback "github.com/dealercare/dealercare/services/callback/app"
+	callbackpg "github.com/dealercare/dealercare/services/callback/postgres"
 	complaint "github.com/dealercare/dealercare/services/complaint/app"
 	complaintpg "github.com/dealercare/dealercare/services/complaint/postgres"
 	customer "github.com/dealercare/dealercare/services/customer/app"
@@ -31,6 +33,7 @@ type gw struct {
 	url          string
 	key          *auth.SigningKey
 	customerAddr string // the customer service's gRPC address, for direct calls
+	callbackAddr string // the callback service's, for what only workflows create
 }
 
 func runUntilCleanup(t testing.TB, open func(context.Context) error, run func(context.Context) error, closeFn func() error) {
@@ -98,20 +101,31 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	runUntilCleanup(t, cm.Open, cm.Run, cm.Close)
 
+	bfs, err := callbackpg.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bdb := pgtest.New(t, callbackpg.Schema, bfs)
+	cb := &callback.Main{Config: callback.Config{
+		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
+		Database: pg.Config{URL: bdb.AppURL}, CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile,
+	}}
+	runUntilCleanup(t, cb.Open, cb.Run, cb.Close)
+
 	idem, err := idempotency.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}
 	gwdb := pgtest.New(t, idempotency.Schema, idem)
 	g := &app.Main{Config: app.Config{
-		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(),
+		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(), CallbackTarget: cb.Addr(),
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20, MaxImportBytes: 64 << 20,
 		Idempotency: idempotency.LoadConfig(config.FromMap(nil)),
 		Database:    pg.Config{URL: gwdb.AppURL},
 	}}
 	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
-	return &gw{url: g.URL(), key: key, customerAddr: c.Addr()}
+	return &gw{url: g.URL(), key: key, customerAddr: c.Addr(), callbackAddr: cb.Addr()}
 }
 
 func (g *gw) token(t testing.TB, p auth.Principal) string {

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
@@ -10,8 +11,12 @@ import (
 	"testing"
 	"time"
 
+	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
 	"github.com/dealercare/dealercare/gen/go/openapi"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // The victim dealer and the strings that would betray its data.
@@ -143,6 +148,10 @@ func example(doc apiDoc, sc schema, name string, depth int) any {
 	return nil
 }
 
+// enumParams are path parameters that select a kind of thing, not an
+// object: the same value is valid under every dealer.
+var enumParams = map[string]string{"kind": "CALLBACK_KIND_3DC"}
+
 // isDealerParam tells whether a path parameter names a dealer.
 func isDealerParam(name string) bool {
 	return name == "dealer" || strings.HasSuffix(name, ".dealer") || name == "dealer.code"
@@ -156,6 +165,9 @@ func fill(path, dealer string, ids map[string]string) string {
 		name := pathParam.FindStringSubmatch(m)[1]
 		if isDealerParam(name) {
 			return dealer
+		}
+		if v, ok := enumParams[name]; ok {
+			return v
 		}
 		if id, ok := ids[name]; ok {
 			return url.PathEscape(id)
@@ -268,7 +280,8 @@ func TestCrossTenantWalk(t *testing.T) {
 			if hasDealer && (who == "dealer agent" || who == "dealer manager") {
 				own := fill(r.path, attacker, ids)
 				hasID := pathParam.ReplaceAllStringFunc(r.path, func(m string) string {
-					if isDealerParam(pathParam.FindStringSubmatch(m)[1]) {
+					name := pathParam.FindStringSubmatch(m)[1]
+					if _, enum := enumParams[name]; enum || isDealerParam(name) {
 						return ""
 					}
 					return "{id}"
@@ -325,5 +338,23 @@ func victimExtraIDs(t *testing.T, g *gw, token string) map[string]string {
 	}
 	cp := must(t, 200)(g.do(t, "POST", "/v1/dealers/"+victim+"/complaints", token,
 		`{"channel":"CHANNEL_PHONE","category":"CATEGORY_REPAIR_QUALITY","severity":"SEVERITY_HIGH","description":"`+victimCustomer+` 保养后异响"}`))
-	return map[string]string{"import": id, "complaint": cp["id"].(string)}
+	// Callback tasks are created by workflows only: seed one directly, as
+	// the worker would, and an agent in the victim's rotation.
+	vm := g.token(t, auth.Principal{Subject: "victim-manager", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: victim})
+	must(t, 200)(g.do(t, "POST", "/v1/dealers/"+victim+"/callbackAgents", vm, `{"subject":"victim-agent","displayName":"`+victimCustomer+`"}`))
+	conn, err := grpc.NewClient(g.callbackAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	svc := auth.WithToken(context.Background(), g.token(t, auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}}))
+	task, err := callbackv1.NewCallbackWorkflowServiceClient(conn).EnsureCallbackTask(svc, &callbackv1.EnsureCallbackTaskRequest{
+		Dealer: victim, Kind: callbackv1.CallbackKind_CALLBACK_KIND_3DC, SourceType: "repair_order", SourceId: "victim-ro",
+		WorkflowId: "callback/3DC/victim-ro", Vin: vinA, RepairOrderNumber: "RO-V-1",
+		DueTime: timestamppb.Now(), Deadline: timestamppb.New(time.Now().Add(72 * time.Hour)),
+	})
+	if err != nil {
+		t.Fatalf("seed callback task: %v", err)
+	}
+	return map[string]string{"import": id, "complaint": cp["id"].(string), "task": task.GetId(), "agent": "victim-agent"}
 }

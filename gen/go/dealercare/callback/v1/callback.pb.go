@@ -799,7 +799,8 @@ type Answer struct {
 	Question string `protobuf:"bytes,1,opt,name=question,proto3" json:"question,omitempty"`
 	// Rating 1..scale.
 	Rating int32 `protobuf:"varint,2,opt,name=rating,proto3" json:"rating,omitempty"`
-	// Yes/no answer ("yes" or "no").
+	// Yes/no answer: "yes" or "no" (checked against the question by the
+	// service, after the task is found).
 	YesNo string `protobuf:"bytes,3,opt,name=yes_no,json=yesNo,proto3" json:"yes_no,omitempty"`
 	// Choice option code.
 	Choice string `protobuf:"bytes,4,opt,name=choice,proto3" json:"choice,omitempty"`
@@ -3734,12 +3735,12 @@ const file_dealercare_callback_v1_callback_proto_rawDesc = "" +
 	"\x06dealer\x18\a \x01(\tR\x06dealer\x12%\n" +
 	"\x0edealer_version\x18\b \x01(\x05R\rdealerVersion\x12;\n" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xba\x01\n" +
+	"createTime\"\xb1\x01\n" +
 	"\x06Answer\x12%\n" +
 	"\bquestion\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18(R\bquestion\x12!\n" +
 	"\x06rating\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
-	"(\x00R\x06rating\x12'\n" +
-	"\x06yes_no\x18\x03 \x01(\tB\x10\xbaH\rr\vR\x00R\x03yesR\x02noR\x05yesNo\x12\x1f\n" +
+	"(\x00R\x06rating\x12\x1e\n" +
+	"\x06yes_no\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18\x03R\x05yesNo\x12\x1f\n" +
 	"\x06choice\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18(R\x06choice\x12\x1c\n" +
 	"\x04text\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x04text\"\x89\v\n" +
 	"\fCallbackTask\x12\x0e\n" +
