@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/tools/dev/demo"
@@ -361,6 +362,24 @@ func (r *runner) loadDemo(ctx context.Context) error {
 	}
 	r.logf("demo network: %d regions, %d dealers (%d regions and %d dealers new) (%s)",
 		len(network.Regions), len(network.Dealers), loaded.Regions, loaded.Dealers, since(began))
+
+	// Agents join the callback rotation before the archive's visits make
+	// callback tasks, so those tasks are assigned.
+	began = time.Now()
+	cbTarget, err := serviceNamed("callback")
+	if err != nil {
+		return err
+	}
+	cbConn, err := grpc.NewClient(cbTarget.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("demo callback agents: %w", err)
+	}
+	defer cbConn.Close()
+	agents, err := demo.LoadCallbackAgents(ctx, callbackv1.NewCallbackServiceClient(cbConn), network)
+	if err != nil {
+		return fmt.Errorf("demo callback agents: %w", err)
+	}
+	r.logf("demo callback agents: %d at %d dealers (%s)", agents, len(network.Dealers), since(began))
 
 	began = time.Now()
 	agentOf := func(ctx context.Context, dealer string) (context.Context, error) {
