@@ -149,7 +149,6 @@ func TestRepairOrderEventsReachTheVehicleAcrossDealers(t *testing.T) {
 	}
 	defer conn2.Close()
 	archive = customerv1.NewArchiveServiceClient(conn2)
-	visit("HZ001", "RO-HZ-1", second, 12500)
 
 	tc, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: nil})
 	if err != nil {
@@ -159,6 +158,22 @@ func TestRepairOrderEventsReachTheVehicleAcrossDealers(t *testing.T) {
 	t.Cleanup(func() {
 		_ = tc.TerminateWorkflow(context.Background(), events.VehicleWorkflowID(vin), "", "test done")
 	})
+	// The visit saved while Temporal was down arrives first (the relay
+	// hands events off in parallel, and the workflow rightly ignores a visit
+	// older than one it already has), then the second dealer's visit.
+	waitUntil := time.Now().Add(30 * time.Second)
+	for {
+		var st vehicle.State
+		q, err := tc.QueryWorkflow(context.Background(), events.VehicleWorkflowID(vin), "", vehicle.QueryState)
+		if err == nil && q.Get(&st) == nil && st.Applied == 1 {
+			break
+		}
+		if time.Now().After(waitUntil) {
+			t.Fatalf("the visit saved while Temporal was down never arrived: %+v (%v)", st, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	visit("HZ001", "RO-HZ-1", second, 12500)
 
 	// Both events applied once, and the state recorded on both archives.
 	deadline := time.Now().Add(30 * time.Second)
