@@ -44,6 +44,11 @@ type callbackStack struct {
 	complaint complaintv1.ComplaintServiceClient
 	callback  callbackv1.CallbackServiceClient
 	mint      func(auth.Principal) context.Context
+
+	// The worker and the callback service run until stopped; start runs a
+	// new instance (the callback service on the same address and database).
+	stopWorker, stopCallback   func()
+	startWorker, startCallback func()
 }
 
 func startCallbackStack(t *testing.T) *callbackStack {
@@ -93,16 +98,25 @@ func startCallbackStack(t *testing.T) *callbackStack {
 		ServiceTokenFile: tokenFile, Temporal: tcfg, RelayEnabled: true,
 	}, Log: quiet}
 	background(t, co.Open, co.Run, co.Close)
-	cb := &callbackapp.Main{Config: callbackapp.Config{
-		GRPC: grpcCfg, Auth: authCfg, Database: pg.Config{URL: bdb.AppURL}, CustomerTarget: cu.Addr(),
-		ServiceTokenFile: tokenFile, Temporal: tcfg, RelayEnabled: true,
-	}, Log: quiet}
-	background(t, cb.Open, cb.Run, cb.Close)
-	w := &app.Main{Config: app.Config{
-		Temporal: tcfg, CustomerTarget: cu.Addr(), ComplaintTarget: co.Addr(), CallbackTarget: cb.Addr(),
-		ServiceTokenFile: tokenFile, HealthAddr: "127.0.0.1:0",
-	}, Log: quiet}
-	background(t, w.Open, w.Run, w.Close)
+	s := &callbackStack{}
+	callbackAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s.startCallback = func() {
+		cb := &callbackapp.Main{Config: callbackapp.Config{
+			GRPC: grpcserver.Config{Addr: callbackAddr, ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
+			Database: pg.Config{URL: bdb.AppURL}, CustomerTarget: cu.Addr(),
+			ServiceTokenFile: tokenFile, Temporal: tcfg, RelayEnabled: true,
+		}, Log: quiet}
+		s.stopCallback = startInProcess(t, cb.Open, cb.Run, cb.Close)
+	}
+	s.startWorker = func() {
+		w := &app.Main{Config: app.Config{
+			Temporal: tcfg, CustomerTarget: cu.Addr(), ComplaintTarget: co.Addr(), CallbackTarget: callbackAddr,
+			ServiceTokenFile: tokenFile, HealthAddr: "127.0.0.1:0",
+		}, Log: quiet}
+		s.stopWorker = startInProcess(t, w.Open, w.Run, w.Close)
+	}
+	s.startCallback()
+	s.startWorker()
 
 	conn := func(addr string) *grpc.ClientConn {
 		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -112,14 +126,13 @@ func startCallbackStack(t *testing.T) *callbackStack {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	cc, fc, bc := conn(cu.Addr()), conn(co.Addr()), conn(cb.Addr())
-	return &callbackStack{
-		network:   customerv1.NewDealerNetworkServiceClient(cc),
-		archive:   customerv1.NewArchiveServiceClient(cc),
-		complaint: complaintv1.NewComplaintServiceClient(fc),
-		callback:  callbackv1.NewCallbackServiceClient(bc),
-		mint:      func(p auth.Principal) context.Context { return auth.WithToken(context.Background(), token(p)) },
-	}
+	cc, fc, bc := conn(cu.Addr()), conn(co.Addr()), conn(callbackAddr)
+	s.network = customerv1.NewDealerNetworkServiceClient(cc)
+	s.archive = customerv1.NewArchiveServiceClient(cc)
+	s.complaint = complaintv1.NewComplaintServiceClient(fc)
+	s.callback = callbackv1.NewCallbackServiceClient(bc)
+	s.mint = func(p auth.Principal) context.Context { return auth.WithToken(context.Background(), token(p)) }
+	return s
 }
 
 // eventually polls f every 100 ms until it returns true or limit passes.
@@ -182,29 +195,35 @@ func answerAll(q *callbackv1.Questionnaire, low bool) []*callbackv1.Answer {
 	return out
 }
 
-// TestCallbacksOnARealStack is issue 6's scenario on the real services,
-// relays, worker and Temporal, with a policy in seconds on round-the-clock
-// calling hours: a closed repair order makes one 3DC task after the delay;
-// three unanswered attempts end it unreachable; a low-scoring callback opens
-// a complaint linked both ways; resolving that complaint makes a follow-up
-// whose dissatisfied answer reopens it; the daily report counts all of it.
-func TestCallbacksOnARealStack(t *testing.T) {
-	s := startCallbackStack(t)
-	const dealer = "SH001"
+// callbackDealer is a 24x7 dealer with a callback policy in seconds, its
+// agents, and a customer with a vehicle.
+type callbackDealer struct {
+	s              *callbackStack
+	dealer         string
+	manager, agent context.Context
+	cust           *customerv1.Customer
+	veh            *customerv1.Vehicle
+}
+
+// setUpDealer creates SH001 with a 3DC delay and retry interval in
+// seconds, calling round the clock, and agents in its rotation; agent is
+// the first of them.
+func (s *callbackStack) setUpDealer(t *testing.T, delay, retry time.Duration, agents ...string) *callbackDealer {
+	t.Helper()
+	d := &callbackDealer{s: s, dealer: "SH001"}
 	hq := s.mint(auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
-	manager := s.mint(auth.Principal{Subject: "mgr", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: dealer})
-	agent := s.mint(auth.Principal{Subject: "agent-1", Roles: []auth.Role{auth.RoleAgent}, Dealer: dealer})
+	d.manager = s.mint(auth.Principal{Subject: "mgr", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: d.dealer})
+	d.agent = s.mint(auth.Principal{Subject: agents[0], Roles: []auth.Role{auth.RoleAgent}, Dealer: d.dealer})
 	if _, err := s.network.CreateRegion(hq, &customerv1.CreateRegionRequest{Region: &customerv1.Region{Code: "EAST", Name: "华东大区"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.network.CreateDealer(hq, &customerv1.CreateDealerRequest{Dealer: &customerv1.Dealer{Code: dealer, Name: "上海 4S", Region: "EAST"}}); err != nil {
+	if _, err := s.network.CreateDealer(hq, &customerv1.CreateDealerRequest{Dealer: &customerv1.Dealer{Code: d.dealer, Name: "上海 4S", Region: "EAST"}}); err != nil {
 		t.Fatal(err)
 	}
-	const delay, retry = 2 * time.Second, time.Second
 	timing := func(k callbackv1.CallbackKind, d time.Duration) *callbackv1.KindTiming {
 		return &callbackv1.KindTiming{Kind: k, Delay: durationpb.New(d), Window: durationpb.New(time.Minute)}
 	}
-	if _, err := s.callback.UpdateCallbackPolicy(manager, &callbackv1.UpdateCallbackPolicyRequest{Dealer: dealer, Policy: &callbackv1.CallbackPolicy{
+	if _, err := s.callback.UpdateCallbackPolicy(d.manager, &callbackv1.UpdateCallbackPolicyRequest{Dealer: d.dealer, Policy: &callbackv1.CallbackPolicy{
 		Timings: []*callbackv1.KindTiming{
 			timing(callbackv1.CallbackKind_CALLBACK_KIND_3DC, delay),
 			timing(callbackv1.CallbackKind_CALLBACK_KIND_COMPLAINT_FOLLOW_UP, time.Second),
@@ -213,48 +232,92 @@ func TestCallbacksOnARealStack(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, a := range []string{"agent-1", "agent-2"} {
-		if _, err := s.callback.CreateCallbackAgent(manager, &callbackv1.CreateCallbackAgentRequest{Dealer: dealer, Agent: &callbackv1.CallbackAgent{Subject: a}}); err != nil {
+	for _, a := range agents {
+		if _, err := s.callback.CreateCallbackAgent(d.manager, &callbackv1.CreateCallbackAgentRequest{Dealer: d.dealer, Agent: &callbackv1.CallbackAgent{Subject: a}}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	var err error
+	if d.cust, err = s.archive.CreateCustomer(d.agent, &customerv1.CreateCustomerRequest{Dealer: d.dealer, Customer: &customerv1.Customer{Name: "陈静", Mobile: "13912345678"}}); err != nil {
+		t.Fatal(err)
+	}
+	if d.veh, err = s.archive.CreateVehicle(d.agent, &customerv1.CreateVehicleRequest{Dealer: d.dealer, Customer: d.cust.GetId(),
+		Vehicle: &customerv1.Vehicle{Vin: validate.CompleteVIN(fmt.Sprintf("LSVAU2180N%07d", time.Now().UnixNano()%10000000))}}); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
 
-	cust, err := s.archive.CreateCustomer(agent, &customerv1.CreateCustomerRequest{Dealer: dealer, Customer: &customerv1.Customer{Name: "陈静", Mobile: "13912345678"}})
+// closeRO opens and closes a visit now; it returns the repair order's id
+// and the close time.
+func (d *callbackDealer) closeRO(t *testing.T, number string) (string, time.Time) {
+	t.Helper()
+	ro, err := d.s.archive.CreateRepairOrder(d.agent, &customerv1.CreateRepairOrderRequest{Dealer: d.dealer, RepairOrder: &customerv1.RepairOrder{
+		Number: number, Vin: d.veh.GetVin(), Type: customerv1.RepairOrderType_REPAIR_ORDER_TYPE_MAINTENANCE,
+		OpenTime: timestamppb.New(time.Now().Add(-2 * time.Hour)), MileageKm: 12000}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	veh, err := s.archive.CreateVehicle(agent, &customerv1.CreateVehicleRequest{Dealer: dealer, Customer: cust.GetId(),
-		Vehicle: &customerv1.Vehicle{Vin: validate.CompleteVIN(fmt.Sprintf("LSVAU2180N%07d", time.Now().UnixNano()%10000000))}})
+	closed := time.Now().Truncate(time.Microsecond) // PostgreSQL's precision
+	if _, err := d.s.archive.CloseRepairOrder(d.agent, &customerv1.CloseRepairOrderRequest{Dealer: d.dealer, RepairOrder: ro.GetId(), CloseTime: timestamppb.New(closed)}); err != nil {
+		t.Fatal(err)
+	}
+	return ro.GetId(), closed
+}
+
+// tasksFor lists the dealer's 3DC tasks of repair order ro.
+func (d *callbackDealer) tasksFor(t *testing.T, ro string) []*callbackv1.CallbackTask {
+	t.Helper()
+	list, err := d.s.callback.ListCallbackTasks(d.manager, &callbackv1.ListCallbackTasksRequest{Dealer: d.dealer, Kind: callbackv1.CallbackKind_CALLBACK_KIND_3DC})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out []*callbackv1.CallbackTask
+	for _, tk := range list.GetTasks() {
+		if tk.GetSourceId() == ro {
+			out = append(out, tk)
+		}
+	}
+	return out
+}
+
+// waitTask waits for repair order ro's 3DC task.
+func (d *callbackDealer) waitTask(t *testing.T, ro string, limit time.Duration) *callbackv1.CallbackTask {
+	t.Helper()
+	var tasks []*callbackv1.CallbackTask
+	eventually(t, limit, "no 3DC task for repair order "+ro, func() bool {
+		tasks = d.tasksFor(t, ro)
+		return len(tasks) > 0
+	})
+	return tasks[0]
+}
+
+// get reads a task as the dealer's manager.
+func (d *callbackDealer) get(t *testing.T, id string) *callbackv1.CallbackTask {
+	t.Helper()
+	tk, err := d.s.callback.GetCallbackTask(d.manager, &callbackv1.GetCallbackTaskRequest{Dealer: d.dealer, Task: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+// TestCallbacksOnARealStack is issue 6's scenario on the real services,
+// relays, worker and Temporal, with a policy in seconds on round-the-clock
+// calling hours: a closed repair order makes one 3DC task after the delay;
+// three unanswered attempts end it unreachable; a low-scoring callback opens
+// a complaint linked both ways; resolving that complaint makes a follow-up
+// whose dissatisfied answer reopens it; the daily report counts all of it.
+func TestCallbacksOnARealStack(t *testing.T) {
+	s := startCallbackStack(t)
+	const delay, retry = 2 * time.Second, time.Second
+	d := s.setUpDealer(t, delay, retry, "agent-1", "agent-2")
+	dealer, manager, agent, cust, veh := d.dealer, d.manager, d.agent, d.cust, d.veh
 	// closeRO closes a visit now and waits for its 3DC task.
 	closeRO := func(number string) (*callbackv1.CallbackTask, time.Time) {
 		t.Helper()
-		ro, err := s.archive.CreateRepairOrder(agent, &customerv1.CreateRepairOrderRequest{Dealer: dealer, RepairOrder: &customerv1.RepairOrder{
-			Number: number, Vin: veh.GetVin(), Type: customerv1.RepairOrderType_REPAIR_ORDER_TYPE_MAINTENANCE,
-			OpenTime: timestamppb.New(time.Now().Add(-2 * time.Hour)), MileageKm: 12000}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		closed := time.Now()
-		if _, err := s.archive.CloseRepairOrder(agent, &customerv1.CloseRepairOrderRequest{Dealer: dealer, RepairOrder: ro.GetId(), CloseTime: timestamppb.New(closed)}); err != nil {
-			t.Fatal(err)
-		}
-		var task *callbackv1.CallbackTask
-		eventually(t, 30*time.Second, "no 3DC task for "+number, func() bool {
-			list, err := s.callback.ListCallbackTasks(manager, &callbackv1.ListCallbackTasksRequest{Dealer: dealer, Kind: callbackv1.CallbackKind_CALLBACK_KIND_3DC})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, tk := range list.GetTasks() {
-				if tk.GetSourceId() == ro.GetId() {
-					task = tk
-				}
-			}
-			return task != nil
-		})
-		return task, closed
+		ro, closed := d.closeRO(t, number)
+		return d.waitTask(t, ro, 30*time.Second), closed
 	}
 
 	// 1. One 3DC task, after the delay, for the right source.
@@ -269,14 +332,7 @@ func TestCallbacksOnARealStack(t *testing.T) {
 	if first.GetStatus() != callbackv1.CallbackStatus_CALLBACK_STATUS_PENDING || first.GetAssignee() != "agent-1" || first.GetCustomer() != cust.GetId() || first.GetVin() != veh.GetVin() {
 		t.Errorf("3DC task = %v, want pending, assigned round-robin to agent-1, for the visit's customer and vehicle", first)
 	}
-	get := func(id string) *callbackv1.CallbackTask {
-		t.Helper()
-		tk, err := s.callback.GetCallbackTask(manager, &callbackv1.GetCallbackTaskRequest{Dealer: dealer, Task: id})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tk
-	}
+	get := func(id string) *callbackv1.CallbackTask { t.Helper(); return d.get(t, id) }
 	if q := get(first.GetId()).GetQuestionnaire(); q.GetVersion() < 1 || len(q.GetQuestions()) == 0 || q.GetScript() == "" {
 		t.Errorf("3DC task has no questionnaire and script: %v", q)
 	}
@@ -450,5 +506,86 @@ func TestCallbacksOnARealStack(t *testing.T) {
 	}
 	if k := kinds[callbackv1.CallbackKind_CALLBACK_KIND_COMPLAINT_FOLLOW_UP]; k.GetDue() != 1 || k.GetCompleted() != 1 {
 		t.Errorf("follow-up figures = %v, want due 1, completed 1", k)
+	}
+}
+
+// TestCallbackSurvivesRestarts: the worker is down when a visit closes and
+// when its callback falls due, and the callback service restarts around an
+// attempt; the task still appears once, an attempt retried by the client
+// counts once, and every retry is planned once.
+func TestCallbackSurvivesRestarts(t *testing.T) {
+	s := startCallbackStack(t)
+	const delay, retry = 2 * time.Second, time.Second
+	d := s.setUpDealer(t, delay, retry, "agent-1")
+
+	// The worker is down from before the close until after the due time.
+	s.stopWorker()
+	ro, closed := d.closeRO(t, "RO-R-1")
+	time.Sleep(delay + time.Second)
+	if got := d.tasksFor(t, ro); len(got) != 0 {
+		t.Fatalf("a task without a worker: %v", got)
+	}
+	s.startWorker()
+	task := d.waitTask(t, ro, 30*time.Second)
+	if due := task.GetDueTime().AsTime(); due.Before(closed.Add(delay)) || due.After(closed.Add(delay+time.Second)) {
+		t.Errorf("due %s, want the close plus the delay (%s)", due.Format(time.RFC3339Nano), closed.Add(delay).Format(time.RFC3339Nano))
+	}
+
+	attempt := func(n int32) error {
+		_, err := s.callback.RecordCallbackAttempt(d.agent, &callbackv1.RecordCallbackAttemptRequest{
+			Dealer: d.dealer, Task: task.GetId(), Number: n, Outcome: callbackv1.AttemptOutcome_ATTEMPT_OUTCOME_NO_ANSWER})
+		return err
+	}
+	planned := func(n int) *callbackv1.CallbackTask {
+		t.Helper()
+		var tk *callbackv1.CallbackTask
+		eventually(t, 30*time.Second, fmt.Sprintf("no retry planned after attempt %d", n), func() bool {
+			tk = d.get(t, task.GetId())
+			return len(tk.GetAttempts()) == n && tk.GetNextAttemptTime() != nil
+		})
+		return tk
+	}
+
+	// Attempt 1; the callback service stops right after it commits (its
+	// relay may or may not have handed the event over) and a new instance
+	// takes over the same database. The agent's client retries the call.
+	if err := attempt(1); err != nil {
+		t.Fatal(err)
+	}
+	s.stopCallback()
+	if err := attempt(1); err == nil {
+		t.Fatal("an attempt recorded while the callback service is down")
+	}
+	s.startCallback()
+	eventually(t, 15*time.Second, "retried attempt 1 not accepted after the restart", func() bool { return attempt(1) == nil })
+	planned(1)
+
+	// Attempt 2 while the worker is down: the retry is planned once it is
+	// back.
+	s.stopWorker()
+	if err := attempt(2); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if tk := d.get(t, task.GetId()); tk.GetNextAttemptTime() != nil {
+		t.Fatalf("a retry planned without a worker: %v", tk.GetNextAttemptTime())
+	}
+	s.startWorker()
+	planned(2)
+
+	// The last attempt ends it unreachable: three attempts, one task.
+	if err := attempt(3); err != nil {
+		t.Fatal(err)
+	}
+	var ended *callbackv1.CallbackTask
+	eventually(t, 30*time.Second, "not unreachable after the third attempt", func() bool {
+		ended = d.get(t, task.GetId())
+		return ended.GetStatus() == callbackv1.CallbackStatus_CALLBACK_STATUS_UNREACHABLE
+	})
+	if n := len(ended.GetAttempts()); n != 3 {
+		t.Errorf("%d attempts recorded, want 3", n)
+	}
+	if got := d.tasksFor(t, ro); len(got) != 1 {
+		t.Errorf("%d tasks for the visit, want 1", len(got))
 	}
 }
