@@ -342,6 +342,14 @@ func victimExtraIDs(t *testing.T, g *gw, token string) map[string]string {
 	// the worker would, and an agent in the victim's rotation.
 	vm := g.token(t, auth.Principal{Subject: "victim-manager", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: victim})
 	must(t, 200)(g.do(t, "POST", "/v1/dealers/"+victim+"/callbackAgents", vm, `{"subject":"victim-agent","displayName":"`+victimCustomer+`"}`))
+	task := g.seedCallbackTask(t, victim, "victim-ro")
+	return map[string]string{"import": id, "complaint": cp["id"].(string), "task": task.GetId(), "agent": "victim-agent"}
+}
+
+// seedCallbackTask creates a due 3DC task for source at dealer as the
+// worker's callback workflow would (only workflows create tasks).
+func (g *gw) seedCallbackTask(t *testing.T, dealer, source string) *callbackv1.CallbackTask {
+	t.Helper()
 	conn, err := grpc.NewClient(g.callbackAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -349,12 +357,12 @@ func victimExtraIDs(t *testing.T, g *gw, token string) map[string]string {
 	defer conn.Close()
 	svc := auth.WithToken(context.Background(), g.token(t, auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}}))
 	task, err := callbackv1.NewCallbackWorkflowServiceClient(conn).EnsureCallbackTask(svc, &callbackv1.EnsureCallbackTaskRequest{
-		Dealer: victim, Kind: callbackv1.CallbackKind_CALLBACK_KIND_3DC, SourceType: "repair_order", SourceId: "victim-ro",
-		WorkflowId: "callback/3DC/victim-ro", Vin: vinA, RepairOrderNumber: "RO-V-1",
+		Dealer: dealer, Kind: callbackv1.CallbackKind_CALLBACK_KIND_3DC, SourceType: "repair_order", SourceId: source,
+		WorkflowId: "callback/3DC/" + source, Vin: vinA, RepairOrderNumber: "RO-" + source,
 		DueTime: timestamppb.Now(), Deadline: timestamppb.New(time.Now().Add(72 * time.Hour)),
 	})
 	if err != nil {
 		t.Fatalf("seed callback task: %v", err)
 	}
-	return map[string]string{"import": id, "complaint": cp["id"].(string), "task": task.GetId(), "agent": "victim-agent"}
+	return task
 }
