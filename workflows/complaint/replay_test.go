@@ -28,7 +28,9 @@ import (
 // go test ./complaint/ -run TestEscalationOnTemporal -update, with
 // DEALERCARE_TEST_TEMPORAL_ADDRESS set, records the histories anew; commit
 // them. Record new ones when the workflow changes on purpose, and keep the
-// old ones: they are the runs still open in production.
+// old ones: they are the runs still open in production. The histories
+// without a suffix are runs from before changeLocalActivities; *_local.json
+// are those after it.
 var update = flag.Bool("update", false, "rewrite testdata/*.json from runs on the Temporal dev server")
 
 // TestReplayRecordedHistories replays every recorded history with the
@@ -95,7 +97,7 @@ func TestEscalationOnTemporal(t *testing.T) {
 		if got := r.recorded(filed); !slices.Equal(got, want) {
 			t.Errorf("recorded %v, want %v", got, want)
 		}
-		r.replayAndSave("complaint_escalation_ladder.json", "")
+		r.replayAndSave("complaint_escalation_ladder_local.json", "")
 	})
 
 	t.Run("events in a batch, out of order, redelivered, across ContinueAsNew", func(t *testing.T) {
@@ -136,8 +138,8 @@ func TestEscalationOnTemporal(t *testing.T) {
 			s.Status != events.ComplaintClosed {
 			t.Errorf("final state %+v", s)
 		}
-		r.replayAndSave("complaint_escalation_batch_continue_as_new.json", firstRun)
-		r.replayAndSave("complaint_escalation_after_continue_as_new.json", "")
+		r.replayAndSave("complaint_escalation_batch_continue_as_new_local.json", firstRun)
+		r.replayAndSave("complaint_escalation_after_continue_as_new_local.json", "")
 	})
 
 	t.Run("a worker restart neither loses nor repeats an escalation", func(t *testing.T) {

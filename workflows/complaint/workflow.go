@@ -48,6 +48,18 @@ const (
 	loadRetryInterval = time.Hour
 )
 
+// Changes of the workflow's command sequence (workflow.GetVersion): a run
+// that started before a change replays its history with the old sequence.
+const (
+	// changeLocalActivities: the loads and the records run as local
+	// activities, inside the workflow task that needs them. Each used to
+	// cost an activity task and one more workflow task on the Temporal
+	// server, and when thousands of complaints breach in the same minute
+	// the server's work per escalation is what makes them late.
+	changeLocalActivities  = "local-activities"
+	versionLocalActivities = 1
+)
+
 // Changes (events.ComplaintChanged.Change) that reload the SLA policy even
 // when the severity is unchanged.
 const (
@@ -155,12 +167,25 @@ var activityOptions = workflow.ActivityOptions{
 	},
 }
 
+// localActivityOptions are activityOptions for local activities. Their
+// retries end at ScheduleToCloseTimeout, which defaults to the
+// StartToCloseTimeout, so it is set far away to keep retrying without a
+// limit; backoffs longer than the workflow task timeout wait on a timer.
+var localActivityOptions = workflow.LocalActivityOptions{
+	ScheduleToCloseTimeout: 100 * 365 * 24 * time.Hour,
+	StartToCloseTimeout:    activityOptions.StartToCloseTimeout,
+	RetryPolicy:            activityOptions.RetryPolicy,
+}
+
 // escalation is one run's working state.
 type escalation struct {
 	s     State
 	seen  outbox.Dedup
 	grace time.Duration
 	cal   *calendar.Calendar // built from s.Calendar
+	// local: the run calls its activities as local activities
+	// (changeLocalActivities).
+	local bool
 }
 
 // ComplaintEscalation is the complaint's workflow, registered as
@@ -172,6 +197,7 @@ type escalation struct {
 // otherwise continues as new.
 func ComplaintEscalation(ctx workflow.Context, in Input) error {
 	e := &escalation{seen: in.Seen, grace: in.Grace}
+	e.local = workflow.GetVersion(ctx, changeLocalActivities, workflow.DefaultVersion, versionLocalActivities) >= versionLocalActivities
 	if e.grace <= 0 {
 		e.grace = DefaultGrace
 	}
@@ -190,6 +216,7 @@ func ComplaintEscalation(ctx workflow.Context, in Input) error {
 		return err
 	}
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
+	ctx = workflow.WithLocalActivityOptions(ctx, localActivityOptions)
 	maxEvents := in.MaxEvents
 	if maxEvents <= 0 {
 		maxEvents = DefaultMaxEvents
@@ -438,7 +465,7 @@ func (e *escalation) load(ctx workflow.Context) {
 	var errs []string
 	if e.s.ReloadPolicy {
 		var in ClockInput
-		if err := workflow.ExecuteActivity(ctx, a.LoadClockInput, e.s.ComplaintID).Get(ctx, &in); err != nil {
+		if err := e.execute(ctx, a.LoadClockInput, e.s.ComplaintID).Get(ctx, &in); err != nil {
 			errs = append(errs, err.Error())
 			log.Error("load clock input failed", "complaint", e.s.ComplaintID, "error", err)
 		} else {
@@ -454,7 +481,7 @@ func (e *escalation) load(ctx workflow.Context) {
 	}
 	if e.s.ReloadCalendar && e.s.Dealer != "" {
 		var c network.DealerCalendar
-		err := workflow.ExecuteActivity(ctx, a.LoadCalendar, e.s.Dealer).Get(ctx, &c)
+		err := e.execute(ctx, a.LoadCalendar, e.s.Dealer).Get(ctx, &c)
 		var cal *calendar.Calendar
 		if err == nil {
 			cal, err = calendar.New(c.Spec)
@@ -472,6 +499,15 @@ func (e *escalation) load(ctx workflow.Context) {
 		return
 	}
 	e.s.LoadError, e.s.RetryLoadAt = "", time.Time{}
+}
+
+// execute runs an activity of Activities, as a local activity in a run
+// with changeLocalActivities.
+func (e *escalation) execute(ctx workflow.Context, activity, arg any) workflow.Future {
+	if e.local {
+		return workflow.ExecuteLocalActivity(ctx, activity, arg)
+	}
+	return workflow.ExecuteActivity(ctx, activity, arg)
 }
 
 // targets are those of the complaint's severity in the policy in force.
@@ -546,7 +582,7 @@ func (e *escalation) record(ctx workflow.Context, key, kind string, level int, a
 		Dealer: e.s.Dealer, Complaint: e.s.ComplaintID, Key: key, Kind: kind, Level: level, Time: at.UTC(), Detail: detail,
 	}
 	var res RecordResult
-	err := workflow.ExecuteActivity(ctx, a.RecordClockEvent, in).Get(ctx, &res)
+	err := e.execute(ctx, a.RecordClockEvent, in).Get(ctx, &res)
 	e.s.Fired = append(e.s.Fired, key)
 	log := workflow.GetLogger(ctx)
 	if err != nil {

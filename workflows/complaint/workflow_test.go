@@ -55,16 +55,29 @@ func newEscalationTest(t *testing.T, start time.Time, p *complaintv1.SlaPolicy, 
 	}
 	et.env.SetStartTime(start)
 	register(et.env, et.clock, et.network)
+	started := func(c call) {
+		c.now = et.env.Now()
+		et.mu.Lock()
+		et.calls = append(et.calls, c)
+		et.mu.Unlock()
+	}
+	// Runs before changeLocalActivities call activities, later runs local
+	// activities; a test sees both alike.
 	et.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		c := call{activity: info.ActivityType.Name, now: et.env.Now()}
+		c := call{activity: info.ActivityType.Name}
 		if c.activity == "RecordClockEvent" {
 			if err := args.Get(&c.record); err != nil {
 				t.Error(err)
 			}
 		}
-		et.mu.Lock()
-		et.calls = append(et.calls, c)
-		et.mu.Unlock()
+		started(c)
+	})
+	et.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, args []any) {
+		c := call{activity: info.ActivityType.Name}
+		if in, ok := args[0].(RecordInput); ok {
+			c.record = in
+		}
+		started(c)
 	})
 	return et
 }
