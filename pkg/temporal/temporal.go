@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/dealercare/dealercare/pkg/config"
 	"go.opentelemetry.io/otel"
@@ -81,7 +82,21 @@ func NewLazyClient(c Config, log *slog.Logger) (client.Client, error) {
 	return client.NewLazyClient(opts)
 }
 
-// NewWorker builds a worker for a task queue with deliberate defaults.
+// NewWorker builds a worker for a task queue with deliberate defaults:
+//
+//   - More pollers than the SDK's two: a poll hands over one task per
+//     round trip, so when thousands of timers fire in the same minute two
+//     pollers, not the worker's CPU, set the pace.
+//   - Workflow tasks wait up to StickyScheduleToStartTimeout for the worker
+//     that has the run cached (the SDK's 5 s): in a burst they queue longer
+//     than that, and each that times out is replayed from its whole history
+//     by a poller of the normal queue, where it can wait out a long poll
+//     (a minute) in a partition no poller is on. A stopped worker tells the
+//     server, so only a crashed one delays its runs by this much.
 func NewWorker(cl client.Client, queue string) worker.Worker {
-	return worker.New(cl, queue, worker.Options{})
+	return worker.New(cl, queue, worker.Options{
+		MaxConcurrentWorkflowTaskPollers: 16,
+		MaxConcurrentActivityTaskPollers: 8,
+		StickyScheduleToStartTimeout:     30 * time.Second,
+	})
 }
