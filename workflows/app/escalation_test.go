@@ -912,9 +912,10 @@ func TestEscalationLateness10k(t *testing.T) {
 	t.Logf("history of one complaint's workflow so far: %s", historyShape(t, tc, wfIDs[0]))
 
 	if os.Getenv("DEALERCARE_ESCALATION_BENCH_BASELINE") != "0" {
-		// The timers fall due with the escalations' spread, after a set-up
-		// as long as theirs.
-		setup := max(waiting.Sub(firstCreated), 30*time.Second)
+		// The timers fall due with the escalations' spread. Their set-up
+		// took up to twice the complaints' (10,000 ExecuteWorkflow calls
+		// while the first workflow tasks run): three times gives room.
+		setup := max(3*waiting.Sub(firstCreated), time.Minute)
 		base := benchTimers(t, tc, escalated.due, time.Now().Add(setup))
 		t.Logf("baseline, bare timers: %s", base)
 		t.Logf("escalated/L1 lateness ÷ bare timers' on this server: p50 %.1f×, p99 %.1f×",
@@ -1004,7 +1005,9 @@ func waitIdle(t *testing.T, tc client.Client, ids []string, deadline time.Time) 
 			if time.Now().After(deadline) {
 				t.Fatalf("%d workflows still busy, e.g. %s", len(pending), pending[0])
 			}
-			time.Sleep(200 * time.Millisecond)
+			// Describing thousands of workflows loads the server that is
+			// starting them.
+			time.Sleep(time.Second)
 		}
 	}
 	return time.Now()
