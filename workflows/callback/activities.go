@@ -11,6 +11,7 @@ import (
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/callhours"
 	"github.com/dealercare/dealercare/pkg/events"
+	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
@@ -42,23 +43,13 @@ const (
 
 var nonRetryable = []string{ErrTypeInvalidArgument, ErrTypeNotFound, ErrTypePermissionDenied, ErrTypeFailedPrecondition, ErrTypeInvalidSchedule}
 
-// classify turns a gRPC error into the activity's error.
+// permanent are the gRPC codes of a refusal retrying cannot change.
+var permanent = []codes.Code{codes.InvalidArgument, codes.NotFound, codes.PermissionDenied, codes.FailedPrecondition}
+
+// classify turns a gRPC error into the activity's error (the type of a
+// permanent one is the code's name, as ErrType* above).
 func classify(err error, format string, args ...any) error {
-	what := fmt.Sprintf(format, args...)
-	var typ string
-	switch status.Code(err) {
-	case codes.InvalidArgument:
-		typ = ErrTypeInvalidArgument
-	case codes.NotFound:
-		typ = ErrTypeNotFound
-	case codes.PermissionDenied:
-		typ = ErrTypePermissionDenied
-	case codes.FailedPrecondition:
-		typ = ErrTypeFailedPrecondition
-	default:
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %s", what, status.Convert(err).Message()), typ, err)
+	return dctemporal.ServiceError(err, permanent, format, args...)
 }
 
 // Schedule is what the dealer's callback policy sets for a kind.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,9 +13,6 @@ import (
 	"github.com/dealercare/dealercare/pkg/outbox"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -35,20 +30,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.json from runs on th
 // current code: a change that would break the runs in flight (a
 // non-deterministic change) fails here.
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no recorded histories in testdata")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			if err := newReplayer().ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+	temporaltest.ReplayTestdata(t, newReplayer())
 }
 
 func newReplayer() worker.WorkflowReplayer {
@@ -85,10 +67,10 @@ func TestCallbackOnTemporal(t *testing.T) {
 		first := roClosed("E1-"+r.ro, closed)
 		r.relay(first)
 		r.relay(first) // the relay died before marking it delivered
-		waitFor(ctx, t, func() bool { e, _, _, _ := r.wf.snapshot(); return len(e) == 1 })
+		temporaltest.WaitFor(ctx, t, func() bool { e, _, _, _ := r.wf.snapshot(); return len(e) == 1 })
 		now := time.Now().UTC()
 		r.relay(attempted("A1-"+r.ro, 1, "no_answer", now, time.Time{}))
-		waitFor(ctx, t, func() bool { _, rt, _, _ := r.wf.snapshot(); return len(rt) == 1 })
+		temporaltest.WaitFor(ctx, t, func() bool { _, rt, _, _ := r.wf.snapshot(); return len(rt) == 1 })
 		r.relay(attempted("A2-"+r.ro, 2, "answered", time.Now().UTC(), time.Time{}))
 		r.relay(completed("C1-"+r.ro, time.Now().UTC(), 42, false))
 		res := r.waitForResult()
@@ -181,54 +163,11 @@ func (r *realRun) waitForResult() Result {
 // replayAndSave replays the run's history and saves it with -update.
 func (r *realRun) replayAndSave(name string) {
 	r.t.Helper()
-	h := history(r.ctx, r.t, r.c, r.id())
+	h := temporaltest.History(r.ctx, r.t, r.c, r.id(), "")
 	if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
 		r.t.Fatalf("replay %s: %v", name, err)
 	}
-	save(r.t, name, h)
-}
-
-func waitFor(ctx context.Context, t *testing.T, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("timed out")
-		case <-time.After(50 * time.Millisecond):
-		}
+	if *update {
+		temporaltest.SaveHistory(r.t, name, h)
 	}
-}
-
-func history(ctx context.Context, t *testing.T, c client.Client, id string) *historypb.History {
-	t.Helper()
-	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, e)
-	}
-	return h
-}
-
-// save writes h to testdata with -update, in the JSON of `temporal
-// workflow show --output json`.
-func save(t *testing.T, name string, h *historypb.History) {
-	t.Helper()
-	if !*update {
-		return
-	}
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("testdata", name), append(b, '\n'), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded testdata/%s", name)
 }

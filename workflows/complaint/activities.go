@@ -10,10 +10,10 @@ import (
 	"github.com/dealercare/dealercare/pkg/calendar"
 	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/sla"
+	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/workflows/network"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -40,21 +40,13 @@ const (
 // nonRetryable lists every type above and network's.
 var nonRetryable = []string{ErrTypeInvalidArgument, ErrTypeNotFound, ErrTypePermissionDenied, ErrTypeInvalidCalendar, network.ErrTypeDealerNotFound}
 
-// classify turns a gRPC error into the activity's error.
+// permanent are the gRPC codes of a refusal retrying cannot change.
+var permanent = []codes.Code{codes.InvalidArgument, codes.NotFound, codes.PermissionDenied}
+
+// classify turns a gRPC error into the activity's error (the type of a
+// permanent one is the code's name, as ErrType* above).
 func classify(err error, format string, args ...any) error {
-	what := fmt.Sprintf(format, args...)
-	var typ string
-	switch status.Code(err) {
-	case codes.InvalidArgument:
-		typ = ErrTypeInvalidArgument
-	case codes.NotFound:
-		typ = ErrTypeNotFound
-	case codes.PermissionDenied:
-		typ = ErrTypePermissionDenied
-	default:
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: %s", what, status.Convert(err).Message()), typ, err)
+	return dctemporal.ServiceError(err, permanent, format, args...)
 }
 
 // ClockInput is what GetClockInput returns, in the workflow's terms.

@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -18,8 +16,6 @@ import (
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -37,20 +33,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.json from runs on th
 // current code: a change that would break the runs in flight (a
 // non-deterministic change) fails here.
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no recorded histories in testdata")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			if err := newReplayer().ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+	temporaltest.ReplayTestdata(t, newReplayer())
 }
 
 func newReplayer() worker.WorkflowReplayer {
@@ -257,14 +240,14 @@ func (r *realRun) recorded(filed time.Time) []string {
 
 func (r *realRun) waitForRecords(n int) {
 	r.t.Helper()
-	waitFor(r.ctx, r.t, func() bool { return len(r.clock.recorded()) >= n })
+	temporaltest.WaitFor(r.ctx, r.t, func() bool { return len(r.clock.recorded()) >= n })
 }
 
 // waitForContinueAsNew waits until the run that took the first event
 // continues as new and returns its run id.
 func (r *realRun) waitForContinueAsNew() string {
 	r.t.Helper()
-	waitFor(r.ctx, r.t, func() bool {
+	temporaltest.WaitFor(r.ctx, r.t, func() bool {
 		d, err := r.c.DescribeWorkflowExecution(r.ctx, r.id(), r.firstRun)
 		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
 	})
@@ -275,7 +258,7 @@ func (r *realRun) waitForContinueAsNew() string {
 // final state (queries work on a closed workflow).
 func (r *realRun) waitForCompletion() State {
 	r.t.Helper()
-	waitFor(r.ctx, r.t, func() bool {
+	temporaltest.WaitFor(r.ctx, r.t, func() bool {
 		d, err := r.c.DescribeWorkflowExecution(r.ctx, r.id(), "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	})
@@ -294,54 +277,11 @@ func (r *realRun) waitForCompletion() State {
 // empty) and saves it with -update.
 func (r *realRun) replayAndSave(name, runID string) {
 	r.t.Helper()
-	h := history(r.ctx, r.t, r.c, r.id(), runID)
+	h := temporaltest.History(r.ctx, r.t, r.c, r.id(), runID)
 	if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
 		r.t.Fatalf("replay %s: %v", name, err)
 	}
-	save(r.t, name, h)
-}
-
-func waitFor(ctx context.Context, t *testing.T, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("timed out")
-		case <-time.After(50 * time.Millisecond):
-		}
+	if *update {
+		temporaltest.SaveHistory(r.t, name, h)
 	}
-}
-
-func history(ctx context.Context, t *testing.T, c client.Client, id, runID string) *historypb.History {
-	t.Helper()
-	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, e)
-	}
-	return h
-}
-
-// save writes h to testdata with -update, in the JSON of `temporal
-// workflow show --output json`.
-func save(t *testing.T, name string, h *historypb.History) {
-	t.Helper()
-	if !*update {
-		return
-	}
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("testdata", name), append(b, '\n'), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded testdata/%s", name)
 }

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,8 +14,6 @@ import (
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -33,20 +29,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.json from runs on th
 // current code: a change that would break the runs in flight (a
 // non-deterministic change) fails here.
 func TestReplayRecordedHistories(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no recorded histories in testdata")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			if err := newReplayer().ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
+	temporaltest.ReplayTestdata(t, newReplayer())
 }
 
 func newReplayer() worker.WorkflowReplayer {
@@ -95,7 +78,7 @@ func TestLifecycleOnTemporal(t *testing.T) {
 		if s.Applied != 3 || s.Ignored != 1 || s.Redeliveries != 1 || s.LastVisitDealer != "D002" || s.RecordError != "" {
 			t.Errorf("state = %+v", s)
 		}
-		waitFor(ctx, t, func() bool { return fake.lastRecordedFor(vin).GetLastVisitDealer() == "D002" })
+		temporaltest.WaitFor(ctx, t, func() bool { return fake.lastRecordedFor(vin).GetLastVisitDealer() == "D002" })
 		if r := fake.lastRecordedFor(vin); r.GetNextServiceDueDate() != "2026-08-15" ||
 			r.GetNextServiceDueMileageKm() != 10200 {
 			t.Errorf("last recorded = %v", r)
@@ -103,11 +86,13 @@ func TestLifecycleOnTemporal(t *testing.T) {
 		if n := fake.attemptsFor(vin); n > 3 {
 			t.Errorf("%d RecordServiceState calls for 3 applied events", n)
 		}
-		h := history(ctx, t, c, id, "")
+		h := temporaltest.History(ctx, t, c, id, "")
 		if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
 			t.Fatalf("replay: %v", err)
 		}
-		save(t, "vehicle_lifecycle_relay.json", h)
+		if *update {
+			temporaltest.SaveHistory(t, "vehicle_lifecycle_relay.json", h)
+		}
 	})
 
 	t.Run("continues as new", func(t *testing.T) {
@@ -122,7 +107,7 @@ func TestLifecycleOnTemporal(t *testing.T) {
 		visit := forVIN(vin, roClosedEvent(outbox.NewID(), "D001", "R1", mar01, 2000))
 		relay(ctx, t, c, queue, vin, forVIN(vin, deliveredEvent(outbox.NewID(), "D001", "S1", jan10, 0)))
 		relay(ctx, t, c, queue, vin, visit)
-		waitFor(ctx, t, func() bool {
+		temporaltest.WaitFor(ctx, t, func() bool {
 			d, err := c.DescribeWorkflowExecution(ctx, id, run.GetRunID())
 			return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
 		})
@@ -142,14 +127,16 @@ func TestLifecycleOnTemporal(t *testing.T) {
 			t.Errorf("%d RecordServiceState calls after the redelivery, want %d", n, calls)
 		}
 
-		h := history(ctx, t, c, id, run.GetRunID())
+		h := temporaltest.History(ctx, t, c, id, run.GetRunID())
 		if last := h.Events[len(h.Events)-1]; last.GetEventType() != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW {
 			t.Fatalf("first run ended with %v", last.GetEventType())
 		}
 		if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
 			t.Fatalf("replay: %v", err)
 		}
-		save(t, "vehicle_lifecycle_continue_as_new.json", h)
+		if *update {
+			temporaltest.SaveHistory(t, "vehicle_lifecycle_continue_as_new.json", h)
+		}
 	})
 }
 
@@ -166,7 +153,7 @@ func relay(ctx context.Context, t *testing.T, c client.Client, queue, vin string
 func waitForState(ctx context.Context, t *testing.T, c client.Client, id string, done func(State) bool) State {
 	t.Helper()
 	var s State
-	waitFor(ctx, t, func() bool {
+	temporaltest.WaitFor(ctx, t, func() bool {
 		v, err := c.QueryWorkflow(ctx, id, "", QueryState)
 		if err != nil {
 			return false // a run continuing as new, say
@@ -175,48 +162,6 @@ func waitForState(ctx context.Context, t *testing.T, c client.Client, id string,
 		return v.Get(&s) == nil && done(s)
 	})
 	return s
-}
-
-func waitFor(ctx context.Context, t *testing.T, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("timed out")
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func history(ctx context.Context, t *testing.T, c client.Client, id, runID string) *historypb.History {
-	t.Helper()
-	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, e)
-	}
-	return h
-}
-
-// save writes h to testdata with -update, in the JSON of `temporal
-// workflow show --output json`.
-func save(t *testing.T, name string, h *historypb.History) {
-	t.Helper()
-	if !*update {
-		return
-	}
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join("testdata", name), append(b, '\n'), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded testdata/%s", name)
 }
 
 // terminate ends the test's workflow, which would otherwise wait for
