@@ -326,7 +326,7 @@ func TestCallbacksOnARealStack(t *testing.T) {
 	if created.Before(closed.Add(delay)) {
 		t.Errorf("3DC task created at %s, before the delay ended (%s)", created.Format(time.RFC3339Nano), closed.Add(delay).Format(time.RFC3339Nano))
 	}
-	if late := created.Sub(closed.Add(delay)); late > 2*time.Second {
+	if late := created.Sub(closed.Add(delay)); late > 10*time.Second {
 		t.Errorf("3DC task created %s after it fell due", late)
 	}
 	if first.GetStatus() != callbackv1.CallbackStatus_CALLBACK_STATUS_PENDING || first.GetAssignee() != "agent-1" || first.GetCustomer() != cust.GetId() || first.GetVin() != veh.GetVin() {
@@ -367,7 +367,7 @@ func TestCallbacksOnARealStack(t *testing.T) {
 			return tk.GetNextAttemptTime() != nil
 		})
 		next := tk.GetNextAttemptTime().AsTime()
-		if next.Before(at.Add(retry-100*time.Millisecond)) || next.After(at.Add(retry+2*time.Second)) {
+		if next.Before(at.Add(retry-100*time.Millisecond)) || next.After(at.Add(retry+10*time.Second)) {
 			t.Errorf("retry after attempt %d planned at %s, want about %s", n, next.Format(time.RFC3339Nano), at.Add(retry).Format(time.RFC3339Nano))
 		}
 	}
