@@ -64,6 +64,17 @@ type DB struct {
 	AppURL string
 }
 
+// NewFrom is New with the migrations of a service's postgres package
+// (its Migrations function).
+func NewFrom(t testing.TB, schema string, migrations func() (fs.FS, error)) *DB {
+	t.Helper()
+	fsys, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(t, schema, fsys)
+}
+
 // New creates a uniquely named database, ensures the test roles, applies
 // migrations (NNNN_description.sql files at the root of the FS; nil for
 // none) to schema, and opens Pool as the app role. The database is dropped,

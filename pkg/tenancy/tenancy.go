@@ -17,7 +17,10 @@ import (
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/dealerlist"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -71,6 +74,17 @@ type NetworkClient struct {
 	// TokenFile holds the service's own token, for questions that are not
 	// the caller's (SERVICE_TOKEN_FILE).
 	TokenFile string
+}
+
+// DialNetwork connects to the customer service at target
+// (CUSTOMER_GRPC_TARGET) lazily; close the returned connection when done.
+func DialNetwork(target, tokenFile string) (NetworkClient, *grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	if err != nil {
+		return NetworkClient{}, nil, fmt.Errorf("CUSTOMER_GRPC_TARGET: %w", err)
+	}
+	return NetworkClient{Client: customerv1.NewDealerNetworkServiceClient(conn), TokenFile: tokenFile}, conn, nil
 }
 
 // VisibleDealers lists the dealers the caller sees, with the caller's own

@@ -12,10 +12,12 @@ import (
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/service"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	customer "github.com/dealercare/dealercare/services/customer/app"
@@ -64,30 +66,17 @@ func calendarProbe(ctx workflow.Context, dealer string) (*network.DealerCalendar
 
 func TestWorkerServesNetworkActivities(t *testing.T) {
 	temporalAddr := temporaltest.Address(t)
-	fsys, err := customerpg.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgtest.New(t, customerpg.Schema, fsys)
-	keys := t.TempDir()
-	if err := auth.GenerateDevKeys(keys); err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	authCfg := auth.VerifierConfig{JWKSURL: filepath.Join(keys, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience}
+	db := pgtest.NewFrom(t, customerpg.Schema, customerpg.Migrations)
+	id := authtest.New(t)
+	authCfg := id.Config
 	c := &customer.Main{Config: customer.Config{
-		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: db.AppURL}, PII: pii.NewRandomKeys(),
+		Config: service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: db.AppURL}},
+		PII:    pii.NewRandomKeys(),
 	}}
 	background(t, c.Open, c.Run, c.Close)
 
 	// Seed a dealer as HQ.
-	admin, err := key.Mint(auth.Principal{Subject: "svc-worker", Roles: []auth.Role{auth.RoleHQAdmin}}, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := id.Token(t, auth.Principal{Subject: "svc-worker", Roles: []auth.Role{auth.RoleHQAdmin}})
 	conn, err := grpc.NewClient(c.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,10 +13,12 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/service"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	"github.com/dealercare/dealercare/pkg/validate"
@@ -54,57 +53,32 @@ type callbackStack struct {
 func startCallbackStack(t *testing.T) *callbackStack {
 	t.Helper()
 	temporalAddr := temporaltest.Address(t)
-	db := func(schema string, migrations func() (fs.FS, error)) *pgtest.DB {
-		fsys, err := migrations()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pgtest.New(t, schema, fsys)
-	}
-	cdb := db(customerpg.Schema, customerpg.Migrations)
-	fdb := db(complaintpg.Schema, complaintpg.Migrations)
-	bdb := db(callbackpg.Schema, callbackpg.Migrations)
-	keys := t.TempDir()
-	if err := auth.GenerateDevKeys(keys); err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := func(p auth.Principal) string {
-		tok, err := key.Mint(p, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	tokenFile := filepath.Join(keys, "service.token")
-	if err := os.WriteFile(tokenFile, []byte(token(auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}})), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	authCfg := auth.VerifierConfig{JWKSURL: filepath.Join(keys, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience}
+	cdb := pgtest.NewFrom(t, customerpg.Schema, customerpg.Migrations)
+	fdb := pgtest.NewFrom(t, complaintpg.Schema, complaintpg.Migrations)
+	bdb := pgtest.NewFrom(t, callbackpg.Schema, callbackpg.Migrations)
+	id := authtest.New(t)
+	token := func(p auth.Principal) string { return id.Token(t, p) }
+	tokenFile, authCfg := id.ServiceTokenFile, id.Config
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tcfg := dctemporal.Config{Address: temporalAddr, Namespace: "default"}
 	grpcCfg := grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
 
 	cu := &customer.Main{Config: customer.Config{
-		GRPC: grpcCfg, Auth: authCfg, Database: pg.Config{URL: cdb.AppURL}, PII: pii.NewRandomKeys(),
-		Temporal: tcfg, RelayEnabled: true,
+		Config: service.Config{GRPC: grpcCfg, Auth: authCfg, Database: pg.Config{URL: cdb.AppURL}, Temporal: tcfg, RelayEnabled: true},
+		PII:    pii.NewRandomKeys(),
 	}, Log: quiet}
 	background(t, cu.Open, cu.Run, cu.Close)
 	co := &complaintapp.Main{Config: complaintapp.Config{
-		GRPC: grpcCfg, Auth: authCfg, Database: pg.Config{URL: fdb.AppURL}, CustomerTarget: cu.Addr(),
-		ServiceTokenFile: tokenFile, Temporal: tcfg, RelayEnabled: true,
+		Config:         service.Config{GRPC: grpcCfg, Auth: authCfg, Database: pg.Config{URL: fdb.AppURL}, Temporal: tcfg, RelayEnabled: true},
+		CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile,
 	}, Log: quiet}
 	background(t, co.Open, co.Run, co.Close)
 	s := &callbackStack{}
 	callbackAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s.startCallback = func() {
 		cb := &callbackapp.Main{Config: callbackapp.Config{
-			GRPC: grpcserver.Config{Addr: callbackAddr, ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
-			Database: pg.Config{URL: bdb.AppURL}, CustomerTarget: cu.Addr(),
-			ServiceTokenFile: tokenFile, Temporal: tcfg, RelayEnabled: true,
+			Config:         service.Config{GRPC: grpcserver.Config{Addr: callbackAddr, ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: bdb.AppURL}, Temporal: tcfg, RelayEnabled: true},
+			CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile,
 		}, Log: quiet}
 		s.stopCallback = startInProcess(t, cb.Open, cb.Run, cb.Close)
 	}

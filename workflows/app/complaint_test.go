@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +11,12 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/service"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	complaintapp "github.com/dealercare/dealercare/services/complaint/app"
@@ -40,48 +40,22 @@ type complaintStack struct {
 func startComplaintStack(t *testing.T) *complaintStack {
 	t.Helper()
 	temporalAddr := temporaltest.Address(t)
-	cfs, err := customerpg.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ffs, err := complaintpg.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cdb := pgtest.New(t, customerpg.Schema, cfs)
-	fdb := pgtest.New(t, complaintpg.Schema, ffs)
-	keys := t.TempDir()
-	if err := auth.GenerateDevKeys(keys); err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := func(p auth.Principal) string {
-		tok, err := key.Mint(p, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	tokenFile := filepath.Join(keys, "service.token")
-	if err := os.WriteFile(tokenFile, []byte(token(auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}})), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	authCfg := auth.VerifierConfig{JWKSURL: filepath.Join(keys, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience}
+	cdb := pgtest.NewFrom(t, customerpg.Schema, customerpg.Migrations)
+	fdb := pgtest.NewFrom(t, complaintpg.Schema, complaintpg.Migrations)
+	id := authtest.New(t)
+	token := func(p auth.Principal) string { return id.Token(t, p) }
+	tokenFile, authCfg := id.ServiceTokenFile, id.Config
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tcfg := dctemporal.Config{Address: temporalAddr, Namespace: "default"}
 
 	cu := &customer.Main{Config: customer.Config{
-		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
-		Database: pg.Config{URL: cdb.AppURL}, PII: pii.NewRandomKeys(),
+		Config: service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: cdb.AppURL}},
+		PII:    pii.NewRandomKeys(),
 	}, Log: quiet}
 	background(t, cu.Open, cu.Run, cu.Close)
 	co := &complaintapp.Main{Config: complaintapp.Config{
-		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
-		Database: pg.Config{URL: fdb.AppURL}, CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile,
-		Temporal: tcfg, RelayEnabled: true,
+		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: fdb.AppURL}, Temporal: tcfg, RelayEnabled: true},
+		CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile,
 	}, Log: quiet}
 	background(t, co.Open, co.Run, co.Close)
 	w := &app.Main{Config: app.Config{

@@ -23,11 +23,13 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/service"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	complaintapp "github.com/dealercare/dealercare/services/complaint/app"
@@ -74,48 +76,25 @@ type escalationEnv struct {
 
 func newEscalationEnv(t *testing.T) *escalationEnv {
 	t.Helper()
-	cfs, err := customerpg.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ffs, err := complaintpg.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cdb := pgtest.New(t, customerpg.Schema, cfs)
-	fdb := pgtest.New(t, complaintpg.Schema, ffs)
-	keys := t.TempDir()
-	if err := auth.GenerateDevKeys(keys); err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cdb := pgtest.NewFrom(t, customerpg.Schema, customerpg.Migrations)
+	fdb := pgtest.NewFrom(t, complaintpg.Schema, complaintpg.Migrations)
+	id := authtest.New(t)
 	e := &escalationEnv{
 		t:       t,
-		authCfg: auth.VerifierConfig{JWKSURL: filepath.Join(keys, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience},
+		authCfg: id.Config,
 		quiet:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		db:      fdb,
 	}
-	e.token = func(p auth.Principal) string {
-		tok, err := key.Mint(p, auth.DevIssuer, auth.DevAudience, 2*time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	e.tokenFile = filepath.Join(keys, "service.token")
-	if err := os.WriteFile(e.tokenFile, []byte(e.token(auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}})), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	e.token = func(p auth.Principal) string { return id.Token(t, p) }
+	e.tokenFile = id.ServiceTokenFile
 	e.customer = &customer.Main{Config: customer.Config{
-		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: e.authCfg,
-		Database: pg.Config{URL: cdb.AppURL}, PII: pii.NewRandomKeys(),
+		Config: service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: e.authCfg, Database: pg.Config{URL: cdb.AppURL}},
+		PII:    pii.NewRandomKeys(),
 	}, Log: e.quiet}
 	startInProcess(t, e.customer.Open, e.customer.Run, e.customer.Close)
 	e.network = customerv1.NewDealerNetworkServiceClient(e.conn(e.customer.Addr()))
 
+	var err error
 	e.admin, err = pg.Open(context.Background(), pg.Config{URL: fdb.AdminURL, MaxConns: 4, ApplicationName: "escalation-test"})
 	if err != nil {
 		t.Fatal(err)
@@ -169,10 +148,8 @@ func (e *escalationEnv) as(p auth.Principal) context.Context {
 func (e *escalationEnv) startComplaintService(temporalAddr string) (*complaintapp.Main, func()) {
 	e.t.Helper()
 	m := &complaintapp.Main{Config: complaintapp.Config{
-		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: e.authCfg,
-		Database: pg.Config{URL: e.db.AppURL}, CustomerTarget: e.customer.Addr(), ServiceTokenFile: e.tokenFile,
-		Temporal: dctemporal.Config{Address: temporalAddr, Namespace: "default"}, RelayEnabled: true,
-		RelayConcurrency: e.relayConcurrency,
+		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: e.authCfg, Database: pg.Config{URL: e.db.AppURL}, Temporal: dctemporal.Config{Address: temporalAddr, Namespace: "default"}, RelayEnabled: true, RelayConcurrency: e.relayConcurrency},
+		CustomerTarget: e.customer.Addr(), ServiceTokenFile: e.tokenFile,
 	}, Log: e.quiet}
 	return m, startInProcess(e.t, m.Open, m.Run, m.Close)
 }

@@ -5,18 +5,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/service"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	"github.com/dealercare/dealercare/pkg/validate"
@@ -40,34 +40,16 @@ import (
 // PostgreSQL.
 func TestRepairOrderEventsReachTheVehicleAcrossDealers(t *testing.T) {
 	temporalAddr := temporaltest.Address(t)
-	fsys, err := customerpg.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgtest.New(t, customerpg.Schema, fsys)
-	keys := t.TempDir()
-	if err := auth.GenerateDevKeys(keys); err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mint := func(p auth.Principal) string {
-		tok, err := key.Mint(p, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	authCfg := auth.VerifierConfig{JWKSURL: filepath.Join(keys, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience}
+	db := pgtest.NewFrom(t, customerpg.Schema, customerpg.Migrations)
+	id := authtest.New(t)
+	mint := func(p auth.Principal) string { return id.Token(t, p) }
+	authCfg := id.Config
 	piiKeys := pii.NewRandomKeys()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	newCustomer := func(temporalAt string) *customer.Main {
 		return &customer.Main{Config: customer.Config{
-			GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
-			Database: pg.Config{URL: db.AppURL}, PII: piiKeys,
-			Temporal: dctemporal.Config{Address: temporalAt, Namespace: "default"}, RelayEnabled: true,
+			Config: service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: db.AppURL}, Temporal: dctemporal.Config{Address: temporalAt, Namespace: "default"}, RelayEnabled: true},
+			PII:    piiKeys,
 		}, Log: quiet}
 	}
 
@@ -133,10 +115,7 @@ func TestRepairOrderEventsReachTheVehicleAcrossDealers(t *testing.T) {
 	// 2. The worker, and a customer process whose relay reaches Temporal.
 	up := newCustomer(temporalAddr)
 	background(t, up.Open, up.Run, up.Close)
-	tokenFile := filepath.Join(t.TempDir(), "worker.token")
-	if err := os.WriteFile(tokenFile, []byte(mint(auth.Principal{Subject: "svc-worker", Roles: []auth.Role{auth.RoleService}})), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := id.ServiceTokenFile
 	w := &app.Main{Config: app.Config{
 		Temporal: dctemporal.Config{Address: temporalAddr, Namespace: "default"}, CustomerTarget: up.Addr(),
 		ServiceTokenFile: tokenFile, HealthAddr: "127.0.0.1:0",

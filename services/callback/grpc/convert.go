@@ -5,50 +5,25 @@ package grpc
 
 import (
 	"strings"
-	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	"github.com/dealercare/dealercare/pkg/pbconv"
 	"github.com/dealercare/dealercare/services/callback/callback"
 	"github.com/dealercare/dealercare/services/callback/postgres"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
-
-// name is an enum value's name without its prefix, lower case ("" for
-// UNSPECIFIED): the domain's spelling of statuses, outcomes and types.
-func name(full, prefix string) string {
-	n := strings.TrimPrefix(full, prefix)
-	if n == "UNSPECIFIED" {
-		return ""
-	}
-	return strings.ToLower(n)
-}
-
-func value(n, prefix string, values map[string]int32) int32 { return values[prefix+strings.ToUpper(n)] }
 
 // kindName keeps the kind's upper-case API spelling (3DC, NEW_CUSTOMER).
 func kindName(k callbackv1.CallbackKind) string {
-	return strings.ToUpper(name(k.String(), "CALLBACK_KIND_"))
+	return strings.ToUpper(pbconv.EnumName(k.String(), "CALLBACK_KIND_"))
 }
 
 func kindValue(k string) callbackv1.CallbackKind {
-	return callbackv1.CallbackKind(value(k, "CALLBACK_KIND_", callbackv1.CallbackKind_value))
+	return callbackv1.CallbackKind(pbconv.EnumValue(k, "CALLBACK_KIND_", callbackv1.CallbackKind_value))
 }
 
-func statusName(s callbackv1.CallbackStatus) string { return name(s.String(), "CALLBACK_STATUS_") }
-
-func ts(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-func timeOf(t *timestamppb.Timestamp) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.AsTime()
+func statusName(s callbackv1.CallbackStatus) string {
+	return pbconv.EnumName(s.String(), "CALLBACK_STATUS_")
 }
 
 // TaskToProto converts a task, with its attempts and questionnaire when
@@ -56,18 +31,18 @@ func timeOf(t *timestamppb.Timestamp) time.Time {
 func TaskToProto(t *callback.Task) *callbackv1.CallbackTask {
 	out := &callbackv1.CallbackTask{
 		Id: t.ID, Dealer: t.Dealer, Kind: kindValue(t.Kind),
-		Status:     callbackv1.CallbackStatus(value(t.Status, "CALLBACK_STATUS_", callbackv1.CallbackStatus_value)),
+		Status:     callbackv1.CallbackStatus(pbconv.EnumValue(t.Status, "CALLBACK_STATUS_", callbackv1.CallbackStatus_value)),
 		SourceType: t.SourceType, SourceId: t.SourceID, Customer: t.Customer, Vin: t.VIN, RepairOrderNumber: t.RepairOrderNumber,
-		DueTime: ts(t.DueTime), Deadline: ts(t.Deadline), NextAttemptTime: ts(t.NextAttemptTime), Assignee: t.Assignee,
+		DueTime: pbconv.Timestamp(t.DueTime), Deadline: pbconv.Timestamp(t.Deadline), NextAttemptTime: pbconv.Timestamp(t.NextAttemptTime), Assignee: t.Assignee,
 		Score: t.Score, ProblemReported: t.ProblemReported, Findings: t.Findings, Complaint: t.Complaint, FeedbackRole: t.FeedbackRole,
-		Instruction: t.Instruction, InstructedBy: t.InstructedBy, InstructTime: ts(t.InstructTime),
-		Rectification: t.Rectification, RectifiedBy: t.RectifiedBy, RectifyTime: ts(t.RectifyTime),
-		EndReason: t.EndReason, EndTime: ts(t.EndTime), CreateTime: ts(t.CreateTime), UpdateTime: ts(t.UpdateTime), Satisfied: t.Satisfied,
+		Instruction: t.Instruction, InstructedBy: t.InstructedBy, InstructTime: pbconv.Timestamp(t.InstructTime),
+		Rectification: t.Rectification, RectifiedBy: t.RectifiedBy, RectifyTime: pbconv.Timestamp(t.RectifyTime),
+		EndReason: t.EndReason, EndTime: pbconv.Timestamp(t.EndTime), CreateTime: pbconv.Timestamp(t.CreateTime), UpdateTime: pbconv.Timestamp(t.UpdateTime), Satisfied: t.Satisfied,
 	}
 	for _, a := range t.Attempts {
 		out.Attempts = append(out.Attempts, &callbackv1.CallbackAttempt{
-			Number: int32(a.Number), Time: ts(a.Time), CallBackTime: ts(a.CallBackTime), Note: a.Note, Agent: a.Agent,
-			Outcome: callbackv1.AttemptOutcome(value(a.Outcome, "ATTEMPT_OUTCOME_", callbackv1.AttemptOutcome_value)),
+			Number: int32(a.Number), Time: pbconv.Timestamp(a.Time), CallBackTime: pbconv.Timestamp(a.CallBackTime), Note: a.Note, Agent: a.Agent,
+			Outcome: callbackv1.AttemptOutcome(pbconv.EnumValue(a.Outcome, "ATTEMPT_OUTCOME_", callbackv1.AttemptOutcome_value)),
 		})
 	}
 	for _, a := range t.Answers {
@@ -90,11 +65,11 @@ func answersFromProto(in []*callbackv1.Answer) []callback.Answer {
 // QuestionnaireToProto converts a questionnaire.
 func QuestionnaireToProto(q *callback.Questionnaire) *callbackv1.Questionnaire {
 	out := &callbackv1.Questionnaire{Id: q.ID, Kind: kindValue(q.Kind), Version: int32(q.Version), Title: q.Title, Script: q.Script,
-		Dealer: q.Dealer, DealerVersion: int32(q.DealerVersion), CreateTime: ts(q.CreateTime)}
+		Dealer: q.Dealer, DealerVersion: int32(q.DealerVersion), CreateTime: pbconv.Timestamp(q.CreateTime)}
 	for _, x := range q.Questions {
 		p := &callbackv1.Question{Code: x.Code, Text: x.Text, Weight: x.Weight, Scale: int32(x.Scale), Required: x.Required,
-			Type:          callbackv1.QuestionType(value(x.Type, "QUESTION_TYPE_", callbackv1.QuestionType_value)),
-			ProblemAnswer: callbackv1.YesNoProblem(value(x.ProblemAnswer, "YES_NO_PROBLEM_", callbackv1.YesNoProblem_value))}
+			Type:          callbackv1.QuestionType(pbconv.EnumValue(x.Type, "QUESTION_TYPE_", callbackv1.QuestionType_value)),
+			ProblemAnswer: callbackv1.YesNoProblem(pbconv.EnumValue(x.ProblemAnswer, "YES_NO_PROBLEM_", callbackv1.YesNoProblem_value))}
 		for _, o := range x.Options {
 			p.Options = append(p.Options, &callbackv1.ChoiceOption{Code: o.Code, Label: o.Label, Score: int32(o.Score)})
 		}
@@ -107,7 +82,7 @@ func questionsFromProto(in []*callbackv1.Question) []callback.Question {
 	var out []callback.Question
 	for _, p := range in {
 		q := callback.Question{Code: p.GetCode(), Text: p.GetText(), Weight: p.GetWeight(), Scale: int(p.GetScale()), Required: p.GetRequired(),
-			Type: name(p.GetType().String(), "QUESTION_TYPE_"), ProblemAnswer: name(p.GetProblemAnswer().String(), "YES_NO_PROBLEM_")}
+			Type: pbconv.EnumName(p.GetType().String(), "QUESTION_TYPE_"), ProblemAnswer: pbconv.EnumName(p.GetProblemAnswer().String(), "YES_NO_PROBLEM_")}
 		for _, o := range p.GetOptions() {
 			q.Options = append(q.Options, callback.Option{Code: o.GetCode(), Label: o.GetLabel(), Score: int(o.GetScore())})
 		}
@@ -119,7 +94,7 @@ func questionsFromProto(in []*callbackv1.Question) []callback.Question {
 // PolicyToProto converts a policy.
 func PolicyToProto(p callback.Policy) *callbackv1.CallbackPolicy {
 	out := &callbackv1.CallbackPolicy{Dealer: p.Dealer, MaxAttempts: int32(p.MaxAttempts), RetryInterval: durationpb.New(p.RetryInterval),
-		CallingStart: p.CallingStart, CallingEnd: p.CallingEnd, ScoreThreshold: p.ScoreThreshold, Overridden: p.Overridden, UpdateTime: ts(p.UpdateTime)}
+		CallingStart: p.CallingStart, CallingEnd: p.CallingEnd, ScoreThreshold: p.ScoreThreshold, Overridden: p.Overridden, UpdateTime: pbconv.Timestamp(p.UpdateTime)}
 	for _, t := range p.Timings {
 		out.Timings = append(out.Timings, &callbackv1.KindTiming{Kind: kindValue(t.Kind), Delay: durationpb.New(t.Delay), Window: durationpb.New(t.Window)})
 	}
@@ -136,7 +111,7 @@ func policyFromProto(in *callbackv1.CallbackPolicy) callback.Policy {
 }
 
 func agentToProto(a postgres.Agent) *callbackv1.CallbackAgent {
-	return &callbackv1.CallbackAgent{Subject: a.Subject, DisplayName: a.DisplayName, Dealer: a.Dealer, OpenTasks: int32(a.OpenTasks), CreateTime: ts(a.CreateTime)}
+	return &callbackv1.CallbackAgent{Subject: a.Subject, DisplayName: a.DisplayName, Dealer: a.Dealer, OpenTasks: int32(a.OpenTasks), CreateTime: pbconv.Timestamp(a.CreateTime)}
 }
 
 func figuresToProto(f callback.Figures) *callbackv1.ReportFigures {

@@ -8,6 +8,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/pbconv"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/callback/callback"
@@ -135,8 +136,8 @@ func (s *Server) AssignCallbackTask(ctx context.Context, req *callbackv1.AssignC
 func (s *Server) RecordCallbackAttempt(ctx context.Context, req *callbackv1.RecordCallbackAttemptRequest) (*callbackv1.CallbackTask, error) {
 	return s.act(ctx, req.GetDealer(), req.GetTask(), mayWork(req.GetDealer()), func(p *auth.Principal, t *callback.Task, now time.Time) (postgres.Change, error) {
 		recorded, err := t.RecordAttempt(callback.Attempt{
-			Number: int(req.GetNumber()), Outcome: name(req.GetOutcome().String(), "ATTEMPT_OUTCOME_"), Time: now,
-			CallBackTime: timeOf(req.GetCallBackTime()), Note: req.GetNote(), Agent: p.Subject,
+			Number: int(req.GetNumber()), Outcome: pbconv.EnumName(req.GetOutcome().String(), "ATTEMPT_OUTCOME_"), Time: now,
+			CallBackTime: pbconv.Time(req.GetCallBackTime()), Note: req.GetNote(), Agent: p.Subject,
 		})
 		if err != nil || !recorded {
 			return postgres.Change{Unchanged: true}, err
@@ -394,7 +395,7 @@ func (s *Server) GetCallbackReport(ctx context.Context, req *callbackv1.GetCallb
 	if err != nil {
 		return nil, apperr.Errorf(apperr.EFAILEDPRECOND, "dealer %s has an unknown time zone %q", req.GetDealer(), zone).Zh("经销商时区无效：" + zone)
 	}
-	period, err := callback.PeriodOf(name(req.GetPeriod().String(), "REPORT_PERIOD_"), req.GetDate(), loc, callback.Now())
+	period, err := callback.PeriodOf(pbconv.EnumName(req.GetPeriod().String(), "REPORT_PERIOD_"), req.GetDate(), loc, callback.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -403,7 +404,7 @@ func (s *Server) GetCallbackReport(ctx context.Context, req *callbackv1.GetCallb
 		return nil, err
 	}
 	out := &callbackv1.CallbackReport{Dealer: req.GetDealer(), StartDate: period.StartDate, EndDate: period.EndDate, TimeZone: zone,
-		Period: callbackv1.ReportPeriod(value(period.Kind, "REPORT_PERIOD_", callbackv1.ReportPeriod_value))}
+		Period: callbackv1.ReportPeriod(pbconv.EnumValue(period.Kind, "REPORT_PERIOD_", callbackv1.ReportPeriod_value))}
 	var total callback.Figures
 	for _, f := range figures {
 		total.Add(f)

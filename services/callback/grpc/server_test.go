@@ -4,12 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"path/filepath"
 	"testing"
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
@@ -44,31 +44,20 @@ func (network) TimeZone(context.Context, string) (string, error) { return "Asia/
 type stack struct {
 	api      callbackv1.CallbackServiceClient
 	workflow callbackv1.CallbackWorkflowServiceClient
-	key      *auth.SigningKey
+	id       *authtest.Issuer
 }
 
 func start(t *testing.T) *stack {
 	t.Helper()
-	fsys, err := postgres.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgtest.New(t, postgres.Schema, fsys)
+	db := pgtest.NewFrom(t, postgres.Schema, postgres.Migrations)
 	pool, err := pg.Open(context.Background(), pg.Config{URL: db.AppURL, SearchPath: postgres.Schema})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	keys := t.TempDir()
-	if err := auth.GenerateDevKeys(keys); err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := authtest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	verifier, err := auth.NewVerifier(ctx, auth.VerifierConfig{JWKSURL: filepath.Join(keys, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience})
+	verifier, err := auth.NewVerifier(ctx, id.Config)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -98,18 +87,14 @@ func start(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &stack{api: callbackv1.NewCallbackServiceClient(conn), workflow: callbackv1.NewCallbackWorkflowServiceClient(conn), key: key}
+	return &stack{api: callbackv1.NewCallbackServiceClient(conn), workflow: callbackv1.NewCallbackWorkflowServiceClient(conn), id: id}
 }
 
 func (s *stack) as(t *testing.T, p auth.Principal) context.Context {
 	t.Helper()
-	tok, err := s.key.Mint(p, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
-	return auth.WithToken(ctx, tok)
+	return auth.WithToken(ctx, s.id.Token(t, p))
 }
 
 func dealerUser(sub, dealer string, roles ...auth.Role) auth.Principal {

@@ -5,6 +5,7 @@ import (
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
 	"github.com/dealercare/dealercare/pkg/apperr"
+	"github.com/dealercare/dealercare/pkg/pbconv"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/callback/callback"
@@ -67,7 +68,7 @@ func (s *WorkflowServer) EnsureCallbackTask(ctx context.Context, req *callbackv1
 	t, err := callback.NewTask(callback.Task{
 		Dealer: req.GetDealer(), Kind: kindName(req.GetKind()), SourceType: req.GetSourceType(), SourceID: req.GetSourceId(),
 		WorkflowID: req.GetWorkflowId(), Customer: req.GetCustomer(), VIN: req.GetVin(), RepairOrderNumber: req.GetRepairOrderNumber(),
-		Complaint: req.GetComplaint(), DueTime: timeOf(req.GetDueTime()), Deadline: timeOf(req.GetDeadline()), CreateTime: now,
+		Complaint: req.GetComplaint(), DueTime: pbconv.Time(req.GetDueTime()), Deadline: pbconv.Time(req.GetDeadline()), CreateTime: now,
 	}, req.GetDoNotCall(), now)
 	if err != nil {
 		return nil, err

@@ -5,16 +5,15 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/pbconv"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
 	"github.com/dealercare/dealercare/services/complaint/postgres"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // Server implements complaintv1.ComplaintServiceServer.
@@ -29,36 +28,19 @@ func NewServer(store *postgres.Store, access complaint.Access) *Server {
 	return &Server{store: store, access: access}
 }
 
-func name(full, prefix string) string {
-	n := strings.TrimPrefix(full, prefix)
-	if n == "UNSPECIFIED" {
-		return ""
-	}
-	return strings.ToLower(n)
-}
-
-func value(n, prefix string, values map[string]int32) int32 { return values[prefix+strings.ToUpper(n)] }
-
-func ts(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
 // ToProto converts a complaint.
 func ToProto(c *complaint.Complaint) *complaintv1.Complaint {
 	return &complaintv1.Complaint{
 		Id: c.ID, Dealer: c.Dealer, OriginDealer: c.OriginDealer,
-		Channel:  complaintv1.Channel(value(c.Channel, "CHANNEL_", complaintv1.Channel_value)),
-		Category: complaintv1.Category(value(c.Category, "CATEGORY_", complaintv1.Category_value)),
-		Severity: complaintv1.Severity(value(c.Severity, "SEVERITY_", complaintv1.Severity_value)),
+		Channel:  complaintv1.Channel(pbconv.EnumValue(c.Channel, "CHANNEL_", complaintv1.Channel_value)),
+		Category: complaintv1.Category(pbconv.EnumValue(c.Category, "CATEGORY_", complaintv1.Category_value)),
+		Severity: complaintv1.Severity(pbconv.EnumValue(c.Severity, "SEVERITY_", complaintv1.Severity_value)),
 		Customer: c.Customer, Vin: c.VIN, Description: c.Description, Assignee: c.Assignee,
 		RootCause: c.RootCause, CorrectiveActions: c.CorrectiveActions, Resolution: c.Resolution,
-		State: complaintv1.State(value(c.State, "STATE_", complaintv1.State_value)), Level: int32(c.Level),
-		ResponseDueTime: ts(c.ResponseDue), ResolutionDueTime: ts(c.ResolutionDue),
-		AcknowledgeTime: ts(c.AcknowledgeTime), ResolveTime: ts(c.ResolveTime), ReopenCount: int32(c.ReopenCount),
-		CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime), Source: c.Source,
+		State: complaintv1.State(pbconv.EnumValue(c.State, "STATE_", complaintv1.State_value)), Level: int32(c.Level),
+		ResponseDueTime: pbconv.Timestamp(c.ResponseDue), ResolutionDueTime: pbconv.Timestamp(c.ResolutionDue),
+		AcknowledgeTime: pbconv.Timestamp(c.AcknowledgeTime), ResolveTime: pbconv.Timestamp(c.ResolveTime), ReopenCount: int32(c.ReopenCount),
+		CreateTime: pbconv.Timestamp(c.CreateTime), UpdateTime: pbconv.Timestamp(c.UpdateTime), Source: c.Source,
 	}
 }
 
@@ -74,8 +56,8 @@ func (s *Server) CreateComplaint(ctx context.Context, req *complaintv1.CreateCom
 	}
 	in := req.GetComplaint()
 	c := complaint.Complaint{
-		Dealer: req.GetDealer(), Channel: name(in.GetChannel().String(), "CHANNEL_"), Category: name(in.GetCategory().String(), "CATEGORY_"),
-		Severity: name(in.GetSeverity().String(), "SEVERITY_"), Customer: in.GetCustomer(), VIN: in.GetVin(), Description: in.GetDescription(),
+		Dealer: req.GetDealer(), Channel: pbconv.EnumName(in.GetChannel().String(), "CHANNEL_"), Category: pbconv.EnumName(in.GetCategory().String(), "CATEGORY_"),
+		Severity: pbconv.EnumName(in.GetSeverity().String(), "SEVERITY_"), Customer: in.GetCustomer(), VIN: in.GetVin(), Description: in.GetDescription(),
 		Source: in.GetSource(),
 	}
 	if c.Source != "" && !p.IsService() {
@@ -126,7 +108,7 @@ func (s *Server) ListComplaints(ctx context.Context, req *complaintv1.ListCompla
 	if size <= 0 {
 		size = 100
 	}
-	cs, next, err := s.store.List(ctx, scope, req.GetDealer(), name(req.GetState().String(), "STATE_"), req.GetPageToken(), size)
+	cs, next, err := s.store.List(ctx, scope, req.GetDealer(), pbconv.EnumName(req.GetState().String(), "STATE_"), req.GetPageToken(), size)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +155,7 @@ func (s *Server) transition(ctx context.Context, dealer, id, action, note string
 func (s *Server) UpdateComplaint(ctx context.Context, req *complaintv1.UpdateComplaintRequest) (*complaintv1.Complaint, error) {
 	in := req.GetComplaint()
 	changes := complaint.Complaint{
-		Category: name(in.GetCategory().String(), "CATEGORY_"), Severity: name(in.GetSeverity().String(), "SEVERITY_"),
+		Category: pbconv.EnumName(in.GetCategory().String(), "CATEGORY_"), Severity: pbconv.EnumName(in.GetSeverity().String(), "SEVERITY_"),
 		Description: in.GetDescription(), Customer: in.GetCustomer(), VIN: in.GetVin(),
 	}
 	return s.act(ctx, req.GetDealer(), in.GetId(), func(_ *auth.Principal, c *complaint.Complaint) (postgres.Change, error) {
@@ -298,7 +280,7 @@ func (s *Server) ListComplaintEvents(ctx context.Context, req *complaintv1.ListC
 	}
 	out := &complaintv1.ListComplaintEventsResponse{}
 	for _, e := range evs {
-		out.Events = append(out.Events, &complaintv1.ComplaintEvent{Sequence: e.Seq, Kind: e.Kind, Actor: e.Actor, Time: ts(e.Time), Level: int32(e.Level), Detail: e.Detail, Dealer: e.Dealer})
+		out.Events = append(out.Events, &complaintv1.ComplaintEvent{Sequence: e.Seq, Kind: e.Kind, Actor: e.Actor, Time: pbconv.Timestamp(e.Time), Level: int32(e.Level), Detail: e.Detail, Dealer: e.Dealer})
 	}
 	return out, nil
 }
@@ -318,17 +300,17 @@ func (s *Server) ListNotifications(ctx context.Context, req *complaintv1.ListNot
 	}
 	out := &complaintv1.ListNotificationsResponse{}
 	for _, n := range ns {
-		out.Notifications = append(out.Notifications, &complaintv1.Notification{Id: n.ID, Complaint: n.Complaint, RecipientRole: n.RecipientRole, Level: int32(n.Level), Message: n.Message, CreateTime: ts(n.CreateTime)})
+		out.Notifications = append(out.Notifications, &complaintv1.Notification{Id: n.ID, Complaint: n.Complaint, RecipientRole: n.RecipientRole, Level: int32(n.Level), Message: n.Message, CreateTime: pbconv.Timestamp(n.CreateTime)})
 	}
 	return out, nil
 }
 
 // PolicyToProto converts a policy.
 func PolicyToProto(p complaint.Policy) *complaintv1.SlaPolicy {
-	out := &complaintv1.SlaPolicy{Dealer: p.Dealer, WarningRatio: p.WarningRatio, Overridden: p.Overridden, UpdateTime: ts(p.UpdateTime)}
+	out := &complaintv1.SlaPolicy{Dealer: p.Dealer, WarningRatio: p.WarningRatio, Overridden: p.Overridden, UpdateTime: pbconv.Timestamp(p.UpdateTime)}
 	for _, t := range p.Targets {
 		out.Targets = append(out.Targets, &complaintv1.SeverityTarget{
-			Severity: complaintv1.Severity(value(t.Severity, "SEVERITY_", complaintv1.Severity_value)),
+			Severity: complaintv1.Severity(pbconv.EnumValue(t.Severity, "SEVERITY_", complaintv1.Severity_value)),
 			Response: durationpb.New(t.Response), Resolution: durationpb.New(t.Resolution),
 		})
 	}
@@ -338,7 +320,7 @@ func PolicyToProto(p complaint.Policy) *complaintv1.SlaPolicy {
 func policyFromProto(in *complaintv1.SlaPolicy) complaint.Policy {
 	p := complaint.Policy{WarningRatio: in.GetWarningRatio()}
 	for _, t := range in.GetTargets() {
-		p.Targets = append(p.Targets, complaint.Target{Severity: name(t.GetSeverity().String(), "SEVERITY_"), Response: t.GetResponse().AsDuration(), Resolution: t.GetResolution().AsDuration()})
+		p.Targets = append(p.Targets, complaint.Target{Severity: pbconv.EnumName(t.GetSeverity().String(), "SEVERITY_"), Response: t.GetResponse().AsDuration(), Resolution: t.GetResolution().AsDuration()})
 	}
 	return p
 }
@@ -409,12 +391,12 @@ func (s *Server) UpdateDefaultSlaPolicy(ctx context.Context, req *complaintv1.Up
 }
 
 func templateToProto(t postgres.Template) *complaintv1.ResolutionTemplate {
-	return &complaintv1.ResolutionTemplate{Id: t.ID, Category: complaintv1.Category(value(t.Category, "CATEGORY_", complaintv1.Category_value)), Title: t.Title, Body: t.Body, CreateTime: ts(t.CreateTime)}
+	return &complaintv1.ResolutionTemplate{Id: t.ID, Category: complaintv1.Category(pbconv.EnumValue(t.Category, "CATEGORY_", complaintv1.Category_value)), Title: t.Title, Body: t.Body, CreateTime: pbconv.Timestamp(t.CreateTime)}
 }
 
 // ListResolutionTemplates implements the RPC; any signed-in user.
 func (s *Server) ListResolutionTemplates(ctx context.Context, req *complaintv1.ListResolutionTemplatesRequest) (*complaintv1.ListResolutionTemplatesResponse, error) {
-	ts, err := s.store.Templates(ctx, name(req.GetCategory().String(), "CATEGORY_"), req.GetQuery())
+	ts, err := s.store.Templates(ctx, pbconv.EnumName(req.GetCategory().String(), "CATEGORY_"), req.GetQuery())
 	if err != nil {
 		return nil, err
 	}
@@ -432,7 +414,7 @@ func (s *Server) CreateResolutionTemplate(ctx context.Context, req *complaintv1.
 		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only HQ admins add resolution templates").Zh("只有总部管理员可以添加处理模板")
 	}
 	in := req.GetTemplate()
-	t, err := s.store.CreateTemplate(ctx, postgres.Template{Category: name(in.GetCategory().String(), "CATEGORY_"), Title: in.GetTitle(), Body: in.GetBody()})
+	t, err := s.store.CreateTemplate(ctx, postgres.Template{Category: pbconv.EnumName(in.GetCategory().String(), "CATEGORY_"), Title: in.GetTitle(), Body: in.GetBody()})
 	if err != nil {
 		return nil, err
 	}
@@ -481,8 +463,8 @@ func (s *ClockServer) GetClockInput(ctx context.Context, req *complaintv1.GetClo
 		return nil, err
 	}
 	return &complaintv1.ClockInput{
-		Dealer: c.Dealer, State: complaintv1.State(value(c.State, "STATE_", complaintv1.State_value)),
-		Severity: complaintv1.Severity(value(c.Severity, "SEVERITY_", complaintv1.Severity_value)), Level: int32(c.Level),
+		Dealer: c.Dealer, State: complaintv1.State(pbconv.EnumValue(c.State, "STATE_", complaintv1.State_value)),
+		Severity: complaintv1.Severity(pbconv.EnumValue(c.Severity, "SEVERITY_", complaintv1.Severity_value)), Level: int32(c.Level),
 		Policy: PolicyToProto(p),
 	}, nil
 }

@@ -1,33 +1,13 @@
 package postgres_test
 
 import (
-	"io/fs"
-	"strings"
 	"testing"
 
-	"github.com/dealercare/dealercare/pkg/outbox"
+	"github.com/dealercare/dealercare/pkg/outbox/outboxtest"
 	"github.com/dealercare/dealercare/services/complaint/postgres"
 )
 
-// The outbox migration is pkg/outbox's table, pasted as plain SQL: it must
-// stay exactly outbox.TableSQL(""), after its leading comment.
+// The outbox migration is pkg/outbox's table, pasted as plain SQL.
 func TestOutboxMigrationMatchesThePackage(t *testing.T) {
-	fsys, err := postgres.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := fs.ReadFile(fsys, "0002_outbox.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var body []string
-	for _, line := range strings.SplitAfter(string(raw), "\n") {
-		if len(body) == 0 && strings.HasPrefix(line, "--") {
-			continue
-		}
-		body = append(body, line)
-	}
-	if got := strings.Join(body, ""); got != outbox.TableSQL("") {
-		t.Errorf("0002_outbox.sql differs from outbox.TableSQL(\"\"); regenerate it:\n%s", got)
-	}
+	outboxtest.CheckMigration(t, postgres.Migrations, "0002_outbox.sql")
 }

@@ -2,17 +2,18 @@ package app_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/service"
 	"github.com/dealercare/dealercare/services/customer/app"
 	"github.com/dealercare/dealercare/services/customer/postgres"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -30,33 +31,16 @@ import (
 type stack struct {
 	client customerv1.DealerNetworkServiceClient
 	conn   *grpc.ClientConn
-	key    *auth.SigningKey
+	id     *authtest.Issuer
 }
 
 func start(t *testing.T) *stack {
 	t.Helper()
-	fsys, err := postgres.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgtest.New(t, postgres.Schema, fsys)
-	keys := t.TempDir()
-	if err := auth.GenerateDevKeys(keys); err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := pgtest.NewFrom(t, postgres.Schema, postgres.Migrations)
+	id := authtest.New(t)
 	m := &app.Main{Config: app.Config{
-		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second},
-		Auth: auth.VerifierConfig{
-			JWKSURL:  filepath.Join(keys, auth.DevJWKSFile),
-			Issuer:   auth.DevIssuer,
-			Audience: auth.DevAudience,
-		},
-		Database: pg.Config{URL: db.AppURL},
-		PII:      pii.NewRandomKeys(),
+		Config: service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: id.Config, Database: pg.Config{URL: db.AppURL}},
+		PII:    pii.NewRandomKeys(),
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
@@ -77,18 +61,14 @@ func start(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &stack{client: customerv1.NewDealerNetworkServiceClient(conn), conn: conn, key: key}
+	return &stack{client: customerv1.NewDealerNetworkServiceClient(conn), conn: conn, id: id}
 }
 
 func (s *stack) as(t *testing.T, p auth.Principal) context.Context {
 	t.Helper()
-	tok, err := s.key.Mint(p, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
-	return auth.WithToken(ctx, tok)
+	return auth.WithToken(ctx, s.id.Token(t, p))
 }
 
 var (

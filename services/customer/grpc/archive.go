@@ -2,14 +2,12 @@ package grpc
 
 import (
 	"context"
-	"strings"
-	"time"
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/pbconv"
 	"github.com/dealercare/dealercare/services/customer/archive"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // ArchiveServer implements customerv1.ArchiveServiceServer.
@@ -21,57 +19,25 @@ type ArchiveServer struct {
 // NewArchiveServer returns the gRPC server of the customer archive.
 func NewArchiveServer(svc *archive.Service) *ArchiveServer { return &ArchiveServer{svc: svc} }
 
-// enumName maps a proto enum value name to the stored lower-case name:
-// CUSTOMER_TIER_KEY → key; the zero value maps to "".
-func enumName(full, prefix string) string {
-	n := strings.TrimPrefix(full, prefix)
-	if n == "UNSPECIFIED" {
-		return ""
-	}
-	return strings.ToLower(n)
-}
-
-// enumValue maps a stored name back: key → CUSTOMER_TIER_KEY.
-func enumValue(name, prefix string, values map[string]int32) int32 {
-	if name == "" {
-		return 0
-	}
-	return values[prefix+strings.ToUpper(name)]
-}
-
-func ts(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-func fromTS(t *timestamppb.Timestamp) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.AsTime()
-}
-
 func customerFromProto(c *customerv1.Customer) archive.Customer {
 	return archive.Customer{
 		ID:               c.GetId(),
-		Kind:             enumName(c.GetKind().String(), "CUSTOMER_KIND_"),
+		Kind:             pbconv.EnumName(c.GetKind().String(), "CUSTOMER_KIND_"),
 		Name:             c.GetName(),
-		Gender:           enumName(c.GetGender().String(), "GENDER_"),
+		Gender:           pbconv.EnumName(c.GetGender().String(), "GENDER_"),
 		Birthday:         c.GetBirthday(),
 		Mobile:           c.GetMobile(),
 		Email:            c.GetEmail(),
 		Address:          c.GetAddress(),
 		IDNumber:         c.GetIdNumber(),
-		Source:           enumName(c.GetSource().String(), "CUSTOMER_SOURCE_"),
-		Tier:             enumName(c.GetTier().String(), "CUSTOMER_TIER_"),
+		Source:           pbconv.EnumName(c.GetSource().String(), "CUSTOMER_SOURCE_"),
+		Tier:             pbconv.EnumName(c.GetTier().String(), "CUSTOMER_TIER_"),
 		Tags:             c.GetTags(),
-		PreferredChannel: enumName(c.GetPreferredChannel().String(), "CHANNEL_"),
+		PreferredChannel: pbconv.EnumName(c.GetPreferredChannel().String(), "CHANNEL_"),
 		PreferredHours:   c.GetPreferredHours(),
 		ContactName:      c.GetContactName(),
 		DMSID:            c.GetDmsId(),
-		TriggerTime:      fromTS(c.GetTriggerTime()),
+		TriggerTime:      pbconv.Time(c.GetTriggerTime()),
 	}
 }
 
@@ -79,31 +45,31 @@ func customerFromProto(c *customerv1.Customer) archive.Customer {
 func CustomerToProto(c *archive.Customer) *customerv1.Customer {
 	out := &customerv1.Customer{
 		Id: c.ID, Dealer: c.Dealer,
-		Kind:             customerv1.CustomerKind(enumValue(c.Kind, "CUSTOMER_KIND_", customerv1.CustomerKind_value)),
+		Kind:             customerv1.CustomerKind(pbconv.EnumValue(c.Kind, "CUSTOMER_KIND_", customerv1.CustomerKind_value)),
 		Name:             c.Name,
-		Gender:           customerv1.Gender(enumValue(c.Gender, "GENDER_", customerv1.Gender_value)),
+		Gender:           customerv1.Gender(pbconv.EnumValue(c.Gender, "GENDER_", customerv1.Gender_value)),
 		Birthday:         c.Birthday,
 		Mobile:           c.Mobile,
 		Email:            c.Email,
 		Address:          c.Address,
 		IdNumber:         c.IDNumber,
-		Source:           customerv1.CustomerSource(enumValue(c.Source, "CUSTOMER_SOURCE_", customerv1.CustomerSource_value)),
-		Tier:             customerv1.CustomerTier(enumValue(c.Tier, "CUSTOMER_TIER_", customerv1.CustomerTier_value)),
+		Source:           customerv1.CustomerSource(pbconv.EnumValue(c.Source, "CUSTOMER_SOURCE_", customerv1.CustomerSource_value)),
+		Tier:             customerv1.CustomerTier(pbconv.EnumValue(c.Tier, "CUSTOMER_TIER_", customerv1.CustomerTier_value)),
 		Tags:             c.Tags,
-		PreferredChannel: customerv1.Channel(enumValue(c.PreferredChannel, "CHANNEL_", customerv1.Channel_value)),
+		PreferredChannel: customerv1.Channel(pbconv.EnumValue(c.PreferredChannel, "CHANNEL_", customerv1.Channel_value)),
 		PreferredHours:   c.PreferredHours,
 		LoyaltyPoints:    c.LoyaltyPoints,
 		ContactName:      c.ContactName,
 		DmsId:            c.DMSID,
-		TriggerTime:      ts(c.TriggerTime),
-		CreateTime:       ts(c.CreateTime),
-		UpdateTime:       ts(c.UpdateTime),
+		TriggerTime:      pbconv.Timestamp(c.TriggerTime),
+		CreateTime:       pbconv.Timestamp(c.CreateTime),
+		UpdateTime:       pbconv.Timestamp(c.UpdateTime),
 		MergedInto:       c.MergedInto,
 	}
 	for _, k := range c.Consents {
 		out.Consents = append(out.Consents, &customerv1.Consent{
-			Channel: customerv1.Channel(enumValue(k.Channel, "CHANNEL_", customerv1.Channel_value)),
-			Granted: k.Granted, Source: k.Source, UpdateTime: ts(k.UpdateTime),
+			Channel: customerv1.Channel(pbconv.EnumValue(k.Channel, "CHANNEL_", customerv1.Channel_value)),
+			Granted: k.Granted, Source: k.Source, UpdateTime: pbconv.Timestamp(k.UpdateTime),
 		})
 	}
 	for _, p := range c.Problems {
@@ -124,8 +90,8 @@ func vehicleToProto(v *archive.Vehicle) *customerv1.Vehicle {
 	return &customerv1.Vehicle{
 		Id: v.ID, Dealer: v.Dealer, Customer: v.Customer, Vin: v.VIN, Plate: v.Plate, Brand: v.Brand, Model: v.Model,
 		ModelYear: int32(v.ModelYear), PurchaseDate: v.PurchaseDate, SellingDealer: v.SellingDealer,
-		MileageKm: int32(v.MileageKM), DmsId: v.DMSID, CreateTime: ts(v.CreateTime),
-		LastVisitTime: ts(v.Service.LastVisitTime), LastVisitDealer: v.Service.LastVisitDealer,
+		MileageKm: int32(v.MileageKM), DmsId: v.DMSID, CreateTime: pbconv.Timestamp(v.CreateTime),
+		LastVisitTime: pbconv.Timestamp(v.Service.LastVisitTime), LastVisitDealer: v.Service.LastVisitDealer,
 		NextServiceDueDate: v.Service.NextDueDate, NextServiceDueMileageKm: int32(v.Service.NextDueMileageKM),
 	}
 }
@@ -133,16 +99,16 @@ func vehicleToProto(v *archive.Vehicle) *customerv1.Vehicle {
 func roToProto(ro *archive.RepairOrder) *customerv1.RepairOrder {
 	return &customerv1.RepairOrder{
 		Id: ro.ID, Dealer: ro.Dealer, Number: ro.Number, Vehicle: ro.Vehicle, Vin: ro.VIN, Customer: ro.Customer,
-		Type:     customerv1.RepairOrderType(enumValue(ro.Type, "REPAIR_ORDER_TYPE_", customerv1.RepairOrderType_value)),
-		State:    customerv1.RepairOrderState(enumValue(ro.State, "REPAIR_ORDER_STATE_", customerv1.RepairOrderState_value)),
-		OpenTime: ts(ro.OpenTime), CloseTime: ts(ro.CloseTime), MileageKm: int32(ro.MileageKM), AmountFen: ro.AmountFen,
+		Type:     customerv1.RepairOrderType(pbconv.EnumValue(ro.Type, "REPAIR_ORDER_TYPE_", customerv1.RepairOrderType_value)),
+		State:    customerv1.RepairOrderState(pbconv.EnumValue(ro.State, "REPAIR_ORDER_STATE_", customerv1.RepairOrderState_value)),
+		OpenTime: pbconv.Timestamp(ro.OpenTime), CloseTime: pbconv.Timestamp(ro.CloseTime), MileageKm: int32(ro.MileageKM), AmountFen: ro.AmountFen,
 		Advisor: ro.Advisor, ByAppointment: ro.ByAppointment, CampaignCode: ro.CampaignCode,
 	}
 }
 
 func saleToProto(s *archive.Sale) *customerv1.Sale {
 	return &customerv1.Sale{Id: s.ID, Dealer: s.Dealer, Vehicle: s.Vehicle, Customer: s.Customer, Salesperson: s.Salesperson,
-		DeliveredTime: ts(s.DeliveredTime), CreateTime: ts(s.CreateTime)}
+		DeliveredTime: pbconv.Timestamp(s.DeliveredTime), CreateTime: pbconv.Timestamp(s.CreateTime)}
 }
 
 func page(tok string, size int32) archive.Page { return archive.Page{After: tok, Size: int(size)} }
@@ -167,7 +133,7 @@ func (s *ArchiveServer) GetCustomer(ctx context.Context, req *customerv1.GetCust
 
 // ListCustomers implements the RPC.
 func (s *ArchiveServer) ListCustomers(ctx context.Context, req *customerv1.ListCustomersRequest) (*customerv1.ListCustomersResponse, error) {
-	cs, next, err := s.svc.ListCustomers(ctx, req.GetDealer(), req.GetQuery(), enumName(req.GetTier().String(), "CUSTOMER_TIER_"), page(req.GetPageToken(), req.GetPageSize()))
+	cs, next, err := s.svc.ListCustomers(ctx, req.GetDealer(), req.GetQuery(), pbconv.EnumName(req.GetTier().String(), "CUSTOMER_TIER_"), page(req.GetPageToken(), req.GetPageSize()))
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +153,7 @@ func (s *ArchiveServer) UpdateCustomer(ctx context.Context, req *customerv1.Upda
 func (s *ArchiveServer) UpdateConsent(ctx context.Context, req *customerv1.UpdateConsentRequest) (*customerv1.Customer, error) {
 	k := req.GetConsent()
 	c, err := s.svc.UpdateConsent(ctx, req.GetDealer(), req.GetCustomer(), archive.Consent{
-		Channel: enumName(k.GetChannel().String(), "CHANNEL_"), Granted: k.GetGranted(), Source: k.GetSource(),
+		Channel: pbconv.EnumName(k.GetChannel().String(), "CHANNEL_"), Granted: k.GetGranted(), Source: k.GetSource(),
 	})
 	if err != nil {
 		return nil, err
@@ -205,7 +171,7 @@ func (s *ArchiveServer) AdjustLoyaltyPoints(ctx context.Context, req *customerv1
 }
 
 func loyaltyToProto(l *archive.LoyaltyTransaction) *customerv1.LoyaltyTransaction {
-	return &customerv1.LoyaltyTransaction{Id: l.ID, Customer: l.Customer, Points: l.Points, Reason: l.Reason, Balance: l.Balance, CreateTime: ts(l.CreateTime)}
+	return &customerv1.LoyaltyTransaction{Id: l.ID, Customer: l.Customer, Points: l.Points, Reason: l.Reason, Balance: l.Balance, CreateTime: pbconv.Timestamp(l.CreateTime)}
 }
 
 // ListLoyaltyTransactions implements the RPC.
@@ -292,8 +258,8 @@ func (s *ArchiveServer) CreateRepairOrder(ctx context.Context, req *customerv1.C
 	r := req.GetRepairOrder()
 	ro, err := s.svc.CreateRepairOrder(ctx, req.GetDealer(), archive.RepairOrder{
 		Number: r.GetNumber(), Vehicle: r.GetVehicle(), VIN: r.GetVin(),
-		Type:     enumName(r.GetType().String(), "REPAIR_ORDER_TYPE_"),
-		OpenTime: fromTS(r.GetOpenTime()), MileageKM: int(r.GetMileageKm()), AmountFen: r.GetAmountFen(),
+		Type:     pbconv.EnumName(r.GetType().String(), "REPAIR_ORDER_TYPE_"),
+		OpenTime: pbconv.Time(r.GetOpenTime()), MileageKM: int(r.GetMileageKm()), AmountFen: r.GetAmountFen(),
 		Advisor: r.GetAdvisor(), ByAppointment: r.GetByAppointment(), CampaignCode: r.GetCampaignCode(),
 	})
 	if err != nil {
@@ -326,7 +292,7 @@ func (s *ArchiveServer) ListRepairOrders(ctx context.Context, req *customerv1.Li
 
 // CloseRepairOrder implements the RPC.
 func (s *ArchiveServer) CloseRepairOrder(ctx context.Context, req *customerv1.CloseRepairOrderRequest) (*customerv1.RepairOrder, error) {
-	ro, err := s.svc.CloseRepairOrder(ctx, req.GetDealer(), req.GetRepairOrder(), fromTS(req.GetCloseTime()), int(req.GetMileageKm()), req.GetAmountFen())
+	ro, err := s.svc.CloseRepairOrder(ctx, req.GetDealer(), req.GetRepairOrder(), pbconv.Time(req.GetCloseTime()), int(req.GetMileageKm()), req.GetAmountFen())
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +302,7 @@ func (s *ArchiveServer) CloseRepairOrder(ctx context.Context, req *customerv1.Cl
 // CreateSale implements the RPC.
 func (s *ArchiveServer) CreateSale(ctx context.Context, req *customerv1.CreateSaleRequest) (*customerv1.Sale, error) {
 	in := req.GetSale()
-	out, err := s.svc.CreateSale(ctx, req.GetDealer(), archive.Sale{Vehicle: in.GetVehicle(), Salesperson: in.GetSalesperson(), DeliveredTime: fromTS(in.GetDeliveredTime())})
+	out, err := s.svc.CreateSale(ctx, req.GetDealer(), archive.Sale{Vehicle: in.GetVehicle(), Salesperson: in.GetSalesperson(), DeliveredTime: pbconv.Time(in.GetDeliveredTime())})
 	if err != nil {
 		return nil, err
 	}

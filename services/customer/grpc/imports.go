@@ -4,6 +4,7 @@ import (
 	"context"
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	"github.com/dealercare/dealercare/pkg/pbconv"
 	"github.com/dealercare/dealercare/services/customer/importer"
 )
 
@@ -27,7 +28,7 @@ func importToProto(i *importer.Import) *customerv1.Import {
 		Id: i.ID, Dealer: i.Dealer, FileName: i.FileName, Encoding: i.Encoding, State: importStates[i.State],
 		TotalRows: int32(i.TotalRows), ProcessedRows: int32(i.ProcessedRows), InsertedRows: int32(i.Inserted),
 		UpdatedRows: int32(i.Updated), UnchangedRows: int32(i.Unchanged), FailedRows: int32(i.Failed),
-		Failure: i.Failure, CreateTime: ts(i.CreateTime), FinishTime: ts(i.FinishTime),
+		Failure: i.Failure, CreateTime: pbconv.Timestamp(i.CreateTime), FinishTime: pbconv.Timestamp(i.FinishTime),
 	}
 }
 

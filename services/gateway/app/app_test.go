@@ -5,18 +5,18 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/service"
 	callback "github.com/dealercare/dealercare/services/callback/app"
 	callbackpg "github.com/dealercare/dealercare/services/callback/postgres"
 	complaint "github.com/dealercare/dealercare/services/complaint/app"
@@ -31,7 +31,7 @@ import (
 // gw is the real gateway in front of the real customer service.
 type gw struct {
 	url          string
-	key          *auth.SigningKey
+	id           *authtest.Issuer
 	customerAddr string // the customer service's gRPC address, for direct calls
 	callbackAddr string // the callback service's, for what only workflows create
 }
@@ -59,64 +59,31 @@ func start(t testing.TB) *gw { return startWith(t, func(*app.Config) {}) }
 // startWith starts the stack with the gateway's config adjusted by tune.
 func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	t.Helper()
-	fsys, err := customerpg.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgtest.New(t, customerpg.Schema, fsys)
-	keys := t.TempDir()
-	if err := auth.GenerateDevKeys(keys); err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.LoadSigningKey(filepath.Join(keys, auth.DevSigningKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	authCfg := auth.VerifierConfig{JWKSURL: filepath.Join(keys, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience}
+	db := pgtest.NewFrom(t, customerpg.Schema, customerpg.Migrations)
+	id := authtest.New(t)
+	authCfg, tokenFile := id.Config, id.ServiceTokenFile
 
 	c := &customer.Main{Config: customer.Config{
-		GRPC:     grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second},
-		Auth:     authCfg,
-		Database: pg.Config{URL: db.AppURL},
-		PII:      pii.NewRandomKeys(),
+		Config: service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: db.AppURL}},
+		PII:    pii.NewRandomKeys(),
 	}}
 	runUntilCleanup(t, c.Open, c.Run, c.Close)
 
-	cfs, err := complaintpg.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cdb := pgtest.New(t, complaintpg.Schema, cfs)
-	svcTok, err := key.Mint(auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}}, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenFile := filepath.Join(keys, "service.token")
-	if err := os.WriteFile(tokenFile, []byte(svcTok), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cdb := pgtest.NewFrom(t, complaintpg.Schema, complaintpg.Migrations)
 	cm := &complaint.Main{Config: complaint.Config{
-		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
-		Database: pg.Config{URL: cdb.AppURL}, CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile,
+		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: cdb.AppURL}},
+		CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile,
 	}}
 	runUntilCleanup(t, cm.Open, cm.Run, cm.Close)
 
-	bfs, err := callbackpg.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bdb := pgtest.New(t, callbackpg.Schema, bfs)
+	bdb := pgtest.NewFrom(t, callbackpg.Schema, callbackpg.Migrations)
 	cb := &callback.Main{Config: callback.Config{
-		GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg,
-		Database: pg.Config{URL: bdb.AppURL}, CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile,
+		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: bdb.AppURL}},
+		CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile,
 	}}
 	runUntilCleanup(t, cb.Open, cb.Run, cb.Close)
 
-	idem, err := idempotency.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gwdb := pgtest.New(t, idempotency.Schema, idem)
+	gwdb := pgtest.NewFrom(t, idempotency.Schema, idempotency.Migrations)
 	g := &app.Main{Config: app.Config{
 		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(), CallbackTarget: cb.Addr(),
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20, MaxImportBytes: 64 << 20,
@@ -125,17 +92,10 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
-	return &gw{url: g.URL(), key: key, customerAddr: c.Addr(), callbackAddr: cb.Addr()}
+	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr()}
 }
 
-func (g *gw) token(t testing.TB, p auth.Principal) string {
-	t.Helper()
-	tok, err := g.key.Mint(p, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
+func (g *gw) token(t testing.TB, p auth.Principal) string { t.Helper(); return g.id.Token(t, p) }
 
 // do sends a request and decodes the JSON answer.
 func (g *gw) do(t testing.TB, method, path, token, body string) (int, map[string]any) {
@@ -258,7 +218,7 @@ func TestGatewayAuthentication(t *testing.T) {
 			t.Errorf("%s: message %q does not mention %q", tc.name, msg, tc.want)
 		}
 	}
-	expired, err := g.key.Mint(auth.Principal{Subject: "x", Roles: []auth.Role{auth.RoleHQAdmin}}, auth.DevIssuer, auth.DevAudience, time.Minute, time.Now().Add(-time.Hour))
+	expired, err := g.id.Key.Mint(auth.Principal{Subject: "x", Roles: []auth.Role{auth.RoleHQAdmin}}, auth.DevIssuer, auth.DevAudience, time.Minute, time.Now().Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

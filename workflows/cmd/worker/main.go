@@ -2,41 +2,16 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
-	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/program"
 	"github.com/dealercare/dealercare/pkg/telemetry"
 	"github.com/dealercare/dealercare/workflows/app"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	err := run(ctx)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "worker:", err)
-		os.Exit(1)
-	}
-}
-
-func run(ctx context.Context) error {
-	cfg, err := app.LoadConfig(config.FromEnv())
-	if err != nil {
-		return err
-	}
-	shutdown, err := telemetry.Setup(ctx, cfg.Telemetry)
-	if err != nil {
-		return err
-	}
-	defer shutdown(context.Background())
-	m := &app.Main{Config: cfg}
-	defer m.Close()
-	if err := m.Open(ctx); err != nil {
-		return err
-	}
-	return m.Run(ctx)
+	program.Main(program.Program[app.Config]{
+		Name:       "worker",
+		LoadConfig: app.LoadConfig,
+		Telemetry:  func(c app.Config) telemetry.Config { return c.Telemetry },
+		New:        func(c app.Config) program.Process { return &app.Main{Config: c} },
+	})
 }

@@ -13,6 +13,7 @@ import (
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	"github.com/dealercare/dealercare/services/customer/postgres"
@@ -28,33 +29,20 @@ import (
 // call was cut off: each either succeeded or was refused before it started
 // (UNAVAILABLE once the listener closed).
 func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
-	fsys, err := postgres.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgtest.New(t, postgres.Schema, fsys)
+	db := pgtest.NewFrom(t, postgres.Schema, postgres.Migrations)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "customer")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	if err := auth.GenerateDevKeys(dir); err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.LoadSigningKey(filepath.Join(dir, auth.DevSigningKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := key.Mint(auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}, auth.DevIssuer, auth.DevAudience, time.Hour, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := authtest.New(t)
+	tok := id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
 
 	addr := "127.0.0.1:" + freePort(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"CUSTOMER_GRPC_ADDR="+addr, "DATABASE_URL="+db.AppURL,
-		"AUTH_JWKS_URL="+filepath.Join(dir, auth.DevJWKSFile), "AUTH_ISSUER="+auth.DevIssuer, "AUTH_AUDIENCE="+auth.DevAudience,
+		"AUTH_JWKS_URL="+id.Config.JWKSURL, "AUTH_ISSUER="+id.Config.Issuer, "AUTH_AUDIENCE="+id.Config.Audience,
 		"LOG_LEVEL=warn",
 	)
 	cmd.Env = append(cmd.Env, pii.NewRandomKeys().Env()...)
