@@ -10,7 +10,8 @@ func TestTemporalArgs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn", "--db-filename", "/repo/.run/temporal.db"}
+	want := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", "7233", "--log-level", "warn", "--db-filename", "/repo/.run/temporal.db",
+		"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000"}
 	if !slices.Equal(got, want) {
 		t.Errorf("args = %q, want %q", got, want)
 	}
