@@ -139,6 +139,13 @@ func SetState(c Clock, state string) (Clock, bool) {
 	return c, true
 }
 
+// The keys of the breaches at which a deadline falls: the first response's
+// and the first resolution's.
+const (
+	ResponseBreachedKey        = "response/" + KindBreached
+	FirstResolutionBreachedKey = "resolution/1/" + KindBreached
+)
+
 // Threshold is a warning or breach a running clock will reach.
 type Threshold struct {
 	// Key is unique per complaint and fires once ever: "response/warned",

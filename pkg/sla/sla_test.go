@@ -365,7 +365,7 @@ func TestNextThreshold(t *testing.T) {
 		ok      bool
 	}{
 		{"fresh", running, targets, nil, Threshold{"response/warned", KindWarned, 1, 80 * time.Second, 100 * time.Second}, true},
-		{"warning fired", running, targets, []string{"response/warned"}, Threshold{"response/breached", KindBreached, 1, 100 * time.Second, 100 * time.Second}, true},
+		{"warning fired", running, targets, []string{"response/warned"}, Threshold{ResponseBreachedKey, KindBreached, 1, 100 * time.Second, 100 * time.Second}, true},
 		{
 			"reached and not fired: due at once", Clock{ResponseElapsed: 150 * time.Second, ResponseRunning: true}, targets,
 			[]string{"response/warned"}, Threshold{"response/breached", KindBreached, 1, 0, 100 * time.Second}, true,
@@ -381,6 +381,10 @@ func TestNextThreshold(t *testing.T) {
 		{
 			"acknowledged: resolution only", Clock{ResolutionElapsed: 10 * time.Second, ResolutionRunning: true}, targets,
 			nil, Threshold{"resolution/1/warned", KindWarned, 2, 790 * time.Second, 1000 * time.Second}, true,
+		},
+		{
+			"first resolution breach", Clock{ResolutionElapsed: 900 * time.Second, ResolutionRunning: true}, targets,
+			[]string{"resolution/1/warned"}, Threshold{FirstResolutionBreachedKey, KindBreached, 2, 100 * time.Second, 1000 * time.Second}, true,
 		},
 		{
 			"second multiple", Clock{ResolutionElapsed: 1000 * time.Second, ResolutionRunning: true}, targets,

@@ -25,8 +25,11 @@ import (
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
 	"github.com/dealercare/dealercare/workflows/app"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // complaintStack is the customer and complaint services, their relays and
@@ -34,6 +37,7 @@ import (
 type complaintStack struct {
 	network   customerv1.DealerNetworkServiceClient
 	complaint complaintv1.ComplaintServiceClient
+	clock     complaintv1.ComplaintClockServiceClient
 	mint      func(auth.Principal) context.Context
 }
 
@@ -75,6 +79,7 @@ func startComplaintStack(t *testing.T) *complaintStack {
 	return &complaintStack{
 		network:   customerv1.NewDealerNetworkServiceClient(cc),
 		complaint: complaintv1.NewComplaintServiceClient(fc),
+		clock:     complaintv1.NewComplaintClockServiceClient(fc),
 		mint:      func(p auth.Principal) context.Context { return auth.WithToken(context.Background(), token(p)) },
 	}
 }
@@ -166,7 +171,29 @@ func TestEscalationLadderOnARealStack(t *testing.T) {
 	if got.GetLevel() < 3 {
 		t.Errorf("complaint level %d", got.GetLevel())
 	}
+	// The deadlines the workflow counted, on the resource: the first
+	// response's and the first resolution's, at their breaches.
+	if due := got.GetResponseDueTime(); due == nil || !due.AsTime().Equal(created.Add(response)) {
+		t.Errorf("response_due_time %v, want %v", due.AsTime(), created.Add(response))
+	}
+	if due := got.GetResolutionDueTime(); due == nil || !due.AsTime().Equal(created.Add(resolution)) {
+		t.Errorf("resolution_due_time %v, want %v", due.AsTime(), created.Add(resolution))
+	}
 	gm := s.mint(auth.Principal{Subject: "gm", Roles: []auth.Role{auth.RoleDealerGM}, Dealer: "SH001"})
+	// Only the worker's service identity may move the deadlines or write
+	// clock events; the dealer's own users may not, and nothing changes.
+	late := timestamppb.New(created.Add(time.Hour))
+	if _, err := s.clock.SetDeadlines(gm, &complaintv1.SetDeadlinesRequest{Complaint: c.GetId(), ResponseDueTime: late, ResolutionDueTime: late}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("SetDeadlines by the dealer GM: %v, want PermissionDenied", err)
+	}
+	if _, err := s.clock.RecordClockEvent(gm, &complaintv1.RecordClockEventRequest{Dealer: "SH001", Complaint: c.GetId(), Key: "escalated/L4",
+		Kind: "escalated", Level: 4, Time: late}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("RecordClockEvent by the dealer GM: %v, want PermissionDenied", err)
+	}
+	if again, err := s.complaint.GetComplaint(agent, &complaintv1.GetComplaintRequest{Dealer: "SH001", Complaint: c.GetId()}); err != nil ||
+		!again.GetResponseDueTime().AsTime().Equal(got.GetResponseDueTime().AsTime()) || again.GetLevel() != got.GetLevel() {
+		t.Errorf("after the refused calls: %v, %v", again, err)
+	}
 	ns, err := s.complaint.ListNotifications(gm, &complaintv1.ListNotificationsRequest{Dealer: "SH001", RecipientRole: "dealer_gm"})
 	if err != nil {
 		t.Fatal(err)
@@ -259,6 +286,18 @@ func TestClocksOnARealStack(t *testing.T) {
 			want := resolution + held
 			if got := e.GetTime().AsTime().Sub(created); got < want-time.Second || got > want+2*time.Second {
 				t.Errorf("resolution breach %v after filing, want %v (target %v + pause %v); timeline: %s", got, want, resolution, held, describe(evs))
+			}
+			// The resource's resolution deadline moved by the pause: it is
+			// the breach's instant. The response deadline stays.
+			got, err := s.complaint.GetComplaint(agent, &complaintv1.GetComplaintRequest{Dealer: d, Complaint: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if due := got.GetResolutionDueTime(); due == nil || !due.AsTime().Equal(e.GetTime().AsTime()) {
+				t.Errorf("resolution_due_time %v, want the breach's %v", due.AsTime(), e.GetTime().AsTime())
+			}
+			if due := got.GetResponseDueTime(); due == nil || !due.AsTime().Equal(created.Add(response)) {
+				t.Errorf("response_due_time %v, want %v", due.AsTime(), created.Add(response))
 			}
 		}
 	}

@@ -147,6 +147,34 @@ func (a *Activities) RecordClockEvent(ctx context.Context, in RecordInput) (*Rec
 	return &RecordResult{Recorded: res.GetRecorded()}, nil
 }
 
+// Deadlines are the complaint's deadlines as the workflow counts them; a
+// zero time is none.
+type Deadlines struct {
+	Complaint  string    `json:"complaint,omitempty"`
+	Response   time.Time `json:"response,omitzero"`
+	Resolution time.Time `json:"resolution,omitzero"`
+}
+
+func (d Deadlines) equal(o Deadlines) bool {
+	return d.Complaint == o.Complaint && d.Response.Equal(o.Response) && d.Resolution.Equal(o.Resolution)
+}
+
+// SetDeadlines calls ComplaintClockService.SetDeadlines, which writes them
+// onto the complaint; writing the same values again changes nothing.
+func (a *Activities) SetDeadlines(ctx context.Context, in Deadlines) error {
+	req := &complaintv1.SetDeadlinesRequest{Complaint: in.Complaint}
+	if !in.Response.IsZero() {
+		req.ResponseDueTime = timestamppb.New(in.Response)
+	}
+	if !in.Resolution.IsZero() {
+		req.ResolutionDueTime = timestamppb.New(in.Resolution)
+	}
+	if _, err := a.Clock.SetDeadlines(ctx, req); err != nil {
+		return classify(err, "set deadlines of complaint %s", in.Complaint)
+	}
+	return nil
+}
+
 // severityName is the events' name of a severity; "" for unspecified.
 func severityName(s complaintv1.Severity) string {
 	switch s {

@@ -78,6 +78,10 @@ func (f failingClock) RecordClockEvent(context.Context, *complaintv1.RecordClock
 	return nil, f.err
 }
 
+func (f failingClock) SetDeadlines(context.Context, *complaintv1.SetDeadlinesRequest, ...grpc.CallOption) (*complaintv1.SetDeadlinesResponse, error) {
+	return nil, f.err
+}
+
 // failingNetwork answers GetBusinessCalendar with err.
 type failingNetwork struct {
 	customerv1.DealerNetworkServiceClient
@@ -116,6 +120,10 @@ func TestActivityErrorsAreClassified(t *testing.T) {
 				{"LoadClockInput", func() error { _, err := env.ExecuteActivity("LoadClockInput", testComplaint); return err }, tt.wantType},
 				{"RecordClockEvent", func() error {
 					_, err := env.ExecuteActivity("RecordClockEvent", RecordInput{Complaint: testComplaint, Key: "k", Kind: "warned", Time: t0})
+					return err
+				}, tt.wantType},
+				{"SetDeadlines", func() error {
+					_, err := env.ExecuteActivity("SetDeadlines", Deadlines{Complaint: testComplaint, Response: t0})
 					return err
 				}, tt.wantType},
 				{"LoadCalendar", func() error { _, err := env.ExecuteActivity("LoadCalendar", "D001"); return err }, tt.calendar},

@@ -84,6 +84,7 @@ type fakeClockService struct {
 	recordErrs []error
 	attempts   int
 	records    []*complaintv1.RecordClockEventRequest
+	deadlines  []*complaintv1.SetDeadlinesRequest
 }
 
 func newFakeClockService(dealer string, p *complaintv1.SlaPolicy) *fakeClockService {
@@ -126,6 +127,31 @@ func (f *fakeClockService) RecordClockEvent(_ context.Context, req *complaintv1.
 	}
 	f.records = append(f.records, req)
 	return &complaintv1.RecordClockEventResponse{Recorded: true}, nil
+}
+
+func (f *fakeClockService) SetDeadlines(_ context.Context, req *complaintv1.SetDeadlinesRequest, _ ...grpc.CallOption) (*complaintv1.SetDeadlinesResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deadlines = append(f.deadlines, req)
+	return &complaintv1.SetDeadlinesResponse{}, nil
+}
+
+// deadlinesSet are the SetDeadlines calls as "response resolution" in
+// Asia/Shanghai wall time, "-" for none.
+func (f *fakeClockService) deadlinesSet() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, r := range f.deadlines {
+		show := func(t interface{ AsTime() time.Time }, set bool) string {
+			if !set {
+				return "-"
+			}
+			return t.AsTime().In(shanghai).Format("Mon 15:04")
+		}
+		out = append(out, show(r.GetResponseDueTime(), r.GetResponseDueTime() != nil)+" "+show(r.GetResolutionDueTime(), r.GetResolutionDueTime() != nil))
+	}
+	return out
 }
 
 // recorded are the recorded events, in order.

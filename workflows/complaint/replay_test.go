@@ -26,7 +26,8 @@ import (
 // them. Record new ones when the workflow changes on purpose, and keep the
 // old ones: they are the runs still open in production. The histories
 // without a suffix are runs from before changeLocalActivities; *_local.json
-// are those after it.
+// are those after it and before changeDeadlines; *_deadlines.json are
+// those after changeDeadlines.
 var update = flag.Bool("update", false, "rewrite testdata/*.json from runs on the Temporal dev server")
 
 // TestReplayRecordedHistories replays every recorded history with the
@@ -80,7 +81,7 @@ func TestEscalationOnTemporal(t *testing.T) {
 		if got := r.recorded(filed); !slices.Equal(got, want) {
 			t.Errorf("recorded %v, want %v", got, want)
 		}
-		r.replayAndSave("complaint_escalation_ladder_local.json", "")
+		r.replayAndSave("complaint_escalation_ladder_deadlines.json", "")
 	})
 
 	t.Run("events in a batch, out of order, redelivered, across ContinueAsNew", func(t *testing.T) {
@@ -121,8 +122,8 @@ func TestEscalationOnTemporal(t *testing.T) {
 			s.Status != events.ComplaintClosed {
 			t.Errorf("final state %+v", s)
 		}
-		r.replayAndSave("complaint_escalation_batch_continue_as_new_local.json", firstRun)
-		r.replayAndSave("complaint_escalation_after_continue_as_new_local.json", "")
+		r.replayAndSave("complaint_escalation_batch_continue_as_new_deadlines.json", firstRun)
+		r.replayAndSave("complaint_escalation_after_continue_as_new_deadlines.json", "")
 	})
 
 	t.Run("a worker restart neither loses nor repeats an escalation", func(t *testing.T) {

@@ -58,6 +58,11 @@ const (
 	// the server's work per escalation is what makes them late.
 	changeLocalActivities  = "local-activities"
 	versionLocalActivities = 1
+	// changeDeadlines: the run writes the deadlines it counts onto the
+	// complaint (SetDeadlines) whenever they change, so the complaint
+	// resource shows them.
+	changeDeadlines  = "deadlines"
+	versionDeadlines = 1
 )
 
 // Changes (events.ComplaintChanged.Change) that reload the SLA policy even
@@ -113,6 +118,10 @@ type State struct {
 	RetryLoadAt    time.Time `json:"retry_load_at,omitzero"`
 	// RecordError is why the last RecordClockEvent failed for good.
 	RecordError string `json:"record_error,omitempty"`
+	// Deadlines are the deadlines last written onto the complaint (or
+	// refused for good: DeadlinesError says why).
+	Deadlines      Deadlines `json:"deadlines,omitzero"`
+	DeadlinesError string    `json:"deadlines_error,omitempty"`
 	// CompleteAt is the end of the grace period of a closed complaint.
 	CompleteAt time.Time `json:"complete_at,omitzero"`
 	// Applied counts events that changed the state; Ignored those that did
@@ -186,6 +195,10 @@ type escalation struct {
 	// local: the run calls its activities as local activities
 	// (changeLocalActivities).
 	local bool
+	// writeDeadlines: the run writes the deadlines (changeDeadlines).
+	writeDeadlines bool
+	// deadline is the deadlines as counted (s.Deadlines as written).
+	deadline Deadlines
 }
 
 // ComplaintEscalation is the complaint's workflow, registered as
@@ -198,12 +211,14 @@ type escalation struct {
 func ComplaintEscalation(ctx workflow.Context, in Input) error {
 	e := &escalation{seen: in.Seen, grace: in.Grace}
 	e.local = workflow.GetVersion(ctx, changeLocalActivities, workflow.DefaultVersion, versionLocalActivities) >= versionLocalActivities
+	e.writeDeadlines = workflow.GetVersion(ctx, changeDeadlines, workflow.DefaultVersion, versionDeadlines) >= versionDeadlines
 	if e.grace <= 0 {
 		e.grace = DefaultGrace
 	}
 	if in.State != nil {
 		e.s = *in.State
 	}
+	e.deadline = e.s.Deadlines
 	e.identify(workflow.GetInfo(ctx).WorkflowExecution.ID, in.ComplaintStart)
 	if e.s.Calendar != nil {
 		cal, err := calendar.New(e.s.Calendar.Spec)
@@ -234,6 +249,7 @@ func ComplaintEscalation(ctx workflow.Context, in Input) error {
 			e.load(ctx)
 		}
 		e.catchUp(ctx, workflow.Now(ctx))
+		e.syncDeadlines(ctx)
 		now := workflow.Now(ctx)
 		if e.complete(now) {
 			// Nothing buffered may be lost: apply it, then decide again.
@@ -287,6 +303,7 @@ func ComplaintEscalation(ctx workflow.Context, in Input) error {
 	batch := e.drain(signals)
 	received += len(batch)
 	e.apply(ctx, batch)
+	e.syncDeadlines(ctx)
 	workflow.GetLogger(ctx).Info("continuing as new", "signals", received, "seen", e.seen.Len())
 	return workflow.NewContinueAsNewError(ctx, events.ComplaintWorkflowType, Input{
 		ComplaintStart: events.ComplaintStart{ComplaintID: e.s.ComplaintID, OriginDealer: e.s.OriginDealer},
@@ -565,6 +582,13 @@ func (e *escalation) fire(ctx workflow.Context, th sla.Threshold, due time.Time)
 		elapsed = e.s.Clock.ResolutionElapsed
 	}
 	e.record(ctx, th.Key, th.Kind, level, due, fmt.Sprintf("%s: %s of business time elapsed, target %s", th.Key, elapsed, th.Target))
+	// A breach is when the deadline was: it stays so (see counted).
+	switch th.Key {
+	case sla.ResponseBreachedKey:
+		e.deadline.Response = due
+	case sla.FirstResolutionBreachedKey:
+		e.deadline.Resolution = due
+	}
 	if level > e.s.Level {
 		e.s.Level = level
 		if key := sla.EscalatedKey(level); !slices.Contains(e.s.Fired, key) {
@@ -592,6 +616,60 @@ func (e *escalation) record(ctx workflow.Context, key, kind string, level int, a
 	}
 	e.s.RecordError = ""
 	log.Info("recorded clock event", "complaint", in.Complaint, "key", key, "level", level, "time", in.Time, "recorded", res.Recorded)
+}
+
+// counted returns the deadlines as the clocks stand. A running clock short
+// of its target is due when its elapsed business time reaches the target.
+// Once reached, the deadline stays the instant of the breach (fire); once
+// stopped (acknowledged, resolved) it stays what it was, which shows
+// whether the complaint was in time. A resolution clock paused pending the
+// customer has no deadline: it moves by the length of the pause.
+func (e *escalation) counted() Deadlines {
+	d := e.deadline
+	t, ok := e.targets()
+	if !ok || e.cal == nil {
+		return d
+	}
+	c := e.s.Clock
+	switch {
+	case t.Response <= 0:
+		d.Response = time.Time{}
+	case c.ResponseRunning && c.ResponseElapsed < t.Response:
+		if due, err := sla.Due(e.cal, c.Since, t.Response-c.ResponseElapsed); err == nil {
+			d.Response = due.UTC()
+		}
+	}
+	switch {
+	case t.Resolution <= 0, e.s.Status == events.ComplaintPendingCustomer:
+		d.Resolution = time.Time{}
+	case c.ResolutionRunning && c.ResolutionElapsed < t.Resolution:
+		if due, err := sla.Due(e.cal, c.Since, t.Resolution-c.ResolutionElapsed); err == nil {
+			d.Resolution = due.UTC()
+		}
+	}
+	return d
+}
+
+// syncDeadlines writes the counted deadlines onto the complaint when they
+// changed. A refusal is kept in State.DeadlinesError and not retried until
+// they change again: retrying the same call cannot succeed.
+func (e *escalation) syncDeadlines(ctx workflow.Context) {
+	d := e.counted()
+	e.deadline = d
+	if !e.writeDeadlines || e.s.ComplaintID == "" || d.equal(e.s.Deadlines) {
+		return
+	}
+	var a *Activities
+	in := d
+	in.Complaint = e.s.ComplaintID
+	err := e.execute(ctx, a.SetDeadlines, in).Get(ctx, nil)
+	e.s.Deadlines = d
+	if err != nil {
+		e.s.DeadlinesError = err.Error()
+		workflow.GetLogger(ctx).Error("set deadlines failed", "complaint", e.s.ComplaintID, "error", err)
+		return
+	}
+	e.s.DeadlinesError = ""
 }
 
 // complete reports whether the closed complaint's grace period is over.

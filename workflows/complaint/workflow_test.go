@@ -246,6 +246,11 @@ func TestLadder24x7(t *testing.T) {
 	if c := et.network.calendarCalls(); !slices.Equal(c, []string{testOrigin}) {
 		t.Errorf("calendar loads %v", c)
 	}
+	// The breaches fall on the deadlines written at the start: the ladder
+	// writes no more.
+	if got := et.clock.deadlinesSet(); len(got) != 1 {
+		t.Errorf("deadlines written %q, want once", got)
+	}
 }
 
 func TestAcknowledgeStopsTheResponseClock(t *testing.T) {
@@ -565,6 +570,48 @@ func TestBreachOnMondayForAComplaintFiledFridayEvening(t *testing.T) {
 	et.onTime()
 	if weekend.Next == nil || weekend.Next.Key != "response/warned" || !weekend.Next.Due.Equal(wall("2026-03-09 10:31")) {
 		t.Errorf("next over the weekend = %+v", weekend.Next)
+	}
+}
+
+// The deadlines go onto the complaint when they change, and only then: not
+// at a warning or a breach, which the clocks had already counted on.
+func TestDeadlinesWrittenWhenTheyChange(t *testing.T) {
+	// Friday 17:55, Monday-Friday 09:00-18:00: 2 business hours to respond
+	// (Monday 10:55), 8 to resolve (Monday 16:55).
+	start := wall("2026-03-06 17:55")
+	p := policy(2*time.Hour, 8*time.Hour, time.Hour, 4*time.Hour)
+	et := newEscalationTest(t, start, p, map[string]calendar.Spec{testOrigin: officeHours})
+	et.send(0, created())
+	at := func(s string) time.Duration { return wall(s).Sub(start) }
+	et.send(at("2026-03-09 09:30"), event{version: 2, change: "acknowledged", state: events.ComplaintAcknowledged})
+	et.send(at("2026-03-09 10:00"), event{version: 3, change: "paused", state: events.ComplaintPendingCustomer})
+	et.send(at("2026-03-09 11:00"), event{version: 4, change: "resumed", state: events.ComplaintInProgress})
+	// Critical from noon: 4 business hours, of which 2h05 have elapsed.
+	et.send(at("2026-03-09 12:00"), event{version: 5, change: "severity_changed", state: events.ComplaintInProgress, severity: "critical"})
+	var breached State
+	et.query(at("2026-03-09 18:30"), &breached)
+	et.send(at("2026-03-10 10:00"), resolvedAt(6))
+	et.send(at("2026-03-10 11:00"), closedAt(7))
+	et.runToEnd(Input{})
+
+	expect(t, et.clock.deadlinesSet(), []string{
+		"Mon 10:55 Mon 16:55", // filed
+		"Mon 10:55 -",         // paused: the resolution deadline moves
+		"Mon 10:55 Mon 17:55", // resumed an hour later
+		"Mon 10:55 Mon 13:55", // critical
+		// Breached at Monday 13:55 (and the next multiple at 17:55): the
+		// deadline stays, and resolving keeps it.
+	})
+	if !slices.Contains(et.recorded(), "resolution/1/breached L2 +"+wall("2026-03-09 13:55").Sub(start).String()) {
+		t.Errorf("recorded %q", et.recorded())
+	}
+	if want := (Deadlines{Response: wall("2026-03-09 10:55").UTC(), Resolution: wall("2026-03-09 13:55").UTC()}); !breached.Deadlines.equal(want) {
+		t.Errorf("deadlines after the breach = %+v, want %+v", breached.Deadlines, want)
+	}
+	for _, r := range et.clock.deadlines {
+		if r.GetComplaint() != testComplaint {
+			t.Errorf("deadlines set for complaint %q", r.GetComplaint())
+		}
 	}
 }
 

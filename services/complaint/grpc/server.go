@@ -5,6 +5,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/apperr"
@@ -447,6 +448,26 @@ func (s *ClockServer) RecordClockEvent(ctx context.Context, req *complaintv1.Rec
 		return nil, err
 	}
 	return &complaintv1.RecordClockEventResponse{Recorded: ok}, nil
+}
+
+// SetDeadlines implements the RPC.
+func (s *ClockServer) SetDeadlines(ctx context.Context, req *complaintv1.SetDeadlinesRequest) (*complaintv1.SetDeadlinesResponse, error) {
+	if err := requireService(ctx); err != nil {
+		return nil, err
+	}
+	var response, resolution *time.Time
+	if t := req.GetResponseDueTime(); t != nil {
+		at := t.AsTime()
+		response = &at
+	}
+	if t := req.GetResolutionDueTime(); t != nil {
+		at := t.AsTime()
+		resolution = &at
+	}
+	if err := s.store.SetDeadlines(ctx, req.GetComplaint(), response, resolution); err != nil {
+		return nil, err
+	}
+	return &complaintv1.SetDeadlinesResponse{}, nil
 }
 
 // GetClockInput implements the RPC.

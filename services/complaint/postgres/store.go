@@ -370,6 +370,28 @@ func (s *Store) RecordClockEvent(ctx context.Context, id, key, kind string, leve
 	return recorded, nil
 }
 
+// SetDeadlines writes the deadlines the escalation workflow counts onto the
+// complaint; a nil one clears it. They are derived data: no version, no
+// event, no update_time. Only the worker calls it, so it runs across
+// dealers.
+func (s *Store) SetDeadlines(ctx context.Context, id string, response, resolution *time.Time) error {
+	if !validate.IsUUID(id) {
+		return notFound(id)
+	}
+	return pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE complaints SET response_due_time = $2, resolution_due_time = $3 WHERE id = $1
+			AND (response_due_time, resolution_due_time) IS DISTINCT FROM ($2, $3)`, id, response, resolution)
+		if err != nil {
+			return fmt.Errorf("set deadlines of %s: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			// Unchanged, or no such complaint: tell which.
+			_, err = get(ctx, tx, id, false)
+		}
+		return err
+	})
+}
+
 // ClockComplaint loads a complaint across dealers, for the worker.
 func (s *Store) ClockComplaint(ctx context.Context, id string) (*complaint.Complaint, error) {
 	return s.Get(ctx, pg.AllDealers(), id)

@@ -344,9 +344,12 @@ type Complaint struct {
 	State State `protobuf:"varint,14,opt,name=state,proto3,enum=dealercare.complaint.v1.State" json:"state,omitempty"`
 	// Escalation level 0-4. Output only.
 	Level int32 `protobuf:"varint,15,opt,name=level,proto3" json:"level,omitempty"`
-	// First-response deadline. Output only.
+	// First-response deadline in the owner's business time, as the
+	// escalation workflow last counted it (it stays after acknowledgement, so
+	// it shows whether the response was in time). Output only.
 	ResponseDueTime *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=response_due_time,json=responseDueTime,proto3" json:"response_due_time,omitempty"`
-	// Resolution deadline (moves while paused). Output only.
+	// First resolution deadline; unset while the clock is paused pending the
+	// customer (it moves by the pause). Output only.
 	ResolutionDueTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=resolution_due_time,json=resolutionDueTime,proto3" json:"resolution_due_time,omitempty"`
 	// When it was acknowledged. Output only.
 	AcknowledgeTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=acknowledge_time,json=acknowledgeTime,proto3" json:"acknowledge_time,omitempty"`
@@ -2638,6 +2641,108 @@ func (x *RecordClockEventResponse) GetRecorded() bool {
 	return false
 }
 
+// Request for SetDeadlines.
+type SetDeadlinesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Complaint id (complaint ids are unique across dealers).
+	Complaint string `protobuf:"bytes,1,opt,name=complaint,proto3" json:"complaint,omitempty"`
+	// First-response deadline; unset when the complaint has none.
+	ResponseDueTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=response_due_time,json=responseDueTime,proto3" json:"response_due_time,omitempty"`
+	// Resolution deadline; unset while the clock is paused or when the
+	// complaint has none.
+	ResolutionDueTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=resolution_due_time,json=resolutionDueTime,proto3" json:"resolution_due_time,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SetDeadlinesRequest) Reset() {
+	*x = SetDeadlinesRequest{}
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDeadlinesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDeadlinesRequest) ProtoMessage() {}
+
+func (x *SetDeadlinesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDeadlinesRequest.ProtoReflect.Descriptor instead.
+func (*SetDeadlinesRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SetDeadlinesRequest) GetComplaint() string {
+	if x != nil {
+		return x.Complaint
+	}
+	return ""
+}
+
+func (x *SetDeadlinesRequest) GetResponseDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResponseDueTime
+	}
+	return nil
+}
+
+func (x *SetDeadlinesRequest) GetResolutionDueTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolutionDueTime
+	}
+	return nil
+}
+
+// Response for SetDeadlines.
+type SetDeadlinesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetDeadlinesResponse) Reset() {
+	*x = SetDeadlinesResponse{}
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetDeadlinesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetDeadlinesResponse) ProtoMessage() {}
+
+func (x *SetDeadlinesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetDeadlinesResponse.ProtoReflect.Descriptor instead.
+func (*SetDeadlinesResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{35}
+}
+
 // Request for GetClockInput.
 type GetClockInputRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2649,7 +2754,7 @@ type GetClockInputRequest struct {
 
 func (x *GetClockInputRequest) Reset() {
 	*x = GetClockInputRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2661,7 +2766,7 @@ func (x *GetClockInputRequest) String() string {
 func (*GetClockInputRequest) ProtoMessage() {}
 
 func (x *GetClockInputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2674,7 +2779,7 @@ func (x *GetClockInputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClockInputRequest.ProtoReflect.Descriptor instead.
 func (*GetClockInputRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{34}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetClockInputRequest) GetComplaint() string {
@@ -2703,7 +2808,7 @@ type ClockInput struct {
 
 func (x *ClockInput) Reset() {
 	*x = ClockInput{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[35]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2715,7 +2820,7 @@ func (x *ClockInput) String() string {
 func (*ClockInput) ProtoMessage() {}
 
 func (x *ClockInput) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[35]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2728,7 +2833,7 @@ func (x *ClockInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockInput.ProtoReflect.Descriptor instead.
 func (*ClockInput) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{35}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ClockInput) GetDealer() string {
@@ -2950,7 +3055,12 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\x04time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\x04time\x12 \n" +
 	"\x06detail\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x06detail\"6\n" +
 	"\x18RecordClockEventResponse\x12\x1a\n" +
-	"\brecorded\x18\x01 \x01(\bR\brecorded\"=\n" +
+	"\brecorded\x18\x01 \x01(\bR\brecorded\"\xd0\x01\n" +
+	"\x13SetDeadlinesRequest\x12%\n" +
+	"\tcomplaint\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\tcomplaint\x12F\n" +
+	"\x11response_due_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0fresponseDueTime\x12J\n" +
+	"\x13resolution_due_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x11resolutionDueTime\"\x16\n" +
+	"\x14SetDeadlinesResponse\"=\n" +
 	"\x14GetClockInputRequest\x12%\n" +
 	"\tcomplaint\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\tcomplaint\"\xeb\x01\n" +
 	"\n" +
@@ -3016,10 +3126,11 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\x13GetDefaultSlaPolicy\x123.dealercare.complaint.v1.GetDefaultSlaPolicyRequest\x1a\".dealercare.complaint.v1.SlaPolicy\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/slaPolicies/default\x12\x9d\x01\n" +
 	"\x16UpdateDefaultSlaPolicy\x126.dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest\x1a\".dealercare.complaint.v1.SlaPolicy\"'\x82\xd3\xe4\x93\x02!:\x06policy\x1a\x17/v1/slaPolicies/default\x12\xad\x01\n" +
 	"\x17ListResolutionTemplates\x127.dealercare.complaint.v1.ListResolutionTemplatesRequest\x1a8.dealercare.complaint.v1.ListResolutionTemplatesResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/resolutionTemplates\x12\xac\x01\n" +
-	"\x18CreateResolutionTemplate\x128.dealercare.complaint.v1.CreateResolutionTemplateRequest\x1a+.dealercare.complaint.v1.ResolutionTemplate\")\x82\xd3\xe4\x93\x02#:\btemplate\"\x17/v1/resolutionTemplates2\xf5\x01\n" +
+	"\x18CreateResolutionTemplate\x128.dealercare.complaint.v1.CreateResolutionTemplateRequest\x1a+.dealercare.complaint.v1.ResolutionTemplate\")\x82\xd3\xe4\x93\x02#:\btemplate\"\x17/v1/resolutionTemplates2\xe2\x02\n" +
 	"\x15ComplaintClockService\x12w\n" +
 	"\x10RecordClockEvent\x120.dealercare.complaint.v1.RecordClockEventRequest\x1a1.dealercare.complaint.v1.RecordClockEventResponse\x12c\n" +
-	"\rGetClockInput\x12-.dealercare.complaint.v1.GetClockInputRequest\x1a#.dealercare.complaint.v1.ClockInputBMZKgithub.com/dealercare/dealercare/gen/go/dealercare/complaint/v1;complaintv1b\x06proto3"
+	"\rGetClockInput\x12-.dealercare.complaint.v1.GetClockInputRequest\x1a#.dealercare.complaint.v1.ClockInput\x12k\n" +
+	"\fSetDeadlines\x12,.dealercare.complaint.v1.SetDeadlinesRequest\x1a-.dealercare.complaint.v1.SetDeadlinesResponseBMZKgithub.com/dealercare/dealercare/gen/go/dealercare/complaint/v1;complaintv1b\x06proto3"
 
 var (
 	file_dealercare_complaint_v1_complaint_proto_rawDescOnce sync.Once
@@ -3034,7 +3145,7 @@ func file_dealercare_complaint_v1_complaint_proto_rawDescGZIP() []byte {
 }
 
 var file_dealercare_complaint_v1_complaint_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dealercare_complaint_v1_complaint_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_dealercare_complaint_v1_complaint_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_dealercare_complaint_v1_complaint_proto_goTypes = []any{
 	(Channel)(0),                            // 0: dealercare.complaint.v1.Channel
 	(Category)(0),                           // 1: dealercare.complaint.v1.Category
@@ -3074,101 +3185,107 @@ var file_dealercare_complaint_v1_complaint_proto_goTypes = []any{
 	(*CreateResolutionTemplateRequest)(nil), // 35: dealercare.complaint.v1.CreateResolutionTemplateRequest
 	(*RecordClockEventRequest)(nil),         // 36: dealercare.complaint.v1.RecordClockEventRequest
 	(*RecordClockEventResponse)(nil),        // 37: dealercare.complaint.v1.RecordClockEventResponse
-	(*GetClockInputRequest)(nil),            // 38: dealercare.complaint.v1.GetClockInputRequest
-	(*ClockInput)(nil),                      // 39: dealercare.complaint.v1.ClockInput
-	(*timestamppb.Timestamp)(nil),           // 40: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),           // 41: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),             // 42: google.protobuf.Duration
+	(*SetDeadlinesRequest)(nil),             // 38: dealercare.complaint.v1.SetDeadlinesRequest
+	(*SetDeadlinesResponse)(nil),            // 39: dealercare.complaint.v1.SetDeadlinesResponse
+	(*GetClockInputRequest)(nil),            // 40: dealercare.complaint.v1.GetClockInputRequest
+	(*ClockInput)(nil),                      // 41: dealercare.complaint.v1.ClockInput
+	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),           // 43: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),             // 44: google.protobuf.Duration
 }
 var file_dealercare_complaint_v1_complaint_proto_depIdxs = []int32{
 	0,  // 0: dealercare.complaint.v1.Complaint.channel:type_name -> dealercare.complaint.v1.Channel
 	1,  // 1: dealercare.complaint.v1.Complaint.category:type_name -> dealercare.complaint.v1.Category
 	2,  // 2: dealercare.complaint.v1.Complaint.severity:type_name -> dealercare.complaint.v1.Severity
 	3,  // 3: dealercare.complaint.v1.Complaint.state:type_name -> dealercare.complaint.v1.State
-	40, // 4: dealercare.complaint.v1.Complaint.response_due_time:type_name -> google.protobuf.Timestamp
-	40, // 5: dealercare.complaint.v1.Complaint.resolution_due_time:type_name -> google.protobuf.Timestamp
-	40, // 6: dealercare.complaint.v1.Complaint.acknowledge_time:type_name -> google.protobuf.Timestamp
-	40, // 7: dealercare.complaint.v1.Complaint.resolve_time:type_name -> google.protobuf.Timestamp
-	40, // 8: dealercare.complaint.v1.Complaint.create_time:type_name -> google.protobuf.Timestamp
-	40, // 9: dealercare.complaint.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
+	42, // 4: dealercare.complaint.v1.Complaint.response_due_time:type_name -> google.protobuf.Timestamp
+	42, // 5: dealercare.complaint.v1.Complaint.resolution_due_time:type_name -> google.protobuf.Timestamp
+	42, // 6: dealercare.complaint.v1.Complaint.acknowledge_time:type_name -> google.protobuf.Timestamp
+	42, // 7: dealercare.complaint.v1.Complaint.resolve_time:type_name -> google.protobuf.Timestamp
+	42, // 8: dealercare.complaint.v1.Complaint.create_time:type_name -> google.protobuf.Timestamp
+	42, // 9: dealercare.complaint.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 10: dealercare.complaint.v1.CreateComplaintRequest.complaint:type_name -> dealercare.complaint.v1.Complaint
 	3,  // 11: dealercare.complaint.v1.ListComplaintsRequest.state:type_name -> dealercare.complaint.v1.State
 	4,  // 12: dealercare.complaint.v1.ListComplaintsResponse.complaints:type_name -> dealercare.complaint.v1.Complaint
 	4,  // 13: dealercare.complaint.v1.UpdateComplaintRequest.complaint:type_name -> dealercare.complaint.v1.Complaint
-	41, // 14: dealercare.complaint.v1.UpdateComplaintRequest.update_mask:type_name -> google.protobuf.FieldMask
-	40, // 15: dealercare.complaint.v1.ComplaintEvent.time:type_name -> google.protobuf.Timestamp
+	43, // 14: dealercare.complaint.v1.UpdateComplaintRequest.update_mask:type_name -> google.protobuf.FieldMask
+	42, // 15: dealercare.complaint.v1.ComplaintEvent.time:type_name -> google.protobuf.Timestamp
 	20, // 16: dealercare.complaint.v1.ListComplaintEventsResponse.events:type_name -> dealercare.complaint.v1.ComplaintEvent
-	40, // 17: dealercare.complaint.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	42, // 17: dealercare.complaint.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
 	23, // 18: dealercare.complaint.v1.ListNotificationsResponse.notifications:type_name -> dealercare.complaint.v1.Notification
 	2,  // 19: dealercare.complaint.v1.SeverityTarget.severity:type_name -> dealercare.complaint.v1.Severity
-	42, // 20: dealercare.complaint.v1.SeverityTarget.response:type_name -> google.protobuf.Duration
-	42, // 21: dealercare.complaint.v1.SeverityTarget.resolution:type_name -> google.protobuf.Duration
+	44, // 20: dealercare.complaint.v1.SeverityTarget.response:type_name -> google.protobuf.Duration
+	44, // 21: dealercare.complaint.v1.SeverityTarget.resolution:type_name -> google.protobuf.Duration
 	26, // 22: dealercare.complaint.v1.SlaPolicy.targets:type_name -> dealercare.complaint.v1.SeverityTarget
-	40, // 23: dealercare.complaint.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
+	42, // 23: dealercare.complaint.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
 	27, // 24: dealercare.complaint.v1.UpdateSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
 	27, // 25: dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
 	1,  // 26: dealercare.complaint.v1.ResolutionTemplate.category:type_name -> dealercare.complaint.v1.Category
-	40, // 27: dealercare.complaint.v1.ResolutionTemplate.create_time:type_name -> google.protobuf.Timestamp
+	42, // 27: dealercare.complaint.v1.ResolutionTemplate.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 28: dealercare.complaint.v1.ListResolutionTemplatesRequest.category:type_name -> dealercare.complaint.v1.Category
 	32, // 29: dealercare.complaint.v1.ListResolutionTemplatesResponse.templates:type_name -> dealercare.complaint.v1.ResolutionTemplate
 	32, // 30: dealercare.complaint.v1.CreateResolutionTemplateRequest.template:type_name -> dealercare.complaint.v1.ResolutionTemplate
-	40, // 31: dealercare.complaint.v1.RecordClockEventRequest.time:type_name -> google.protobuf.Timestamp
-	3,  // 32: dealercare.complaint.v1.ClockInput.state:type_name -> dealercare.complaint.v1.State
-	2,  // 33: dealercare.complaint.v1.ClockInput.severity:type_name -> dealercare.complaint.v1.Severity
-	27, // 34: dealercare.complaint.v1.ClockInput.policy:type_name -> dealercare.complaint.v1.SlaPolicy
-	5,  // 35: dealercare.complaint.v1.ComplaintService.CreateComplaint:input_type -> dealercare.complaint.v1.CreateComplaintRequest
-	6,  // 36: dealercare.complaint.v1.ComplaintService.GetComplaint:input_type -> dealercare.complaint.v1.GetComplaintRequest
-	7,  // 37: dealercare.complaint.v1.ComplaintService.ListComplaints:input_type -> dealercare.complaint.v1.ListComplaintsRequest
-	9,  // 38: dealercare.complaint.v1.ComplaintService.UpdateComplaint:input_type -> dealercare.complaint.v1.UpdateComplaintRequest
-	10, // 39: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:input_type -> dealercare.complaint.v1.AcknowledgeComplaintRequest
-	11, // 40: dealercare.complaint.v1.ComplaintService.StartComplaint:input_type -> dealercare.complaint.v1.StartComplaintRequest
-	12, // 41: dealercare.complaint.v1.ComplaintService.WaitForCustomer:input_type -> dealercare.complaint.v1.WaitForCustomerRequest
-	13, // 42: dealercare.complaint.v1.ComplaintService.ResumeComplaint:input_type -> dealercare.complaint.v1.ResumeComplaintRequest
-	17, // 43: dealercare.complaint.v1.ComplaintService.ResolveComplaint:input_type -> dealercare.complaint.v1.ResolveComplaintRequest
-	14, // 44: dealercare.complaint.v1.ComplaintService.ReopenComplaint:input_type -> dealercare.complaint.v1.ReopenComplaintRequest
-	15, // 45: dealercare.complaint.v1.ComplaintService.CloseComplaint:input_type -> dealercare.complaint.v1.CloseComplaintRequest
-	16, // 46: dealercare.complaint.v1.ComplaintService.EscalateComplaint:input_type -> dealercare.complaint.v1.EscalateComplaintRequest
-	18, // 47: dealercare.complaint.v1.ComplaintService.TransferComplaint:input_type -> dealercare.complaint.v1.TransferComplaintRequest
-	19, // 48: dealercare.complaint.v1.ComplaintService.AssignComplaint:input_type -> dealercare.complaint.v1.AssignComplaintRequest
-	21, // 49: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:input_type -> dealercare.complaint.v1.ListComplaintEventsRequest
-	24, // 50: dealercare.complaint.v1.ComplaintService.ListNotifications:input_type -> dealercare.complaint.v1.ListNotificationsRequest
-	28, // 51: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:input_type -> dealercare.complaint.v1.GetSlaPolicyRequest
-	29, // 52: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:input_type -> dealercare.complaint.v1.UpdateSlaPolicyRequest
-	30, // 53: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:input_type -> dealercare.complaint.v1.GetDefaultSlaPolicyRequest
-	31, // 54: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:input_type -> dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest
-	33, // 55: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:input_type -> dealercare.complaint.v1.ListResolutionTemplatesRequest
-	35, // 56: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:input_type -> dealercare.complaint.v1.CreateResolutionTemplateRequest
-	36, // 57: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:input_type -> dealercare.complaint.v1.RecordClockEventRequest
-	38, // 58: dealercare.complaint.v1.ComplaintClockService.GetClockInput:input_type -> dealercare.complaint.v1.GetClockInputRequest
-	4,  // 59: dealercare.complaint.v1.ComplaintService.CreateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 60: dealercare.complaint.v1.ComplaintService.GetComplaint:output_type -> dealercare.complaint.v1.Complaint
-	8,  // 61: dealercare.complaint.v1.ComplaintService.ListComplaints:output_type -> dealercare.complaint.v1.ListComplaintsResponse
-	4,  // 62: dealercare.complaint.v1.ComplaintService.UpdateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 63: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 64: dealercare.complaint.v1.ComplaintService.StartComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 65: dealercare.complaint.v1.ComplaintService.WaitForCustomer:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 66: dealercare.complaint.v1.ComplaintService.ResumeComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 67: dealercare.complaint.v1.ComplaintService.ResolveComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 68: dealercare.complaint.v1.ComplaintService.ReopenComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 69: dealercare.complaint.v1.ComplaintService.CloseComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 70: dealercare.complaint.v1.ComplaintService.EscalateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 71: dealercare.complaint.v1.ComplaintService.TransferComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 72: dealercare.complaint.v1.ComplaintService.AssignComplaint:output_type -> dealercare.complaint.v1.Complaint
-	22, // 73: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:output_type -> dealercare.complaint.v1.ListComplaintEventsResponse
-	25, // 74: dealercare.complaint.v1.ComplaintService.ListNotifications:output_type -> dealercare.complaint.v1.ListNotificationsResponse
-	27, // 75: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	27, // 76: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	27, // 77: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	27, // 78: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	34, // 79: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:output_type -> dealercare.complaint.v1.ListResolutionTemplatesResponse
-	32, // 80: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:output_type -> dealercare.complaint.v1.ResolutionTemplate
-	37, // 81: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:output_type -> dealercare.complaint.v1.RecordClockEventResponse
-	39, // 82: dealercare.complaint.v1.ComplaintClockService.GetClockInput:output_type -> dealercare.complaint.v1.ClockInput
-	59, // [59:83] is the sub-list for method output_type
-	35, // [35:59] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	42, // 31: dealercare.complaint.v1.RecordClockEventRequest.time:type_name -> google.protobuf.Timestamp
+	42, // 32: dealercare.complaint.v1.SetDeadlinesRequest.response_due_time:type_name -> google.protobuf.Timestamp
+	42, // 33: dealercare.complaint.v1.SetDeadlinesRequest.resolution_due_time:type_name -> google.protobuf.Timestamp
+	3,  // 34: dealercare.complaint.v1.ClockInput.state:type_name -> dealercare.complaint.v1.State
+	2,  // 35: dealercare.complaint.v1.ClockInput.severity:type_name -> dealercare.complaint.v1.Severity
+	27, // 36: dealercare.complaint.v1.ClockInput.policy:type_name -> dealercare.complaint.v1.SlaPolicy
+	5,  // 37: dealercare.complaint.v1.ComplaintService.CreateComplaint:input_type -> dealercare.complaint.v1.CreateComplaintRequest
+	6,  // 38: dealercare.complaint.v1.ComplaintService.GetComplaint:input_type -> dealercare.complaint.v1.GetComplaintRequest
+	7,  // 39: dealercare.complaint.v1.ComplaintService.ListComplaints:input_type -> dealercare.complaint.v1.ListComplaintsRequest
+	9,  // 40: dealercare.complaint.v1.ComplaintService.UpdateComplaint:input_type -> dealercare.complaint.v1.UpdateComplaintRequest
+	10, // 41: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:input_type -> dealercare.complaint.v1.AcknowledgeComplaintRequest
+	11, // 42: dealercare.complaint.v1.ComplaintService.StartComplaint:input_type -> dealercare.complaint.v1.StartComplaintRequest
+	12, // 43: dealercare.complaint.v1.ComplaintService.WaitForCustomer:input_type -> dealercare.complaint.v1.WaitForCustomerRequest
+	13, // 44: dealercare.complaint.v1.ComplaintService.ResumeComplaint:input_type -> dealercare.complaint.v1.ResumeComplaintRequest
+	17, // 45: dealercare.complaint.v1.ComplaintService.ResolveComplaint:input_type -> dealercare.complaint.v1.ResolveComplaintRequest
+	14, // 46: dealercare.complaint.v1.ComplaintService.ReopenComplaint:input_type -> dealercare.complaint.v1.ReopenComplaintRequest
+	15, // 47: dealercare.complaint.v1.ComplaintService.CloseComplaint:input_type -> dealercare.complaint.v1.CloseComplaintRequest
+	16, // 48: dealercare.complaint.v1.ComplaintService.EscalateComplaint:input_type -> dealercare.complaint.v1.EscalateComplaintRequest
+	18, // 49: dealercare.complaint.v1.ComplaintService.TransferComplaint:input_type -> dealercare.complaint.v1.TransferComplaintRequest
+	19, // 50: dealercare.complaint.v1.ComplaintService.AssignComplaint:input_type -> dealercare.complaint.v1.AssignComplaintRequest
+	21, // 51: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:input_type -> dealercare.complaint.v1.ListComplaintEventsRequest
+	24, // 52: dealercare.complaint.v1.ComplaintService.ListNotifications:input_type -> dealercare.complaint.v1.ListNotificationsRequest
+	28, // 53: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:input_type -> dealercare.complaint.v1.GetSlaPolicyRequest
+	29, // 54: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:input_type -> dealercare.complaint.v1.UpdateSlaPolicyRequest
+	30, // 55: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:input_type -> dealercare.complaint.v1.GetDefaultSlaPolicyRequest
+	31, // 56: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:input_type -> dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest
+	33, // 57: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:input_type -> dealercare.complaint.v1.ListResolutionTemplatesRequest
+	35, // 58: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:input_type -> dealercare.complaint.v1.CreateResolutionTemplateRequest
+	36, // 59: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:input_type -> dealercare.complaint.v1.RecordClockEventRequest
+	40, // 60: dealercare.complaint.v1.ComplaintClockService.GetClockInput:input_type -> dealercare.complaint.v1.GetClockInputRequest
+	38, // 61: dealercare.complaint.v1.ComplaintClockService.SetDeadlines:input_type -> dealercare.complaint.v1.SetDeadlinesRequest
+	4,  // 62: dealercare.complaint.v1.ComplaintService.CreateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 63: dealercare.complaint.v1.ComplaintService.GetComplaint:output_type -> dealercare.complaint.v1.Complaint
+	8,  // 64: dealercare.complaint.v1.ComplaintService.ListComplaints:output_type -> dealercare.complaint.v1.ListComplaintsResponse
+	4,  // 65: dealercare.complaint.v1.ComplaintService.UpdateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 66: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 67: dealercare.complaint.v1.ComplaintService.StartComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 68: dealercare.complaint.v1.ComplaintService.WaitForCustomer:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 69: dealercare.complaint.v1.ComplaintService.ResumeComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 70: dealercare.complaint.v1.ComplaintService.ResolveComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 71: dealercare.complaint.v1.ComplaintService.ReopenComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 72: dealercare.complaint.v1.ComplaintService.CloseComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 73: dealercare.complaint.v1.ComplaintService.EscalateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 74: dealercare.complaint.v1.ComplaintService.TransferComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 75: dealercare.complaint.v1.ComplaintService.AssignComplaint:output_type -> dealercare.complaint.v1.Complaint
+	22, // 76: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:output_type -> dealercare.complaint.v1.ListComplaintEventsResponse
+	25, // 77: dealercare.complaint.v1.ComplaintService.ListNotifications:output_type -> dealercare.complaint.v1.ListNotificationsResponse
+	27, // 78: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 79: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 80: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 81: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	34, // 82: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:output_type -> dealercare.complaint.v1.ListResolutionTemplatesResponse
+	32, // 83: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:output_type -> dealercare.complaint.v1.ResolutionTemplate
+	37, // 84: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:output_type -> dealercare.complaint.v1.RecordClockEventResponse
+	41, // 85: dealercare.complaint.v1.ComplaintClockService.GetClockInput:output_type -> dealercare.complaint.v1.ClockInput
+	39, // 86: dealercare.complaint.v1.ComplaintClockService.SetDeadlines:output_type -> dealercare.complaint.v1.SetDeadlinesResponse
+	62, // [62:87] is the sub-list for method output_type
+	37, // [37:62] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_complaint_v1_complaint_proto_init() }
@@ -3182,7 +3299,7 @@ func file_dealercare_complaint_v1_complaint_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_complaint_v1_complaint_proto_rawDesc), len(file_dealercare_complaint_v1_complaint_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   36,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

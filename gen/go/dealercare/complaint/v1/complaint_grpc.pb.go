@@ -987,6 +987,7 @@ var ComplaintService_ServiceDesc = grpc.ServiceDesc{
 const (
 	ComplaintClockService_RecordClockEvent_FullMethodName = "/dealercare.complaint.v1.ComplaintClockService/RecordClockEvent"
 	ComplaintClockService_GetClockInput_FullMethodName    = "/dealercare.complaint.v1.ComplaintClockService/GetClockInput"
+	ComplaintClockService_SetDeadlines_FullMethodName     = "/dealercare.complaint.v1.ComplaintClockService/SetDeadlines"
 )
 
 // ComplaintClockServiceClient is the client API for ComplaintClockService service.
@@ -1003,6 +1004,9 @@ type ComplaintClockServiceClient interface {
 	// Returns what the workflow needs to time the complaint: state, severity,
 	// owning dealer, level and the policy and calendar in force.
 	GetClockInput(ctx context.Context, in *GetClockInputRequest, opts ...grpc.CallOption) (*ClockInput, error)
+	// Writes the deadlines the workflow counts onto the complaint, so the
+	// complaint resource shows them without asking Temporal.
+	SetDeadlines(ctx context.Context, in *SetDeadlinesRequest, opts ...grpc.CallOption) (*SetDeadlinesResponse, error)
 }
 
 type complaintClockServiceClient struct {
@@ -1033,6 +1037,16 @@ func (c *complaintClockServiceClient) GetClockInput(ctx context.Context, in *Get
 	return out, nil
 }
 
+func (c *complaintClockServiceClient) SetDeadlines(ctx context.Context, in *SetDeadlinesRequest, opts ...grpc.CallOption) (*SetDeadlinesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetDeadlinesResponse)
+	err := c.cc.Invoke(ctx, ComplaintClockService_SetDeadlines_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ComplaintClockServiceServer is the server API for ComplaintClockService service.
 // All implementations must embed UnimplementedComplaintClockServiceServer
 // for forward compatibility.
@@ -1047,6 +1061,9 @@ type ComplaintClockServiceServer interface {
 	// Returns what the workflow needs to time the complaint: state, severity,
 	// owning dealer, level and the policy and calendar in force.
 	GetClockInput(context.Context, *GetClockInputRequest) (*ClockInput, error)
+	// Writes the deadlines the workflow counts onto the complaint, so the
+	// complaint resource shows them without asking Temporal.
+	SetDeadlines(context.Context, *SetDeadlinesRequest) (*SetDeadlinesResponse, error)
 	mustEmbedUnimplementedComplaintClockServiceServer()
 }
 
@@ -1062,6 +1079,9 @@ func (UnimplementedComplaintClockServiceServer) RecordClockEvent(context.Context
 }
 func (UnimplementedComplaintClockServiceServer) GetClockInput(context.Context, *GetClockInputRequest) (*ClockInput, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetClockInput not implemented")
+}
+func (UnimplementedComplaintClockServiceServer) SetDeadlines(context.Context, *SetDeadlinesRequest) (*SetDeadlinesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetDeadlines not implemented")
 }
 func (UnimplementedComplaintClockServiceServer) mustEmbedUnimplementedComplaintClockServiceServer() {}
 func (UnimplementedComplaintClockServiceServer) testEmbeddedByValue()                               {}
@@ -1120,6 +1140,24 @@ func _ComplaintClockService_GetClockInput_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ComplaintClockService_SetDeadlines_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetDeadlinesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ComplaintClockServiceServer).SetDeadlines(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ComplaintClockService_SetDeadlines_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ComplaintClockServiceServer).SetDeadlines(ctx, req.(*SetDeadlinesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ComplaintClockService_ServiceDesc is the grpc.ServiceDesc for ComplaintClockService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1134,6 +1172,10 @@ var ComplaintClockService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetClockInput",
 			Handler:    _ComplaintClockService_GetClockInput_Handler,
+		},
+		{
+			MethodName: "SetDeadlines",
+			Handler:    _ComplaintClockService_SetDeadlines_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
