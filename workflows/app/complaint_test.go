@@ -302,3 +302,94 @@ func TestClocksOnARealStack(t *testing.T) {
 		}
 	}
 }
+
+// TestTransferOnARealStack: a complaint moved from a 24x7 dealer to one
+// that is closed for days keeps its timeline, and its clock continues on
+// the new owner's calendar: the resolution breach the old owner's calendar
+// would have reached does not come, and the resolution deadline moves to
+// the new owner's next opening.
+func TestTransferOnARealStack(t *testing.T) {
+	s := startComplaintStack(t)
+	hq := s.mint(auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	if _, err := s.network.CreateRegion(hq, &customerv1.CreateRegionRequest{Region: &customerv1.Region{Code: "EAST", Name: "华东大区"}}); err != nil {
+		t.Fatal(err)
+	}
+	const zone = "Asia/Shanghai"
+	for _, d := range []string{"SH001", "HZ001"} {
+		if _, err := s.network.CreateDealer(hq, &customerv1.CreateDealerRequest{Dealer: &customerv1.Dealer{Code: d, Name: d + " 4S", Region: "EAST", TimeZone: zone}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.network.UpdateBusinessCalendar(hq, &customerv1.UpdateBusinessCalendarRequest{Calendar: alwaysOpen("SH001")}); err != nil {
+		t.Fatal(err)
+	}
+	// HZ001 opens one day a week, three days from today.
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	openDay := (time.Now().In(loc).Weekday() + 3) % 7
+	day := customerv1.DayOfWeek_DAY_OF_WEEK_SUNDAY
+	if openDay != time.Sunday {
+		day = customerv1.DayOfWeek(openDay)
+	}
+	hzCal := &customerv1.BusinessCalendar{Dealer: "HZ001", Weekly: []*customerv1.OpeningHours{{Day: day,
+		Intervals: []*customerv1.TimeInterval{{Start: "09:00", End: "18:00"}}}}}
+	if _, err := s.network.UpdateBusinessCalendar(hq, &customerv1.UpdateBusinessCalendarRequest{Calendar: hzCal}); err != nil {
+		t.Fatal(err)
+	}
+	const response, resolution = 2 * time.Second, 6 * time.Second
+	if _, err := s.complaint.UpdateSlaPolicy(hq, &complaintv1.UpdateSlaPolicyRequest{Dealer: "default", Policy: secondsPolicy(response, resolution)}); err != nil {
+		t.Fatal(err)
+	}
+	agent := s.mint(auth.Principal{Subject: "agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	c, err := s.complaint.CreateComplaint(agent, &complaintv1.CreateComplaintRequest{Dealer: "SH001", Complaint: &complaintv1.Complaint{
+		Channel: complaintv1.Channel_CHANNEL_HQ_HOTLINE, Category: complaintv1.Category_CATEGORY_SALES_PROMISE, Severity: complaintv1.Severity_SEVERITY_HIGH,
+		Description: "销售承诺的赠品没有兑现"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, created := c.GetId(), c.GetCreateTime().AsTime()
+	if _, err := s.complaint.AcknowledgeComplaint(agent, &complaintv1.AcknowledgeComplaintRequest{Dealer: "SH001", Complaint: id}); err != nil {
+		t.Fatal(err)
+	}
+	// The workflow has written SH001's deadlines before the transfer.
+	eventually(t, 10*time.Second, "SH001's resolution deadline", func() bool {
+		got, err := s.complaint.GetComplaint(agent, &complaintv1.GetComplaintRequest{Dealer: "SH001", Complaint: id})
+		return err == nil && got.GetResolutionDueTime().AsTime().Equal(created.Add(resolution))
+	})
+	if _, err := s.complaint.TransferComplaint(hq, &complaintv1.TransferComplaintRequest{Dealer: "SH001", Complaint: id, ToDealer: "HZ001", Note: "销售承诺属杭州店"}); err != nil {
+		t.Fatal(err)
+	}
+	hz := s.mint(auth.Principal{Subject: "hz-agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: "HZ001"})
+	nextOpening := func() time.Time {
+		now := time.Now().In(loc)
+		d := time.Date(now.Year(), now.Month(), now.Day()+3, 9, 0, 0, 0, loc)
+		return d
+	}()
+	eventually(t, 10*time.Second, "the deadline on HZ001's calendar", func() bool {
+		got, err := s.complaint.GetComplaint(hz, &complaintv1.GetComplaintRequest{Dealer: "HZ001", Complaint: id})
+		due := got.GetResolutionDueTime().AsTime()
+		return err == nil && !due.Before(nextOpening) && due.Before(nextOpening.Add(resolution))
+	})
+	// Past the instant SH001's calendar would have breached, with room.
+	time.Sleep(time.Until(created.Add(resolution + 3*time.Second)))
+	evs, err := s.complaint.ListComplaintEvents(hz, &complaintv1.ListComplaintEventsRequest{Dealer: "HZ001", Complaint: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range evs.GetEvents() {
+		kinds = append(kinds, e.GetKind())
+		if e.GetKind() == "breached" || e.GetKind() == "escalated" {
+			t.Errorf("a closed calendar's clock breached: %s", describe(evs.GetEvents()))
+		}
+	}
+	if got := strings.Join(kinds, ","); got != "created,acknowledged,transferred" {
+		t.Errorf("the new owner reads %s, want the whole history", got)
+	}
+	if _, err := s.complaint.GetComplaint(agent, &complaintv1.GetComplaintRequest{Dealer: "HZ001", Complaint: id}); status.Code(err) != codes.NotFound {
+		t.Errorf("SH001's agent reading HZ001's complaint: %v, want NotFound", err)
+	}
+}
+
