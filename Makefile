@@ -15,7 +15,7 @@ COMMANDS := services/customer/cmd/customer services/complaint/cmd/complaint serv
 
 GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2
 
-.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-escalation clean-run
+.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation clean-run
 
 all: build
 
@@ -90,6 +90,10 @@ bench-gateway: build $(BIN)/temporal
 ## bench-search: archive search p50/p99 at DEALERCARE_SEARCH_BENCH customers (default 10 million).
 bench-search: build $(BIN)/temporal
 	@$(BIN)/devstack testenv -- sh -c 'cd services/customer && DEALERCARE_SEARCH_BENCH=$${DEALERCARE_SEARCH_BENCH:-10000000} go test -count=1 -timeout 120m -run SearchAt10M -v ./postgres/ | grep -E "search_bench|ok|FAIL"'
+
+## bench-import: DMS import of DEALERCARE_IMPORT_BENCH_ROWS rows (default 1 million) next to psql \copy of the same file.
+bench-import: build $(BIN)/temporal
+	@$(BIN)/devstack testenv -- sh -c 'cd services/customer && DEALERCARE_IMPORT_BENCH=1 go test -count=1 -timeout 60m -run TestImportBench -v ./importer/ | grep -E "bench_test|ok|FAIL"'
 
 ## bench-escalation: lateness of DEALERCARE_ESCALATION_BENCH complaints (default 10,000) escalating in the same minute.
 bench-escalation: build $(BIN)/temporal
