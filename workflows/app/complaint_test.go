@@ -392,4 +392,3 @@ func TestTransferOnARealStack(t *testing.T) {
 		t.Errorf("SH001's agent reading HZ001's complaint: %v, want NotFound", err)
 	}
 }
-
