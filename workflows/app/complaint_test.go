@@ -338,7 +338,9 @@ func TestTransferOnARealStack(t *testing.T) {
 	if _, err := s.network.UpdateBusinessCalendar(hq, &customerv1.UpdateBusinessCalendarRequest{Calendar: hzCal}); err != nil {
 		t.Fatal(err)
 	}
-	const response, resolution = 2 * time.Second, 6 * time.Second
+	// Room for a loaded machine: the transfer must come before the old
+	// calendar's breach would.
+	const response, resolution = 2 * time.Second, 12 * time.Second
 	if _, err := s.complaint.UpdateSlaPolicy(hq, &complaintv1.UpdateSlaPolicyRequest{Dealer: "default", Policy: secondsPolicy(response, resolution)}); err != nil {
 		t.Fatal(err)
 	}
