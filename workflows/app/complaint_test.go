@@ -328,7 +328,8 @@ func TestTransferOnARealStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	openDay := (time.Now().In(loc).Weekday() + 3) % 7
+	now := time.Now().In(loc)
+	openDay := (now.Weekday() + 3) % 7
 	day := customerv1.DayOfWeek_DAY_OF_WEEK_SUNDAY
 	if openDay != time.Sunday {
 		day = customerv1.DayOfWeek(openDay)
@@ -364,11 +365,7 @@ func TestTransferOnARealStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	hz := s.mint(auth.Principal{Subject: "hz-agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: "HZ001"})
-	nextOpening := func() time.Time {
-		now := time.Now().In(loc)
-		d := time.Date(now.Year(), now.Month(), now.Day()+3, 9, 0, 0, 0, loc)
-		return d
-	}()
+	nextOpening := time.Date(now.Year(), now.Month(), now.Day()+3, 9, 0, 0, 0, loc)
 	eventually(t, 10*time.Second, "the deadline on HZ001's calendar", func() bool {
 		got, err := s.complaint.GetComplaint(hz, &complaintv1.GetComplaintRequest{Dealer: "HZ001", Complaint: id})
 		due := got.GetResolutionDueTime().AsTime()

@@ -150,18 +150,23 @@ func (a *Activities) RecordClockEvent(ctx context.Context, in RecordInput) (*Rec
 // Deadlines are the complaint's deadlines as the workflow counts them; a
 // zero time is none.
 type Deadlines struct {
-	Complaint  string    `json:"complaint,omitempty"`
 	Response   time.Time `json:"response,omitzero"`
 	Resolution time.Time `json:"resolution,omitzero"`
 }
 
 func (d Deadlines) equal(o Deadlines) bool {
-	return d.Complaint == o.Complaint && d.Response.Equal(o.Response) && d.Resolution.Equal(o.Resolution)
+	return d.Response.Equal(o.Response) && d.Resolution.Equal(o.Resolution)
+}
+
+// DeadlinesInput is SetDeadlines' input: a complaint's deadlines.
+type DeadlinesInput struct {
+	Complaint string `json:"complaint"`
+	Deadlines
 }
 
 // SetDeadlines calls ComplaintClockService.SetDeadlines, which writes them
 // onto the complaint; writing the same values again changes nothing.
-func (a *Activities) SetDeadlines(ctx context.Context, in Deadlines) error {
+func (a *Activities) SetDeadlines(ctx context.Context, in DeadlinesInput) error {
 	req := &complaintv1.SetDeadlinesRequest{Complaint: in.Complaint}
 	if !in.Response.IsZero() {
 		req.ResponseDueTime = timestamppb.New(in.Response)

@@ -123,7 +123,7 @@ func TestActivityErrorsAreClassified(t *testing.T) {
 					return err
 				}, tt.wantType},
 				{"SetDeadlines", func() error {
-					_, err := env.ExecuteActivity("SetDeadlines", Deadlines{Complaint: testComplaint, Response: t0})
+					_, err := env.ExecuteActivity("SetDeadlines", DeadlinesInput{Complaint: testComplaint, Deadlines: Deadlines{Response: t0}})
 					return err
 				}, tt.wantType},
 				{"LoadCalendar", func() error { _, err := env.ExecuteActivity("LoadCalendar", "D001"); return err }, tt.calendar},

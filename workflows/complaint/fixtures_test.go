@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 const (
@@ -143,15 +144,17 @@ func (f *fakeClockService) deadlinesSet() []string {
 	defer f.mu.Unlock()
 	var out []string
 	for _, r := range f.deadlines {
-		show := func(t interface{ AsTime() time.Time }, set bool) string {
-			if !set {
-				return "-"
-			}
-			return t.AsTime().In(shanghai).Format("Mon 15:04")
-		}
-		out = append(out, show(r.GetResponseDueTime(), r.GetResponseDueTime() != nil)+" "+show(r.GetResolutionDueTime(), r.GetResolutionDueTime() != nil))
+		out = append(out, showWall(r.GetResponseDueTime())+" "+showWall(r.GetResolutionDueTime()))
 	}
 	return out
+}
+
+// showWall is t in Asia/Shanghai as "Mon 15:04", "-" for none.
+func showWall(t *timestamppb.Timestamp) string {
+	if t == nil {
+		return "-"
+	}
+	return t.AsTime().In(shanghai).Format("Mon 15:04")
 }
 
 // recorded are the recorded events, in order.

@@ -660,9 +660,7 @@ func (e *escalation) syncDeadlines(ctx workflow.Context) {
 		return
 	}
 	var a *Activities
-	in := d
-	in.Complaint = e.s.ComplaintID
-	err := e.execute(ctx, a.SetDeadlines, in).Get(ctx, nil)
+	err := e.execute(ctx, a.SetDeadlines, DeadlinesInput{Complaint: e.s.ComplaintID, Deadlines: d}).Get(ctx, nil)
 	e.s.Deadlines = d
 	if err != nil {
 		e.s.DeadlinesError = err.Error()
