@@ -507,7 +507,7 @@ func (r *Relay) purge(ctx context.Context, s settings) (int64, error) {
 		var n int64
 		err := postgres.InTx(ctx, r.Pool, postgres.AllDealers(), func(tx pgx.Tx) error {
 			tag, err := tx.Exec(ctx, `
-WITH doomed AS (
+WITH doomed AS MATERIALIZED (
     SELECT dealer_id, id FROM `+s.table+`
     WHERE delivered_at < now() - $1 * interval '1 millisecond'
     ORDER BY delivered_at

@@ -19,8 +19,10 @@ import (
 // (or DEALERCARE_IMPORT_BENCH_ROWS) and, in the same run against the same
 // cluster, loads the same file into a plain table of text columns with
 // psql's \copy (pgx CopyFrom of the raw strings when psql is missing): the
-// baseline the import's rate is compared with. It is a measurement, so it
-// runs only when asked:
+// baseline the import's rate is compared with. The import runs twice, with
+// one writer and with DEALERCARE_IMPORT_BENCH_WRITERS (default
+// importer.DefaultWriters). It is a measurement, so it runs only when
+// asked:
 //
 //	DEALERCARE_IMPORT_BENCH=1 go test -run TestImportBench -v -timeout 30m ./importer/
 func TestImportBench(t *testing.T) {
@@ -142,26 +144,42 @@ func TestImportBench(t *testing.T) {
 	}
 	bare := time.Since(began)
 
-	// The import, from upload to the last batch's commit.
-	checkpoint()
-	began = time.Now()
-	imp, err := e.svc.CreateImport(agentOf("D001"), "D001", "dms.csv", content, "")
-	if err != nil {
-		t.Fatal(err)
+	// The import, from upload to the last batch's commit: with one writer,
+	// then (into a database of its own, so both start empty) with the
+	// runner's default or DEALERCARE_IMPORT_BENCH_WRITERS writers.
+	writers := importer.DefaultWriters
+	if s := os.Getenv("DEALERCARE_IMPORT_BENCH_WRITERS"); s != "" {
+		if writers, err = strconv.Atoi(s); err != nil {
+			t.Fatal(err)
+		}
 	}
-	stored := time.Since(began)
-	done := e.runUntilDone(t, "D001", imp.ID, importer.RunnerConfig{BatchSize: batch})
-	took := time.Since(began)
+	importRun := func(e *env, writers int) (*importer.Import, time.Duration, time.Duration) {
+		checkpoint()
+		began := time.Now()
+		imp, err := e.svc.CreateImport(agentOf("D001"), "D001", "dms.csv", content, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored := time.Since(began)
+		done := e.runUntilDone(t, "D001", imp.ID, importer.RunnerConfig{BatchSize: batch, Writers: writers})
+		return done, time.Since(began), stored
+	}
+	single, took1, stored1 := importRun(newEnv(t), 1)
+	wantCounts(t, single, n, n, 0, 0, 0)
+	done, took, stored := importRun(e, writers)
 	wantCounts(t, done, n, n, 0, 0, 0)
 
-	baseRate, floorRate, rate := float64(n)/baseline.Seconds(), float64(n)/floor.Seconds(), float64(n)/took.Seconds()
+	baseRate, floorRate, rate1, rate := float64(n)/baseline.Seconds(), float64(n)/floor.Seconds(), float64(n)/took1.Seconds(), float64(n)/took.Seconds()
 	t.Logf("baseline (%s into a plain table): %v, %.0f rows/s", how, baseline.Round(time.Millisecond), baseRate)
-	t.Logf("floor (INSERT ... SELECT from that table into customers + vehicles): %v, %.0f rows/s", floor.Round(time.Millisecond), floorRate)
+	t.Logf("floor (one INSERT ... SELECT from that table into customers + vehicles): %v, %.0f rows/s", floor.Round(time.Millisecond), floorRate)
 	t.Logf("rows alone (the same rows into copies of customers + vehicles with primary keys only): %v, %.0f rows/s, %.3f of the baseline",
 		bare.Round(time.Millisecond), float64(n)/bare.Seconds(), float64(n)/bare.Seconds()/baseRate)
-	t.Logf("import (customers + vehicles, upsert, validation, encryption; upload took %v): %v, %.0f rows/s",
-		stored.Round(time.Millisecond), took.Round(time.Millisecond), rate)
-	t.Logf("ratio import/baseline: %.3f; floor/baseline: %.3f; import/floor: %.3f", rate/baseRate, floorRate/baseRate, rate/floorRate)
+	t.Logf("import, 1 writer (customers + vehicles, upsert, validation, encryption; upload took %v): %v, %.0f rows/s",
+		stored1.Round(time.Millisecond), took1.Round(time.Millisecond), rate1)
+	t.Logf("import, %d writers (upload took %v): %v, %.0f rows/s, %.2f× one writer",
+		writers, stored.Round(time.Millisecond), took.Round(time.Millisecond), rate, rate/rate1)
+	t.Logf("ratio to the baseline: import %.3f (1 writer %.3f), floor %.3f; import/floor: %.3f (1 writer %.3f)",
+		rate/baseRate, rate1/baseRate, floorRate/baseRate, rate/floorRate, rate1/floorRate)
 
 	// Re-importing the same file: every row unchanged.
 	checkpoint()
@@ -170,7 +188,7 @@ func TestImportBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again := e.runUntilDone(t, "D001", imp2.ID, importer.RunnerConfig{BatchSize: batch})
+	again := e.runUntilDone(t, "D001", imp2.ID, importer.RunnerConfig{BatchSize: batch, Writers: writers})
 	wantCounts(t, again, n, 0, 0, n, 0)
 	t.Logf("re-import (all unchanged): %v, %.0f rows/s", time.Since(began).Round(time.Millisecond), float64(n)/time.Since(began).Seconds())
 }

@@ -5,3 +5,6 @@ package importer
 func SetHooks(r *Runner, beforeCommit func(batch int) error, afterCommit func(batch int)) {
 	r.beforeCommit, r.afterCommit = beforeCommit, afterCommit
 }
+
+// HashLane is the lane of a customer tied to no other (see scan.lane).
+func HashLane(dmsID string, lanes int) int { return (&scan{}).lane(dmsID, lanes) }

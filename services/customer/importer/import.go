@@ -7,8 +7,10 @@
 // ids), so a file that cannot be read fails before anything is written;
 // then rows are validated with the archive's own rules and written in
 // batches, each batch in one transaction together with the import's
-// progress. A runner that stops or dies mid-import leaves only whole
-// batches behind, and the next runner resumes after the last one.
+// progress. Batches are written by several database sessions at once, one
+// per lane of customers (see Runner.run). A runner that stops or dies
+// mid-import leaves only whole batches behind, and the next runner resumes
+// each lane after its last one.
 //
 // Rules of the file:
 //   - Columns are found by header, in English or Chinese (see columns.go),
@@ -126,8 +128,6 @@ type Job struct {
 	FileName string
 	// Encoding is the declared or, after a first run, detected encoding.
 	Encoding string
-	// LastRow is the last row already committed (1: none yet).
-	LastRow int
 	// Attempts counts failed batches in a row, for backoff.
 	Attempts int
 	Content  []byte
@@ -139,7 +139,7 @@ type Job struct {
 // batch's transaction.
 type Progress struct {
 	Rows                                 int // data rows processed
-	LastRow                              int // row number of the batch's last record
+	LastRow                              int // row number of the batch's last record: its lane's checkpoint
 	Inserted, Updated, Unchanged, Failed int
 	// Done finishes the import (state succeeded, the file dropped).
 	Done bool
@@ -166,8 +166,12 @@ type Store interface {
 	// holds (SELECT ... FOR UPDATE SKIP LOCKED, so replicas never claim the
 	// same one); nil when there is none.
 	ClaimImport(ctx context.Context, owner string, lease time.Duration) (*Job, error)
-	// StartImport records what reading the file found and renews the lease.
-	StartImport(ctx context.Context, l Lease, encoding string, totalRows int) error
+	// StartImport records what reading the file found, renews the lease
+	// and returns the import's lane checkpoints: the last row each lane
+	// committed (1: none yet). An import's lanes are fixed the first time
+	// it starts, to lanes checkpoints at row 1; a resumed import keeps its
+	// own, whatever lanes says.
+	StartImport(ctx context.Context, l Lease, encoding string, totalRows, lanes int) ([]int, error)
 	// FailImport finishes an import as failed; called only before any
 	// batch was written.
 	FailImport(ctx context.Context, l Lease, failure string) error
@@ -175,11 +179,12 @@ type Store interface {
 	// (at once when zero). A non-empty lastErr counts a failed attempt.
 	ReleaseImport(ctx context.Context, l Lease, retryAfter time.Duration, lastErr string) error
 	// ApplyBatch runs fn in one transaction scoped to the import's dealer,
-	// after locking the import and checking that l still holds it and that
-	// its last committed row is fromRow (ErrLeaseLost otherwise); the
-	// Progress fn returns is added to the import, and the lease renewed, in
-	// the same transaction.
-	ApplyBatch(ctx context.Context, l Lease, fromRow int, fn func(BatchTx) (Progress, error)) error
+	// after checking that l still holds the import and that the lane's
+	// checkpoint is fromRow (ErrLeaseLost otherwise); the Progress fn
+	// returns is added to the import, its LastRow becomes the lane's
+	// checkpoint, and the lease is renewed, in the same transaction.
+	// Batches of different lanes may run at once.
+	ApplyBatch(ctx context.Context, l Lease, lane, fromRow int, fn func(BatchTx) (Progress, error)) error
 	// IndexIDNumber is the blind index of a normalized ID number.
 	IndexIDNumber(id string) []byte
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -356,7 +358,9 @@ func TestImportResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r1 := newRunner(t, e, importer.RunnerConfig{BatchSize: batch, Owner: "r1"})
+	// One writer, so "half the batches" is an exact state (lanes:
+	// TestImportLanesMatchSerial).
+	r1 := newRunner(t, e, importer.RunnerConfig{BatchSize: batch, Writers: 1, Owner: "r1"})
 	importer.SetHooks(r1, nil, func(n int) {
 		if n == rows/batch/2 {
 			cancel()
@@ -394,7 +398,7 @@ func TestImportResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r3 := newRunner(t, e, importer.RunnerConfig{BatchSize: batch, Owner: "r3", Lease: 3 * time.Second})
+	r3 := newRunner(t, e, importer.RunnerConfig{BatchSize: batch, Writers: 1, Owner: "r3", Lease: 3 * time.Second})
 	crash := errors.New("simulated crash")
 	importer.SetHooks(r3, func(n int) error {
 		if n == 3 {
@@ -418,6 +422,124 @@ func TestImportResumes(t *testing.T) {
 	if n := len(e.snapshot(t, dealer)); n != 2*rows {
 		t.Fatalf("%d customers, want %d", n, 2*rows)
 	}
+}
+
+// An import written in lanes, crashed part-way and resumed by a runner
+// configured with one writer, leaves exactly the archive, counts and row
+// errors that one writer leaves: a customer's rows stay in file order in
+// one lane, and customers sharing a vehicle are written alone, after the
+// others. Re-imported in lanes, every row is unchanged.
+func TestImportLanesMatchSerial(t *testing.T) {
+	e := newEnv(t)
+	base := testCSV(60, 11)
+	lines := strings.Split(strings.TrimSuffix(base, "\n"), "\n")
+	field := func(row, col int) string { return strings.Split(lines[row+1], ",")[col] }
+	// Customers i < j whose rows would go to different lanes if they were
+	// not tied.
+	apart := func(from int) (int, int) {
+		for i := from; ; i++ {
+			for j := i + 1; j < 60; j++ {
+				if importer.HashLane(field(i, 0), 4) != importer.HashLane(field(j, 0), 4) {
+					return i, j
+				}
+			}
+		}
+	}
+	mover, seller := apart(10)
+	claimer, owner := apart(seller + 1)
+	extra := []string{
+		// C00000005's second vehicle and a new name: the later row wins.
+		"C00000005,李新名,,,,,,,个人,V90000005," + testVIN(905, rand.New(rand.NewPCG(1, 1))) + ",,大众,车型1,2020,2021-05-01",
+		// The seller's vehicle moves to the mover (same DMS vehicle id):
+		// the two are tied and go to the serial lane.
+		field(mover, 0) + ",,,,,,,,个人," + field(seller, 9) + "," + field(seller, 10) + ",,,,,",
+		// The claimer claims the owner's DMS vehicle id for another VIN:
+		// tied too, so one writer decides between them as the serial
+		// import does (two lanes would both insert the DMS id).
+		field(claimer, 0) + ",,,,,,,,个人," + field(owner, 9) + "," + testVIN(911, rand.New(rand.NewPCG(2, 2))) + ",,,,,",
+		// A new customer with a bad VIN: rejected, naming vin.
+		"C00000099,赵错,13800000000,,,,,,个人,V00000099,LSVAB2BMIMN123456,,,,,",
+		// C00000030 again with nothing new: unchanged by its last row.
+		lines[31],
+	}
+	csv := []byte(base + strings.Join(extra, "\n") + "\n")
+
+	serial := e.importFile(t, "D001", csv, "", importer.RunnerConfig{BatchSize: 4, Writers: 1})
+
+	imp, err := e.svc.CreateImport(agentOf("D002"), "D002", "dms.csv", csv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	crash := errors.New("simulated crash")
+	var batches atomic.Int32
+	r1 := newRunner(t, e, importer.RunnerConfig{BatchSize: 4, Writers: 3, Owner: "r1", Lease: 2 * time.Second})
+	importer.SetHooks(r1, func(n int) error {
+		if batches.Add(1) == 7 {
+			return crash
+		}
+		return nil
+	}, nil)
+	if err := r1.Run(context.Background()); !errors.Is(err, crash) {
+		t.Fatalf("r1: %v, want the simulated crash", err)
+	}
+	mid, err := e.store.GetImport(context.Background(), "D002", imp.ID)
+	if err != nil || mid.State != importer.StateRunning || mid.ProcessedRows == 0 || mid.ProcessedRows >= mid.TotalRows {
+		t.Fatalf("after the crash: %+v, %v; want part of the rows written", mid, err)
+	}
+	if got := e.lanes(t, "D002", imp.ID); len(got) != 4 {
+		t.Fatalf("lanes after the crash = %v, want 4 checkpoints (3 writers and the serial lane)", got)
+	}
+	// The crashed batch's lease must expire; the new runner, set to one
+	// writer, finishes in the import's own 4 lanes.
+	parallel := e.runUntilDone(t, "D002", imp.ID, importer.RunnerConfig{BatchSize: 4, Writers: 1, Owner: "r2"})
+	if got := e.lanes(t, "D002", imp.ID); len(got) != 4 {
+		t.Errorf("lanes after resuming = %v, want the import's own 4", got)
+	}
+
+	wantCounts(t, parallel, serial.TotalRows, serial.Inserted, serial.Updated, serial.Unchanged, serial.Failed)
+	if serial.TotalRows != 65 {
+		t.Errorf("serial import: %+v, want 65 rows", serial)
+	}
+	a, b := e.rowErrors(t, "D001", serial.ID), e.rowErrors(t, "D002", parallel.ID)
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Errorf("row errors: serial %v, lanes %v", a, b)
+	}
+	if len(a) != 2 || a[0].Row != 64 || a[0].Field != "vin" || !strings.Contains(a[0].Reason, field(owner, 9)) || a[1].Row != 65 || a[1].Field != "vin" {
+		t.Errorf("row errors = %v, want row 64 (another VIN for %s) and row 65 (a bad VIN)", a, field(owner, 9))
+	}
+	one, other := e.snapshot(t, "D001"), e.snapshot(t, "D002")
+	if len(one) != 60 || len(other) != len(one) {
+		t.Fatalf("%d and %d customers, want 60 each", len(one), len(other))
+	}
+	for dms, a := range one {
+		b := other[dms]
+		a.id, b.id, a.updated, b.updated = "", "", time.Time{}, time.Time{}
+		if fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("%s: serial %v, lanes %v", dms, a, b)
+		}
+	}
+	if c := one["C00000005"]; c.name != "李新名" || len(c.vehicles) != 2 {
+		t.Errorf("C00000005 = %+v, want the later row's name and two vehicles", c)
+	}
+	if m, s := one[field(mover, 0)], one[field(seller, 0)]; len(m.vehicles) != 2 || len(s.vehicles) != 0 {
+		t.Errorf("%s has %v, %s has %v; want the vehicle moved to the first", field(mover, 0), m.vehicles, field(seller, 0), s.vehicles)
+	}
+
+	again := e.importFile(t, "D002", csv, "", importer.RunnerConfig{BatchSize: 4, Writers: 3})
+	wantCounts(t, again, 65, 0, 0, 63, 2)
+}
+
+// lanes reads an import's lane checkpoints.
+func (e *env) lanes(t testing.TB, dealer, id string) []int {
+	t.Helper()
+	var out []int
+	err := pg.InReadOnlyTx(context.Background(), e.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT lanes FROM imports WHERE dealer_id = $1 AND id = $2`, dealer, id).Scan(&out)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // Two runners on one import: the lease keeps them from writing the same

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,8 @@ const (
 	DefaultPollInterval = time.Second
 	DefaultLease        = 2 * time.Minute
 	DefaultMaxBackoff   = 5 * time.Minute
+	DefaultWriters      = 2
+	MaxWriters          = 16
 )
 
 // RunnerConfig configures a Runner; zero fields take the defaults.
@@ -32,6 +35,12 @@ type RunnerConfig struct {
 	// Workers is the number of imports one process runs at a time
 	// (IMPORT_WORKERS, default 1).
 	Workers int
+	// Writers is the number of database sessions one import writes with
+	// at once (IMPORT_WRITERS, default 2): its rows are split into that
+	// many lanes by customer. An import keeps the number it started with
+	// when another runner resumes it. Index maintenance, most of an
+	// import's cost, then runs on that many of the database's cores.
+	Writers int
 	// PollInterval is how often an idle worker looks for imports
 	// (IMPORT_POLL_INTERVAL).
 	PollInterval time.Duration
@@ -51,18 +60,23 @@ func LoadRunnerConfig(l *config.Loader) RunnerConfig {
 	c := RunnerConfig{
 		BatchSize:    l.Int("IMPORT_BATCH_SIZE", DefaultBatchSize),
 		Workers:      l.Int("IMPORT_WORKERS", 1),
+		Writers:      l.Int("IMPORT_WRITERS", DefaultWriters),
 		PollInterval: l.Duration("IMPORT_POLL_INTERVAL", DefaultPollInterval),
 		Lease:        l.Duration("IMPORT_LEASE", DefaultLease),
 	}
 	l.Check(c.BatchSize > 0 && c.BatchSize <= 50000, "IMPORT_BATCH_SIZE", "must be between 1 and 50000, got %d", c.BatchSize)
 	l.Check(c.Workers > 0 && c.Workers <= 16, "IMPORT_WORKERS", "must be between 1 and 16, got %d", c.Workers)
+	l.Check(c.Writers > 0 && c.Writers <= MaxWriters, "IMPORT_WRITERS", "must be between 1 and %d, got %d", MaxWriters, c.Writers)
 	l.Check(c.Lease >= 10*time.Second, "IMPORT_LEASE", "must be at least 10s, got %s", c.Lease)
 	return c
 }
 
 // Validate rejects negative values.
 func (c RunnerConfig) Validate() error {
-	if c.BatchSize < 0 || c.Workers < 0 || c.PollInterval < 0 || c.Lease < 0 || c.MaxBackoff < 0 {
+	if c.Writers > MaxWriters {
+		return fmt.Errorf("importer: runner config has %d writers, at most %d", c.Writers, MaxWriters)
+	}
+	if c.BatchSize < 0 || c.Workers < 0 || c.Writers < 0 || c.PollInterval < 0 || c.Lease < 0 || c.MaxBackoff < 0 {
 		return fmt.Errorf("importer: runner config has a negative value: %+v", c)
 	}
 	return nil
@@ -74,6 +88,9 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 	}
 	if c.Workers == 0 {
 		c.Workers = 1
+	}
+	if c.Writers == 0 {
+		c.Writers = DefaultWriters
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = DefaultPollInterval
@@ -175,31 +192,45 @@ func (r *Runner) work(ctx context.Context) error {
 	return nil
 }
 
-// batch is a run of parsed rows, written in one transaction.
+// batch is a run of parsed rows of one lane, written in one transaction.
 type batch struct {
-	num     int
+	num     int // in the order batches were cut, across lanes (test hooks)
+	lane    int
 	rows    []*row
 	errs    []RowError // rows rejected while parsing
 	failed  int        // how many rows errs covers
 	data    int        // data rows in the batch
 	lastRow int        // row number of the batch's last record
-	last    bool
-	err     error // reading the file failed
+	last    bool       // the lane's last batch
+	err     error      // reading the file failed
 }
 
 // run processes one claimed import as far as it can.
+//
+// An import's rows are written in lanes (Store.StartImport fixes how many
+// when the import first starts): lanes 1..n-1, written at once by one
+// writer each, take the customers by a hash of their DMS id; lane 0 takes
+// the customers that share a vehicle with another customer in the file
+// and is written after the others, alone (see scan.lane). Each lane
+// commits its batches in file order with its own checkpoint, so a resumed
+// import skips exactly what each lane committed.
 func (r *Runner) run(ctx context.Context, job *Job) error {
 	l := job.Lease
 	log := r.log.With("dealer", l.Dealer, "import", l.ImportID)
 	sc, err := scanFile(job.Content, job.Encoding)
 	job.Content = nil // sc.src holds what it needs
 	var fe *fileError
+	var lanes []int
 	switch {
 	case errors.As(err, &fe):
 		log.Info("import failed: the file cannot be read", "reason", fe.msg)
 		err = r.store.FailImport(ctx, l, fe.msg)
 	case err == nil:
-		err = r.store.StartImport(ctx, l, sc.src.encoding, sc.total)
+		n := 1 // one writer: everything in lane 0
+		if r.cfg.Writers > 1 {
+			n = 1 + r.cfg.Writers
+		}
+		lanes, err = r.store.StartImport(ctx, l, sc.src.encoding, sc.total, n)
 	}
 	switch {
 	case errors.Is(err, ErrLeaseLost):
@@ -210,23 +241,76 @@ func (r *Runner) run(ctx context.Context, job *Job) error {
 	case fe != nil:
 		return nil
 	}
-	if job.LastRow > 1 {
-		log.Info("import resumed", "after_row", job.LastRow)
+	if slices.ContainsFunc(lanes, func(last int) bool { return last > 1 }) {
+		log.Info("import resumed", "lanes_after_rows", lanes)
 	}
 
 	loc := dealerZone(job.TimeZone)
-	pctx, stop := context.WithCancel(ctx)
-	defer stop()
-	batches := make(chan *batch, 1) // parse the next batch while one is written
-	go r.produce(pctx, sc, &parser{h: sc.header, loc: loc, index: r.store.IndexIDNumber}, job.LastRow, batches)
+	p := &parser{h: sc.header, loc: loc, index: r.store.IndexIDNumber}
+	// The parallel lanes, then the serial lane 0, which finishes the
+	// import.
+	phases := [][]int{nil, {0}}
+	for lane := 1; lane < len(lanes); lane++ {
+		phases[0] = append(phases[0], lane)
+	}
+	for _, phase := range phases {
+		if len(phase) == 0 {
+			continue
+		}
+		if err := r.runLanes(ctx, job.Lease, sc, p, lanes, phase); err != nil {
+			switch {
+			case errors.Is(err, errAbandoned):
+				return err
+			case errors.Is(err, ErrLeaseLost):
+				log.Info("import taken over by another runner")
+				return nil
+			case ctx.Err() != nil:
+				err = nil // stopping: give the import up at once
+			}
+			return r.giveUp(ctx, log, job, err)
+		}
+	}
+	log.Info("import finished", "rows", sc.total)
+	return nil
+}
 
-	from := job.LastRow
+// runLanes parses the rows of the given lanes once and writes each lane's
+// batches with a writer of its own; the first writer to fail stops the
+// others, and its error is returned.
+func (r *Runner) runLanes(ctx context.Context, l Lease, sc *scan, p *parser, lanes, phase []int) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	outs := make(map[int]chan *batch, len(phase))
+	for _, lane := range phase {
+		outs[lane] = make(chan *batch, 2) // parse ahead while lanes write
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { r.produce(ctx, sc, p, lanes, phase, outs) })
+	for _, lane := range phase {
+		wg.Go(func() {
+			if err := r.write(ctx, l, p.loc, lane, lanes[lane], outs[lane]); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}
+
+// write commits one lane's batches in order, from the lane's checkpoint.
+func (r *Runner) write(ctx context.Context, l Lease, loc *time.Location, lane, from int, batches <-chan *batch) error {
 	for b := range batches {
 		if b.err != nil {
-			return r.giveUp(ctx, log, job, b.err)
+			return b.err
+		}
+		if b.data == 0 && !(b.last && lane == 0) {
+			continue // nothing to write; only lane 0's end finishes the import
 		}
 		now := r.now().In(loc)
-		err := r.store.ApplyBatch(ctx, l, from, func(tx BatchTx) (Progress, error) {
+		err := r.store.ApplyBatch(ctx, l, lane, from, func(tx BatchTx) (Progress, error) {
 			p, err := r.apply(ctx, tx, l.Dealer, now, b)
 			if err == nil && r.beforeCommit != nil {
 				if herr := r.beforeCommit(b.num); herr != nil {
@@ -235,25 +319,16 @@ func (r *Runner) run(ctx context.Context, job *Job) error {
 			}
 			return p, err
 		})
-		switch {
-		case errors.Is(err, errAbandoned):
-			return err
-		case errors.Is(err, ErrLeaseLost):
-			log.Info("import taken over by another runner")
-			return nil
-		case err != nil:
-			return r.giveUp(ctx, log, job, fmt.Errorf("rows %d-%d: %w", from+1, b.lastRow, err))
+		if err != nil {
+			if errors.Is(err, errAbandoned) || errors.Is(err, ErrLeaseLost) {
+				return err
+			}
+			return fmt.Errorf("lane %d, rows %d-%d: %w", lane, from+1, b.lastRow, err)
 		}
 		from = b.lastRow
 		if r.afterCommit != nil {
 			r.afterCommit(b.num)
 		}
-		if b.last {
-			log.Info("import finished", "rows", sc.total)
-		}
-	}
-	if ctx.Err() != nil {
-		return r.giveUp(ctx, log, job, nil)
 	}
 	return nil
 }
@@ -286,41 +361,67 @@ func dealerZone(name string) *time.Location {
 	return time.FixedZone("CST", 8*3600)
 }
 
-// produce parses the file after row from into batches.
-func (r *Runner) produce(ctx context.Context, sc *scan, p *parser, from int, out chan<- *batch) {
-	defer close(out)
+// produce parses the rows of the lanes in phase that come after each
+// lane's checkpoint (from) into batches, sent to the lane's channel in
+// outs; every lane's last batch, sent at the end of the file, is marked
+// last. It returns when ctx is done.
+func (r *Runner) produce(ctx context.Context, sc *scan, p *parser, from, phase []int, outs map[int]chan *batch) {
+	defer func() {
+		for _, out := range outs {
+			close(out)
+		}
+	}()
 	send := func(b *batch) bool {
 		select {
-		case out <- b:
+		case outs[b.lane] <- b:
 			return true
 		case <-ctx.Done():
 			return false
 		}
 	}
+	fail := func(err error) {
+		for _, lane := range phase {
+			if !send(&batch{lane: lane, err: err}) {
+				return
+			}
+		}
+	}
 	rs := sc.src.records()
 	if _, err := rs.next(); err != nil { // the header, read fine by scan
-		send(&batch{err: err})
+		fail(err)
 		return
 	}
-	b := &batch{num: 1}
+	num := 0
+	open := make(map[int]*batch, len(phase))
+	for _, lane := range phase {
+		num++
+		open[lane] = &batch{num: num, lane: lane, lastRow: from[lane]}
+	}
 	for {
 		rec, err := rs.next()
 		if errors.Is(err, io.EOF) {
-			b.last, b.lastRow = true, max(b.lastRow, rs.row)
-			send(b)
+			for _, lane := range phase {
+				b := open[lane]
+				b.last = true
+				if !send(b) {
+					return
+				}
+			}
 			return
 		}
 		if err != nil {
-			send(&batch{err: err})
+			fail(err)
 			return
 		}
-		if rs.row <= from {
-			continue
-		}
-		b.lastRow = rs.row
 		if blank(rec) {
 			continue
 		}
+		lane := sc.lane(sc.header.value(rec, colDMSCustomerID), len(from))
+		b := open[lane]
+		if b == nil || rs.row <= from[lane] {
+			continue
+		}
+		b.lastRow = rs.row
 		if b.data == 0 {
 			p.now = r.now().In(p.loc)
 		}
@@ -338,7 +439,8 @@ func (r *Runner) produce(ctx context.Context, sc *scan, p *parser, from int, out
 			if !send(b) {
 				return
 			}
-			b = &batch{num: b.num + 1, lastRow: b.lastRow}
+			num++
+			open[lane] = &batch{num: num, lane: lane, lastRow: b.lastRow}
 		}
 	}
 }
@@ -395,6 +497,6 @@ func (r *Runner) apply(ctx context.Context, tx BatchTx, dealer string, now time.
 	return Progress{
 		Rows: b.data, LastRow: b.lastRow,
 		Inserted: ins, Updated: upd, Unchanged: unch, Failed: b.failed + len(rejected),
-		Done: b.last,
+		Done: b.last && b.lane == 0,
 	}, nil
 }

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"errors"
+	"hash/fnv"
 	"hash/maphash"
 	"io"
 	"strings"
@@ -20,6 +21,10 @@ type scan struct {
 	// found on several rows to the last of those rows.
 	seed                      maphash.Seed
 	lastCustomer, lastVehicle map[uint64]int
+	// tied holds the DMS customer ids (hashed) that share a vehicle key
+	// (VIN or DMS vehicle id) with another DMS customer id in the file:
+	// they are written in the serial lane (see lane).
+	tied map[uint64]bool
 }
 
 func scanFile(content []byte, declared string) (*scan, error) {
@@ -41,6 +46,7 @@ func scanFile(content []byte, declared string) (*scan, error) {
 	}
 	s := &scan{src: src, header: h, seed: maphash.MakeSeed()}
 	customers, vehicles := newLastSeen(), newLastSeen()
+	owners := newOwners()
 	for {
 		rec, err := rs.next()
 		if errors.Is(err, io.EOF) {
@@ -53,15 +59,60 @@ func scanFile(content []byte, declared string) (*scan, error) {
 			continue
 		}
 		s.total++
-		if id := h.value(rec, colDMSCustomerID); id != "" {
-			customers.see(maphash.String(s.seed, id), rs.row)
+		id := h.value(rec, colDMSCustomerID)
+		cust := maphash.String(s.seed, id)
+		if id != "" {
+			customers.see(cust, rs.row)
 		}
 		if vin := h.value(rec, colVIN); vin != "" {
-			vehicles.see(maphash.String(s.seed, vinKey(vin)), rs.row)
+			key := maphash.String(s.seed, vinKey(vin))
+			vehicles.see(key, rs.row)
+			owners.see(key, cust)
+		}
+		if id := h.value(rec, colDMSVehicleID); id != "" {
+			// Told apart from VINs by the prefix; a hash collision at worst
+			// ties two customers, which only costs parallelism.
+			owners.see(maphash.String(s.seed, "dms\x00"+id), cust)
 		}
 	}
-	s.lastCustomer, s.lastVehicle = customers.repeated(), vehicles.repeated()
+	s.lastCustomer, s.lastVehicle, s.tied = customers.repeated(), vehicles.repeated(), owners.tied
 	return s, nil
+}
+
+// owners finds customers sharing a vehicle key: the first customer seen
+// with each key, and the customers tied by a key seen with two.
+type owners struct {
+	first map[uint64]uint64
+	tied  map[uint64]bool
+}
+
+func newOwners() *owners { return &owners{first: map[uint64]uint64{}, tied: map[uint64]bool{}} }
+
+func (o *owners) see(key, customer uint64) {
+	first, ok := o.first[key]
+	switch {
+	case !ok:
+		o.first[key] = customer
+	case first != customer:
+		o.tied[first], o.tied[customer] = true, true
+	}
+}
+
+// lane is the lane a row of DMS customer id dmsID is written in when the
+// import has lanes lanes (see Runner): lane 0, the serial lane written
+// after all others, when there is only one lane or the customer is tied to
+// another by a vehicle; otherwise one of lanes 1..lanes-1 by a hash of the
+// id that does not change between runs, so a resumed import puts every row
+// back in its lane. All rows of a customer are in one lane, and no key the
+// archive is upserted by (DMS customer id, VIN, DMS vehicle id) is written
+// by two lanes: lanes never wait for each other's rows.
+func (s *scan) lane(dmsID string, lanes int) int {
+	if lanes <= 1 || (len(s.tied) > 0 && s.tied[maphash.String(s.seed, dmsID)]) {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(dmsID))
+	return 1 + int(h.Sum64()%uint64(lanes-1))
 }
 
 // vinKey is the VIN as the archive stores it, or the raw value for an

@@ -191,15 +191,23 @@ func (s *ImportStore) ClaimImport(ctx context.Context, owner string, lease time.
 	var job *importer.Job
 	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
 		j := importer.Job{Lease: importer.Lease{Owner: owner, Duration: lease}}
+		// The candidate is chosen once, in a materialized CTE. As a subquery
+		// in UPDATE ... FROM, the planner may put it on the inner side of
+		// a nested loop and run it again for every row of imports: each run
+		// skips the rows this statement already updated and finds the next
+		// one, so one runner leased every claimable import (it did once the
+		// row-level-security filter made that plan the cheaper one).
 		err := tx.QueryRow(ctx, `
+			WITH c AS MATERIALIZED (
+				SELECT dealer_id, id FROM imports
+				WHERE state = 'running' AND (lease_until IS NULL OR lease_until < now())
+				ORDER BY create_time, id LIMIT 1 FOR UPDATE SKIP LOCKED)
 			UPDATE imports i SET lease_owner = $1, lease_until = now() + $2 * interval '1 millisecond'
-			FROM (SELECT dealer_id, id FROM imports
-			      WHERE state = 'running' AND (lease_until IS NULL OR lease_until < now())
-			      ORDER BY create_time, id LIMIT 1 FOR UPDATE SKIP LOCKED) c
+			FROM c
 			WHERE i.dealer_id = c.dealer_id AND i.id = c.id
-			RETURNING i.dealer_id, i.id::text, i.file_name, i.encoding, i.last_row, i.attempts, i.content,
+			RETURNING i.dealer_id, i.id::text, i.file_name, i.encoding, i.attempts, i.content,
 			          coalesce((SELECT d.time_zone FROM dealers d WHERE d.dealer_id = i.dealer_id), '')`,
-			owner, lease.Milliseconds()).Scan(&j.Lease.Dealer, &j.Lease.ImportID, &j.FileName, &j.Encoding, &j.LastRow,
+			owner, lease.Milliseconds()).Scan(&j.Lease.Dealer, &j.Lease.ImportID, &j.FileName, &j.Encoding,
 			&j.Attempts, &j.Content, &j.TimeZone)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -228,12 +236,28 @@ func (s *ImportStore) leased(ctx context.Context, l importer.Lease, what, sql st
 	return nil
 }
 
-// StartImport records the encoding used and the row count.
-func (s *ImportStore) StartImport(ctx context.Context, l importer.Lease, encoding string, totalRows int) error {
-	return s.leased(ctx, l, "start", `UPDATE imports SET encoding = $4, total_rows = $5,
-		lease_until = now() + $6 * interval '1 millisecond'
-		WHERE dealer_id = $1 AND id = $2 AND lease_owner = $3 AND state = 'running'`,
-		encoding, totalRows, l.Duration.Milliseconds())
+// StartImport records the encoding used and the row count, and fixes the
+// import's lanes the first time.
+func (s *ImportStore) StartImport(ctx context.Context, l importer.Lease, encoding string, totalRows, lanes int) ([]int, error) {
+	if lanes < 1 {
+		return nil, fmt.Errorf("start import %s: %d lanes", l.ImportID, lanes)
+	}
+	var out []int
+	err := pg.InTx(ctx, s.pool, pg.Dealers(l.Dealer), func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `UPDATE imports SET encoding = $4, total_rows = $5,
+			lanes = coalesce(lanes, array_fill(1, ARRAY[$6::integer])),
+			lease_until = now() + $7 * interval '1 millisecond'
+			WHERE dealer_id = $1 AND id = $2 AND lease_owner = $3 AND state = 'running'
+			RETURNING lanes`, l.Dealer, l.ImportID, l.Owner, encoding, totalRows, lanes, l.Duration.Milliseconds()).Scan(&out)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return importer.ErrLeaseLost
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start import %s: %w", l.ImportID, err)
+	}
+	return out, nil
 }
 
 // FailImport finishes the import as failed and drops its file.
@@ -253,19 +277,23 @@ func (s *ImportStore) ReleaseImport(ctx context.Context, l importer.Lease, retry
 		retryAfter.Milliseconds(), lastErr)
 }
 
-// ApplyBatch runs fn and records its progress in one transaction.
-func (s *ImportStore) ApplyBatch(ctx context.Context, l importer.Lease, fromRow int, fn func(importer.BatchTx) (importer.Progress, error)) error {
+// ApplyBatch runs fn and records its progress in one transaction. The
+// import's row is locked only by the closing UPDATE, just before the
+// commit, so batches of different lanes run at once; that UPDATE checks
+// the lease and the lane's checkpoint on the row's latest version.
+func (s *ImportStore) ApplyBatch(ctx context.Context, l importer.Lease, lane, fromRow int, fn func(importer.BatchTx) (importer.Progress, error)) error {
 	err := pg.InTx(ctx, s.pool, pg.Dealers(l.Dealer), func(tx pgx.Tx) error {
-		// A batch is redone from the import's last_row if its commit is
+		// A batch is redone from its lane's checkpoint if its commit is
 		// lost, so it need not wait for the WAL flush.
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 			return err
 		}
-		var owner string
-		var last int
-		err := tx.QueryRow(ctx, `SELECT lease_owner, last_row FROM imports
-			WHERE dealer_id = $1 AND id = $2 AND state = 'running' FOR UPDATE`, l.Dealer, l.ImportID).Scan(&owner, &last)
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && (owner != l.Owner || last != fromRow)) {
+		// Fail fast, before the batch's work, when the lease is already
+		// gone; the closing UPDATE checks again.
+		var held bool
+		err := tx.QueryRow(ctx, `SELECT coalesce(lease_owner = $3 AND lanes[$4 + 1] = $5, false) FROM imports
+			WHERE dealer_id = $1 AND id = $2 AND state = 'running'`, l.Dealer, l.ImportID, l.Owner, lane, fromRow).Scan(&held)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !held) {
 			return importer.ErrLeaseLost
 		}
 		if err != nil {
@@ -275,16 +303,19 @@ func (s *ImportStore) ApplyBatch(ctx context.Context, l importer.Lease, fromRow 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE imports SET processed_rows = processed_rows + $3, inserted_rows = inserted_rows + $4,
-			updated_rows = updated_rows + $5, unchanged_rows = unchanged_rows + $6, failed_rows = failed_rows + $7,
-			last_row = $8, lease_until = now() + $9 * interval '1 millisecond', attempts = 0, last_error = ''
-			WHERE dealer_id = $1 AND id = $2`, l.Dealer, l.ImportID, p.Rows, p.Inserted, p.Updated, p.Unchanged, p.Failed,
-			p.LastRow, l.Duration.Milliseconds()); err != nil {
-			return err
-		}
-		if p.Done {
-			_, err = tx.Exec(ctx, `UPDATE imports SET state = 'succeeded', finish_time = now(), content = NULL,
-				lease_owner = '', lease_until = NULL WHERE dealer_id = $1 AND id = $2`, l.Dealer, l.ImportID)
+		tag, err := tx.Exec(ctx, `UPDATE imports SET processed_rows = processed_rows + $6, inserted_rows = inserted_rows + $7,
+			updated_rows = updated_rows + $8, unchanged_rows = unchanged_rows + $9, failed_rows = failed_rows + $10,
+			lanes[$4 + 1] = $11, attempts = 0, last_error = '',
+			state = CASE WHEN $13 THEN 'succeeded' ELSE state END,
+			finish_time = CASE WHEN $13 THEN now() END,
+			content = CASE WHEN $13 THEN NULL ELSE content END,
+			lease_owner = CASE WHEN $13 THEN '' ELSE lease_owner END,
+			lease_until = CASE WHEN $13 THEN NULL ELSE now() + $12 * interval '1 millisecond' END
+			WHERE dealer_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $3 AND lanes[$4 + 1] = $5`,
+			l.Dealer, l.ImportID, l.Owner, lane, fromRow, p.Rows, p.Inserted, p.Updated, p.Unchanged, p.Failed,
+			p.LastRow, l.Duration.Milliseconds(), p.Done)
+		if err == nil && tag.RowsAffected() == 0 {
+			return importer.ErrLeaseLost
 		}
 		return err
 	})

@@ -58,7 +58,7 @@ func TestImportClaimAndLease(t *testing.T) {
 	b := createImport(t, s, "D2", "b.csv")
 
 	j1, err := s.ClaimImport(ctx, "r1", time.Minute)
-	if err != nil || j1 == nil || j1.Lease.ImportID != a.ID || string(j1.Content) != "dms_customer_id\nC1\n" || j1.LastRow != 1 {
+	if err != nil || j1 == nil || j1.Lease.ImportID != a.ID || string(j1.Content) != "dms_customer_id\nC1\n" {
 		t.Fatalf("r1 claims %+v, %v; want the oldest import with its file", j1, err)
 	}
 	j2, err := s.ClaimImport(ctx, "r2", time.Second)
@@ -74,25 +74,31 @@ func TestImportClaimAndLease(t *testing.T) {
 		t.Fatalf("r3 claims %+v, %v; want r2's expired import", j3, err)
 	}
 	// r2 lost its lease: it can write nothing.
-	err = s.ApplyBatch(ctx, j2.Lease, 1, func(importer.BatchTx) (importer.Progress, error) {
+	err = s.ApplyBatch(ctx, j2.Lease, 0, 1, func(importer.BatchTx) (importer.Progress, error) {
 		t.Error("batch ran without the lease")
 		return importer.Progress{}, nil
 	})
 	if !errors.Is(err, importer.ErrLeaseLost) {
 		t.Errorf("ApplyBatch with a lost lease: %v", err)
 	}
-	if err := s.StartImport(ctx, j2.Lease, importer.EncodingUTF8, 1); !errors.Is(err, importer.ErrLeaseLost) {
+	if _, err := s.StartImport(ctx, j2.Lease, importer.EncodingUTF8, 1, 1); !errors.Is(err, importer.ErrLeaseLost) {
 		t.Errorf("StartImport with a lost lease: %v", err)
 	}
 	// The holder writes only from where the import stands.
-	err = s.ApplyBatch(ctx, j3.Lease, 5, func(importer.BatchTx) (importer.Progress, error) { return importer.Progress{}, nil })
+	// The holder writes only once the import started, and only from
+	// where the import stands.
+	err = s.ApplyBatch(ctx, j3.Lease, 0, 1, func(importer.BatchTx) (importer.Progress, error) { return importer.Progress{}, nil })
+	if !errors.Is(err, importer.ErrLeaseLost) {
+		t.Errorf("ApplyBatch before StartImport: %v", err)
+	}
+	if lanes, err := s.StartImport(ctx, j3.Lease, importer.EncodingUTF8, 1, 1); err != nil || fmt.Sprint(lanes) != "[1]" {
+		t.Fatalf("StartImport = %v, %v; want one lane at row 1", lanes, err)
+	}
+	err = s.ApplyBatch(ctx, j3.Lease, 0, 5, func(importer.BatchTx) (importer.Progress, error) { return importer.Progress{}, nil })
 	if !errors.Is(err, importer.ErrLeaseLost) {
 		t.Errorf("ApplyBatch from a wrong row: %v", err)
 	}
-	if err := s.StartImport(ctx, j3.Lease, importer.EncodingUTF8, 1); err != nil {
-		t.Fatal(err)
-	}
-	err = s.ApplyBatch(ctx, j3.Lease, 1, func(tx importer.BatchTx) (importer.Progress, error) {
+	err = s.ApplyBatch(ctx, j3.Lease, 0, 1, func(tx importer.BatchTx) (importer.Progress, error) {
 		return importer.Progress{Rows: 1, LastRow: 2, Failed: 1, Done: true}, tx.AddErrors(ctx, []importer.RowError{{Row: 2, Field: "vin", Reason: "bad"}})
 	})
 	if err != nil {
@@ -162,8 +168,11 @@ func TestImportListsPage(t *testing.T) {
 	if err != nil || j == nil {
 		t.Fatal(err)
 	}
+	if _, err := s.StartImport(ctx, j.Lease, importer.EncodingUTF8, 2, 1); err != nil {
+		t.Fatal(err)
+	}
 	errs := []importer.RowError{{Row: 3, Field: "vin", Reason: "a"}, {Row: 2, Field: "mobile", Reason: "b"}, {Row: 3, Field: "plate", Reason: "c"}}
-	if err := s.ApplyBatch(ctx, j.Lease, 1, func(tx importer.BatchTx) (importer.Progress, error) {
+	if err := s.ApplyBatch(ctx, j.Lease, 0, 1, func(tx importer.BatchTx) (importer.Progress, error) {
 		return importer.Progress{Rows: 2, LastRow: 3, Failed: 2}, tx.AddErrors(ctx, errs)
 	}); err != nil {
 		t.Fatal(err)
@@ -219,5 +228,81 @@ func TestImportClaimConcurrent(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Errorf("%d imports claimed, want 3", len(seen))
+	}
+}
+
+// Lanes: fixed when the import first starts, each with its own
+// checkpoint; batches of two lanes are in flight at once (the import's
+// row is not locked while a batch works), a lane's stale checkpoint is
+// refused, and the batch that says Done finishes the import.
+func TestImportLanes(t *testing.T) {
+	s := newImportStore(t)
+	ctx := context.Background()
+	imp := createImport(t, s, "D1", "lanes.csv")
+	j, err := s.ClaimImport(ctx, "r1", time.Minute)
+	if err != nil || j == nil {
+		t.Fatal(j, err)
+	}
+	if lanes, err := s.StartImport(ctx, j.Lease, importer.EncodingUTF8, 30, 3); err != nil || fmt.Sprint(lanes) != "[1 1 1]" {
+		t.Fatalf("StartImport = %v, %v; want three lanes at row 1", lanes, err)
+	}
+
+	// Lane 1's batch waits inside its transaction until lane 2's has
+	// committed.
+	lane2Done := make(chan error, 1)
+	err = s.ApplyBatch(ctx, j.Lease, 1, 1, func(importer.BatchTx) (importer.Progress, error) {
+		go func() {
+			lane2Done <- s.ApplyBatch(ctx, j.Lease, 2, 1, func(importer.BatchTx) (importer.Progress, error) {
+				return importer.Progress{Rows: 4, LastRow: 9, Inserted: 4}, nil
+			})
+		}()
+		select {
+		case err := <-lane2Done:
+			if err != nil {
+				t.Errorf("lane 2 while lane 1 is open: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("lane 2's batch waited for lane 1's")
+		}
+		return importer.Progress{Rows: 3, LastRow: 7, Inserted: 2, Failed: 1}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A resumed import keeps its lanes, whatever the new runner asks for.
+	if err := s.ReleaseImport(ctx, j.Lease, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	j2, err := s.ClaimImport(ctx, "r2", time.Minute)
+	if err != nil || j2 == nil {
+		t.Fatal(j2, err)
+	}
+	if lanes, err := s.StartImport(ctx, j2.Lease, importer.EncodingUTF8, 30, 1); err != nil || fmt.Sprint(lanes) != "[1 7 9]" {
+		t.Fatalf("resumed StartImport = %v, %v; want the lanes' checkpoints [1 7 9]", lanes, err)
+	}
+	err = s.ApplyBatch(ctx, j2.Lease, 2, 1, func(importer.BatchTx) (importer.Progress, error) {
+		t.Error("a batch ran from lane 2's old checkpoint")
+		return importer.Progress{}, nil
+	})
+	if !errors.Is(err, importer.ErrLeaseLost) {
+		t.Errorf("ApplyBatch from a stale checkpoint: %v", err)
+	}
+	running, err := s.GetImport(ctx, "D1", imp.ID)
+	if err != nil || running.State != importer.StateRunning || running.ProcessedRows != 7 || running.Inserted != 6 || running.Failed != 1 {
+		t.Fatalf("after two lanes' batches: %+v, %v", running, err)
+	}
+	err = s.ApplyBatch(ctx, j2.Lease, 0, 1, func(importer.BatchTx) (importer.Progress, error) {
+		return importer.Progress{Rows: 1, LastRow: 30, Unchanged: 1, Done: true}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := s.GetImport(ctx, "D1", imp.ID)
+	if err != nil || done.State != importer.StateSucceeded || done.ProcessedRows != 8 || done.Unchanged != 1 || done.FinishTime.IsZero() {
+		t.Fatalf("finished import = %+v, %v", done, err)
+	}
+	if j, err := s.ClaimImport(ctx, "r3", time.Minute); j != nil || err != nil {
+		t.Fatalf("claimed %+v, %v after it finished", j, err)
 	}
 }
