@@ -27,6 +27,7 @@ import (
 // env is the importer against a fresh, migrated database, reached as the
 // service role (row-level security applies).
 type env struct {
+	cipher  *pii.Cipher
 	pool    *pgxpool.Pool
 	db      *pgtest.DB
 	store   *postgres.ImportStore
@@ -65,7 +66,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	store := postgres.NewImportStore(pool, cipher, index)
-	return &env{pool: pool, db: db, store: store, archive: postgres.NewArchiveStore(pool, cipher, index), svc: importer.NewService(store, visibility{})}
+	return &env{cipher: cipher, pool: pool, db: db, store: store, archive: postgres.NewArchiveStore(pool, cipher, index), svc: importer.NewService(store, visibility{})}
 }
 
 func as(dealer string, roles ...auth.Role) context.Context {
