@@ -85,8 +85,15 @@ func (m *Main) Open(ctx context.Context) error {
 		customerv1.RegisterVehicleStateServiceServer(srv, customergrpc.NewVehicleStateServer(archiveStore))
 		importStore := postgres.NewImportStore(pool, cipher, index)
 		customerv1.RegisterImportServiceServer(srv, customergrpc.NewImportServer(importer.NewService(importStore, networkSvc)))
-		m.imports, err = importer.NewRunner(importStore, m.Config.Import, time.Now, m.Log)
-		return err
+		if m.imports, err = importer.NewRunner(importStore, m.Config.Import, time.Now, m.Log); err != nil {
+			return err
+		}
+		// Import writers hold their connections for a whole batch; API
+		// calls and the outbox relay share the same pool.
+		if need, size := m.imports.Sessions(), int(pool.Config().MaxConns); need > size-2 {
+			return fmt.Errorf("IMPORT_WORKERS × IMPORT_WRITERS = %d leaves fewer than 2 of the pool's %d database connections (DATABASE_MAX_CONNS) to API calls: lower them or raise DATABASE_MAX_CONNS", need, size)
+		}
+		return nil
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/service"
 	"github.com/dealercare/dealercare/services/customer/app"
+	"github.com/dealercare/dealercare/services/customer/importer"
 	"github.com/dealercare/dealercare/services/customer/postgres"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -326,4 +327,27 @@ func TestAuthenticationAndHealth(t *testing.T) {
 	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health: %v %v", resp, err)
 	}
+}
+
+// Import writers hold pool connections for whole batches: a setting that
+// would leave API calls fewer than 2 connections is refused at start, and
+// the error names the variables to change.
+func TestImportWritersMustFitThePool(t *testing.T) {
+	db := pgtest.NewFrom(t, postgres.Schema, postgres.Migrations)
+	id := authtest.New(t)
+	m := &app.Main{Config: app.Config{
+		Config: service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0"}, Auth: id.Config, Database: pg.Config{URL: db.AppURL, MaxConns: 4}},
+		PII:    pii.NewRandomKeys(),
+		Import: importer.RunnerConfig{Writers: 3},
+	}}
+	err := m.Open(context.Background())
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "IMPORT_WRITERS") || !strings.Contains(err.Error(), "DATABASE_MAX_CONNS") {
+		t.Fatalf("Open with 3 writers and 4 connections: %v, want an error naming IMPORT_WRITERS and DATABASE_MAX_CONNS", err)
+	}
+	m.Config.Import.Writers = 2
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatalf("Open with 2 writers and 4 connections: %v", err)
+	}
+	m.Close()
 }

@@ -139,6 +139,10 @@ func NewRunner(store Store, cfg RunnerConfig, now func() time.Time, log *slog.Lo
 	return &Runner{store: store, cfg: cfg.withDefaults(), now: now, log: log}, nil
 }
 
+// Sessions is the most database connections the runner's imports hold at
+// once: a writer per lane of each import it runs.
+func (r *Runner) Sessions() int { return r.cfg.Workers * r.cfg.Writers }
+
 // errAbandoned ends Run when a test hook simulated a crash.
 var errAbandoned = errors.New("importer: import abandoned")
 
