@@ -3,11 +3,13 @@ package importer_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,6 +138,43 @@ func TestImportBench(t *testing.T) {
 	}
 	floor := time.Since(began)
 
+	// The floor again with one and with as many sessions as the import has
+	// writers: the archive's rows, now in place, into copies of its two
+	// tables with all their indexes, constraints and the foreign key, each
+	// session taking a share of the customers, then of the vehicles.
+	floorCopy := func(sessions int) time.Duration {
+		name := "bench_floor" + strconv.Itoa(sessions)
+		if _, err := admin.Exec(ctx, `CREATE TABLE public.`+name+`_c (LIKE customer.customers INCLUDING ALL);
+			CREATE TABLE public.`+name+`_v (LIKE customer.vehicles INCLUDING ALL);
+			ALTER TABLE public.`+name+`_v ADD FOREIGN KEY (dealer_id, customer_id) REFERENCES public.`+name+`_c (dealer_id, id)`); err != nil {
+			t.Fatal(err)
+		}
+		const cCols = `dealer_id, id, kind, name, gender, birthday, mobile, address, id_number_enc, id_number_index, source, tier, dms_id, trigger_time, problems`
+		const vCols = `dealer_id, id, customer_id, vin, plate, brand, model, model_year, purchase_date, dms_id`
+		conns := make([]*pgx.Conn, sessions)
+		for i := range conns {
+			if conns[i], err = pgx.Connect(ctx, other.db.AdminURL); err != nil {
+				t.Fatal(err)
+			}
+			defer conns[i].Close(ctx)
+		}
+		checkpoint()
+		began := time.Now()
+		for _, table := range []struct{ to, from, cols string }{{name + "_c", "customers", cCols}, {name + "_v", "vehicles", vCols}} {
+			var wg sync.WaitGroup
+			for i, conn := range conns {
+				wg.Go(func() {
+					if _, err := conn.Exec(ctx, fmt.Sprintf(`INSERT INTO public.%s (%s) SELECT %s FROM customer.%s WHERE abs(hashtext(id::text)) %% %d = %d`,
+						table.to, table.cols, table.cols, table.from, sessions, i)); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+		}
+		return time.Since(began)
+	}
+
 	// The same INSERT ... SELECT into copies of the two tables with their
 	// primary keys only (no secondary index, foreign key or policy): what
 	// the rows cost without the indexes the archive's search, duplicate
@@ -163,6 +202,7 @@ func TestImportBench(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	floor1, floorN := floorCopy(1), floorCopy(writers)
 	importRun := func(e *env, writers int) (*importer.Import, time.Duration, time.Duration) {
 		checkpoint()
 		began := time.Now()
@@ -192,6 +232,9 @@ func TestImportBench(t *testing.T) {
 		writers, stored.Round(time.Millisecond), took.Round(time.Millisecond), rate, rate/rate1)
 	t.Logf("ratio to the baseline: import %.3f (1 writer %.3f), floor %.3f; import/floor: %.3f (1 writer %.3f)",
 		rate/baseRate, rate1/baseRate, floorRate/baseRate, rate/floorRate, rate1/floorRate)
+	t.Logf("the archive's rows into indexed copies of its tables: 1 session %v, %d sessions %v (%.2f×); import/that floor: 1 writer %.3f, %d writers %.3f",
+		floor1.Round(time.Millisecond), writers, floorN.Round(time.Millisecond), floor1.Seconds()/floorN.Seconds(),
+		floor1.Seconds()/took1.Seconds(), writers, floorN.Seconds()/took.Seconds())
 
 	// Re-importing the same file: every row unchanged.
 	checkpoint()

@@ -113,7 +113,7 @@ func (c RunnerConfig) withDefaults() RunnerConfig {
 // Runner processes running imports in the background. Every replica of
 // the service runs one; leases keep two from working on one import, and
 // an import whose runner died is resumed, after its lease expires, from
-// its last committed batch.
+// each lane's last committed batch.
 type Runner struct {
 	store Store
 	cfg   RunnerConfig
