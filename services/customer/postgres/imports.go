@@ -305,17 +305,16 @@ func (s *ImportStore) ApplyBatch(ctx context.Context, l importer.Lease, lane, fr
 		}
 		tag, err := tx.Exec(ctx, `UPDATE imports SET processed_rows = processed_rows + $6, inserted_rows = inserted_rows + $7,
 			updated_rows = updated_rows + $8, unchanged_rows = unchanged_rows + $9, failed_rows = failed_rows + $10,
-			lanes[$4 + 1] = $11, attempts = 0, last_error = '',
-			state = CASE WHEN $13 THEN 'succeeded' ELSE state END,
-			finish_time = CASE WHEN $13 THEN now() END,
-			content = CASE WHEN $13 THEN NULL ELSE content END,
-			lease_owner = CASE WHEN $13 THEN '' ELSE lease_owner END,
-			lease_until = CASE WHEN $13 THEN NULL ELSE now() + $12 * interval '1 millisecond' END
+			lanes[$4 + 1] = $11, lease_until = now() + $12 * interval '1 millisecond', attempts = 0, last_error = ''
 			WHERE dealer_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $3 AND lanes[$4 + 1] = $5`,
 			l.Dealer, l.ImportID, l.Owner, lane, fromRow, p.Rows, p.Inserted, p.Updated, p.Unchanged, p.Failed,
-			p.LastRow, l.Duration.Milliseconds(), p.Done)
+			p.LastRow, l.Duration.Milliseconds())
 		if err == nil && tag.RowsAffected() == 0 {
 			return importer.ErrLeaseLost
+		}
+		if err == nil && p.Done {
+			_, err = tx.Exec(ctx, `UPDATE imports SET state = 'succeeded', finish_time = now(), content = NULL,
+				lease_owner = '', lease_until = NULL WHERE dealer_id = $1 AND id = $2`, l.Dealer, l.ImportID)
 		}
 		return err
 	})
