@@ -4,6 +4,9 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // SetHooks lets the integration tests (package importer_test) stop a
@@ -63,4 +66,10 @@ func PrepareFile(content []byte, batchSize int, index func(string) []byte, encry
 			pl, n = newPlanner("D001", now, nil, nil), 0
 		}
 	}
+}
+
+// SetTelemetry makes a runner record to these providers instead of the
+// global ones.
+func SetTelemetry(r *Runner, tp trace.TracerProvider, mp metric.MeterProvider) error {
+	return r.instrument(tp, mp)
 }

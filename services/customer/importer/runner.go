@@ -15,6 +15,11 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/calendar"
 	"github.com/dealercare/dealercare/pkg/config"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Runner defaults, used for zero fields of RunnerConfig.
@@ -120,6 +125,12 @@ type Runner struct {
 	now   func() time.Time
 	log   *slog.Logger
 
+	// Telemetry: a span per import run with a child span per batch (the
+	// batch's queries are their children), rows by outcome, batch time.
+	tracer   trace.Tracer
+	rows     metric.Int64Counter
+	batchDur metric.Float64Histogram
+
 	// Test hooks. beforeCommit runs inside each batch's transaction after
 	// its writes; an error aborts the batch and ends Run with that error
 	// without giving the import up, as a crash would. afterCommit runs
@@ -136,7 +147,23 @@ func NewRunner(store Store, cfg RunnerConfig, now func() time.Time, log *slog.Lo
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Runner{store: store, cfg: cfg.withDefaults(), now: now, log: log}, nil
+	r := &Runner{store: store, cfg: cfg.withDefaults(), now: now, log: log}
+	return r, r.instrument(otel.GetTracerProvider(), otel.GetMeterProvider())
+}
+
+// instrument creates the runner's spans and metrics from these providers.
+func (r *Runner) instrument(tp trace.TracerProvider, mp metric.MeterProvider) error {
+	const scope = "github.com/dealercare/dealercare/services/customer/importer"
+	r.tracer = tp.Tracer(scope)
+	m := mp.Meter(scope)
+	var err error
+	if r.rows, err = m.Int64Counter("dealercare.import.rows", metric.WithUnit("{row}"),
+		metric.WithDescription("DMS import rows committed, by outcome: inserted, updated, unchanged, failed")); err != nil {
+		return err
+	}
+	r.batchDur, err = m.Float64Histogram("dealercare.import.batch.duration", metric.WithUnit("s"),
+		metric.WithDescription("Time to write one DMS import batch, from its transaction's start to its commit, by result"))
+	return err
 }
 
 // Sessions is the most database connections the runner's imports hold at
@@ -249,6 +276,11 @@ func (r *Runner) run(ctx context.Context, job *Job) error {
 		log.Info("import resumed", "lanes_after_rows", lanes)
 	}
 
+	ctx, span := r.tracer.Start(ctx, "import", trace.WithAttributes(
+		attribute.String("dealercare.dealer", l.Dealer), attribute.String("dealercare.import.id", l.ImportID),
+		attribute.Int("dealercare.import.total_rows", sc.total), attribute.Int("dealercare.import.lanes", len(lanes))))
+	defer span.End()
+
 	loc := dealerZone(job.TimeZone)
 	p := &parser{h: sc.header, loc: loc, index: r.store.IndexIDNumber}
 	// The parallel lanes, then the serial lane 0, which finishes the
@@ -270,6 +302,9 @@ func (r *Runner) run(ctx context.Context, job *Job) error {
 				return nil
 			case ctx.Err() != nil:
 				err = nil // stopping: give the import up at once
+			}
+			if err != nil {
+				span.SetStatus(otelcodes.Error, err.Error())
 			}
 			return r.giveUp(ctx, log, job, err)
 		}
@@ -313,21 +348,8 @@ func (r *Runner) write(ctx context.Context, l Lease, loc *time.Location, lane, f
 		if b.data == 0 && !(b.last && lane == 0) {
 			continue // nothing to write; only lane 0's end finishes the import
 		}
-		now := r.now().In(loc)
-		err := r.store.ApplyBatch(ctx, l, lane, from, func(tx BatchTx) (Progress, error) {
-			p, err := r.apply(ctx, tx, l.Dealer, now, b)
-			if err == nil && r.beforeCommit != nil {
-				if herr := r.beforeCommit(b.num); herr != nil {
-					return p, fmt.Errorf("%w: %w", errAbandoned, herr)
-				}
-			}
-			return p, err
-		})
-		if err != nil {
-			if errors.Is(err, errAbandoned) || errors.Is(err, ErrLeaseLost) {
-				return err
-			}
-			return fmt.Errorf("lane %d, rows %d-%d: %w", lane, from+1, b.lastRow, err)
+		if err := r.writeBatch(ctx, l, loc, lane, from, b); err != nil {
+			return err
 		}
 		from = b.lastRow
 		if r.afterCommit != nil {
@@ -363,6 +385,50 @@ func dealerZone(name string) *time.Location {
 		return loc
 	}
 	return time.FixedZone("CST", 8*3600)
+}
+
+// writeBatch commits one batch of a lane whose checkpoint is from, in a
+// span of its own.
+func (r *Runner) writeBatch(ctx context.Context, l Lease, loc *time.Location, lane, from int, b *batch) (err error) {
+	ctx, span := r.tracer.Start(ctx, "import batch", trace.WithAttributes(
+		attribute.Int("dealercare.import.lane", lane), attribute.Int("dealercare.import.rows", b.data),
+		attribute.Int("dealercare.import.last_row", b.lastRow)))
+	began := time.Now()
+	var progress Progress
+	defer func() {
+		result := "committed"
+		if err != nil {
+			result = "failed"
+			span.RecordError(err)
+			span.SetStatus(otelcodes.Error, err.Error())
+		}
+		r.batchDur.Record(ctx, time.Since(began).Seconds(), metric.WithAttributes(attribute.String("result", result)))
+		span.End()
+	}()
+	now := r.now().In(loc)
+	err = r.store.ApplyBatch(ctx, l, lane, from, func(tx BatchTx) (Progress, error) {
+		p, err := r.apply(ctx, tx, l.Dealer, now, b)
+		if err == nil && r.beforeCommit != nil {
+			if herr := r.beforeCommit(b.num); herr != nil {
+				return p, fmt.Errorf("%w: %w", errAbandoned, herr)
+			}
+		}
+		progress = p
+		return p, err
+	})
+	if err != nil {
+		if errors.Is(err, errAbandoned) || errors.Is(err, ErrLeaseLost) {
+			return err
+		}
+		return fmt.Errorf("lane %d, rows %d-%d: %w", lane, from+1, b.lastRow, err)
+	}
+	for outcome, n := range map[string]int{"inserted": progress.Inserted, "updated": progress.Updated,
+		"unchanged": progress.Unchanged, "failed": progress.Failed} {
+		if n > 0 {
+			r.rows.Add(ctx, int64(n), metric.WithAttributes(attribute.String("outcome", outcome)))
+		}
+	}
+	return nil
 }
 
 // produce parses the rows of the lanes in phase that come after each
