@@ -27,7 +27,8 @@ import (
 // old ones: they are the runs still open in production. The histories
 // without a suffix are runs from before changeLocalActivities; *_local.json
 // are those after it and before changeDeadlines; *_deadlines.json are
-// those after changeDeadlines.
+// those after changeDeadlines and before changeDeadlinesAtStop;
+// *_at_stop.json are those after changeDeadlinesAtStop.
 var update = flag.Bool("update", false, "rewrite testdata/*.json from runs on the Temporal dev server")
 
 // TestReplayRecordedHistories replays every recorded history with the
@@ -81,7 +82,7 @@ func TestEscalationOnTemporal(t *testing.T) {
 		if got := r.recorded(filed); !slices.Equal(got, want) {
 			t.Errorf("recorded %v, want %v", got, want)
 		}
-		r.replayAndSave("complaint_escalation_ladder_deadlines.json", "")
+		r.replayAndSave("complaint_escalation_ladder_at_stop.json", "")
 	})
 
 	t.Run("events in a batch, out of order, redelivered, across ContinueAsNew", func(t *testing.T) {
@@ -122,8 +123,8 @@ func TestEscalationOnTemporal(t *testing.T) {
 			s.Status != events.ComplaintClosed {
 			t.Errorf("final state %+v", s)
 		}
-		r.replayAndSave("complaint_escalation_batch_continue_as_new_deadlines.json", firstRun)
-		r.replayAndSave("complaint_escalation_after_continue_as_new_deadlines.json", "")
+		r.replayAndSave("complaint_escalation_batch_continue_as_new_at_stop.json", firstRun)
+		r.replayAndSave("complaint_escalation_after_continue_as_new_at_stop.json", "")
 	})
 
 	t.Run("a worker restart neither loses nor repeats an escalation", func(t *testing.T) {

@@ -63,6 +63,13 @@ const (
 	// resource shows them.
 	changeDeadlines  = "deadlines"
 	versionDeadlines = 1
+	// changeDeadlinesAtStop: a clock's deadline is counted when an event
+	// stops the clock, before it stops. Deadlines used to be counted only
+	// between batches of events, so a complaint acknowledged (or resolved)
+	// in the batch that started its workflow never got the deadline that
+	// clock had.
+	changeDeadlinesAtStop  = "deadlines-at-stop"
+	versionDeadlinesAtStop = 1
 )
 
 // Changes (events.ComplaintChanged.Change) that reload the SLA policy even
@@ -197,6 +204,9 @@ type escalation struct {
 	local bool
 	// writeDeadlines: the run writes the deadlines (changeDeadlines).
 	writeDeadlines bool
+	// deadlinesAtStop: a stopping clock's deadline is counted first
+	// (changeDeadlinesAtStop).
+	deadlinesAtStop bool
 	// deadline is the deadlines as counted (s.Deadlines as written).
 	deadline Deadlines
 }
@@ -212,6 +222,8 @@ func ComplaintEscalation(ctx workflow.Context, in Input) error {
 	e := &escalation{seen: in.Seen, grace: in.Grace}
 	e.local = workflow.GetVersion(ctx, changeLocalActivities, workflow.DefaultVersion, versionLocalActivities) >= versionLocalActivities
 	e.writeDeadlines = workflow.GetVersion(ctx, changeDeadlines, workflow.DefaultVersion, versionDeadlines) >= versionDeadlines
+	e.deadlinesAtStop = e.writeDeadlines &&
+		workflow.GetVersion(ctx, changeDeadlinesAtStop, workflow.DefaultVersion, versionDeadlinesAtStop) >= versionDeadlinesAtStop
 	if e.grace <= 0 {
 		e.grace = DefaultGrace
 	}
@@ -431,6 +443,11 @@ func (e *escalation) applyEvent(ctx workflow.Context, ev events.ComplaintChanged
 		e.s.ReloadPolicy = true
 	}
 	if ev.State != "" {
+		if e.deadlinesAtStop {
+			// The clocks stand at the event's moment: a clock this event
+			// stops keeps the deadline it had (see counted).
+			e.deadline = e.counted()
+		}
 		c, ok := sla.SetState(e.s.Clock, ev.State)
 		if !ok {
 			log.Warn("unknown complaint state; clocks unchanged", "complaint", e.s.ComplaintID, "state", ev.State)

@@ -85,14 +85,35 @@ func newEscalationTest(t *testing.T, start time.Time, p *complaintv1.SlaPolicy, 
 // send delivers e d after the start; e.at defaults to that moment and
 // e.created to the start.
 func (et *escalationTest) send(d time.Duration, e event) {
+	env := et.envelope(d, e)
+	et.env.RegisterDelayedCallback(func() { et.env.SignalWorkflow(events.ComplaintSignal, env) }, d)
+}
+
+// envelope is e as the relay delivers it d after the start: at that
+// moment and about a complaint filed at the start, unless e says otherwise.
+func (et *escalationTest) envelope(d time.Duration, e event) outbox.Envelope {
 	if e.at.IsZero() {
 		e.at = et.start.Add(d)
 	}
 	if e.created.IsZero() {
 		e.created = et.start
 	}
-	env := e.envelope()
-	et.env.RegisterDelayedCallback(func() { et.env.SignalWorkflow(events.ComplaintSignal, env) }, d)
+	return e.envelope()
+}
+
+// sendTogether delivers events in one callback d after the start. At 0,
+// before the workflow's first task, it takes them in one batch, as it
+// takes events that piled up before a worker picked it up.
+func (et *escalationTest) sendTogether(d time.Duration, evs ...event) {
+	var envs []outbox.Envelope
+	for _, e := range evs {
+		envs = append(envs, et.envelope(d, e))
+	}
+	et.env.RegisterDelayedCallback(func() {
+		for _, env := range envs {
+			et.env.SignalWorkflow(events.ComplaintSignal, env)
+		}
+	}, d)
 }
 
 // sendEnvelope delivers env as is d after the start.
@@ -613,6 +634,25 @@ func TestDeadlinesWrittenWhenTheyChange(t *testing.T) {
 			t.Errorf("deadlines set for complaint %q", r.GetComplaint())
 		}
 	}
+}
+
+// The complaint is filed and acknowledged before the workflow's first
+// task runs (a busy worker, or Temporal down): both events arrive in one
+// batch. The response clock it never saw running still gets its deadline,
+// counted from the filing.
+func TestDeadlineOfAClockStoppedInTheFirstBatch(t *testing.T) {
+	start := wall("2026-03-06 17:55")
+	p := policy(2*time.Hour, 8*time.Hour, time.Hour, 4*time.Hour)
+	et := newEscalationTest(t, start, p, map[string]calendar.Spec{testOrigin: officeHours})
+	et.sendTogether(0,
+		event{version: 1, change: "created", state: events.ComplaintNew, at: start},
+		event{version: 2, change: "acknowledged", state: events.ComplaintAcknowledged, at: start})
+	et.send(time.Hour, resolvedAt(3))
+	et.send(2*time.Hour, closedAt(4))
+	et.runToEnd(Input{})
+	expect(t, et.clock.deadlinesSet(), []string{
+		"Mon 10:55 Mon 16:55", // both, in one write; resolving keeps them
+	})
 }
 
 func TestStartedLateCatchesUpWithExactInstants(t *testing.T) {
