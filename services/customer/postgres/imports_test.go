@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/pgtest"
@@ -14,6 +16,7 @@ import (
 	"github.com/dealercare/dealercare/services/customer/archive"
 	"github.com/dealercare/dealercare/services/customer/importer"
 	"github.com/dealercare/dealercare/services/customer/postgres"
+	"github.com/jackc/pgx/v5"
 )
 
 func newImportStore(t *testing.T) *postgres.ImportStore {
@@ -304,5 +307,59 @@ func TestImportLanes(t *testing.T) {
 	}
 	if j, err := s.ClaimImport(ctx, "r3", time.Minute); j != nil || err != nil {
 		t.Fatalf("claimed %+v, %v after it finished", j, err)
+	}
+}
+
+// An import part-way through when 0005_import_lanes runs goes on in one
+// lane from the row it had reached; one not started yet gets the lanes
+// its runner asks for.
+func TestImportLanesMigration(t *testing.T) {
+	ctx := context.Background()
+	all, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fstest.MapFS{}
+	files, err := fs.ReadDir(all, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Name() < "0005" {
+			body, err := fs.ReadFile(all, f.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			before[f.Name()] = &fstest.MapFile{Data: body}
+		}
+	}
+	db := pgtest.New(t, postgres.Schema, before)
+	admin, err := pgx.Connect(ctx, db.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, `INSERT INTO customer.imports (dealer_id, id, state, total_rows, last_row, content, create_time) VALUES
+		('D1', '00000000-0000-7000-8000-000000000001', 'running', 9, 5, 'dms_customer_id', now() - interval '1 minute'),
+		('D1', '00000000-0000-7000-8000-000000000002', 'running', NULL, 1, 'dms_customer_id', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Migrate(ctx, db.OwnerURL, postgres.Schema, pgtest.AppRole, all); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pg.Open(ctx, pg.Config{URL: db.AppURL, SearchPath: postgres.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := postgres.NewImportStore(pool, nil, nil)
+	for _, want := range []string{"[5]", "[1 1 1]"} {
+		j, err := s.ClaimImport(ctx, "r", time.Minute)
+		if err != nil || j == nil {
+			t.Fatal(j, err)
+		}
+		if lanes, err := s.StartImport(ctx, j.Lease, importer.EncodingUTF8, 9, 3); err != nil || fmt.Sprint(lanes) != want {
+			t.Errorf("import %s: lanes %v, %v; want %s", j.Lease.ImportID, lanes, err, want)
+		}
 	}
 }
