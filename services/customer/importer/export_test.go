@@ -54,9 +54,7 @@ func PrepareFile(content []byte, batchSize int, index func(string) []byte, encry
 		if err != nil {
 			return 0, 0, err
 		}
-		if row, _ := p.parse(rs.row, rec); row != nil {
-			row.custLast = sc.isLastCustomer(row.cust.DMSID, row.num)
-			row.vehLast = row.veh != nil && sc.isLastVehicle(row.veh.VIN, row.num)
+		if row, _ := sc.parse(p, rs.row, rec); row != nil {
 			pl.add(row)
 		}
 		if n++; n == batchSize {

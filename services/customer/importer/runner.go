@@ -496,13 +496,11 @@ func (r *Runner) produce(ctx context.Context, sc *scan, p *parser, from, phase [
 			p.now = r.now().In(p.loc)
 		}
 		b.data++
-		row, errs := p.parse(rs.row, rec)
+		row, errs := sc.parse(p, rs.row, rec)
 		if row == nil {
 			b.errs = append(b.errs, errs...)
 			b.failed++
 		} else {
-			row.custLast = sc.isLastCustomer(row.cust.DMSID, row.num)
-			row.vehLast = row.veh != nil && sc.isLastVehicle(row.veh.VIN, row.num)
 			b.rows = append(b.rows, row)
 		}
 		if b.data == r.cfg.BatchSize {

@@ -163,3 +163,14 @@ func (s *scan) isLastVehicle(vin string, row int) bool {
 	last, repeated := s.lastVehicle[maphash.String(s.seed, vin)]
 	return !repeated || last == row
 }
+
+// parse validates one record with p and marks whether the row is the last
+// of its customer and of its VIN.
+func (s *scan) parse(p *parser, num int, rec []string) (*row, []RowError) {
+	r, errs := p.parse(num, rec)
+	if r != nil {
+		r.custLast = s.isLastCustomer(r.cust.DMSID, r.num)
+		r.vehLast = r.veh != nil && s.isLastVehicle(r.veh.VIN, r.num)
+	}
+	return r, errs
+}
