@@ -5,7 +5,6 @@
 package authtest
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,8 +18,6 @@ const TokenTTL = 2 * time.Hour
 
 // Issuer signs tokens the Config's verifier accepts.
 type Issuer struct {
-	// Dir holds the keys (auth.DevSigningKeyFile, auth.DevJWKSFile).
-	Dir string
 	Key *auth.SigningKey
 	// Config verifies the tokens (AUTH_JWKS_URL is the JWKS file).
 	Config auth.VerifierConfig
@@ -40,7 +37,7 @@ func New(t testing.TB) *Issuer {
 		t.Fatal(err)
 	}
 	i := &Issuer{
-		Dir: dir, Key: key,
+		Key:              key,
 		Config:           auth.VerifierConfig{JWKSURL: filepath.Join(dir, auth.DevJWKSFile), Issuer: auth.DevIssuer, Audience: auth.DevAudience},
 		ServiceTokenFile: filepath.Join(dir, "service.token"),
 	}
@@ -59,10 +56,4 @@ func (i *Issuer) Token(t testing.TB, p auth.Principal) string {
 		t.Fatal(err)
 	}
 	return tok
-}
-
-// Context is a background context whose outgoing calls carry p's token.
-func (i *Issuer) Context(t testing.TB, p auth.Principal) context.Context {
-	t.Helper()
-	return auth.WithToken(context.Background(), i.Token(t, p))
 }

@@ -65,9 +65,6 @@ type Main struct {
 // Open connects to PostgreSQL, checks the service role and binds the port,
 // so a caller knows the address before Run.
 func (m *Main) Open(ctx context.Context) error {
-	if m.Log == nil {
-		m.Log = slog.Default()
-	}
 	m.server = service.Server{Name: ServiceName, Config: m.Config.Config, Schema: schema, Log: m.Log}
 	return m.server.Open(ctx, func(srv *grpc.Server, pool *pgxpool.Pool) error {
 		cipher, err := m.Config.PII.Cipher()

@@ -283,13 +283,13 @@ func (r *Runner) run(ctx context.Context, job *Job) error {
 
 	loc := dealerZone(job.TimeZone)
 	p := &parser{h: sc.header, loc: loc, index: r.store.IndexIDNumber}
-	// The parallel lanes, then the serial lane 0, which finishes the
-	// import.
-	phases := [][]int{nil, {0}}
+	// The parallel lanes (none with one writer), then the serial lane 0,
+	// which finishes the import.
+	var parallel []int
 	for lane := 1; lane < len(lanes); lane++ {
-		phases[0] = append(phases[0], lane)
+		parallel = append(parallel, lane)
 	}
-	for _, phase := range phases {
+	for _, phase := range [][]int{parallel, {0}} {
 		if len(phase) == 0 {
 			continue
 		}
