@@ -401,61 +401,62 @@ func pgUUID(s string) (pgtype.UUID, error) {
 	return u, nil
 }
 
-// pgDate is a YYYY-MM-DD date for COPY, nil when empty.
-func pgDate(s string) (any, error) {
+// pgDate is a YYYY-MM-DD date, NULL when empty.
+func pgDate(s string) (pgtype.Date, error) {
 	if s == "" {
-		return nil, nil
+		return pgtype.Date{}, nil
 	}
-	return time.Parse(time.DateOnly, s)
+	t, err := time.Parse(time.DateOnly, s)
+	return pgtype.Date{Time: t, Valid: err == nil}, err
 }
 
-// WriteCustomers stages the customers and merges them by DMS id.
+// WriteCustomers merges the customers by DMS id. The batch goes to the
+// server as one array per column, unnested into the INSERT: no temporary
+// table per batch, whose creation and drop cost the catalog more than the
+// rows did.
 func (b *batchTx) WriteCustomers(ctx context.Context, cs []importer.CustomerWrite) (map[string]importer.Outcome, error) {
 	if len(cs) == 0 {
 		return nil, nil
 	}
-	rows := make([][]any, 0, len(cs))
+	n := len(cs)
+	text := func() []string { return make([]string, n) }
+	ids, birthdays, triggers := make([]pgtype.UUID, n), make([]pgtype.Date, n), make([]pgtype.Timestamptz, n)
+	encs, indexes := make([][]byte, n), make([][]byte, n)
+	dmsIDs, kinds, names, genders, mobiles, emails := text(), text(), text(), text(), text(), text()
+	addresses, sources, tiers, contacts, problems := text(), text(), text(), text(), text()
 	for i := range cs {
 		c := &cs[i].Customer
-		id, err := pgUUID(c.ID)
-		if err != nil {
+		var err error
+		if ids[i], err = pgUUID(c.ID); err != nil {
 			return nil, err
 		}
-		birthday, err := pgDate(c.Birthday)
-		if err != nil {
+		if birthdays[i], err = pgDate(c.Birthday); err != nil {
 			return nil, fmt.Errorf("birthday of customer %s: %w", c.DMSID, err)
 		}
-		var enc []byte
 		if c.IDNumber != "" {
-			if enc, err = b.store.cipher.Encrypt(c.IDNumber); err != nil {
+			if encs[i], err = b.store.cipher.Encrypt(c.IDNumber); err != nil {
 				return nil, fmt.Errorf("encrypt id number: %w", err)
 			}
 		}
-		problems := []byte("[]")
+		problems[i] = "[]"
 		if len(c.Problems) > 0 {
-			problems, _ = json.Marshal(c.Problems)
+			p, _ := json.Marshal(c.Problems)
+			problems[i] = string(p)
 		}
-		rows = append(rows, []any{id, c.DMSID, c.Kind, c.Name, c.Gender, birthday, c.Mobile, c.Email, c.Address,
-			enc, cs[i].IDNumberIndex, c.Source, c.Tier, c.ContactName, nullTime(c.TriggerTime), problems})
-	}
-	if _, err := b.tx.Exec(ctx, `CREATE TEMP TABLE import_customers (
-		id uuid, dms_id text, kind text, name text, gender text, birthday date, mobile text, email text, address text,
-		id_number_enc bytea, id_number_index bytea, source text, tier text, contact_name text, trigger_time timestamptz,
-		problems jsonb) ON COMMIT DROP`); err != nil {
-		return nil, err
-	}
-	if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "import_customers"}, []string{"id", "dms_id", "kind", "name",
-		"gender", "birthday", "mobile", "email", "address", "id_number_enc", "id_number_index", "source", "tier", "contact_name",
-		"trigger_time", "problems"}, pgx.CopyFromRows(rows)); err != nil {
-		return nil, fmt.Errorf("copy customers: %w", err)
+		triggers[i] = pgtype.Timestamptz{Time: c.TriggerTime, Valid: !c.TriggerTime.IsZero()}
+		dmsIDs[i], kinds[i], names[i], genders[i], mobiles[i], emails[i], addresses[i] = c.DMSID, c.Kind, c.Name, c.Gender, c.Mobile, c.Email, c.Address
+		indexes[i], sources[i], tiers[i], contacts[i] = cs[i].IDNumberIndex, c.Source, c.Tier, c.ContactName
 	}
 	// The ciphertext is kept when the ID number is the same (encryption is
 	// randomized: only the blind index tells).
 	res, err := b.tx.Query(ctx, `INSERT INTO customers AS c (dealer_id, id, kind, name, gender, birthday, mobile, email, address,
 			id_number_enc, id_number_index, source, tier, contact_name, dms_id, trigger_time, problems)
 		SELECT $1, s.id, s.kind, s.name, s.gender, s.birthday, s.mobile, s.email, s.address,
-			s.id_number_enc, s.id_number_index, s.source, s.tier, s.contact_name, s.dms_id, s.trigger_time, s.problems
-		FROM pg_temp.import_customers s
+			s.id_number_enc, s.id_number_index, s.source, s.tier, s.contact_name, s.dms_id, s.trigger_time, s.problems::jsonb
+		FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[], $9::text[], $10::text[],
+			$11::bytea[], $12::bytea[], $13::text[], $14::text[], $15::text[], $16::timestamptz[], $17::text[])
+			AS s (id, dms_id, kind, name, gender, birthday, mobile, email, address, id_number_enc, id_number_index, source, tier,
+				contact_name, trigger_time, problems)
 		ON CONFLICT (dealer_id, dms_id) WHERE dms_id <> '' DO UPDATE SET
 			kind = EXCLUDED.kind, name = EXCLUDED.name, gender = EXCLUDED.gender, birthday = EXCLUDED.birthday,
 			mobile = EXCLUDED.mobile, email = EXCLUDED.email, address = EXCLUDED.address,
@@ -468,7 +469,8 @@ func (b *batchTx) WriteCustomers(ctx context.Context, cs []importer.CustomerWrit
 			IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.name, EXCLUDED.gender, EXCLUDED.birthday, EXCLUDED.mobile,
 				EXCLUDED.email, EXCLUDED.address, EXCLUDED.id_number_index, EXCLUDED.tier, EXCLUDED.contact_name,
 				EXCLUDED.trigger_time, EXCLUDED.problems)
-		RETURNING c.dms_id, c.xmax = 0`, b.dealer)
+		RETURNING c.dms_id, c.xmax = 0`, b.dealer, ids, dmsIDs, kinds, names, genders, birthdays, mobiles, emails, addresses,
+		encs, indexes, sources, tiers, contacts, triggers, problems)
 	if err != nil {
 		return nil, err
 	}
@@ -490,41 +492,36 @@ func collectOutcomes(rows pgx.Rows) (map[string]importer.Outcome, error) {
 	return out, err
 }
 
-// WriteVehicles stages the vehicles and merges them by id.
+// WriteVehicles merges the vehicles by id, sent as arrays like
+// WriteCustomers'.
 func (b *batchTx) WriteVehicles(ctx context.Context, vs []archive.Vehicle) (map[string]importer.Outcome, error) {
 	if len(vs) == 0 {
 		return nil, nil
 	}
-	rows := make([][]any, 0, len(vs))
+	n := len(vs)
+	text := func() []string { return make([]string, n) }
+	ids, customers, purchases := make([]pgtype.UUID, n), make([]pgtype.UUID, n), make([]pgtype.Date, n)
+	vins, plates, brands, models, dmsIDs := text(), text(), text(), text(), text()
+	years := make([]int32, n)
 	for i := range vs {
 		v := &vs[i]
-		id, err := pgUUID(v.ID)
-		if err != nil {
+		var err error
+		if ids[i], err = pgUUID(v.ID); err != nil {
 			return nil, err
 		}
-		customer, err := pgUUID(v.Customer)
-		if err != nil {
+		if customers[i], err = pgUUID(v.Customer); err != nil {
 			return nil, err
 		}
-		purchase, err := pgDate(v.PurchaseDate)
-		if err != nil {
+		if purchases[i], err = pgDate(v.PurchaseDate); err != nil {
 			return nil, fmt.Errorf("purchase date of vehicle %s: %w", v.VIN, err)
 		}
-		rows = append(rows, []any{id, customer, v.VIN, v.Plate, v.Brand, v.Model, int32(v.ModelYear), purchase, v.DMSID})
-	}
-	if _, err := b.tx.Exec(ctx, `CREATE TEMP TABLE import_vehicles (
-		id uuid, customer_id uuid, vin text, plate text, brand text, model text, model_year integer, purchase_date date,
-		dms_id text) ON COMMIT DROP`); err != nil {
-		return nil, err
-	}
-	if _, err := b.tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "import_vehicles"}, []string{"id", "customer_id", "vin", "plate",
-		"brand", "model", "model_year", "purchase_date", "dms_id"}, pgx.CopyFromRows(rows)); err != nil {
-		return nil, fmt.Errorf("copy vehicles: %w", err)
+		vins[i], plates[i], brands[i], models[i], years[i], dmsIDs[i] = v.VIN, v.Plate, v.Brand, v.Model, int32(v.ModelYear), v.DMSID
 	}
 	res, err := b.tx.Query(ctx, `INSERT INTO vehicles AS v (dealer_id, id, customer_id, vin, plate, brand, model, model_year,
 			purchase_date, dms_id)
 		SELECT $1, s.id, s.customer_id, s.vin, s.plate, s.brand, s.model, s.model_year, s.purchase_date, s.dms_id
-		FROM pg_temp.import_vehicles s
+		FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[], $9::date[], $10::text[])
+			AS s (id, customer_id, vin, plate, brand, model, model_year, purchase_date, dms_id)
 		ON CONFLICT (dealer_id, id) DO UPDATE SET
 			customer_id = EXCLUDED.customer_id, vin = EXCLUDED.vin, plate = EXCLUDED.plate, brand = EXCLUDED.brand,
 			model = EXCLUDED.model, model_year = EXCLUDED.model_year, purchase_date = EXCLUDED.purchase_date,
@@ -532,7 +529,7 @@ func (b *batchTx) WriteVehicles(ctx context.Context, vs []archive.Vehicle) (map[
 		WHERE (v.customer_id, v.vin, v.plate, v.brand, v.model, v.model_year, v.purchase_date, v.dms_id)
 			IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.vin, EXCLUDED.plate, EXCLUDED.brand, EXCLUDED.model,
 				EXCLUDED.model_year, EXCLUDED.purchase_date, EXCLUDED.dms_id)
-		RETURNING v.id::text, v.xmax = 0`, b.dealer)
+		RETURNING v.id::text, v.xmax = 0`, b.dealer, ids, customers, vins, plates, brands, models, years, purchases, dmsIDs)
 	if err != nil {
 		return nil, err
 	}
