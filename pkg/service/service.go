@@ -2,7 +2,9 @@
 // callback) shares: its common configuration, its schema's migrations, and
 // a server that opens PostgreSQL as the service role, serves gRPC with the
 // platform's interceptors and runs the outbox relay to Temporal. A service
-// adds its own handlers (Server.Open's register) and its own settings.
+// adds its own handlers (Server.Open's register) and its own settings; a
+// service that asks the customer service about the dealer network is a
+// NetworkServer.
 package service
 
 import (

@@ -69,16 +69,16 @@ func startCallbackStack(t *testing.T) *callbackStack {
 	}, Log: quiet}
 	background(t, cu.Open, cu.Run, cu.Close)
 	co := &complaintapp.Main{Config: complaintapp.Config{
-		Config:         service.Config{GRPC: grpcCfg, Auth: authCfg, Database: pg.Config{URL: fdb.AppURL}, Temporal: tcfg, RelayEnabled: true},
-		CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile,
+		Config:  service.Config{GRPC: grpcCfg, Auth: authCfg, Database: pg.Config{URL: fdb.AppURL}, Temporal: tcfg, RelayEnabled: true},
+		Network: service.NetworkConfig{CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile},
 	}, Log: quiet}
 	background(t, co.Open, co.Run, co.Close)
 	s := &callbackStack{}
 	callbackAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	s.startCallback = func() {
 		cb := &callbackapp.Main{Config: callbackapp.Config{
-			Config:         service.Config{GRPC: grpcserver.Config{Addr: callbackAddr, ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: bdb.AppURL}, Temporal: tcfg, RelayEnabled: true},
-			CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile,
+			Config:  service.Config{GRPC: grpcserver.Config{Addr: callbackAddr, ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: bdb.AppURL}, Temporal: tcfg, RelayEnabled: true},
+			Network: service.NetworkConfig{CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile},
 		}, Log: quiet}
 		s.stopCallback = startInProcess(t, cb.Open, cb.Run, cb.Close)
 	}

@@ -58,8 +58,8 @@ func startComplaintStack(t *testing.T) *complaintStack {
 	}, Log: quiet}
 	background(t, cu.Open, cu.Run, cu.Close)
 	co := &complaintapp.Main{Config: complaintapp.Config{
-		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: fdb.AppURL}, Temporal: tcfg, RelayEnabled: true},
-		CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile,
+		Config:  service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: fdb.AppURL}, Temporal: tcfg, RelayEnabled: true},
+		Network: service.NetworkConfig{CustomerTarget: cu.Addr(), ServiceTokenFile: tokenFile},
 	}, Log: quiet}
 	background(t, co.Open, co.Run, co.Close)
 	w := &app.Main{Config: app.Config{

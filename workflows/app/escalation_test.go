@@ -148,8 +148,8 @@ func (e *escalationEnv) as(p auth.Principal) context.Context {
 func (e *escalationEnv) startComplaintService(temporalAddr string) (*complaintapp.Main, func()) {
 	e.t.Helper()
 	m := &complaintapp.Main{Config: complaintapp.Config{
-		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: e.authCfg, Database: pg.Config{URL: e.db.AppURL}, Temporal: dctemporal.Config{Address: temporalAddr, Namespace: "default"}, RelayEnabled: true, RelayConcurrency: e.relayConcurrency},
-		CustomerTarget: e.customer.Addr(), ServiceTokenFile: e.tokenFile,
+		Config:  service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: e.authCfg, Database: pg.Config{URL: e.db.AppURL}, Temporal: dctemporal.Config{Address: temporalAddr, Namespace: "default"}, RelayEnabled: true, RelayConcurrency: e.relayConcurrency},
+		Network: service.NetworkConfig{CustomerTarget: e.customer.Addr(), ServiceTokenFile: e.tokenFile},
 	}, Log: e.quiet}
 	return m, startInProcess(e.t, m.Open, m.Run, m.Close)
 }

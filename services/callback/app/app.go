@@ -25,22 +25,14 @@ const ServiceName = "callback"
 // Config of the callback service.
 type Config struct {
 	service.Config
-	// CustomerTarget is where the customer service, which owns the dealer
-	// network, is (CUSTOMER_GRPC_TARGET).
-	CustomerTarget string
-	// ServiceTokenFile holds the service's own token for questions that
-	// are not the caller's (SERVICE_TOKEN_FILE).
-	ServiceTokenFile string
+	// Network is how handlers reach the dealer network.
+	Network service.NetworkConfig
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
 func LoadConfig(l *config.Loader) (Config, error) {
 	common, dbErr := service.LoadConfig(l, ServiceName, "CALLBACK_GRPC_ADDR", "127.0.0.1:9102")
-	c := Config{
-		Config:           common,
-		CustomerTarget:   l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
-		ServiceTokenFile: l.Required("SERVICE_TOKEN_FILE"),
-	}
+	c := Config{Config: common, Network: service.LoadNetworkConfig(l)}
 	return c, errors.Join(l.Err(), dbErr)
 }
 
@@ -56,19 +48,16 @@ type Main struct {
 	Config Config
 	Log    *slog.Logger
 
-	server   service.Server
-	customer *grpc.ClientConn
+	server service.NetworkServer
 }
 
 // Open connects and binds the port.
 func (m *Main) Open(ctx context.Context) error {
-	m.server = service.Server{Name: ServiceName, Config: m.Config.Config, Schema: schema, Log: m.Log}
-	network, conn, err := tenancy.DialNetwork(m.Config.CustomerTarget, m.Config.ServiceTokenFile)
-	if err != nil {
-		return err
+	m.server = service.NetworkServer{
+		Server:  service.Server{Name: ServiceName, Config: m.Config.Config, Schema: schema, Log: m.Log},
+		Network: m.Config.Network,
 	}
-	m.customer = conn
-	return m.server.Open(ctx, func(srv *grpc.Server, pool *pgxpool.Pool) error {
+	return m.server.Open(ctx, func(srv *grpc.Server, pool *pgxpool.Pool, network tenancy.NetworkClient) error {
 		store := postgres.NewStore(pool)
 		callbackv1.RegisterCallbackServiceServer(srv, callbackgrpc.NewServer(store, tenancy.Access{Network: network}))
 		callbackv1.RegisterCallbackWorkflowServiceServer(srv, callbackgrpc.NewWorkflowServer(store, network))
@@ -83,10 +72,4 @@ func (m *Main) Addr() string { return m.server.Addr() }
 func (m *Main) Run(ctx context.Context) error { return m.server.Run(ctx) }
 
 // Close releases connections.
-func (m *Main) Close() error {
-	m.server.Close()
-	if m.customer != nil {
-		return m.customer.Close()
-	}
-	return nil
-}
+func (m *Main) Close() error { return m.server.Close() }

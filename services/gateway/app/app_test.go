@@ -71,15 +71,15 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 
 	cdb := pgtest.NewFrom(t, complaintpg.Schema, complaintpg.Migrations)
 	cm := &complaint.Main{Config: complaint.Config{
-		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: cdb.AppURL}},
-		CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile,
+		Config:  service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: cdb.AppURL}},
+		Network: service.NetworkConfig{CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile},
 	}}
 	runUntilCleanup(t, cm.Open, cm.Run, cm.Close)
 
 	bdb := pgtest.NewFrom(t, callbackpg.Schema, callbackpg.Migrations)
 	cb := &callback.Main{Config: callback.Config{
-		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: bdb.AppURL}},
-		CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile,
+		Config:  service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: bdb.AppURL}},
+		Network: service.NetworkConfig{CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile},
 	}}
 	runUntilCleanup(t, cb.Open, cb.Run, cb.Close)
 
