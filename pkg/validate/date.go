@@ -40,9 +40,33 @@ func BirthDate(s string, now time.Time) (time.Time, error) {
 	if t.Year() < 1900 {
 		return time.Time{}, problem("must not be before 1900-01-01", "不能早于1900-01-01")
 	}
-	y, m, d := now.Date()
-	if t.After(time.Date(y, m, d, 0, 0, 0, 0, time.UTC)) {
+	if t.After(Today(now)) {
 		return time.Time{}, problem("must not be in the future", "不能晚于今天")
 	}
 	return t, nil
+}
+
+// Today is now's calendar day in now's location, as Date returns days.
+func Today(now time.Time) time.Time {
+	y, m, d := now.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// EarliestEvent is the earliest sale, purchase or first visit an archive
+// records: 1950-01-01, as model years start at 1950.
+var EarliestEvent = time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// EventTime checks when a sale, purchase or first visit happened: not
+// before EarliestEvent and not after latest (the caller's now, with
+// whatever clock skew it tolerates). The archive-timeliness KPI counts
+// from this moment, so a time in the future would make a late archive
+// look timely.
+func EventTime(t, latest time.Time) error {
+	if t.Before(EarliestEvent) {
+		return problem("must not be before 1950-01-01", "不能早于1950-01-01")
+	}
+	if t.After(latest) {
+		return problem("must not be in the future", "不能晚于当前时间")
+	}
+	return nil
 }

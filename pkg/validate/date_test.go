@@ -66,3 +66,35 @@ func TestBirthDate(t *testing.T) {
 		checkProblem(t, c.in, err, c.reason)
 	}
 }
+
+func TestEventTime(t *testing.T) {
+	now := time.Date(2025, 6, 15, 20, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		at     time.Time
+		reason string // "" when valid
+	}{
+		{EarliestEvent, ""},
+		{now, ""},
+		{EarliestEvent.Add(-time.Second), "must not be before 1950-01-01"},
+		{time.Time{}, "must not be before 1950-01-01"},
+		{now.Add(time.Second), "must not be in the future"},
+	} {
+		err := EventTime(c.at, now)
+		if c.reason == "" {
+			if err != nil {
+				t.Errorf("EventTime(%v) = %v", c.at, err)
+			}
+			continue
+		}
+		checkProblem(t, c.at.String(), err, c.reason)
+	}
+	// A day is judged by now's calendar day where now is: 20:00 UTC on 15
+	// June is already 16 June in Shanghai.
+	shanghai := time.FixedZone("CST", 8*3600)
+	if got := Today(now.In(shanghai)); !got.Equal(time.Date(2025, 6, 16, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("Today in Shanghai = %v", got)
+	}
+	if err := EventTime(time.Date(2025, 6, 16, 0, 0, 0, 0, time.UTC), Today(now.In(shanghai))); err != nil {
+		t.Errorf("16 June at a Shanghai dealer: %v", err)
+	}
+}

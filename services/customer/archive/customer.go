@@ -121,6 +121,13 @@ func (c *Customer) Normalize(now time.Time) error {
 			return invalid("customer.birthday", err)
 		}
 	}
+	// The archive-timeliness KPI counts from the trigger time; an hour of
+	// clock skew is allowed, as for closing and delivery times.
+	if !c.TriggerTime.IsZero() {
+		if err := validate.EventTime(c.TriggerTime, now.Add(time.Hour)); err != nil {
+			return invalid("customer.trigger_time", err)
+		}
+	}
 	if c.PreferredHours != "" {
 		if _, _, ok := parseHours(c.PreferredHours); !ok {
 			return apperr.Invalid("customer.preferred_hours", "must be HH:MM-HH:MM, e.g. 09:00-18:00").ZhReason("格式须为 HH:MM-HH:MM，例如 09:00-18:00")

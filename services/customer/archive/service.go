@@ -9,6 +9,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/pii"
+	"github.com/dealercare/dealercare/pkg/validate"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -420,8 +421,8 @@ func (s *Service) CreateSale(ctx context.Context, dealer string, sale Sale) (*Sa
 	if _, err := s.writer(ctx, dealer); err != nil {
 		return nil, err
 	}
-	if sale.DeliveredTime.After(s.now().Add(time.Hour)) {
-		return nil, apperr.Invalid("sale.delivered_time", "is in the future").ZhReason("不能晚于当前时间")
+	if err := validate.EventTime(sale.DeliveredTime, s.now().Add(time.Hour)); err != nil {
+		return nil, invalid("sale.delivered_time", err)
 	}
 	sale.Dealer = dealer
 	return s.store.CreateSale(ctx, &sale)

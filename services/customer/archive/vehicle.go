@@ -54,8 +54,10 @@ func (v *Vehicle) Normalize(now time.Time) error {
 		if err != nil {
 			return invalid("vehicle.purchase_date", err)
 		}
-		if d.After(now) {
-			return apperr.Invalid("vehicle.purchase_date", "is in the future").ZhReason("不能晚于今天")
+		// A day: in the future when after now's day (the importer passes
+		// now in the dealer's zone).
+		if err := validate.EventTime(d, validate.Today(now)); err != nil {
+			return invalid("vehicle.purchase_date", err)
 		}
 	}
 	if v.ModelYear != 0 && (v.ModelYear < 1950 || v.ModelYear > now.Year()+1) {

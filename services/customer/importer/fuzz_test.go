@@ -21,7 +21,9 @@ import (
 // the same twice (the scan, then the writers), and each of its data rows
 // is planned or rejected with errors naming the row and a known field.
 // What the plan writes passes the archive tables' constraints, so a batch
-// cannot fail in PostgreSQL on a value the parser let through.
+// cannot fail in PostgreSQL on a value the parser let through, and the
+// archive's own rules (dates and event times from 1900 or 1950 up to the
+// import's now).
 //
 //	go test -run XXX -fuzz FuzzImportFile ./importer/
 func FuzzImportFile(f *testing.F) {
@@ -99,20 +101,20 @@ func FuzzImportFile(f *testing.F) {
 			}
 		}
 		for _, w := range pl.customerWrites() {
-			checkWritable(t, w.Customer)
+			checkWritable(t, w.Customer, now)
 		}
 		for _, v := range pl.vehicleWrites() {
 			if _, err := validate.VIN(v.VIN); err != nil || v.Customer == "" || v.ID == "" {
 				t.Fatalf("vehicle written with VIN %q (%v), customer %q, id %q", v.VIN, err, v.Customer, v.ID)
 			}
 			checkText(t, v.VIN, v.Plate, v.Brand, v.Model, v.DMSID)
-			checkDate(t, "purchase date", v.PurchaseDate)
+			checkDate(t, "purchase date", v.PurchaseDate, 1950, now)
 		}
 	})
 }
 
 // checkWritable fails when c breaks a constraint of the customers table.
-func checkWritable(t *testing.T, c archive.Customer) {
+func checkWritable(t *testing.T, c archive.Customer, now time.Time) {
 	t.Helper()
 	if c.DMSID == "" || c.ID == "" {
 		t.Fatalf("customer written without a DMS id (%q) or id (%q)", c.DMSID, c.ID)
@@ -123,7 +125,10 @@ func checkWritable(t *testing.T, c archive.Customer) {
 		t.Fatalf("customer %s written with kind %q, gender %q, tier %q", c.DMSID, c.Kind, c.Gender, c.Tier)
 	}
 	checkText(t, c.DMSID, c.Name, c.Mobile, c.Email, c.Address, c.IDNumber, c.Source, c.ContactName)
-	checkDate(t, "birthday", c.Birthday)
+	checkDate(t, "birthday", c.Birthday, 1900, now)
+	if at := c.TriggerTime; !at.IsZero() && (at.Year() < 1950 || at.After(now)) {
+		t.Fatalf("customer %s written with trigger time %v", c.DMSID, at)
+	}
 }
 
 // checkText fails on what PostgreSQL's text refuses: invalid UTF-8, NUL.
@@ -136,13 +141,14 @@ func checkText(t *testing.T, values ...string) {
 	}
 }
 
-// checkDate fails on a date that is neither empty nor a real date.
-func checkDate(t *testing.T, what, d string) {
+// checkDate fails on a date that is neither empty nor a real day from
+// the year from up to now's day.
+func checkDate(t *testing.T, what, d string, from int, now time.Time) {
 	t.Helper()
 	if d == "" {
 		return
 	}
-	if tm, err := time.Parse(time.DateOnly, d); err != nil || tm.Year() < 1 {
+	if tm, err := time.Parse(time.DateOnly, d); err != nil || tm.Year() < from || tm.After(now) {
 		t.Fatalf("%s %q (%v)", what, d, err)
 	}
 }

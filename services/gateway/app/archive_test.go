@@ -71,6 +71,10 @@ func TestArchiveScenario(t *testing.T) {
 	wantField(t, code, body, "customer.mobile")
 	code, body = g.do(t, "POST", base+"/customers", agent, `{"name":"张伟","idNumber":"110101199003071235"}`)
 	wantField(t, code, body, "customer.id_number")
+	// Event times bound the archive-timeliness KPI: one in the future would
+	// make a late archive count as timely.
+	code, body = g.do(t, "POST", base+"/customers", agent, `{"name":"张伟","triggerTime":"`+time.Now().Add(2*time.Hour).UTC().Format(time.RFC3339)+`"}`)
+	wantField(t, code, body, "customer.trigger_time")
 
 	c := must(t, 200)(g.do(t, "POST", base+"/customers", agent, `{"name":"张伟","gender":"GENDER_MALE","birthday":"1985-03-12",
 		"mobile":"138 1234 5678","idNumber":"11010519491231002x","address":"上海市浦东新区世纪大道100号","tier":"CUSTOMER_TIER_KEY",
@@ -82,6 +86,8 @@ func TestArchiveScenario(t *testing.T) {
 
 	code, body = g.do(t, "POST", base+"/customers/"+cid+"/vehicles", agent, `{"vin":"LSVAU2180N2183294","plate":"沪A12345"}`)
 	wantField(t, code, body, "vehicle.vin")
+	code, body = g.do(t, "POST", base+"/customers/"+cid+"/vehicles", agent, `{"vin":"`+vinB+`","purchaseDate":"1949-12-31"}`)
+	wantField(t, code, body, "vehicle.purchase_date")
 	v := must(t, 200)(g.do(t, "POST", base+"/customers/"+cid+"/vehicles", agent, `{"vin":"`+vinA+`","plate":"沪a·12345","brand":"大众","model":"帕萨特","modelYear":2022}`))
 	vid := v["id"].(string)
 	if v["plate"] != "沪A12345" {
@@ -118,6 +124,8 @@ func TestArchiveScenario(t *testing.T) {
 	if code, _ := g.do(t, "POST", base+"/repairOrders/"+roID+":close", agent, `{}`); code != 409 {
 		t.Errorf("second close: %d, want 409", code)
 	}
+	code, body = g.do(t, "POST", base+"/sales", agent, `{"vehicle":"`+vid+`","deliveredTime":"1900-01-01T00:00:00Z"}`)
+	wantField(t, code, body, "sale.delivered_time")
 	sale := must(t, 200)(g.do(t, "POST", base+"/sales", agent, `{"vehicle":"`+vid+`","salesperson":"李娜","deliveredTime":"2026-05-01T02:00:00Z"}`))
 
 	// Loyalty points: the balance never goes negative.
