@@ -155,6 +155,19 @@ func AlwaysOpen(loc *time.Location) *Calendar {
 	return c
 }
 
+// Zone is a dealer's time zone by IANA name: DefaultTimeZone's when the
+// name is empty, and China Standard Time (UTC+8) when the name cannot be
+// loaded (the network stores only names New accepted).
+func Zone(name string) *time.Location {
+	if name == "" {
+		name = DefaultTimeZone
+	}
+	if loc, err := loadLocation(name); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600)
+}
+
 // loadLocation refuses "Local": it would make a dealer's hours depend on the
 // machine that happens to run the code.
 func loadLocation(name string) (*time.Location, error) {

@@ -637,3 +637,19 @@ func BenchmarkBetween(b *testing.B) {
 		f.nationalDay.Between(start, end)
 	}
 }
+
+func TestZone(t *testing.T) {
+	at := time.Date(2026, 11, 22, 18, 30, 0, 0, time.UTC)
+	for name, want := range map[string]string{
+		"":              "2026-11-23 02:30 CST",
+		"Asia/Shanghai": "2026-11-23 02:30 CST",
+		"Asia/Urumqi":   "2026-11-23 00:30 +06",
+		"UTC":           "2026-11-22 18:30 UTC",
+		"Local":         "2026-11-23 02:30 CST", // never the machine's zone
+		"Mars/Olympus":  "2026-11-23 02:30 CST",
+	} {
+		if got := at.In(Zone(name)).Format("2006-01-02 15:04 MST"); got != want {
+			t.Errorf("Zone(%q): %s, want %s", name, got, want)
+		}
+	}
+}

@@ -76,16 +76,9 @@ var recordOptions = workflow.ActivityOptions{
 }
 
 // dueZone is where due dates are civil dates: the dealers' default zone
-// (SPEC "Dealer network"). pkg/calendar embeds the zone database, so the
-// lookup does not fail; the fallback is that zone's rule since 1991 anyway.
-// Per-dealer zones would need the dealer's calendar (network activities).
-var dueZone = func() *time.Location {
-	loc, err := time.LoadLocation(calendar.DefaultTimeZone)
-	if err != nil {
-		return time.FixedZone("CST", 8*60*60)
-	}
-	return loc
-}()
+// (SPEC "Dealer network"). Per-dealer zones would need the dealer's
+// calendar (network activities).
+var dueZone = calendar.Zone("")
 
 // lifecycle is one run's working state.
 type lifecycle struct {

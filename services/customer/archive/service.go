@@ -8,6 +8,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/calendar"
 	"github.com/dealercare/dealercare/pkg/pii"
 	"github.com/dealercare/dealercare/pkg/validate"
 )
@@ -79,6 +80,10 @@ type Store interface {
 	GetSale(ctx context.Context, dealer, id string) (*Sale, error)
 	ListSales(ctx context.Context, dealer string, p Page) ([]Sale, string, error)
 
+	// TimeZone is the dealer's IANA time zone ("" when the network has
+	// none for it).
+	TimeZone(ctx context.Context, dealer string) (string, error)
+
 	// SetServiceState stores the state the vehicle's workflow computed on
 	// every dealer's archive of that VIN.
 	SetServiceState(ctx context.Context, vin string, s ServiceState) (int, error)
@@ -100,6 +105,17 @@ type Service struct {
 // NewService returns a Service; now is the clock (time.Now in production).
 func NewService(store Store, vis Visibility, now func() time.Time) *Service {
 	return &Service{store: store, vis: vis, now: now}
+}
+
+// dealerNow is now in the dealer's time zone: a date typed for the dealer
+// (a birthday, a purchase date) is in the future only after the dealer's
+// today, wherever the service runs.
+func (s *Service) dealerNow(ctx context.Context, dealer string) (time.Time, error) {
+	zone, err := s.store.TimeZone(ctx, dealer)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return s.now().In(calendar.Zone(zone)), nil
 }
 
 // Reader checks the caller may read dealer's archive and returns the
@@ -173,7 +189,11 @@ func (s *Service) CreateCustomer(ctx context.Context, dealer string, c Customer)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Normalize(s.now()); err != nil {
+	now, err := s.dealerNow(ctx, dealer)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Normalize(now); err != nil {
 		return nil, err
 	}
 	c.Dealer = dealer
@@ -221,7 +241,10 @@ func (s *Service) UpdateCustomer(ctx context.Context, dealer string, in Customer
 	if len(mask) == 0 {
 		mask = CustomerFields
 	}
-	now := s.now()
+	now, err := s.dealerNow(ctx, dealer)
+	if err != nil {
+		return nil, err
+	}
 	out, err := s.store.UpdateCustomer(ctx, dealer, in.ID, func(c *Customer) error {
 		if c.MergedInto != "" {
 			return apperr.Errorf(apperr.EFAILEDPRECOND, "customer %s was merged into %s", c.ID, c.MergedInto).Zh("该客户已合并到 " + c.MergedInto)
@@ -344,7 +367,11 @@ func (s *Service) CreateVehicle(ctx context.Context, dealer, customer string, v 
 	if _, err := s.store.GetCustomer(ctx, dealer, customer); err != nil {
 		return nil, err
 	}
-	if err := v.Normalize(s.now()); err != nil {
+	now, err := s.dealerNow(ctx, dealer)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.Normalize(now); err != nil {
 		return nil, err
 	}
 	v.Dealer, v.Customer = dealer, customer

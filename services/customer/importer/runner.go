@@ -281,7 +281,7 @@ func (r *Runner) run(ctx context.Context, job *Job) error {
 		attribute.Int("dealercare.import.total_rows", sc.total), attribute.Int("dealercare.import.lanes", len(lanes))))
 	defer span.End()
 
-	loc := dealerZone(job.TimeZone)
+	loc := calendar.Zone(job.TimeZone)
 	p := &parser{h: sc.header, loc: loc, index: r.store.IndexIDNumber}
 	// The parallel lanes (none with one writer), then the serial lane 0,
 	// which finishes the import.
@@ -374,17 +374,6 @@ func (r *Runner) giveUp(ctx context.Context, log *slog.Logger, job *Job, err err
 		log.Error("release import", "error", rerr)
 	}
 	return err
-}
-
-// dealerZone is the dealer's time zone, China's when unknown.
-func dealerZone(name string) *time.Location {
-	if name == "" {
-		name = calendar.DefaultTimeZone
-	}
-	if loc, err := time.LoadLocation(name); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
 }
 
 // writeBatch commits one batch of a lane whose checkpoint is from, in a

@@ -167,6 +167,20 @@ func (s *ArchiveStore) GetCustomer(ctx context.Context, dealer, id string) (*arc
 	return c, err
 }
 
+// TimeZone is the dealer's time zone as the network stores it; "" for a
+// dealer the network does not have.
+func (s *ArchiveStore) TimeZone(ctx context.Context, dealer string) (string, error) {
+	var zone string
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT time_zone FROM dealers WHERE dealer_id = $1`, dealer).Scan(&zone)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	return zone, err
+}
+
 // UpdateCustomer loads, applies fn and saves in one transaction.
 func (s *ArchiveStore) UpdateCustomer(ctx context.Context, dealer, id string, fn func(*archive.Customer) error) (*archive.Customer, error) {
 	var out *archive.Customer

@@ -17,15 +17,21 @@ import (
 	"github.com/dealercare/dealercare/services/customer/importer"
 	"github.com/dealercare/dealercare/services/customer/postgres"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-func newImportStore(t *testing.T) *postgres.ImportStore {
+// testDB is a migrated customer schema: the service role's pool, the
+// database's admin URL and random PII keys.
+type testDB struct {
+	pool     *pgxpool.Pool
+	adminURL string
+	cipher   *pii.Cipher
+	index    *pii.Index
+}
+
+func newTestDB(t *testing.T) testDB {
 	t.Helper()
-	fsys, err := postgres.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := pgtest.New(t, postgres.Schema, fsys)
+	db := pgtest.NewFrom(t, postgres.Schema, postgres.Migrations)
 	pool, err := pg.Open(context.Background(), pg.Config{URL: db.AppURL, SearchPath: postgres.Schema})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +46,13 @@ func newImportStore(t *testing.T) *postgres.ImportStore {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return postgres.NewImportStore(pool, cipher, index)
+	return testDB{pool: pool, adminURL: db.AdminURL, cipher: cipher, index: index}
+}
+
+func newImportStore(t *testing.T) *postgres.ImportStore {
+	t.Helper()
+	db := newTestDB(t)
+	return postgres.NewImportStore(db.pool, db.cipher, db.index)
 }
 
 func createImport(t *testing.T, s *postgres.ImportStore, dealer, name string) *importer.Import {
