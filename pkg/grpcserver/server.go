@@ -1,7 +1,8 @@
 // Package grpcserver is the gRPC server every dealercare service runs: health
 // (grpc.health.v1), reflection, OpenTelemetry, panic recovery, identity from
-// the caller's bearer token, protovalidate on every request, the one mapping
-// from application errors to gRPC status, and graceful shutdown.
+// the caller's bearer token, protovalidate and a NUL check on every request,
+// the one mapping from application errors to gRPC status, and graceful
+// shutdown.
 package grpcserver
 
 import (
@@ -200,6 +201,10 @@ func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 		if m, ok := req.(proto.Message); ok {
 			if err := v.Validate(m); err != nil {
 				return nil, validationError(err, apperr.LangFromContext(ctx))
+			}
+			if f := nulField(m.ProtoReflect()); f != "" {
+				e := apperr.Invalid(f, "must not contain a NUL character").ZhReason("不能包含 NUL 字符")
+				return nil, ToLocalizedStatus(e, apperr.LangFromContext(ctx)).Err()
 			}
 		}
 		return h(ctx, req)

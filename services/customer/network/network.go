@@ -16,6 +16,9 @@ import (
 
 var codePattern = regexp.MustCompile(`^[A-Z][A-Z0-9_-]{1,31}$`)
 
+// IsCode reports whether s is a well-formed region or dealer code.
+func IsCode(s string) bool { return codePattern.MatchString(s) }
+
 // Region groups dealers under one region manager.
 type Region struct {
 	Code        string

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -129,7 +130,10 @@ func (s *ImportStore) ListImports(ctx context.Context, dealer string, p archive.
 	return out, next, nil
 }
 
-// Row-error page tokens: "<row>|<field>".
+// Row-error page tokens: "<row>|<field>", field a column name or "row".
+
+var fieldName = regexp.MustCompile(`^[a-z_]{1,64}$`)
+
 func encodeErrorToken(e importer.RowError) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(e.Row) + "|" + e.Field))
 }
@@ -145,7 +149,7 @@ func decodeErrorToken(tok string) (row any, field string, err error) {
 	}
 	rs, field, ok := strings.Cut(string(raw), "|")
 	n, err := strconv.Atoi(rs)
-	if !ok || err != nil {
+	if !ok || err != nil || !fieldName.MatchString(field) {
 		return nil, "", bad
 	}
 	return n, field, nil

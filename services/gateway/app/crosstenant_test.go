@@ -43,6 +43,7 @@ var victimRefs = map[string]string{}
 type apiDoc struct {
 	Paths map[string]map[string]struct {
 		Parameters []struct {
+			Name   string `json:"name"`
 			In     string `json:"in"`
 			Schema schema `json:"schema"`
 		} `json:"parameters"`

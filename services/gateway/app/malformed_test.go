@@ -1,0 +1,98 @@
+package app_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/dealercare/dealercare/pkg/auth"
+)
+
+// TestMalformedPageTokens sends tokens no call returned to every list
+// route of the OpenAPI document that takes page_token: each must be a 400
+// naming page_token, never a 500 from a token that reached PostgreSQL as
+// invalid text. New list routes are covered without editing this test.
+func TestMalformedPageTokens(t *testing.T) {
+	g := start(t)
+	seedNetwork(t, g)
+	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	agent := g.token(t, auth.Principal{Subject: "agent-sh", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	base := "/v1/dealers/SH001"
+	c := must(t, 200)(g.do(t, "POST", base+"/customers", agent, `{"name":"张伟"}`))
+	imp := must(t, 200)(g.do(t, "POST", base+"/imports", agent,
+		`{"fileName":"a.csv","content":"`+base64.StdEncoding.EncodeToString([]byte("dms_customer_id,name\nC1,x\n"))+`"}`))
+	ids := map[string]string{"customer": c["id"].(string), "import": imp["id"].(string)}
+
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	tokens := []string{
+		"!!!", // not base64
+		b64("\xff\xfe"),
+		b64("1|\xff"),
+		b64("1|x\x00"),
+		b64("99999999999999999999999|0190b5d4-1e0e-7000-8000-000000000001"),
+		b64("1|0190b5d4-1e0e-7000-8000-000000000001") + "." + b64("\xff"),
+		strings.Repeat("A", 20000),
+	}
+	doc := loadDoc(t)
+	checked := 0
+	for _, r := range routes(t) {
+		if r.method != "GET" || !takesPageToken(doc, r.path) {
+			continue
+		}
+		p := fill(r.path, "SH001", ids)
+		tok := agent
+		if !strings.HasPrefix(r.path, "/v1/dealers/{dealer}") {
+			tok = admin
+		}
+		if code, body := g.do(t, "GET", p, tok, ""); code != 200 {
+			t.Errorf("GET %s without a token: %d %v", p, code, body)
+			continue
+		}
+		for _, bad := range tokens {
+			code, body := g.do(t, "GET", p+"?page_token="+url.QueryEscape(bad), tok, "")
+			if msg := fmt.Sprint(body["message"]); code != 400 || !strings.Contains(msg, "page_token") {
+				t.Errorf("GET %s?page_token=%.40q: %d %v, want 400 naming page_token", p, bad, code, body)
+			}
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Fatalf("only %d list routes take page_token", checked)
+	}
+}
+
+// takesPageToken reports whether the GET operation at path has a
+// page_token query parameter.
+func takesPageToken(doc apiDoc, path string) bool {
+	for _, p := range doc.Paths[path]["get"].Parameters {
+		if p.In == "query" && p.Name == "page_token" {
+			return true
+		}
+	}
+	return false
+}
+
+// TestNulCharacters: JSON may carry U+0000, which PostgreSQL's text
+// refuses; any service answers 400 naming the field, and stores nothing.
+func TestNulCharacters(t *testing.T) {
+	g := start(t)
+	seedNetwork(t, g)
+	agent := g.token(t, auth.Principal{Subject: "agent-sh", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	base := "/v1/dealers/SH001"
+	for _, tt := range []struct{ method, path, body, field string }{
+		{"POST", base + "/customers", `{"name":"张\u0000伟"}`, "customer.name"},
+		{"POST", base + "/customers", `{"name":"张伟","tags":["a","b\u0000"]}`, "customer.tags[1]"},
+		{"GET", base + "/customers?query=" + url.QueryEscape("张\x00"), "", "query"},
+		{"POST", base + "/complaints", `{"channel":"CHANNEL_PHONE","category":"CATEGORY_REPAIR_QUALITY","severity":"SEVERITY_HIGH","description":"保养后\u0000异响"}`, "complaint.description"},
+	} {
+		code, body := g.do(t, tt.method, tt.path, agent, tt.body)
+		if msg := fmt.Sprint(body["message"]); code != 400 || !strings.HasPrefix(msg, tt.field+": ") {
+			t.Errorf("%s %s %s: %d %v, want 400 naming %s", tt.method, tt.path, tt.body, code, body, tt.field)
+		}
+	}
+	if res := must(t, 200)(g.do(t, "GET", base+"/customers", agent, "")); len(res["customers"].([]any)) != 0 {
+		t.Errorf("customers stored: %v", res)
+	}
+}
