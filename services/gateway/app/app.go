@@ -205,6 +205,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Config.RateLimit.Enabled() {
 		api = middleware.RateLimit(m.Config.RateLimit)(api)
 	}
+	api = middleware.UTF8()(api)
 	api = middleware.LogPrincipal()(api)
 	root.Handle("/v1/", m.authenticate(verifier, api))
 

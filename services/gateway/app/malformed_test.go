@@ -100,7 +100,8 @@ func TestNulCharacters(t *testing.T) {
 
 // TestNoInputAnswers5xx walks every route of the OpenAPI document, as the
 // dealer's agent (HQ admin for network routes), with malformed ids,
-// bodies and query parameters: no answer may be a 5xx. New routes are
+// bodies and query parameters (NUL characters, bytes that are not UTF-8,
+// 5,000-character strings): no answer may be a 5xx. New routes are
 // covered without editing this test.
 func TestNoInputAnswers5xx(t *testing.T) {
 	g := start(t)
@@ -123,9 +124,9 @@ func TestNoInputAnswers5xx(t *testing.T) {
 			}
 			ex := string(raw)
 			bodies = []string{ex, "not json", "{}", "[]", "null", `{"unknownField":1}`,
-				strings.ReplaceAll(ex, `"x"`, `"`+long+`"`), strings.ReplaceAll(ex, `"x"`, `"x\u0000"`)}
+				strings.ReplaceAll(ex, `"x"`, `"`+long+`"`), strings.ReplaceAll(ex, `"x"`, `"x\u0000"`), strings.ReplaceAll(ex, `"x"`, "\"x\xff\"")}
 		}
-		for _, id := range []string{"", "x", long, "%2e%2e", "00000000-0000-0000-0000-000000000000"} {
+		for _, id := range []string{"", "x", long, "%2e%2e", "%FF%FE", "00000000-0000-0000-0000-000000000000"} {
 			ids := map[string]string{}
 			if id != "" {
 				for _, m := range pathParam.FindAllStringSubmatch(r.path, -1) {
@@ -134,7 +135,7 @@ func TestNoInputAnswers5xx(t *testing.T) {
 			}
 			p := fill(r.path, "SH001", ids)
 			for _, b := range bodies {
-				for _, q := range []string{"", "?page_size=-1", "?page_size=100000", "?query=" + url.QueryEscape(long), "?unknown=1"} {
+				for _, q := range []string{"", "?page_size=-1", "?page_size=100000", "?query=" + url.QueryEscape(long), "?query=%FF", "?unknown=1"} {
 					code, resp := g.do(t, r.method, p+q, tok, b)
 					codes[code]++
 					if code >= 500 {

@@ -5,7 +5,7 @@
 // The intended order, outermost first:
 //
 //	otelhttp → RequestID → AccessLog → Recover → CORS → routes
-//	/v1/ routes: authenticate → LogPrincipal → RateLimit → grpc-gateway
+//	/v1/ routes: authenticate → LogPrincipal → UTF8 → RateLimit → grpc-gateway
 //
 // RequestID sits inside otelhttp so a generated id can reuse the trace id and
 // outside AccessLog and Recover so both log it; Recover sits inside AccessLog
