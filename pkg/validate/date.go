@@ -52,17 +52,17 @@ func Today(now time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// EarliestEvent is the earliest sale, purchase or first visit an archive
+// earliestEvent is the earliest sale, purchase or first visit an archive
 // records: 1950-01-01, as model years start at 1950.
-var EarliestEvent = time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC)
+var earliestEvent = time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // EventTime checks when a sale, purchase or first visit happened: not
-// before EarliestEvent and not after latest (the caller's now, with
+// before 1950-01-01 and not after latest (the caller's now, with
 // whatever clock skew it tolerates). The archive-timeliness KPI counts
 // from this moment, so a time in the future would make a late archive
 // look timely.
 func EventTime(t, latest time.Time) error {
-	if t.Before(EarliestEvent) {
+	if t.Before(earliestEvent) {
 		return problem("must not be before 1950-01-01", "不能早于1950-01-01")
 	}
 	if t.After(latest) {

@@ -73,9 +73,9 @@ func TestEventTime(t *testing.T) {
 		at     time.Time
 		reason string // "" when valid
 	}{
-		{EarliestEvent, ""},
+		{earliestEvent, ""},
 		{now, ""},
-		{EarliestEvent.Add(-time.Second), "must not be before 1950-01-01"},
+		{earliestEvent.Add(-time.Second), "must not be before 1950-01-01"},
 		{time.Time{}, "must not be before 1950-01-01"},
 		{now.Add(time.Second), "must not be in the future"},
 	} {

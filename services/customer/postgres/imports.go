@@ -130,8 +130,8 @@ func (s *ImportStore) ListImports(ctx context.Context, dealer string, p archive.
 	return out, next, nil
 }
 
-// Row-error page tokens: "<row>|<field>", field a column name or "row".
-
+// Row-error page tokens are "<row>|<field>", field a column name or "row"
+// (fieldName: a token decoding to anything else was not made here).
 var fieldName = regexp.MustCompile(`^[a-z_]{1,64}$`)
 
 func encodeErrorToken(e importer.RowError) string {

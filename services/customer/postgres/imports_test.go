@@ -99,7 +99,6 @@ func TestImportClaimAndLease(t *testing.T) {
 	if _, err := s.StartImport(ctx, j2.Lease, importer.EncodingUTF8, 1, 1); !errors.Is(err, importer.ErrLeaseLost) {
 		t.Errorf("StartImport with a lost lease: %v", err)
 	}
-	// The holder writes only from where the import stands.
 	// The holder writes only once the import started, and only from
 	// where the import stands.
 	err = s.ApplyBatch(ctx, j3.Lease, 0, 1, func(importer.BatchTx) (importer.Progress, error) { return importer.Progress{}, nil })

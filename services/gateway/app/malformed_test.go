@@ -44,7 +44,7 @@ func TestMalformedPageTokens(t *testing.T) {
 		}
 		p := fill(r.path, "SH001", ids)
 		tok := agent
-		if !strings.HasPrefix(r.path, "/v1/dealers/{dealer}") {
+		if !isDealerRoute(r.path) {
 			tok = admin
 		}
 		if code, body := g.do(t, "GET", p, tok, ""); code != 200 {
@@ -63,6 +63,10 @@ func TestMalformedPageTokens(t *testing.T) {
 		t.Fatalf("only %d list routes take page_token", checked)
 	}
 }
+
+// isDealerRoute tells a route under /v1/dealers/{dealer}, which dealer
+// staff call, from the network's, which HQ does.
+func isDealerRoute(path string) bool { return strings.HasPrefix(path, "/v1/dealers/{dealer}") }
 
 // takesPageToken reports whether the GET operation at path has a
 // page_token query parameter.
@@ -115,7 +119,7 @@ func TestNoInputAnswers5xx(t *testing.T) {
 	for _, r := range routes(t) {
 		for _, tok := range []string{agent, manager, admin} {
 			// Dealer staff on dealer routes, HQ on the network's.
-			if (tok == admin) == strings.HasPrefix(r.path, "/v1/dealers/{dealer}") {
+			if (tok == admin) == isDealerRoute(r.path) {
 				continue
 			}
 			bodies := []string{""}
