@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,6 +171,28 @@ func TestRepairOrderEventsReachTheVehicleAcrossDealers(t *testing.T) {
 			}
 			if sh.GetNextServiceDueDate() != hz.GetNextServiceDueDate() || sh.GetNextServiceDueMileageKm() != 17500 {
 				t.Errorf("service state: SH %s/%d, HZ %s/%d", sh.GetNextServiceDueDate(), sh.GetNextServiceDueMileageKm(), hz.GetNextServiceDueDate(), hz.GetNextServiceDueMileageKm())
+			}
+			// Each archive's mileage history has both visits once, its own
+			// with the repair order's number, and its latest reading is the
+			// network's.
+			for d, want := range map[string]string{
+				"SH001": "HZ001/12500/ SH001/10000/RO-SH-1",
+				"HZ001": "HZ001/12500/RO-HZ-1 SH001/10000/",
+			} {
+				res, err := archive.ListMileageReadings(agents[d], &customerv1.ListMileageReadingsRequest{Dealer: d, Customer: vehicles[d].GetCustomer(), Vehicle: vehicles[d].GetId()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				for _, r := range res.GetReadings() {
+					got = append(got, fmt.Sprintf("%s/%d/%s", r.GetReadDealer(), r.GetMileageKm(), r.GetRepairOrderNumber()))
+				}
+				if strings.Join(got, " ") != want {
+					t.Errorf("%s mileage readings: %v, want %s", d, got, want)
+				}
+			}
+			if sh.GetMileageKm() != 12500 {
+				t.Errorf("SH001's latest reading: %d km, want the network's 12500", sh.GetMileageKm())
 			}
 			break
 		}

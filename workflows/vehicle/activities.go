@@ -8,6 +8,7 @@ import (
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/calendar"
+	"github.com/dealercare/dealercare/pkg/validate"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -38,6 +39,8 @@ type RecordServiceStateInput struct {
 	LastVisitDealer  string        `json:"last_visit_dealer"`
 	NextDueDate      calendar.Date `json:"next_due_date"`
 	NextDueMileageKM int           `json:"next_due_mileage_km"`
+	// Readings are the odometer readings of the visits the state keeps.
+	Readings []Visit `json:"readings,omitempty"`
 }
 
 // RecordServiceStateResult says how many archives were updated; zero when
@@ -57,13 +60,30 @@ func (a *Activities) RecordServiceState(ctx context.Context, in RecordServiceSta
 			fmt.Sprintf("record service state of %s: due mileage %d km out of range", in.VIN, in.NextDueMileageKM),
 			ErrTypeInvalidState, nil)
 	}
-	res, err := a.VehicleState.RecordServiceState(ctx, &customerv1.RecordServiceStateRequest{
+	req := &customerv1.RecordServiceStateRequest{
 		Vin:                     in.VIN,
 		LastVisitTime:           timestamppb.New(in.LastVisitTime),
 		LastVisitDealer:         in.LastVisitDealer,
 		NextServiceDueDate:      in.NextDueDate.String(),
 		NextServiceDueMileageKm: int32(in.NextDueMileageKM),
-	})
+	}
+	for _, v := range in.Readings {
+		// The archive keys readings by the visit's repair order or sale id;
+		// a visit without one (an event from before ids were carried) or
+		// with a reading out of range is left out rather than failing the
+		// whole state.
+		if !v.hasReading() || !validate.IsUUID(v.Ref) || v.MileageKM > math.MaxInt32 || v.Dealer == "" || len(v.Dealer) > 32 {
+			continue
+		}
+		src := customerv1.MileageSource_MILEAGE_SOURCE_REPAIR_ORDER
+		if v.Type == VisitDelivery {
+			src = customerv1.MileageSource_MILEAGE_SOURCE_DELIVERY
+		}
+		req.Readings = append(req.Readings, &customerv1.VisitReading{
+			ReadTime: timestamppb.New(v.Time), MileageKm: int32(v.MileageKM), Dealer: v.Dealer, Ref: v.Ref, Source: src,
+		})
+	}
+	res, err := a.VehicleState.RecordServiceState(ctx, req)
 	switch status.Code(err) {
 	case codes.OK:
 		return &RecordServiceStateResult{UpdatedArchives: int(res.GetUpdatedArchives())}, nil

@@ -188,6 +188,7 @@ func (l *lifecycle) record(ctx workflow.Context) {
 		LastVisitDealer:  l.state.LastVisitDealer,
 		NextDueDate:      l.state.NextDue.Date,
 		NextDueMileageKM: l.state.NextDue.MileageKM,
+		Readings:         l.state.Visits,
 	}
 	var a *Activities
 	var res RecordServiceStateResult

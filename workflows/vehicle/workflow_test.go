@@ -2,6 +2,7 @@ package vehicle
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +149,40 @@ func TestVisitsAtTwoDealers(t *testing.T) {
 	}
 	if s := next.State; s.LastVisitDealer != "D002" || !s.LastVisitTime.Equal(apr01) || len(s.Visits) != 2 {
 		t.Errorf("state = %+v", s)
+	}
+}
+
+// TestReadingsGoWithTheState: every kept visit with a reading and an id
+// travels with the state, so each archive of the VIN can fill in its
+// mileage history; a repair order without a reading, or an event whose id
+// the archive could not key on, is left out instead of failing the call.
+func TestReadingsGoWithTheState(t *testing.T) {
+	const (
+		sale = "0195a3c2-0000-7000-8000-000000000001"
+		ro   = "0195a3c2-0000-7000-8000-000000000002"
+		bare = "0195a3c2-0000-7000-8000-000000000003"
+	)
+	lt := newLifecycleTest(t)
+	lt.run(Input{VehicleStart: events.VehicleStart{VIN: testVIN}, MaxEvents: 4},
+		one(deliveredEvent("e1", "D001", sale, jan10, 0)),
+		one(roClosedEvent("e2", "D002", ro, mar01, 2000)),
+		one(roClosedEvent("e3", "D002", bare, day("2026-03-15"), 0)),
+		one(roClosedEvent("e4", "D001", "R9", apr01, 3550)),
+	)
+	reqs := lt.fake.recorded()
+	if len(reqs) != 4 {
+		t.Fatalf("%d calls, want 4", len(reqs))
+	}
+	var got []string
+	for _, r := range reqs[3].GetReadings() {
+		got = append(got, fmt.Sprintf("%s %s %s %d %s", r.GetReadTime().AsTime().Format("2006-01-02"), r.GetDealer(), r.GetRef(), r.GetMileageKm(), r.GetSource()))
+	}
+	want := []string{
+		"2026-01-10 D001 " + sale + " 0 MILEAGE_SOURCE_DELIVERY",
+		"2026-03-01 D002 " + ro + " 2000 MILEAGE_SOURCE_REPAIR_ORDER",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("readings sent:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -63,6 +63,11 @@ type Store interface {
 	CreateVehicle(ctx context.Context, v *Vehicle) (*Vehicle, error)
 	GetVehicle(ctx context.Context, dealer, customer, id string) (*Vehicle, error)
 	ListVehicles(ctx context.Context, dealer, customer string) ([]Vehicle, error)
+	// UpdateVehicle loads the customer's vehicle, applies fn and saves in
+	// one transaction.
+	UpdateVehicle(ctx context.Context, dealer, customer, id string, fn func(*Vehicle) error) (*Vehicle, error)
+	// ListMileage lists a vehicle's readings, newest first.
+	ListMileage(ctx context.Context, dealer, vehicle string, p Page) ([]MileageReading, string, error)
 
 	// CreateRepairOrder resolves the vehicle by id or VIN in the dealer's
 	// archive (a visiting vehicle unknown here is an error the caller can
@@ -85,8 +90,9 @@ type Store interface {
 	TimeZone(ctx context.Context, dealer string) (string, error)
 
 	// SetServiceState stores the state the vehicle's workflow computed on
-	// every dealer's archive of that VIN.
-	SetServiceState(ctx context.Context, vin string, s ServiceState) (int, error)
+	// every dealer's archive of that VIN, and adds the readings of its
+	// visits that an archive lacks.
+	SetServiceState(ctx context.Context, vin string, s ServiceState, readings []MileageReading) (int, error)
 }
 
 // Visibility resolves which dealers the caller may read (the dealer
@@ -395,6 +401,39 @@ func (s *Service) ListVehicles(ctx context.Context, dealer, customer string) ([]
 		return nil, err
 	}
 	return s.store.ListVehicles(ctx, dealer, customer)
+}
+
+// UpdateVehicle changes the masked fields of a customer's vehicle.
+func (s *Service) UpdateVehicle(ctx context.Context, dealer, customer string, in Vehicle, mask []string) (*Vehicle, error) {
+	if _, err := s.writer(ctx, dealer); err != nil {
+		return nil, err
+	}
+	if len(mask) == 0 {
+		mask = VehicleFields
+	}
+	now, err := s.dealerNow(ctx, dealer)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.UpdateVehicle(ctx, dealer, customer, in.ID, func(v *Vehicle) error {
+		if err := v.Apply(&in, mask); err != nil {
+			return err
+		}
+		return v.Normalize(now)
+	})
+}
+
+// ListMileageReadings lists a customer's vehicle's odometer readings,
+// newest first.
+func (s *Service) ListMileageReadings(ctx context.Context, dealer, customer, vehicle string, pg Page) ([]MileageReading, string, error) {
+	if _, err := s.reader(ctx, dealer); err != nil {
+		return nil, "", err
+	}
+	if _, err := s.store.GetVehicle(ctx, dealer, customer, vehicle); err != nil {
+		return nil, "", err
+	}
+	pg.Size = pg.size()
+	return s.store.ListMileage(ctx, dealer, vehicle, pg)
 }
 
 // CreateRepairOrder opens a repair order.

@@ -67,6 +67,63 @@ func (v *Vehicle) Normalize(now time.Time) error {
 	return nil
 }
 
+// VehicleFields are the fields UpdateVehicle may change.
+var VehicleFields = []string{"plate", "brand", "model", "model_year", "purchase_date", "selling_dealer", "dms_id"}
+
+// Apply copies the masked fields of in onto v. The VIN is the vehicle's
+// identity across the network (its workflow is vehicle/<VIN>): a wrong
+// VIN is a different vehicle, archived anew.
+func (v *Vehicle) Apply(in *Vehicle, mask []string) error {
+	for _, f := range mask {
+		switch f {
+		case "plate":
+			v.Plate = in.Plate
+		case "brand":
+			v.Brand = in.Brand
+		case "model":
+			v.Model = in.Model
+		case "model_year":
+			v.ModelYear = in.ModelYear
+		case "purchase_date":
+			v.PurchaseDate = in.PurchaseDate
+		case "selling_dealer":
+			v.SellingDealer = in.SellingDealer
+		case "dms_id":
+			v.DMSID = in.DMSID
+		case "vin":
+			return apperr.Invalid("update_mask", `cannot update field "vin": a vehicle's VIN never changes; archive the right VIN as a vehicle of its own`).
+				ZhReason(`不能更新字段 "vin"：车辆的 VIN 不可更改，请以正确的 VIN 另建车辆档案`)
+		default:
+			return apperr.Invalid("update_mask", "cannot update field "+`"`+f+`"`).ZhReason("不能更新字段 " + `"` + f + `"`)
+		}
+	}
+	return nil
+}
+
+// Mileage reading sources.
+const (
+	MileageRepairOrder = "repair_order"
+	MileageDelivery    = "delivery"
+)
+
+// MileageReading is one odometer reading of a vehicle as one dealer's
+// archive sees it: taken there or at another dealer of the network.
+type MileageReading struct {
+	ID        string
+	Vehicle   string
+	ReadTime  time.Time
+	MileageKM int
+	Source    string // MileageRepairOrder or MileageDelivery
+	// ReadDealer is where the reading was taken; Ref the repair order's or
+	// sale's id there.
+	ReadDealer string
+	Ref        string
+	// RepairOrderNumber is set for a repair order of this dealer.
+	RepairOrderNumber string
+	// LowerThanEarlier flags a reading below an earlier one.
+	LowerThanEarlier bool
+}
+
 // Repair order types and states.
 const (
 	ROMaintenance = "maintenance"

@@ -253,6 +253,45 @@ func (s *ArchiveServer) ListVehicles(ctx context.Context, req *customerv1.ListVe
 	return out, nil
 }
 
+// UpdateVehicle implements the RPC.
+func (s *ArchiveServer) UpdateVehicle(ctx context.Context, req *customerv1.UpdateVehicleRequest) (*customerv1.Vehicle, error) {
+	v := req.GetVehicle()
+	out, err := s.svc.UpdateVehicle(ctx, req.GetDealer(), req.GetCustomer(), archive.Vehicle{
+		ID: v.GetId(), VIN: v.GetVin(), Plate: v.GetPlate(), Brand: v.GetBrand(), Model: v.GetModel(),
+		ModelYear: int(v.GetModelYear()), PurchaseDate: v.GetPurchaseDate(), SellingDealer: v.GetSellingDealer(), DMSID: v.GetDmsId(),
+	}, req.GetUpdateMask().GetPaths())
+	if err != nil {
+		return nil, err
+	}
+	return vehicleToProto(out), nil
+}
+
+// mileageSources maps the API's reading sources to the archive's.
+var mileageSources = map[customerv1.MileageSource]string{
+	customerv1.MileageSource_MILEAGE_SOURCE_REPAIR_ORDER: archive.MileageRepairOrder,
+	customerv1.MileageSource_MILEAGE_SOURCE_DELIVERY:     archive.MileageDelivery,
+}
+
+// ListMileageReadings implements the RPC.
+func (s *ArchiveServer) ListMileageReadings(ctx context.Context, req *customerv1.ListMileageReadingsRequest) (*customerv1.ListMileageReadingsResponse, error) {
+	ms, next, err := s.svc.ListMileageReadings(ctx, req.GetDealer(), req.GetCustomer(), req.GetVehicle(), page(req.GetPageToken(), req.GetPageSize()))
+	if err != nil {
+		return nil, err
+	}
+	out := &customerv1.ListMileageReadingsResponse{NextPageToken: next}
+	for _, m := range ms {
+		src := customerv1.MileageSource_MILEAGE_SOURCE_REPAIR_ORDER
+		if m.Source == archive.MileageDelivery {
+			src = customerv1.MileageSource_MILEAGE_SOURCE_DELIVERY
+		}
+		out.Readings = append(out.Readings, &customerv1.MileageReading{
+			ReadTime: pbconv.Timestamp(m.ReadTime), MileageKm: int32(m.MileageKM), Source: src, ReadDealer: m.ReadDealer,
+			Ref: m.Ref, RepairOrderNumber: m.RepairOrderNumber, LowerThanEarlier: m.LowerThanEarlier,
+		})
+	}
+	return out, nil
+}
+
 // CreateRepairOrder implements the RPC.
 func (s *ArchiveServer) CreateRepairOrder(ctx context.Context, req *customerv1.CreateRepairOrderRequest) (*customerv1.RepairOrder, error) {
 	r := req.GetRepairOrder()
@@ -348,10 +387,17 @@ func (s *VehicleStateServer) RecordServiceState(ctx context.Context, req *custom
 	if !ok || !p.IsService() {
 		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only the platform's service identity may record service state").Zh("仅平台服务身份可调用")
 	}
+	readings := make([]archive.MileageReading, 0, len(req.GetReadings()))
+	for _, r := range req.GetReadings() {
+		readings = append(readings, archive.MileageReading{
+			ReadTime: r.GetReadTime().AsTime(), MileageKM: int(r.GetMileageKm()),
+			Source: mileageSources[r.GetSource()], ReadDealer: r.GetDealer(), Ref: r.GetRef(),
+		})
+	}
 	n, err := s.store.SetServiceState(ctx, req.GetVin(), archive.ServiceState{
 		LastVisitTime: req.GetLastVisitTime().AsTime(), LastVisitDealer: req.GetLastVisitDealer(),
 		NextDueDate: req.GetNextServiceDueDate(), NextDueMileageKM: int(req.GetNextServiceDueMileageKm()),
-	})
+	}, readings)
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/pgtest"
@@ -326,24 +324,7 @@ func TestImportLanes(t *testing.T) {
 // its runner asks for.
 func TestImportLanesMigration(t *testing.T) {
 	ctx := context.Background()
-	all, err := postgres.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := fstest.MapFS{}
-	files, err := fs.ReadDir(all, ".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if f.Name() < "0005" {
-			body, err := fs.ReadFile(all, f.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			before[f.Name()] = &fstest.MapFile{Data: body}
-		}
-	}
+	before := migrationsBefore(t, "0005")
 	db := pgtest.New(t, postgres.Schema, before)
 	admin, err := pgx.Connect(ctx, db.AdminURL)
 	if err != nil {
@@ -355,14 +336,7 @@ func TestImportLanesMigration(t *testing.T) {
 		('D1', '00000000-0000-7000-8000-000000000002', 'running', NULL, 1, 'dms_customer_id', now())`); err != nil {
 		t.Fatal(err)
 	}
-	if err := pg.Migrate(ctx, db.OwnerURL, postgres.Schema, pgtest.AppRole, all); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := pg.Open(ctx, pg.Config{URL: db.AppURL, SearchPath: postgres.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := migrateRest(t, db)
 	s := postgres.NewImportStore(pool, nil, nil)
 	for _, want := range []string{"[5]", "[1 1 1]"} {
 		j, err := s.ClaimImport(ctx, "r", time.Minute)

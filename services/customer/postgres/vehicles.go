@@ -103,6 +103,115 @@ func (s *ArchiveStore) ListVehicles(ctx context.Context, dealer, customer string
 	return out, nil
 }
 
+// UpdateVehicle applies fn to the customer's vehicle and saves it;
+// ECONFLICT when the new DMS id is another vehicle's.
+func (s *ArchiveStore) UpdateVehicle(ctx context.Context, dealer, customer, id string, fn func(*archive.Vehicle) error) (*archive.Vehicle, error) {
+	if !validate.IsUUID(id) || !validate.IsUUID(customer) {
+		return nil, notFound("vehicle", "车辆", id)
+	}
+	var (
+		out *archive.Vehicle
+		dms string
+	)
+	err := pg.InTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		v, err := scanVehicle(tx.QueryRow(ctx, `SELECT `+vehicleColumns+` FROM vehicles
+			WHERE dealer_id = $1 AND customer_id = $2 AND id = $3 FOR UPDATE`, dealer, customer, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("vehicle", "车辆", id)
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(v); err != nil {
+			return err
+		}
+		dms = v.DMSID
+		out, err = scanVehicle(tx.QueryRow(ctx, `UPDATE vehicles SET plate = $4, brand = $5, model = $6, model_year = $7,
+			purchase_date = $8, selling_dealer = $9, dms_id = $10
+			WHERE dealer_id = $1 AND customer_id = $2 AND id = $3 RETURNING `+vehicleColumns,
+			dealer, customer, id, v.Plate, v.Brand, v.Model, v.ModelYear, nullDate(v.PurchaseDate), v.SellingDealer, v.DMSID))
+		return err
+	})
+	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return nil, err
+		}
+		if isUnique(err) {
+			return nil, apperr.Errorf(apperr.ECONFLICT, "DMS id %s is already another vehicle's", dms).Zh("DMS 编号已属于另一辆车")
+		}
+		return nil, fmt.Errorf("update vehicle %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// recordRepairOrderReading records (or, on closing, replaces) a repair
+// order's reading; a zero reading means none was taken.
+func recordRepairOrderReading(ctx context.Context, tx pgx.Tx, ro *archive.RepairOrder) error {
+	if ro.MileageKM <= 0 {
+		return nil
+	}
+	at := ro.OpenTime
+	if !ro.CloseTime.IsZero() {
+		at = ro.CloseTime
+	}
+	return recordReading(ctx, tx, ro.Dealer, archive.MileageReading{
+		Vehicle: ro.Vehicle, ReadTime: at, MileageKM: ro.MileageKM,
+		Source: archive.MileageRepairOrder, ReadDealer: ro.Dealer, Ref: ro.ID,
+	})
+}
+
+// recordReading upserts one reading of the dealer's own archive.
+func recordReading(ctx context.Context, tx pgx.Tx, dealer string, r archive.MileageReading) error {
+	_, err := tx.Exec(ctx, `INSERT INTO mileage_readings (dealer_id, id, vehicle_id, read_time, mileage_km, source, read_dealer, ref)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (dealer_id, vehicle_id, source, read_dealer, ref)
+		DO UPDATE SET read_time = excluded.read_time, mileage_km = excluded.mileage_km`,
+		dealer, outbox.NewID(), r.Vehicle, r.ReadTime, r.MileageKM, r.Source, r.ReadDealer, r.Ref)
+	return err
+}
+
+// ListMileage lists a vehicle's readings newest first, each flagged when
+// it is lower than any earlier one.
+func (s *ArchiveStore) ListMileage(ctx context.Context, dealer, vehicle string, p archive.Page) ([]archive.MileageReading, string, error) {
+	at, aid, err := pg.DecodePageToken(p.After)
+	if err != nil {
+		return nil, "", err
+	}
+	if !validate.IsUUID(vehicle) {
+		return nil, "", notFound("vehicle", "车辆", vehicle)
+	}
+	t, after := afterArgs(at, aid)
+	var out []archive.MileageReading
+	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT m.id::text, m.vehicle_id::text, m.read_time, m.mileage_km, m.source, m.read_dealer,
+				m.ref::text, coalesce(ro.number, ''), coalesce(m.lower, false)
+			FROM (SELECT *, mileage_km < max(mileage_km) OVER (ORDER BY read_time, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS lower
+				FROM mileage_readings WHERE dealer_id = $1 AND vehicle_id = $5) m
+			LEFT JOIN repair_orders ro ON m.source = 'repair_order' AND m.read_dealer = m.dealer_id
+				AND ro.dealer_id = m.dealer_id AND ro.id = m.ref
+			WHERE true`+keyset("m.read_time", "m.id")+` ORDER BY m.read_time DESC, m.id DESC LIMIT $4`,
+			dealer, t, after, p.Size, vehicle)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (archive.MileageReading, error) {
+			var m archive.MileageReading
+			err := r.Scan(&m.ID, &m.Vehicle, &m.ReadTime, &m.MileageKM, &m.Source, &m.ReadDealer, &m.Ref,
+				&m.RepairOrderNumber, &m.LowerThanEarlier)
+			return m, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list mileage readings: %w", err)
+	}
+	next := ""
+	if len(out) == p.Size {
+		next = pg.EncodePageToken(out[len(out)-1].ReadTime, out[len(out)-1].ID)
+	}
+	return out, next, nil
+}
+
 const roColumns = `id::text, dealer_id, number, vehicle_id::text, vin, customer_id::text, type, state, open_time, close_time,
 	mileage_km, amount_fen, advisor, by_appointment, campaign_code`
 
@@ -148,7 +257,10 @@ func (s *ArchiveStore) CreateRepairOrder(ctx context.Context, ro *archive.Repair
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE vehicles SET mileage_km = greatest(mileage_km, $3) WHERE dealer_id = $1 AND id = $2`, ro.Dealer, vehicleID, ro.MileageKM)
-		return err
+		if err != nil {
+			return err
+		}
+		return recordRepairOrderReading(ctx, tx, out)
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
@@ -247,6 +359,9 @@ func (s *ArchiveStore) CloseRepairOrder(ctx context.Context, dealer, id string, 
 			dealer, out.Vehicle, out.MileageKM); err != nil {
 			return err
 		}
+		if err := recordRepairOrderReading(ctx, tx, out); err != nil {
+			return err
+		}
 		closed := events.RepairOrderClosed{
 			Dealer: dealer, RepairOrderID: out.ID, Number: out.Number, VIN: out.VIN, VehicleID: out.Vehicle,
 			CustomerID: out.Customer, Type: out.Type, OpenTime: out.OpenTime, CloseTime: out.CloseTime,
@@ -307,6 +422,12 @@ func (s *ArchiveStore) CreateSale(ctx context.Context, sale *archive.Sale) (*arc
 		}
 		if _, err := tx.Exec(ctx, `UPDATE vehicles SET selling_dealer = $3, purchase_date = coalesce(purchase_date, ($4::timestamptz)::date)
 			WHERE dealer_id = $1 AND id = $2`, sale.Dealer, sale.Vehicle, sale.Dealer, sale.DeliveredTime); err != nil {
+			return err
+		}
+		if err := recordReading(ctx, tx, sale.Dealer, archive.MileageReading{
+			Vehicle: sale.Vehicle, ReadTime: out.DeliveredTime, MileageKM: mileage,
+			Source: archive.MileageDelivery, ReadDealer: sale.Dealer, Ref: out.ID,
+		}); err != nil {
 			return err
 		}
 		delivered := events.VehicleDelivered{
@@ -400,14 +521,45 @@ func (s *ArchiveStore) ListSales(ctx context.Context, dealer string, p archive.P
 // SetServiceState writes the vehicle workflow's state onto every dealer's
 // archive of the VIN (a visit anywhere counts as the vehicle's return).
 // It runs across dealers: only the worker's service identity calls it.
-func (s *ArchiveStore) SetServiceState(ctx context.Context, vin string, st archive.ServiceState) (int, error) {
+//
+// Each reading is added to every archive of the VIN that lacks it (the
+// visiting dealer's own archive has it from the repair order or sale, and
+// a dealer archiving the VIN later gets the history it missed); the
+// highest raises each archive's latest reading. Both are idempotent, so a
+// retried or replayed call changes nothing.
+func (s *ArchiveStore) SetServiceState(ctx context.Context, vin string, st archive.ServiceState, rs []archive.MileageReading) (int, error) {
 	var n int64
 	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE vehicles SET last_visit_time = $2, last_visit_dealer = $3,
 			next_service_due_date = $4, next_service_due_km = $5
 			WHERE vin = $1 AND (last_visit_time IS NULL OR last_visit_time <= $2)`,
 			vin, nullTime(st.LastVisitTime), st.LastVisitDealer, nullDate(st.NextDueDate), st.NextDueMileageKM)
+		if err != nil {
+			return err
+		}
 		n = tag.RowsAffected()
+		if len(rs) == 0 {
+			return nil
+		}
+		var (
+			times            = make([]time.Time, len(rs))
+			kms              = make([]int32, len(rs))
+			srcs, dlrs, refs = make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs))
+			highest          int
+		)
+		for i, r := range rs {
+			times[i], kms[i], srcs[i], dlrs[i], refs[i] = r.ReadTime, int32(r.MileageKM), r.Source, r.ReadDealer, r.Ref
+			highest = max(highest, r.MileageKM)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO mileage_readings (dealer_id, id, vehicle_id, read_time, mileage_km, source, read_dealer, ref)
+			SELECT v.dealer_id, gen_random_uuid(), v.id, r.t, r.km, r.src, r.dealer, r.ref
+			FROM vehicles v, unnest($2::timestamptz[], $3::integer[], $4::text[], $5::text[], $6::uuid[]) AS r(t, km, src, dealer, ref)
+			WHERE v.vin = $1
+			ON CONFLICT (dealer_id, vehicle_id, source, read_dealer, ref) DO NOTHING`,
+			vin, times, kms, srcs, dlrs, refs); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE vehicles SET mileage_km = $2 WHERE vin = $1 AND mileage_km < $2`, vin, highest)
 		return err
 	})
 	if err != nil {

@@ -128,6 +128,45 @@ func TestArchiveScenario(t *testing.T) {
 	wantField(t, code, body, "sale.delivered_time")
 	sale := must(t, 200)(g.do(t, "POST", base+"/sales", agent, `{"vehicle":"`+vid+`","salesperson":"李娜","deliveredTime":"2026-05-01T02:00:00Z"}`))
 
+	// The plate issued after delivery goes in under a field mask; the VIN
+	// never changes, and bad values name the field and change nothing.
+	vpath := base + "/customers/" + cid + "/vehicles/" + vid
+	code, body = g.do(t, "PATCH", vpath+"?update_mask=plate", agent, `{"plate":"沪X1"}`)
+	wantField(t, code, body, "vehicle.plate")
+	code, body = g.do(t, "PATCH", vpath+"?update_mask=vin", agent, `{"vin":"`+vinB+`"}`)
+	wantField(t, code, body, "update_mask")
+	code, body = g.do(t, "PATCH", vpath+"?update_mask=model_year", agent, `{"modelYear":1930}`)
+	wantField(t, code, body, "vehicle.model_year")
+	uv := must(t, 200)(g.do(t, "PATCH", vpath+"?update_mask=plate,model_year", agent, `{"plate":"沪ad12345","modelYear":2023,"brand":"不改"}`))
+	if uv["plate"] != "沪AD12345" || uv["modelYear"] != float64(2023) || uv["brand"] != "大众" || uv["vin"] != vinA {
+		t.Errorf("updated vehicle = %v", uv)
+	}
+	if res := must(t, 200)(g.do(t, "GET", base+"/customers?query="+urlq("沪AD12345"), agent, "")); len(res["customers"].([]any)) != 1 {
+		t.Errorf("search by the new plate: %v", res)
+	}
+
+	// Mileage history: the repair order's closing reading and the delivery;
+	// a later visit reading lower than before is flagged.
+	must(t, 200)(g.do(t, "POST", base+"/repairOrders", agent, `{"number":"RO-2026-0002","vehicle":"`+vid+`","type":"REPAIR_ORDER_TYPE_REPAIR","mileageKm":9000,"openTime":"2026-11-21T01:00:00Z"}`))
+	readings := must(t, 200)(g.do(t, "GET", vpath+"/mileageReadings", agent, ""))
+	var history []string
+	for _, r := range readings["readings"].([]any) {
+		m := r.(map[string]any)
+		history = append(history, fmt.Sprint(m["readTime"], " ", m["mileageKm"], " ", m["source"], " ", m["readDealer"], " ", m["repairOrderNumber"], " ", m["lowerThanEarlier"]))
+	}
+	if want := []string{
+		"2026-11-21T01:00:00Z 9000 MILEAGE_SOURCE_REPAIR_ORDER SH001 RO-2026-0002 true",
+		"2026-11-20T06:00:00Z 12010 MILEAGE_SOURCE_REPAIR_ORDER SH001 RO-2026-0001 false",
+		"2026-05-01T02:00:00Z 12010 MILEAGE_SOURCE_DELIVERY SH001  false",
+	}; strings.Join(history, "\n") != strings.Join(want, "\n") {
+		t.Errorf("mileage readings:\n%s\nwant:\n%s", strings.Join(history, "\n"), strings.Join(want, "\n"))
+	}
+	if page := must(t, 200)(g.do(t, "GET", vpath+"/mileageReadings?page_size=2", agent, "")); page["nextPageToken"] == nil {
+		t.Errorf("first page of 2: %v", page)
+	} else if rest := must(t, 200)(g.do(t, "GET", vpath+"/mileageReadings?page_size=2&page_token="+page["nextPageToken"].(string), agent, "")); len(rest["readings"].([]any)) != 1 {
+		t.Errorf("second page: %v", rest)
+	}
+
 	// Loyalty points: the balance never goes negative.
 	must(t, 200)(g.do(t, "POST", base+"/customers/"+cid+"/loyaltyTransactions", agent, `{"points":100,"reason":"保养积分"}`))
 	if code, _ := g.do(t, "POST", base+"/customers/"+cid+"/loyaltyTransactions", agent, `{"points":-150,"reason":"兑换"}`); code != 400 {
@@ -173,6 +212,7 @@ func TestArchiveScenario(t *testing.T) {
 	for _, p := range []string{
 		"/customers/" + cid, "/customers/" + cid + "/vehicles", "/customers/" + cid + "/vehicles/" + vid,
 		"/repairOrders/" + roID, "/sales/" + sale["id"].(string), "/customers/" + cid + "/loyaltyTransactions",
+		"/customers/" + cid + "/vehicles/" + vid + "/mileageReadings",
 	} {
 		for _, prefix := range []string{base, "/v1/dealers/BJ001"} {
 			if code, body := g.do(t, "GET", prefix+p, other, ""); code != 404 {
@@ -182,6 +222,7 @@ func TestArchiveScenario(t *testing.T) {
 	}
 	for _, w := range []struct{ method, path, body string }{
 		{"PATCH", "/customers/" + cid + "?update_mask=name", `{"name":"hijack"}`},
+		{"PATCH", "/customers/" + cid + "/vehicles/" + vid + "?update_mask=plate", `{"plate":"京A00001"}`},
 		{"POST", "/customers/" + cid + "/loyaltyTransactions", `{"points":1000,"reason":"x"}`},
 		{"POST", "/repairOrders/" + roID + ":close", `{}`},
 		{"POST", "/customers/" + cid + ":merge", `{"merged":["` + dup["id"].(string) + `"]}`},
@@ -199,6 +240,9 @@ func TestArchiveScenario(t *testing.T) {
 	after := must(t, 200)(g.do(t, "GET", base+"/customers/"+cid, agent, ""))
 	if after["name"] != "张伟" || after["loyaltyPoints"] != "60" && after["loyaltyPoints"] != float64(60) {
 		t.Errorf("victim changed: %v", after)
+	}
+	if v := must(t, 200)(g.do(t, "GET", vpath, agent, "")); v["plate"] != "沪AD12345" {
+		t.Errorf("victim's vehicle changed: %v", v)
 	}
 }
 

@@ -217,7 +217,7 @@ func TestCrossTenantWalk(t *testing.T) {
 	must(t, 200)(g.do(t, "POST", vp+"/customers/"+c["id"].(string)+"/loyaltyTransactions", va, `{"points":10,"reason":"x"}`))
 	victimRefs = map[string]string{"customer": c["id"].(string), "vehicle": v["id"].(string), "customermerged": c["id"].(string)}
 	ids := map[string]string{ // victim object ids by path parameter name
-		"customer": c["id"].(string), "customer.id": c["id"].(string), "vehicle": v["id"].(string),
+		"customer": c["id"].(string), "customer.id": c["id"].(string), "vehicle": v["id"].(string), "vehicle.id": v["id"].(string),
 		"repair_order": ro["id"].(string), "sale": sale["id"].(string),
 	}
 	for name, id := range victimExtraIDs(t, g, va) {

@@ -24,7 +24,8 @@ func TestMalformedPageTokens(t *testing.T) {
 	c := must(t, 200)(g.do(t, "POST", base+"/customers", agent, `{"name":"张伟"}`))
 	imp := must(t, 200)(g.do(t, "POST", base+"/imports", agent,
 		`{"fileName":"a.csv","content":"`+base64.StdEncoding.EncodeToString([]byte("dms_customer_id,name\nC1,x\n"))+`"}`))
-	ids := map[string]string{"customer": c["id"].(string), "import": imp["id"].(string)}
+	v := must(t, 200)(g.do(t, "POST", base+"/customers/"+c["id"].(string)+"/vehicles", agent, `{"vin":"`+vinA+`"}`))
+	ids := map[string]string{"customer": c["id"].(string), "import": imp["id"].(string), "vehicle": v["id"].(string)}
 
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	tokens := []string{

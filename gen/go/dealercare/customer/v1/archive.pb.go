@@ -318,6 +318,59 @@ func (Channel) EnumDescriptor() ([]byte, []int) {
 	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{4}
 }
 
+// Where an odometer reading comes from.
+type MileageSource int32
+
+const (
+	// Unspecified.
+	MileageSource_MILEAGE_SOURCE_UNSPECIFIED MileageSource = 0
+	// A repair order: the reading at opening, replaced by the one at closing.
+	MileageSource_MILEAGE_SOURCE_REPAIR_ORDER MileageSource = 1
+	// The vehicle's delivery.
+	MileageSource_MILEAGE_SOURCE_DELIVERY MileageSource = 2
+)
+
+// Enum value maps for MileageSource.
+var (
+	MileageSource_name = map[int32]string{
+		0: "MILEAGE_SOURCE_UNSPECIFIED",
+		1: "MILEAGE_SOURCE_REPAIR_ORDER",
+		2: "MILEAGE_SOURCE_DELIVERY",
+	}
+	MileageSource_value = map[string]int32{
+		"MILEAGE_SOURCE_UNSPECIFIED":  0,
+		"MILEAGE_SOURCE_REPAIR_ORDER": 1,
+		"MILEAGE_SOURCE_DELIVERY":     2,
+	}
+)
+
+func (x MileageSource) Enum() *MileageSource {
+	p := new(MileageSource)
+	*p = x
+	return p
+}
+
+func (x MileageSource) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MileageSource) Descriptor() protoreflect.EnumDescriptor {
+	return file_dealercare_customer_v1_archive_proto_enumTypes[5].Descriptor()
+}
+
+func (MileageSource) Type() protoreflect.EnumType {
+	return &file_dealercare_customer_v1_archive_proto_enumTypes[5]
+}
+
+func (x MileageSource) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MileageSource.Descriptor instead.
+func (MileageSource) EnumDescriptor() ([]byte, []int) {
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{5}
+}
+
 // Repair order type.
 type RepairOrderType int32
 
@@ -371,11 +424,11 @@ func (x RepairOrderType) String() string {
 }
 
 func (RepairOrderType) Descriptor() protoreflect.EnumDescriptor {
-	return file_dealercare_customer_v1_archive_proto_enumTypes[5].Descriptor()
+	return file_dealercare_customer_v1_archive_proto_enumTypes[6].Descriptor()
 }
 
 func (RepairOrderType) Type() protoreflect.EnumType {
-	return &file_dealercare_customer_v1_archive_proto_enumTypes[5]
+	return &file_dealercare_customer_v1_archive_proto_enumTypes[6]
 }
 
 func (x RepairOrderType) Number() protoreflect.EnumNumber {
@@ -384,7 +437,7 @@ func (x RepairOrderType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RepairOrderType.Descriptor instead.
 func (RepairOrderType) EnumDescriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{5}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{6}
 }
 
 // Repair order state.
@@ -424,11 +477,11 @@ func (x RepairOrderState) String() string {
 }
 
 func (RepairOrderState) Descriptor() protoreflect.EnumDescriptor {
-	return file_dealercare_customer_v1_archive_proto_enumTypes[6].Descriptor()
+	return file_dealercare_customer_v1_archive_proto_enumTypes[7].Descriptor()
 }
 
 func (RepairOrderState) Type() protoreflect.EnumType {
-	return &file_dealercare_customer_v1_archive_proto_enumTypes[6]
+	return &file_dealercare_customer_v1_archive_proto_enumTypes[7]
 }
 
 func (x RepairOrderState) Number() protoreflect.EnumNumber {
@@ -437,7 +490,7 @@ func (x RepairOrderState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RepairOrderState.Descriptor instead.
 func (RepairOrderState) EnumDescriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{6}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{7}
 }
 
 // The customer's consent for one channel.
@@ -2248,6 +2301,318 @@ func (x *ListVehiclesResponse) GetVehicles() []*Vehicle {
 	return nil
 }
 
+// Request for UpdateVehicle.
+type UpdateVehicleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dealer code.
+	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// Owner's customer id.
+	Customer string `protobuf:"bytes,2,opt,name=customer,proto3" json:"customer,omitempty"`
+	// The vehicle; `id` selects it.
+	Vehicle *Vehicle `protobuf:"bytes,3,opt,name=vehicle,proto3" json:"vehicle,omitempty"`
+	// Fields to update (plate, brand, model, model_year, purchase_date,
+	// selling_dealer, dms_id); empty means all of them.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,4,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateVehicleRequest) Reset() {
+	*x = UpdateVehicleRequest{}
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateVehicleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateVehicleRequest) ProtoMessage() {}
+
+func (x *UpdateVehicleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateVehicleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateVehicleRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UpdateVehicleRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *UpdateVehicleRequest) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
+func (x *UpdateVehicleRequest) GetVehicle() *Vehicle {
+	if x != nil {
+		return x.Vehicle
+	}
+	return nil
+}
+
+func (x *UpdateVehicleRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// MileageReading is one odometer reading of a vehicle.
+type MileageReading struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When it was read.
+	ReadTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=read_time,json=readTime,proto3" json:"read_time,omitempty"`
+	// The reading.
+	MileageKm int32 `protobuf:"varint,2,opt,name=mileage_km,json=mileageKm,proto3" json:"mileage_km,omitempty"`
+	// What it was read at.
+	Source MileageSource `protobuf:"varint,3,opt,name=source,proto3,enum=dealercare.customer.v1.MileageSource" json:"source,omitempty"`
+	// Dealer where it was read; another dealer's code for a visit elsewhere.
+	ReadDealer string `protobuf:"bytes,4,opt,name=read_dealer,json=readDealer,proto3" json:"read_dealer,omitempty"`
+	// The repair order's or sale's id at `read_dealer`.
+	Ref string `protobuf:"bytes,5,opt,name=ref,proto3" json:"ref,omitempty"`
+	// Repair order number, for a repair order at this dealer.
+	RepairOrderNumber string `protobuf:"bytes,6,opt,name=repair_order_number,json=repairOrderNumber,proto3" json:"repair_order_number,omitempty"`
+	// True when the reading is lower than an earlier one (an odometer that
+	// went back, or a typing error to check).
+	LowerThanEarlier bool `protobuf:"varint,7,opt,name=lower_than_earlier,json=lowerThanEarlier,proto3" json:"lower_than_earlier,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MileageReading) Reset() {
+	*x = MileageReading{}
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MileageReading) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MileageReading) ProtoMessage() {}
+
+func (x *MileageReading) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MileageReading.ProtoReflect.Descriptor instead.
+func (*MileageReading) Descriptor() ([]byte, []int) {
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *MileageReading) GetReadTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReadTime
+	}
+	return nil
+}
+
+func (x *MileageReading) GetMileageKm() int32 {
+	if x != nil {
+		return x.MileageKm
+	}
+	return 0
+}
+
+func (x *MileageReading) GetSource() MileageSource {
+	if x != nil {
+		return x.Source
+	}
+	return MileageSource_MILEAGE_SOURCE_UNSPECIFIED
+}
+
+func (x *MileageReading) GetReadDealer() string {
+	if x != nil {
+		return x.ReadDealer
+	}
+	return ""
+}
+
+func (x *MileageReading) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *MileageReading) GetRepairOrderNumber() string {
+	if x != nil {
+		return x.RepairOrderNumber
+	}
+	return ""
+}
+
+func (x *MileageReading) GetLowerThanEarlier() bool {
+	if x != nil {
+		return x.LowerThanEarlier
+	}
+	return false
+}
+
+// Request for ListMileageReadings.
+type ListMileageReadingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dealer code.
+	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// Owner's customer id.
+	Customer string `protobuf:"bytes,2,opt,name=customer,proto3" json:"customer,omitempty"`
+	// Vehicle id.
+	Vehicle string `protobuf:"bytes,3,opt,name=vehicle,proto3" json:"vehicle,omitempty"`
+	// Maximum results (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMileageReadingsRequest) Reset() {
+	*x = ListMileageReadingsRequest{}
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMileageReadingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMileageReadingsRequest) ProtoMessage() {}
+
+func (x *ListMileageReadingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMileageReadingsRequest.ProtoReflect.Descriptor instead.
+func (*ListMileageReadingsRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListMileageReadingsRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *ListMileageReadingsRequest) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
+func (x *ListMileageReadingsRequest) GetVehicle() string {
+	if x != nil {
+		return x.Vehicle
+	}
+	return ""
+}
+
+func (x *ListMileageReadingsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMileageReadingsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListMileageReadings.
+type ListMileageReadingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Readings, newest first.
+	Readings []*MileageReading `protobuf:"bytes,1,rep,name=readings,proto3" json:"readings,omitempty"`
+	// Token for the next page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMileageReadingsResponse) Reset() {
+	*x = ListMileageReadingsResponse{}
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMileageReadingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMileageReadingsResponse) ProtoMessage() {}
+
+func (x *ListMileageReadingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMileageReadingsResponse.ProtoReflect.Descriptor instead.
+func (*ListMileageReadingsResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ListMileageReadingsResponse) GetReadings() []*MileageReading {
+	if x != nil {
+		return x.Readings
+	}
+	return nil
+}
+
+func (x *ListMileageReadingsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // A repair order (维修工单): one service visit.
 type RepairOrder struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2287,7 +2652,7 @@ type RepairOrder struct {
 
 func (x *RepairOrder) Reset() {
 	*x = RepairOrder{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[24]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2299,7 +2664,7 @@ func (x *RepairOrder) String() string {
 func (*RepairOrder) ProtoMessage() {}
 
 func (x *RepairOrder) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[24]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2312,7 +2677,7 @@ func (x *RepairOrder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RepairOrder.ProtoReflect.Descriptor instead.
 func (*RepairOrder) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{24}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RepairOrder) GetId() string {
@@ -2433,7 +2798,7 @@ type CreateRepairOrderRequest struct {
 
 func (x *CreateRepairOrderRequest) Reset() {
 	*x = CreateRepairOrderRequest{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[25]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2445,7 +2810,7 @@ func (x *CreateRepairOrderRequest) String() string {
 func (*CreateRepairOrderRequest) ProtoMessage() {}
 
 func (x *CreateRepairOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[25]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2458,7 +2823,7 @@ func (x *CreateRepairOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRepairOrderRequest.ProtoReflect.Descriptor instead.
 func (*CreateRepairOrderRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{25}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CreateRepairOrderRequest) GetDealer() string {
@@ -2488,7 +2853,7 @@ type GetRepairOrderRequest struct {
 
 func (x *GetRepairOrderRequest) Reset() {
 	*x = GetRepairOrderRequest{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[26]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2500,7 +2865,7 @@ func (x *GetRepairOrderRequest) String() string {
 func (*GetRepairOrderRequest) ProtoMessage() {}
 
 func (x *GetRepairOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[26]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2513,7 +2878,7 @@ func (x *GetRepairOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRepairOrderRequest.ProtoReflect.Descriptor instead.
 func (*GetRepairOrderRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{26}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetRepairOrderRequest) GetDealer() string {
@@ -2547,7 +2912,7 @@ type ListRepairOrdersRequest struct {
 
 func (x *ListRepairOrdersRequest) Reset() {
 	*x = ListRepairOrdersRequest{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[27]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2559,7 +2924,7 @@ func (x *ListRepairOrdersRequest) String() string {
 func (*ListRepairOrdersRequest) ProtoMessage() {}
 
 func (x *ListRepairOrdersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[27]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2572,7 +2937,7 @@ func (x *ListRepairOrdersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRepairOrdersRequest.ProtoReflect.Descriptor instead.
 func (*ListRepairOrdersRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{27}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListRepairOrdersRequest) GetDealer() string {
@@ -2616,7 +2981,7 @@ type ListRepairOrdersResponse struct {
 
 func (x *ListRepairOrdersResponse) Reset() {
 	*x = ListRepairOrdersResponse{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[28]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2628,7 +2993,7 @@ func (x *ListRepairOrdersResponse) String() string {
 func (*ListRepairOrdersResponse) ProtoMessage() {}
 
 func (x *ListRepairOrdersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[28]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2641,7 +3006,7 @@ func (x *ListRepairOrdersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRepairOrdersResponse.ProtoReflect.Descriptor instead.
 func (*ListRepairOrdersResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{28}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListRepairOrdersResponse) GetRepairOrders() []*RepairOrder {
@@ -2677,7 +3042,7 @@ type CloseRepairOrderRequest struct {
 
 func (x *CloseRepairOrderRequest) Reset() {
 	*x = CloseRepairOrderRequest{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[29]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2689,7 +3054,7 @@ func (x *CloseRepairOrderRequest) String() string {
 func (*CloseRepairOrderRequest) ProtoMessage() {}
 
 func (x *CloseRepairOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[29]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2702,7 +3067,7 @@ func (x *CloseRepairOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseRepairOrderRequest.ProtoReflect.Descriptor instead.
 func (*CloseRepairOrderRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{29}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CloseRepairOrderRequest) GetDealer() string {
@@ -2763,7 +3128,7 @@ type Sale struct {
 
 func (x *Sale) Reset() {
 	*x = Sale{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[30]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2775,7 +3140,7 @@ func (x *Sale) String() string {
 func (*Sale) ProtoMessage() {}
 
 func (x *Sale) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[30]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2788,7 +3153,7 @@ func (x *Sale) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sale.ProtoReflect.Descriptor instead.
 func (*Sale) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{30}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Sale) GetId() string {
@@ -2853,7 +3218,7 @@ type CreateSaleRequest struct {
 
 func (x *CreateSaleRequest) Reset() {
 	*x = CreateSaleRequest{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[31]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2865,7 +3230,7 @@ func (x *CreateSaleRequest) String() string {
 func (*CreateSaleRequest) ProtoMessage() {}
 
 func (x *CreateSaleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[31]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2878,7 +3243,7 @@ func (x *CreateSaleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSaleRequest.ProtoReflect.Descriptor instead.
 func (*CreateSaleRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{31}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateSaleRequest) GetDealer() string {
@@ -2908,7 +3273,7 @@ type GetSaleRequest struct {
 
 func (x *GetSaleRequest) Reset() {
 	*x = GetSaleRequest{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[32]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2920,7 +3285,7 @@ func (x *GetSaleRequest) String() string {
 func (*GetSaleRequest) ProtoMessage() {}
 
 func (x *GetSaleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[32]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2933,7 +3298,7 @@ func (x *GetSaleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSaleRequest.ProtoReflect.Descriptor instead.
 func (*GetSaleRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{32}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetSaleRequest) GetDealer() string {
@@ -2965,7 +3330,7 @@ type ListSalesRequest struct {
 
 func (x *ListSalesRequest) Reset() {
 	*x = ListSalesRequest{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[33]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2977,7 +3342,7 @@ func (x *ListSalesRequest) String() string {
 func (*ListSalesRequest) ProtoMessage() {}
 
 func (x *ListSalesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[33]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2990,7 +3355,7 @@ func (x *ListSalesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSalesRequest.ProtoReflect.Descriptor instead.
 func (*ListSalesRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{33}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListSalesRequest) GetDealer() string {
@@ -3027,7 +3392,7 @@ type ListSalesResponse struct {
 
 func (x *ListSalesResponse) Reset() {
 	*x = ListSalesResponse{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[34]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3039,7 +3404,7 @@ func (x *ListSalesResponse) String() string {
 func (*ListSalesResponse) ProtoMessage() {}
 
 func (x *ListSalesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[34]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3052,7 +3417,7 @@ func (x *ListSalesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSalesResponse.ProtoReflect.Descriptor instead.
 func (*ListSalesResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{34}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListSalesResponse) GetSales() []*Sale {
@@ -3082,13 +3447,16 @@ type RecordServiceStateRequest struct {
 	NextServiceDueDate string `protobuf:"bytes,4,opt,name=next_service_due_date,json=nextServiceDueDate,proto3" json:"next_service_due_date,omitempty"`
 	// Next maintenance due odometer reading.
 	NextServiceDueMileageKm int32 `protobuf:"varint,5,opt,name=next_service_due_mileage_km,json=nextServiceDueMileageKm,proto3" json:"next_service_due_mileage_km,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Odometer readings of the vehicle's recent visits at any dealer, added
+	// to every archive of the VIN that lacks them.
+	Readings      []*VisitReading `protobuf:"bytes,6,rep,name=readings,proto3" json:"readings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordServiceStateRequest) Reset() {
 	*x = RecordServiceStateRequest{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[35]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3100,7 +3468,7 @@ func (x *RecordServiceStateRequest) String() string {
 func (*RecordServiceStateRequest) ProtoMessage() {}
 
 func (x *RecordServiceStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[35]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3113,7 +3481,7 @@ func (x *RecordServiceStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordServiceStateRequest.ProtoReflect.Descriptor instead.
 func (*RecordServiceStateRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{35}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RecordServiceStateRequest) GetVin() string {
@@ -3151,6 +3519,95 @@ func (x *RecordServiceStateRequest) GetNextServiceDueMileageKm() int32 {
 	return 0
 }
 
+func (x *RecordServiceStateRequest) GetReadings() []*VisitReading {
+	if x != nil {
+		return x.Readings
+	}
+	return nil
+}
+
+// VisitReading is the odometer reading of one visit, for RecordServiceState.
+type VisitReading struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When it was read.
+	ReadTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=read_time,json=readTime,proto3" json:"read_time,omitempty"`
+	// The reading.
+	MileageKm int32 `protobuf:"varint,2,opt,name=mileage_km,json=mileageKm,proto3" json:"mileage_km,omitempty"`
+	// Dealer of the visit.
+	Dealer string `protobuf:"bytes,3,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// The repair order's or sale's id at that dealer.
+	Ref string `protobuf:"bytes,4,opt,name=ref,proto3" json:"ref,omitempty"`
+	// What the visit was.
+	Source        MileageSource `protobuf:"varint,5,opt,name=source,proto3,enum=dealercare.customer.v1.MileageSource" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VisitReading) Reset() {
+	*x = VisitReading{}
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VisitReading) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VisitReading) ProtoMessage() {}
+
+func (x *VisitReading) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VisitReading.ProtoReflect.Descriptor instead.
+func (*VisitReading) Descriptor() ([]byte, []int) {
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *VisitReading) GetReadTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReadTime
+	}
+	return nil
+}
+
+func (x *VisitReading) GetMileageKm() int32 {
+	if x != nil {
+		return x.MileageKm
+	}
+	return 0
+}
+
+func (x *VisitReading) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *VisitReading) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *VisitReading) GetSource() MileageSource {
+	if x != nil {
+		return x.Source
+	}
+	return MileageSource_MILEAGE_SOURCE_UNSPECIFIED
+}
+
 // Response for RecordServiceState.
 type RecordServiceStateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3162,7 +3619,7 @@ type RecordServiceStateResponse struct {
 
 func (x *RecordServiceStateResponse) Reset() {
 	*x = RecordServiceStateResponse{}
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[36]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3174,7 +3631,7 @@ func (x *RecordServiceStateResponse) String() string {
 func (*RecordServiceStateResponse) ProtoMessage() {}
 
 func (x *RecordServiceStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[36]
+	mi := &file_dealercare_customer_v1_archive_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3187,7 +3644,7 @@ func (x *RecordServiceStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordServiceStateResponse.ProtoReflect.Descriptor instead.
 func (*RecordServiceStateResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{36}
+	return file_dealercare_customer_v1_archive_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RecordServiceStateResponse) GetUpdatedArchives() int32 {
@@ -3352,7 +3809,34 @@ const file_dealercare_customer_v1_archive_proto_rawDesc = "" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12#\n" +
 	"\bcustomer\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcustomer\"S\n" +
 	"\x14ListVehiclesResponse\x12;\n" +
-	"\bvehicles\x18\x01 \x03(\v2\x1f.dealercare.customer.v1.VehicleR\bvehicles\"\xf8\x04\n" +
+	"\bvehicles\x18\x01 \x03(\v2\x1f.dealercare.customer.v1.VehicleR\bvehicles\"\xdc\x01\n" +
+	"\x14UpdateVehicleRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12#\n" +
+	"\bcustomer\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcustomer\x12A\n" +
+	"\avehicle\x18\x03 \x01(\v2\x1f.dealercare.customer.v1.VehicleB\x06\xbaH\x03\xc8\x01\x01R\avehicle\x12;\n" +
+	"\vupdate_mask\x18\x04 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\xb8\x02\n" +
+	"\x0eMileageReading\x127\n" +
+	"\tread_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\breadTime\x12\x1d\n" +
+	"\n" +
+	"mileage_km\x18\x02 \x01(\x05R\tmileageKm\x12=\n" +
+	"\x06source\x18\x03 \x01(\x0e2%.dealercare.customer.v1.MileageSourceR\x06source\x12\x1f\n" +
+	"\vread_dealer\x18\x04 \x01(\tR\n" +
+	"readDealer\x12\x10\n" +
+	"\x03ref\x18\x05 \x01(\tR\x03ref\x12.\n" +
+	"\x13repair_order_number\x18\x06 \x01(\tR\x11repairOrderNumber\x12,\n" +
+	"\x12lower_than_earlier\x18\a \x01(\bR\x10lowerThanEarlier\"\xd7\x01\n" +
+	"\x1aListMileageReadingsRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12#\n" +
+	"\bcustomer\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcustomer\x12!\n" +
+	"\avehicle\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\avehicle\x12'\n" +
+	"\tpage_size\x18\x04 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\x89\x01\n" +
+	"\x1bListMileageReadingsResponse\x12B\n" +
+	"\breadings\x18\x01 \x03(\v2&.dealercare.customer.v1.MileageReadingR\breadings\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf8\x04\n" +
 	"\vRepairOrder\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06dealer\x18\x02 \x01(\tR\x06dealer\x12\x1f\n" +
@@ -3421,13 +3905,22 @@ const file_dealercare_customer_v1_archive_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"o\n" +
 	"\x11ListSalesResponse\x122\n" +
 	"\x05sales\x18\x01 \x03(\v2\x1c.dealercare.customer.v1.SaleR\x05sales\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd7\x02\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa3\x03\n" +
 	"\x19RecordServiceStateRequest\x12\x1a\n" +
 	"\x03vin\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x98\x01\x11R\x03vin\x12J\n" +
 	"\x0flast_visit_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\rlastVisitTime\x123\n" +
 	"\x11last_visit_dealer\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x0flastVisitDealer\x12V\n" +
 	"\x15next_service_due_date\x18\x04 \x01(\tB#\xbaH r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x12nextServiceDueDate\x12E\n" +
-	"\x1bnext_service_due_mileage_km\x18\x05 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x17nextServiceDueMileageKm\"G\n" +
+	"\x1bnext_service_due_mileage_km\x18\x05 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x17nextServiceDueMileageKm\x12J\n" +
+	"\breadings\x18\x06 \x03(\v2$.dealercare.customer.v1.VisitReadingB\b\xbaH\x05\x92\x01\x02\x102R\breadings\"\x81\x02\n" +
+	"\fVisitReading\x12?\n" +
+	"\tread_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\breadTime\x12&\n" +
+	"\n" +
+	"mileage_km\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\tmileageKm\x12!\n" +
+	"\x06dealer\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 R\x06dealer\x12\x1a\n" +
+	"\x03ref\x18\x04 \x01(\tB\b\xbaH\x05r\x03\xb0\x01\x01R\x03ref\x12I\n" +
+	"\x06source\x18\x05 \x01(\x0e2%.dealercare.customer.v1.MileageSourceB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06source\"G\n" +
 	"\x1aRecordServiceStateResponse\x12)\n" +
 	"\x10updated_archives\x18\x01 \x01(\x05R\x0fupdatedArchives*i\n" +
 	"\fCustomerKind\x12\x1d\n" +
@@ -3456,7 +3949,11 @@ const file_dealercare_customer_v1_archive_proto_rawDesc = "" +
 	"\vCHANNEL_SMS\x10\x01\x12\x10\n" +
 	"\fCHANNEL_CALL\x10\x02\x12\x11\n" +
 	"\rCHANNEL_EMAIL\x10\x03\x12\x12\n" +
-	"\x0eCHANNEL_WECHAT\x10\x04*\xf3\x01\n" +
+	"\x0eCHANNEL_WECHAT\x10\x04*m\n" +
+	"\rMileageSource\x12\x1e\n" +
+	"\x1aMILEAGE_SOURCE_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bMILEAGE_SOURCE_REPAIR_ORDER\x10\x01\x12\x1b\n" +
+	"\x17MILEAGE_SOURCE_DELIVERY\x10\x02*\xf3\x01\n" +
 	"\x0fRepairOrderType\x12!\n" +
 	"\x1dREPAIR_ORDER_TYPE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dREPAIR_ORDER_TYPE_MAINTENANCE\x10\x01\x12\x1c\n" +
@@ -3468,7 +3965,7 @@ const file_dealercare_customer_v1_archive_proto_rawDesc = "" +
 	"\x10RepairOrderState\x12\"\n" +
 	"\x1eREPAIR_ORDER_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REPAIR_ORDER_STATE_OPEN\x10\x01\x12\x1d\n" +
-	"\x19REPAIR_ORDER_STATE_CLOSED\x10\x022\xc5\x19\n" +
+	"\x19REPAIR_ORDER_STATE_CLOSED\x10\x022\xcf\x1c\n" +
 	"\x0eArchiveService\x12\x93\x01\n" +
 	"\x0eCreateCustomer\x12-.dealercare.customer.v1.CreateCustomerRequest\x1a .dealercare.customer.v1.Customer\"0\x82\xd3\xe4\x93\x02*:\bcustomer\"\x1e/v1/dealers/{dealer}/customers\x12\x8e\x01\n" +
 	"\vGetCustomer\x12*.dealercare.customer.v1.GetCustomerRequest\x1a .dealercare.customer.v1.Customer\"1\x82\xd3\xe4\x93\x02+\x12)/v1/dealers/{dealer}/customers/{customer}\x12\x94\x01\n" +
@@ -3483,7 +3980,9 @@ const file_dealercare_customer_v1_archive_proto_rawDesc = "" +
 	"\rCreateVehicle\x12,.dealercare.customer.v1.CreateVehicleRequest\x1a\x1f.dealercare.customer.v1.Vehicle\"C\x82\xd3\xe4\x93\x02=:\avehicle\"2/v1/dealers/{dealer}/customers/{customer}/vehicles\x12\x9e\x01\n" +
 	"\n" +
 	"GetVehicle\x12).dealercare.customer.v1.GetVehicleRequest\x1a\x1f.dealercare.customer.v1.Vehicle\"D\x82\xd3\xe4\x93\x02>\x12</v1/dealers/{dealer}/customers/{customer}/vehicles/{vehicle}\x12\xa5\x01\n" +
-	"\fListVehicles\x12+.dealercare.customer.v1.ListVehiclesRequest\x1a,.dealercare.customer.v1.ListVehiclesResponse\":\x82\xd3\xe4\x93\x024\x122/v1/dealers/{dealer}/customers/{customer}/vehicles\x12\xa3\x01\n" +
+	"\fListVehicles\x12+.dealercare.customer.v1.ListVehiclesRequest\x1a,.dealercare.customer.v1.ListVehiclesResponse\":\x82\xd3\xe4\x93\x024\x122/v1/dealers/{dealer}/customers/{customer}/vehicles\x12\xb0\x01\n" +
+	"\rUpdateVehicle\x12,.dealercare.customer.v1.UpdateVehicleRequest\x1a\x1f.dealercare.customer.v1.Vehicle\"P\x82\xd3\xe4\x93\x02J:\avehicle2?/v1/dealers/{dealer}/customers/{customer}/vehicles/{vehicle.id}\x12\xd4\x01\n" +
+	"\x13ListMileageReadings\x122.dealercare.customer.v1.ListMileageReadingsRequest\x1a3.dealercare.customer.v1.ListMileageReadingsResponse\"T\x82\xd3\xe4\x93\x02N\x12L/v1/dealers/{dealer}/customers/{customer}/vehicles/{vehicle}/mileageReadings\x12\xa3\x01\n" +
 	"\x11CreateRepairOrder\x120.dealercare.customer.v1.CreateRepairOrderRequest\x1a#.dealercare.customer.v1.RepairOrder\"7\x82\xd3\xe4\x93\x021:\frepair_order\"!/v1/dealers/{dealer}/repairOrders\x12\x9e\x01\n" +
 	"\x0eGetRepairOrder\x12-.dealercare.customer.v1.GetRepairOrderRequest\x1a#.dealercare.customer.v1.RepairOrder\"8\x82\xd3\xe4\x93\x022\x120/v1/dealers/{dealer}/repairOrders/{repair_order}\x12\xa0\x01\n" +
 	"\x10ListRepairOrders\x12/.dealercare.customer.v1.ListRepairOrdersRequest\x1a0.dealercare.customer.v1.ListRepairOrdersResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/dealers/{dealer}/repairOrders\x12\xab\x01\n" +
@@ -3507,143 +4006,161 @@ func file_dealercare_customer_v1_archive_proto_rawDescGZIP() []byte {
 	return file_dealercare_customer_v1_archive_proto_rawDescData
 }
 
-var file_dealercare_customer_v1_archive_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_dealercare_customer_v1_archive_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_dealercare_customer_v1_archive_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_dealercare_customer_v1_archive_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_dealercare_customer_v1_archive_proto_goTypes = []any{
 	(CustomerKind)(0),                       // 0: dealercare.customer.v1.CustomerKind
 	(Gender)(0),                             // 1: dealercare.customer.v1.Gender
 	(CustomerSource)(0),                     // 2: dealercare.customer.v1.CustomerSource
 	(CustomerTier)(0),                       // 3: dealercare.customer.v1.CustomerTier
 	(Channel)(0),                            // 4: dealercare.customer.v1.Channel
-	(RepairOrderType)(0),                    // 5: dealercare.customer.v1.RepairOrderType
-	(RepairOrderState)(0),                   // 6: dealercare.customer.v1.RepairOrderState
-	(*Consent)(nil),                         // 7: dealercare.customer.v1.Consent
-	(*FieldProblem)(nil),                    // 8: dealercare.customer.v1.FieldProblem
-	(*Customer)(nil),                        // 9: dealercare.customer.v1.Customer
-	(*CreateCustomerRequest)(nil),           // 10: dealercare.customer.v1.CreateCustomerRequest
-	(*GetCustomerRequest)(nil),              // 11: dealercare.customer.v1.GetCustomerRequest
-	(*ListCustomersRequest)(nil),            // 12: dealercare.customer.v1.ListCustomersRequest
-	(*ListCustomersResponse)(nil),           // 13: dealercare.customer.v1.ListCustomersResponse
-	(*UpdateCustomerRequest)(nil),           // 14: dealercare.customer.v1.UpdateCustomerRequest
-	(*UpdateConsentRequest)(nil),            // 15: dealercare.customer.v1.UpdateConsentRequest
-	(*LoyaltyTransaction)(nil),              // 16: dealercare.customer.v1.LoyaltyTransaction
-	(*AdjustLoyaltyPointsRequest)(nil),      // 17: dealercare.customer.v1.AdjustLoyaltyPointsRequest
-	(*ListLoyaltyTransactionsRequest)(nil),  // 18: dealercare.customer.v1.ListLoyaltyTransactionsRequest
-	(*ListLoyaltyTransactionsResponse)(nil), // 19: dealercare.customer.v1.ListLoyaltyTransactionsResponse
-	(*DuplicateGroup)(nil),                  // 20: dealercare.customer.v1.DuplicateGroup
-	(*ListDuplicateCustomersRequest)(nil),   // 21: dealercare.customer.v1.ListDuplicateCustomersRequest
-	(*ListDuplicateCustomersResponse)(nil),  // 22: dealercare.customer.v1.ListDuplicateCustomersResponse
-	(*MergeCustomersRequest)(nil),           // 23: dealercare.customer.v1.MergeCustomersRequest
-	(*ListArchiveProblemsRequest)(nil),      // 24: dealercare.customer.v1.ListArchiveProblemsRequest
-	(*ListArchiveProblemsResponse)(nil),     // 25: dealercare.customer.v1.ListArchiveProblemsResponse
-	(*Vehicle)(nil),                         // 26: dealercare.customer.v1.Vehicle
-	(*CreateVehicleRequest)(nil),            // 27: dealercare.customer.v1.CreateVehicleRequest
-	(*GetVehicleRequest)(nil),               // 28: dealercare.customer.v1.GetVehicleRequest
-	(*ListVehiclesRequest)(nil),             // 29: dealercare.customer.v1.ListVehiclesRequest
-	(*ListVehiclesResponse)(nil),            // 30: dealercare.customer.v1.ListVehiclesResponse
-	(*RepairOrder)(nil),                     // 31: dealercare.customer.v1.RepairOrder
-	(*CreateRepairOrderRequest)(nil),        // 32: dealercare.customer.v1.CreateRepairOrderRequest
-	(*GetRepairOrderRequest)(nil),           // 33: dealercare.customer.v1.GetRepairOrderRequest
-	(*ListRepairOrdersRequest)(nil),         // 34: dealercare.customer.v1.ListRepairOrdersRequest
-	(*ListRepairOrdersResponse)(nil),        // 35: dealercare.customer.v1.ListRepairOrdersResponse
-	(*CloseRepairOrderRequest)(nil),         // 36: dealercare.customer.v1.CloseRepairOrderRequest
-	(*Sale)(nil),                            // 37: dealercare.customer.v1.Sale
-	(*CreateSaleRequest)(nil),               // 38: dealercare.customer.v1.CreateSaleRequest
-	(*GetSaleRequest)(nil),                  // 39: dealercare.customer.v1.GetSaleRequest
-	(*ListSalesRequest)(nil),                // 40: dealercare.customer.v1.ListSalesRequest
-	(*ListSalesResponse)(nil),               // 41: dealercare.customer.v1.ListSalesResponse
-	(*RecordServiceStateRequest)(nil),       // 42: dealercare.customer.v1.RecordServiceStateRequest
-	(*RecordServiceStateResponse)(nil),      // 43: dealercare.customer.v1.RecordServiceStateResponse
-	(*timestamppb.Timestamp)(nil),           // 44: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),           // 45: google.protobuf.FieldMask
+	(MileageSource)(0),                      // 5: dealercare.customer.v1.MileageSource
+	(RepairOrderType)(0),                    // 6: dealercare.customer.v1.RepairOrderType
+	(RepairOrderState)(0),                   // 7: dealercare.customer.v1.RepairOrderState
+	(*Consent)(nil),                         // 8: dealercare.customer.v1.Consent
+	(*FieldProblem)(nil),                    // 9: dealercare.customer.v1.FieldProblem
+	(*Customer)(nil),                        // 10: dealercare.customer.v1.Customer
+	(*CreateCustomerRequest)(nil),           // 11: dealercare.customer.v1.CreateCustomerRequest
+	(*GetCustomerRequest)(nil),              // 12: dealercare.customer.v1.GetCustomerRequest
+	(*ListCustomersRequest)(nil),            // 13: dealercare.customer.v1.ListCustomersRequest
+	(*ListCustomersResponse)(nil),           // 14: dealercare.customer.v1.ListCustomersResponse
+	(*UpdateCustomerRequest)(nil),           // 15: dealercare.customer.v1.UpdateCustomerRequest
+	(*UpdateConsentRequest)(nil),            // 16: dealercare.customer.v1.UpdateConsentRequest
+	(*LoyaltyTransaction)(nil),              // 17: dealercare.customer.v1.LoyaltyTransaction
+	(*AdjustLoyaltyPointsRequest)(nil),      // 18: dealercare.customer.v1.AdjustLoyaltyPointsRequest
+	(*ListLoyaltyTransactionsRequest)(nil),  // 19: dealercare.customer.v1.ListLoyaltyTransactionsRequest
+	(*ListLoyaltyTransactionsResponse)(nil), // 20: dealercare.customer.v1.ListLoyaltyTransactionsResponse
+	(*DuplicateGroup)(nil),                  // 21: dealercare.customer.v1.DuplicateGroup
+	(*ListDuplicateCustomersRequest)(nil),   // 22: dealercare.customer.v1.ListDuplicateCustomersRequest
+	(*ListDuplicateCustomersResponse)(nil),  // 23: dealercare.customer.v1.ListDuplicateCustomersResponse
+	(*MergeCustomersRequest)(nil),           // 24: dealercare.customer.v1.MergeCustomersRequest
+	(*ListArchiveProblemsRequest)(nil),      // 25: dealercare.customer.v1.ListArchiveProblemsRequest
+	(*ListArchiveProblemsResponse)(nil),     // 26: dealercare.customer.v1.ListArchiveProblemsResponse
+	(*Vehicle)(nil),                         // 27: dealercare.customer.v1.Vehicle
+	(*CreateVehicleRequest)(nil),            // 28: dealercare.customer.v1.CreateVehicleRequest
+	(*GetVehicleRequest)(nil),               // 29: dealercare.customer.v1.GetVehicleRequest
+	(*ListVehiclesRequest)(nil),             // 30: dealercare.customer.v1.ListVehiclesRequest
+	(*ListVehiclesResponse)(nil),            // 31: dealercare.customer.v1.ListVehiclesResponse
+	(*UpdateVehicleRequest)(nil),            // 32: dealercare.customer.v1.UpdateVehicleRequest
+	(*MileageReading)(nil),                  // 33: dealercare.customer.v1.MileageReading
+	(*ListMileageReadingsRequest)(nil),      // 34: dealercare.customer.v1.ListMileageReadingsRequest
+	(*ListMileageReadingsResponse)(nil),     // 35: dealercare.customer.v1.ListMileageReadingsResponse
+	(*RepairOrder)(nil),                     // 36: dealercare.customer.v1.RepairOrder
+	(*CreateRepairOrderRequest)(nil),        // 37: dealercare.customer.v1.CreateRepairOrderRequest
+	(*GetRepairOrderRequest)(nil),           // 38: dealercare.customer.v1.GetRepairOrderRequest
+	(*ListRepairOrdersRequest)(nil),         // 39: dealercare.customer.v1.ListRepairOrdersRequest
+	(*ListRepairOrdersResponse)(nil),        // 40: dealercare.customer.v1.ListRepairOrdersResponse
+	(*CloseRepairOrderRequest)(nil),         // 41: dealercare.customer.v1.CloseRepairOrderRequest
+	(*Sale)(nil),                            // 42: dealercare.customer.v1.Sale
+	(*CreateSaleRequest)(nil),               // 43: dealercare.customer.v1.CreateSaleRequest
+	(*GetSaleRequest)(nil),                  // 44: dealercare.customer.v1.GetSaleRequest
+	(*ListSalesRequest)(nil),                // 45: dealercare.customer.v1.ListSalesRequest
+	(*ListSalesResponse)(nil),               // 46: dealercare.customer.v1.ListSalesResponse
+	(*RecordServiceStateRequest)(nil),       // 47: dealercare.customer.v1.RecordServiceStateRequest
+	(*VisitReading)(nil),                    // 48: dealercare.customer.v1.VisitReading
+	(*RecordServiceStateResponse)(nil),      // 49: dealercare.customer.v1.RecordServiceStateResponse
+	(*timestamppb.Timestamp)(nil),           // 50: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),           // 51: google.protobuf.FieldMask
 }
 var file_dealercare_customer_v1_archive_proto_depIdxs = []int32{
 	4,  // 0: dealercare.customer.v1.Consent.channel:type_name -> dealercare.customer.v1.Channel
-	44, // 1: dealercare.customer.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
+	50, // 1: dealercare.customer.v1.Consent.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 2: dealercare.customer.v1.Customer.kind:type_name -> dealercare.customer.v1.CustomerKind
 	1,  // 3: dealercare.customer.v1.Customer.gender:type_name -> dealercare.customer.v1.Gender
 	2,  // 4: dealercare.customer.v1.Customer.source:type_name -> dealercare.customer.v1.CustomerSource
 	3,  // 5: dealercare.customer.v1.Customer.tier:type_name -> dealercare.customer.v1.CustomerTier
 	4,  // 6: dealercare.customer.v1.Customer.preferred_channel:type_name -> dealercare.customer.v1.Channel
-	7,  // 7: dealercare.customer.v1.Customer.consents:type_name -> dealercare.customer.v1.Consent
-	44, // 8: dealercare.customer.v1.Customer.trigger_time:type_name -> google.protobuf.Timestamp
-	44, // 9: dealercare.customer.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
-	44, // 10: dealercare.customer.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
-	8,  // 11: dealercare.customer.v1.Customer.problems:type_name -> dealercare.customer.v1.FieldProblem
-	9,  // 12: dealercare.customer.v1.CreateCustomerRequest.customer:type_name -> dealercare.customer.v1.Customer
+	8,  // 7: dealercare.customer.v1.Customer.consents:type_name -> dealercare.customer.v1.Consent
+	50, // 8: dealercare.customer.v1.Customer.trigger_time:type_name -> google.protobuf.Timestamp
+	50, // 9: dealercare.customer.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
+	50, // 10: dealercare.customer.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
+	9,  // 11: dealercare.customer.v1.Customer.problems:type_name -> dealercare.customer.v1.FieldProblem
+	10, // 12: dealercare.customer.v1.CreateCustomerRequest.customer:type_name -> dealercare.customer.v1.Customer
 	3,  // 13: dealercare.customer.v1.ListCustomersRequest.tier:type_name -> dealercare.customer.v1.CustomerTier
-	9,  // 14: dealercare.customer.v1.ListCustomersResponse.customers:type_name -> dealercare.customer.v1.Customer
-	9,  // 15: dealercare.customer.v1.UpdateCustomerRequest.customer:type_name -> dealercare.customer.v1.Customer
-	45, // 16: dealercare.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	7,  // 17: dealercare.customer.v1.UpdateConsentRequest.consent:type_name -> dealercare.customer.v1.Consent
-	44, // 18: dealercare.customer.v1.LoyaltyTransaction.create_time:type_name -> google.protobuf.Timestamp
-	16, // 19: dealercare.customer.v1.ListLoyaltyTransactionsResponse.transactions:type_name -> dealercare.customer.v1.LoyaltyTransaction
-	9,  // 20: dealercare.customer.v1.DuplicateGroup.customers:type_name -> dealercare.customer.v1.Customer
-	20, // 21: dealercare.customer.v1.ListDuplicateCustomersResponse.groups:type_name -> dealercare.customer.v1.DuplicateGroup
-	9,  // 22: dealercare.customer.v1.ListArchiveProblemsResponse.customers:type_name -> dealercare.customer.v1.Customer
-	44, // 23: dealercare.customer.v1.Vehicle.last_visit_time:type_name -> google.protobuf.Timestamp
-	44, // 24: dealercare.customer.v1.Vehicle.create_time:type_name -> google.protobuf.Timestamp
-	26, // 25: dealercare.customer.v1.CreateVehicleRequest.vehicle:type_name -> dealercare.customer.v1.Vehicle
-	26, // 26: dealercare.customer.v1.ListVehiclesResponse.vehicles:type_name -> dealercare.customer.v1.Vehicle
-	5,  // 27: dealercare.customer.v1.RepairOrder.type:type_name -> dealercare.customer.v1.RepairOrderType
-	6,  // 28: dealercare.customer.v1.RepairOrder.state:type_name -> dealercare.customer.v1.RepairOrderState
-	44, // 29: dealercare.customer.v1.RepairOrder.open_time:type_name -> google.protobuf.Timestamp
-	44, // 30: dealercare.customer.v1.RepairOrder.close_time:type_name -> google.protobuf.Timestamp
-	31, // 31: dealercare.customer.v1.CreateRepairOrderRequest.repair_order:type_name -> dealercare.customer.v1.RepairOrder
-	31, // 32: dealercare.customer.v1.ListRepairOrdersResponse.repair_orders:type_name -> dealercare.customer.v1.RepairOrder
-	44, // 33: dealercare.customer.v1.CloseRepairOrderRequest.close_time:type_name -> google.protobuf.Timestamp
-	44, // 34: dealercare.customer.v1.Sale.delivered_time:type_name -> google.protobuf.Timestamp
-	44, // 35: dealercare.customer.v1.Sale.create_time:type_name -> google.protobuf.Timestamp
-	37, // 36: dealercare.customer.v1.CreateSaleRequest.sale:type_name -> dealercare.customer.v1.Sale
-	37, // 37: dealercare.customer.v1.ListSalesResponse.sales:type_name -> dealercare.customer.v1.Sale
-	44, // 38: dealercare.customer.v1.RecordServiceStateRequest.last_visit_time:type_name -> google.protobuf.Timestamp
-	10, // 39: dealercare.customer.v1.ArchiveService.CreateCustomer:input_type -> dealercare.customer.v1.CreateCustomerRequest
-	11, // 40: dealercare.customer.v1.ArchiveService.GetCustomer:input_type -> dealercare.customer.v1.GetCustomerRequest
-	12, // 41: dealercare.customer.v1.ArchiveService.ListCustomers:input_type -> dealercare.customer.v1.ListCustomersRequest
-	14, // 42: dealercare.customer.v1.ArchiveService.UpdateCustomer:input_type -> dealercare.customer.v1.UpdateCustomerRequest
-	15, // 43: dealercare.customer.v1.ArchiveService.UpdateConsent:input_type -> dealercare.customer.v1.UpdateConsentRequest
-	17, // 44: dealercare.customer.v1.ArchiveService.AdjustLoyaltyPoints:input_type -> dealercare.customer.v1.AdjustLoyaltyPointsRequest
-	18, // 45: dealercare.customer.v1.ArchiveService.ListLoyaltyTransactions:input_type -> dealercare.customer.v1.ListLoyaltyTransactionsRequest
-	21, // 46: dealercare.customer.v1.ArchiveService.ListDuplicateCustomers:input_type -> dealercare.customer.v1.ListDuplicateCustomersRequest
-	23, // 47: dealercare.customer.v1.ArchiveService.MergeCustomers:input_type -> dealercare.customer.v1.MergeCustomersRequest
-	24, // 48: dealercare.customer.v1.ArchiveService.ListArchiveProblems:input_type -> dealercare.customer.v1.ListArchiveProblemsRequest
-	27, // 49: dealercare.customer.v1.ArchiveService.CreateVehicle:input_type -> dealercare.customer.v1.CreateVehicleRequest
-	28, // 50: dealercare.customer.v1.ArchiveService.GetVehicle:input_type -> dealercare.customer.v1.GetVehicleRequest
-	29, // 51: dealercare.customer.v1.ArchiveService.ListVehicles:input_type -> dealercare.customer.v1.ListVehiclesRequest
-	32, // 52: dealercare.customer.v1.ArchiveService.CreateRepairOrder:input_type -> dealercare.customer.v1.CreateRepairOrderRequest
-	33, // 53: dealercare.customer.v1.ArchiveService.GetRepairOrder:input_type -> dealercare.customer.v1.GetRepairOrderRequest
-	34, // 54: dealercare.customer.v1.ArchiveService.ListRepairOrders:input_type -> dealercare.customer.v1.ListRepairOrdersRequest
-	36, // 55: dealercare.customer.v1.ArchiveService.CloseRepairOrder:input_type -> dealercare.customer.v1.CloseRepairOrderRequest
-	38, // 56: dealercare.customer.v1.ArchiveService.CreateSale:input_type -> dealercare.customer.v1.CreateSaleRequest
-	39, // 57: dealercare.customer.v1.ArchiveService.GetSale:input_type -> dealercare.customer.v1.GetSaleRequest
-	40, // 58: dealercare.customer.v1.ArchiveService.ListSales:input_type -> dealercare.customer.v1.ListSalesRequest
-	42, // 59: dealercare.customer.v1.VehicleStateService.RecordServiceState:input_type -> dealercare.customer.v1.RecordServiceStateRequest
-	9,  // 60: dealercare.customer.v1.ArchiveService.CreateCustomer:output_type -> dealercare.customer.v1.Customer
-	9,  // 61: dealercare.customer.v1.ArchiveService.GetCustomer:output_type -> dealercare.customer.v1.Customer
-	13, // 62: dealercare.customer.v1.ArchiveService.ListCustomers:output_type -> dealercare.customer.v1.ListCustomersResponse
-	9,  // 63: dealercare.customer.v1.ArchiveService.UpdateCustomer:output_type -> dealercare.customer.v1.Customer
-	9,  // 64: dealercare.customer.v1.ArchiveService.UpdateConsent:output_type -> dealercare.customer.v1.Customer
-	16, // 65: dealercare.customer.v1.ArchiveService.AdjustLoyaltyPoints:output_type -> dealercare.customer.v1.LoyaltyTransaction
-	19, // 66: dealercare.customer.v1.ArchiveService.ListLoyaltyTransactions:output_type -> dealercare.customer.v1.ListLoyaltyTransactionsResponse
-	22, // 67: dealercare.customer.v1.ArchiveService.ListDuplicateCustomers:output_type -> dealercare.customer.v1.ListDuplicateCustomersResponse
-	9,  // 68: dealercare.customer.v1.ArchiveService.MergeCustomers:output_type -> dealercare.customer.v1.Customer
-	25, // 69: dealercare.customer.v1.ArchiveService.ListArchiveProblems:output_type -> dealercare.customer.v1.ListArchiveProblemsResponse
-	26, // 70: dealercare.customer.v1.ArchiveService.CreateVehicle:output_type -> dealercare.customer.v1.Vehicle
-	26, // 71: dealercare.customer.v1.ArchiveService.GetVehicle:output_type -> dealercare.customer.v1.Vehicle
-	30, // 72: dealercare.customer.v1.ArchiveService.ListVehicles:output_type -> dealercare.customer.v1.ListVehiclesResponse
-	31, // 73: dealercare.customer.v1.ArchiveService.CreateRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
-	31, // 74: dealercare.customer.v1.ArchiveService.GetRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
-	35, // 75: dealercare.customer.v1.ArchiveService.ListRepairOrders:output_type -> dealercare.customer.v1.ListRepairOrdersResponse
-	31, // 76: dealercare.customer.v1.ArchiveService.CloseRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
-	37, // 77: dealercare.customer.v1.ArchiveService.CreateSale:output_type -> dealercare.customer.v1.Sale
-	37, // 78: dealercare.customer.v1.ArchiveService.GetSale:output_type -> dealercare.customer.v1.Sale
-	41, // 79: dealercare.customer.v1.ArchiveService.ListSales:output_type -> dealercare.customer.v1.ListSalesResponse
-	43, // 80: dealercare.customer.v1.VehicleStateService.RecordServiceState:output_type -> dealercare.customer.v1.RecordServiceStateResponse
-	60, // [60:81] is the sub-list for method output_type
-	39, // [39:60] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	10, // 14: dealercare.customer.v1.ListCustomersResponse.customers:type_name -> dealercare.customer.v1.Customer
+	10, // 15: dealercare.customer.v1.UpdateCustomerRequest.customer:type_name -> dealercare.customer.v1.Customer
+	51, // 16: dealercare.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 17: dealercare.customer.v1.UpdateConsentRequest.consent:type_name -> dealercare.customer.v1.Consent
+	50, // 18: dealercare.customer.v1.LoyaltyTransaction.create_time:type_name -> google.protobuf.Timestamp
+	17, // 19: dealercare.customer.v1.ListLoyaltyTransactionsResponse.transactions:type_name -> dealercare.customer.v1.LoyaltyTransaction
+	10, // 20: dealercare.customer.v1.DuplicateGroup.customers:type_name -> dealercare.customer.v1.Customer
+	21, // 21: dealercare.customer.v1.ListDuplicateCustomersResponse.groups:type_name -> dealercare.customer.v1.DuplicateGroup
+	10, // 22: dealercare.customer.v1.ListArchiveProblemsResponse.customers:type_name -> dealercare.customer.v1.Customer
+	50, // 23: dealercare.customer.v1.Vehicle.last_visit_time:type_name -> google.protobuf.Timestamp
+	50, // 24: dealercare.customer.v1.Vehicle.create_time:type_name -> google.protobuf.Timestamp
+	27, // 25: dealercare.customer.v1.CreateVehicleRequest.vehicle:type_name -> dealercare.customer.v1.Vehicle
+	27, // 26: dealercare.customer.v1.ListVehiclesResponse.vehicles:type_name -> dealercare.customer.v1.Vehicle
+	27, // 27: dealercare.customer.v1.UpdateVehicleRequest.vehicle:type_name -> dealercare.customer.v1.Vehicle
+	51, // 28: dealercare.customer.v1.UpdateVehicleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	50, // 29: dealercare.customer.v1.MileageReading.read_time:type_name -> google.protobuf.Timestamp
+	5,  // 30: dealercare.customer.v1.MileageReading.source:type_name -> dealercare.customer.v1.MileageSource
+	33, // 31: dealercare.customer.v1.ListMileageReadingsResponse.readings:type_name -> dealercare.customer.v1.MileageReading
+	6,  // 32: dealercare.customer.v1.RepairOrder.type:type_name -> dealercare.customer.v1.RepairOrderType
+	7,  // 33: dealercare.customer.v1.RepairOrder.state:type_name -> dealercare.customer.v1.RepairOrderState
+	50, // 34: dealercare.customer.v1.RepairOrder.open_time:type_name -> google.protobuf.Timestamp
+	50, // 35: dealercare.customer.v1.RepairOrder.close_time:type_name -> google.protobuf.Timestamp
+	36, // 36: dealercare.customer.v1.CreateRepairOrderRequest.repair_order:type_name -> dealercare.customer.v1.RepairOrder
+	36, // 37: dealercare.customer.v1.ListRepairOrdersResponse.repair_orders:type_name -> dealercare.customer.v1.RepairOrder
+	50, // 38: dealercare.customer.v1.CloseRepairOrderRequest.close_time:type_name -> google.protobuf.Timestamp
+	50, // 39: dealercare.customer.v1.Sale.delivered_time:type_name -> google.protobuf.Timestamp
+	50, // 40: dealercare.customer.v1.Sale.create_time:type_name -> google.protobuf.Timestamp
+	42, // 41: dealercare.customer.v1.CreateSaleRequest.sale:type_name -> dealercare.customer.v1.Sale
+	42, // 42: dealercare.customer.v1.ListSalesResponse.sales:type_name -> dealercare.customer.v1.Sale
+	50, // 43: dealercare.customer.v1.RecordServiceStateRequest.last_visit_time:type_name -> google.protobuf.Timestamp
+	48, // 44: dealercare.customer.v1.RecordServiceStateRequest.readings:type_name -> dealercare.customer.v1.VisitReading
+	50, // 45: dealercare.customer.v1.VisitReading.read_time:type_name -> google.protobuf.Timestamp
+	5,  // 46: dealercare.customer.v1.VisitReading.source:type_name -> dealercare.customer.v1.MileageSource
+	11, // 47: dealercare.customer.v1.ArchiveService.CreateCustomer:input_type -> dealercare.customer.v1.CreateCustomerRequest
+	12, // 48: dealercare.customer.v1.ArchiveService.GetCustomer:input_type -> dealercare.customer.v1.GetCustomerRequest
+	13, // 49: dealercare.customer.v1.ArchiveService.ListCustomers:input_type -> dealercare.customer.v1.ListCustomersRequest
+	15, // 50: dealercare.customer.v1.ArchiveService.UpdateCustomer:input_type -> dealercare.customer.v1.UpdateCustomerRequest
+	16, // 51: dealercare.customer.v1.ArchiveService.UpdateConsent:input_type -> dealercare.customer.v1.UpdateConsentRequest
+	18, // 52: dealercare.customer.v1.ArchiveService.AdjustLoyaltyPoints:input_type -> dealercare.customer.v1.AdjustLoyaltyPointsRequest
+	19, // 53: dealercare.customer.v1.ArchiveService.ListLoyaltyTransactions:input_type -> dealercare.customer.v1.ListLoyaltyTransactionsRequest
+	22, // 54: dealercare.customer.v1.ArchiveService.ListDuplicateCustomers:input_type -> dealercare.customer.v1.ListDuplicateCustomersRequest
+	24, // 55: dealercare.customer.v1.ArchiveService.MergeCustomers:input_type -> dealercare.customer.v1.MergeCustomersRequest
+	25, // 56: dealercare.customer.v1.ArchiveService.ListArchiveProblems:input_type -> dealercare.customer.v1.ListArchiveProblemsRequest
+	28, // 57: dealercare.customer.v1.ArchiveService.CreateVehicle:input_type -> dealercare.customer.v1.CreateVehicleRequest
+	29, // 58: dealercare.customer.v1.ArchiveService.GetVehicle:input_type -> dealercare.customer.v1.GetVehicleRequest
+	30, // 59: dealercare.customer.v1.ArchiveService.ListVehicles:input_type -> dealercare.customer.v1.ListVehiclesRequest
+	32, // 60: dealercare.customer.v1.ArchiveService.UpdateVehicle:input_type -> dealercare.customer.v1.UpdateVehicleRequest
+	34, // 61: dealercare.customer.v1.ArchiveService.ListMileageReadings:input_type -> dealercare.customer.v1.ListMileageReadingsRequest
+	37, // 62: dealercare.customer.v1.ArchiveService.CreateRepairOrder:input_type -> dealercare.customer.v1.CreateRepairOrderRequest
+	38, // 63: dealercare.customer.v1.ArchiveService.GetRepairOrder:input_type -> dealercare.customer.v1.GetRepairOrderRequest
+	39, // 64: dealercare.customer.v1.ArchiveService.ListRepairOrders:input_type -> dealercare.customer.v1.ListRepairOrdersRequest
+	41, // 65: dealercare.customer.v1.ArchiveService.CloseRepairOrder:input_type -> dealercare.customer.v1.CloseRepairOrderRequest
+	43, // 66: dealercare.customer.v1.ArchiveService.CreateSale:input_type -> dealercare.customer.v1.CreateSaleRequest
+	44, // 67: dealercare.customer.v1.ArchiveService.GetSale:input_type -> dealercare.customer.v1.GetSaleRequest
+	45, // 68: dealercare.customer.v1.ArchiveService.ListSales:input_type -> dealercare.customer.v1.ListSalesRequest
+	47, // 69: dealercare.customer.v1.VehicleStateService.RecordServiceState:input_type -> dealercare.customer.v1.RecordServiceStateRequest
+	10, // 70: dealercare.customer.v1.ArchiveService.CreateCustomer:output_type -> dealercare.customer.v1.Customer
+	10, // 71: dealercare.customer.v1.ArchiveService.GetCustomer:output_type -> dealercare.customer.v1.Customer
+	14, // 72: dealercare.customer.v1.ArchiveService.ListCustomers:output_type -> dealercare.customer.v1.ListCustomersResponse
+	10, // 73: dealercare.customer.v1.ArchiveService.UpdateCustomer:output_type -> dealercare.customer.v1.Customer
+	10, // 74: dealercare.customer.v1.ArchiveService.UpdateConsent:output_type -> dealercare.customer.v1.Customer
+	17, // 75: dealercare.customer.v1.ArchiveService.AdjustLoyaltyPoints:output_type -> dealercare.customer.v1.LoyaltyTransaction
+	20, // 76: dealercare.customer.v1.ArchiveService.ListLoyaltyTransactions:output_type -> dealercare.customer.v1.ListLoyaltyTransactionsResponse
+	23, // 77: dealercare.customer.v1.ArchiveService.ListDuplicateCustomers:output_type -> dealercare.customer.v1.ListDuplicateCustomersResponse
+	10, // 78: dealercare.customer.v1.ArchiveService.MergeCustomers:output_type -> dealercare.customer.v1.Customer
+	26, // 79: dealercare.customer.v1.ArchiveService.ListArchiveProblems:output_type -> dealercare.customer.v1.ListArchiveProblemsResponse
+	27, // 80: dealercare.customer.v1.ArchiveService.CreateVehicle:output_type -> dealercare.customer.v1.Vehicle
+	27, // 81: dealercare.customer.v1.ArchiveService.GetVehicle:output_type -> dealercare.customer.v1.Vehicle
+	31, // 82: dealercare.customer.v1.ArchiveService.ListVehicles:output_type -> dealercare.customer.v1.ListVehiclesResponse
+	27, // 83: dealercare.customer.v1.ArchiveService.UpdateVehicle:output_type -> dealercare.customer.v1.Vehicle
+	35, // 84: dealercare.customer.v1.ArchiveService.ListMileageReadings:output_type -> dealercare.customer.v1.ListMileageReadingsResponse
+	36, // 85: dealercare.customer.v1.ArchiveService.CreateRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
+	36, // 86: dealercare.customer.v1.ArchiveService.GetRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
+	40, // 87: dealercare.customer.v1.ArchiveService.ListRepairOrders:output_type -> dealercare.customer.v1.ListRepairOrdersResponse
+	36, // 88: dealercare.customer.v1.ArchiveService.CloseRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
+	42, // 89: dealercare.customer.v1.ArchiveService.CreateSale:output_type -> dealercare.customer.v1.Sale
+	42, // 90: dealercare.customer.v1.ArchiveService.GetSale:output_type -> dealercare.customer.v1.Sale
+	46, // 91: dealercare.customer.v1.ArchiveService.ListSales:output_type -> dealercare.customer.v1.ListSalesResponse
+	49, // 92: dealercare.customer.v1.VehicleStateService.RecordServiceState:output_type -> dealercare.customer.v1.RecordServiceStateResponse
+	70, // [70:93] is the sub-list for method output_type
+	47, // [47:70] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_customer_v1_archive_proto_init() }
@@ -3656,8 +4173,8 @@ func file_dealercare_customer_v1_archive_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_customer_v1_archive_proto_rawDesc), len(file_dealercare_customer_v1_archive_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   37,
+			NumEnums:      8,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -32,6 +32,8 @@ const (
 	ArchiveService_CreateVehicle_FullMethodName           = "/dealercare.customer.v1.ArchiveService/CreateVehicle"
 	ArchiveService_GetVehicle_FullMethodName              = "/dealercare.customer.v1.ArchiveService/GetVehicle"
 	ArchiveService_ListVehicles_FullMethodName            = "/dealercare.customer.v1.ArchiveService/ListVehicles"
+	ArchiveService_UpdateVehicle_FullMethodName           = "/dealercare.customer.v1.ArchiveService/UpdateVehicle"
+	ArchiveService_ListMileageReadings_FullMethodName     = "/dealercare.customer.v1.ArchiveService/ListMileageReadings"
 	ArchiveService_CreateRepairOrder_FullMethodName       = "/dealercare.customer.v1.ArchiveService/CreateRepairOrder"
 	ArchiveService_GetRepairOrder_FullMethodName          = "/dealercare.customer.v1.ArchiveService/GetRepairOrder"
 	ArchiveService_ListRepairOrders_FullMethodName        = "/dealercare.customer.v1.ArchiveService/ListRepairOrders"
@@ -79,6 +81,13 @@ type ArchiveServiceClient interface {
 	GetVehicle(ctx context.Context, in *GetVehicleRequest, opts ...grpc.CallOption) (*Vehicle, error)
 	// Lists a customer's vehicles.
 	ListVehicles(ctx context.Context, in *ListVehiclesRequest, opts ...grpc.CallOption) (*ListVehiclesResponse, error)
+	// Updates a vehicle under a field mask: a plate issued after delivery, a
+	// corrected model or purchase date. The VIN cannot change.
+	UpdateVehicle(ctx context.Context, in *UpdateVehicleRequest, opts ...grpc.CallOption) (*Vehicle, error)
+	// Lists the vehicle's odometer readings, newest first: its repair orders
+	// and delivery at this dealer, and its visits to other dealers of the
+	// network. A reading lower than an earlier one is flagged.
+	ListMileageReadings(ctx context.Context, in *ListMileageReadingsRequest, opts ...grpc.CallOption) (*ListMileageReadingsResponse, error)
 	// Opens a repair order (a service visit).
 	CreateRepairOrder(ctx context.Context, in *CreateRepairOrderRequest, opts ...grpc.CallOption) (*RepairOrder, error)
 	// Gets a repair order.
@@ -235,6 +244,26 @@ func (c *archiveServiceClient) ListVehicles(ctx context.Context, in *ListVehicle
 	return out, nil
 }
 
+func (c *archiveServiceClient) UpdateVehicle(ctx context.Context, in *UpdateVehicleRequest, opts ...grpc.CallOption) (*Vehicle, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Vehicle)
+	err := c.cc.Invoke(ctx, ArchiveService_UpdateVehicle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *archiveServiceClient) ListMileageReadings(ctx context.Context, in *ListMileageReadingsRequest, opts ...grpc.CallOption) (*ListMileageReadingsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMileageReadingsResponse)
+	err := c.cc.Invoke(ctx, ArchiveService_ListMileageReadings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *archiveServiceClient) CreateRepairOrder(ctx context.Context, in *CreateRepairOrderRequest, opts ...grpc.CallOption) (*RepairOrder, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RepairOrder)
@@ -343,6 +372,13 @@ type ArchiveServiceServer interface {
 	GetVehicle(context.Context, *GetVehicleRequest) (*Vehicle, error)
 	// Lists a customer's vehicles.
 	ListVehicles(context.Context, *ListVehiclesRequest) (*ListVehiclesResponse, error)
+	// Updates a vehicle under a field mask: a plate issued after delivery, a
+	// corrected model or purchase date. The VIN cannot change.
+	UpdateVehicle(context.Context, *UpdateVehicleRequest) (*Vehicle, error)
+	// Lists the vehicle's odometer readings, newest first: its repair orders
+	// and delivery at this dealer, and its visits to other dealers of the
+	// network. A reading lower than an earlier one is flagged.
+	ListMileageReadings(context.Context, *ListMileageReadingsRequest) (*ListMileageReadingsResponse, error)
 	// Opens a repair order (a service visit).
 	CreateRepairOrder(context.Context, *CreateRepairOrderRequest) (*RepairOrder, error)
 	// Gets a repair order.
@@ -407,6 +443,12 @@ func (UnimplementedArchiveServiceServer) GetVehicle(context.Context, *GetVehicle
 }
 func (UnimplementedArchiveServiceServer) ListVehicles(context.Context, *ListVehiclesRequest) (*ListVehiclesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListVehicles not implemented")
+}
+func (UnimplementedArchiveServiceServer) UpdateVehicle(context.Context, *UpdateVehicleRequest) (*Vehicle, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateVehicle not implemented")
+}
+func (UnimplementedArchiveServiceServer) ListMileageReadings(context.Context, *ListMileageReadingsRequest) (*ListMileageReadingsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMileageReadings not implemented")
 }
 func (UnimplementedArchiveServiceServer) CreateRepairOrder(context.Context, *CreateRepairOrderRequest) (*RepairOrder, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateRepairOrder not implemented")
@@ -684,6 +726,42 @@ func _ArchiveService_ListVehicles_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ArchiveService_UpdateVehicle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateVehicleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ArchiveServiceServer).UpdateVehicle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ArchiveService_UpdateVehicle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ArchiveServiceServer).UpdateVehicle(ctx, req.(*UpdateVehicleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ArchiveService_ListMileageReadings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMileageReadingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ArchiveServiceServer).ListMileageReadings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ArchiveService_ListMileageReadings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ArchiveServiceServer).ListMileageReadings(ctx, req.(*ListMileageReadingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ArchiveService_CreateRepairOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateRepairOrderRequest)
 	if err := dec(in); err != nil {
@@ -868,6 +946,14 @@ var ArchiveService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListVehicles",
 			Handler:    _ArchiveService_ListVehicles_Handler,
+		},
+		{
+			MethodName: "UpdateVehicle",
+			Handler:    _ArchiveService_UpdateVehicle_Handler,
+		},
+		{
+			MethodName: "ListMileageReadings",
+			Handler:    _ArchiveService_ListMileageReadings_Handler,
 		},
 		{
 			MethodName: "CreateRepairOrder",
