@@ -232,9 +232,18 @@ func (s *ArchiveStore) CreateRepairOrder(ctx context.Context, ro *archive.Repair
 	var out *archive.RepairOrder
 	err := pg.InTx(ctx, s.pool, pg.Dealers(ro.Dealer), func(tx pgx.Tx) error {
 		var vehicleID, vin, customerID string
-		err := tx.QueryRow(ctx, `SELECT id::text, vin, customer_id::text FROM vehicles
-			WHERE dealer_id = $1 AND (($2 <> '' AND id::text = $2) OR ($2 = '' AND vin = $3)) FOR UPDATE`,
-			ro.Dealer, ro.Vehicle, ro.VIN).Scan(&vehicleID, &vin, &customerID)
+		// One indexed lookup each: by the primary key, or by the VIN.
+		var err error
+		switch {
+		case ro.Vehicle != "" && !validate.IsUUID(ro.Vehicle):
+			err = pgx.ErrNoRows
+		case ro.Vehicle != "":
+			err = tx.QueryRow(ctx, `SELECT id::text, vin, customer_id::text FROM vehicles WHERE dealer_id = $1 AND id = $2 FOR UPDATE`,
+				ro.Dealer, ro.Vehicle).Scan(&vehicleID, &vin, &customerID)
+		default:
+			err = tx.QueryRow(ctx, `SELECT id::text, vin, customer_id::text FROM vehicles WHERE dealer_id = $1 AND vin = $2 FOR UPDATE`,
+				ro.Dealer, ro.VIN).Scan(&vehicleID, &vin, &customerID)
+		}
 		if errors.Is(err, pgx.ErrNoRows) {
 			if ro.Vehicle != "" {
 				// Another dealer's vehicle id answers like a missing one.
@@ -309,11 +318,17 @@ func (s *ArchiveStore) ListRepairOrders(ctx context.Context, dealer, vehicle str
 		return nil, "", nil
 	}
 	t, after := afterArgs(at, aid)
+	// A vehicle's orders come from its own index; the dealer's, newest
+	// first, from the recent index.
+	where, args := `dealer_id = $1`, []any{dealer, t, after, p.Size}
+	if vehicle != "" {
+		where, args = `dealer_id = $1 AND vehicle_id = $5`, append(args, vehicle)
+	}
 	var out []archive.RepairOrder
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+roColumns+` FROM repair_orders
-			WHERE dealer_id = $1 AND ($5 = '' OR vehicle_id::text = $5)`+keyset("open_time", "id")+`
-			ORDER BY open_time DESC, id DESC LIMIT $4`, dealer, t, after, p.Size, vehicle)
+			WHERE `+where+keyset("open_time", "id")+`
+			ORDER BY open_time DESC, id DESC LIMIT $4`, args...)
 		if err != nil {
 			return err
 		}

@@ -148,6 +148,18 @@ func TestArchiveScenario(t *testing.T) {
 	// Mileage history: the repair order's closing reading and the delivery;
 	// a later visit reading lower than before is flagged.
 	must(t, 200)(g.do(t, "POST", base+"/repairOrders", agent, `{"number":"RO-2026-0002","vehicle":"`+vid+`","type":"REPAIR_ORDER_TYPE_REPAIR","mileageKm":9000,"openTime":"2026-11-21T01:00:00Z"}`))
+	// The vehicle's repair orders, newest first; another vehicle has none.
+	second := must(t, 200)(g.do(t, "POST", base+"/customers/"+cid+"/vehicles", agent, `{"vin":"`+vinB+`"}`))
+	for vehicle, want := range map[string]string{vid: "RO-2026-0002 RO-2026-0001", second["id"].(string): ""} {
+		var numbers []string
+		res := must(t, 200)(g.do(t, "GET", base+"/repairOrders?vehicle="+vehicle, agent, ""))
+		for _, ro := range res["repairOrders"].([]any) {
+			numbers = append(numbers, ro.(map[string]any)["number"].(string))
+		}
+		if strings.Join(numbers, " ") != want {
+			t.Errorf("repair orders of vehicle %s: %v, want %s", vehicle, numbers, want)
+		}
+	}
 	readings := must(t, 200)(g.do(t, "GET", vpath+"/mileageReadings", agent, ""))
 	var history []string
 	for _, r := range readings["readings"].([]any) {
