@@ -27,7 +27,16 @@ var DefaultArchiveSize = ArchiveSize{CustomersPerDealer: 180, VisitsPerYear: 2}
 // ArchiveLoaded counts what LoadArchive created.
 type ArchiveLoaded struct {
 	Dealers, Customers, Vehicles, RepairOrders, Sales int
+	// VisitsElsewhere are repair orders of vehicles at a dealer other than
+	// their own (another dealer of the region), so the demo shows the
+	// vehicle's life across the network: the last visit anywhere and the
+	// network's mileage readings.
+	VisitsElsewhere int
 }
+
+// visitElsewhereEvery is how many of a dealer's customers there are per
+// vehicle that also visits a neighbouring dealer.
+const visitElsewhereEvery = 12
 
 // TokenFor returns the outgoing context of one of dealer's agents: archive
 // writes belong to the dealer's own staff.
@@ -87,7 +96,88 @@ func LoadArchive(ctx context.Context, client customerv1.ArchiveServiceClient, n 
 		total.RepairOrders += r.RepairOrders
 		total.Sales += r.Sales
 	}
+	if err != nil {
+		return total, err
+	}
+	total.VisitsElsewhere, err = visitElsewhere(ctx, client, n, size, results, tokenFor, now)
 	return total, err
+}
+
+// visitElsewhere sends some of each dealer's vehicles to the next dealer of
+// its region, which archives the customer and the vehicle and closes a
+// repair order for it. Only pairs of dealers loaded by this call take
+// part, so a second `make run` adds nothing.
+func visitElsewhere(ctx context.Context, client customerv1.ArchiveServiceClient, n DealerNetwork, size ArchiveSize, loaded []ArchiveLoaded, tokenFor TokenFor, now time.Time) (int, error) {
+	visits := 0
+	for i, home := range n.Dealers {
+		j := nextInRegion(n, i)
+		if j < 0 || loaded[i].Customers == 0 || loaded[j].Customers == 0 {
+			continue
+		}
+		away := n.Dealers[j]
+		homeCtx, err := tokenFor(ctx, home.Code)
+		if err != nil {
+			return visits, err
+		}
+		awayCtx, err := tokenFor(ctx, away.Code)
+		if err != nil {
+			return visits, err
+		}
+		for c := 0; c < size.CustomersPerDealer; c += visitElsewhereEvery {
+			vin := demoVIN(i, c)
+			found, err := client.ListCustomers(homeCtx, &customerv1.ListCustomersRequest{Dealer: home.Code, Query: vin, PageSize: 1})
+			if err != nil || len(found.GetCustomers()) == 0 {
+				return visits, fmt.Errorf("dealer %s: find %s: %v", home.Code, vin, err)
+			}
+			owner := found.GetCustomers()[0]
+			vehicles, err := client.ListVehicles(homeCtx, &customerv1.ListVehiclesRequest{Dealer: home.Code, Customer: owner.GetId()})
+			if err != nil || len(vehicles.GetVehicles()) == 0 {
+				return visits, fmt.Errorf("dealer %s: vehicles of %s: %v", home.Code, owner.GetId(), err)
+			}
+			v := vehicles.GetVehicles()[0]
+			// The customer's archive at the dealer visited, today: who came
+			// in, after the vehicle's visits at home.
+			open := now.Add(-90 * time.Minute)
+			cust, err := client.CreateCustomer(awayCtx, &customerv1.CreateCustomerRequest{Dealer: away.Code, Customer: &customerv1.Customer{
+				Name: owner.GetName(), Gender: owner.GetGender(), Mobile: owner.GetMobile(),
+				Source: customerv1.CustomerSource_CUSTOMER_SOURCE_SERVICE, TriggerTime: timestamppb.New(open),
+			}})
+			if err != nil {
+				return visits, fmt.Errorf("dealer %s: archive a visitor: %w", away.Code, err)
+			}
+			if _, err := client.CreateVehicle(awayCtx, &customerv1.CreateVehicleRequest{Dealer: away.Code, Customer: cust.GetId(), Vehicle: &customerv1.Vehicle{
+				Vin: v.GetVin(), Plate: v.GetPlate(), Brand: v.GetBrand(), Model: v.GetModel(), ModelYear: v.GetModelYear(),
+				PurchaseDate: v.GetPurchaseDate(), SellingDealer: v.GetSellingDealer(),
+			}}); err != nil {
+				return visits, fmt.Errorf("dealer %s: archive a visiting vehicle: %w", away.Code, err)
+			}
+			ro, err := client.CreateRepairOrder(awayCtx, &customerv1.CreateRepairOrderRequest{Dealer: away.Code, RepairOrder: &customerv1.RepairOrder{
+				Number: fmt.Sprintf("RO%s-V%05d", away.Code, visits+1), Vin: v.GetVin(), Type: customerv1.RepairOrderType_REPAIR_ORDER_TYPE_MAINTENANCE,
+				OpenTime: timestamppb.New(open), MileageKm: v.GetMileageKm() + 2500, Advisor: "异地顾问",
+			}})
+			if err != nil {
+				return visits, fmt.Errorf("dealer %s: open a visitor's repair order: %w", away.Code, err)
+			}
+			if _, err := client.CloseRepairOrder(awayCtx, &customerv1.CloseRepairOrderRequest{Dealer: away.Code, RepairOrder: ro.GetId(),
+				CloseTime: timestamppb.New(open.Add(time.Hour)), AmountFen: 68000}); err != nil {
+				return visits, fmt.Errorf("dealer %s: close a visitor's repair order: %w", away.Code, err)
+			}
+			visits++
+		}
+	}
+	return visits, nil
+}
+
+// nextInRegion is the index of the next dealer after i in i's region
+// (wrapping around), or -1 when i is alone there.
+func nextInRegion(n DealerNetwork, i int) int {
+	for k := 1; k < len(n.Dealers); k++ {
+		j := (i + k) % len(n.Dealers)
+		if n.Dealers[j].Region == n.Dealers[i].Region {
+			return j
+		}
+	}
+	return -1
 }
 
 func loadDealerArchive(ctx context.Context, client customerv1.ArchiveServiceClient, d Dealer, idx int, size ArchiveSize, now time.Time) (ArchiveLoaded, error) {

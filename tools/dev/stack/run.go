@@ -396,8 +396,8 @@ func (r *runner) loadDemo(ctx context.Context) error {
 	if archive.Dealers == 0 {
 		r.logf("demo archive: already loaded")
 	} else {
-		r.logf("demo archive: %d customers, %d vehicles, %d repair orders, %d deliveries at %d dealers (%s)",
-			archive.Customers, archive.Vehicles, archive.RepairOrders, archive.Sales, archive.Dealers, since(began))
+		r.logf("demo archive: %d customers, %d vehicles, %d repair orders, %d deliveries at %d dealers, %d visits to another dealer of the region (%s)",
+			archive.Customers, archive.Vehicles, archive.RepairOrders, archive.Sales, archive.Dealers, archive.VisitsElsewhere, since(began))
 	}
 	return nil
 }
