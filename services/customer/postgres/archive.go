@@ -387,16 +387,16 @@ func (s *ArchiveStore) ListLoyalty(ctx context.Context, dealer, id string, p arc
 	return out, next, nil
 }
 
-// Duplicates groups live customers sharing a mobile or owning the same VIN.
+// Duplicates groups live customers sharing a mobile. Two customers of a
+// dealer cannot own the same VIN: its unique (dealer, VIN) index refuses the
+// second (409 on create, a row error on import), so there is no VIN group
+// to look for.
 func (s *ArchiveStore) Duplicates(ctx context.Context, dealer string, limit int) ([]archive.DuplicateGroup, error) {
 	var groups []archive.DuplicateGroup
 	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `
 			SELECT 'mobile', array_agg(id::text ORDER BY create_time, id) FROM customers
 			 WHERE dealer_id = $1 AND merged_into IS NULL AND mobile <> '' GROUP BY mobile HAVING count(*) > 1
-			UNION ALL
-			SELECT 'vin', array_agg(DISTINCT v.customer_id::text) FROM vehicles v JOIN customers c ON c.dealer_id = v.dealer_id AND c.id = v.customer_id
-			 WHERE v.dealer_id = $1 AND c.merged_into IS NULL GROUP BY v.vin HAVING count(DISTINCT v.customer_id) > 1
 			LIMIT $2`, dealer, limit)
 		if err != nil {
 			return err

@@ -196,6 +196,11 @@ func TestArchiveScenario(t *testing.T) {
 
 	// Duplicates and merge: a second archive with the same mobile.
 	dup := must(t, 200)(g.do(t, "POST", base+"/customers", agent, `{"name":"张伟","mobile":"+86 138-1234-5678","address":"上海"}`))
+	// The same VIN cannot go to a second customer: it is refused at entry,
+	// so a duplicate is never a shared VIN.
+	if code, body := g.do(t, "POST", base+"/customers/"+dup["id"].(string)+"/vehicles", agent, `{"vin":"`+vinA+`"}`); code != 409 {
+		t.Errorf("a second customer's vehicle with the same VIN: %d %v, want 409", code, body)
+	}
 	groups := must(t, 200)(g.do(t, "GET", base+"/customers:duplicates", agent, ""))
 	if gs, _ := groups["groups"].([]any); len(gs) != 1 {
 		t.Fatalf("duplicates = %v", groups)

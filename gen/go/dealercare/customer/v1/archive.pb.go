@@ -1545,7 +1545,7 @@ func (x *ListLoyaltyTransactionsResponse) GetNextPageToken() string {
 // A group of customers that look like one.
 type DuplicateGroup struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// What they share: `mobile` or `vin`.
+	// What they share: `mobile`.
 	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The customers, oldest first.
 	Customers     []*Customer `protobuf:"bytes,2,rep,name=customers,proto3" json:"customers,omitempty"`

@@ -67,8 +67,9 @@ type ArchiveServiceClient interface {
 	AdjustLoyaltyPoints(ctx context.Context, in *AdjustLoyaltyPointsRequest, opts ...grpc.CallOption) (*LoyaltyTransaction, error)
 	// Lists a customer's loyalty ledger, newest first.
 	ListLoyaltyTransactions(ctx context.Context, in *ListLoyaltyTransactionsRequest, opts ...grpc.CallOption) (*ListLoyaltyTransactionsResponse, error)
-	// Lists groups of customers that look like duplicates (same mobile, or
-	// owning the same VIN).
+	// Lists groups of customers that look like duplicates: the same mobile.
+	// (The same VIN cannot belong to two customers of a dealer: a second
+	// vehicle with a VIN the archive holds is refused when it is entered.)
 	ListDuplicateCustomers(ctx context.Context, in *ListDuplicateCustomersRequest, opts ...grpc.CallOption) (*ListDuplicateCustomersResponse, error)
 	// Merges customers into a survivor: vehicles, repair orders, sales,
 	// consents and points move to it; the merged archives point at it.
@@ -358,8 +359,9 @@ type ArchiveServiceServer interface {
 	AdjustLoyaltyPoints(context.Context, *AdjustLoyaltyPointsRequest) (*LoyaltyTransaction, error)
 	// Lists a customer's loyalty ledger, newest first.
 	ListLoyaltyTransactions(context.Context, *ListLoyaltyTransactionsRequest) (*ListLoyaltyTransactionsResponse, error)
-	// Lists groups of customers that look like duplicates (same mobile, or
-	// owning the same VIN).
+	// Lists groups of customers that look like duplicates: the same mobile.
+	// (The same VIN cannot belong to two customers of a dealer: a second
+	// vehicle with a VIN the archive holds is refused when it is entered.)
 	ListDuplicateCustomers(context.Context, *ListDuplicateCustomersRequest) (*ListDuplicateCustomersResponse, error)
 	// Merges customers into a survivor: vehicles, repair orders, sales,
 	// consents and points move to it; the merged archives point at it.
