@@ -388,9 +388,10 @@ func (s *ArchiveStore) ListLoyalty(ctx context.Context, dealer, id string, p arc
 }
 
 // Duplicates groups live customers sharing a mobile. Two customers of a
-// dealer cannot own the same VIN: its unique (dealer, VIN) index refuses the
-// second (409 on create, a row error on import), so there is no VIN group
-// to look for.
+// dealer cannot own the same VIN: its unique (dealer, VIN) index keeps one
+// vehicle per VIN (creating a second answers 409; an import row with a
+// known VIN updates the archived vehicle), so there is no VIN group to
+// look for.
 func (s *ArchiveStore) Duplicates(ctx context.Context, dealer string, limit int) ([]archive.DuplicateGroup, error) {
 	var groups []archive.DuplicateGroup
 	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
