@@ -447,6 +447,11 @@ func unreachable(err error) bool {
 	return false
 }
 
+// markDelivered and markFailed join the batch on the table's primary key.
+// The ids travel as uuid[]: under row-level security a condition is an
+// index condition only if every function in it is leakproof, and a cast
+// of the joined column (d.id::uuid) is not, so it used to filter every
+// row of the dealer (1.5 s for 100 events among a million).
 func markDelivered(ctx context.Context, tx pgx.Tx, s settings, events []*claimed) error {
 	if len(events) == 0 {
 		return nil
@@ -458,8 +463,8 @@ func markDelivered(ctx context.Context, tx pgx.Tx, s settings, events []*claimed
 	_, err := tx.Exec(ctx, `
 UPDATE `+s.table+` AS o
 SET delivered_at = clock_timestamp(), attempts = o.attempts + 1
-FROM unnest($1::text[], $2::text[]) AS d(dealer_id, id)
-WHERE o.dealer_id = d.dealer_id AND o.id = d.id::uuid`, dealers, ids)
+FROM unnest($1::text[], $2::uuid[]) AS d(dealer_id, id)
+WHERE o.dealer_id = d.dealer_id AND o.id = d.id`, dealers, ids)
 	if err != nil {
 		return fmt.Errorf("mark %d events delivered: %w", len(events), err)
 	}
@@ -481,8 +486,8 @@ func markFailed(ctx context.Context, tx pgx.Tx, s settings, events []*claimed, e
 UPDATE `+s.table+` AS o
 SET attempts = o.attempts + 1, last_error = f.err,
     next_attempt_at = clock_timestamp() + f.delay_ms * interval '1 millisecond'
-FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS f(dealer_id, id, err, delay_ms)
-WHERE o.dealer_id = f.dealer_id AND o.id = f.id::uuid`, dealers, ids, msgs, delays)
+FROM unnest($1::text[], $2::uuid[], $3::text[], $4::bigint[]) AS f(dealer_id, id, err, delay_ms)
+WHERE o.dealer_id = f.dealer_id AND o.id = f.id`, dealers, ids, msgs, delays)
 	if err != nil {
 		return fmt.Errorf("record %d failed hand-offs: %w", len(events), err)
 	}

@@ -225,9 +225,15 @@ func (s *ArchiveStore) UpdateCustomer(ctx context.Context, dealer, id string, fn
 }
 
 // keyset is the WHERE fragment continuing a newest-first list after
-// (t, id); $1 is the dealer, the fragment uses $2 and $3.
+// (t, id); $1 is the dealer, the fragment uses $2 and $3 (both NULL on the
+// first page). It is one row comparison whose right side is the same
+// under any parameters, so a generic plan (pgx prepares statements) still
+// starts the index scan at the position; "$2 IS NULL OR ..." made the
+// comparison a filter over every newer row (200 ms for a page three
+// quarters down a dealer of 200,000 customers, against 0.9 ms).
 func keyset(col, idCol string) string {
-	return ` AND ($2::timestamptz IS NULL OR (` + col + `, ` + idCol + `) < ($2, $3::uuid))`
+	return ` AND (` + col + `, ` + idCol + `) < (CASE WHEN $2::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE $2 END,
+		CASE WHEN $2::timestamptz IS NULL THEN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid ELSE $3::uuid END)`
 }
 
 func afterArgs(t time.Time, id string) (any, any) {
@@ -251,14 +257,16 @@ func (s *ArchiveStore) ListCustomers(ctx context.Context, dealer, query, tier st
 	// Each recognised form matches exactly through an index; anything else
 	// is a name prefix.
 	if query != "" {
+		// The mobile and plate indexes are partial (non-empty values only);
+		// saying so lets a generic plan use them.
 		if m, err := validate.Mobile(query); err == nil {
-			where += ` AND c.mobile = $6`
+			where += ` AND c.mobile = $6 AND c.mobile <> ''`
 			args = append(args, m)
 		} else if v, err := validate.VIN(query); err == nil {
 			where += ` AND c.id IN (SELECT customer_id FROM vehicles WHERE dealer_id = $1 AND vin = $6)`
 			args = append(args, v)
 		} else if pl, err := validate.Plate(query); err == nil {
-			where += ` AND c.id IN (SELECT customer_id FROM vehicles WHERE dealer_id = $1 AND plate = $6)`
+			where += ` AND c.id IN (SELECT customer_id FROM vehicles WHERE dealer_id = $1 AND plate = $6 AND plate <> '')`
 			args = append(args, pl)
 		} else {
 			// A byte-wise range, not LIKE: with a parameter (prepared,

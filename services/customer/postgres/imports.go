@@ -165,9 +165,13 @@ func (s *ImportStore) ListImportErrors(ctx context.Context, dealer, id string, p
 		return nil, "", notFoundImport(id)
 	}
 	var out []importer.RowError
+	// The position is one row comparison (rows start at 1), so a generic
+	// plan starts the primary-key scan there instead of filtering every
+	// earlier error (see keyset).
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT row, field, reason FROM import_errors
-			WHERE dealer_id = $1 AND import_id = $2 AND ($3::integer IS NULL OR (row, field) > ($3, $4::text))
+			WHERE dealer_id = $1 AND import_id = $2
+			  AND (row, field) > (CASE WHEN $3::integer IS NULL THEN 0 ELSE $3 END, CASE WHEN $3::integer IS NULL THEN '' ELSE $4::text END)
 			ORDER BY row, field LIMIT $5`, dealer, id, row, field, p.Size)
 		if err != nil {
 			return err
