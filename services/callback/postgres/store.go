@@ -344,6 +344,16 @@ type Filter struct {
 
 // List lists tasks by next attempt time (unplanned last), then due time
 // and id; pages continue after the last row's keys.
+//
+// The order is the stored column next_key (migration 0004), so the list
+// and assignee indexes supply it: under row-level security only leakproof
+// operators become index conditions, and coalesce(next_attempt_time, ...)
+// made every page sort all the dealer's tasks. The keyset is one row
+// comparison whose right side on the first page sorts before every row
+// ('-infinity' and the nil uuid, which Go never writes), and DueOnly also
+// bounds next_key, so a generic plan (pgx prepares statements) still
+// starts and stops the index scan where the page does. ORDER BY says
+// t.id: a bare id names the id::text output column and sorts text.
 func (s *Store) List(ctx context.Context, scope pg.Scope, f Filter) ([]callback.Task, string, error) {
 	after, err := decodeListToken(f.PageToken)
 	if err != nil {
@@ -351,12 +361,16 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, f Filter) ([]callback.
 	}
 	var out []callback.Task
 	err = pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+taskColumns+` FROM callback_tasks
-			WHERE dealer_id = $1 AND ($2 = '' OR kind = $2) AND ($3 = '' OR status = $3) AND ($4 = '' OR assignee = $4)
-			  AND (NOT $5 OR (status IN ('pending', 'in_progress') AND next_attempt_time <= $6))
-			  AND (NOT $7 OR (status = 'completed' AND (findings <> '' OR NOT satisfied) AND instruction = ''))
-			  AND ($9::uuid IS NULL OR (coalesce(next_attempt_time, 'infinity'), due_time, id) > (coalesce($8::timestamptz, 'infinity'), $10::timestamptz, $9::uuid))
-			ORDER BY coalesce(next_attempt_time, 'infinity'), due_time, id LIMIT $11`,
+		rows, err := tx.Query(ctx, `SELECT `+taskColumns+` FROM callback_tasks t
+			WHERE t.dealer_id = $1 AND ($2 = '' OR t.kind = $2) AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.assignee = $4)
+			  AND (NOT $5 OR t.status IN ('pending', 'in_progress'))
+			  AND t.next_key <= CASE WHEN $5 THEN $6::timestamptz ELSE 'infinity'::timestamptz END
+			  AND (NOT $7 OR (t.status = 'completed' AND (t.findings <> '' OR NOT t.satisfied) AND t.instruction = ''))
+			  AND (t.next_key, t.due_time, t.id) > (
+			      CASE WHEN $9::uuid IS NULL THEN '-infinity'::timestamptz WHEN $8::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE $8 END,
+			      CASE WHEN $9::uuid IS NULL THEN '-infinity'::timestamptz ELSE $10::timestamptz END,
+			      CASE WHEN $9::uuid IS NULL THEN '00000000-0000-0000-0000-000000000000'::uuid ELSE $9 END)
+			ORDER BY t.next_key, t.due_time, t.id LIMIT $11`,
 			f.Dealer, f.Kind, f.Status, f.Assignee, f.DueOnly, f.Now, f.AwaitingInstruction,
 			nullTime(after.next), after.id, nullTime(after.due), f.Size)
 		if err != nil {

@@ -1,9 +1,12 @@
 package postgres_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -251,7 +254,7 @@ func TestRowLevelSecurity(t *testing.T) {
 }
 
 func TestListQueueAndPages(t *testing.T) {
-	s, _ := open(t)
+	s, db := open(t)
 	ctx := context.Background()
 	scope := pg.Dealers("SH001")
 	var ids []string
@@ -288,6 +291,173 @@ func TestListQueueAndPages(t *testing.T) {
 	if _, _, err := s.List(ctx, scope, postgres.Filter{Dealer: "SH001", PageToken: "x.y", Size: 2}); apperr.Code(err) != apperr.EINVALID {
 		t.Fatalf("bad token: %v", err)
 	}
+
+	// Every filter, paged at several sizes, concatenates to exactly its
+	// full list in order, over tasks made to tie: three due times, next
+	// attempts planned at the due time or at one retry time for many tasks,
+	// unplanned ones (ended, or waiting for a retry plan) that sort last and
+	// then tie on due time, and pages that end inside each run of ties.
+	for _, a := range []string{"agent-1", "agent-2"} {
+		if err := s.PutAgent(ctx, scope, "SH001", a, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := t0.Add(24 * time.Hour)
+	retry := base.Add(30 * time.Minute)
+	good := []callback.Answer{{Question: "Q1", Rating: 10}, {Question: "Q2", YesNo: "yes"}}
+	poor := []callback.Answer{{Question: "Q1", Rating: 2}, {Question: "Q2", YesNo: "no"}}
+	for i := range 48 {
+		kind := callback.Kind3DC
+		if i%4 == 3 {
+			kind = callback.Kind7DC
+		}
+		task := ensure(t, s, "SH001", kind, fmt.Sprintf("TIE-%d", i), base.Add(time.Duration(i%3)*time.Hour), i == 47)
+		var err error
+		switch i % 6 {
+		case 0: // pending, planned at its due time
+		case 1: // unreached, waiting for its retry plan: unplanned
+			_, err = attempt(s, scope, task, 1, callback.OutcomeBusy, base)
+		case 2: // unreached, retried at one time with the others
+			if _, err = attempt(s, scope, task, 1, callback.OutcomeNoAnswer, base); err == nil {
+				_, err = s.Update(ctx, scope, "SH001", task.ID, base, func(t *callback.Task) (postgres.Change, error) {
+					return postgres.Change{Unchanged: !t.ScheduleRetry(1, retry)}, nil
+				})
+			}
+		case 3: // in progress
+			_, err = attempt(s, scope, task, 1, callback.OutcomeAnswered, base)
+		case 4: // completed, every other one dissatisfied (awaiting instruction)
+			if task, err = attempt(s, scope, task, 1, callback.OutcomeAnswered, base); err == nil {
+				if i%12 == 4 {
+					_, err = complete(s, task, good, false, "", base)
+				} else {
+					_, err = complete(s, task, poor, false, "异响未修好", base)
+				}
+			}
+		case 5: // expired (the last one is cancelled: do not call)
+			end(s, task, callback.StatusExpired, base)
+		}
+		if err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+	}
+	ensure(t, s, "BJ001", callback.Kind3DC, "TIE-0", base, false) // another dealer's: never listed
+
+	all := listedTasks(t, db, "SH001")
+	var planned, unplanned, ties int
+	for i, r := range all {
+		if r.next.IsZero() {
+			unplanned++
+		} else {
+			planned++
+		}
+		if i > 0 && r.next.Equal(all[i-1].next) && r.due.Equal(all[i-1].due) {
+			ties++
+		}
+	}
+	if planned < 10 || unplanned < 10 || ties < 10 {
+		t.Fatalf("the fixture does not tie: %d planned, %d unplanned, %d ties on (next, due)", planned, unplanned, ties)
+	}
+	now := base.Add(45 * time.Minute) // the retried ones and those due at base are due
+	for _, f := range []postgres.Filter{
+		{},
+		{Status: callback.StatusPending},
+		{Status: callback.StatusCompleted},
+		{Kind: callback.Kind7DC},
+		{Assignee: "agent-1"},
+		{DueOnly: true},
+		{Assignee: "agent-2", DueOnly: true},
+		{AwaitingInstruction: true},
+		{Kind: callback.Kind3DC, Status: callback.StatusPending, Assignee: "agent-1"},
+	} {
+		f.Dealer, f.Now = "SH001", now
+		var want []string
+		for _, r := range all {
+			if r.matches(f) {
+				want = append(want, r.id)
+			}
+		}
+		if len(want) < 4 {
+			t.Fatalf("%+v matches %d tasks: too few to page", f, len(want))
+		}
+		for _, size := range []int{1, 2, 3, 5} {
+			f.Size, f.PageToken = size, ""
+			var got []string
+			for pages := 0; ; pages++ {
+				if pages > len(want)+1 {
+					t.Fatalf("%+v: pages never end: %v", f, got)
+				}
+				page, next, err := s.List(ctx, scope, f)
+				if err != nil {
+					t.Fatalf("%+v: %v", f, err)
+				}
+				if len(page) > size {
+					t.Fatalf("%+v: a page of %d", f, len(page))
+				}
+				for _, p := range page {
+					got = append(got, p.ID)
+				}
+				if f.PageToken = next; next == "" {
+					break
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%+v: pages concatenate to\n%v, want\n%v", f, got, want)
+			}
+		}
+	}
+}
+
+// listed is a task's row as List filters and orders it.
+type listed struct {
+	id, kind, status, assignee, findings, instruction string
+	satisfied                                         bool
+	next, due                                         time.Time // next zero while unplanned
+}
+
+// listedTasks reads dealer's tasks straight from the table and orders them
+// as List promises: next attempt time (unplanned last), due time, id.
+func listedTasks(t *testing.T, db *pgxpool.Pool, dealer string) []listed {
+	t.Helper()
+	var out []listed
+	err := pg.InReadOnlyTx(context.Background(), db, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		rows, err := tx.Query(context.Background(), `SELECT id::text, kind, status, assignee, findings, instruction, satisfied,
+			next_attempt_time, due_time FROM callback_tasks WHERE dealer_id = $1`, dealer)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (listed, error) {
+			var l listed
+			var next *time.Time
+			err := r.Scan(&l.id, &l.kind, &l.status, &l.assignee, &l.findings, &l.instruction, &l.satisfied, &next, &l.due)
+			if next != nil {
+				l.next = *next
+			}
+			return l, err
+		})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(out, func(a, b listed) int {
+		if a.next.IsZero() != b.next.IsZero() {
+			if a.next.IsZero() {
+				return 1 // unplanned last
+			}
+			return -1
+		}
+		// A uuid's canonical text sorts as its bytes.
+		return cmp.Or(a.next.Compare(b.next), a.due.Compare(b.due), strings.Compare(a.id, b.id))
+	})
+	return out
+}
+
+// matches says whether List's filter f selects r, per Filter's comments.
+func (r listed) matches(f postgres.Filter) bool {
+	open := r.status == callback.StatusPending || r.status == callback.StatusInProgress
+	return (f.Kind == "" || r.kind == f.Kind) && (f.Status == "" || r.status == f.Status) && (f.Assignee == "" || r.assignee == f.Assignee) &&
+		(!f.DueOnly || open && !r.next.IsZero() && !r.next.After(f.Now)) &&
+		(!f.AwaitingInstruction || r.status == callback.StatusCompleted && (r.findings != "" || !r.satisfied) && r.instruction == "")
 }
 
 func TestReportFigures(t *testing.T) {
