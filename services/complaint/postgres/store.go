@@ -103,7 +103,10 @@ func (s *Store) Create(ctx context.Context, c *complaint.Complaint, actor string
 			c.Dealer, c.ID, c.Channel, c.Category, c.Severity, c.Customer, c.VIN, c.Description, at, c.Source))
 		if errors.Is(err, pgx.ErrNoRows) {
 			// This source opened a complaint before: answer it, change nothing.
-			out, err = scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM complaints WHERE origin_dealer = $1 AND source = $2`, c.Dealer, c.Source))
+			// "source <> ''" is complaints_source_idx's predicate: without it
+			// a generic plan cannot use the partial index and scans the table.
+			out, err = scan(tx.QueryRow(ctx, `SELECT `+columns+` FROM complaints WHERE origin_dealer = $1 AND source = $2 AND source <> ''`,
+				c.Dealer, c.Source))
 			if err != nil {
 				return err
 			}
@@ -235,20 +238,20 @@ func notify(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, at time.Time
 
 // List lists a dealer's complaints (owned or originated), newest first.
 func (s *Store) List(ctx context.Context, scope pg.Scope, dealer, state string, after string, size int) ([]complaint.Complaint, string, error) {
-	t, aid, err := pg.DecodePageToken(after)
+	at, aid, err := pg.DecodePageToken(after)
 	if err != nil {
 		return nil, "", err
 	}
-	var at *time.Time
-	if !t.IsZero() {
-		at = &t
+	args := []any{dealer, nil, nil, size}
+	if !at.IsZero() {
+		args[1], args[2] = at, aid
+	}
+	if state != "" {
+		args = append(args, state)
 	}
 	var out []complaint.Complaint
 	err = pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+columns+` FROM complaints
-			WHERE (dealer_id = $1 OR origin_dealer = $1) AND ($2 = '' OR state = $2)
-			  AND ($3::timestamptz IS NULL OR (create_time, id) < ($3, $4::uuid))
-			ORDER BY create_time DESC, id DESC LIMIT $5`, dealer, state, at, nilIfEmpty(aid), size)
+		rows, err := tx.Query(ctx, listQuery(state != ""), args...)
 		if err != nil {
 			return err
 		}
@@ -273,11 +276,33 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, dealer, state string, 
 	return out, next, nil
 }
 
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
+// listQuery is List's statement: $1 the dealer, $2 and $3 the page's
+// position (NULL on the first page), $4 the page size, $5 the state if
+// byState.
+//
+// "dealer_id = $1 OR origin_dealer = $1" could use no index and scanned the
+// whole table. Each half is read in page order from its own index (the
+// dealer's own complaints from complaints_recent_idx or complaints_state_idx,
+// those it filed that another dealer owns from complaints_origin_idx, whose
+// predicate the second half repeats) and the two are merged; they are
+// disjoint, so each complaint appears once. The state is written only when
+// asked for, and the position with CASE rather than "$2 IS NULL OR", so
+// both stay index conditions in a generic plan (pgx prepares statements)
+// and under row-level security. Rows are ordered by the uuid the position
+// compares: a bare id after the union would be the id::text output column.
+func listQuery(byState bool) string {
+	where := ` AND (create_time, complaints.id) < (CASE WHEN $2::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE $2 END,
+			CASE WHEN $2::timestamptz IS NULL THEN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid ELSE $3::uuid END)`
+	if byState {
+		where += ` AND state = $5`
 	}
-	return s
+	return `SELECT ` + columns + ` FROM (
+		(SELECT * FROM complaints WHERE dealer_id = $1` + where + `
+			ORDER BY create_time DESC, complaints.id DESC LIMIT $4)
+		UNION ALL
+		(SELECT * FROM complaints WHERE origin_dealer = $1 AND origin_dealer <> dealer_id` + where + `
+			ORDER BY create_time DESC, complaints.id DESC LIMIT $4)
+	) c ORDER BY c.create_time DESC, c.id DESC LIMIT $4`
 }
 
 // Events lists the timeline entries visible in scope, oldest first.
@@ -311,10 +336,13 @@ type Notification struct {
 
 // Notifications lists a dealer's notifications, newest first.
 func (s *Store) Notifications(ctx context.Context, dealer, role string, size int) ([]Notification, error) {
+	args := []any{dealer, size}
+	if role != "" {
+		args = append(args, role)
+	}
 	var out []Notification
 	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id::text, complaint_id::text, recipient_role, message, level, create_time FROM notifications
-			WHERE dealer_id = $1 AND ($2 = '' OR recipient_role = $2) ORDER BY create_time DESC, id LIMIT $3`, dealer, role, size)
+		rows, err := tx.Query(ctx, notificationsQuery(role != ""), args...)
 		if err != nil {
 			return err
 		}
@@ -326,6 +354,20 @@ func (s *Store) Notifications(ctx context.Context, dealer, role string, size int
 		return err
 	})
 	return out, err
+}
+
+// notificationsQuery is Notifications' statement: $1 the dealer, $2 the
+// limit, $3 the role if byRole. Each form reads its index in order
+// (notifications_recent_idx, notifications_role_idx), under a generic plan
+// too: an optional role ORed into one statement was a filter there. The
+// order is by the uuid notifications.id: a bare "id" is the id::text output
+// column, which no index supplies.
+func notificationsQuery(byRole bool) string {
+	q := `SELECT id::text, complaint_id::text, recipient_role, message, level, create_time FROM notifications WHERE dealer_id = $1`
+	if byRole {
+		q += ` AND recipient_role = $3`
+	}
+	return q + ` ORDER BY create_time DESC, notifications.id LIMIT $2`
 }
 
 // RecordClockEvent writes a clock event once per (complaint, key): the

@@ -1,0 +1,267 @@
+package postgres_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dealercare/dealercare/pkg/pgtest"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/services/complaint/complaint"
+	"github.com/dealercare/dealercare/services/complaint/postgres"
+)
+
+var t0 = time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC) // 10:00 in Shanghai
+
+func open(t *testing.T) *postgres.Store {
+	t.Helper()
+	db := pgtest.NewFrom(t, postgres.Schema, postgres.Migrations)
+	if err := pg.VerifyTenantTables(context.Background(), db.Pool, postgres.Schema); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pg.Open(context.Background(), pg.Config{URL: db.AppURL, SearchPath: postgres.Schema})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return postgres.NewStore(pool)
+}
+
+func create(t *testing.T, s *postgres.Store, dealer, source string, at time.Time) *complaint.Complaint {
+	t.Helper()
+	c, err := s.Create(context.Background(), &complaint.Complaint{
+		Dealer: dealer, Channel: "phone", Category: "parts", Severity: "high", Description: "noise after repair", Source: source,
+	}, "agent-1", at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// transfer moves a complaint the way TransferComplaint does.
+func transfer(t *testing.T, s *postgres.Store, id, from, to string, at time.Time) {
+	t.Helper()
+	_, err := s.Update(context.Background(), pg.Dealers(from, to), id, "manager-1", at, func(c *complaint.Complaint) (postgres.Change, error) {
+		c.Dealer, c.Assignee = to, ""
+		return postgres.Change{Kind: "transferred", Change: "transferred", Detail: from + " → " + to}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func acknowledge(t *testing.T, s *postgres.Store, dealer, id string, at time.Time) {
+	t.Helper()
+	_, err := s.Update(context.Background(), pg.Dealers(dealer), id, "agent-1", at, func(c *complaint.Complaint) (postgres.Change, error) {
+		return postgres.Change{Kind: "acknowledged", Change: "acknowledged"}, c.Apply("acknowledge", at)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listAll pages through List and returns the ids in the order received.
+func listAll(t *testing.T, s *postgres.Store, scope pg.Scope, dealer, state string, size int) []string {
+	t.Helper()
+	var ids []string
+	after := ""
+	for range 100 {
+		page, next, err := s.List(context.Background(), scope, dealer, state, after, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > size {
+			t.Fatalf("a page of %d has %d complaints", size, len(page))
+		}
+		for _, c := range page {
+			ids = append(ids, c.ID)
+		}
+		if next == "" {
+			return ids
+		}
+		after = next
+	}
+	t.Fatalf("List of %s (state %q, pages of %d) did not end", dealer, state, size)
+	return nil
+}
+
+// List shows a dealer the complaints it owns and those it filed that
+// another dealer now owns, each once, newest first with ties by id, and
+// its pages join up whatever their size.
+func TestListPagesOwnedAndOriginatedComplaints(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	const a, b, c = "SH001", "SH002", "SH003"
+	owners := []string{a, a, b, a, c, b}
+	// Three complaints to each instant, so pages end between equal times.
+	var all []string
+	filed := map[string][]string{}
+	for i := range 24 {
+		d := owners[i%len(owners)]
+		id := create(t, s, d, "", t0.Add(time.Duration(i/3)*time.Hour)).ID
+		all = append(all, id)
+		filed[d] = append(filed[d], id)
+	}
+	as, bs, cs := filed[a], filed[b], filed[c]
+	later := t0.Add(24 * time.Hour)
+	// a filed as[0], b owns it and acknowledges it: both see it.
+	transfer(t, s, as[0], a, b, later)
+	acknowledge(t, s, b, as[0], later)
+	// a filed as[1], c owns it: b no longer sees it.
+	transfer(t, s, as[1], a, b, later)
+	transfer(t, s, as[1], b, c, later)
+	// as[2] came back home: a sees it once, b not at all.
+	transfer(t, s, as[2], a, b, later)
+	transfer(t, s, as[2], b, a, later)
+	// b filed bs[0], a owns it.
+	transfer(t, s, bs[0], b, a, later)
+	acknowledge(t, s, a, bs[0], later)
+	// a neither filed nor owns cs[0].
+	transfer(t, s, cs[0], c, b, later)
+	acknowledge(t, s, a, as[3], later)
+	acknowledge(t, s, a, as[len(as)-1], later)
+
+	var stored []*complaint.Complaint
+	for _, id := range all {
+		got, err := s.Get(ctx, pg.AllDealers(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, got)
+	}
+	// want is what dealer sees, from the rule: owner or filer.
+	want := func(dealer, state string) []string {
+		var cs []*complaint.Complaint
+		for _, c := range stored {
+			if (c.Dealer == dealer || c.OriginDealer == dealer) && (state == "" || c.State == state) {
+				cs = append(cs, c)
+			}
+		}
+		// Canonical uuid text sorts as the uuid does.
+		slices.SortFunc(cs, func(x, y *complaint.Complaint) int {
+			if n := y.CreateTime.Compare(x.CreateTime); n != 0 {
+				return n
+			}
+			return strings.Compare(y.ID, x.ID)
+		})
+		var ids []string
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+		return ids
+	}
+	// The rule applied to the transfers above.
+	for _, tc := range []struct {
+		dealer, state string
+		sees, hidden  []string
+	}{
+		{a, "", []string{as[0], as[1], as[2], bs[0]}, []string{cs[0]}},
+		{a, complaint.StateAcknowledged, []string{as[0], bs[0], as[3]}, []string{as[1], as[2]}},
+		{b, "", []string{as[0], bs[0], cs[0]}, []string{as[1], as[2]}},
+		{b, complaint.StateAcknowledged, []string{as[0], bs[0]}, []string{as[3]}},
+		{c, "", []string{as[1], cs[0]}, []string{as[0], bs[0]}},
+	} {
+		w := want(tc.dealer, tc.state)
+		for _, id := range tc.sees {
+			if !slices.Contains(w, id) {
+				t.Fatalf("%s (state %q) should see %s", tc.dealer, tc.state, id)
+			}
+		}
+		for _, id := range tc.hidden {
+			if slices.Contains(w, id) {
+				t.Fatalf("%s (state %q) should not see %s", tc.dealer, tc.state, id)
+			}
+		}
+	}
+
+	for _, dealer := range []string{a, b, c} {
+		for _, state := range []string{"", complaint.StateNew, complaint.StateAcknowledged, complaint.StateClosed} {
+			w := want(dealer, state)
+			// A region's and HQ's scopes see more but list only the dealer's.
+			for _, scope := range []pg.Scope{pg.Dealers(dealer), pg.Dealers(a, b, c), pg.AllDealers()} {
+				// len(w): the last page is full, the page after it empty.
+				for _, size := range []int{1, 2, 3, 5, len(w), 100} {
+					if size == 0 {
+						continue
+					}
+					if got := listAll(t, s, scope, dealer, state, size); !slices.Equal(got, w) {
+						t.Errorf("List(%s, state %q, pages of %d) under %s:\n got %v\nwant %v", dealer, state, size, scope, got, w)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Notifications lists newest first, ties by id, a role's alone when asked.
+func TestNotificationsNewestFirst(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	for i := range 6 {
+		c := create(t, s, "SH001", "", t0)
+		at := t0.Add(time.Duration(i/3) * time.Hour) // three at each instant
+		if _, err := s.RecordClockEvent(ctx, c.ID, "response/warn", "warned", 0, at, "response due soon"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.RecordClockEvent(ctx, c.ID, "response/L1", "escalated", 1, at.Add(time.Hour), "response overdue"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create(t, s, "SH002", "", t0) // another dealer's, never listed
+	all, err := s.Notifications(ctx, "SH001", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 12 {
+		t.Fatalf("%d notifications, want 12", len(all))
+	}
+	sorted := slices.IsSortedFunc(all, func(x, y postgres.Notification) int {
+		if n := y.CreateTime.Compare(x.CreateTime); n != 0 {
+			return n
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	if !sorted {
+		t.Fatalf("not newest first, ties by id: %+v", all)
+	}
+	first, err := s.Notifications(ctx, "SH001", "", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(first, all[:4]) {
+		t.Fatalf("a limit of 4 gave %+v, want %+v", first, all[:4])
+	}
+	for _, role := range []string{"agent", "dealer_manager"} {
+		var want []postgres.Notification
+		for _, n := range all {
+			if n.RecipientRole == role {
+				want = append(want, n)
+			}
+		}
+		got, err := s.Notifications(ctx, "SH001", role, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != 6 || !slices.Equal(got, want) {
+			t.Fatalf("role %s: got %+v, want %+v", role, got, want)
+		}
+	}
+}
+
+// A source opens one complaint per dealer: creating it again answers it.
+func TestCreateBySourceAnswersTheExistingComplaint(t *testing.T) {
+	s := open(t)
+	first := create(t, s, "SH001", "callback/task-1", t0)
+	again := create(t, s, "SH001", "callback/task-1", t0.Add(time.Hour))
+	if again.ID != first.ID || !again.CreateTime.Equal(first.CreateTime) {
+		t.Fatalf("a repeated create made %+v, want %+v", again, first)
+	}
+	if other := create(t, s, "SH002", "callback/task-1", t0); other.ID == first.ID {
+		t.Fatal("another dealer's complaint from the same source was the first dealer's")
+	}
+	if plain := create(t, s, "SH001", "", t0); plain.ID == first.ID {
+		t.Fatal("a complaint without a source was taken for the sourced one")
+	}
+}
