@@ -359,20 +359,40 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, f Filter) ([]callback.
 	if err != nil {
 		return nil, "", err
 	}
+	// Only the filters asked for are written: each combination is its own
+	// prepared statement, so a generic plan never carries a "$n = '' OR"
+	// filter it cannot use (an agent with no tasks walked the dealer's
+	// whole list, 255 ms for 200,000 tasks).
+	args := []any{f.Dealer, nullTime(after.next), after.id, nullTime(after.due), f.Size}
+	where := `t.dealer_id = $1`
+	cond := func(sql string, v any) {
+		args = append(args, v)
+		where += " AND " + strings.ReplaceAll(sql, "$?", fmt.Sprintf("$%d", len(args)))
+	}
+	if f.Kind != "" {
+		cond(`t.kind = $?`, f.Kind)
+	}
+	if f.Status != "" {
+		cond(`t.status = $?`, f.Status)
+	}
+	if f.Assignee != "" {
+		cond(`t.assignee = $?`, f.Assignee)
+	}
+	if f.DueOnly {
+		cond(`t.status IN ('pending', 'in_progress') AND t.next_key <= $?::timestamptz`, f.Now)
+	}
+	if f.AwaitingInstruction {
+		where += ` AND t.status = 'completed' AND (t.findings <> '' OR NOT t.satisfied) AND t.instruction = ''`
+	}
 	var out []callback.Task
 	err = pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+taskColumns+` FROM callback_tasks t
-			WHERE t.dealer_id = $1 AND ($2 = '' OR t.kind = $2) AND ($3 = '' OR t.status = $3) AND ($4 = '' OR t.assignee = $4)
-			  AND (NOT $5 OR t.status IN ('pending', 'in_progress'))
-			  AND t.next_key <= CASE WHEN $5 THEN $6::timestamptz ELSE 'infinity'::timestamptz END
-			  AND (NOT $7 OR (t.status = 'completed' AND (t.findings <> '' OR NOT t.satisfied) AND t.instruction = ''))
+			WHERE `+where+`
 			  AND (t.next_key, t.due_time, t.id) > (
-			      CASE WHEN $9::uuid IS NULL THEN '-infinity'::timestamptz WHEN $8::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE $8 END,
-			      CASE WHEN $9::uuid IS NULL THEN '-infinity'::timestamptz ELSE $10::timestamptz END,
-			      CASE WHEN $9::uuid IS NULL THEN '00000000-0000-0000-0000-000000000000'::uuid ELSE $9 END)
-			ORDER BY t.next_key, t.due_time, t.id LIMIT $11`,
-			f.Dealer, f.Kind, f.Status, f.Assignee, f.DueOnly, f.Now, f.AwaitingInstruction,
-			nullTime(after.next), after.id, nullTime(after.due), f.Size)
+			      CASE WHEN $3::uuid IS NULL THEN '-infinity'::timestamptz WHEN $2::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE $2 END,
+			      CASE WHEN $3::uuid IS NULL THEN '-infinity'::timestamptz ELSE $4::timestamptz END,
+			      CASE WHEN $3::uuid IS NULL THEN '00000000-0000-0000-0000-000000000000'::uuid ELSE $3 END)
+			ORDER BY t.next_key, t.due_time, t.id LIMIT $5`, args...)
 		if err != nil {
 			return err
 		}
