@@ -373,7 +373,7 @@ func (s *ArchiveStore) ListLoyalty(ctx context.Context, dealer, id string, p arc
 	var out []archive.LoyaltyTransaction
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id::text, customer_id::text, points, reason, balance, create_time FROM loyalty_transactions
-			WHERE dealer_id = $1 AND customer_id = $5`+keyset("create_time", "id")+` ORDER BY create_time DESC, id DESC LIMIT $4`,
+			WHERE dealer_id = $1 AND customer_id = $5`+keyset("create_time", "id")+` ORDER BY create_time DESC, loyalty_transactions.id DESC LIMIT $4`,
 			dealer, t, after, p.Size, id)
 		if err != nil {
 			return err

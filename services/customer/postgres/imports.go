@@ -106,7 +106,7 @@ func (s *ImportStore) ListImports(ctx context.Context, dealer string, p archive.
 	var out []importer.Import
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+importColumns+` FROM imports WHERE dealer_id = $1`+keyset("create_time", "id")+`
-			ORDER BY create_time DESC, id DESC LIMIT $4`, dealer, t, after, p.Size)
+			ORDER BY create_time DESC, imports.id DESC LIMIT $4`, dealer, t, after, p.Size)
 		if err != nil {
 			return err
 		}
@@ -389,7 +389,7 @@ func (b *batchTx) Vehicles(ctx context.Context, dmsIDs, vins []string) ([]archiv
 	}
 	rows, err := b.tx.Query(ctx, `SELECT id::text, customer_id::text, vin, plate, brand, model, model_year,
 		coalesce(to_char(purchase_date, 'YYYY-MM-DD'), ''), dms_id
-		FROM vehicles WHERE dealer_id = $1 AND (vin = ANY ($2) OR (dms_id <> '' AND dms_id = ANY ($3))) ORDER BY id FOR UPDATE`,
+		FROM vehicles WHERE dealer_id = $1 AND (vin = ANY ($2) OR (dms_id <> '' AND dms_id = ANY ($3))) ORDER BY vehicles.id FOR UPDATE`,
 		b.dealer, vins, dmsIDs)
 	if err != nil {
 		return nil, err

@@ -328,7 +328,7 @@ func (s *ArchiveStore) ListRepairOrders(ctx context.Context, dealer, vehicle str
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+roColumns+` FROM repair_orders
 			WHERE `+where+keyset("open_time", "id")+`
-			ORDER BY open_time DESC, id DESC LIMIT $4`, args...)
+			ORDER BY open_time DESC, repair_orders.id DESC LIMIT $4`, args...)
 		if err != nil {
 			return err
 		}
@@ -509,7 +509,7 @@ func (s *ArchiveStore) ListSales(ctx context.Context, dealer string, p archive.P
 	var out []archive.Sale
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+saleColumns+` FROM sales WHERE dealer_id = $1`+keyset("delivered_time", "id")+`
-			ORDER BY delivered_time DESC, id DESC LIMIT $4`, dealer, t, after, p.Size)
+			ORDER BY delivered_time DESC, sales.id DESC LIMIT $4`, dealer, t, after, p.Size)
 		if err != nil {
 			return err
 		}
