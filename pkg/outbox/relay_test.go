@@ -91,12 +91,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	addr := temporaltest.Address(t)
 	db := pgtest.New(t, schema, migrations)
-	ctx := context.Background()
-	pool, err := postgres.Open(ctx, postgres.Config{URL: db.AppURL, SearchPath: schema, MaxConns: 8, ApplicationName: "outbox-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := db.AppPool(t, postgres.Config{MaxConns: 8, ApplicationName: "outbox-test"})
 	tc, err := client.Dial(client.Options{HostPort: addr, Logger: quietLogger()})
 	if err != nil {
 		t.Fatalf("connect to Temporal at %s: %v", addr, err)
@@ -613,13 +608,9 @@ func TestOutboxIsTenantScoped(t *testing.T) {
 	if err := postgres.VerifyTenantTables(ctx, db.Pool, schema); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := postgres.Open(ctx, postgres.Config{URL: db.AppURL, SearchPath: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := db.AppPool(t, postgres.Config{})
 	e := outbox.Event{DealerID: "D2", Kind: "k", WorkflowID: "w", WorkflowType: "t", TaskQueue: "q", SignalName: "s"}
-	err = postgres.InTx(ctx, pool, postgres.Dealers("D1"), func(tx pgx.Tx) error { return outbox.Add(ctx, tx, e) })
+	err := postgres.InTx(ctx, pool, postgres.Dealers("D1"), func(tx pgx.Tx) error { return outbox.Add(ctx, tx, e) })
 	if err == nil || !strings.Contains(err.Error(), "row-level security") {
 		t.Errorf("D1 adding an event for D2: %v, want a row-level security violation", err)
 	}
@@ -629,16 +620,12 @@ func TestOutboxIsTenantScoped(t *testing.T) {
 func TestPurge(t *testing.T) {
 	db := pgtest.New(t, schema, migrations)
 	ctx := context.Background()
-	pool, err := postgres.Open(ctx, postgres.Config{URL: db.AppURL, SearchPath: schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := db.AppPool(t, postgres.Config{})
 	ev := func(kind string) outbox.Event {
 		return outbox.Event{ID: outbox.NewID(), DealerID: "D1", Kind: kind, WorkflowID: "w", WorkflowType: "t", TaskQueue: "q", SignalName: "s"}
 	}
 	old, recent, pending := ev("old"), ev("recent"), ev("pending")
-	err = postgres.InTx(ctx, pool, postgres.AllDealers(), func(tx pgx.Tx) error {
+	err := postgres.InTx(ctx, pool, postgres.AllDealers(), func(tx pgx.Tx) error {
 		for _, e := range []outbox.Event{old, recent, pending} {
 			if err := outbox.Add(ctx, tx, e); err != nil {
 				return err

@@ -64,6 +64,24 @@ type DB struct {
 	AppURL string
 }
 
+// AppPool opens a pool of its own as AppRole with Schema on the search
+// path (what a service's store expects), closed when the test ends. cfg
+// may set the pool's size and application name; its URL and an empty
+// search path are filled in.
+func (db *DB) AppPool(t testing.TB, cfg postgres.Config) *pgxpool.Pool {
+	t.Helper()
+	cfg.URL = db.AppURL
+	if cfg.SearchPath == "" {
+		cfg.SearchPath = db.Schema
+	}
+	pool, err := postgres.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("pgtest: open an app-role pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
 // NewFrom is New with the migrations of a service's postgres package
 // (its Migrations function).
 func NewFrom(t testing.TB, schema string, migrations func() (fs.FS, error)) *DB {

@@ -762,11 +762,7 @@ func TestEscalationLateness10k(t *testing.T) {
 	// Resolution far off: only the response ladder falls due in the run.
 	e.setUpDealer(complaintv1.NewComplaintServiceClient(e.conn(co.Addr())), dealer, response, 24*time.Hour)
 
-	pool, err := pg.Open(context.Background(), pg.Config{URL: e.db.AppURL, SearchPath: complaintpg.Schema, MaxConns: 16, ApplicationName: "escalation-bench"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := e.db.AppPool(t, pg.Config{MaxConns: 16, ApplicationName: "escalation-bench"})
 	store := complaintpg.NewStore(pool)
 	tc := dialTemporal(t, temporalAddr)
 

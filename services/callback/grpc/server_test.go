@@ -50,11 +50,7 @@ type stack struct {
 func start(t *testing.T) *stack {
 	t.Helper()
 	db := pgtest.NewFrom(t, postgres.Schema, postgres.Migrations)
-	pool, err := pg.Open(context.Background(), pg.Config{URL: db.AppURL, SearchPath: postgres.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := db.AppPool(t, pg.Config{})
 	id := authtest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	verifier, err := auth.NewVerifier(ctx, id.Config)

@@ -21,11 +21,7 @@ func open(t *testing.T) *postgres.Store {
 	if err := pg.VerifyTenantTables(context.Background(), db.Pool, postgres.Schema); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := pg.Open(context.Background(), pg.Config{URL: db.AppURL, SearchPath: postgres.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := db.AppPool(t, pg.Config{})
 	return postgres.NewStore(pool)
 }
 

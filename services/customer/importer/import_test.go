@@ -51,11 +51,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	db := pgtest.New(t, postgres.Schema, fsys)
-	pool, err := pg.Open(context.Background(), pg.Config{URL: db.AppURL, SearchPath: postgres.Schema, MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := db.AppPool(t, pg.Config{MaxConns: 8})
 	keys := pii.NewRandomKeys()
 	cipher, err := keys.Cipher()
 	if err != nil {

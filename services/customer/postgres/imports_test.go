@@ -30,11 +30,7 @@ type testDB struct {
 func newTestDB(t *testing.T) testDB {
 	t.Helper()
 	db := pgtest.NewFrom(t, postgres.Schema, postgres.Migrations)
-	pool, err := pg.Open(context.Background(), pg.Config{URL: db.AppURL, SearchPath: postgres.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := db.AppPool(t, pg.Config{})
 	keys := pii.NewRandomKeys()
 	cipher, err := keys.Cipher()
 	if err != nil {

@@ -54,12 +54,7 @@ func migrateRest(t *testing.T, db *pgtest.DB) *pgxpool.Pool {
 	if err := pg.Migrate(ctx, db.OwnerURL, postgres.Schema, pgtest.AppRole, all); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := pg.Open(ctx, pg.Config{URL: db.AppURL, SearchPath: postgres.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	return db.AppPool(t, pg.Config{})
 }
 
 // Repair orders archived before 0006_mileage_readings become the vehicle's

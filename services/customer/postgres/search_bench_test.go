@@ -134,11 +134,7 @@ func TestSearchAt10M(t *testing.T) {
 	}
 	t.Logf("loaded %d customers and %d vehicles in %s", n, n, time.Since(began).Round(time.Second))
 
-	pool, err := pg.Open(ctx, pg.Config{URL: db.AppURL, SearchPath: postgres.Schema})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := db.AppPool(t, pg.Config{})
 	store := postgres.NewArchiveStore(pool, mustCipher(t), mustIndex(t))
 	kinds := map[string]func(i int) string{
 		"mobile": func(i int) string { return fmt.Sprintf("13%09d", i) },
