@@ -195,6 +195,11 @@ func parseHours(s string) (time.Duration, time.Duration, bool) {
 // CustomerFields are the fields UpdateCustomer may change.
 var CustomerFields = []string{"kind", "name", "gender", "birthday", "mobile", "email", "address", "id_number", "source", "tier", "tags", "preferred_channel", "preferred_hours", "contact_name", "dms_id", "trigger_time"}
 
+// cannotUpdate is the error for an update-mask path Apply does not know.
+func cannotUpdate(f string) error {
+	return apperr.Invalid("update_mask", `cannot update field "`+f+`"`).ZhReason(`不能更新字段 "` + f + `"`)
+}
+
 // Apply copies the masked fields of in onto c.
 func (c *Customer) Apply(in *Customer, mask []string) error {
 	for _, f := range mask {
@@ -232,7 +237,7 @@ func (c *Customer) Apply(in *Customer, mask []string) error {
 		case "trigger_time":
 			c.TriggerTime = in.TriggerTime
 		default:
-			return apperr.Invalid("update_mask", "cannot update field "+`"`+f+`"`).ZhReason("不能更新字段 " + `"` + f + `"`)
+			return cannotUpdate(f)
 		}
 	}
 	return nil

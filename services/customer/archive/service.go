@@ -66,8 +66,9 @@ type Store interface {
 	// UpdateVehicle loads the customer's vehicle, applies fn and saves in
 	// one transaction.
 	UpdateVehicle(ctx context.Context, dealer, customer, id string, fn func(*Vehicle) error) (*Vehicle, error)
-	// ListMileage lists a vehicle's readings, newest first.
-	ListMileage(ctx context.Context, dealer, vehicle string, p Page) ([]MileageReading, string, error)
+	// ListMileage lists the readings of the customer's vehicle, newest
+	// first; ENOTFOUND unless the vehicle is the customer's.
+	ListMileage(ctx context.Context, dealer, customer, vehicle string, p Page) ([]MileageReading, string, error)
 
 	// CreateRepairOrder resolves the vehicle by id or VIN in the dealer's
 	// archive (a visiting vehicle unknown here is an error the caller can
@@ -429,11 +430,8 @@ func (s *Service) ListMileageReadings(ctx context.Context, dealer, customer, veh
 	if _, err := s.reader(ctx, dealer); err != nil {
 		return nil, "", err
 	}
-	if _, err := s.store.GetVehicle(ctx, dealer, customer, vehicle); err != nil {
-		return nil, "", err
-	}
 	pg.Size = pg.size()
-	return s.store.ListMileage(ctx, dealer, vehicle, pg)
+	return s.store.ListMileage(ctx, dealer, customer, vehicle, pg)
 }
 
 // CreateRepairOrder opens a repair order.

@@ -94,7 +94,7 @@ func (v *Vehicle) Apply(in *Vehicle, mask []string) error {
 			return apperr.Invalid("update_mask", `cannot update field "vin": a vehicle's VIN never changes; archive the right VIN as a vehicle of its own`).
 				ZhReason(`不能更新字段 "vin"：车辆的 VIN 不可更改，请以正确的 VIN 另建车辆档案`)
 		default:
-			return apperr.Invalid("update_mask", "cannot update field "+`"`+f+`"`).ZhReason("不能更新字段 " + `"` + f + `"`)
+			return cannotUpdate(f)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/services/customer/archive"
@@ -78,7 +79,7 @@ func TestMileageReadingsMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	pool := migrateRest(t, db)
-	got, _, err := postgres.NewArchiveStore(pool, nil, nil).ListMileage(ctx, "D1", "00000000-0000-7000-8000-0000000000f1", archive.Page{Size: 10})
+	got, _, err := postgres.NewArchiveStore(pool, nil, nil).ListMileage(ctx, "D1", "00000000-0000-7000-8000-0000000000c1", "00000000-0000-7000-8000-0000000000f1", archive.Page{Size: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,19 +130,22 @@ func TestNetworkReadings(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, tt := range []struct{ dealer, vehicle, want string }{
-		{"SH001", "00000000-0000-7000-8000-0000000000f1", "2026-03-01T06:00:00Z 8000 repair_order HZ001  | 2026-01-01T06:00:00Z 0 delivery SH001 "},
-		{"BJ001", "00000000-0000-7000-8000-0000000000f2", "2026-03-01T06:00:00Z 8000 repair_order HZ001  | 2026-01-01T06:00:00Z 0 delivery SH001 "},
-		// Another dealer's vehicle id under one's own dealer: nothing.
-		{"BJ001", "00000000-0000-7000-8000-0000000000f1", ""},
+	for _, tt := range []struct{ dealer, customer, vehicle, want string }{
+		{"SH001", "00000000-0000-7000-8000-0000000000c1", "00000000-0000-7000-8000-0000000000f1", "2026-03-01T06:00:00Z 8000 repair_order HZ001  | 2026-01-01T06:00:00Z 0 delivery SH001 "},
+		{"BJ001", "00000000-0000-7000-8000-0000000000c2", "00000000-0000-7000-8000-0000000000f2", "2026-03-01T06:00:00Z 8000 repair_order HZ001  | 2026-01-01T06:00:00Z 0 delivery SH001 "},
 	} {
-		got, _, err := s.ListMileage(ctx, tt.dealer, tt.vehicle, archive.Page{Size: 10})
+		got, _, err := s.ListMileage(ctx, tt.dealer, tt.customer, tt.vehicle, archive.Page{Size: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if s := readingsString(got); s != tt.want {
 			t.Errorf("%s's readings of %s: %q, want %q", tt.dealer, tt.vehicle, s, tt.want)
 		}
+	}
+	// Another dealer's vehicle under one's own dealer: nothing, not even
+	// that it exists.
+	if got, _, err := s.ListMileage(ctx, "BJ001", "00000000-0000-7000-8000-0000000000c1", "00000000-0000-7000-8000-0000000000f1", archive.Page{Size: 10}); apperr.Code(err) != apperr.ENOTFOUND || len(got) != 0 {
+		t.Errorf("BJ001 listing SH001's vehicle: %v, %v; want not found", got, err)
 	}
 	// The latest reading only ever rises: SH001 keeps its 9000 km.
 	var kms string

@@ -145,10 +145,15 @@ func (s *ArchiveStore) UpdateVehicle(ctx context.Context, dealer, customer, id s
 }
 
 // recordRepairOrderReading records (or, on closing, replaces) a repair
-// order's reading; a zero reading means none was taken.
+// order's reading and raises the vehicle's latest reading to it; a zero
+// reading means none was taken.
 func recordRepairOrderReading(ctx context.Context, tx pgx.Tx, ro *archive.RepairOrder) error {
 	if ro.MileageKM <= 0 {
 		return nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE vehicles SET mileage_km = $3 WHERE dealer_id = $1 AND id = $2 AND mileage_km < $3`,
+		ro.Dealer, ro.Vehicle, ro.MileageKM); err != nil {
+		return err
 	}
 	at := ro.OpenTime
 	if !ro.CloseTime.IsZero() {
@@ -170,19 +175,28 @@ func recordReading(ctx context.Context, tx pgx.Tx, dealer string, r archive.Mile
 	return err
 }
 
-// ListMileage lists a vehicle's readings newest first, each flagged when
-// it is lower than any earlier one.
-func (s *ArchiveStore) ListMileage(ctx context.Context, dealer, vehicle string, p archive.Page) ([]archive.MileageReading, string, error) {
+// ListMileage lists the readings of the customer's vehicle newest first,
+// each flagged when it is lower than any earlier one; ENOTFOUND unless the
+// vehicle is the customer's.
+func (s *ArchiveStore) ListMileage(ctx context.Context, dealer, customer, vehicle string, p archive.Page) ([]archive.MileageReading, string, error) {
 	at, aid, err := pg.DecodePageToken(p.After)
 	if err != nil {
 		return nil, "", err
 	}
-	if !validate.IsUUID(vehicle) {
+	if !validate.IsUUID(vehicle) || !validate.IsUUID(customer) {
 		return nil, "", notFound("vehicle", "车辆", vehicle)
 	}
 	t, after := afterArgs(at, aid)
 	var out []archive.MileageReading
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
+		var owned bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM vehicles WHERE dealer_id = $1 AND customer_id = $2 AND id = $3)`,
+			dealer, customer, vehicle).Scan(&owned); err != nil {
+			return err
+		}
+		if !owned {
+			return notFound("vehicle", "车辆", vehicle)
+		}
 		rows, err := tx.Query(ctx, `SELECT m.id::text, m.vehicle_id::text, m.read_time, m.mileage_km, m.source, m.read_dealer,
 				m.ref::text, coalesce(ro.number, ''), coalesce(m.lower, false)
 			FROM (SELECT *, mileage_km < max(mileage_km) OVER (ORDER BY read_time, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS lower
@@ -203,6 +217,9 @@ func (s *ArchiveStore) ListMileage(ctx context.Context, dealer, vehicle string, 
 		return err
 	})
 	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return nil, "", err
+		}
 		return nil, "", fmt.Errorf("list mileage readings: %w", err)
 	}
 	next := ""
@@ -262,10 +279,6 @@ func (s *ArchiveStore) CreateRepairOrder(ctx context.Context, ro *archive.Repair
 			VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13) RETURNING `+roColumns,
 			ro.Dealer, outbox.NewID(), ro.Number, vehicleID, vin, customerID, ro.Type, ro.OpenTime, ro.MileageKM, ro.AmountFen,
 			ro.Advisor, ro.ByAppointment, ro.CampaignCode))
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE vehicles SET mileage_km = greatest(mileage_km, $3) WHERE dealer_id = $1 AND id = $2`, ro.Dealer, vehicleID, ro.MileageKM)
 		if err != nil {
 			return err
 		}
@@ -368,10 +381,6 @@ func (s *ArchiveStore) CloseRepairOrder(ctx context.Context, dealer, id string, 
 		out, err = scanRO(tx.QueryRow(ctx, `UPDATE repair_orders SET state = $3, close_time = $4, mileage_km = $5, amount_fen = $6
 			WHERE dealer_id = $1 AND id = $2 RETURNING `+roColumns, dealer, id, ro.State, ro.CloseTime, ro.MileageKM, ro.AmountFen))
 		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE vehicles SET mileage_km = greatest(mileage_km, $3) WHERE dealer_id = $1 AND id = $2`,
-			dealer, out.Vehicle, out.MileageKM); err != nil {
 			return err
 		}
 		if err := recordRepairOrderReading(ctx, tx, out); err != nil {

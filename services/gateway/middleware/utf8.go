@@ -14,24 +14,7 @@ import (
 func UTF8() func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			bad := ""
-			if !utf8.ValidString(r.URL.Path) {
-				bad = "path"
-			}
-			for name, values := range r.URL.Query() {
-				if bad != "" {
-					break
-				}
-				if !utf8.ValidString(name) {
-					bad = "query parameter name"
-				}
-				for _, v := range values {
-					if !utf8.ValidString(v) {
-						bad = name
-					}
-				}
-			}
-			if bad != "" {
+			if bad := notUTF8(r); bad != "" {
 				WriteStatus(w, http.StatusBadRequest, codes.InvalidArgument,
 					localized(r, bad+": must be UTF-8 text (percent-encode its UTF-8 bytes)", bad+": 须为 UTF-8 文本（按 UTF-8 字节做百分号编码）"))
 				return
@@ -39,4 +22,24 @@ func UTF8() func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// notUTF8 names the first part of r's URL that is not UTF-8 text: "path",
+// "query parameter name" or the parameter whose value is not; "" when all
+// are.
+func notUTF8(r *http.Request) string {
+	if !utf8.ValidString(r.URL.Path) {
+		return "path"
+	}
+	for name, values := range r.URL.Query() {
+		if !utf8.ValidString(name) {
+			return "query parameter name"
+		}
+		for _, v := range values {
+			if !utf8.ValidString(v) {
+				return name
+			}
+		}
+	}
+	return ""
 }
