@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
@@ -37,6 +38,53 @@ type ArchiveLoaded struct {
 // visitElsewhereEvery is how many of a dealer's customers there are per
 // vehicle that also visits a neighbouring dealer.
 const visitElsewhereEvery = 12
+
+// A dealer's current work, so that `make run` opens on live callback
+// queues: one customer in recentVisitEvery had a repair order closed in the
+// last recentVisitDays (3DC callbacks fall due 3 days after closing, so
+// some are due at once and the rest over the next days), and one in
+// recentSaleEvery took delivery in the last recentSaleDays (7DC callbacks,
+// 7 days after delivery, and new-customer callbacks).
+const (
+	recentVisitEvery = 6
+	recentVisitDays  = 5
+	recentSaleEvery  = 10
+	recentSaleDays   = 12
+	// repairHours is the longest a demo repair order stays open.
+	repairHours = 6 * time.Hour
+)
+
+// purchaseTime is when customer c of a dealer bought the vehicle: within
+// the last five years, or within the last recentSaleDays for one customer
+// in recentSaleEvery; during the day, at least an hour before now.
+func purchaseTime(r *rand.Rand, c int, now time.Time) time.Time {
+	days := 365 * 5
+	if c%recentSaleEvery == recentSaleEvery-1 {
+		days = recentSaleDays
+	}
+	return now.AddDate(0, 0, -r.IntN(days)).Add(-time.Duration(1+r.IntN(9)) * time.Hour)
+}
+
+// visitTimes returns when a vehicle bought at purchase came in for service
+// in the year before now, oldest first: visits at random over the year
+// (so every month has its repair orders), plus one in the last
+// recentVisitDays when recent. None is before the purchase, and each opens
+// early enough for its repair order (at most repairHours) to close before
+// now.
+func visitTimes(r *rand.Rand, purchase, now time.Time, visits int, recent bool) []time.Time {
+	latest := now.Add(-repairHours - time.Hour)
+	year := latest.AddDate(-1, 0, 0)
+	var out []time.Time
+	for range visits {
+		out = append(out, year.Add(time.Duration(r.Int64N(int64(latest.Sub(year))))))
+	}
+	if recent {
+		out = append(out, latest.Add(-time.Duration(r.Int64N(int64(recentVisitDays*24*time.Hour-repairHours-time.Hour)))))
+	}
+	out = slices.DeleteFunc(out, func(t time.Time) bool { return t.Before(purchase) })
+	slices.SortFunc(out, time.Time.Compare)
+	return out
+}
 
 // TokenFor returns the outgoing context of one of dealer's agents: archive
 // writes belong to the dealer's own staff.
@@ -194,7 +242,7 @@ func loadDealerArchive(ctx context.Context, client customerv1.ArchiveServiceClie
 			name += string(given[r.IntN(len(given))])
 		}
 		gender := customerv1.Gender(1 + r.IntN(2))
-		purchase := now.AddDate(0, 0, -r.IntN(365*5))
+		purchase := purchaseTime(r, c, now)
 		cust := &customerv1.Customer{
 			Name:        name,
 			Gender:      gender,
@@ -231,12 +279,7 @@ func loadDealerArchive(ctx context.Context, client customerv1.ArchiveServiceClie
 			got.Sales++
 		}
 		mileage := 0
-		visits := r.IntN(2*size.VisitsPerYear + 1)
-		for v := 0; v < visits; v++ {
-			open := now.AddDate(0, 0, -365+(v*365/max(visits, 1))+r.IntN(30))
-			if open.Before(purchase) || open.After(now.Add(-2*time.Hour)) {
-				continue
-			}
+		for _, open := range visitTimes(r, purchase, now, r.IntN(2*size.VisitsPerYear+1), c%recentVisitEvery == 0) {
 			mileage += 3000 + r.IntN(4000)
 			roNumber++
 			ro, err := client.CreateRepairOrder(ctx, &customerv1.CreateRepairOrderRequest{Dealer: d.Code, RepairOrder: &customerv1.RepairOrder{
@@ -249,7 +292,7 @@ func loadDealerArchive(ctx context.Context, client customerv1.ArchiveServiceClie
 				return got, fmt.Errorf("create repair order: %w", err)
 			}
 			if _, err := client.CloseRepairOrder(ctx, &customerv1.CloseRepairOrderRequest{Dealer: d.Code, RepairOrder: ro.GetId(),
-				CloseTime: timestamppb.New(open.Add(time.Duration(1+r.IntN(6)) * time.Hour)), AmountFen: int64(20000 + r.IntN(300000)),
+				CloseTime: timestamppb.New(open.Add(time.Duration(1+r.IntN(int(repairHours/time.Hour))) * time.Hour)), AmountFen: int64(20000 + r.IntN(300000)),
 			}); err != nil {
 				return got, fmt.Errorf("close repair order: %w", err)
 			}
