@@ -21,7 +21,7 @@ func TestVisitTimesStayInTheYearAfterThePurchase(t *testing.T) {
 			if v.Before(purchase) {
 				t.Fatalf("visit %v before the purchase %v", v, purchase)
 			}
-			if v.Before(now.AddDate(-1, 0, 0).Add(-repairHours-time.Hour)) {
+			if v.Before(now.AddDate(-1, 0, 0).Add(-repairHours - time.Hour)) {
 				t.Fatalf("visit %v more than a year before %v", v, now)
 			}
 			if v.Add(repairHours).After(now.Add(-time.Hour)) {
