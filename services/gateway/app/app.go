@@ -168,6 +168,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}),
 		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(customer)),
 		runtime.WithMetadata(middleware.ForwardRequestID),
+		runtime.WithErrorHandler(errorHandler),
 	)
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		customerv1.RegisterDealerNetworkServiceHandler,
@@ -253,11 +254,14 @@ func (m *Main) authenticate(v auth.TokenVerifier, next http.Handler) http.Handle
 // larger limit.
 func bodyLimit(limit, importLimit int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := limit
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports") {
-			n = importLimit
+			r.Body = http.MaxBytesReader(w, r.Body, importLimit)
+		} else {
+			// Kept for the path of a field the body gets wrong (errorHandler);
+			// an import's file is not.
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+			r = recordBody(r, limit)
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, r)
 	})
 }

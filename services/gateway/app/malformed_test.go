@@ -1,9 +1,11 @@
 package app_test
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -156,5 +158,78 @@ func TestNoInputAnswers5xx(t *testing.T) {
 	t.Logf("answers by status: %v", codes)
 	if codes[200] == 0 || codes[400] == 0 {
 		t.Errorf("the walk reached no handler: %v", codes)
+	}
+}
+
+// TestBadRequestsNameTheField sends bodies and query strings the gateway
+// cannot decode: each answer is a 400 in the services' error shape, a
+// message naming the field by its path in the body, a BadRequest field
+// violation and a LocalizedMessage in the caller's language, also when the
+// idempotency middleware read the body first.
+func TestBadRequestsNameTheField(t *testing.T) {
+	g := start(t)
+	seedNetwork(t, g)
+	agent := g.token(t, auth.Principal{Subject: "agent-sh", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	for _, c := range []struct {
+		method, path, body, lang, field, message string
+	}{
+		{"POST", "/v1/dealers/SH001/customers", `{"name":"张伟","triggerTime":"yesterday"}`, "", "triggerTime", "triggerTime: must be an RFC 3339 time"},
+		{"POST", "/v1/dealers/SH001/customers", `{"name":"张伟","triggerTime":"yesterday"}`, "zh-CN", "triggerTime", "triggerTime: 须为 RFC 3339 时间"},
+		{"POST", "/v1/dealers/SH001/customers", "\n {\"name\": \"张伟\",\n \"consents\": [{\"channel\": \"CHANNEL_SMS\", \"granted\": true}, {\"channel\": \"FAX\"}]}", "",
+			"consents[1].channel", `consents[1].channel: "FAX" is not one of its values`},
+		{"POST", "/v1/dealers/SH001/customers", `not json`, "", "body", "body: is not valid JSON"},
+		{"POST", "/v1/dealers/SH001/customers", `[{"name":"张伟"}]`, "zh-CN", "body", "body: 须为 JSON 对象"},
+		{"GET", "/v1/dealers/SH001/callbackTasks?page_size=abc", "", "", "page_size", "page_size: must be a whole number"},
+		{"GET", "/v1/dealers/SH001/callbackTasks?kind=FOO", "", "zh-CN", "kind", `kind: "FOO" 不是可选值之一`},
+	} {
+		for _, key := range []string{"", "bad-request-" + c.field} {
+			if key != "" && c.method == "GET" {
+				continue
+			}
+			req, err := http.NewRequest(c.method, g.url+c.path, strings.NewReader(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+agent)
+			if c.lang != "" {
+				req.Header.Set("Accept-Language", c.lang)
+			}
+			if key != "" {
+				req.Header.Set("Idempotency-Key", key+c.lang)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+				Details []struct {
+					Type            string `json:"@type"`
+					Locale          string `json:"locale"`
+					FieldViolations []struct {
+						Field string `json:"field"`
+					} `json:"fieldViolations"`
+				} `json:"details"`
+			}
+			err = json.NewDecoder(resp.Body).Decode(&got)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 400 || got.Code != 3 || !strings.Contains(got.Message, c.message) {
+				t.Errorf("%s %s %.60s (key %q): %d %+v (%v), want 400 with %q", c.method, c.path, c.body, key, resp.StatusCode, got, err, c.message)
+				continue
+			}
+			var field, locale string
+			for _, d := range got.Details {
+				if strings.HasSuffix(d.Type, "BadRequest") && len(d.FieldViolations) == 1 {
+					field = d.FieldViolations[0].Field
+				}
+				if strings.HasSuffix(d.Type, "LocalizedMessage") {
+					locale = d.Locale
+				}
+			}
+			if want := cmp.Or(c.lang, "en"); field != c.field || locale != want {
+				t.Errorf("%s %s %.60s: details %+v, want a violation of %s and a %s message", c.method, c.path, c.body, got.Details, c.field, want)
+			}
+		}
 	}
 }
