@@ -74,8 +74,10 @@ func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 }
 
 var (
-	// protojson: "proto: (line 1:39): <what>", "proto: syntax error (line 1:1): <what>".
-	protoAt = regexp.MustCompile(`^proto: (?:syntax error )?\(line (\d+):(\d+)\): (.*)$`)
+	// protojson: "proto: (line 1:39): <what>", "proto: syntax error (line
+	// 1:1): <what>". The space after "proto:" is a no-break space in some
+	// builds: protobuf-go picks one per binary, against parsing its errors.
+	protoAt = regexp.MustCompile(`^proto:[ \x{00a0}](?:syntax error )?\(line (\d+):(\d+)\): (.*)$`)
 	// <what>:
 	invalidValue = regexp.MustCompile(`^invalid value for (\w+) field (\w+): (.*)$`)
 	invalidWKT   = regexp.MustCompile(`^invalid google\.protobuf\.(\w+) value (.*)$`)
