@@ -47,6 +47,26 @@ type Access struct {
 // manager the region's dealers, dealer staff their own. A dealer the caller
 // may not see is ENOTFOUND; no principal is EUNAUTHORIZED.
 func (a Access) Scope(ctx context.Context, dealer string) (*auth.Principal, pg.Scope, error) {
+	p, scope, err := a.Visible(ctx)
+	if err != nil {
+		return nil, pg.Scope{}, err
+	}
+	if !scope.All() && !slices.Contains(scope.DealerCodes(), dealer) {
+		return nil, pg.Scope{}, apperr.NotFound("dealer", "经销商", dealer)
+	}
+	return p, scope, nil
+}
+
+// AnyDealer in a collection's dealer (/v1/dealers/-/complaints) reads
+// across every dealer the caller sees (AIP-159).
+const AnyDealer = "-"
+
+// Visible returns the caller's principal and the row-level-security scope
+// of every dealer it sees, for reads across dealers (AnyDealer): all of them
+// for HQ and the service role, the region's for a region manager, the own
+// dealer for dealer staff, none for anyone else. The scope's DealerCodes
+// are those dealers.
+func (a Access) Visible(ctx context.Context) (*auth.Principal, pg.Scope, error) {
 	p, ok := auth.PrincipalFromContext(ctx)
 	if !ok {
 		return nil, pg.Scope{}, apperr.Errorf(apperr.EUNAUTHORIZED, "authentication required").Zh("需要登录认证")
@@ -59,13 +79,11 @@ func (a Access) Scope(ctx context.Context, dealer string) (*auth.Principal, pg.S
 		if err != nil {
 			return nil, pg.Scope{}, err
 		}
-		if slices.Contains(visible, dealer) {
-			return p, pg.Dealers(visible...), nil
-		}
-	case p.IsDealer() && p.Dealer == dealer:
-		return p, pg.Dealers(dealer), nil
+		return p, pg.Dealers(visible...), nil
+	case p.IsDealer():
+		return p, pg.Dealers(p.Dealer), nil
 	}
-	return nil, pg.Scope{}, apperr.NotFound("dealer", "经销商", dealer)
+	return p, pg.Dealers(), nil
 }
 
 // NetworkClient is the Network over the customer service's gRPC API.

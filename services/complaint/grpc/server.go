@@ -12,6 +12,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
 	"github.com/dealercare/dealercare/services/complaint/postgres"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -101,7 +102,7 @@ func (s *Server) GetComplaint(ctx context.Context, req *complaintv1.GetComplaint
 
 // ListComplaints implements the RPC.
 func (s *Server) ListComplaints(ctx context.Context, req *complaintv1.ListComplaintsRequest) (*complaintv1.ListComplaintsResponse, error) {
-	_, scope, err := s.access.Scope(ctx, req.GetDealer())
+	scope, err := s.listScope(ctx, req.GetDealer())
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +110,12 @@ func (s *Server) ListComplaints(ctx context.Context, req *complaintv1.ListCompla
 	if size <= 0 {
 		size = 100
 	}
-	cs, next, err := s.store.List(ctx, scope, req.GetDealer(), pbconv.EnumName(req.GetState().String(), "STATE_"), req.GetPageToken(), size)
+	cs, next, err := s.store.List(ctx, scope, postgres.ListFilter{
+		Dealer:   req.GetDealer(),
+		State:    pbconv.EnumName(req.GetState().String(), "STATE_"),
+		Severity: pbconv.EnumName(req.GetSeverity().String(), "SEVERITY_"),
+		MinLevel: int(req.GetMinLevel()),
+	}, req.GetPageToken(), size)
 	if err != nil {
 		return nil, err
 	}
@@ -288,22 +294,36 @@ func (s *Server) ListComplaintEvents(ctx context.Context, req *complaintv1.ListC
 
 // ListNotifications implements the RPC.
 func (s *Server) ListNotifications(ctx context.Context, req *complaintv1.ListNotificationsRequest) (*complaintv1.ListNotificationsResponse, error) {
-	if _, _, err := s.access.Scope(ctx, req.GetDealer()); err != nil {
+	scope, err := s.listScope(ctx, req.GetDealer())
+	if err != nil {
 		return nil, err
 	}
 	size := int(req.GetPageSize())
 	if size <= 0 {
 		size = 100
 	}
-	ns, err := s.store.Notifications(ctx, req.GetDealer(), req.GetRecipientRole(), size)
+	ns, err := s.store.Notifications(ctx, scope, req.GetDealer(), req.GetRecipientRole(), size)
 	if err != nil {
 		return nil, err
 	}
 	out := &complaintv1.ListNotificationsResponse{}
 	for _, n := range ns {
-		out.Notifications = append(out.Notifications, &complaintv1.Notification{Id: n.ID, Complaint: n.Complaint, RecipientRole: n.RecipientRole, Level: int32(n.Level), Message: n.Message, CreateTime: pbconv.Timestamp(n.CreateTime)})
+		out.Notifications = append(out.Notifications, &complaintv1.Notification{Id: n.ID, Complaint: n.Complaint, RecipientRole: n.RecipientRole, Level: int32(n.Level), Message: n.Message, CreateTime: pbconv.Timestamp(n.CreateTime), Dealer: n.Dealer})
 	}
 	return out, nil
+}
+
+// listScope is the scope of a list of dealer's complaints or
+// notifications: every dealer the caller sees for tenancy.AnyDealer.
+func (s *Server) listScope(ctx context.Context, dealer string) (pg.Scope, error) {
+	var scope pg.Scope
+	var err error
+	if dealer == tenancy.AnyDealer {
+		_, scope, err = s.access.Visible(ctx)
+	} else {
+		_, scope, err = s.access.Scope(ctx, dealer)
+	}
+	return scope, err
 }
 
 // PolicyToProto converts a policy.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/outbox"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/pkg/validate"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
 	"github.com/jackc/pgx/v5"
@@ -236,22 +238,32 @@ func notify(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, at time.Time
 	return err
 }
 
-// List lists a dealer's complaints (owned or originated), newest first.
-func (s *Store) List(ctx context.Context, scope pg.Scope, dealer, state string, after string, size int) ([]complaint.Complaint, string, error) {
+// ListFilter selects the complaints List shows.
+type ListFilter struct {
+	// Dealer whose complaints are listed: those it owns and those filed
+	// there that another dealer now owns. tenancy.AnyDealer lists those of
+	// every dealer of the scope.
+	Dealer string
+	// State and Severity ("" for any), and the lowest escalation level.
+	State, Severity string
+	MinLevel        int
+}
+
+// List lists complaints, newest first.
+func (s *Store) List(ctx context.Context, scope pg.Scope, f ListFilter, after string, size int) ([]complaint.Complaint, string, error) {
 	at, aid, err := pg.DecodePageToken(after)
 	if err != nil {
 		return nil, "", err
 	}
-	args := []any{dealer, nil, nil, size}
+	var q params
+	var position, positionID any // NULL on the first page
 	if !at.IsZero() {
-		args[1], args[2] = at, aid
+		position, positionID = at, aid
 	}
-	if state != "" {
-		args = append(args, state)
-	}
+	sql := listQuery(&q, scope, f, q.add(position), q.add(positionID), q.add(size))
 	var out []complaint.Complaint
 	err = pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, listQuery(state != ""), args...)
+		rows, err := tx.Query(ctx, sql, q.args...)
 		if err != nil {
 			return err
 		}
@@ -276,33 +288,63 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, dealer, state string, 
 	return out, next, nil
 }
 
-// listQuery is List's statement: $1 the dealer, $2 and $3 the page's
-// position (NULL on the first page), $4 the page size, $5 the state if
-// byState.
+// params numbers a statement's parameters as they are written, so that a
+// statement has exactly the ones its optional parts use.
+type params struct{ args []any }
+
+func (p *params) add(v any) string {
+	p.args = append(p.args, v)
+	return "$" + strconv.Itoa(len(p.args))
+}
+
+// listQuery is List's statement; at and id are the page's position (NULL
+// on the first page), limit the page size.
 //
 // "dealer_id = $1 OR origin_dealer = $1" could use no index and scanned the
 // whole table. Each half is read in page order from its own index (the
 // dealer's own complaints from complaints_recent_idx or complaints_state_idx,
 // those it filed that another dealer owns from complaints_origin_idx, whose
 // predicate the second half repeats) and the two are merged; they are
-// disjoint, so each complaint appears once. The state is written only when
+// disjoint, so each complaint appears once. Filters are written only when
 // asked for, and the position with CASE rather than "$2 IS NULL OR", so
 // both stay index conditions in a generic plan (pgx prepares statements)
 // and under row-level security. Rows are ordered by the uuid the position
 // compares: a bare id after the union would be the id::text output column.
-func listQuery(byState bool) string {
-	where := ` AND (create_time, complaints.id) < (CASE WHEN $2::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE $2 END,
-			CASE WHEN $2::timestamptz IS NULL THEN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid ELSE $3::uuid END)`
-	if byState {
-		where += ` AND state = $5`
+//
+// Across dealers (tenancy.AnyDealer), the whole network is one arm read
+// from complaints_network_idx or complaints_network_state_idx; a region's
+// dealers are the same two halves over the set.
+func listQuery(q *params, scope pg.Scope, f ListFilter, at, id, limit string) string {
+	where := ` AND (create_time, complaints.id) < (CASE WHEN ` + at + `::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE ` + at + ` END,
+			CASE WHEN ` + at + `::timestamptz IS NULL THEN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid ELSE ` + id + `::uuid END)`
+	if f.State != "" {
+		where += ` AND state = ` + q.add(f.State)
 	}
-	return `SELECT ` + columns + ` FROM (
-		(SELECT * FROM complaints WHERE dealer_id = $1` + where + `
-			ORDER BY create_time DESC, complaints.id DESC LIMIT $4)
+	if f.Severity != "" {
+		where += ` AND severity = ` + q.add(f.Severity)
+	}
+	if f.MinLevel > 0 {
+		where += ` AND level >= ` + q.add(f.MinLevel)
+	}
+	arm := func(cond string) string {
+		return `(SELECT * FROM complaints WHERE ` + cond + where + `
+			ORDER BY create_time DESC, complaints.id DESC LIMIT ` + limit + `)`
+	}
+	var owned, filed string
+	switch {
+	case f.Dealer != tenancy.AnyDealer:
+		d := q.add(f.Dealer)
+		owned, filed = `dealer_id = `+d, `origin_dealer = `+d+` AND origin_dealer <> dealer_id`
+	case scope.All():
+		return `SELECT ` + columns + ` FROM ` + arm(`true`) + ` c`
+	default:
+		d := q.add(scope.DealerCodes())
+		owned, filed = `dealer_id = ANY (`+d+`::text[])`, `origin_dealer = ANY (`+d+`::text[]) AND NOT dealer_id = ANY (`+d+`::text[])`
+	}
+	return `SELECT ` + columns + ` FROM (` + arm(owned) + `
 		UNION ALL
-		(SELECT * FROM complaints WHERE origin_dealer = $1 AND origin_dealer <> dealer_id` + where + `
-			ORDER BY create_time DESC, complaints.id DESC LIMIT $4)
-	) c ORDER BY c.create_time DESC, c.id DESC LIMIT $4`
+		` + arm(filed) + `
+	) c ORDER BY c.create_time DESC, c.id DESC LIMIT ` + limit
 }
 
 // Events lists the timeline entries visible in scope, oldest first.
@@ -330,44 +372,54 @@ func (s *Store) Events(ctx context.Context, scope pg.Scope, id string) ([]compla
 // Notification is one notification.
 type Notification struct {
 	ID, Complaint, RecipientRole, Message string
+	Dealer                                string // the complaint's owner then
 	Level                                 int
 	CreateTime                            time.Time
 }
 
-// Notifications lists a dealer's notifications, newest first.
-func (s *Store) Notifications(ctx context.Context, dealer, role string, size int) ([]Notification, error) {
-	args := []any{dealer, size}
-	if role != "" {
-		args = append(args, role)
-	}
+// Notifications lists a dealer's notifications, or (tenancy.AnyDealer)
+// those of every dealer of the scope, newest first; role "" for all roles.
+func (s *Store) Notifications(ctx context.Context, scope pg.Scope, dealer, role string, size int) ([]Notification, error) {
+	var q params
+	sql := notificationsQuery(&q, scope, dealer, role, q.add(size))
 	var out []Notification
-	err := pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, notificationsQuery(role != ""), args...)
+	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, sql, q.args...)
 		if err != nil {
 			return err
 		}
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notification, error) {
 			var n Notification
-			err := r.Scan(&n.ID, &n.Complaint, &n.RecipientRole, &n.Message, &n.Level, &n.CreateTime)
+			err := r.Scan(&n.ID, &n.Complaint, &n.RecipientRole, &n.Message, &n.Level, &n.CreateTime, &n.Dealer)
 			return n, err
 		})
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	return out, nil
 }
 
-// notificationsQuery is Notifications' statement: $1 the dealer, $2 the
-// limit, $3 the role if byRole. Each form reads its index in order
-// (notifications_recent_idx, notifications_role_idx), under a generic plan
-// too: an optional role ORed into one statement was a filter there. The
-// order is by the uuid notifications.id: a bare "id" is the id::text output
-// column, which no index supplies.
-func notificationsQuery(byRole bool) string {
-	q := `SELECT id::text, complaint_id::text, recipient_role, message, level, create_time FROM notifications WHERE dealer_id = $1`
-	if byRole {
-		q += ` AND recipient_role = $3`
+// notificationsQuery is Notifications' statement. Each form reads its
+// index in order (notifications_recent_idx, notifications_role_idx; across
+// the network notifications_network_idx, notifications_network_role_idx),
+// under a generic plan too: an optional role ORed into one statement was a
+// filter there. The order is by the uuid notifications.id: a bare "id" is
+// the id::text output column, which no index supplies.
+func notificationsQuery(q *params, scope pg.Scope, dealer, role, limit string) string {
+	cond := `true`
+	switch {
+	case dealer != tenancy.AnyDealer:
+		cond = `dealer_id = ` + q.add(dealer)
+	case !scope.All():
+		cond = `dealer_id = ANY (` + q.add(scope.DealerCodes()) + `::text[])`
 	}
-	return q + ` ORDER BY create_time DESC, notifications.id LIMIT $2`
+	if role != "" {
+		cond += ` AND recipient_role = ` + q.add(role)
+	}
+	return `SELECT id::text, complaint_id::text, recipient_role, message, level, create_time, dealer_id FROM notifications
+		WHERE ` + cond + ` ORDER BY create_time DESC, notifications.id LIMIT ` + limit
 }
 
 // RecordClockEvent writes a clock event once per (complaint, key): the

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
 	"github.com/dealercare/dealercare/services/complaint/postgres"
 )
@@ -59,12 +61,12 @@ func acknowledge(t *testing.T, s *postgres.Store, dealer, id string, at time.Tim
 }
 
 // listAll pages through List and returns the ids in the order received.
-func listAll(t *testing.T, s *postgres.Store, scope pg.Scope, dealer, state string, size int) []string {
+func listAll(t *testing.T, s *postgres.Store, scope pg.Scope, f postgres.ListFilter, size int) []string {
 	t.Helper()
 	var ids []string
 	after := ""
 	for range 100 {
-		page, next, err := s.List(context.Background(), scope, dealer, state, after, size)
+		page, next, err := s.List(context.Background(), scope, f, after, size)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +81,7 @@ func listAll(t *testing.T, s *postgres.Store, scope pg.Scope, dealer, state stri
 		}
 		after = next
 	}
-	t.Fatalf("List of %s (state %q, pages of %d) did not end", dealer, state, size)
+	t.Fatalf("List %+v (pages of %d) did not end", f, size)
 	return nil
 }
 
@@ -118,6 +120,23 @@ func TestListPagesOwnedAndOriginatedComplaints(t *testing.T) {
 	transfer(t, s, cs[0], c, b, later)
 	acknowledge(t, s, a, as[3], later)
 	acknowledge(t, s, a, as[len(as)-1], later)
+	// Escalated and critical ones, for the level and severity filters.
+	for _, e := range []struct {
+		id    string
+		level int
+	}{{as[3], 1}, {bs[1], 2}, {as[1], 3}} {
+		if _, err := s.RecordClockEvent(ctx, e.id, fmt.Sprintf("response/L%d", e.level), "escalated", e.level, later, "response overdue"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{cs[1], as[0]} {
+		if _, err := s.Update(ctx, pg.AllDealers(), id, "manager-1", later, func(c *complaint.Complaint) (postgres.Change, error) {
+			c.Severity = "critical"
+			return postgres.Change{Kind: "updated", Change: "severity"}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	var stored []*complaint.Complaint
 	for _, id := range all {
@@ -127,11 +146,14 @@ func TestListPagesOwnedAndOriginatedComplaints(t *testing.T) {
 		}
 		stored = append(stored, got)
 	}
-	// want is what dealer sees, from the rule: owner or filer.
-	want := func(dealer, state string) []string {
+	// wantOf is what f lists of dealers' complaints (nil: every dealer's),
+	// from the rule: owner or filer.
+	wantOf := func(dealers []string, f postgres.ListFilter) []string {
+		in := func(d string) bool { return dealers == nil || slices.Contains(dealers, d) }
 		var cs []*complaint.Complaint
 		for _, c := range stored {
-			if (c.Dealer == dealer || c.OriginDealer == dealer) && (state == "" || c.State == state) {
+			if (in(c.Dealer) || in(c.OriginDealer)) && (f.State == "" || c.State == f.State) &&
+				(f.Severity == "" || c.Severity == f.Severity) && c.Level >= f.MinLevel {
 				cs = append(cs, c)
 			}
 		}
@@ -147,6 +169,9 @@ func TestListPagesOwnedAndOriginatedComplaints(t *testing.T) {
 			ids = append(ids, c.ID)
 		}
 		return ids
+	}
+	want := func(dealer, state string) []string {
+		return wantOf([]string{dealer}, postgres.ListFilter{State: state})
 	}
 	// The rule applied to the transfers above.
 	for _, tc := range []struct {
@@ -182,9 +207,31 @@ func TestListPagesOwnedAndOriginatedComplaints(t *testing.T) {
 					if size == 0 {
 						continue
 					}
-					if got := listAll(t, s, scope, dealer, state, size); !slices.Equal(got, w) {
+					if got := listAll(t, s, scope, postgres.ListFilter{Dealer: dealer, State: state}, size); !slices.Equal(got, w) {
 						t.Errorf("List(%s, state %q, pages of %d) under %s:\n got %v\nwant %v", dealer, state, size, scope, got, w)
 					}
+				}
+			}
+		}
+	}
+
+	// Across dealers (/v1/dealers/-/complaints): every dealer of the scope,
+	// with each filter, in pages of any size.
+	if n := len(wantOf(nil, postgres.ListFilter{})); n != len(all) {
+		t.Fatalf("every dealer: %d complaints, want %d", n, len(all))
+	}
+	filters := []postgres.ListFilter{{}, {State: complaint.StateAcknowledged}, {Severity: "critical"}, {MinLevel: 1},
+		{MinLevel: 2}, {MinLevel: 1, State: complaint.StateAcknowledged}, {Severity: "high", MinLevel: 2}}
+	for _, scope := range []pg.Scope{pg.Dealers(a), pg.Dealers(a, b), pg.Dealers(b, c), pg.Dealers(c), pg.AllDealers()} {
+		for _, f := range filters {
+			f.Dealer = tenancy.AnyDealer
+			w := wantOf(scope.DealerCodes(), f)
+			if scope.All() && len(w) == 0 {
+				t.Fatalf("filter %+v matches nothing: the test checks nothing", f)
+			}
+			for _, size := range []int{1, 2, 3, 5, 100} {
+				if got := listAll(t, s, scope, f, size); !slices.Equal(got, w) {
+					t.Errorf("List(%+v, pages of %d) under %s:\n got %v\nwant %v", f, size, scope, got, w)
 				}
 			}
 		}
@@ -206,7 +253,7 @@ func TestNotificationsNewestFirst(t *testing.T) {
 		}
 	}
 	create(t, s, "SH002", "", t0) // another dealer's, never listed
-	all, err := s.Notifications(ctx, "SH001", "", 100)
+	all, err := s.Notifications(ctx, pg.Dealers("SH001"), "SH001", "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +269,7 @@ func TestNotificationsNewestFirst(t *testing.T) {
 	if !sorted {
 		t.Fatalf("not newest first, ties by id: %+v", all)
 	}
-	first, err := s.Notifications(ctx, "SH001", "", 4)
+	first, err := s.Notifications(ctx, pg.Dealers("SH001"), "SH001", "", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +283,7 @@ func TestNotificationsNewestFirst(t *testing.T) {
 				want = append(want, n)
 			}
 		}
-		got, err := s.Notifications(ctx, "SH001", role, 100)
+		got, err := s.Notifications(ctx, pg.Dealers("SH001"), "SH001", role, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -259,5 +306,54 @@ func TestCreateBySourceAnswersTheExistingComplaint(t *testing.T) {
 	}
 	if plain := create(t, s, "SH001", "", t0); plain.ID == first.ID {
 		t.Fatal("a complaint without a source was taken for the sourced one")
+	}
+}
+
+// Across dealers, notifications are those of the scope's dealers (every
+// dealer's for HQ), each saying whose complaint it was, newest first.
+func TestNotificationsAcrossDealers(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	owner := map[string]string{}
+	for i, d := range []string{"SH001", "SH002", "BJ001", "SH001", "BJ001", "SH002"} {
+		c := create(t, s, d, "", t0)
+		at := t0.Add(time.Duration(i) * time.Minute)
+		for level := 1; level <= 3; level++ {
+			if _, err := s.RecordClockEvent(ctx, c.ID, fmt.Sprintf("resolution/L%d", level), "escalated", level, at.Add(time.Duration(level)*time.Hour), "resolution overdue"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		owner[c.ID] = d
+	}
+	for _, tc := range []struct {
+		scope   pg.Scope
+		role    string
+		dealers []string
+		want    int
+	}{
+		{pg.AllDealers(), "", []string{"SH001", "SH002", "BJ001"}, 18},
+		{pg.AllDealers(), "region_manager", []string{"SH001", "SH002", "BJ001"}, 6},
+		{pg.Dealers("SH001", "SH002"), "", []string{"SH001", "SH002"}, 12},
+		{pg.Dealers("SH001", "SH002"), "region_manager", []string{"SH001", "SH002"}, 4},
+		{pg.Dealers("BJ001"), "dealer_gm", []string{"BJ001"}, 2},
+	} {
+		got, err := s.Notifications(ctx, tc.scope, tenancy.AnyDealer, tc.role, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != tc.want {
+			t.Errorf("%s, role %q: %d notifications, want %d", tc.scope, tc.role, len(got), tc.want)
+		}
+		for i, n := range got {
+			if !slices.Contains(tc.dealers, n.Dealer) || n.Dealer != owner[n.Complaint] || (tc.role != "" && n.RecipientRole != tc.role) {
+				t.Errorf("%s, role %q: %+v", tc.scope, tc.role, n)
+			}
+			if i > 0 && got[i-1].CreateTime.Before(n.CreateTime) {
+				t.Errorf("%s: not newest first at %d", tc.scope, i)
+			}
+		}
+		if few, err := s.Notifications(ctx, tc.scope, tenancy.AnyDealer, tc.role, 3); err != nil || !slices.Equal(few, got[:min(3, len(got))]) {
+			t.Errorf("%s, role %q, limit 3: %+v (%v), want %+v", tc.scope, tc.role, few, err, got[:min(3, len(got))])
+		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/telemetry"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/gateway/idempotency"
 	"github.com/dealercare/dealercare/services/gateway/middleware"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -281,7 +282,7 @@ func dealerPathGuard(region *regionDealers, next http.Handler) http.Handler {
 		}
 		code, _, _ := strings.Cut(rest, "/")
 		code, _, _ = strings.Cut(code, ":")
-		visible := code == "" || (p.IsDealer() && code == p.Dealer)
+		visible := code == "" || (p.IsDealer() && code == p.Dealer) || acrossDealers(r)
 		if !visible && p.IsRegion() {
 			inRegion, err := region.of(r.Context(), p, r.Header.Get("Authorization"))
 			if err != nil {
@@ -300,6 +301,16 @@ func dealerPathGuard(region *regionDealers, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// acrossDealers reports whether r reads a collection across every dealer
+// the caller sees (/v1/dealers/-/complaints): the service scopes it.
+func acrossDealers(r *http.Request) bool {
+	switch r.URL.Path {
+	case "/v1/dealers/" + tenancy.AnyDealer + "/complaints", "/v1/dealers/" + tenancy.AnyDealer + "/notifications":
+		return r.Method == http.MethodGet
+	}
+	return false
 }
 
 // regionDealers caches, per region, the dealers the customer service says

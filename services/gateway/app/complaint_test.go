@@ -1,6 +1,8 @@
 package app_test
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -151,5 +153,101 @@ func TestComplaintLifecycle(t *testing.T) {
 	found := must(t, 200)(g.do(t, "GET", "/v1/resolutionTemplates?category=CATEGORY_REPAIR_QUALITY&query=复检", agent, ""))
 	if ts, _ := found["templates"].([]any); len(ts) != 1 {
 		t.Errorf("template search = %v", found)
+	}
+}
+
+// TestComplaintsAcrossDealers reads /v1/dealers/-/complaints and
+// …/notifications: HQ sees the network, a region manager the region, dealer
+// staff their own dealer, each with the filters and pages joining up.
+func TestComplaintsAcrossDealers(t *testing.T) {
+	g := start(t)
+	seedNetwork(t, g)
+	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	must(t, 200)(g.do(t, "POST", "/v1/dealers", admin, `{"code":"HZ001","name":"杭州西湖汽车销售服务有限公司","region":"EAST"}`))
+	analyst := g.token(t, auth.Principal{Subject: "analyst", Roles: []auth.Role{auth.RoleHQAnalyst}})
+	east := g.token(t, auth.Principal{Subject: "rm-east", Roles: []auth.Role{auth.RoleRegionManager}, Region: "EAST"})
+	created := map[string]string{} // id → dealer
+	for _, c := range []struct{ dealer, severity string }{{"SH001", "HIGH"}, {"HZ001", "CRITICAL"}, {"BJ001", "CRITICAL"}, {"SH001", "LOW"}} {
+		agent := g.token(t, auth.Principal{Subject: "agent-" + c.dealer, Roles: []auth.Role{auth.RoleAgent}, Dealer: c.dealer})
+		got := must(t, 200)(g.do(t, "POST", "/v1/dealers/"+c.dealer+"/complaints", agent,
+			`{"channel":"CHANNEL_PHONE","category":"CATEGORY_WAITING_TIME","severity":"SEVERITY_`+c.severity+`","description":"等待时间过长"}`))
+		created[got["id"].(string)] = c.dealer
+		if c.severity == "CRITICAL" { // the customer escalates: L1, the dealer manager notified
+			must(t, 200)(g.do(t, "POST", "/v1/dealers/"+c.dealer+"/complaints/"+got["id"].(string)+":escalate", agent, `{"note":"客户要求升级"}`))
+		}
+	}
+	// list pages through a list at pages of size, returning id → dealer.
+	list := func(token, path, key string, size int) map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		tok := ""
+		for range 20 {
+			sep := "?"
+			if strings.Contains(path, "?") {
+				sep = "&"
+			}
+			body := must(t, 200)(g.do(t, "GET", path+sep+"page_size="+strconv.Itoa(size)+"&page_token="+tok, token, ""))
+			items, _ := body[key].([]any)
+			for _, it := range items {
+				m := it.(map[string]any)
+				id := m["id"].(string)
+				if key == "notifications" {
+					id = m["complaint"].(string) + "/" + m["recipientRole"].(string)
+				}
+				if _, dup := out[id]; dup {
+					t.Fatalf("%s: %s twice", path, id)
+				}
+				out[id] = m["dealer"].(string)
+			}
+			if tok, _ = body["nextPageToken"].(string); tok == "" {
+				return out
+			}
+		}
+		t.Fatalf("%s did not end", path)
+		return nil
+	}
+	dealersOf := func(m map[string]string) string {
+		var ds []string
+		for _, d := range m {
+			ds = append(ds, d)
+		}
+		slices.Sort(ds)
+		return strings.Join(ds, ",")
+	}
+	sh := g.token(t, auth.Principal{Subject: "agent-SH001", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	for _, c := range []struct {
+		who, token, query, want string
+	}{
+		{"HQ", analyst, "", "BJ001,HZ001,SH001,SH001"},
+		{"HQ", analyst, "?severity=SEVERITY_CRITICAL", "BJ001,HZ001"},
+		{"HQ", analyst, "?min_level=1&state=STATE_NEW", "BJ001,HZ001"},
+		{"HQ", analyst, "?min_level=2", ""},
+		{"EAST", east, "", "HZ001,SH001,SH001"},
+		{"EAST", east, "?severity=SEVERITY_CRITICAL", "HZ001"},
+		{"SH001", sh, "", "SH001,SH001"},
+	} {
+		for _, size := range []int{1, 3, 100} {
+			got := list(c.token, "/v1/dealers/-/complaints"+c.query, "complaints", size)
+			if dealersOf(got) != c.want {
+				t.Errorf("%s: -/complaints%s (pages of %d): %s, want %s", c.who, c.query, size, dealersOf(got), c.want)
+			}
+			for id, d := range got {
+				if created[id] != d {
+					t.Errorf("%s: complaint %s of %s listed as %s's", c.who, id, created[id], d)
+				}
+			}
+		}
+	}
+	for _, c := range []struct{ who, token, want string }{{"HQ", analyst, "BJ001,HZ001"}, {"EAST", east, "HZ001"}, {"SH001", sh, ""}} {
+		got := list(c.token, "/v1/dealers/-/notifications?recipient_role=dealer_manager", "notifications", 100)
+		if dealersOf(got) != c.want {
+			t.Errorf("%s: -/notifications: %s, want %s", c.who, dealersOf(got), c.want)
+		}
+	}
+	// "-" reads only these collections.
+	for _, p := range []string{"/v1/dealers/-/customers", "/v1/dealers/-/complaints/x", "/v1/dealers/-/callbackTasks"} {
+		if code, body := g.do(t, "GET", p, east, ""); code != 404 {
+			t.Errorf("EAST: GET %s: %d %v, want 404", p, code, body)
+		}
 	}
 }

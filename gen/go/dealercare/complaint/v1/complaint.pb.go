@@ -673,14 +673,18 @@ func (x *GetComplaintRequest) GetComplaint() string {
 // Request for ListComplaints.
 type ListComplaintsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Dealer code.
+	// Dealer code, or `-` for every dealer the caller sees.
 	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
 	// Maximum results (default 100, at most 1000).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous response.
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only this state.
-	State         State `protobuf:"varint,4,opt,name=state,proto3,enum=dealercare.complaint.v1.State" json:"state,omitempty"`
+	State State `protobuf:"varint,4,opt,name=state,proto3,enum=dealercare.complaint.v1.State" json:"state,omitempty"`
+	// Only this severity.
+	Severity Severity `protobuf:"varint,5,opt,name=severity,proto3,enum=dealercare.complaint.v1.Severity" json:"severity,omitempty"`
+	// Only complaints escalated to at least this level (1-4; 0 for all).
+	MinLevel      int32 `protobuf:"varint,6,opt,name=min_level,json=minLevel,proto3" json:"min_level,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -741,6 +745,20 @@ func (x *ListComplaintsRequest) GetState() State {
 		return x.State
 	}
 	return State_STATE_UNSPECIFIED
+}
+
+func (x *ListComplaintsRequest) GetSeverity() Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return Severity_SEVERITY_UNSPECIFIED
+}
+
+func (x *ListComplaintsRequest) GetMinLevel() int32 {
+	if x != nil {
+		return x.MinLevel
+	}
+	return 0
 }
 
 // Response for ListComplaints.
@@ -1748,7 +1766,9 @@ type Notification struct {
 	// Message.
 	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
 	// Output only.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The dealer that owned the complaint then. Output only.
+	Dealer        string `protobuf:"bytes,7,opt,name=dealer,proto3" json:"dealer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1825,10 +1845,17 @@ func (x *Notification) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Notification) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
 // Request for ListNotifications.
 type ListNotificationsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Dealer code.
+	// Dealer code, or `-` for every dealer the caller sees.
 	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
 	// Only for this role.
 	RecipientRole string `protobuf:"bytes,2,opt,name=recipient_role,json=recipientRole,proto3" json:"recipient_role,omitempty"`
@@ -2911,14 +2938,16 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\tcomplaint\x18\x02 \x01(\v2\".dealercare.complaint.v1.ComplaintB\x06\xbaH\x03\xc8\x01\x01R\tcomplaint\"]\n" +
 	"\x13GetComplaintRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12%\n" +
-	"\tcomplaint\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\tcomplaint\"\xca\x01\n" +
+	"\tcomplaint\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\tcomplaint\"\xbb\x02\n" +
 	"\x15ListComplaintsRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\x12>\n" +
-	"\x05state\x18\x04 \x01(\x0e2\x1e.dealercare.complaint.v1.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\"\x84\x01\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x1e.dealercare.complaint.v1.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12G\n" +
+	"\bseverity\x18\x05 \x01(\x0e2!.dealercare.complaint.v1.SeverityB\b\xbaH\x05\x82\x01\x02\x10\x01R\bseverity\x12&\n" +
+	"\tmin_level\x18\x06 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x04(\x00R\bminLevel\"\x84\x01\n" +
 	"\x16ListComplaintsResponse\x12B\n" +
 	"\n" +
 	"complaints\x18\x01 \x03(\v2\".dealercare.complaint.v1.ComplaintR\n" +
@@ -2989,7 +3018,7 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12%\n" +
 	"\tcomplaint\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\tcomplaint\"^\n" +
 	"\x1bListComplaintEventsResponse\x12?\n" +
-	"\x06events\x18\x01 \x03(\v2'.dealercare.complaint.v1.ComplaintEventR\x06events\"\xd0\x01\n" +
+	"\x06events\x18\x01 \x03(\v2'.dealercare.complaint.v1.ComplaintEventR\x06events\"\xe8\x01\n" +
 	"\fNotification\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tcomplaint\x18\x02 \x01(\tR\tcomplaint\x12%\n" +
@@ -2997,7 +3026,8 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\x05level\x18\x04 \x01(\x05R\x05level\x12\x18\n" +
 	"\amessage\x18\x05 \x01(\tR\amessage\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x94\x01\n" +
+	"createTime\x12\x16\n" +
+	"\x06dealer\x18\a \x01(\tR\x06dealer\"\x94\x01\n" +
 	"\x18ListNotificationsRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12.\n" +
 	"\x0erecipient_role\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18(R\rrecipientRole\x12'\n" +
@@ -3206,86 +3236,87 @@ var file_dealercare_complaint_v1_complaint_proto_depIdxs = []int32{
 	42, // 9: dealercare.complaint.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 10: dealercare.complaint.v1.CreateComplaintRequest.complaint:type_name -> dealercare.complaint.v1.Complaint
 	3,  // 11: dealercare.complaint.v1.ListComplaintsRequest.state:type_name -> dealercare.complaint.v1.State
-	4,  // 12: dealercare.complaint.v1.ListComplaintsResponse.complaints:type_name -> dealercare.complaint.v1.Complaint
-	4,  // 13: dealercare.complaint.v1.UpdateComplaintRequest.complaint:type_name -> dealercare.complaint.v1.Complaint
-	43, // 14: dealercare.complaint.v1.UpdateComplaintRequest.update_mask:type_name -> google.protobuf.FieldMask
-	42, // 15: dealercare.complaint.v1.ComplaintEvent.time:type_name -> google.protobuf.Timestamp
-	20, // 16: dealercare.complaint.v1.ListComplaintEventsResponse.events:type_name -> dealercare.complaint.v1.ComplaintEvent
-	42, // 17: dealercare.complaint.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
-	23, // 18: dealercare.complaint.v1.ListNotificationsResponse.notifications:type_name -> dealercare.complaint.v1.Notification
-	2,  // 19: dealercare.complaint.v1.SeverityTarget.severity:type_name -> dealercare.complaint.v1.Severity
-	44, // 20: dealercare.complaint.v1.SeverityTarget.response:type_name -> google.protobuf.Duration
-	44, // 21: dealercare.complaint.v1.SeverityTarget.resolution:type_name -> google.protobuf.Duration
-	26, // 22: dealercare.complaint.v1.SlaPolicy.targets:type_name -> dealercare.complaint.v1.SeverityTarget
-	42, // 23: dealercare.complaint.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
-	27, // 24: dealercare.complaint.v1.UpdateSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
-	27, // 25: dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
-	1,  // 26: dealercare.complaint.v1.ResolutionTemplate.category:type_name -> dealercare.complaint.v1.Category
-	42, // 27: dealercare.complaint.v1.ResolutionTemplate.create_time:type_name -> google.protobuf.Timestamp
-	1,  // 28: dealercare.complaint.v1.ListResolutionTemplatesRequest.category:type_name -> dealercare.complaint.v1.Category
-	32, // 29: dealercare.complaint.v1.ListResolutionTemplatesResponse.templates:type_name -> dealercare.complaint.v1.ResolutionTemplate
-	32, // 30: dealercare.complaint.v1.CreateResolutionTemplateRequest.template:type_name -> dealercare.complaint.v1.ResolutionTemplate
-	42, // 31: dealercare.complaint.v1.RecordClockEventRequest.time:type_name -> google.protobuf.Timestamp
-	42, // 32: dealercare.complaint.v1.SetDeadlinesRequest.response_due_time:type_name -> google.protobuf.Timestamp
-	42, // 33: dealercare.complaint.v1.SetDeadlinesRequest.resolution_due_time:type_name -> google.protobuf.Timestamp
-	3,  // 34: dealercare.complaint.v1.ClockInput.state:type_name -> dealercare.complaint.v1.State
-	2,  // 35: dealercare.complaint.v1.ClockInput.severity:type_name -> dealercare.complaint.v1.Severity
-	27, // 36: dealercare.complaint.v1.ClockInput.policy:type_name -> dealercare.complaint.v1.SlaPolicy
-	5,  // 37: dealercare.complaint.v1.ComplaintService.CreateComplaint:input_type -> dealercare.complaint.v1.CreateComplaintRequest
-	6,  // 38: dealercare.complaint.v1.ComplaintService.GetComplaint:input_type -> dealercare.complaint.v1.GetComplaintRequest
-	7,  // 39: dealercare.complaint.v1.ComplaintService.ListComplaints:input_type -> dealercare.complaint.v1.ListComplaintsRequest
-	9,  // 40: dealercare.complaint.v1.ComplaintService.UpdateComplaint:input_type -> dealercare.complaint.v1.UpdateComplaintRequest
-	10, // 41: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:input_type -> dealercare.complaint.v1.AcknowledgeComplaintRequest
-	11, // 42: dealercare.complaint.v1.ComplaintService.StartComplaint:input_type -> dealercare.complaint.v1.StartComplaintRequest
-	12, // 43: dealercare.complaint.v1.ComplaintService.WaitForCustomer:input_type -> dealercare.complaint.v1.WaitForCustomerRequest
-	13, // 44: dealercare.complaint.v1.ComplaintService.ResumeComplaint:input_type -> dealercare.complaint.v1.ResumeComplaintRequest
-	17, // 45: dealercare.complaint.v1.ComplaintService.ResolveComplaint:input_type -> dealercare.complaint.v1.ResolveComplaintRequest
-	14, // 46: dealercare.complaint.v1.ComplaintService.ReopenComplaint:input_type -> dealercare.complaint.v1.ReopenComplaintRequest
-	15, // 47: dealercare.complaint.v1.ComplaintService.CloseComplaint:input_type -> dealercare.complaint.v1.CloseComplaintRequest
-	16, // 48: dealercare.complaint.v1.ComplaintService.EscalateComplaint:input_type -> dealercare.complaint.v1.EscalateComplaintRequest
-	18, // 49: dealercare.complaint.v1.ComplaintService.TransferComplaint:input_type -> dealercare.complaint.v1.TransferComplaintRequest
-	19, // 50: dealercare.complaint.v1.ComplaintService.AssignComplaint:input_type -> dealercare.complaint.v1.AssignComplaintRequest
-	21, // 51: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:input_type -> dealercare.complaint.v1.ListComplaintEventsRequest
-	24, // 52: dealercare.complaint.v1.ComplaintService.ListNotifications:input_type -> dealercare.complaint.v1.ListNotificationsRequest
-	28, // 53: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:input_type -> dealercare.complaint.v1.GetSlaPolicyRequest
-	29, // 54: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:input_type -> dealercare.complaint.v1.UpdateSlaPolicyRequest
-	30, // 55: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:input_type -> dealercare.complaint.v1.GetDefaultSlaPolicyRequest
-	31, // 56: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:input_type -> dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest
-	33, // 57: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:input_type -> dealercare.complaint.v1.ListResolutionTemplatesRequest
-	35, // 58: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:input_type -> dealercare.complaint.v1.CreateResolutionTemplateRequest
-	36, // 59: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:input_type -> dealercare.complaint.v1.RecordClockEventRequest
-	40, // 60: dealercare.complaint.v1.ComplaintClockService.GetClockInput:input_type -> dealercare.complaint.v1.GetClockInputRequest
-	38, // 61: dealercare.complaint.v1.ComplaintClockService.SetDeadlines:input_type -> dealercare.complaint.v1.SetDeadlinesRequest
-	4,  // 62: dealercare.complaint.v1.ComplaintService.CreateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 63: dealercare.complaint.v1.ComplaintService.GetComplaint:output_type -> dealercare.complaint.v1.Complaint
-	8,  // 64: dealercare.complaint.v1.ComplaintService.ListComplaints:output_type -> dealercare.complaint.v1.ListComplaintsResponse
-	4,  // 65: dealercare.complaint.v1.ComplaintService.UpdateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 66: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 67: dealercare.complaint.v1.ComplaintService.StartComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 68: dealercare.complaint.v1.ComplaintService.WaitForCustomer:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 69: dealercare.complaint.v1.ComplaintService.ResumeComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 70: dealercare.complaint.v1.ComplaintService.ResolveComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 71: dealercare.complaint.v1.ComplaintService.ReopenComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 72: dealercare.complaint.v1.ComplaintService.CloseComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 73: dealercare.complaint.v1.ComplaintService.EscalateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 74: dealercare.complaint.v1.ComplaintService.TransferComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 75: dealercare.complaint.v1.ComplaintService.AssignComplaint:output_type -> dealercare.complaint.v1.Complaint
-	22, // 76: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:output_type -> dealercare.complaint.v1.ListComplaintEventsResponse
-	25, // 77: dealercare.complaint.v1.ComplaintService.ListNotifications:output_type -> dealercare.complaint.v1.ListNotificationsResponse
-	27, // 78: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	27, // 79: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	27, // 80: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	27, // 81: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	34, // 82: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:output_type -> dealercare.complaint.v1.ListResolutionTemplatesResponse
-	32, // 83: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:output_type -> dealercare.complaint.v1.ResolutionTemplate
-	37, // 84: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:output_type -> dealercare.complaint.v1.RecordClockEventResponse
-	41, // 85: dealercare.complaint.v1.ComplaintClockService.GetClockInput:output_type -> dealercare.complaint.v1.ClockInput
-	39, // 86: dealercare.complaint.v1.ComplaintClockService.SetDeadlines:output_type -> dealercare.complaint.v1.SetDeadlinesResponse
-	62, // [62:87] is the sub-list for method output_type
-	37, // [37:62] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	2,  // 12: dealercare.complaint.v1.ListComplaintsRequest.severity:type_name -> dealercare.complaint.v1.Severity
+	4,  // 13: dealercare.complaint.v1.ListComplaintsResponse.complaints:type_name -> dealercare.complaint.v1.Complaint
+	4,  // 14: dealercare.complaint.v1.UpdateComplaintRequest.complaint:type_name -> dealercare.complaint.v1.Complaint
+	43, // 15: dealercare.complaint.v1.UpdateComplaintRequest.update_mask:type_name -> google.protobuf.FieldMask
+	42, // 16: dealercare.complaint.v1.ComplaintEvent.time:type_name -> google.protobuf.Timestamp
+	20, // 17: dealercare.complaint.v1.ListComplaintEventsResponse.events:type_name -> dealercare.complaint.v1.ComplaintEvent
+	42, // 18: dealercare.complaint.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	23, // 19: dealercare.complaint.v1.ListNotificationsResponse.notifications:type_name -> dealercare.complaint.v1.Notification
+	2,  // 20: dealercare.complaint.v1.SeverityTarget.severity:type_name -> dealercare.complaint.v1.Severity
+	44, // 21: dealercare.complaint.v1.SeverityTarget.response:type_name -> google.protobuf.Duration
+	44, // 22: dealercare.complaint.v1.SeverityTarget.resolution:type_name -> google.protobuf.Duration
+	26, // 23: dealercare.complaint.v1.SlaPolicy.targets:type_name -> dealercare.complaint.v1.SeverityTarget
+	42, // 24: dealercare.complaint.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
+	27, // 25: dealercare.complaint.v1.UpdateSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
+	27, // 26: dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
+	1,  // 27: dealercare.complaint.v1.ResolutionTemplate.category:type_name -> dealercare.complaint.v1.Category
+	42, // 28: dealercare.complaint.v1.ResolutionTemplate.create_time:type_name -> google.protobuf.Timestamp
+	1,  // 29: dealercare.complaint.v1.ListResolutionTemplatesRequest.category:type_name -> dealercare.complaint.v1.Category
+	32, // 30: dealercare.complaint.v1.ListResolutionTemplatesResponse.templates:type_name -> dealercare.complaint.v1.ResolutionTemplate
+	32, // 31: dealercare.complaint.v1.CreateResolutionTemplateRequest.template:type_name -> dealercare.complaint.v1.ResolutionTemplate
+	42, // 32: dealercare.complaint.v1.RecordClockEventRequest.time:type_name -> google.protobuf.Timestamp
+	42, // 33: dealercare.complaint.v1.SetDeadlinesRequest.response_due_time:type_name -> google.protobuf.Timestamp
+	42, // 34: dealercare.complaint.v1.SetDeadlinesRequest.resolution_due_time:type_name -> google.protobuf.Timestamp
+	3,  // 35: dealercare.complaint.v1.ClockInput.state:type_name -> dealercare.complaint.v1.State
+	2,  // 36: dealercare.complaint.v1.ClockInput.severity:type_name -> dealercare.complaint.v1.Severity
+	27, // 37: dealercare.complaint.v1.ClockInput.policy:type_name -> dealercare.complaint.v1.SlaPolicy
+	5,  // 38: dealercare.complaint.v1.ComplaintService.CreateComplaint:input_type -> dealercare.complaint.v1.CreateComplaintRequest
+	6,  // 39: dealercare.complaint.v1.ComplaintService.GetComplaint:input_type -> dealercare.complaint.v1.GetComplaintRequest
+	7,  // 40: dealercare.complaint.v1.ComplaintService.ListComplaints:input_type -> dealercare.complaint.v1.ListComplaintsRequest
+	9,  // 41: dealercare.complaint.v1.ComplaintService.UpdateComplaint:input_type -> dealercare.complaint.v1.UpdateComplaintRequest
+	10, // 42: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:input_type -> dealercare.complaint.v1.AcknowledgeComplaintRequest
+	11, // 43: dealercare.complaint.v1.ComplaintService.StartComplaint:input_type -> dealercare.complaint.v1.StartComplaintRequest
+	12, // 44: dealercare.complaint.v1.ComplaintService.WaitForCustomer:input_type -> dealercare.complaint.v1.WaitForCustomerRequest
+	13, // 45: dealercare.complaint.v1.ComplaintService.ResumeComplaint:input_type -> dealercare.complaint.v1.ResumeComplaintRequest
+	17, // 46: dealercare.complaint.v1.ComplaintService.ResolveComplaint:input_type -> dealercare.complaint.v1.ResolveComplaintRequest
+	14, // 47: dealercare.complaint.v1.ComplaintService.ReopenComplaint:input_type -> dealercare.complaint.v1.ReopenComplaintRequest
+	15, // 48: dealercare.complaint.v1.ComplaintService.CloseComplaint:input_type -> dealercare.complaint.v1.CloseComplaintRequest
+	16, // 49: dealercare.complaint.v1.ComplaintService.EscalateComplaint:input_type -> dealercare.complaint.v1.EscalateComplaintRequest
+	18, // 50: dealercare.complaint.v1.ComplaintService.TransferComplaint:input_type -> dealercare.complaint.v1.TransferComplaintRequest
+	19, // 51: dealercare.complaint.v1.ComplaintService.AssignComplaint:input_type -> dealercare.complaint.v1.AssignComplaintRequest
+	21, // 52: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:input_type -> dealercare.complaint.v1.ListComplaintEventsRequest
+	24, // 53: dealercare.complaint.v1.ComplaintService.ListNotifications:input_type -> dealercare.complaint.v1.ListNotificationsRequest
+	28, // 54: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:input_type -> dealercare.complaint.v1.GetSlaPolicyRequest
+	29, // 55: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:input_type -> dealercare.complaint.v1.UpdateSlaPolicyRequest
+	30, // 56: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:input_type -> dealercare.complaint.v1.GetDefaultSlaPolicyRequest
+	31, // 57: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:input_type -> dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest
+	33, // 58: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:input_type -> dealercare.complaint.v1.ListResolutionTemplatesRequest
+	35, // 59: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:input_type -> dealercare.complaint.v1.CreateResolutionTemplateRequest
+	36, // 60: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:input_type -> dealercare.complaint.v1.RecordClockEventRequest
+	40, // 61: dealercare.complaint.v1.ComplaintClockService.GetClockInput:input_type -> dealercare.complaint.v1.GetClockInputRequest
+	38, // 62: dealercare.complaint.v1.ComplaintClockService.SetDeadlines:input_type -> dealercare.complaint.v1.SetDeadlinesRequest
+	4,  // 63: dealercare.complaint.v1.ComplaintService.CreateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 64: dealercare.complaint.v1.ComplaintService.GetComplaint:output_type -> dealercare.complaint.v1.Complaint
+	8,  // 65: dealercare.complaint.v1.ComplaintService.ListComplaints:output_type -> dealercare.complaint.v1.ListComplaintsResponse
+	4,  // 66: dealercare.complaint.v1.ComplaintService.UpdateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 67: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 68: dealercare.complaint.v1.ComplaintService.StartComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 69: dealercare.complaint.v1.ComplaintService.WaitForCustomer:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 70: dealercare.complaint.v1.ComplaintService.ResumeComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 71: dealercare.complaint.v1.ComplaintService.ResolveComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 72: dealercare.complaint.v1.ComplaintService.ReopenComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 73: dealercare.complaint.v1.ComplaintService.CloseComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 74: dealercare.complaint.v1.ComplaintService.EscalateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 75: dealercare.complaint.v1.ComplaintService.TransferComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 76: dealercare.complaint.v1.ComplaintService.AssignComplaint:output_type -> dealercare.complaint.v1.Complaint
+	22, // 77: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:output_type -> dealercare.complaint.v1.ListComplaintEventsResponse
+	25, // 78: dealercare.complaint.v1.ComplaintService.ListNotifications:output_type -> dealercare.complaint.v1.ListNotificationsResponse
+	27, // 79: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 80: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 81: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 82: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	34, // 83: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:output_type -> dealercare.complaint.v1.ListResolutionTemplatesResponse
+	32, // 84: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:output_type -> dealercare.complaint.v1.ResolutionTemplate
+	37, // 85: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:output_type -> dealercare.complaint.v1.RecordClockEventResponse
+	41, // 86: dealercare.complaint.v1.ComplaintClockService.GetClockInput:output_type -> dealercare.complaint.v1.ClockInput
+	39, // 87: dealercare.complaint.v1.ComplaintClockService.SetDeadlines:output_type -> dealercare.complaint.v1.SetDeadlinesResponse
+	63, // [63:88] is the sub-list for method output_type
+	38, // [38:63] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_complaint_v1_complaint_proto_init() }

@@ -57,7 +57,9 @@ type ComplaintServiceClient interface {
 	CreateComplaint(ctx context.Context, in *CreateComplaintRequest, opts ...grpc.CallOption) (*Complaint, error)
 	// Gets a complaint with its SLA deadlines and escalation level.
 	GetComplaint(ctx context.Context, in *GetComplaintRequest, opts ...grpc.CallOption) (*Complaint, error)
-	// Lists complaints, newest first, by state, severity or level.
+	// Lists complaints, newest first, by state, severity or level. Dealer `-`
+	// lists every dealer the caller sees: the network for HQ, the region for
+	// a region manager, the own dealer for dealer staff.
 	ListComplaints(ctx context.Context, in *ListComplaintsRequest, opts ...grpc.CallOption) (*ListComplaintsResponse, error)
 	// Updates severity, category, description, customer or VIN under a field
 	// mask; a severity change recomputes the SLA deadlines.
@@ -87,7 +89,9 @@ type ComplaintServiceClient interface {
 	AssignComplaint(ctx context.Context, in *AssignComplaintRequest, opts ...grpc.CallOption) (*Complaint, error)
 	// Lists the complaint's timeline, oldest first. It is append-only.
 	ListComplaintEvents(ctx context.Context, in *ListComplaintEventsRequest, opts ...grpc.CallOption) (*ListComplaintEventsResponse, error)
-	// Lists the escalation notifications sent to a role of the dealer.
+	// Lists the escalation notifications sent to a role of the dealer, newest
+	// first. Dealer `-` lists those of every dealer the caller sees, e.g. a
+	// region manager's (`recipient_role=region_manager`) across the region.
 	ListNotifications(ctx context.Context, in *ListNotificationsRequest, opts ...grpc.CallOption) (*ListNotificationsResponse, error)
 	// Gets the SLA policy in force for a dealer (its override or HQ's
 	// default).
@@ -346,7 +350,9 @@ type ComplaintServiceServer interface {
 	CreateComplaint(context.Context, *CreateComplaintRequest) (*Complaint, error)
 	// Gets a complaint with its SLA deadlines and escalation level.
 	GetComplaint(context.Context, *GetComplaintRequest) (*Complaint, error)
-	// Lists complaints, newest first, by state, severity or level.
+	// Lists complaints, newest first, by state, severity or level. Dealer `-`
+	// lists every dealer the caller sees: the network for HQ, the region for
+	// a region manager, the own dealer for dealer staff.
 	ListComplaints(context.Context, *ListComplaintsRequest) (*ListComplaintsResponse, error)
 	// Updates severity, category, description, customer or VIN under a field
 	// mask; a severity change recomputes the SLA deadlines.
@@ -376,7 +382,9 @@ type ComplaintServiceServer interface {
 	AssignComplaint(context.Context, *AssignComplaintRequest) (*Complaint, error)
 	// Lists the complaint's timeline, oldest first. It is append-only.
 	ListComplaintEvents(context.Context, *ListComplaintEventsRequest) (*ListComplaintEventsResponse, error)
-	// Lists the escalation notifications sent to a role of the dealer.
+	// Lists the escalation notifications sent to a role of the dealer, newest
+	// first. Dealer `-` lists those of every dealer the caller sees, e.g. a
+	// region manager's (`recipient_role=region_manager`) across the region.
 	ListNotifications(context.Context, *ListNotificationsRequest) (*ListNotificationsResponse, error)
 	// Gets the SLA policy in force for a dealer (its override or HQ's
 	// default).
