@@ -311,9 +311,10 @@ func (p *params) add(v any) string {
 // and under row-level security. Rows are ordered by the uuid the position
 // compares: a bare id after the union would be the id::text output column.
 //
-// Across dealers (tenancy.AnyDealer), the whole network is one arm read
-// from complaints_network_idx or complaints_network_state_idx; a region's
-// dealers are the same two halves over the set.
+// Across dealers (tenancy.AnyDealer), the whole network is one arm read in
+// page order from complaints_network_idx (its state filter a filter there
+// in a generic plan; complaints_network_state_idx serves plans made for a
+// rare state); a region's dealers are the same two halves over the set.
 func listQuery(q *params, scope pg.Scope, f ListFilter, at, id, limit string) string {
 	where := ` AND (create_time, complaints.id) < (CASE WHEN ` + at + `::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE ` + at + ` END,
 			CASE WHEN ` + at + `::timestamptz IS NULL THEN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid ELSE ` + id + `::uuid END)`
@@ -423,8 +424,9 @@ func (s *Store) Notifications(ctx context.Context, scope pg.Scope, dealer, role 
 // notificationsQuery is Notifications' statement. Each form reads its
 // index in order (notifications_recent_idx, notifications_role_idx; across
 // the network notifications_network_idx, notifications_network_role_idx),
-// under a generic plan too: an optional role ORed into one statement was a
-// filter there. The order is by the uuid notifications.id: a bare "id" is
+// under a generic plan too (a region's are planned each time, see
+// planEachTime): an optional role ORed into one statement was a filter
+// there. The order is by the uuid notifications.id: a bare "id" is
 // the id::text output column, which no index supplies.
 func notificationsQuery(q *params, scope pg.Scope, dealer, role, limit string) string {
 	cond := `true`

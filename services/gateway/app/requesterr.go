@@ -33,6 +33,7 @@ import (
 type bodyRecord struct {
 	buf bytes.Buffer
 	max int
+	cut bool // the body went past max: buf holds its first part
 }
 
 type bodyRecordKey struct{}
@@ -46,7 +47,11 @@ type recordingBody struct {
 
 func (b recordingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if b.rec.buf.Len()+n <= b.rec.max {
+	switch {
+	case b.rec.cut:
+	case b.rec.buf.Len()+n > b.rec.max:
+		b.rec.cut = true
+	default:
 		b.rec.buf.Write(p[:n])
 	}
 	return n, err

@@ -56,7 +56,7 @@ const (
 
 // purchaseTime is when customer c of a dealer bought the vehicle: within
 // the last five years, or within the last recentSaleDays for one customer
-// in recentSaleEvery; during the day, at least an hour before now.
+// in recentSaleEvery; one to nine hours before the time of day of now.
 func purchaseTime(r *rand.Rand, c int, now time.Time) time.Time {
 	days := 365 * 5
 	if c%recentSaleEvery == recentSaleEvery-1 {
