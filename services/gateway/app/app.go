@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -203,7 +204,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// Idempotency keys by the caller, so it follows authentication, and
 	// reads the whole body, so it sits inside the body limit.
 	api := bodyLimit(m.Config.MaxBodyBytes, m.Config.MaxImportBytes, idempotency.Middleware(m.store, m.Config.Idempotency.Options(m.Log))(mux))
-	api = dealerPathGuard(&regionDealers{client: customerv1.NewDealerNetworkServiceClient(customer), cache: map[string]regionEntry{}}, api)
+	api = dealerPathGuard(&visibleDealers{client: customerv1.NewDealerNetworkServiceClient(customer), cache: map[string]dealersEntry{}}, api)
 	if m.Config.RateLimit.Enabled() {
 		api = middleware.RateLimit(m.Config.RateLimit)(api)
 	}
@@ -267,29 +268,32 @@ func bodyLimit(limit, importLimit int64, next http.Handler) http.Handler {
 	})
 }
 
-// dealerPathGuard answers 404 at the edge when a dealer or region user
-// addresses a dealer outside their view by path (/v1/dealers/{other}/...).
-// The services check again (and PostgreSQL row-level security below them);
-// answering here keeps the answer uniform, whatever a service would have
-// validated first, and saves the call.
-func dealerPathGuard(region *regionDealers, next http.Handler) http.Handler {
+// dealerPathGuard answers 404 at the edge when a user addresses a dealer
+// outside their view by path (/v1/dealers/{other}/...): for dealer staff
+// another dealer, for a region manager a dealer of another region, for HQ a
+// dealer that does not exist (whose lists would otherwise answer empty, as
+// if a mistyped code were a dealer without complaints). The services check
+// again (and PostgreSQL row-level security below them); answering here
+// keeps the answer uniform, whatever a service would have validated
+// first, and saves the call.
+func dealerPathGuard(network *visibleDealers, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := auth.PrincipalFromContext(r.Context())
 		rest, scoped := strings.CutPrefix(r.URL.Path, "/v1/dealers/")
-		if !ok || !scoped || p.IsHQ() || p.IsService() {
+		if !ok || !scoped || p.IsService() {
 			next.ServeHTTP(w, r)
 			return
 		}
 		code, _, _ := strings.Cut(rest, "/")
 		code, _, _ = strings.Cut(code, ":")
 		visible := code == "" || (p.IsDealer() && code == p.Dealer) || acrossDealers(r)
-		if !visible && p.IsRegion() {
-			inRegion, err := region.of(r.Context(), p, r.Header.Get("Authorization"))
+		if !visible && (p.IsRegion() || p.IsHQ()) {
+			var err error
+			visible, err = network.sees(r.Context(), p, r.Header.Get("Authorization"), code)
 			if err != nil {
 				middleware.WriteStatus(w, http.StatusServiceUnavailable, codes.Unavailable, "dealer network unavailable, retry later")
 				return
 			}
-			visible = slices.Contains(inRegion, code)
 		}
 		if !visible {
 			msg := fmt.Sprintf("dealer %q not found", code)
@@ -313,40 +317,73 @@ func acrossDealers(r *http.Request) bool {
 	return false
 }
 
-// regionDealers caches, per region, the dealers the customer service says
-// the region covers, for a short while: a dealer moved between regions is
-// seen within regionCacheTTL.
-type regionDealers struct {
+// visibleDealers caches, per region, the dealers the customer service says
+// a region manager sees, for a short while: a dealer moved between regions
+// is seen within dealerCacheTTL, and a code missing from a list older than
+// dealerRecheck is asked again. HQ sees every dealer, so for HQ it caches
+// the network's codes the same way, and asks the customer service for a
+// code missing from them (one dealer: a dealer just created is found at
+// once, and a mistyped code costs one lookup).
+type visibleDealers struct {
 	client customerv1.DealerNetworkServiceClient
 	mu     sync.Mutex
-	cache  map[string]regionEntry
+	cache  map[string]dealersEntry
 }
 
-type regionEntry struct {
+type dealersEntry struct {
 	codes []string
 	at    time.Time
 }
 
-const regionCacheTTL = 30 * time.Second
+const (
+	dealerCacheTTL = 30 * time.Second
+	dealerRecheck  = 2 * time.Second
+)
 
-func (rd *regionDealers) of(ctx context.Context, p *auth.Principal, authorization string) ([]string, error) {
-	rd.mu.Lock()
-	e, ok := rd.cache[p.Region]
-	rd.mu.Unlock()
-	if ok && time.Since(e.at) < regionCacheTTL {
-		return e.codes, nil
+// sees reports whether p (a region manager or HQ) sees dealer code.
+func (vd *visibleDealers) sees(ctx context.Context, p *auth.Principal, authorization, code string) (bool, error) {
+	key := "region:" + p.Region
+	if p.IsHQ() {
+		key = "hq"
+	}
+	vd.mu.Lock()
+	e, ok := vd.cache[key]
+	vd.mu.Unlock()
+	age := time.Since(e.at)
+	fresh := ok && age < dealerCacheTTL
+	switch {
+	case fresh && slices.Contains(e.codes, code):
+		return true, nil
+	case fresh && p.IsHQ():
+		return vd.exists(ctx, authorization, code)
+	case fresh && age < dealerRecheck:
+		return false, nil
 	}
 	// Asked with the caller's own token: the customer service applies its
 	// visibility rule to exactly this principal.
 	raw, _ := auth.BearerToken(authorization)
-	codes, err := dealerlist.Codes(auth.WithToken(ctx, raw), rd.client)
+	list, err := dealerlist.Codes(auth.WithToken(ctx, raw), vd.client)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	rd.mu.Lock()
-	rd.cache[p.Region] = regionEntry{codes: codes, at: time.Now()}
-	rd.mu.Unlock()
-	return codes, nil
+	vd.mu.Lock()
+	vd.cache[key] = dealersEntry{codes: list, at: time.Now()}
+	vd.mu.Unlock()
+	return slices.Contains(list, code), nil
+}
+
+// exists asks the customer service whether dealer code exists, with the
+// caller's (HQ's) token.
+func (vd *visibleDealers) exists(ctx context.Context, authorization, code string) (bool, error) {
+	raw, _ := auth.BearerToken(authorization)
+	_, err := vd.client.GetDealer(auth.WithToken(ctx, raw), &customerv1.GetDealerRequest{Dealer: code})
+	switch status.Code(err) {
+	case codes.OK:
+		return true, nil
+	case codes.NotFound, codes.InvalidArgument:
+		return false, nil
+	}
+	return false, err
 }
 
 // tokenErrorZh is the Chinese message of a token error, by its kind.

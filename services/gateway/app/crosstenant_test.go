@@ -367,3 +367,26 @@ func (g *gw) seedCallbackTask(t *testing.T, dealer, source string) *callbackv1.C
 	}
 	return task
 }
+
+// TestHQMissesAnUnknownDealer: HQ reads every dealer, but a code that names
+// none answers 404 like another dealer's does to dealer staff, not an empty
+// list; a dealer HQ has just created is found at once, however recently
+// the gateway looked at the network.
+func TestHQMissesAnUnknownDealer(t *testing.T) {
+	g := start(t)
+	seedNetwork(t, g)
+	analyst := g.token(t, auth.Principal{Subject: "analyst", Roles: []auth.Role{auth.RoleHQAnalyst}})
+	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	for _, p := range []string{"/v1/dealers/SH001/complaints", "/v1/dealers/SH001/callbackTasks", "/v1/dealers/SH001/customers"} {
+		must(t, 200)(g.do(t, "GET", p, analyst, ""))
+		unknown := strings.Replace(p, "SH001", "SH999", 1)
+		code, body := g.doLang(t, "GET", unknown, analyst, "", "zh-CN")
+		if msg, _ := body["message"].(string); code != 404 || !strings.Contains(msg, "SH999") {
+			t.Errorf("GET %s as HQ: %d %v, want 404 naming SH999", unknown, code, body)
+		}
+	}
+	must(t, 200)(g.do(t, "POST", "/v1/dealers", admin, `{"code":"SH999","name":"上海新开汽车销售服务有限公司","region":"EAST"}`))
+	for _, tok := range []string{admin, analyst} {
+		must(t, 200)(g.do(t, "GET", "/v1/dealers/SH999/complaints", tok, ""))
+	}
+}
