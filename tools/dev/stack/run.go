@@ -12,6 +12,7 @@ import (
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/tools/dev/demo"
@@ -345,11 +346,7 @@ func (r *runner) loadDemo(ctx context.Context) error {
 		return fmt.Errorf("dev token: %w", err)
 	}
 	r.token = token
-	target, err := serviceNamed(demoService)
-	if err != nil {
-		return err
-	}
-	conn, err := grpc.NewClient(target.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dialService(demoService)
 	if err != nil {
 		return fmt.Errorf("demo network: %w", err)
 	}
@@ -366,11 +363,7 @@ func (r *runner) loadDemo(ctx context.Context) error {
 	// Agents join the callback rotation before the archive's visits make
 	// callback tasks, so those tasks are assigned.
 	began = time.Now()
-	cbTarget, err := serviceNamed("callback")
-	if err != nil {
-		return err
-	}
-	cbConn, err := grpc.NewClient(cbTarget.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cbConn, err := dialService("callback")
 	if err != nil {
 		return fmt.Errorf("demo callback agents: %w", err)
 	}
@@ -399,7 +392,32 @@ func (r *runner) loadDemo(ctx context.Context) error {
 		r.logf("demo archive: %d customers, %d vehicles, %d repair orders, %d deliveries at %d dealers, %d visits to another dealer of the region (%s)",
 			archive.Customers, archive.Vehicles, archive.RepairOrders, archive.Sales, archive.Dealers, archive.VisitsElsewhere, since(began))
 	}
+
+	began = time.Now()
+	cpConn, err := dialService("complaint")
+	if err != nil {
+		return fmt.Errorf("demo complaints: %w", err)
+	}
+	defer cpConn.Close()
+	filed, err := demo.LoadComplaints(ctx, complaintv1.NewComplaintServiceClient(cpConn), customerv1.NewArchiveServiceClient(conn), network, agentOf)
+	if err != nil {
+		return fmt.Errorf("demo complaints: %w", err)
+	}
+	if filed == 0 {
+		r.logf("demo complaints: already filed")
+	} else {
+		r.logf("demo complaints: %d at %d dealers (%s)", filed, len(network.Dealers), since(began))
+	}
 	return nil
+}
+
+// dialService opens a client connection to the running service name.
+func dialService(name string) (*grpc.ClientConn, error) {
+	target, err := serviceNamed(name)
+	if err != nil {
+		return nil, err
+	}
+	return grpc.NewClient(target.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 }
 
 // printSummary writes .run/env and tells the developer how to call the
