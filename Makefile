@@ -74,8 +74,11 @@ check-generate: generate
 	@test -z "$$(git status --porcelain -- gen/)" || { git status --porcelain -- gen/; echo "generated files not committed: run 'make generate' and commit gen/"; exit 1; }
 
 ## lint: go vet and gofmt over every module.
+# Go files git tracks or would track (new files before `git add` too).
+GO_SOURCES = git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/'
+
 lint:
-	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'))" || { gofmt -l $$(git ls-files '*.go' | grep -v '^gen/'); echo "gofmt needed"; exit 1; }
+	@test -z "$$(gofmt -l $$($(GO_SOURCES)))" || { gofmt -l $$($(GO_SOURCES)); echo "gofmt needed"; exit 1; }
 	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
 
 ## token: a dev JWT, e.g. make token ROLE=agent DEALER=SH001 (or REGION=EAST).
