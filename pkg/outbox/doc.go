@@ -60,8 +60,8 @@
 //	ALTER TABLE outbox_events ENABLE ROW LEVEL SECURITY;
 //	ALTER TABLE outbox_events FORCE ROW LEVEL SECURITY;
 //	CREATE POLICY tenant_isolation ON outbox_events
-//	    USING (current_setting('app.all_dealers', true) = 'on' OR dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ',')))
-//	    WITH CHECK (current_setting('app.all_dealers', true) = 'on' OR dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ',')));
+//	    USING ((SELECT current_setting('app.all_dealers', true) = 'on') OR dealer_id IN (SELECT unnest(string_to_array(current_setting('app.dealer_ids', true), ','))))
+//	    WITH CHECK ((SELECT current_setting('app.all_dealers', true) = 'on') OR dealer_id IN (SELECT unnest(string_to_array(current_setting('app.dealer_ids', true), ','))));
 //
 // The table is dealer data like any other: keyed by dealer_id first and
 // under the tenant policy, so a dealer's transaction can add events only for

@@ -26,10 +26,13 @@
 //	ALTER TABLE complaints ENABLE ROW LEVEL SECURITY;
 //	ALTER TABLE complaints FORCE ROW LEVEL SECURITY;
 //	CREATE POLICY tenant_isolation ON complaints
-//	    USING (current_setting('app.all_dealers', true) = 'on'
-//	           OR dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ',')))
-//	    WITH CHECK (current_setting('app.all_dealers', true) = 'on'
-//	           OR dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ',')));
+//	    USING ((SELECT current_setting('app.all_dealers', true) = 'on')
+//	           OR dealer_id IN (SELECT unnest(string_to_array(current_setting('app.dealer_ids', true), ','))))
+//	    WITH CHECK ((SELECT current_setting('app.all_dealers', true) = 'on')
+//	           OR dealer_id IN (SELECT unnest(string_to_array(current_setting('app.dealer_ids', true), ','))));
+//
+// The settings are read in sub-selects so that PostgreSQL evaluates them
+// once per statement, not once per row (see [TenantPredicate]).
 //
 // FORCE makes the policy apply to the owner as well, so a migration's data
 // fix sees rows only because [Migrate] turns app.all_dealers on for it. The

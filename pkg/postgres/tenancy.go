@@ -116,7 +116,20 @@ const TenantPolicyName = "tenant_isolation"
 // TenantPredicate is the row filter of the tenant policy: all rows for an
 // AllDealers scope, the scope's dealers otherwise, none when no scope is
 // set (current_setting(..., true) is then NULL or empty).
-const TenantPredicate = `current_setting('app.all_dealers', true) = 'on' OR dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ','))`
+//
+// Both settings are read in sub-selects, which PostgreSQL evaluates once
+// per statement (an InitPlan, and a hashed SubPlan for the dealer list)
+// rather than once per row: written as "dealer_id = ANY
+// (string_to_array(...))" the list was parsed and searched for every row,
+// and a 250-dealer region's scan of 300,000 complaints took 3 s instead of
+// 85 ms; inserts are cheaper too (1,000,000 rows: 1.8 s against 1.3 s).
+const TenantPredicate = `(SELECT current_setting('app.all_dealers', true) = 'on') OR dealer_id IN (SELECT unnest(string_to_array(current_setting('app.dealer_ids', true), ',')))`
+
+// LegacyTenantPredicate is TenantPredicate as the migrations written before
+// it changed have it (applied migrations never change): the same rows, read
+// once per row. Each service's migration *_tenant_policy_once_per_statement
+// rewrites those policies with TenantPredicate.
+const LegacyTenantPredicate = `current_setting('app.all_dealers', true) = 'on' OR dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ','))`
 
 // TenantPolicySQL returns the statements that put table (optionally
 // schema-qualified, "schema.table") under the tenant policy. Migrations are

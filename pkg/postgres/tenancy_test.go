@@ -288,7 +288,7 @@ func TestInTxRejectsMalformedDealerCode(t *testing.T) {
 }
 
 func TestTenantPolicySQL(t *testing.T) {
-	const pred = `current_setting('app.all_dealers', true) = 'on' OR dealer_id = ANY (string_to_array(current_setting('app.dealer_ids', true), ','))`
+	const pred = `(SELECT current_setting('app.all_dealers', true) = 'on') OR dealer_id IN (SELECT unnest(string_to_array(current_setting('app.dealer_ids', true), ',')))`
 	want := `ALTER TABLE "svc"."complaints" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "svc"."complaints" FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON "svc"."complaints"
