@@ -257,14 +257,15 @@ func (m *Main) authenticate(v auth.TokenVerifier, next http.Handler) http.Handle
 func bodyLimit(limit, importLimit int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports") {
-			r.Body = http.MaxBytesReader(w, r.Body, importLimit)
+			limit = importLimit
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		} else {
 			// Kept for the path of a field the body gets wrong (errorHandler);
 			// an import's file is not.
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			r = recordBody(r, limit)
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyLimitKey{}, limit)))
 	})
 }
 

@@ -286,10 +286,10 @@ func TestGatewayConventions(t *testing.T) {
 		t.Errorf("request id not echoed: %q", resp.Header.Get("X-Request-Id"))
 	}
 
-	// Body size limit.
+	// Body size limit (TestOversizedBodies checks the answer).
 	big := `{"code":"EAST","name":"` + strings.Repeat("华", 200) + `"}`
-	if code, body := g.do(t, "POST", "/v1/regions", admin, big); code != 400 && code != 413 {
-		t.Errorf("oversized body: %d %v", code, body)
+	if code, body := g.do(t, "POST", "/v1/regions", admin, big); code != 413 {
+		t.Errorf("oversized body: %d %v, want 413", code, body)
 	}
 
 	// Per-tenant rate limit: the agent's dealer exhausts its burst of 3; HQ
@@ -367,5 +367,34 @@ func TestGatewayIdempotency(t *testing.T) {
 	_, list := g.do(t, "GET", "/v1/regions", admin, "")
 	if n := len(list["regions"].([]any)); n != 1 {
 		t.Errorf("%d regions after retries, want 1", n)
+	}
+}
+
+// TestOversizedBodies: a body over GATEWAY_MAX_BODY_BYTES answers 413
+// naming the limit, in the caller's language, whether the decoder or the
+// idempotency middleware reads it.
+func TestOversizedBodies(t *testing.T) {
+	g := startWith(t, func(c *app.Config) { c.MaxBodyBytes = 256 })
+	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	big := `{"code":"EAST","name":"` + strings.Repeat("华", 200) + `"}`
+	for _, c := range []struct{ lang, key, want string }{
+		{"", "", "larger than the limit of 256 bytes"}, {"zh-CN", "", "超过 256 字节的上限"},
+		{"", "big-1", "larger than the limit of 256 bytes"}, {"zh-CN", "big-2", "超过 256 字节的上限"},
+	} {
+		req, _ := http.NewRequest("POST", g.url+"/v1/regions", strings.NewReader(big))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("Accept-Language", c.lang)
+		if c.key != "" {
+			req.Header.Set("Idempotency-Key", c.key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 413 || !strings.Contains(string(raw), c.want) {
+			t.Errorf("oversized body (%q, key %q): %d %s, want 413 with %q", c.lang, c.key, resp.StatusCode, raw, c.want)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
+	"github.com/dealercare/dealercare/services/gateway/middleware"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -64,11 +65,21 @@ func recordBody(r *http.Request, max int64) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), bodyRecordKey{}, rec))
 }
 
+// bodyLimitKey holds the request's body limit (bodyLimit).
+type bodyLimitKey struct{}
+
 // errorHandler is grpc-gateway's error writer with the gateway's own
 // InvalidArgument errors (those without details: every service error has
-// them) translated by requestError.
+// them) translated by requestError, and a body over its limit answered 413
+// as the idempotency middleware answers it.
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if st, ok := status.FromError(err); ok && st.Code() == codes.InvalidArgument && len(st.Proto().GetDetails()) == 0 {
+	st, ok := status.FromError(err)
+	if ok && st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "http: request body too large") {
+		limit, _ := r.Context().Value(bodyLimitKey{}).(int64)
+		middleware.WriteTooLarge(w, r, limit)
+		return
+	}
+	if ok && st.Code() == codes.InvalidArgument && len(st.Proto().GetDetails()) == 0 {
 		var body []byte
 		if rec, ok := r.Context().Value(bodyRecordKey{}).(*bodyRecord); ok {
 			body = rec.buf.Bytes()

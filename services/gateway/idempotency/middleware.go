@@ -160,8 +160,7 @@ func (m *middleware) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			httpapi.WriteStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument,
-				fmt.Sprintf("request body is larger than the limit of %d bytes", mbe.Limit))
+			httpapi.WriteTooLarge(w, r, mbe.Limit)
 			return
 		}
 		httpapi.WriteStatus(w, http.StatusBadRequest, codes.InvalidArgument, "could not read the request body")

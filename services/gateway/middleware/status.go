@@ -19,6 +19,7 @@ package middleware
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
@@ -41,6 +42,13 @@ func WriteStatus(w http.ResponseWriter, httpCode int, code codes.Code, msg strin
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(httpCode)
 	_ = json.NewEncoder(w).Encode(statusBody{Code: code, Message: msg, Details: []any{}})
+}
+
+// WriteTooLarge answers 413 for a request body over limit bytes.
+func WriteTooLarge(w http.ResponseWriter, r *http.Request, limit int64) {
+	WriteStatus(w, http.StatusRequestEntityTooLarge, codes.InvalidArgument, localized(r,
+		fmt.Sprintf("request body is larger than the limit of %d bytes", limit),
+		fmt.Sprintf("请求体超过 %d 字节的上限", limit)))
 }
 
 // localized picks the caller's language from Accept-Language (SPEC: zh-CN and
