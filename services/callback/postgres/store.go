@@ -363,23 +363,20 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, f Filter) ([]callback.
 	// prepared statement, so a generic plan never carries a "$n = '' OR"
 	// filter it cannot use (an agent with no tasks walked the dealer's
 	// whole list, 255 ms for 200,000 tasks).
-	args := []any{f.Dealer, nullTime(after.next), after.id, nullTime(after.due), f.Size}
-	where := `t.dealer_id = $1`
-	cond := func(sql string, v any) {
-		args = append(args, v)
-		where += " AND " + strings.ReplaceAll(sql, "$?", fmt.Sprintf("$%d", len(args)))
-	}
+	var q pg.Params
+	where := `t.dealer_id = ` + q.Add(f.Dealer)
+	afterNext, afterID, afterDue, limit := q.Add(nullTime(after.next)), q.Add(after.id), q.Add(nullTime(after.due)), q.Add(f.Size)
 	if f.Kind != "" {
-		cond(`t.kind = $?`, f.Kind)
+		where += ` AND t.kind = ` + q.Add(f.Kind)
 	}
 	if f.Status != "" {
-		cond(`t.status = $?`, f.Status)
+		where += ` AND t.status = ` + q.Add(f.Status)
 	}
 	if f.Assignee != "" {
-		cond(`t.assignee = $?`, f.Assignee)
+		where += ` AND t.assignee = ` + q.Add(f.Assignee)
 	}
 	if f.DueOnly {
-		cond(`t.status IN ('pending', 'in_progress') AND t.next_key <= $?::timestamptz`, f.Now)
+		where += ` AND t.status IN ('pending', 'in_progress') AND t.next_key <= ` + q.Add(f.Now) + `::timestamptz`
 	}
 	if f.AwaitingInstruction {
 		where += ` AND t.status = 'completed' AND (t.findings <> '' OR NOT t.satisfied) AND t.instruction = ''`
@@ -389,10 +386,10 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, f Filter) ([]callback.
 		rows, err := tx.Query(ctx, `SELECT `+taskColumns+` FROM callback_tasks t
 			WHERE `+where+`
 			  AND (t.next_key, t.due_time, t.id) > (
-			      CASE WHEN $3::uuid IS NULL THEN '-infinity'::timestamptz WHEN $2::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE $2 END,
-			      CASE WHEN $3::uuid IS NULL THEN '-infinity'::timestamptz ELSE $4::timestamptz END,
-			      CASE WHEN $3::uuid IS NULL THEN '00000000-0000-0000-0000-000000000000'::uuid ELSE $3 END)
-			ORDER BY t.next_key, t.due_time, t.id LIMIT $5`, args...)
+			      CASE WHEN `+afterID+`::uuid IS NULL THEN '-infinity'::timestamptz WHEN `+afterNext+`::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE `+afterNext+` END,
+			      CASE WHEN `+afterID+`::uuid IS NULL THEN '-infinity'::timestamptz ELSE `+afterDue+`::timestamptz END,
+			      CASE WHEN `+afterID+`::uuid IS NULL THEN '00000000-0000-0000-0000-000000000000'::uuid ELSE `+afterID+` END)
+			ORDER BY t.next_key, t.due_time, t.id LIMIT `+limit, q.Args...)
 		if err != nil {
 			return err
 		}

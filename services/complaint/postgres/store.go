@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strconv"
 	"strings"
 	"time"
 
@@ -255,15 +254,12 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, f ListFilter, after st
 	if err != nil {
 		return nil, "", err
 	}
-	var q params
-	var position, positionID any // NULL on the first page
-	if !at.IsZero() {
-		position, positionID = at, aid
-	}
-	sql := listQuery(&q, scope, f, q.add(position), q.add(positionID), q.add(size))
+	var q pg.Params
+	position, positionID := pg.PagePosition(at, aid)
+	sql := listQuery(&q, scope, f, q.Add(position), q.Add(positionID), q.Add(size))
 	var out []complaint.Complaint
 	err = pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, planEachTime(scope, f.Dealer, q.args)...)
+		rows, err := tx.Query(ctx, sql, planEachTime(scope, f.Dealer, q.Args)...)
 		if err != nil {
 			return err
 		}
@@ -288,15 +284,6 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, f ListFilter, after st
 	return out, next, nil
 }
 
-// params numbers a statement's parameters as they are written, so that a
-// statement has exactly the ones its optional parts use.
-type params struct{ args []any }
-
-func (p *params) add(v any) string {
-	p.args = append(p.args, v)
-	return "$" + strconv.Itoa(len(p.args))
-}
-
 // listQuery is List's statement; at and id are the page's position (NULL
 // on the first page), limit the page size.
 //
@@ -315,17 +302,16 @@ func (p *params) add(v any) string {
 // page order from complaints_network_idx (its state filter a filter there
 // in a generic plan; complaints_network_state_idx serves plans made for a
 // rare state); a region's dealers are the same two halves over the set.
-func listQuery(q *params, scope pg.Scope, f ListFilter, at, id, limit string) string {
-	where := ` AND (create_time, complaints.id) < (CASE WHEN ` + at + `::timestamptz IS NULL THEN 'infinity'::timestamptz ELSE ` + at + ` END,
-			CASE WHEN ` + at + `::timestamptz IS NULL THEN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid ELSE ` + id + `::uuid END)`
+func listQuery(q *pg.Params, scope pg.Scope, f ListFilter, at, id, limit string) string {
+	where := ` AND ` + pg.NewestFirstAfter("create_time", "complaints.id", at, id)
 	if f.State != "" {
-		where += ` AND state = ` + q.add(f.State)
+		where += ` AND state = ` + q.Add(f.State)
 	}
 	if f.Severity != "" {
-		where += ` AND severity = ` + q.add(f.Severity)
+		where += ` AND severity = ` + q.Add(f.Severity)
 	}
 	if f.MinLevel > 0 {
-		where += ` AND level >= ` + q.add(f.MinLevel)
+		where += ` AND level >= ` + q.Add(f.MinLevel)
 	}
 	arm := func(cond string) string {
 		return `(SELECT * FROM complaints WHERE ` + cond + where + `
@@ -334,7 +320,7 @@ func listQuery(q *params, scope pg.Scope, f ListFilter, at, id, limit string) st
 	var owned, filed string
 	switch {
 	case f.Dealer != tenancy.AnyDealer:
-		d := q.add(f.Dealer)
+		d := q.Add(f.Dealer)
 		owned, filed = arm(`dealer_id = `+d), arm(`origin_dealer = `+d+` AND origin_dealer <> dealer_id`)
 	case scope.All():
 		return `SELECT ` + columns + ` FROM ` + arm(`true`) + ` c`
@@ -344,7 +330,7 @@ func listQuery(q *params, scope pg.Scope, f ListFilter, at, id, limit string) st
 		// complaints_network_idx through every complaint (81 ms at
 		// 300,000): the few transferred away come off complaints_origin_idx
 		// (its predicate repeated) and are sorted with the first half.
-		d := q.add(scope.DealerCodes())
+		d := q.Add(scope.DealerCodes())
 		owned = arm(`dealer_id = ANY (` + d + `::text[])`)
 		filed = `(SELECT * FROM complaints WHERE origin_dealer = ANY (` + d + `::text[]) AND origin_dealer <> dealer_id
 			AND NOT dealer_id = ANY (` + d + `::text[])` + where + `)`
@@ -400,11 +386,11 @@ type Notification struct {
 // Notifications lists a dealer's notifications, or (tenancy.AnyDealer)
 // those of every dealer of the scope, newest first; role "" for all roles.
 func (s *Store) Notifications(ctx context.Context, scope pg.Scope, dealer, role string, size int) ([]Notification, error) {
-	var q params
-	sql := notificationsQuery(&q, scope, dealer, role, q.add(size))
+	var q pg.Params
+	sql := notificationsQuery(&q, scope, dealer, role, q.Add(size))
 	var out []Notification
 	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, sql, planEachTime(scope, dealer, q.args)...)
+		rows, err := tx.Query(ctx, sql, planEachTime(scope, dealer, q.Args)...)
 		if err != nil {
 			return err
 		}
@@ -428,16 +414,16 @@ func (s *Store) Notifications(ctx context.Context, scope pg.Scope, dealer, role 
 // planEachTime): an optional role ORed into one statement was a filter
 // there. The order is by the uuid notifications.id: a bare "id" is
 // the id::text output column, which no index supplies.
-func notificationsQuery(q *params, scope pg.Scope, dealer, role, limit string) string {
+func notificationsQuery(q *pg.Params, scope pg.Scope, dealer, role, limit string) string {
 	cond := `true`
 	switch {
 	case dealer != tenancy.AnyDealer:
-		cond = `dealer_id = ` + q.add(dealer)
+		cond = `dealer_id = ` + q.Add(dealer)
 	case !scope.All():
-		cond = `dealer_id = ANY (` + q.add(scope.DealerCodes()) + `::text[])`
+		cond = `dealer_id = ANY (` + q.Add(scope.DealerCodes()) + `::text[])`
 	}
 	if role != "" {
-		cond += ` AND recipient_role = ` + q.add(role)
+		cond += ` AND recipient_role = ` + q.Add(role)
 	}
 	return `SELECT id::text, complaint_id::text, recipient_role, message, level, create_time, dealer_id FROM notifications
 		WHERE ` + cond + ` ORDER BY create_time DESC, notifications.id LIMIT ` + limit

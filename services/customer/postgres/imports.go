@@ -102,7 +102,7 @@ func (s *ImportStore) ListImports(ctx context.Context, dealer string, p archive.
 	if err != nil {
 		return nil, "", err
 	}
-	t, after := afterArgs(at, aid)
+	t, after := pg.PagePosition(at, aid)
 	var out []importer.Import
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+importColumns+` FROM imports WHERE dealer_id = $1`+keyset("create_time", "id")+`

@@ -186,7 +186,7 @@ func (s *ArchiveStore) ListMileage(ctx context.Context, dealer, customer, vehicl
 	if !validate.IsUUID(vehicle) || !validate.IsUUID(customer) {
 		return nil, "", notFound("vehicle", "车辆", vehicle)
 	}
-	t, after := afterArgs(at, aid)
+	t, after := pg.PagePosition(at, aid)
 	var out []archive.MileageReading
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		var owned bool
@@ -330,7 +330,7 @@ func (s *ArchiveStore) ListRepairOrders(ctx context.Context, dealer, vehicle str
 	if vehicle != "" && !validate.IsUUID(vehicle) {
 		return nil, "", nil
 	}
-	t, after := afterArgs(at, aid)
+	t, after := pg.PagePosition(at, aid)
 	// A vehicle's orders come from its own index; the dealer's, newest
 	// first, from the recent index.
 	where, args := `dealer_id = $1`, []any{dealer, t, after, p.Size}
@@ -514,7 +514,7 @@ func (s *ArchiveStore) ListSales(ctx context.Context, dealer string, p archive.P
 	if err != nil {
 		return nil, "", err
 	}
-	t, after := afterArgs(at, aid)
+	t, after := pg.PagePosition(at, aid)
 	var out []archive.Sale
 	err = pg.InReadOnlyTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+saleColumns+` FROM sales WHERE dealer_id = $1`+keyset("delivered_time", "id")+`

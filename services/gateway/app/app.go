@@ -256,16 +256,14 @@ func (m *Main) authenticate(v auth.TokenVerifier, next http.Handler) http.Handle
 // larger limit.
 func bodyLimit(limit, importLimit int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports") {
+		// The body is kept for the path of a field it gets wrong
+		// (errorHandler); an import's file is not.
+		isImport := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports")
+		if isImport {
 			limit = importLimit
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-		} else {
-			// Kept for the path of a field the body gets wrong (errorHandler);
-			// an import's file is not.
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-			r = recordBody(r, limit)
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyLimitKey{}, limit)))
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, withBody(r, &requestBody{limit: limit}, !isImport))
 	})
 }
 

@@ -29,28 +29,39 @@ import (
 // failures the same shape, naming the field by its path in the body as
 // sent (answers[0].rating) or the query parameter.
 
-// bodyRecord keeps the JSON body as the gateway reads it, so that a
-// decoder error's position can be turned into the field's path.
-type bodyRecord struct {
-	buf bytes.Buffer
-	max int
-	cut bool // the body went past max: buf holds its first part
+// requestBody is what the error answers know of a request's body: its
+// limit (bodyLimit's) and, for all but an import's file, a copy of what was
+// read, so that a decoder error's position can be turned into the field's
+// path.
+type requestBody struct {
+	limit int64
+	buf   bytes.Buffer
+	cut   bool // the body went past the limit: buf holds its first part
 }
 
-type bodyRecordKey struct{}
+type requestBodyKey struct{}
 
-// recordingBody copies what is read into its record, up to the record's
-// max bytes (a body cut short only loses the path of a later error).
+// withBody puts b in r's context and, when record, copies r's body into b
+// as it is read.
+func withBody(r *http.Request, b *requestBody, record bool) *http.Request {
+	if record {
+		r.Body = recordingBody{ReadCloser: r.Body, rec: b}
+	}
+	return r.WithContext(context.WithValue(r.Context(), requestBodyKey{}, b))
+}
+
+// recordingBody copies what is read into its record, up to the body's
+// limit (a body cut short only loses the path of a later error).
 type recordingBody struct {
 	io.ReadCloser
-	rec *bodyRecord
+	rec *requestBody
 }
 
 func (b recordingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	switch {
 	case b.rec.cut:
-	case b.rec.buf.Len()+n > b.rec.max:
+	case int64(b.rec.buf.Len()+n) > b.rec.limit:
 		b.rec.cut = true
 	default:
 		b.rec.buf.Write(p[:n])
@@ -58,33 +69,22 @@ func (b recordingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// recordBody makes r's body recorded, up to max bytes.
-func recordBody(r *http.Request, max int64) *http.Request {
-	rec := &bodyRecord{max: int(max)}
-	r.Body = recordingBody{ReadCloser: r.Body, rec: rec}
-	return r.WithContext(context.WithValue(r.Context(), bodyRecordKey{}, rec))
-}
-
-// bodyLimitKey holds the request's body limit (bodyLimit).
-type bodyLimitKey struct{}
-
 // errorHandler is grpc-gateway's error writer with the gateway's own
 // InvalidArgument errors (those without details: every service error has
 // them) translated by requestError, and a body over its limit answered 413
 // as the idempotency middleware answers it.
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st, ok := status.FromError(err)
+	body, _ := r.Context().Value(requestBodyKey{}).(*requestBody)
+	if body == nil {
+		body = &requestBody{}
+	}
 	if ok && st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "http: request body too large") {
-		limit, _ := r.Context().Value(bodyLimitKey{}).(int64)
-		middleware.WriteTooLarge(w, r, limit)
+		middleware.WriteTooLarge(w, r, body.limit)
 		return
 	}
 	if ok && st.Code() == codes.InvalidArgument && len(st.Proto().GetDetails()) == 0 {
-		var body []byte
-		if rec, ok := r.Context().Value(bodyRecordKey{}).(*bodyRecord); ok {
-			body = rec.buf.Bytes()
-		}
-		err = grpcserver.ToLocalizedStatus(requestError(st.Message(), body), apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language"))).Err()
+		err = grpcserver.ToLocalizedStatus(requestError(st.Message(), body.buf.Bytes()), apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language"))).Err()
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }

@@ -115,7 +115,7 @@ func TestPathAt(t *testing.T) {
 // TestRecordedBodyStaysContiguous: once a read would pass the limit,
 // nothing more is recorded, so the record is always the body's beginning.
 func TestRecordedBodyStaysContiguous(t *testing.T) {
-	rec := &bodyRecord{max: 10}
+	rec := &requestBody{limit: 10}
 	b := recordingBody{ReadCloser: io.NopCloser(strings.NewReader("0123456789abcdefghij")), rec: rec}
 	for _, n := range []int{4, 8, 2, 6} {
 		_, _ = b.Read(make([]byte, n))
