@@ -258,12 +258,12 @@ func bodyLimit(limit, importLimit int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The body is kept for the path of a field it gets wrong
 		// (errorHandler); an import's file is not.
-		isImport := r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports")
+		n, isImport := limit, r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports")
 		if isImport {
-			limit = importLimit
+			n = importLimit
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		next.ServeHTTP(w, withBody(r, &requestBody{limit: limit}, !isImport))
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, withBody(r, &requestBody{limit: n}, !isImport))
 	})
 }
 

@@ -376,6 +376,10 @@ func TestGatewayIdempotency(t *testing.T) {
 func TestOversizedBodies(t *testing.T) {
 	g := startWith(t, func(c *app.Config) { c.MaxBodyBytes = 256 })
 	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	agent := g.token(t, auth.Principal{Subject: "a", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	// An import first: its larger limit is its own, not every later
+	// request's.
+	g.do(t, "POST", "/v1/dealers/SH001/imports", agent, `{"fileName":"a.csv","content":"`+strings.Repeat("QUJD", 100)+`"}`)
 	big := `{"code":"EAST","name":"` + strings.Repeat("华", 200) + `"}`
 	for _, c := range []struct{ lang, key, want string }{
 		{"", "", "larger than the limit of 256 bytes"}, {"zh-CN", "", "超过 256 字节的上限"},
