@@ -36,10 +36,12 @@ func TestVisitTimesStayInTheYearAfterThePurchase(t *testing.T) {
 	}
 }
 
-// TestADealerHasWorkToday checks the demo's dealer, as loadDealerArchive
-// draws it: a year of repair orders in every month, and callbacks due at
-// start-up and over the next days (3DC: 3 to 5 days after the repair
-// order; 7DC: 7 to 10 days after delivery, SPEC's default policy).
+// TestADealerHasWorkToday draws a dealer's purchases and visits with the
+// generators loadDealerArchive uses (the loader's own draws interleave
+// names and plates, so its dealers differ in detail): a year of repair
+// orders in every month, and callbacks due at start-up and over the next
+// days (3DC: 3 to 5 days after the repair order; 7DC: 7 to 10 days after
+// delivery, SPEC's default policy).
 func TestADealerHasWorkToday(t *testing.T) {
 	now := time.Date(2026, 11, 23, 1, 30, 0, 0, time.UTC)
 	r := rand.New(rand.NewPCG(7, 20261122))
