@@ -13,7 +13,7 @@ MODULES := gen/go pkg services/customer services/complaint services/callback ser
 # Programs `make build` produces.
 COMMANDS := services/customer/cmd/customer services/complaint/cmd/complaint services/callback/cmd/callback services/gateway/cmd/gateway workflows/cmd/worker tools/dev/cmd/devstack tools/dev/cmd/devtoken
 
-GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2
+GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 $(BIN)/protoc-gen-openapi31 $(BIN)/oapi-codegen
 
 .PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation clean-run
 
@@ -57,6 +57,10 @@ $(BIN)/protoc-gen-grpc-gateway: tools/go.mod
 	cd tools && GOWORK=off go build -o $@ github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway
 $(BIN)/protoc-gen-openapiv2: tools/go.mod
 	cd tools && GOWORK=off go build -o $@ github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
+$(BIN)/protoc-gen-openapi31: tools/go.mod $(wildcard tools/openapi/*.go)
+	cd tools && GOWORK=off go build -o $@ ./openapi
+$(BIN)/oapi-codegen: tools/clientgen/go.mod
+	cd tools/clientgen && GOWORK=off go build -o $@ github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 
 # The Temporal CLI (dev server): about 8 minutes cold, cached in bin/.
 $(BIN)/temporal: tools/temporal/go.mod
@@ -65,8 +69,9 @@ $(BIN)/temporal: tools/temporal/go.mod
 ## generate: lint the protos and regenerate gen/go (offline).
 generate: $(GENERATORS)
 	cd proto && $(BIN)/buf lint
-	rm -rf gen/go/dealercare gen/go/openapi/*.json
+	rm -rf gen/go/dealercare gen/go/openapi/*.json gen/go/client/*.gen.go
 	PATH=$(BIN):$$PATH $(BIN)/buf generate proto --template proto/buf.gen.yaml --path proto/dealercare
+	$(BIN)/oapi-codegen -config tools/clientgen/client.yaml gen/go/openapi/dealercare.openapi.json
 
 ## check-generate: fails when regenerating changes a committed file.
 check-generate: generate

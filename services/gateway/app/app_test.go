@@ -92,6 +92,7 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
+	wire.watch(g.URL())
 	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr()}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"regexp"
 	"sort"
@@ -47,8 +48,15 @@ type apiDoc struct {
 			In     string `json:"in"`
 			Schema schema `json:"schema"`
 		} `json:"parameters"`
+		RequestBody *struct {
+			Content map[string]struct {
+				Schema schema `json:"schema"`
+			} `json:"content"`
+		} `json:"requestBody"`
 	} `json:"paths"`
-	Definitions map[string]schema `json:"definitions"`
+	Components struct {
+		Schemas map[string]schema `json:"schemas"`
+	} `json:"components"`
 }
 
 func loadDoc(t *testing.T) apiDoc {
@@ -68,10 +76,8 @@ func routes(t *testing.T) []route {
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			r := route{method: strings.ToUpper(method), path: path}
-			for _, p := range op.Parameters {
-				if p.In == "body" {
-					r.body = p.Schema
-				}
+			if op.RequestBody != nil {
+				r.body = op.RequestBody.Content["application/json"].Schema
 			}
 			out = append(out, r)
 		}
@@ -87,7 +93,14 @@ var pathParam = regexp.MustCompile(`\{([^}=]+)(=[^}]*)?\}`)
 // not rejected as malformed first.
 func example(doc apiDoc, sc schema, name string, depth int) any {
 	if ref, ok := sc["$ref"].(string); ok {
-		return example(doc, doc.Definitions[strings.TrimPrefix(ref, "#/definitions/")], name, depth)
+		return example(doc, doc.Components.Schemas[strings.TrimPrefix(ref, "#/components/schemas/")], name, depth)
+	}
+	if alts, ok := sc["anyOf"].([]any); ok && len(alts) > 0 { // a nullable message: the message
+		return example(doc, alts[0].(map[string]any), name, depth)
+	}
+	if types, ok := sc["type"].([]any); ok && len(types) > 0 { // [T, "null"]: T
+		sc = maps.Clone(sc)
+		sc["type"] = types[0]
 	}
 	if enum, ok := sc["enum"].([]any); ok && len(enum) > 0 {
 		return enum[len(enum)-1]
