@@ -66,6 +66,7 @@ func TestGeneratedClientScenario(t *testing.T) {
 	ok("create vehicle", veh.StatusCode(), veh.Body, err)
 	ro, err := agent.CreateRepairOrderWithResponse(ctx, dealer, nil, client.RepairOrder{
 		Number: ptr("RO-CLIENT-1"), Vin: ptr(vinA), Type: ptr(client.REPAIRORDERTYPEMAINTENANCE), MileageKm: ptr(int32(8200)),
+		OpenTime: ptr(time.Now().Add(-2 * time.Hour).UTC()),
 	})
 	ok("create repair order", ro.StatusCode(), ro.Body, err)
 	closed, err := agent.CloseRepairOrderWithResponse(ctx, dealer, *ro.JSON200.Id, nil, client.CloseRepairOrderBody{
@@ -102,7 +103,7 @@ func TestGeneratedClientScenario(t *testing.T) {
 		}
 		answers = append(answers, a)
 	}
-	done, err := agent.CompleteCallbackTaskWithResponse(ctx, dealer, seeded.GetId(), nil, client.CompleteCallbackTaskBody{Answers: &answers})
+	done, err := agent.CompleteCallbackTaskWithResponse(ctx, dealer, seeded.GetId(), nil, client.CompleteCallbackTaskBody{Answers: &answers, Findings: ptr("客户对保养满意")})
 	ok("complete callback", done.StatusCode(), done.Body, err)
 	if *done.JSON200.Status != client.CallbackStatusCALLBACKSTATUSCOMPLETED || *done.JSON200.Score <= 0 {
 		t.Errorf("completed task: status %v score %v", *done.JSON200.Status, *done.JSON200.Score)
