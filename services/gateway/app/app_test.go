@@ -232,7 +232,7 @@ func TestGatewayAuthentication(t *testing.T) {
 		t.Errorf("/healthz: %d", code)
 	}
 	code, doc := g.do(t, "GET", "/openapi.json", "", "")
-	if code != 200 || doc["swagger"] != "2.0" {
+	if code != 200 || doc["openapi"] != "3.1.0" {
 		t.Fatalf("/openapi.json: %d", code)
 	}
 	if _, ok := doc["paths"].(map[string]any)["/v1/dealers"]; !ok {
