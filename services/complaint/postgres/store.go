@@ -39,32 +39,45 @@ type Store struct {
 // NewStore returns a store over pool (the service role).
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-const columns = `dealer_id, id::text, origin_dealer, channel, category, severity, customer_id, vin, description, assignee,
-	root_cause, corrective_actions, resolution, state, level, acknowledge_time, resolve_time, reopen_count, version,
-	response_due_time, resolution_due_time, create_time, update_time, source`
+// fields are the columns of complaints: where a read puts each and,
+// unless it is fixed when the complaint is filed, what Update writes. The
+// select list, scan and Update's SET clause all come from this one list,
+// so a field that is read is also written: Update used to name its columns
+// by hand and silently dropped category, description, customer and vin.
+var fields = pg.Fields[complaint.Complaint]{
+	{Column: "dealer_id", Dst: func(c *complaint.Complaint) any { return &c.Dealer }, Value: func(c *complaint.Complaint) any { return c.Dealer }},
+	{Column: "id::text", Dst: func(c *complaint.Complaint) any { return &c.ID }},
+	{Column: "origin_dealer", Dst: func(c *complaint.Complaint) any { return &c.OriginDealer }},
+	{Column: "channel", Dst: func(c *complaint.Complaint) any { return &c.Channel }},
+	{Column: "category", Dst: func(c *complaint.Complaint) any { return &c.Category }, Value: func(c *complaint.Complaint) any { return c.Category }},
+	{Column: "severity", Dst: func(c *complaint.Complaint) any { return &c.Severity }, Value: func(c *complaint.Complaint) any { return c.Severity }},
+	{Column: "customer_id", Dst: func(c *complaint.Complaint) any { return &c.Customer }, Value: func(c *complaint.Complaint) any { return c.Customer }},
+	{Column: "vin", Dst: func(c *complaint.Complaint) any { return &c.VIN }, Value: func(c *complaint.Complaint) any { return c.VIN }},
+	{Column: "description", Dst: func(c *complaint.Complaint) any { return &c.Description }, Value: func(c *complaint.Complaint) any { return c.Description }},
+	{Column: "assignee", Dst: func(c *complaint.Complaint) any { return &c.Assignee }, Value: func(c *complaint.Complaint) any { return c.Assignee }},
+	{Column: "root_cause", Dst: func(c *complaint.Complaint) any { return &c.RootCause }, Value: func(c *complaint.Complaint) any { return c.RootCause }},
+	{Column: "corrective_actions", Dst: func(c *complaint.Complaint) any { return &c.CorrectiveActions }, Value: func(c *complaint.Complaint) any { return c.CorrectiveActions }},
+	{Column: "resolution", Dst: func(c *complaint.Complaint) any { return &c.Resolution }, Value: func(c *complaint.Complaint) any { return c.Resolution }},
+	{Column: "state", Dst: func(c *complaint.Complaint) any { return &c.State }, Value: func(c *complaint.Complaint) any { return c.State }},
+	{Column: "level", Dst: func(c *complaint.Complaint) any { return &c.Level }, Value: func(c *complaint.Complaint) any { return c.Level }},
+	{Column: "acknowledge_time", Dst: func(c *complaint.Complaint) any { return pg.OptTime{Dst: &c.AcknowledgeTime} }, Value: func(c *complaint.Complaint) any { return pg.NullTime(c.AcknowledgeTime) }},
+	{Column: "resolve_time", Dst: func(c *complaint.Complaint) any { return pg.OptTime{Dst: &c.ResolveTime} }, Value: func(c *complaint.Complaint) any { return pg.NullTime(c.ResolveTime) }},
+	{Column: "reopen_count", Dst: func(c *complaint.Complaint) any { return &c.ReopenCount }, Value: func(c *complaint.Complaint) any { return c.ReopenCount }},
+	{Column: "version", Dst: func(c *complaint.Complaint) any { return &c.Version }, Value: func(c *complaint.Complaint) any { return c.Version }},
+	// The deadlines are the workflow's (SetDeadlines), not an update's.
+	{Column: "response_due_time", Dst: func(c *complaint.Complaint) any { return pg.OptTime{Dst: &c.ResponseDue} }},
+	{Column: "resolution_due_time", Dst: func(c *complaint.Complaint) any { return pg.OptTime{Dst: &c.ResolutionDue} }},
+	{Column: "create_time", Dst: func(c *complaint.Complaint) any { return &c.CreateTime }},
+	{Column: "update_time", Dst: func(c *complaint.Complaint) any { return &c.UpdateTime }, Value: func(c *complaint.Complaint) any { return c.UpdateTime }},
+	{Column: "source", Dst: func(c *complaint.Complaint) any { return &c.Source }},
+}
+
+// columns is the select list of a complaint.
+var columns = fields.Columns()
 
 func scan(row pgx.Row) (*complaint.Complaint, error) {
 	var c complaint.Complaint
-	var ack, res, rdue, sdue *time.Time
-	err := row.Scan(&c.Dealer, &c.ID, &c.OriginDealer, &c.Channel, &c.Category, &c.Severity, &c.Customer, &c.VIN, &c.Description,
-		&c.Assignee, &c.RootCause, &c.CorrectiveActions, &c.Resolution, &c.State, &c.Level, &ack, &res, &c.ReopenCount, &c.Version,
-		&rdue, &sdue, &c.CreateTime, &c.UpdateTime, &c.Source)
-	for _, p := range []struct {
-		src *time.Time
-		dst *time.Time
-	}{{ack, &c.AcknowledgeTime}, {res, &c.ResolveTime}, {rdue, &c.ResponseDue}, {sdue, &c.ResolutionDue}} {
-		if p.src != nil {
-			*p.dst = *p.src
-		}
-	}
-	return &c, err
-}
-
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
+	return &c, fields.Scan(row, &c)
 }
 
 func notFound(id string) error { return apperr.NotFound("complaint", "投诉", id) }
@@ -178,12 +191,11 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 			return err
 		}
 		c.Version++
-		out, err = scan(tx.QueryRow(ctx, `UPDATE complaints SET dealer_id = $3, severity = $4, assignee = $5, root_cause = $6,
-			corrective_actions = $7, resolution = $8, state = $9, level = $10, acknowledge_time = $11, resolve_time = $12,
-			reopen_count = $13, version = $14, update_time = $15
-			WHERE dealer_id = $1 AND id = $2 RETURNING `+columns,
-			before, id, c.Dealer, c.Severity, c.Assignee, c.RootCause, c.CorrectiveActions, c.Resolution, c.State, c.Level,
-			nullTime(c.AcknowledgeTime), nullTime(c.ResolveTime), c.ReopenCount, c.Version, at))
+		c.UpdateTime = at
+		var q pg.Params
+		where := ` WHERE dealer_id = ` + q.Add(before) + ` AND id = ` + q.Add(id)
+		set := fields.Set(&q, c)
+		out, err = scan(tx.QueryRow(ctx, `UPDATE complaints SET `+set+where+` RETURNING `+columns, q.Args...))
 		if err != nil {
 			return err
 		}
