@@ -15,7 +15,7 @@ COMMANDS := services/customer/cmd/customer services/complaint/cmd/complaint serv
 
 GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2
 
-.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation clean-run
+.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation bench-relay clean-run
 
 all: build
 
@@ -101,6 +101,10 @@ bench-import: build $(BIN)/temporal
 ## bench-escalation: lateness of DEALERCARE_ESCALATION_BENCH complaints (default 10,000) escalating in the same minute.
 bench-escalation: build $(BIN)/temporal
 	@$(BIN)/devstack testenv -- sh -c 'cd workflows && DEALERCARE_ESCALATION_BENCH=$${DEALERCARE_ESCALATION_BENCH:-10000} go test -count=1 -timeout 60m -run EscalationLateness10k -v ./app/ | grep -vE "^(=== |\{)"'
+
+## bench-relay: the outbox relay's delivery rate next to bare SignalWithStart calls on the same server.
+bench-relay: build $(BIN)/temporal
+	@$(BIN)/devstack testenv -- sh -c 'cd pkg && DEALERCARE_RELAY_BENCH=$${DEALERCARE_RELAY_BENCH:-5000} go test -count=1 -timeout 60m -run TestRelayRate -v ./outbox/ | grep -E "rate_test|ok|FAIL"'
 
 clean-run:
 	rm -rf .run
