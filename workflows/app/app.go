@@ -159,6 +159,9 @@ func (m *Main) Open(ctx context.Context) error {
 	m.lis = lis
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", m.healthz)
+	// /livez answers while the process serves, Temporal or not: a liveness
+	// probe must not restart workers because Temporal is down.
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	m.health = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return nil
 }

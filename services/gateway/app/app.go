@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -93,7 +92,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 	l.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "must be positive")
 	l.Check(c.MaxImportBytes > 0, "GATEWAY_MAX_IMPORT_BYTES", "must be positive")
 	l.Check(!c.MigrateOnStart || c.MigrateURL != "", "MIGRATE_DATABASE_URL", "is required when MIGRATE_ON_START=true")
-	db, dbErr := pg.ConfigFromEnv(os.Getenv)
+	db, dbErr := pg.ConfigFromEnv(l.Getenv)
 	db.ApplicationName = ServiceName
 	c.Database = db
 	return c, errors.Join(l.Err(), dbErr)
