@@ -62,6 +62,7 @@ func (m *Main) Open(ctx context.Context) error {
 		store := postgres.NewStore(pool)
 		complaintv1.RegisterComplaintServiceServer(srv, complaintgrpc.NewServer(store, complaint.Access{Network: network}))
 		complaintv1.RegisterComplaintClockServiceServer(srv, complaintgrpc.NewClockServer(store))
+		complaintv1.RegisterComplaintChangeServiceServer(srv, complaintgrpc.NewChangeServer(store))
 		return nil
 	})
 }

@@ -18,6 +18,7 @@ import (
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	"github.com/dealercare/dealercare/gen/go/openapi"
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
@@ -66,6 +67,9 @@ type Config struct {
 	MigrateURL     string
 	AppRole        string
 	MigrateOnStart bool
+
+	// EvaluationTarget is the evaluation service (EVALUATION_GRPC_TARGET).
+	EvaluationTarget string
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
@@ -87,6 +91,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		AppRole:         l.String("DATABASE_APP_ROLE", "dealercare_app"),
 		MigrateOnStart:  l.Bool("MIGRATE_ON_START", false),
 	}
+	c.EvaluationTarget = l.String("EVALUATION_GRPC_TARGET", "127.0.0.1:9104")
 	_, _, err := net.SplitHostPort(c.HTTPAddr)
 	l.Check(err == nil, "GATEWAY_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
 	l.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "must be positive")
@@ -161,6 +166,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("CALLBACK_GRPC_TARGET: %w", err)
 	}
 	m.conns = append(m.conns, callbacks)
+	evaluations, err := dial(m.Config.EvaluationTarget)
+	if err != nil {
+		return fmt.Errorf("EVALUATION_GRPC_TARGET: %w", err)
+	}
+	m.conns = append(m.conns, evaluations)
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -185,6 +195,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if err := callbackv1.RegisterCallbackServiceHandler(ctx, mux, callbacks); err != nil {
 		return fmt.Errorf("register callback routes: %w", err)
+	}
+	if err := evaluationv1.RegisterKpiServiceHandler(ctx, mux, evaluations); err != nil {
+		return fmt.Errorf("register evaluation routes: %w", err)
 	}
 
 	root := http.NewServeMux()

@@ -23,6 +23,8 @@ import (
 	complaintpg "github.com/dealercare/dealercare/services/complaint/postgres"
 	customer "github.com/dealercare/dealercare/services/customer/app"
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
+	evaluation "github.com/dealercare/dealercare/services/evaluation/app"
+	evaluationpg "github.com/dealercare/dealercare/services/evaluation/postgres"
 	"github.com/dealercare/dealercare/services/gateway/app"
 	"github.com/dealercare/dealercare/services/gateway/idempotency"
 	"github.com/dealercare/dealercare/services/gateway/middleware"
@@ -34,6 +36,9 @@ type gw struct {
 	id           *authtest.Issuer
 	customerAddr string // the customer service's gRPC address, for direct calls
 	callbackAddr string // the callback service's, for what only workflows create
+	// evaluationAddr is the evaluation service's, for the feed workflows'
+	// calls; serviceTokenFile holds the service token they use.
+	evaluationAddr, serviceTokenFile string
 }
 
 func runUntilCleanup(t testing.TB, open func(context.Context) error, run func(context.Context) error, closeFn func() error) {
@@ -83,6 +88,14 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	runUntilCleanup(t, cb.Open, cb.Run, cb.Close)
 
+	edb := pgtest.NewFrom(t, evaluationpg.Schema, evaluationpg.Migrations)
+	ev := &evaluation.Main{Config: evaluation.Config{
+		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: edb.AppURL}},
+		Network:        service.NetworkConfig{CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile},
+		CallbackTarget: cb.Addr(), ComplaintTarget: cm.Addr(),
+	}}
+	runUntilCleanup(t, ev.Open, ev.Run, ev.Close)
+
 	gwdb := pgtest.NewFrom(t, idempotency.Schema, idempotency.Migrations)
 	g := &app.Main{Config: app.Config{
 		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(), CallbackTarget: cb.Addr(),
@@ -90,9 +103,10 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 		Idempotency: idempotency.LoadConfig(config.FromMap(nil)),
 		Database:    pg.Config{URL: gwdb.AppURL},
 	}}
+	g.Config.EvaluationTarget = ev.Addr()
 	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
-	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr()}
+	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr(), evaluationAddr: ev.Addr(), serviceTokenFile: tokenFile}
 }
 
 func (g *gw) token(t testing.TB, p auth.Principal) string { t.Helper(); return g.id.Token(t, p) }
