@@ -17,6 +17,7 @@ import (
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/gen/go/openapi"
@@ -53,6 +54,7 @@ type Config struct {
 	CustomerTarget  string
 	ComplaintTarget string
 	CallbackTarget  string
+	CampaignTarget  string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	// MaxImportBytes limits DMS import uploads (base64 in JSON), which are
@@ -78,6 +80,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		CustomerTarget:  l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
 		ComplaintTarget: l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
 		CallbackTarget:  l.String("CALLBACK_GRPC_TARGET", "127.0.0.1:9102"),
+		CampaignTarget:  l.String("CAMPAIGN_GRPC_TARGET", "127.0.0.1:9105"),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxBodyBytes:    int64(l.Int("GATEWAY_MAX_BODY_BYTES", 1<<20)),
 		MaxImportBytes:  int64(l.Int("GATEWAY_MAX_IMPORT_BYTES", 280<<20)),
@@ -162,6 +165,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("CALLBACK_GRPC_TARGET: %w", err)
 	}
 	m.conns = append(m.conns, callbacks)
+	campaigns, err := dial(m.Config.CampaignTarget)
+	if err != nil {
+		return fmt.Errorf("CAMPAIGN_GRPC_TARGET: %w", err)
+	}
+	m.conns = append(m.conns, campaigns)
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -186,6 +194,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if err := callbackv1.RegisterCallbackServiceHandler(ctx, mux, callbacks); err != nil {
 		return fmt.Errorf("register callback routes: %w", err)
+	}
+	if err := campaignv1.RegisterCampaignServiceHandler(ctx, mux, campaigns); err != nil {
+		return fmt.Errorf("register campaign routes: %w", err)
 	}
 
 	root := http.NewServeMux()
