@@ -40,7 +40,7 @@ const ServiceName = "campaign"
 // Providers configures the channels. The defaults are the local recording
 // provider (`campaign-provider`) that `make run` starts.
 type Providers struct {
-	SMSURL, SMSAPIKey, SMSSecret, SMSSignName string
+	SMSURL, SMSAPIKey, SMSSecret, SMSSignName  string
 	SMTPAddr, SMTPFrom, SMTPUser, SMTPPassword string
 	WeChatURL, WeChatAppID, WeChatSecret       string
 	CallbackTarget                             string

@@ -68,7 +68,7 @@ type Recipient struct {
 // Stats are a campaign's figures.
 type Stats struct {
 	Targeted, Sent, Delivered, Failed, Pending, Returned int64
-	Suppressed                                          map[string]int64
+	Suppressed                                           map[string]int64
 }
 
 // Store keeps campaigns, recipients, opt-outs and the policy. Methods

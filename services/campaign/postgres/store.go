@@ -307,8 +307,8 @@ const claimedColumns = `r.dealer_id, r.campaign_id::text, r.customer_dealer, r.c
 
 func scanRecipient(row pgx.Row) (campaign.Recipient, error) {
 	var (
-		r                        campaign.Recipient
-		ch                       string
+		r                         campaign.Recipient
+		ch                        string
 		sent, receipt, returnedAt *time.Time
 	)
 	err := row.Scan(&r.Owner, &r.Campaign, &r.Dealer, &r.Customer, &r.VIN, &r.State, &r.SuppressReason, &ch, &r.MessageID,

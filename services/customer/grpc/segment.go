@@ -20,7 +20,9 @@ type SegmentServer struct {
 }
 
 // NewSegmentServer returns the server.
-func NewSegmentServer(store *postgres.SegmentStore) *SegmentServer { return &SegmentServer{store: store} }
+func NewSegmentServer(store *postgres.SegmentStore) *SegmentServer {
+	return &SegmentServer{store: store}
+}
 
 func requireServiceIdentity(ctx context.Context) error {
 	p, ok := auth.PrincipalFromContext(ctx)

@@ -65,7 +65,12 @@ func run() error {
 	go r.RunReceipts(ctx)
 	go func() { _ = r.ServeSMTP(ctx, sl) }()
 	slog.Info("recording provider listening", "http_addr", hl.Addr().String(), "smtp_addr", sl.Addr().String(), "record_file", file)
-	go func() { <-ctx.Done(); sctx, c := context.WithTimeout(context.Background(), 5*time.Second); defer c(); _ = srv.Shutdown(sctx) }()
+	go func() {
+		<-ctx.Done()
+		sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c()
+		_ = srv.Shutdown(sctx)
+	}()
 	if err := srv.Serve(hl); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
