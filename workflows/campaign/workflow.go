@@ -84,7 +84,7 @@ func register(r registry, a *Activities) {
 // campaign service or a provider down) are retried without limit, backing
 // off to a minute; a conflict ends the workflow's interest.
 var activityOptions = workflow.ActivityOptions{
-	StartToCloseTimeout: 2 * time.Minute,
+	StartToCloseTimeout: 30 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval:        time.Second,
 		BackoffCoefficient:     2,

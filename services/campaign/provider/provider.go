@@ -50,7 +50,9 @@ type Recorder struct {
 	// ReceiptURL, when set, gets a signed delivery receipt for every new
 	// message (ReceiptSecret signs it).
 	ReceiptURL, ReceiptSecret string
-	Log                       *slog.Logger
+	// Delay is added to every send, as a real provider's latency.
+	Delay time.Duration
+	Log   *slog.Logger
 
 	mu       sync.Mutex
 	byKey    map[string]*Record
@@ -98,6 +100,9 @@ func (r *Recorder) add(rec *Record) {
 // accept records a message once per (channel, key); a repeat answers the
 // first record.
 func (r *Recorder) accept(rec Record) (*Record, bool, error) {
+	if r.Delay > 0 {
+		time.Sleep(r.Delay)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	k := rec.Channel + "/" + rec.Key

@@ -2,7 +2,8 @@
 // service sends to under `make run` and in tests: the SMS gateway and
 // WeChat APIs on PROVIDER_HTTP_ADDR (and GET /recorded), SMTP on
 // PROVIDER_SMTP_ADDR; accepted messages go to PROVIDER_RECORD_FILE and
-// delivery receipts to PROVIDER_RECEIPT_URL.
+// delivery receipts to PROVIDER_RECEIPT_URL; PROVIDER_DELAY adds a
+// latency per accepted request, like a real gateway's.
 package main
 
 import (
@@ -43,6 +44,7 @@ func run() error {
 	r.SMSSecret = l.String("SMS_API_SECRET", "dev-secret")
 	r.WeChatAppID = l.String("WECHAT_APP_ID", "dev")
 	r.WeChatKey = l.String("WECHAT_APP_SECRET", "dev-secret")
+	r.Delay = l.Duration("PROVIDER_DELAY", 0)
 	r.ReceiptURL = receiptURL
 	r.ReceiptSecret = l.String("CAMPAIGN_RECEIPTS_SECRET", "dev-secret")
 	if err := l.Err(); err != nil {
