@@ -82,7 +82,9 @@ func register(r registry, a *Activities) {
 
 // activityOptions: the service is idempotent, so transient failures (the
 // campaign service or a provider down) are retried without limit, backing
-// off to a minute; a conflict ends the workflow's interest.
+// off to a minute; a conflict ends the workflow's interest. A batch takes
+// seconds; 30s bounds how long a killed worker holds one before another
+// attempt (whose recipients the lease has released meanwhile).
 var activityOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
