@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
@@ -276,21 +277,31 @@ func (s *Service) List(ctx context.Context, owner string, state State, p Page) (
 }
 
 // Update edits a draft; mask names the Editable fields to take from edit
-// (all when empty).
+// (all when empty). A nested path (audience.models, as the gateway infers
+// from a body) selects its whole top-level field. The campaign is found
+// first, so another dealer's id is ENOTFOUND whatever the mask.
 func (s *Service) Update(ctx context.Context, owner, id string, edit Campaign, mask []string) (*Campaign, error) {
 	_, scope, err := s.writer(ctx, owner)
 	if err != nil {
 		return nil, err
 	}
+	fields := make([]string, 0, len(mask))
 	for _, f := range mask {
-		if !slices.Contains(Editable, f) {
-			return nil, apperr.Invalid("update_mask", fmt.Sprintf("cannot update field %q", f)).ZhReason("不能修改字段 " + f)
+		top, _, _ := strings.Cut(f, ".")
+		if !slices.Contains(fields, top) {
+			fields = append(fields, top)
 		}
 	}
-	if len(mask) == 0 {
-		mask = Editable
+	if len(fields) == 0 {
+		fields = Editable
 	}
+	mask = fields
 	return s.store.Update(ctx, scope, owner, id, func(c *Campaign) error {
+		for _, f := range mask {
+			if !slices.Contains(Editable, f) {
+				return apperr.Invalid("update_mask", fmt.Sprintf("cannot update field %q", f)).ZhReason("不能修改字段 " + f)
+			}
+		}
 		return c.Update(s.now(), func(n *Campaign) {
 			for _, f := range mask {
 				switch f {

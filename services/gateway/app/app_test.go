@@ -19,6 +19,8 @@ import (
 	"github.com/dealercare/dealercare/pkg/service"
 	callback "github.com/dealercare/dealercare/services/callback/app"
 	callbackpg "github.com/dealercare/dealercare/services/callback/postgres"
+	campaign "github.com/dealercare/dealercare/services/campaign/app"
+	campaignpg "github.com/dealercare/dealercare/services/campaign/postgres"
 	complaint "github.com/dealercare/dealercare/services/complaint/app"
 	complaintpg "github.com/dealercare/dealercare/services/complaint/postgres"
 	customer "github.com/dealercare/dealercare/services/customer/app"
@@ -83,9 +85,17 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	runUntilCleanup(t, cb.Open, cb.Run, cb.Close)
 
+	pdb := pgtest.NewFrom(t, campaignpg.Schema, campaignpg.Migrations)
+	cp := &campaign.Main{Config: campaign.Config{
+		Config:    service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: pdb.AppURL}},
+		Network:   service.NetworkConfig{CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile},
+		Providers: campaign.Providers{CallbackTarget: cb.Addr(), ReceiptsAddr: "127.0.0.1:0"},
+	}}
+	runUntilCleanup(t, cp.Open, cp.Run, cp.Close)
+
 	gwdb := pgtest.NewFrom(t, idempotency.Schema, idempotency.Migrations)
 	g := &app.Main{Config: app.Config{
-		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(), CallbackTarget: cb.Addr(),
+		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(), CallbackTarget: cb.Addr(), CampaignTarget: cp.Addr(),
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20, MaxImportBytes: 64 << 20,
 		Idempotency: idempotency.LoadConfig(config.FromMap(nil)),
 		Database:    pg.Config{URL: gwdb.AppURL},
