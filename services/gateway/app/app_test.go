@@ -36,6 +36,7 @@ type gw struct {
 	id           *authtest.Issuer
 	customerAddr string // the customer service's gRPC address, for direct calls
 	callbackAddr string // the callback service's, for what only workflows create
+	campaignAddr string // the campaign service's, to drive a campaign as its workflow does
 }
 
 func runUntilCleanup(t testing.TB, open func(context.Context) error, run func(context.Context) error, closeFn func() error) {
@@ -102,7 +103,7 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
-	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr()}
+	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr(), campaignAddr: cp.Addr()}
 }
 
 func (g *gw) token(t testing.TB, p auth.Principal) string { t.Helper(); return g.id.Token(t, p) }
