@@ -6,6 +6,7 @@ require (
 	github.com/dealercare/dealercare/gen/go v0.0.0
 	github.com/dealercare/dealercare/pkg v0.0.0
 	github.com/dealercare/dealercare/services/callback v0.0.0-00010101000000-000000000000
+	github.com/dealercare/dealercare/services/campaign v0.0.0-00010101000000-000000000000
 	github.com/dealercare/dealercare/services/complaint v0.0.0-00010101000000-000000000000
 	github.com/dealercare/dealercare/services/customer v0.0.0-00010101000000-000000000000
 	github.com/dealercare/dealercare/services/evaluation v0.0.0-00010101000000-000000000000
@@ -91,6 +92,7 @@ replace (
 	github.com/dealercare/dealercare/gen/go => ../../gen/go
 	github.com/dealercare/dealercare/pkg => ../../pkg
 	github.com/dealercare/dealercare/services/callback => ../callback
+	github.com/dealercare/dealercare/services/campaign => ../campaign
 	github.com/dealercare/dealercare/services/complaint => ../complaint
 	github.com/dealercare/dealercare/services/customer => ../customer
 	github.com/dealercare/dealercare/services/evaluation => ../evaluation

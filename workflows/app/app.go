@@ -15,6 +15,7 @@ import (
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/config"
@@ -22,6 +23,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/telemetry"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/workflows/callback"
+	"github.com/dealercare/dealercare/workflows/campaign"
 	"github.com/dealercare/dealercare/workflows/complaint"
 	"github.com/dealercare/dealercare/workflows/network"
 	"github.com/dealercare/dealercare/workflows/vehicle"
@@ -43,6 +45,7 @@ type Config struct {
 	CustomerTarget  string
 	ComplaintTarget string
 	CallbackTarget  string
+	CampaignTarget  string
 	// ServiceTokenFile holds the bearer token the worker presents to the
 	// services (a projected secret in Kubernetes); re-read on every call so
 	// rotation needs no restart.
@@ -58,6 +61,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		CustomerTarget:   l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
 		ComplaintTarget:  l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
 		CallbackTarget:   l.String("CALLBACK_GRPC_TARGET", "127.0.0.1:9102"),
+		CampaignTarget:   l.String("CAMPAIGN_GRPC_TARGET", "127.0.0.1:9105"),
 		ServiceTokenFile: l.Required("SERVICE_TOKEN_FILE"),
 		HealthAddr:       l.String("WORKER_HEALTH_ADDR", "127.0.0.1:9190"),
 	}
@@ -131,6 +135,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 
+	campaigns, err := dialService(m.Config.CampaignTarget, "CAMPAIGN_GRPC_TARGET")
+	if err != nil {
+		return err
+	}
+
 	w := dctemporal.NewWorker(tc, dctemporal.TaskQueueNetwork)
 	w.RegisterActivity(&network.Activities{Network: customerv1.NewDealerNetworkServiceClient(customer)})
 	m.workers = append(m.workers, w)
@@ -151,6 +160,10 @@ func (m *Main) Open(ctx context.Context) error {
 		Archive:    customerv1.NewArchiveServiceClient(customer),
 	})
 	m.workers = append(m.workers, callbackWorker)
+
+	campaignWorker := dctemporal.NewWorker(tc, events.CampaignTaskQueue)
+	campaign.Register(campaignWorker, campaignv1.NewCampaignWorkflowServiceClient(campaigns))
+	m.workers = append(m.workers, campaignWorker)
 
 	lis, err := net.Listen("tcp", m.Config.HealthAddr)
 	if err != nil {

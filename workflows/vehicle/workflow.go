@@ -23,6 +23,15 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
+// Workflow versions (workflow.GetVersion) of the changes since the first
+// release; recorded histories in testdata replay across them.
+const (
+	changeKeepOlderVisits = "keep-older-visits"
+	// VersionKeepOlderVisits takes a visit older than the last one into the
+	// history instead of dropping it (State.apply).
+	VersionKeepOlderVisits workflow.Version = 1
+)
+
 // QueryState is the query that returns the workflow's State.
 const QueryState = "state"
 
@@ -154,7 +163,8 @@ func (l *lifecycle) receive(ctx workflow.Context, env outbox.Envelope) {
 		log.Info("dropped redelivered event", "event_id", env.EventID, "kind", env.Kind)
 		return
 	}
-	changed, why := l.state.apply(env, l.plan, dueZone, workflow.Now(ctx))
+	keepOlder := workflow.GetVersion(ctx, changeKeepOlderVisits, workflow.DefaultVersion, VersionKeepOlderVisits) >= VersionKeepOlderVisits
+	changed, why := l.state.apply(env, l.plan, dueZone, workflow.Now(ctx), keepOlder)
 	if !changed {
 		log.Warn("ignored event", "event_id", env.EventID, "kind", env.Kind, "reason", why)
 		return

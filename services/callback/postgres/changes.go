@@ -35,7 +35,7 @@ func (s *Store) ListTaskChanges(ctx context.Context, after pg.ChangeCursor, limi
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (TaskChange, error) {
 			var c TaskChange
 			var xid string
-			if err := r.Scan(&c.Dealer, &c.Task, &c.Kind, &c.SourceID, &c.Status, &c.DueTime, &c.Deadline, optTime{&c.CompleteTime},
+			if err := r.Scan(&c.Dealer, &c.Task, &c.Kind, &c.SourceID, &c.Status, &c.DueTime, &c.Deadline, pg.OptTime{Dst: &c.CompleteTime},
 				&c.Score, &xid, &c.Cursor.Seq); err != nil {
 				return c, err
 			}

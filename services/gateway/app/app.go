@@ -16,6 +16,7 @@ import (
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
@@ -53,6 +54,7 @@ type Config struct {
 	CustomerTarget  string
 	ComplaintTarget string
 	CallbackTarget  string
+	CampaignTarget  string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	// MaxImportBytes limits DMS import uploads (base64 in JSON), which are
@@ -81,6 +83,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		CustomerTarget:  l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
 		ComplaintTarget: l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
 		CallbackTarget:  l.String("CALLBACK_GRPC_TARGET", "127.0.0.1:9102"),
+		CampaignTarget:  l.String("CAMPAIGN_GRPC_TARGET", "127.0.0.1:9105"),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxBodyBytes:    int64(l.Int("GATEWAY_MAX_BODY_BYTES", 1<<20)),
 		MaxImportBytes:  int64(l.Int("GATEWAY_MAX_IMPORT_BYTES", 280<<20)),
@@ -171,6 +174,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("EVALUATION_GRPC_TARGET: %w", err)
 	}
 	m.conns = append(m.conns, evaluations)
+	campaigns, err := dial(m.Config.CampaignTarget)
+	if err != nil {
+		return fmt.Errorf("CAMPAIGN_GRPC_TARGET: %w", err)
+	}
+	m.conns = append(m.conns, campaigns)
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -198,6 +206,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if err := evaluationv1.RegisterKpiServiceHandler(ctx, mux, evaluations); err != nil {
 		return fmt.Errorf("register evaluation routes: %w", err)
+	}
+	if err := campaignv1.RegisterCampaignServiceHandler(ctx, mux, campaigns); err != nil {
+		return fmt.Errorf("register campaign routes: %w", err)
 	}
 
 	root := http.NewServeMux()

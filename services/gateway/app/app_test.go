@@ -19,6 +19,8 @@ import (
 	"github.com/dealercare/dealercare/pkg/service"
 	callback "github.com/dealercare/dealercare/services/callback/app"
 	callbackpg "github.com/dealercare/dealercare/services/callback/postgres"
+	campaign "github.com/dealercare/dealercare/services/campaign/app"
+	campaignpg "github.com/dealercare/dealercare/services/campaign/postgres"
 	complaint "github.com/dealercare/dealercare/services/complaint/app"
 	complaintpg "github.com/dealercare/dealercare/services/complaint/postgres"
 	customer "github.com/dealercare/dealercare/services/customer/app"
@@ -39,6 +41,7 @@ type gw struct {
 	// evaluationAddr is the evaluation service's, for the feed workflows'
 	// calls; serviceTokenFile holds the service token they use.
 	evaluationAddr, serviceTokenFile string
+	campaignAddr                     string // the campaign service's, to drive a campaign as its workflow does
 }
 
 func runUntilCleanup(t testing.TB, open func(context.Context) error, run func(context.Context) error, closeFn func() error) {
@@ -95,10 +98,17 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 		CallbackTarget: cb.Addr(), ComplaintTarget: cm.Addr(),
 	}}
 	runUntilCleanup(t, ev.Open, ev.Run, ev.Close)
+	pdb := pgtest.NewFrom(t, campaignpg.Schema, campaignpg.Migrations)
+	cp := &campaign.Main{Config: campaign.Config{
+		Config:    service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: pdb.AppURL}},
+		Network:   service.NetworkConfig{CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile},
+		Providers: campaign.Providers{CallbackTarget: cb.Addr(), ReceiptsAddr: "127.0.0.1:0"},
+	}}
+	runUntilCleanup(t, cp.Open, cp.Run, cp.Close)
 
 	gwdb := pgtest.NewFrom(t, idempotency.Schema, idempotency.Migrations)
 	g := &app.Main{Config: app.Config{
-		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(), CallbackTarget: cb.Addr(),
+		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(), CallbackTarget: cb.Addr(), CampaignTarget: cp.Addr(),
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20, MaxImportBytes: 64 << 20,
 		Idempotency: idempotency.LoadConfig(config.FromMap(nil)),
 		Database:    pg.Config{URL: gwdb.AppURL},
@@ -106,7 +116,7 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	g.Config.EvaluationTarget = ev.Addr()
 	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
-	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr(), evaluationAddr: ev.Addr(), serviceTokenFile: tokenFile}
+	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr(), evaluationAddr: ev.Addr(), serviceTokenFile: tokenFile, campaignAddr: cp.Addr()}
 }
 
 func (g *gw) token(t testing.TB, p auth.Principal) string { t.Helper(); return g.id.Token(t, p) }
