@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/services/callback/postgres"
 	"github.com/jackc/pgx/v5"
@@ -16,7 +17,7 @@ func TestTaskChangesWaitForEarlierTransactions(t *testing.T) {
 	ctx := context.Background()
 	a := ensure(t, s, "D1", "3DC", "ro-a", t0, false)
 	b := ensure(t, s, "D1", "3DC", "ro-b", t0, false)
-	all, more, err := s.ListTaskChanges(ctx, pg.ChangeCursor{}, 0)
+	all, more, err := pgtest.ChangesReady(t, 2, func() ([]postgres.TaskChange, bool, error) { return s.ListTaskChanges(ctx, pg.ChangeCursor{}, 0) })
 	if err != nil || more || len(all) != 2 || all[0].Task != a.ID || all[1].Task != b.ID || all[0].Kind != "3DC" || all[0].Status != "pending" {
 		t.Fatalf("first read: %+v %v %v", all, more, err)
 	}
@@ -48,7 +49,7 @@ func TestTaskChangesWaitForEarlierTransactions(t *testing.T) {
 	if err := txA.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err = s.ListTaskChanges(ctx, cursor, 0)
+	got, _, err = pgtest.ChangesReady(t, 2, func() ([]postgres.TaskChange, bool, error) { return s.ListTaskChanges(ctx, cursor, 0) })
 	if err != nil || len(got) != 2 {
 		t.Fatalf("after A commits: %+v %v", got, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/sla"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
@@ -30,7 +31,9 @@ func TestComplaintChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all, more, err := s.ListComplaintChanges(ctx, pg.ChangeCursor{}, 0)
+	all, more, err := pgtest.ChangesReady(t, 2, func() ([]postgres.ComplaintChange, bool, error) {
+		return s.ListComplaintChanges(ctx, pg.ChangeCursor{}, 0)
+	})
 	if err != nil || more || len(all) != 2 {
 		t.Fatalf("changes %+v %v %v", all, more, err)
 	}
@@ -50,7 +53,7 @@ func TestComplaintChanges(t *testing.T) {
 	if _, err := s.RecordClockEvent(ctx, late.ID, sla.FirstResolutionBreachedKey, sla.KindBreached, 2, t0.Add(5*3600e9), "resolution target"); err != nil {
 		t.Fatal(err)
 	}
-	again, _, err := s.ListComplaintChanges(ctx, cursor, 0)
+	again, _, err := pgtest.ChangesReady(t, 1, func() ([]postgres.ComplaintChange, bool, error) { return s.ListComplaintChanges(ctx, cursor, 0) })
 	if err != nil || len(again) != 1 || again[0].Complaint != late.ID || again[0].Cursor.Seq <= l.Cursor.Seq {
 		t.Errorf("after a breach: %+v %v", again, err)
 	}

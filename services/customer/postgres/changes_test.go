@@ -43,7 +43,7 @@ func TestArchiveChanges(t *testing.T) {
 	// visit's dealer's enters the feed.
 	exec(`UPDATE vehicles SET next_service_due_date = '2027-05-20', last_visit_dealer = 'SH001'`)
 
-	all, more, err := s.ListChanges(ctx, pg.ChangeCursor{}, 0)
+	all, more, err := pgtest.ChangesReady(t, 5, func() ([]postgres.ArchiveChange, bool, error) { return s.ListChanges(ctx, pg.ChangeCursor{}, 0) })
 	if err != nil || more {
 		t.Fatal(err, more)
 	}
@@ -92,7 +92,7 @@ func TestArchiveChanges(t *testing.T) {
 	}
 	// Closing the repair order brings it back, after the cursor, once.
 	exec(`UPDATE repair_orders SET state = 'closed', close_time = $1`, at.Add(2*time.Hour))
-	again, _, err := s.ListChanges(ctx, all[len(all)-1].Cursor, 0)
+	again, _, err := pgtest.ChangesReady(t, 1, func() ([]postgres.ArchiveChange, bool, error) { return s.ListChanges(ctx, all[len(all)-1].Cursor, 0) })
 	if err != nil || len(again) != 1 || again[0].Kind != postgres.ChangeRepairOrder || !again[0].CloseTime.Equal(at.Add(2*time.Hour)) {
 		t.Errorf("after closing: %+v %v", again, err)
 	}
