@@ -146,6 +146,11 @@ func (m *Main) Open(ctx context.Context) error {
 
 	vehicles := dctemporal.NewWorker(tc, events.VehicleTaskQueue)
 	vehicle.Register(vehicles, customerv1.NewVehicleStateServiceClient(customer))
+	vehicle.RegisterReminders(vehicles, &vehicle.ReminderActivities{
+		Campaigns: campaignv1.NewCampaignWorkflowServiceClient(campaigns),
+		Callbacks: callbackv1.NewCallbackWorkflowServiceClient(callbacks),
+		Segments:  customerv1.NewSegmentServiceClient(customer),
+	})
 	m.workers = append(m.workers, vehicles)
 
 	escalations := dctemporal.NewWorker(tc, events.ComplaintTaskQueue)

@@ -49,9 +49,9 @@ type State struct {
 	// retried with the next event); empty after a success.
 	RecordError string `json:"record_error,omitempty"`
 
-	// Reminders (campaign issue): the reminder schedule derived from
-	// NextDue (7 days, 1 day before, 14 and 90 days overdue) and what was
-	// already sent belongs here, so it survives ContinueAsNew.
+	// Reminders is the current cycle's reminder schedule and what was
+	// already done (VersionReminders), so it survives ContinueAsNew.
+	Reminders *Reminders `json:"reminders,omitempty"`
 }
 
 // Delivery is one sale of the vehicle.

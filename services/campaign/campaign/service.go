@@ -77,6 +77,9 @@ type Stats struct {
 // run across dealers as the service.
 type Store interface {
 	Create(ctx context.Context, scope Scope, c *Campaign) (*Campaign, error)
+	// Ensure stores c with its own id unless that campaign exists, and
+	// returns the stored one (service reminders).
+	Ensure(ctx context.Context, c *Campaign) (*Campaign, error)
 	Get(ctx context.Context, scope Scope, owner, id string) (*Campaign, error)
 	List(ctx context.Context, scope Scope, owner string, state State, p Page) ([]Campaign, string, error)
 	// Update loads the campaign, applies fn and saves in one transaction;

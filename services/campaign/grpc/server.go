@@ -248,3 +248,15 @@ func (s *WorkflowServer) CompleteCampaign(ctx context.Context, req *campaignv1.C
 	}
 	return CampaignToProto(c, nil), nil
 }
+
+// RemindVehicle implements the RPC.
+func (s *WorkflowServer) RemindVehicle(ctx context.Context, req *campaignv1.RemindVehicleRequest) (*campaignv1.RemindVehicleResponse, error) {
+	if err := requireService(ctx); err != nil {
+		return nil, err
+	}
+	r, err := s.svc.RemindVehicle(ctx, req.GetVin(), req.GetDealer(), req.GetDueDate(), req.GetStep())
+	if err != nil {
+		return nil, err
+	}
+	return &campaignv1.RemindVehicleResponse{Campaign: r.Campaign, Recipients: int32(r.Recipients), NextAttemptTime: pbconv.Timestamp(r.NextAttempt)}, nil
+}

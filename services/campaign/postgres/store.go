@@ -121,6 +121,26 @@ func (s *Store) Create(ctx context.Context, scope campaign.Scope, c *campaign.Ca
 	return &out, nil
 }
 
+// Ensure stores c under its id unless it exists; it returns the stored one.
+func (s *Store) Ensure(ctx context.Context, c *campaign.Campaign) (*campaign.Campaign, error) {
+	template, _ := json.Marshal(c.Template)
+	audience, _ := json.Marshal(c.Audience)
+	var out *campaign.Campaign
+	err := pg.InTx(ctx, s.pool, all, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO campaigns (dealer_id, id, kind, name, state, channels, template, audience, start_time,
+			return_window_s, code, contact_phone, version, create_time, update_time, audience_done)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, true) ON CONFLICT DO NOTHING`,
+			c.Owner, c.ID, c.Kind, c.Name, c.State, channelStrings(c.Channels), template, audience, nullTime(c.StartTime),
+			int64(c.ReturnWindow/time.Second), c.Code, c.ContactPhone, c.Version, c.CreateTime, c.UpdateTime); err != nil {
+			return mapError(err, "campaign")
+		}
+		var err error
+		out, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE dealer_id = $1 AND id = $2`, c.Owner, c.ID))
+		return err
+	})
+	return out, err
+}
+
 // Get loads one campaign of owner.
 func (s *Store) Get(ctx context.Context, scope campaign.Scope, owner, id string) (*campaign.Campaign, error) {
 	if !validate.IsUUID(id) {

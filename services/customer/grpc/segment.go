@@ -97,3 +97,18 @@ func (s *SegmentServer) ListVehicleVisits(ctx context.Context, req *customerv1.L
 	}
 	return out, nil
 }
+
+// MarkChurnRisk implements the RPC.
+func (s *SegmentServer) MarkChurnRisk(ctx context.Context, req *customerv1.MarkChurnRiskRequest) (*customerv1.MarkChurnRiskResponse, error) {
+	if err := requireServiceIdentity(ctx); err != nil {
+		return nil, err
+	}
+	if req.GetAtRisk() && req.GetSince() == nil {
+		return nil, apperr.Invalid("since", "is required when at_risk").ZhReason("标记流失风险时必填")
+	}
+	n, err := s.store.MarkChurnRisk(ctx, req.GetVin(), req.GetAtRisk(), pbconv.Time(req.GetSince()))
+	if err != nil {
+		return nil, err
+	}
+	return &customerv1.MarkChurnRiskResponse{UpdatedArchives: int32(n)}, nil
+}

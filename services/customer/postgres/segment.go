@@ -12,6 +12,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/validate"
 	"github.com/dealercare/dealercare/services/customer/archive"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -70,7 +71,7 @@ func (s *SegmentStore) Members(ctx context.Context, seg archive.Segment, after s
 		veh = append(veh, "v.mileage_km <= "+ps.Add(seg.MileageMaxKM))
 	}
 	if seg.ChurnRisk {
-		veh = append(veh, "v.next_service_due_date < "+ps.Add(asOf.Add(-archive.ChurnRiskAfter).UTC().Format(time.DateOnly))+"::date")
+		veh = append(veh, "(v.churn_risk_since IS NOT NULL OR v.next_service_due_date < "+ps.Add(asOf.Add(-archive.ChurnRiskAfter).UTC().Format(time.DateOnly))+"::date)")
 	}
 	if len(seg.VINs) > 0 {
 		veh = append(veh, "v.vin = ANY("+ps.Add(seg.VINs)+")")
@@ -177,4 +178,22 @@ func (s *SegmentStore) Visits(ctx context.Context, vins []string, after, before 
 		return rows.Err()
 	})
 	return out, err
+}
+
+// MarkChurnRisk sets (or, with atRisk false, clears) the churn mark on
+// every dealer's archive of the VIN; it returns how many changed.
+func (s *SegmentStore) MarkChurnRisk(ctx context.Context, vin string, atRisk bool, since time.Time) (int, error) {
+	var n int64
+	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		var tag pgconn.CommandTag
+		var err error
+		if atRisk {
+			tag, err = tx.Exec(ctx, `UPDATE vehicles SET churn_risk_since = $2 WHERE vin = $1 AND churn_risk_since IS DISTINCT FROM $2`, vin, since)
+		} else {
+			tag, err = tx.Exec(ctx, `UPDATE vehicles SET churn_risk_since = NULL WHERE vin = $1 AND churn_risk_since IS NOT NULL`, vin)
+		}
+		n = tag.RowsAffected()
+		return err
+	})
+	return int(n), err
 }

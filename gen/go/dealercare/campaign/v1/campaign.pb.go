@@ -2209,6 +2209,143 @@ func (x *UpdateMessagingPolicyRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+// Request for RemindVehicle.
+type RemindVehicleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VIN.
+	Vin string `protobuf:"bytes,1,opt,name=vin,proto3" json:"vin,omitempty"`
+	// The dealer that reminds (the vehicle's last visit).
+	Dealer string `protobuf:"bytes,2,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// The maintenance due date, `YYYY-MM-DD`.
+	DueDate string `protobuf:"bytes,3,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	// The step, e.g. `before_7d`.
+	Step          string `protobuf:"bytes,4,opt,name=step,proto3" json:"step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemindVehicleRequest) Reset() {
+	*x = RemindVehicleRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemindVehicleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemindVehicleRequest) ProtoMessage() {}
+
+func (x *RemindVehicleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemindVehicleRequest.ProtoReflect.Descriptor instead.
+func (*RemindVehicleRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *RemindVehicleRequest) GetVin() string {
+	if x != nil {
+		return x.Vin
+	}
+	return ""
+}
+
+func (x *RemindVehicleRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *RemindVehicleRequest) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *RemindVehicleRequest) GetStep() string {
+	if x != nil {
+		return x.Step
+	}
+	return ""
+}
+
+// Response for RemindVehicle.
+type RemindVehicleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The service-reminder campaign.
+	Campaign string `protobuf:"bytes,1,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	// Recipients (the VIN's customers at the dealer).
+	Recipients int32 `protobuf:"varint,2,opt,name=recipients,proto3" json:"recipients,omitempty"`
+	// Some are deferred (quiet hours) until this time: call again then.
+	NextAttemptTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=next_attempt_time,json=nextAttemptTime,proto3" json:"next_attempt_time,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *RemindVehicleResponse) Reset() {
+	*x = RemindVehicleResponse{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemindVehicleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemindVehicleResponse) ProtoMessage() {}
+
+func (x *RemindVehicleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemindVehicleResponse.ProtoReflect.Descriptor instead.
+func (*RemindVehicleResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *RemindVehicleResponse) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
+func (x *RemindVehicleResponse) GetRecipients() int32 {
+	if x != nil {
+		return x.Recipients
+	}
+	return 0
+}
+
+func (x *RemindVehicleResponse) GetNextAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAttemptTime
+	}
+	return nil
+}
+
 // Request for StartCampaign.
 type StartCampaignRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2222,7 +2359,7 @@ type StartCampaignRequest struct {
 
 func (x *StartCampaignRequest) Reset() {
 	*x = StartCampaignRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[24]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2234,7 +2371,7 @@ func (x *StartCampaignRequest) String() string {
 func (*StartCampaignRequest) ProtoMessage() {}
 
 func (x *StartCampaignRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[24]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2247,7 +2384,7 @@ func (x *StartCampaignRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartCampaignRequest.ProtoReflect.Descriptor instead.
 func (*StartCampaignRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{24}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StartCampaignRequest) GetDealer() string {
@@ -2279,7 +2416,7 @@ type StartCampaignResponse struct {
 
 func (x *StartCampaignResponse) Reset() {
 	*x = StartCampaignResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[25]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2428,7 @@ func (x *StartCampaignResponse) String() string {
 func (*StartCampaignResponse) ProtoMessage() {}
 
 func (x *StartCampaignResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[25]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2441,7 @@ func (x *StartCampaignResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartCampaignResponse.ProtoReflect.Descriptor instead.
 func (*StartCampaignResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{25}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StartCampaignResponse) GetCampaign() *Campaign {
@@ -2343,7 +2480,7 @@ type DispatchBatchRequest struct {
 
 func (x *DispatchBatchRequest) Reset() {
 	*x = DispatchBatchRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[26]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2492,7 @@ func (x *DispatchBatchRequest) String() string {
 func (*DispatchBatchRequest) ProtoMessage() {}
 
 func (x *DispatchBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[26]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2505,7 @@ func (x *DispatchBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchBatchRequest.ProtoReflect.Descriptor instead.
 func (*DispatchBatchRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{26}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DispatchBatchRequest) GetDealer() string {
@@ -2414,7 +2551,7 @@ type DispatchBatchResponse struct {
 
 func (x *DispatchBatchResponse) Reset() {
 	*x = DispatchBatchResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[27]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2426,7 +2563,7 @@ func (x *DispatchBatchResponse) String() string {
 func (*DispatchBatchResponse) ProtoMessage() {}
 
 func (x *DispatchBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[27]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2439,7 +2576,7 @@ func (x *DispatchBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchBatchResponse.ProtoReflect.Descriptor instead.
 func (*DispatchBatchResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{27}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DispatchBatchResponse) GetSent() int32 {
@@ -2497,7 +2634,7 @@ type ReconcileReturnsRequest struct {
 
 func (x *ReconcileReturnsRequest) Reset() {
 	*x = ReconcileReturnsRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[28]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2509,7 +2646,7 @@ func (x *ReconcileReturnsRequest) String() string {
 func (*ReconcileReturnsRequest) ProtoMessage() {}
 
 func (x *ReconcileReturnsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[28]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2522,7 +2659,7 @@ func (x *ReconcileReturnsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconcileReturnsRequest.ProtoReflect.Descriptor instead.
 func (*ReconcileReturnsRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{28}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReconcileReturnsRequest) GetDealer() string {
@@ -2552,7 +2689,7 @@ type ReconcileReturnsResponse struct {
 
 func (x *ReconcileReturnsResponse) Reset() {
 	*x = ReconcileReturnsResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[29]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2564,7 +2701,7 @@ func (x *ReconcileReturnsResponse) String() string {
 func (*ReconcileReturnsResponse) ProtoMessage() {}
 
 func (x *ReconcileReturnsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[29]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2577,7 +2714,7 @@ func (x *ReconcileReturnsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconcileReturnsResponse.ProtoReflect.Descriptor instead.
 func (*ReconcileReturnsResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{29}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReconcileReturnsResponse) GetReturned() int64 {
@@ -2607,7 +2744,7 @@ type CompleteCampaignRequest struct {
 
 func (x *CompleteCampaignRequest) Reset() {
 	*x = CompleteCampaignRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[30]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2619,7 +2756,7 @@ func (x *CompleteCampaignRequest) String() string {
 func (*CompleteCampaignRequest) ProtoMessage() {}
 
 func (x *CompleteCampaignRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[30]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2632,7 +2769,7 @@ func (x *CompleteCampaignRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteCampaignRequest.ProtoReflect.Descriptor instead.
 func (*CompleteCampaignRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{30}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CompleteCampaignRequest) GetDealer() string {
@@ -2817,7 +2954,18 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x1cUpdateMessagingPolicyRequest\x12G\n" +
 	"\x06policy\x18\x01 \x01(\v2'.dealercare.campaign.v1.MessagingPolicyB\x06\xbaH\x03\xc8\x01\x01R\x06policy\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\\\n" +
+	"updateMask\"\xb2\x01\n" +
+	"\x14RemindVehicleRequest\x12\x1a\n" +
+	"\x03vin\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x98\x01\x11R\x03vin\x12\x1f\n" +
+	"\x06dealer\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12>\n" +
+	"\bdue_date\x18\x03 \x01(\tB#\xbaH r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\adueDate\x12\x1d\n" +
+	"\x04step\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18(R\x04step\"\x9b\x01\n" +
+	"\x15RemindVehicleResponse\x12\x1a\n" +
+	"\bcampaign\x18\x01 \x01(\tR\bcampaign\x12\x1e\n" +
+	"\n" +
+	"recipients\x18\x02 \x01(\x05R\n" +
+	"recipients\x12F\n" +
+	"\x11next_attempt_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\"\\\n" +
 	"\x14StartCampaignRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18 R\x06dealer\x12#\n" +
 	"\bcampaign\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign\"\x9e\x01\n" +
@@ -2896,12 +3044,13 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x14ListCampaignMessages\x123.dealercare.campaign.v1.ListCampaignMessagesRequest\x1a4.dealercare.campaign.v1.ListCampaignMessagesResponse\"_\x82\xd3\xe4\x93\x02YZ#\x12!/v1/campaigns/{campaign}/messages\x122/v1/dealers/{dealer}/campaigns/{campaign}/messages\x12\x8a\x01\n" +
 	"\fCreateOptOut\x12+.dealercare.campaign.v1.CreateOptOutRequest\x1a\x1e.dealercare.campaign.v1.OptOut\"-\x82\xd3\xe4\x93\x02':\aopt_out\"\x1c/v1/dealers/{dealer}/optOuts\x12\x97\x01\n" +
 	"\x12GetMessagingPolicy\x121.dealercare.campaign.v1.GetMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/messagingPolicies/default\x12\xa5\x01\n" +
-	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\xd3\x03\n" +
+	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\xc1\x04\n" +
 	"\x17CampaignWorkflowService\x12l\n" +
 	"\rStartCampaign\x12,.dealercare.campaign.v1.StartCampaignRequest\x1a-.dealercare.campaign.v1.StartCampaignResponse\x12l\n" +
 	"\rDispatchBatch\x12,.dealercare.campaign.v1.DispatchBatchRequest\x1a-.dealercare.campaign.v1.DispatchBatchResponse\x12u\n" +
 	"\x10ReconcileReturns\x12/.dealercare.campaign.v1.ReconcileReturnsRequest\x1a0.dealercare.campaign.v1.ReconcileReturnsResponse\x12e\n" +
-	"\x10CompleteCampaign\x12/.dealercare.campaign.v1.CompleteCampaignRequest\x1a .dealercare.campaign.v1.CampaignBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/campaign/v1;campaignv1b\x06proto3"
+	"\x10CompleteCampaign\x12/.dealercare.campaign.v1.CompleteCampaignRequest\x1a .dealercare.campaign.v1.Campaign\x12l\n" +
+	"\rRemindVehicle\x12,.dealercare.campaign.v1.RemindVehicleRequest\x1a-.dealercare.campaign.v1.RemindVehicleResponseBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/campaign/v1;campaignv1b\x06proto3"
 
 var (
 	file_dealercare_campaign_v1_campaign_proto_rawDescOnce sync.Once
@@ -2916,7 +3065,7 @@ func file_dealercare_campaign_v1_campaign_proto_rawDescGZIP() []byte {
 }
 
 var file_dealercare_campaign_v1_campaign_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_dealercare_campaign_v1_campaign_proto_goTypes = []any{
 	(CampaignKind)(0),                      // 0: dealercare.campaign.v1.CampaignKind
 	(CampaignState)(0),                     // 1: dealercare.campaign.v1.CampaignState
@@ -2947,102 +3096,107 @@ var file_dealercare_campaign_v1_campaign_proto_goTypes = []any{
 	(*MessagingPolicy)(nil),                // 26: dealercare.campaign.v1.MessagingPolicy
 	(*GetMessagingPolicyRequest)(nil),      // 27: dealercare.campaign.v1.GetMessagingPolicyRequest
 	(*UpdateMessagingPolicyRequest)(nil),   // 28: dealercare.campaign.v1.UpdateMessagingPolicyRequest
-	(*StartCampaignRequest)(nil),           // 29: dealercare.campaign.v1.StartCampaignRequest
-	(*StartCampaignResponse)(nil),          // 30: dealercare.campaign.v1.StartCampaignResponse
-	(*DispatchBatchRequest)(nil),           // 31: dealercare.campaign.v1.DispatchBatchRequest
-	(*DispatchBatchResponse)(nil),          // 32: dealercare.campaign.v1.DispatchBatchResponse
-	(*ReconcileReturnsRequest)(nil),        // 33: dealercare.campaign.v1.ReconcileReturnsRequest
-	(*ReconcileReturnsResponse)(nil),       // 34: dealercare.campaign.v1.ReconcileReturnsResponse
-	(*CompleteCampaignRequest)(nil),        // 35: dealercare.campaign.v1.CompleteCampaignRequest
-	nil,                                    // 36: dealercare.campaign.v1.CampaignStats.SuppressedEntry
-	nil,                                    // 37: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
-	(*v1.Segment)(nil),                     // 38: dealercare.customer.v1.Segment
-	(*timestamppb.Timestamp)(nil),          // 39: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 40: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),          // 41: google.protobuf.FieldMask
+	(*RemindVehicleRequest)(nil),           // 29: dealercare.campaign.v1.RemindVehicleRequest
+	(*RemindVehicleResponse)(nil),          // 30: dealercare.campaign.v1.RemindVehicleResponse
+	(*StartCampaignRequest)(nil),           // 31: dealercare.campaign.v1.StartCampaignRequest
+	(*StartCampaignResponse)(nil),          // 32: dealercare.campaign.v1.StartCampaignResponse
+	(*DispatchBatchRequest)(nil),           // 33: dealercare.campaign.v1.DispatchBatchRequest
+	(*DispatchBatchResponse)(nil),          // 34: dealercare.campaign.v1.DispatchBatchResponse
+	(*ReconcileReturnsRequest)(nil),        // 35: dealercare.campaign.v1.ReconcileReturnsRequest
+	(*ReconcileReturnsResponse)(nil),       // 36: dealercare.campaign.v1.ReconcileReturnsResponse
+	(*CompleteCampaignRequest)(nil),        // 37: dealercare.campaign.v1.CompleteCampaignRequest
+	nil,                                    // 38: dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	nil,                                    // 39: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	(*v1.Segment)(nil),                     // 40: dealercare.customer.v1.Segment
+	(*timestamppb.Timestamp)(nil),          // 41: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 42: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),          // 43: google.protobuf.FieldMask
 }
 var file_dealercare_campaign_v1_campaign_proto_depIdxs = []int32{
-	36, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	38, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
 	0,  // 1: dealercare.campaign.v1.Campaign.kind:type_name -> dealercare.campaign.v1.CampaignKind
 	1,  // 2: dealercare.campaign.v1.Campaign.state:type_name -> dealercare.campaign.v1.CampaignState
 	2,  // 3: dealercare.campaign.v1.Campaign.channels:type_name -> dealercare.campaign.v1.Channel
 	5,  // 4: dealercare.campaign.v1.Campaign.template:type_name -> dealercare.campaign.v1.MessageTemplate
-	38, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
-	39, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
-	40, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
+	40, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
+	41, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
+	42, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
 	6,  // 8: dealercare.campaign.v1.Campaign.stats:type_name -> dealercare.campaign.v1.CampaignStats
-	39, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
-	39, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
+	41, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	41, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 11: dealercare.campaign.v1.CreateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
 	1,  // 12: dealercare.campaign.v1.ListCampaignsRequest.state:type_name -> dealercare.campaign.v1.CampaignState
 	7,  // 13: dealercare.campaign.v1.ListCampaignsResponse.campaigns:type_name -> dealercare.campaign.v1.Campaign
 	7,  // 14: dealercare.campaign.v1.UpdateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
-	41, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
+	43, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 16: dealercare.campaign.v1.PreviewRecipient.channel:type_name -> dealercare.campaign.v1.Channel
-	37, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	39, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
 	14, // 18: dealercare.campaign.v1.CampaignPreview.sample:type_name -> dealercare.campaign.v1.PreviewRecipient
-	39, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
+	41, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
 	3,  // 20: dealercare.campaign.v1.Recipient.state:type_name -> dealercare.campaign.v1.RecipientState
 	2,  // 21: dealercare.campaign.v1.Recipient.channel:type_name -> dealercare.campaign.v1.Channel
-	39, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
-	39, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
+	41, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
+	41, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
 	4,  // 24: dealercare.campaign.v1.Recipient.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	39, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
+	41, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
 	3,  // 26: dealercare.campaign.v1.ListCampaignRecipientsRequest.state:type_name -> dealercare.campaign.v1.RecipientState
 	18, // 27: dealercare.campaign.v1.ListCampaignRecipientsResponse.recipients:type_name -> dealercare.campaign.v1.Recipient
 	2,  // 28: dealercare.campaign.v1.Message.channel:type_name -> dealercare.campaign.v1.Channel
 	4,  // 29: dealercare.campaign.v1.Message.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	39, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
-	39, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
+	41, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
+	41, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
 	21, // 32: dealercare.campaign.v1.ListCampaignMessagesResponse.messages:type_name -> dealercare.campaign.v1.Message
 	2,  // 33: dealercare.campaign.v1.OptOut.channel:type_name -> dealercare.campaign.v1.Channel
-	39, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
+	41, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
 	24, // 35: dealercare.campaign.v1.CreateOptOutRequest.opt_out:type_name -> dealercare.campaign.v1.OptOut
-	40, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
+	42, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
 	0,  // 37: dealercare.campaign.v1.MessagingPolicy.cap_exempt_kinds:type_name -> dealercare.campaign.v1.CampaignKind
-	39, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
+	41, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
 	26, // 39: dealercare.campaign.v1.UpdateMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.MessagingPolicy
-	41, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	7,  // 41: dealercare.campaign.v1.StartCampaignResponse.campaign:type_name -> dealercare.campaign.v1.Campaign
-	39, // 42: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
-	39, // 43: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
-	8,  // 44: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
-	9,  // 45: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
-	10, // 46: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
-	12, // 47: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
-	13, // 48: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
-	16, // 49: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
-	17, // 50: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
-	19, // 51: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
-	22, // 52: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
-	25, // 53: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
-	27, // 54: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
-	28, // 55: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
-	29, // 56: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
-	31, // 57: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
-	33, // 58: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
-	35, // 59: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
-	7,  // 60: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	7,  // 61: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
-	11, // 62: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
-	7,  // 63: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	15, // 64: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
-	7,  // 65: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
-	7,  // 66: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
-	20, // 67: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
-	23, // 68: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
-	24, // 69: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
-	26, // 70: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	26, // 71: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	30, // 72: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
-	32, // 73: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
-	34, // 74: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
-	7,  // 75: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
-	60, // [60:76] is the sub-list for method output_type
-	44, // [44:60] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	43, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	41, // 41: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
+	7,  // 42: dealercare.campaign.v1.StartCampaignResponse.campaign:type_name -> dealercare.campaign.v1.Campaign
+	41, // 43: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
+	41, // 44: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
+	8,  // 45: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
+	9,  // 46: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
+	10, // 47: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
+	12, // 48: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
+	13, // 49: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
+	16, // 50: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
+	17, // 51: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
+	19, // 52: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
+	22, // 53: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
+	25, // 54: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
+	27, // 55: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
+	28, // 56: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
+	31, // 57: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
+	33, // 58: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
+	35, // 59: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
+	37, // 60: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
+	29, // 61: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
+	7,  // 62: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	7,  // 63: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
+	11, // 64: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
+	7,  // 65: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	15, // 66: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
+	7,  // 67: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
+	7,  // 68: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
+	20, // 69: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
+	23, // 70: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
+	24, // 71: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
+	26, // 72: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	26, // 73: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	32, // 74: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
+	34, // 75: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
+	36, // 76: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
+	7,  // 77: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
+	30, // 78: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
+	62, // [62:79] is the sub-list for method output_type
+	45, // [45:62] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_campaign_v1_campaign_proto_init() }
@@ -3056,7 +3210,7 @@ func file_dealercare_campaign_v1_campaign_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_campaign_v1_campaign_proto_rawDesc), len(file_dealercare_campaign_v1_campaign_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -587,6 +587,7 @@ const (
 	CampaignWorkflowService_DispatchBatch_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/DispatchBatch"
 	CampaignWorkflowService_ReconcileReturns_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/ReconcileReturns"
 	CampaignWorkflowService_CompleteCampaign_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/CompleteCampaign"
+	CampaignWorkflowService_RemindVehicle_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/RemindVehicle"
 )
 
 // CampaignWorkflowServiceClient is the client API for CampaignWorkflowService service.
@@ -606,6 +607,11 @@ type CampaignWorkflowServiceClient interface {
 	ReconcileReturns(ctx context.Context, in *ReconcileReturnsRequest, opts ...grpc.CallOption) (*ReconcileReturnsResponse, error)
 	// Moves a running campaign to completed (no-op when completed).
 	CompleteCampaign(ctx context.Context, in *CompleteCampaignRequest, opts ...grpc.CallOption) (*Campaign, error)
+	// Sends one vehicle's maintenance reminder (保养提醒) for a step of its
+	// cycle: through the dealer's service-reminder campaign of that due date
+	// and step, so the reminder is sent at most once per customer, obeys the
+	// same rules and counts the customer's return.
+	RemindVehicle(ctx context.Context, in *RemindVehicleRequest, opts ...grpc.CallOption) (*RemindVehicleResponse, error)
 }
 
 type campaignWorkflowServiceClient struct {
@@ -656,6 +662,16 @@ func (c *campaignWorkflowServiceClient) CompleteCampaign(ctx context.Context, in
 	return out, nil
 }
 
+func (c *campaignWorkflowServiceClient) RemindVehicle(ctx context.Context, in *RemindVehicleRequest, opts ...grpc.CallOption) (*RemindVehicleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemindVehicleResponse)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_RemindVehicle_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CampaignWorkflowServiceServer is the server API for CampaignWorkflowService service.
 // All implementations must embed UnimplementedCampaignWorkflowServiceServer
 // for forward compatibility.
@@ -673,6 +689,11 @@ type CampaignWorkflowServiceServer interface {
 	ReconcileReturns(context.Context, *ReconcileReturnsRequest) (*ReconcileReturnsResponse, error)
 	// Moves a running campaign to completed (no-op when completed).
 	CompleteCampaign(context.Context, *CompleteCampaignRequest) (*Campaign, error)
+	// Sends one vehicle's maintenance reminder (保养提醒) for a step of its
+	// cycle: through the dealer's service-reminder campaign of that due date
+	// and step, so the reminder is sent at most once per customer, obeys the
+	// same rules and counts the customer's return.
+	RemindVehicle(context.Context, *RemindVehicleRequest) (*RemindVehicleResponse, error)
 	mustEmbedUnimplementedCampaignWorkflowServiceServer()
 }
 
@@ -694,6 +715,9 @@ func (UnimplementedCampaignWorkflowServiceServer) ReconcileReturns(context.Conte
 }
 func (UnimplementedCampaignWorkflowServiceServer) CompleteCampaign(context.Context, *CompleteCampaignRequest) (*Campaign, error) {
 	return nil, status.Error(codes.Unimplemented, "method CompleteCampaign not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) RemindVehicle(context.Context, *RemindVehicleRequest) (*RemindVehicleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemindVehicle not implemented")
 }
 func (UnimplementedCampaignWorkflowServiceServer) mustEmbedUnimplementedCampaignWorkflowServiceServer() {
 }
@@ -789,6 +813,24 @@ func _CampaignWorkflowService_CompleteCampaign_Handler(srv interface{}, ctx cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignWorkflowService_RemindVehicle_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemindVehicleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).RemindVehicle(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_RemindVehicle_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).RemindVehicle(ctx, req.(*RemindVehicleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CampaignWorkflowService_ServiceDesc is the grpc.ServiceDesc for CampaignWorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -811,6 +853,10 @@ var CampaignWorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CompleteCampaign",
 			Handler:    _CampaignWorkflowService_CompleteCampaign_Handler,
+		},
+		{
+			MethodName: "RemindVehicle",
+			Handler:    _CampaignWorkflowService_RemindVehicle_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -23,6 +23,116 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Request for MarkChurnRisk.
+type MarkChurnRiskRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VIN.
+	Vin string `protobuf:"bytes,1,opt,name=vin,proto3" json:"vin,omitempty"`
+	// At risk (true) or back (false).
+	AtRisk bool `protobuf:"varint,2,opt,name=at_risk,json=atRisk,proto3" json:"at_risk,omitempty"`
+	// Since when (the day its maintenance was 90 days overdue).
+	Since         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkChurnRiskRequest) Reset() {
+	*x = MarkChurnRiskRequest{}
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkChurnRiskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkChurnRiskRequest) ProtoMessage() {}
+
+func (x *MarkChurnRiskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkChurnRiskRequest.ProtoReflect.Descriptor instead.
+func (*MarkChurnRiskRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *MarkChurnRiskRequest) GetVin() string {
+	if x != nil {
+		return x.Vin
+	}
+	return ""
+}
+
+func (x *MarkChurnRiskRequest) GetAtRisk() bool {
+	if x != nil {
+		return x.AtRisk
+	}
+	return false
+}
+
+func (x *MarkChurnRiskRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+// Response for MarkChurnRisk.
+type MarkChurnRiskResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Archives updated.
+	UpdatedArchives int32 `protobuf:"varint,1,opt,name=updated_archives,json=updatedArchives,proto3" json:"updated_archives,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *MarkChurnRiskResponse) Reset() {
+	*x = MarkChurnRiskResponse{}
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkChurnRiskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkChurnRiskResponse) ProtoMessage() {}
+
+func (x *MarkChurnRiskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkChurnRiskResponse.ProtoReflect.Descriptor instead.
+func (*MarkChurnRiskResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MarkChurnRiskResponse) GetUpdatedArchives() int32 {
+	if x != nil {
+		return x.UpdatedArchives
+	}
+	return 0
+}
+
 // Segment selects customers of a set of dealers. Empty fields do not
 // filter; vehicle filters match a customer having such a vehicle.
 type Segment struct {
@@ -61,7 +171,7 @@ type Segment struct {
 
 func (x *Segment) Reset() {
 	*x = Segment{}
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[0]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -73,7 +183,7 @@ func (x *Segment) String() string {
 func (*Segment) ProtoMessage() {}
 
 func (x *Segment) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[0]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -86,7 +196,7 @@ func (x *Segment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Segment.ProtoReflect.Descriptor instead.
 func (*Segment) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{0}
+	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Segment) GetModels() []string {
@@ -201,7 +311,7 @@ type ListSegmentMembersRequest struct {
 
 func (x *ListSegmentMembersRequest) Reset() {
 	*x = ListSegmentMembersRequest{}
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[1]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -213,7 +323,7 @@ func (x *ListSegmentMembersRequest) String() string {
 func (*ListSegmentMembersRequest) ProtoMessage() {}
 
 func (x *ListSegmentMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[1]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -226,7 +336,7 @@ func (x *ListSegmentMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListSegmentMembersRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{1}
+	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListSegmentMembersRequest) GetDealers() []string {
@@ -311,7 +421,7 @@ type SegmentMember struct {
 
 func (x *SegmentMember) Reset() {
 	*x = SegmentMember{}
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[2]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -323,7 +433,7 @@ func (x *SegmentMember) String() string {
 func (*SegmentMember) ProtoMessage() {}
 
 func (x *SegmentMember) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[2]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -336,7 +446,7 @@ func (x *SegmentMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentMember.ProtoReflect.Descriptor instead.
 func (*SegmentMember) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{2}
+	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SegmentMember) GetCustomer() string {
@@ -457,7 +567,7 @@ type ListSegmentMembersResponse struct {
 
 func (x *ListSegmentMembersResponse) Reset() {
 	*x = ListSegmentMembersResponse{}
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[3]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -469,7 +579,7 @@ func (x *ListSegmentMembersResponse) String() string {
 func (*ListSegmentMembersResponse) ProtoMessage() {}
 
 func (x *ListSegmentMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[3]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -482,7 +592,7 @@ func (x *ListSegmentMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSegmentMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListSegmentMembersResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{3}
+	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListSegmentMembersResponse) GetMembers() []*SegmentMember {
@@ -514,7 +624,7 @@ type ListVehicleVisitsRequest struct {
 
 func (x *ListVehicleVisitsRequest) Reset() {
 	*x = ListVehicleVisitsRequest{}
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[4]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +636,7 @@ func (x *ListVehicleVisitsRequest) String() string {
 func (*ListVehicleVisitsRequest) ProtoMessage() {}
 
 func (x *ListVehicleVisitsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[4]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +649,7 @@ func (x *ListVehicleVisitsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVehicleVisitsRequest.ProtoReflect.Descriptor instead.
 func (*ListVehicleVisitsRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{4}
+	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListVehicleVisitsRequest) GetVins() []string {
@@ -586,7 +696,7 @@ type VehicleVisit struct {
 
 func (x *VehicleVisit) Reset() {
 	*x = VehicleVisit{}
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[5]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +708,7 @@ func (x *VehicleVisit) String() string {
 func (*VehicleVisit) ProtoMessage() {}
 
 func (x *VehicleVisit) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[5]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +721,7 @@ func (x *VehicleVisit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VehicleVisit.ProtoReflect.Descriptor instead.
 func (*VehicleVisit) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{5}
+	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *VehicleVisit) GetVin() string {
@@ -674,7 +784,7 @@ type ListVehicleVisitsResponse struct {
 
 func (x *ListVehicleVisitsResponse) Reset() {
 	*x = ListVehicleVisitsResponse{}
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[6]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +796,7 @@ func (x *ListVehicleVisitsResponse) String() string {
 func (*ListVehicleVisitsResponse) ProtoMessage() {}
 
 func (x *ListVehicleVisitsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[6]
+	mi := &file_dealercare_customer_v1_segment_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +809,7 @@ func (x *ListVehicleVisitsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVehicleVisitsResponse.ProtoReflect.Descriptor instead.
 func (*ListVehicleVisitsResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{6}
+	return file_dealercare_customer_v1_segment_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListVehicleVisitsResponse) GetVisits() []*VehicleVisit {
@@ -713,7 +823,13 @@ var File_dealercare_customer_v1_segment_proto protoreflect.FileDescriptor
 
 const file_dealercare_customer_v1_segment_proto_rawDesc = "" +
 	"\n" +
-	"$dealercare/customer/v1/segment.proto\x12\x16dealercare.customer.v1\x1a\x1bbuf/validate/validate.proto\x1a$dealercare/customer/v1/archive.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x05\n" +
+	"$dealercare/customer/v1/segment.proto\x12\x16dealercare.customer.v1\x1a\x1bbuf/validate/validate.proto\x1a$dealercare/customer/v1/archive.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"}\n" +
+	"\x14MarkChurnRiskRequest\x12\x1a\n" +
+	"\x03vin\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x98\x01\x11R\x03vin\x12\x17\n" +
+	"\aat_risk\x18\x02 \x01(\bR\x06atRisk\x120\n" +
+	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"B\n" +
+	"\x15MarkChurnRiskResponse\x12)\n" +
+	"\x10updated_archives\x18\x01 \x01(\x05R\x0fupdatedArchives\"\xab\x05\n" +
 	"\aSegment\x12(\n" +
 	"\x06models\x18\x01 \x03(\tB\x10\xbaH\r\x92\x01\n" +
 	"\x10d\"\x06r\x04\x10\x01\x18dR\x06models\x120\n" +
@@ -781,10 +897,11 @@ const file_dealercare_customer_v1_segment_proto_rawDesc = "" +
 	"\n" +
 	"close_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\"Y\n" +
 	"\x19ListVehicleVisitsResponse\x12<\n" +
-	"\x06visits\x18\x01 \x03(\v2$.dealercare.customer.v1.VehicleVisitR\x06visits2\x87\x02\n" +
+	"\x06visits\x18\x01 \x03(\v2$.dealercare.customer.v1.VehicleVisitR\x06visits2\xf5\x02\n" +
 	"\x0eSegmentService\x12{\n" +
 	"\x12ListSegmentMembers\x121.dealercare.customer.v1.ListSegmentMembersRequest\x1a2.dealercare.customer.v1.ListSegmentMembersResponse\x12x\n" +
-	"\x11ListVehicleVisits\x120.dealercare.customer.v1.ListVehicleVisitsRequest\x1a1.dealercare.customer.v1.ListVehicleVisitsResponseBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/customer/v1;customerv1b\x06proto3"
+	"\x11ListVehicleVisits\x120.dealercare.customer.v1.ListVehicleVisitsRequest\x1a1.dealercare.customer.v1.ListVehicleVisitsResponse\x12l\n" +
+	"\rMarkChurnRisk\x12,.dealercare.customer.v1.MarkChurnRiskRequest\x1a-.dealercare.customer.v1.MarkChurnRiskResponseBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/customer/v1;customerv1b\x06proto3"
 
 var (
 	file_dealercare_customer_v1_segment_proto_rawDescOnce sync.Once
@@ -798,45 +915,50 @@ func file_dealercare_customer_v1_segment_proto_rawDescGZIP() []byte {
 	return file_dealercare_customer_v1_segment_proto_rawDescData
 }
 
-var file_dealercare_customer_v1_segment_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_dealercare_customer_v1_segment_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_dealercare_customer_v1_segment_proto_goTypes = []any{
-	(*Segment)(nil),                    // 0: dealercare.customer.v1.Segment
-	(*ListSegmentMembersRequest)(nil),  // 1: dealercare.customer.v1.ListSegmentMembersRequest
-	(*SegmentMember)(nil),              // 2: dealercare.customer.v1.SegmentMember
-	(*ListSegmentMembersResponse)(nil), // 3: dealercare.customer.v1.ListSegmentMembersResponse
-	(*ListVehicleVisitsRequest)(nil),   // 4: dealercare.customer.v1.ListVehicleVisitsRequest
-	(*VehicleVisit)(nil),               // 5: dealercare.customer.v1.VehicleVisit
-	(*ListVehicleVisitsResponse)(nil),  // 6: dealercare.customer.v1.ListVehicleVisitsResponse
-	(*timestamppb.Timestamp)(nil),      // 7: google.protobuf.Timestamp
-	(CustomerTier)(0),                  // 8: dealercare.customer.v1.CustomerTier
-	(*Consent)(nil),                    // 9: dealercare.customer.v1.Consent
-	(RepairOrderType)(0),               // 10: dealercare.customer.v1.RepairOrderType
+	(*MarkChurnRiskRequest)(nil),       // 0: dealercare.customer.v1.MarkChurnRiskRequest
+	(*MarkChurnRiskResponse)(nil),      // 1: dealercare.customer.v1.MarkChurnRiskResponse
+	(*Segment)(nil),                    // 2: dealercare.customer.v1.Segment
+	(*ListSegmentMembersRequest)(nil),  // 3: dealercare.customer.v1.ListSegmentMembersRequest
+	(*SegmentMember)(nil),              // 4: dealercare.customer.v1.SegmentMember
+	(*ListSegmentMembersResponse)(nil), // 5: dealercare.customer.v1.ListSegmentMembersResponse
+	(*ListVehicleVisitsRequest)(nil),   // 6: dealercare.customer.v1.ListVehicleVisitsRequest
+	(*VehicleVisit)(nil),               // 7: dealercare.customer.v1.VehicleVisit
+	(*ListVehicleVisitsResponse)(nil),  // 8: dealercare.customer.v1.ListVehicleVisitsResponse
+	(*timestamppb.Timestamp)(nil),      // 9: google.protobuf.Timestamp
+	(CustomerTier)(0),                  // 10: dealercare.customer.v1.CustomerTier
+	(*Consent)(nil),                    // 11: dealercare.customer.v1.Consent
+	(RepairOrderType)(0),               // 12: dealercare.customer.v1.RepairOrderType
 }
 var file_dealercare_customer_v1_segment_proto_depIdxs = []int32{
-	7,  // 0: dealercare.customer.v1.Segment.last_visit_before:type_name -> google.protobuf.Timestamp
-	7,  // 1: dealercare.customer.v1.Segment.last_visit_after:type_name -> google.protobuf.Timestamp
-	8,  // 2: dealercare.customer.v1.Segment.tiers:type_name -> dealercare.customer.v1.CustomerTier
-	0,  // 3: dealercare.customer.v1.ListSegmentMembersRequest.segment:type_name -> dealercare.customer.v1.Segment
-	7,  // 4: dealercare.customer.v1.ListSegmentMembersRequest.as_of:type_name -> google.protobuf.Timestamp
-	8,  // 5: dealercare.customer.v1.SegmentMember.tier:type_name -> dealercare.customer.v1.CustomerTier
-	9,  // 6: dealercare.customer.v1.SegmentMember.consents:type_name -> dealercare.customer.v1.Consent
-	7,  // 7: dealercare.customer.v1.SegmentMember.last_visit_time:type_name -> google.protobuf.Timestamp
-	2,  // 8: dealercare.customer.v1.ListSegmentMembersResponse.members:type_name -> dealercare.customer.v1.SegmentMember
-	7,  // 9: dealercare.customer.v1.ListVehicleVisitsRequest.opened_after:type_name -> google.protobuf.Timestamp
-	7,  // 10: dealercare.customer.v1.ListVehicleVisitsRequest.opened_before:type_name -> google.protobuf.Timestamp
-	10, // 11: dealercare.customer.v1.VehicleVisit.type:type_name -> dealercare.customer.v1.RepairOrderType
-	7,  // 12: dealercare.customer.v1.VehicleVisit.open_time:type_name -> google.protobuf.Timestamp
-	7,  // 13: dealercare.customer.v1.VehicleVisit.close_time:type_name -> google.protobuf.Timestamp
-	5,  // 14: dealercare.customer.v1.ListVehicleVisitsResponse.visits:type_name -> dealercare.customer.v1.VehicleVisit
-	1,  // 15: dealercare.customer.v1.SegmentService.ListSegmentMembers:input_type -> dealercare.customer.v1.ListSegmentMembersRequest
-	4,  // 16: dealercare.customer.v1.SegmentService.ListVehicleVisits:input_type -> dealercare.customer.v1.ListVehicleVisitsRequest
-	3,  // 17: dealercare.customer.v1.SegmentService.ListSegmentMembers:output_type -> dealercare.customer.v1.ListSegmentMembersResponse
-	6,  // 18: dealercare.customer.v1.SegmentService.ListVehicleVisits:output_type -> dealercare.customer.v1.ListVehicleVisitsResponse
-	17, // [17:19] is the sub-list for method output_type
-	15, // [15:17] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	9,  // 0: dealercare.customer.v1.MarkChurnRiskRequest.since:type_name -> google.protobuf.Timestamp
+	9,  // 1: dealercare.customer.v1.Segment.last_visit_before:type_name -> google.protobuf.Timestamp
+	9,  // 2: dealercare.customer.v1.Segment.last_visit_after:type_name -> google.protobuf.Timestamp
+	10, // 3: dealercare.customer.v1.Segment.tiers:type_name -> dealercare.customer.v1.CustomerTier
+	2,  // 4: dealercare.customer.v1.ListSegmentMembersRequest.segment:type_name -> dealercare.customer.v1.Segment
+	9,  // 5: dealercare.customer.v1.ListSegmentMembersRequest.as_of:type_name -> google.protobuf.Timestamp
+	10, // 6: dealercare.customer.v1.SegmentMember.tier:type_name -> dealercare.customer.v1.CustomerTier
+	11, // 7: dealercare.customer.v1.SegmentMember.consents:type_name -> dealercare.customer.v1.Consent
+	9,  // 8: dealercare.customer.v1.SegmentMember.last_visit_time:type_name -> google.protobuf.Timestamp
+	4,  // 9: dealercare.customer.v1.ListSegmentMembersResponse.members:type_name -> dealercare.customer.v1.SegmentMember
+	9,  // 10: dealercare.customer.v1.ListVehicleVisitsRequest.opened_after:type_name -> google.protobuf.Timestamp
+	9,  // 11: dealercare.customer.v1.ListVehicleVisitsRequest.opened_before:type_name -> google.protobuf.Timestamp
+	12, // 12: dealercare.customer.v1.VehicleVisit.type:type_name -> dealercare.customer.v1.RepairOrderType
+	9,  // 13: dealercare.customer.v1.VehicleVisit.open_time:type_name -> google.protobuf.Timestamp
+	9,  // 14: dealercare.customer.v1.VehicleVisit.close_time:type_name -> google.protobuf.Timestamp
+	7,  // 15: dealercare.customer.v1.ListVehicleVisitsResponse.visits:type_name -> dealercare.customer.v1.VehicleVisit
+	3,  // 16: dealercare.customer.v1.SegmentService.ListSegmentMembers:input_type -> dealercare.customer.v1.ListSegmentMembersRequest
+	6,  // 17: dealercare.customer.v1.SegmentService.ListVehicleVisits:input_type -> dealercare.customer.v1.ListVehicleVisitsRequest
+	0,  // 18: dealercare.customer.v1.SegmentService.MarkChurnRisk:input_type -> dealercare.customer.v1.MarkChurnRiskRequest
+	5,  // 19: dealercare.customer.v1.SegmentService.ListSegmentMembers:output_type -> dealercare.customer.v1.ListSegmentMembersResponse
+	8,  // 20: dealercare.customer.v1.SegmentService.ListVehicleVisits:output_type -> dealercare.customer.v1.ListVehicleVisitsResponse
+	1,  // 21: dealercare.customer.v1.SegmentService.MarkChurnRisk:output_type -> dealercare.customer.v1.MarkChurnRiskResponse
+	19, // [19:22] is the sub-list for method output_type
+	16, // [16:19] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_customer_v1_segment_proto_init() }
@@ -851,7 +973,7 @@ func file_dealercare_customer_v1_segment_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_customer_v1_segment_proto_rawDesc), len(file_dealercare_customer_v1_segment_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

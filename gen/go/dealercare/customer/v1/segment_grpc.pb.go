@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	SegmentService_ListSegmentMembers_FullMethodName = "/dealercare.customer.v1.SegmentService/ListSegmentMembers"
 	SegmentService_ListVehicleVisits_FullMethodName  = "/dealercare.customer.v1.SegmentService/ListVehicleVisits"
+	SegmentService_MarkChurnRisk_FullMethodName      = "/dealercare.customer.v1.SegmentService/MarkChurnRisk"
 )
 
 // SegmentServiceClient is the client API for SegmentService service.
@@ -40,6 +41,10 @@ type SegmentServiceClient interface {
 	// Lists repair orders opened at any dealer for the given VINs since a
 	// time: a campaign's returns and a recall's completions.
 	ListVehicleVisits(ctx context.Context, in *ListVehicleVisitsRequest, opts ...grpc.CallOption) (*ListVehicleVisitsResponse, error)
+	// Marks (or clears) a vehicle at risk of churn on every dealer's archive
+	// of its VIN: the vehicle's workflow does it 90 days after a missed
+	// maintenance, and clears it when the vehicle comes back.
+	MarkChurnRisk(ctx context.Context, in *MarkChurnRiskRequest, opts ...grpc.CallOption) (*MarkChurnRiskResponse, error)
 }
 
 type segmentServiceClient struct {
@@ -70,6 +75,16 @@ func (c *segmentServiceClient) ListVehicleVisits(ctx context.Context, in *ListVe
 	return out, nil
 }
 
+func (c *segmentServiceClient) MarkChurnRisk(ctx context.Context, in *MarkChurnRiskRequest, opts ...grpc.CallOption) (*MarkChurnRiskResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MarkChurnRiskResponse)
+	err := c.cc.Invoke(ctx, SegmentService_MarkChurnRisk_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SegmentServiceServer is the server API for SegmentService service.
 // All implementations must embed UnimplementedSegmentServiceServer
 // for forward compatibility.
@@ -87,6 +102,10 @@ type SegmentServiceServer interface {
 	// Lists repair orders opened at any dealer for the given VINs since a
 	// time: a campaign's returns and a recall's completions.
 	ListVehicleVisits(context.Context, *ListVehicleVisitsRequest) (*ListVehicleVisitsResponse, error)
+	// Marks (or clears) a vehicle at risk of churn on every dealer's archive
+	// of its VIN: the vehicle's workflow does it 90 days after a missed
+	// maintenance, and clears it when the vehicle comes back.
+	MarkChurnRisk(context.Context, *MarkChurnRiskRequest) (*MarkChurnRiskResponse, error)
 	mustEmbedUnimplementedSegmentServiceServer()
 }
 
@@ -102,6 +121,9 @@ func (UnimplementedSegmentServiceServer) ListSegmentMembers(context.Context, *Li
 }
 func (UnimplementedSegmentServiceServer) ListVehicleVisits(context.Context, *ListVehicleVisitsRequest) (*ListVehicleVisitsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListVehicleVisits not implemented")
+}
+func (UnimplementedSegmentServiceServer) MarkChurnRisk(context.Context, *MarkChurnRiskRequest) (*MarkChurnRiskResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MarkChurnRisk not implemented")
 }
 func (UnimplementedSegmentServiceServer) mustEmbedUnimplementedSegmentServiceServer() {}
 func (UnimplementedSegmentServiceServer) testEmbeddedByValue()                        {}
@@ -160,6 +182,24 @@ func _SegmentService_ListVehicleVisits_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SegmentService_MarkChurnRisk_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarkChurnRiskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SegmentServiceServer).MarkChurnRisk(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SegmentService_MarkChurnRisk_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SegmentServiceServer).MarkChurnRisk(ctx, req.(*MarkChurnRiskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SegmentService_ServiceDesc is the grpc.ServiceDesc for SegmentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -174,6 +214,10 @@ var SegmentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListVehicleVisits",
 			Handler:    _SegmentService_ListVehicleVisits_Handler,
+		},
+		{
+			MethodName: "MarkChurnRisk",
+			Handler:    _SegmentService_MarkChurnRisk_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
