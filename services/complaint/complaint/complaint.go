@@ -12,6 +12,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/sla"
 )
 
 // States (the values of events.Complaint*).
@@ -25,8 +26,8 @@ const (
 	StateClosed          = events.ComplaintClosed
 )
 
-// MaxLevel is HQ after-sales (L4).
-const MaxLevel = 4
+// MaxLevel is HQ after-sales (L4), the top of pkg/sla's ladder.
+const MaxLevel = sla.MaxLevel
 
 // RecipientRole is who an escalation to level notifies.
 func RecipientRole(level int) string {
