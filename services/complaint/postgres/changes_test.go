@@ -20,13 +20,13 @@ func TestComplaintChanges(t *testing.T) {
 	late := create(t, s, "D1", "", t0)
 	acknowledge(t, s, "D1", met.ID, t0.Add(10*60e9))
 	// late breaches its first response before it is acknowledged.
-	if _, err := s.RecordClockEvent(ctx, late.ID, sla.ResponseBreachedKey, sla.KindBreached, 1, t0.Add(3600e9), "response target"); err != nil {
+	if _, err := recordClock(s, late.ID, complaint.ClockEvent{Key: sla.ResponseBreachedKey, Kind: sla.KindBreached, Level: 1, Time: t0.Add(3600e9), Detail: "response target"}); err != nil {
 		t.Fatal(err)
 	}
 	acknowledge(t, s, "D1", late.ID, t0.Add(7200e9))
-	for _, a := range []string{"start", "resolve", "close"} {
-		if _, err := s.Update(ctx, pg.Dealers("D1"), met.ID, "agent-1", t0.Add(3*3600e9), func(c *complaint.Complaint) (postgres.Change, error) {
-			return postgres.Change{Kind: complaint.EventKind[a], Change: complaint.EventKind[a]}, c.Apply(a, t0.Add(3*3600e9))
+	for _, a := range []complaint.Action{complaint.ActionStart, complaint.ActionResolve, complaint.ActionClose} {
+		if _, err := s.Update(ctx, pg.Dealers("D1"), met.ID, "agent-1", t0.Add(3*3600e9), func(c *complaint.Complaint) (complaint.Change, error) {
+			return complaint.Change{Kind: complaint.ChangeOf(a)}, c.Apply(a, t0.Add(3*3600e9))
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestComplaintChanges(t *testing.T) {
 	}
 	// A breach alone brings a complaint back into the feed.
 	cursor := all[1].Cursor
-	if _, err := s.RecordClockEvent(ctx, late.ID, sla.FirstResolutionBreachedKey, sla.KindBreached, 2, t0.Add(5*3600e9), "resolution target"); err != nil {
+	if _, err := recordClock(s, late.ID, complaint.ClockEvent{Key: sla.FirstResolutionBreachedKey, Kind: sla.KindBreached, Level: 2, Time: t0.Add(5 * 3600e9), Detail: "resolution target"}); err != nil {
 		t.Fatal(err)
 	}
 	again, _, err := pgtest.ChangesReady(t, 1, func() ([]postgres.ComplaintChange, bool, error) { return s.ListComplaintChanges(ctx, cursor, 0) })

@@ -38,7 +38,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -185,7 +184,6 @@ func (m *Main) Open(ctx context.Context) error {
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
-		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(customer)),
 		runtime.WithMetadata(middleware.ForwardRequestID),
 		runtime.WithErrorHandler(errorHandler),
 	)
@@ -220,8 +218,14 @@ func (m *Main) Open(ctx context.Context) error {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	// /healthz (runtime.WithHealthzEndpoint) checks the upstream services.
-	root.Handle("/healthz", mux)
+	// /healthz checks every upstream service, each by name.
+	root.Handle("GET /healthz", healthz([]upstream{
+		{"customer", customer},
+		{"complaint", complaints},
+		{"callback", callbacks},
+		{"evaluation", evaluations},
+		{"campaign", campaigns},
+	}))
 	// Order matters: CORS answers preflights before authentication; the
 	// rate limit is per tenant, so it follows authentication.
 	// Idempotency keys by the caller, so it follows authentication, and

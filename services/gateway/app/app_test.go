@@ -251,8 +251,16 @@ func TestGatewayAuthentication(t *testing.T) {
 	}
 
 	// Health and the OpenAPI document need no token.
-	if code, _ := g.do(t, "GET", "/healthz", "", ""); code != 200 {
-		t.Errorf("/healthz: %d", code)
+	// /healthz names every upstream it checked.
+	if code, body := g.do(t, "GET", "/healthz", "", ""); code != 200 || body["status"] != "SERVING" {
+		t.Errorf("/healthz: %d %v", code, body)
+	} else {
+		ups, _ := body["upstreams"].(map[string]any)
+		for _, name := range []string{"customer", "complaint", "callback", "evaluation", "campaign"} {
+			if ups[name] != "SERVING" {
+				t.Errorf("/healthz upstream %s: %v (%v)", name, ups[name], body)
+			}
+		}
 	}
 	code, doc := g.do(t, "GET", "/openapi.json", "", "")
 	if code != 200 || doc["swagger"] != "2.0" {
