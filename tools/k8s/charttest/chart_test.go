@@ -171,6 +171,16 @@ func TestAdmission(t *testing.T) {
 			if err := c.Create(ctx, n); err != nil {
 				t.Fatal(err)
 			}
+			// PodSecurity enforces on pods (workload objects only get
+			// warnings) and no controller makes pods here, so each pod
+			// template is also created as a Pod. First, one that may run as
+			// root must be refused.
+			bad := &corev1.Pod{}
+			bad.Name, bad.Namespace = "root-check", ns
+			bad.Spec.Containers = []corev1.Container{{Name: "c", Image: "x"}}
+			if err := c.Create(ctx, bad); err == nil || !strings.Contains(err.Error(), "violates PodSecurity") {
+				t.Fatalf("a root-capable pod in %s: %v, want a PodSecurity refusal", ns, err)
+			}
 			counts := map[string]int{}
 			for _, o := range objects(t, render(t, f, ns)) {
 				o.SetNamespace(ns)
@@ -179,6 +189,20 @@ func TestAdmission(t *testing.T) {
 					continue
 				}
 				counts[o.GetKind()]++
+				tmpl, found, err := unstructured.NestedMap(o.Object, "spec", "template")
+				if err != nil || !found {
+					continue
+				}
+				pod := &unstructured.Unstructured{Object: tmpl}
+				pod.SetAPIVersion("v1")
+				pod.SetKind("Pod")
+				pod.SetName(o.GetName() + "-template")
+				pod.SetNamespace(ns)
+				if err := c.Create(ctx, pod); err != nil {
+					t.Errorf("pod of %s %s: %v", o.GetKind(), o.GetName(), err)
+					continue
+				}
+				counts["Pod (from a template)"]++
 			}
 			t.Logf("created on kube-apiserver %s: %v", kubeVersion, counts)
 		})
