@@ -28,7 +28,7 @@ run: build $(BIN)/temporal
 ## test: unit and integration tests against a real PostgreSQL and Temporal
 ## dev server that it starts itself (unless DEALERCARE_TEST_DATABASE_URL and
 ## DEALERCARE_TEST_TEMPORAL_ADDRESS are given), plus the generated-code check.
-test: build $(BIN)/temporal check-generate lint chart-tools
+test: build $(BIN)/temporal check-generate lint chart-tools $(BIN)/temporal-setup
 	@$(BIN)/devstack testenv -- $(MAKE) --no-print-directory test-go chart-test-go
 
 # Runs inside the environment `devstack testenv` provides.
@@ -120,6 +120,7 @@ IMAGES += evaluation=services/evaluation/cmd/evaluation
 IMAGES += campaign=services/campaign/cmd/campaign
 IMAGES += gateway=services/gateway/cmd/gateway
 IMAGES += worker=workflows/cmd/worker
+IMAGES += temporal-setup=workflows/cmd/temporal-setup
 
 # helm and kubeconform (tools/helm: k8s.io v0.37), kube-apiserver and etcd
 # (tools/k8s: k8s.io/kubernetes v1.36.3), the image builder; cached in bin/.
@@ -143,6 +144,10 @@ $(BIN)/kube-schemas/.done: tools/k8s/go.mod $(wildcard tools/k8s/cmd/kubeschema/
 	cd tools/k8s && GOWORK=off go run ./cmd/kubeschema -out $(BIN)/kube-schemas
 	touch $@
 
+# The Temporal setup hook's program (namespace, search attributes).
+$(BIN)/temporal-setup: $(wildcard workflows/cmd/temporal-setup/*.go)
+	cd workflows && go build -o $@ ./cmd/temporal-setup
+
 ## images: an OCI image per program into bin/images/<name>/ (OCI layout) and
 ## bin/images/<name>.tar (docker load), offline and reproducibly.
 images: $(BIN)/imagebuild
@@ -152,7 +157,7 @@ images: $(BIN)/imagebuild
 ## kubeconform (strict, Kubernetes 1.36), every object created on a real
 ## kube-apiserver in a PodSecurity-restricted namespace, a bad values file
 ## refused, the chart's probes/ports/env against the programs, the images.
-chart-test: build chart-tools $(BIN)/temporal
+chart-test: build chart-tools $(BIN)/temporal $(BIN)/temporal-setup
 	@$(BIN)/devstack testenv -- $(MAKE) --no-print-directory chart-test-go
 
 # Runs inside the environment `devstack testenv` provides (make test too).

@@ -232,7 +232,7 @@ func testDatabase(t *testing.T) *database {
 	u.Path = "/" + name
 	q := u.Query()
 	q.Set("options", "-c role="+ownerRole)
-	u.RawQuery = q.Encode()
+	u.RawQuery = strings.ReplaceAll(q.Encode(), "+", "%20")
 	conn, err := pgx.Connect(ctx, u.String())
 	if err != nil {
 		t.Fatal(err)
