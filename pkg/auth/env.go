@@ -16,5 +16,7 @@ func LoadVerifierConfig(l *config.Loader) VerifierConfig {
 		Issuer:   l.Required("AUTH_ISSUER"),
 		Audience: l.Required("AUTH_AUDIENCE"),
 		Leeway:   l.Duration("AUTH_LEEWAY", 30*time.Second),
+		// Verified tokens remembered by hash; -1 turns the cache off.
+		TokenCacheSize: l.Int("AUTH_TOKEN_CACHE_SIZE", DefaultTokenCacheSize),
 	}
 }

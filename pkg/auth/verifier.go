@@ -71,6 +71,11 @@ type VerifierConfig struct {
 	Now func() time.Time
 	// Logger receives background refresh failures. Default slog.Default().
 	Logger *slog.Logger
+	// TokenCacheSize bounds how many verified tokens are remembered (by
+	// hash, until they expire) so a repeated token skips the signature
+	// check; its claims and key are checked again on every use. Zero means
+	// DefaultTokenCacheSize, negative turns the cache off.
+	TokenCacheSize int
 }
 
 // Validate reports the first missing or invalid field, by name.
@@ -109,6 +114,9 @@ func (c VerifierConfig) withDefaults() VerifierConfig {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.TokenCacheSize == 0 {
+		c.TokenCacheSize = DefaultTokenCacheSize
+	}
 	return c
 }
 
@@ -118,6 +126,7 @@ type Verifier struct {
 	cfg   VerifierConfig
 	fetch func(context.Context) ([]byte, error)
 	keys  atomic.Pointer[map[string]*verificationKey]
+	cache *tokenCache // nil when off
 
 	refreshMu   sync.Mutex // serialises fetches
 	lastAttempt time.Time  // guarded by refreshMu
@@ -136,7 +145,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: VerifierConfig.JWKSURL: %w", err)
 	}
-	v := &Verifier{cfg: cfg, fetch: fetch}
+	v := &Verifier{cfg: cfg, fetch: fetch, cache: newTokenCache(cfg.TokenCacheSize)}
 	v.refreshMu.Lock()
 	err = v.refreshLocked(ctx)
 	v.refreshMu.Unlock()
@@ -302,6 +311,13 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Principal, err
 	if len(rawToken) > maxTokenBytes {
 		return nil, tokenError(ErrMalformedToken, fmt.Sprintf("malformed token: longer than %d bytes", maxTokenBytes))
 	}
+	var sum [sha256.Size]byte
+	if v.cache != nil {
+		sum = sha256.Sum256([]byte(rawToken))
+		if claims, ok := v.cache.get(sum, *v.keys.Load()); ok {
+			return v.checkClaims(claims)
+		}
+	}
 	parts := strings.Split(rawToken, ".")
 	if len(parts) == 5 {
 		return nil, tokenError(ErrMalformedToken, "malformed token: encrypted tokens (JWE) are not accepted")
@@ -348,7 +364,16 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (*Principal, err
 	if err != nil {
 		return nil, err
 	}
-	return v.checkClaims(claims)
+	p, err := v.checkClaims(claims)
+	if err == nil {
+		v.cache.put(sum, key, claims, v.expired)
+	}
+	return p, err
+}
+
+// expired reports whether a token with claims c can no longer pass.
+func (v *Verifier) expired(c *tokenClaims) bool {
+	return !v.cfg.Now().Before(c.expiry.Add(v.cfg.Leeway))
 }
 
 func (k *verificationKey) verify(signingInput string, signature []byte) bool {

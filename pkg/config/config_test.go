@@ -45,3 +45,28 @@ func TestLoader(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribe(t *testing.T) {
+	l := Describe()
+	l.String("ADDR", "127.0.0.1:1")
+	l.Required("TOKEN")
+	l.Duration("WAIT", 20*time.Second)
+	l.Getenv("URL")
+	l.String("ADDR", "other") // Read twice: listed once, first default kept.
+	got := l.Vars()
+	want := []Var{{Name: "ADDR", Default: "127.0.0.1:1"}, {Name: "TOKEN", Required: true}, {Name: "WAIT", Default: "20s"}, {Name: "URL"}}
+	if len(got) != len(want) {
+		t.Fatalf("Vars = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Vars[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if l.Err() == nil {
+		t.Error("Describe finds nothing set, so a required variable is missing")
+	}
+	if FromMap(nil).Vars() != nil {
+		t.Error("a loader that does not describe records nothing")
+	}
+}

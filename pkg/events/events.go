@@ -17,6 +17,18 @@ const (
 	KindVehicleDelivered  = "vehicle.delivered"
 )
 
+// BackfillAge is how long after it happened a business fact may be
+// recorded and still count as live: older ones (a DMS backfill, a year of
+// history loaded at once) are outbox.Event.Backfill, so the relay hands a
+// dealer's live events off first.
+const BackfillAge = 24 * time.Hour
+
+// IsBackfill reports whether a fact that happened at happened, recorded at
+// recorded, is history rather than news (see BackfillAge).
+func IsBackfill(happened, recorded time.Time) bool {
+	return recorded.Sub(happened) > BackfillAge
+}
+
 // VehicleWorkflowID is the business key of a vehicle's workflow.
 func VehicleWorkflowID(vin string) string { return "vehicle/" + vin }
 

@@ -49,10 +49,15 @@
 //	    delivered_at    timestamptz,
 //	    attempts        integer     NOT NULL DEFAULT 0,
 //	    last_error      text,
+//	    backfill        boolean     NOT NULL DEFAULT false,
 //	    PRIMARY KEY (dealer_id, id)
 //	);
-//	-- The relay's queue: undelivered events, due ones first.
+//	-- Undelivered events, oldest first (the age of the oldest pending one).
 //	CREATE INDEX outbox_events_pending_idx ON outbox_events (next_attempt_at, created_at)
+//	    WHERE delivered_at IS NULL;
+//	-- The relay's queue: each dealer's undelivered events, live before
+//	-- backfill, due ones first, so the relay takes turns between dealers.
+//	CREATE INDEX outbox_events_dealer_pending_idx ON outbox_events (dealer_id, backfill, next_attempt_at, created_at)
 //	    WHERE delivered_at IS NULL;
 //	-- Purging delivered events after the retention period.
 //	CREATE INDEX outbox_events_delivered_idx ON outbox_events (delivered_at)
@@ -62,6 +67,11 @@
 //	CREATE POLICY tenant_isolation ON outbox_events
 //	    USING ((SELECT current_setting('app.all_dealers', true) = 'on') OR dealer_id IN (SELECT unnest(string_to_array(current_setting('app.dealer_ids', true), ','))))
 //	    WITH CHECK ((SELECT current_setting('app.all_dealers', true) = 'on') OR dealer_id IN (SELECT unnest(string_to_array(current_setting('app.dealer_ids', true), ','))));
+//
+// A service whose outbox migration was written before the backfill column
+// and the per-dealer queue (LegacyTableSQL) pastes UpgradeSQL("") into a
+// later migration; until then its relay serves events first come, first
+// served and warns.
 //
 // The table is dealer data like any other: keyed by dealer_id first and
 // under the tenant policy, so a dealer's transaction can add events only for
@@ -78,6 +88,11 @@
 //	go func() { errc <- relay.Run(ctx) }()
 //
 // Replicas share the pending events (SELECT ... FOR UPDATE SKIP LOCKED).
+// Dealers take turns: each batch is shared between the dealers with due
+// events (round robin from where the previous batch stopped), so a backlog
+// at one dealer (a DMS backfill) delays another dealer's events by one
+// batch at most, and within a dealer live events go before those added
+// with Event.Backfill.
 // An event that cannot be handed off stays pending with its attempts and
 // last_error and is retried with backoff; operators watch for stuck ones:
 //

@@ -16,7 +16,7 @@ func Claim(ctx context.Context, tx pgx.Tx, r *Relay) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	events, err := claim(ctx, tx, s)
+	events, err := r.claim(ctx, tx, s, &runState{window: 1})
 	if err != nil {
 		return nil, err
 	}

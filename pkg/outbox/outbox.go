@@ -44,6 +44,12 @@ type Event struct {
 	// OccurredAt defaults to the transaction's start time (now() in
 	// PostgreSQL); set it when the service runs on an injected clock.
 	OccurredAt time.Time
+	// Backfill marks an event that records history (a DMS backfill, a
+	// year of visits loaded at once) rather than something that just
+	// happened: the relay hands a dealer's live events off before its
+	// backfills, so a bulk load never holds up today's callbacks. It needs
+	// the table of TableSQL (or UpgradeSQL applied).
+	Backfill bool
 }
 
 // validate checks the fields a delivery needs, so a bad event fails the
@@ -71,10 +77,21 @@ func (e *Event) validate() error {
 // channel (see channelName). pg_notify is transactional: the notification
 // goes out at commit and never for a rolled-back event, and notifications
 // with equal payloads in one transaction are folded into one.
+//
+// A live event leaves the backfill column to its default, so services
+// whose table predates it (LegacyTableSQL) keep adding events.
 const addSQL = `WITH e AS (
     INSERT INTO ` + TableName + ` (dealer_id, id, kind, workflow_id, workflow_type, task_queue, signal_name,
                                payload, start_input, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))
+    RETURNING 1
+)
+SELECT pg_notify('` + channelPrefix + `' || '` + TableName + `'::regclass::oid::text, '') FROM e`
+
+const addBackfillSQL = `WITH e AS (
+    INSERT INTO ` + TableName + ` (dealer_id, id, kind, workflow_id, workflow_type, task_queue, signal_name,
+                               payload, start_input, created_at, backfill)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()), true)
     RETURNING 1
 )
 SELECT pg_notify('` + channelPrefix + `' || '` + TableName + `'::regclass::oid::text, '') FROM e`
@@ -117,7 +134,11 @@ func Add(ctx context.Context, tx pgx.Tx, e Event) error {
 		t := e.OccurredAt.UTC()
 		occurredAt = &t
 	}
-	if _, err := tx.Exec(ctx, addSQL, e.DealerID, e.ID, e.Kind, e.WorkflowID, e.WorkflowType, e.TaskQueue,
+	sql := addSQL
+	if e.Backfill {
+		sql = addBackfillSQL
+	}
+	if _, err := tx.Exec(ctx, sql, e.DealerID, e.ID, e.Kind, e.WorkflowID, e.WorkflowType, e.TaskQueue,
 		e.SignalName, json.RawMessage(payload), startInput, occurredAt); err != nil {
 		return fmt.Errorf("outbox: add %s event %s: %w", e.Kind, e.ID, err)
 	}

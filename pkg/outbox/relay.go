@@ -27,6 +27,7 @@ const (
 	DefaultMinBackoff    = time.Second
 	DefaultMaxBackoff    = 5 * time.Minute
 	DefaultRetention     = 7 * 24 * time.Hour
+	DefaultConcurrency   = 8
 )
 
 const (
@@ -57,12 +58,19 @@ const (
 // leaves the event pending, and it is handed off again. Receivers therefore
 // deduplicate by [Envelope].EventID (see [Dedup]).
 //
+// Each batch takes turns between dealers (see claimByDealer): a backlog
+// at one dealer delays the others' events by at most one batch, and within
+// a dealer live events go before backfills. Up to Concurrency hand-offs
+// run at once.
+//
 // A failed hand-off increments the event's attempts, records last_error and
 // postpones the event with exponential backoff (MinBackoff doubling up to
 // MaxBackoff); other events go on. Events are never dropped: one that keeps
 // failing stays pending, visible to operators in the table. When Temporal
 // is unreachable the rest of the batch is postponed with the same error
-// instead of waiting out SignalTimeout for every event.
+// instead of waiting out SignalTimeout for every event: after start-up and
+// after such a failure one hand-off goes first, alone, and the number at
+// once doubles with each success up to Concurrency.
 //
 // The relay LISTENs for the notification [Add] sends at commit, so a new
 // event is usually handed off within milliseconds; polling every
@@ -101,10 +109,10 @@ type Relay struct {
 	// before the relay deletes them, checked hourly; zero means
 	// DefaultRetention, negative keeps them forever.
 	Retention time.Duration
-	// Concurrency is how many hand-offs of a batch run at once (default 1).
-	// When many events come due together (thousands of complaints filed in
-	// a burst), parallel hand-offs keep workflow starts from queueing
-	// behind one another's round trips.
+	// Concurrency is how many hand-offs run at once (DefaultConcurrency
+	// if zero; 1 hands events off one by one). Each hand-off is a round
+	// trip to Temporal that mostly waits on its persistence, so parallel
+	// hand-offs, not the relay's CPU, set the pace.
 	Concurrency int
 
 	// afterSignal, set by tests, runs after each successful hand-off; an
@@ -120,6 +128,7 @@ type settings struct {
 	pollInterval, signalTimeout time.Duration
 	minBackoff, maxBackoff      time.Duration
 	retention                   time.Duration
+	concurrency                 int
 	log                         *slog.Logger
 }
 
@@ -132,6 +141,7 @@ func (r *Relay) settings() (settings, error) {
 		minBackoff:    r.MinBackoff,
 		maxBackoff:    r.MaxBackoff,
 		retention:     r.Retention,
+		concurrency:   r.Concurrency,
 		log:           r.Log,
 	}
 	if r.Schema != "" {
@@ -169,6 +179,12 @@ func (r *Relay) settings() (settings, error) {
 		errs = append(errs, fmt.Errorf("BatchSize must not be negative, got %d", s.batchSize))
 	case s.batchSize == 0:
 		s.batchSize = DefaultBatchSize
+	}
+	switch {
+	case s.concurrency < 0:
+		errs = append(errs, fmt.Errorf("Concurrency must not be negative, got %d", s.concurrency))
+	case s.concurrency == 0:
+		s.concurrency = DefaultConcurrency
 	}
 	if s.retention == 0 {
 		s.retention = DefaultRetention
@@ -208,10 +224,11 @@ func (r *Relay) Run(ctx context.Context) error {
 	wake := make(chan struct{}, 1)
 	wg.Go(func() { r.listen(ctx, s, wake) })
 
+	st := &runState{window: 1}
 	var failures int // consecutive failed batches
 	var lastPurge time.Time
 	for {
-		res, err := r.deliverBatch(ctx, s)
+		res, err := r.deliverBatch(ctx, s, st)
 		if crash, ok := errors.AsType[*crashError](err); ok {
 			return crash.err
 		}
@@ -223,8 +240,9 @@ func (r *Relay) Run(ctx context.Context) error {
 		case err != nil:
 			failures++
 			wait = s.backoff(failures)
+			st.queue = queueUnknown // a migration may have run meanwhile
 			s.log.WarnContext(ctx, "outbox relay: batch failed; retrying", "table", s.table, "retry_in", wait, "error", err)
-		case res.claimed == s.batchSize && !res.unreachable:
+		case res.claimed > 0 && !res.unreachable:
 			failures = 0
 			continue // more may be waiting
 		default:
@@ -250,6 +268,31 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 }
 
+// runState is what a relay's Run carries from one batch to the next.
+type runState struct {
+	// queue says whether the table has the per-dealer queue (TableSQL or
+	// UpgradeSQL applied); checked before the first batch and after a
+	// failed one.
+	queue queueKind
+	// cursor is the last dealer the previous batch served: the next batch
+	// starts with the dealers after it, so every dealer with due events
+	// gets its turn however many there are.
+	cursor string
+	// window is how many hand-offs may run at once: 1 at start and after
+	// Temporal was unreachable, so the first hand-off finds out alone
+	// (and the rest of the batch is postponed without each waiting out
+	// SignalTimeout); it doubles with each success up to Concurrency.
+	window int
+}
+
+type queueKind int
+
+const (
+	queueUnknown queueKind = iota
+	queueByDealer
+	queueFIFO // a table without the per-dealer queue index
+)
+
 // crashError carries an afterSignal error out of the transaction.
 type crashError struct{ err error }
 
@@ -268,69 +311,29 @@ type batchResult struct {
 	unreachable bool // Temporal could not be reached
 }
 
-// deliverBatch claims up to batchSize due events, hands them off and
-// records the outcome, all in one transaction.
-func (r *Relay) deliverBatch(ctx context.Context, s settings) (batchResult, error) {
+// deliverBatch claims due events, hands them off and records the outcome,
+// all in one transaction.
+func (r *Relay) deliverBatch(ctx context.Context, s settings, st *runState) (batchResult, error) {
 	var res batchResult
 	// The transaction outlives ctx by a bounded grace period, so hand-offs
 	// already made when shutdown starts are recorded instead of repeated.
 	dbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxBatchTime+s.signalTimeout+dbGrace)
 	defer cancel()
 	err := postgres.InTx(dbCtx, r.Pool, postgres.AllDealers(), func(tx pgx.Tx) error {
-		events, err := claim(dbCtx, tx, s)
+		events, err := r.claim(dbCtx, tx, s, st)
 		if err != nil {
 			return err
 		}
 		res.claimed = len(events)
-		start := time.Now()
-		var delivered, failed []*claimed
-		var errs []error
-		if r.Concurrency > 1 && r.afterSignal == nil {
-			delivered, failed, errs = r.signalConcurrently(ctx, s, events, start)
-			if err := markDelivered(dbCtx, tx, s, delivered); err != nil {
-				return err
-			}
-			return markFailed(dbCtx, tx, s, failed, errs)
+		out := r.handOff(ctx, s, st, events)
+		if out.crash != nil {
+			return &crashError{out.crash}
 		}
-		for i, e := range events {
-			if ctx.Err() != nil || time.Since(start) > maxBatchTime {
-				break // left pending, claimed again by the next batch
-			}
-			err := r.signal(ctx, s, e)
-			if err != nil && ctx.Err() != nil {
-				break // shutting down; not the event's fault
-			}
-			if err == nil {
-				delivered = append(delivered, e)
-				if r.afterSignal != nil {
-					if herr := r.afterSignal(e.Event); herr != nil {
-						return &crashError{herr}
-					}
-				}
-				continue
-			}
-			if unreachable(err) {
-				res.unreachable = true
-				rest := events[i:]
-				failed = append(failed, rest...)
-				errs = append(errs, err)
-				for range rest[1:] {
-					errs = append(errs, fmt.Errorf("not attempted, Temporal unreachable: %w", err))
-				}
-				s.log.WarnContext(ctx, "outbox relay: Temporal unreachable; postponing events",
-					"table", s.table, "events", len(rest), "error", err)
-				break
-			}
-			failed = append(failed, e)
-			errs = append(errs, err)
-			s.log.WarnContext(ctx, "outbox relay: hand-off failed; will retry",
-				"event_id", e.ID, "kind", e.Kind, "dealer_id", e.DealerID, "workflow_id", e.WorkflowID,
-				"attempts", e.attempts+1, "error", err)
-		}
-		if err := markDelivered(dbCtx, tx, s, delivered); err != nil {
+		res.unreachable = out.unreachable
+		if err := markDelivered(dbCtx, tx, s, out.delivered); err != nil {
 			return err
 		}
-		return markFailed(dbCtx, tx, s, failed, errs)
+		return markFailed(dbCtx, tx, s, out.failed, out.errs)
 	})
 	if err != nil {
 		if _, ok := errors.AsType[*crashError](err); ok {
@@ -341,10 +344,118 @@ func (r *Relay) deliverBatch(ctx context.Context, s settings) (batchResult, erro
 	return res, nil
 }
 
-func claim(ctx context.Context, tx pgx.Tx, s settings) ([]*claimed, error) {
+// handOffs is the outcome of a batch's hand-offs. Events in neither list
+// were not attempted (shutdown, maxBatchTime) and stay pending as they are.
+type handOffs struct {
+	delivered, failed []*claimed
+	errs              []error // of failed, index by index
+	unreachable       bool
+	crash             error // from afterSignal
+}
+
+// handOff hands events off in order, up to st.window at once (at most
+// s.concurrency). When one finds Temporal unreachable, no further hand-off
+// starts: those in flight finish and the rest are failed as not attempted.
+func (r *Relay) handOff(ctx context.Context, s settings, st *runState, events []*claimed) handOffs {
+	type result struct {
+		i   int
+		err error
+	}
+	var (
+		out      handOffs
+		down     error // the first unreachable error
+		results  = make(chan result, len(events))
+		inFlight int
+		start    = time.Now()
+	)
+	collect := func() {
+		res := <-results
+		inFlight--
+		e := events[res.i]
+		switch {
+		case res.err == nil:
+			out.delivered = append(out.delivered, e)
+			st.window = min(s.concurrency, st.window*2)
+			if r.afterSignal != nil && out.crash == nil {
+				out.crash = r.afterSignal(e.Event)
+			}
+		case ctx.Err() != nil:
+			// Shutting down; not the event's fault: left pending.
+		default:
+			out.failed = append(out.failed, e)
+			out.errs = append(out.errs, res.err)
+			if unreachable(res.err) {
+				st.window = 1
+				if down == nil {
+					down = res.err
+				}
+				return
+			}
+			s.log.WarnContext(ctx, "outbox relay: hand-off failed; will retry",
+				"event_id", e.ID, "kind", e.Kind, "dealer_id", e.DealerID, "workflow_id", e.WorkflowID,
+				"attempts", e.attempts+1, "error", res.err)
+		}
+	}
+	next := 0
+	for ; next < len(events); next++ {
+		for inFlight >= st.window {
+			collect()
+		}
+		if down != nil || out.crash != nil || ctx.Err() != nil || time.Since(start) > maxBatchTime {
+			break // the rest is left pending (or postponed, below)
+		}
+		inFlight++
+		go func(i int) { results <- result{i, r.signal(ctx, s, events[i])} }(next)
+	}
+	for inFlight > 0 {
+		collect()
+	}
+	if down != nil {
+		out.unreachable = true
+		rest := events[next:]
+		for _, e := range rest {
+			out.failed = append(out.failed, e)
+			out.errs = append(out.errs, fmt.Errorf("not attempted, Temporal unreachable: %w", down))
+		}
+		s.log.WarnContext(ctx, "outbox relay: Temporal unreachable; postponing events",
+			"table", s.table, "events", len(rest)+1, "error", down)
+	}
+	return out
+}
+
+// claimColumns are the columns claim reads, in scanClaimed's order.
+const claimColumns = `dealer_id, id::text, kind, workflow_id, workflow_type, task_queue, signal_name,
+       payload, start_input, created_at, attempts`
+
+// claim locks the batch's events (FOR UPDATE SKIP LOCKED, so replicas
+// share the work), in the order they should be handed off.
+func (r *Relay) claim(ctx context.Context, tx pgx.Tx, s settings, st *runState) ([]*claimed, error) {
+	if st.queue == queueUnknown {
+		var ok bool
+		err := tx.QueryRow(ctx, `SELECT EXISTS (
+    SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+    WHERE i.indrelid = to_regclass($1) AND c.relname = 'outbox_events_dealer_pending_idx')`, s.table).Scan(&ok)
+		if err != nil {
+			return nil, fmt.Errorf("look for the per-dealer queue of %s: %w", s.table, err)
+		}
+		st.queue = queueFIFO
+		if ok {
+			st.queue = queueByDealer
+		} else {
+			s.log.WarnContext(ctx, "outbox relay: the table lacks the per-dealer queue, so events are served first come, first served and one dealer's backlog delays every other's; apply outbox.UpgradeSQL in a migration",
+				"table", s.table)
+		}
+	}
+	if st.queue == queueFIFO {
+		return claimFIFO(ctx, tx, s)
+	}
+	return claimByDealer(ctx, tx, s, &st.cursor)
+}
+
+// claimFIFO is the claim of a table without the per-dealer queue.
+func claimFIFO(ctx context.Context, tx pgx.Tx, s settings) ([]*claimed, error) {
 	rows, err := tx.Query(ctx, `
-SELECT dealer_id, id::text, kind, workflow_id, workflow_type, task_queue, signal_name,
-       payload, start_input, created_at, attempts
+SELECT `+claimColumns+`
 FROM `+s.table+`
 WHERE delivered_at IS NULL AND next_attempt_at <= now()
 ORDER BY next_attempt_at, created_at
@@ -353,63 +464,126 @@ FOR UPDATE SKIP LOCKED`, s.batchSize)
 	if err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
 	}
-	events, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*claimed, error) {
-		var c claimed
-		err := row.Scan(&c.DealerID, &c.ID, &c.Kind, &c.WorkflowID, &c.WorkflowType, &c.TaskQueue, &c.SignalName,
-			&c.payload, &c.startInput, &c.createdAt, &c.attempts)
-		c.Payload = json.RawMessage(c.payload)
-		c.OccurredAt = c.createdAt
-		if c.startInput != nil {
-			c.StartInput = json.RawMessage(c.startInput)
-		}
-		return &c, err
-	})
+	events, err := pgx.CollectRows(rows, scanClaimed)
 	if err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
 	}
 	return events, nil
 }
 
-// signal hands one event to Temporal.
-// signalConcurrently hands a batch off with r.Concurrency hand-offs at
-// once. Events not started before maxBatchTime or shutdown stay pending.
-func (r *Relay) signalConcurrently(ctx context.Context, s settings, events []*claimed, start time.Time) (delivered, failed []*claimed, errs []error) {
-	results := make([]error, len(events))
-	started := make([]bool, len(events))
-	sem := make(chan struct{}, r.Concurrency)
-	var wg sync.WaitGroup
-	for i, e := range events {
-		if ctx.Err() != nil || time.Since(start) > maxBatchTime {
-			break
-		}
-		sem <- struct{}{}
-		started[i] = true
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			results[i] = r.signal(ctx, s, e)
-		}()
-	}
-	wg.Wait()
-	for i, e := range events {
-		switch {
-		case !started[i]:
-		case results[i] == nil:
-			delivered = append(delivered, e)
-		case ctx.Err() != nil:
-			// Shutting down; not the event's fault: left pending.
-		default:
-			failed = append(failed, e)
-			errs = append(errs, results[i])
-			s.log.WarnContext(ctx, "outbox relay: hand-off failed; will retry",
-				"event_id", e.ID, "kind", e.Kind, "dealer_id", e.DealerID, "workflow_id", e.WorkflowID,
-				"attempts", e.attempts+1, "error", results[i])
-		}
-	}
-	return delivered, failed, errs
+// walkSQL lists up to $2 dealers after $1, in order, that have due events:
+// one probe of the per-dealer queue index per dealer (a loose index scan),
+// however many events each has waiting.
+func walkSQL(table string) string {
+	next := `SELECT dealer_id FROM ` + table + `
+        WHERE delivered_at IS NULL AND next_attempt_at <= now() AND dealer_id > %s
+        ORDER BY dealer_id LIMIT 1`
+	return `
+WITH RECURSIVE walk (dealer_id, n) AS (
+    SELECT (` + fmt.Sprintf(next, "$1") + `), 1
+    UNION ALL
+    SELECT (` + fmt.Sprintf(next, "walk.dealer_id") + `), n + 1
+    FROM walk WHERE walk.dealer_id IS NOT NULL AND n < $2
+)
+SELECT dealer_id FROM walk WHERE dealer_id IS NOT NULL`
 }
 
+// claimByDealer takes turns between dealers: it finds up to batchSize
+// dealers with due events, starting after *cursor and wrapping around,
+// claims an equal share of the batch from each (live events first, then
+// the due ones oldest first) and orders them round robin: every dealer's
+// first event, then every dealer's second, and so on. A dealer with 50,000
+// events waiting thus gets one turn among the dealers with work, not the
+// whole relay.
+func claimByDealer(ctx context.Context, tx pgx.Tx, s settings, cursor *string) ([]*claimed, error) {
+	walk := walkSQL(s.table)
+	list := func(after string, n int) ([]string, error) {
+		rows, err := tx.Query(ctx, walk, after, n)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	dealers, err := list(*cursor, s.batchSize)
+	if err != nil {
+		return nil, fmt.Errorf("claim events: find dealers with due events: %w", err)
+	}
+	if len(dealers) < s.batchSize && *cursor != "" {
+		// Wrap around to the dealers up to the cursor.
+		more, err := list("", s.batchSize-len(dealers))
+		if err != nil {
+			return nil, fmt.Errorf("claim events: find dealers with due events: %w", err)
+		}
+		for _, d := range more {
+			if d > *cursor {
+				break
+			}
+			dealers = append(dealers, d)
+		}
+	}
+	if len(dealers) == 0 {
+		*cursor = ""
+		return nil, nil
+	}
+	*cursor = dealers[len(dealers)-1]
+	share := (s.batchSize + len(dealers) - 1) / len(dealers)
+	rows, err := tx.Query(ctx, `
+SELECT e.dealer_id, e.id, e.kind, e.workflow_id, e.workflow_type, e.task_queue, e.signal_name,
+       e.payload, e.start_input, e.created_at, e.attempts
+FROM unnest($1::text[]) WITH ORDINALITY AS d (dealer_id, turn)
+CROSS JOIN LATERAL (
+    SELECT `+claimColumns+`, backfill, next_attempt_at
+    FROM `+s.table+` AS o
+    WHERE o.dealer_id = d.dealer_id AND o.delivered_at IS NULL AND o.next_attempt_at <= now()
+    ORDER BY o.backfill, o.next_attempt_at, o.created_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+) AS e
+ORDER BY d.turn, e.backfill, e.next_attempt_at, e.created_at`, dealers, share)
+	if err != nil {
+		return nil, fmt.Errorf("claim events: %w", err)
+	}
+	events, err := pgx.CollectRows(rows, scanClaimed)
+	if err != nil {
+		return nil, fmt.Errorf("claim events: %w", err)
+	}
+	return roundRobin(events), nil
+}
+
+// roundRobin reorders events grouped by dealer (each group in its own
+// order) into turns: the first of each dealer, then the second, ...
+func roundRobin(events []*claimed) []*claimed {
+	var groups [][]*claimed
+	for i, e := range events {
+		if i == 0 || e.DealerID != events[i-1].DealerID {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], e)
+	}
+	out := make([]*claimed, 0, len(events))
+	for turn := 0; len(out) < len(events); turn++ {
+		for _, g := range groups {
+			if turn < len(g) {
+				out = append(out, g[turn])
+			}
+		}
+	}
+	return out
+}
+
+func scanClaimed(row pgx.CollectableRow) (*claimed, error) {
+	var c claimed
+	err := row.Scan(&c.DealerID, &c.ID, &c.Kind, &c.WorkflowID, &c.WorkflowType, &c.TaskQueue, &c.SignalName,
+		&c.payload, &c.startInput, &c.createdAt, &c.attempts)
+	c.Payload = json.RawMessage(c.payload)
+	c.OccurredAt = c.createdAt
+	if c.startInput != nil {
+		c.StartInput = json.RawMessage(c.startInput)
+	}
+	return &c, err
+}
+
+// signal hands one event to Temporal.
 func (r *Relay) signal(ctx context.Context, s settings, e *claimed) error {
 	ctx, cancel := context.WithTimeout(ctx, s.signalTimeout)
 	defer cancel()

@@ -89,6 +89,12 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessOn(t, migrations)
+}
+
+// newHarnessOn is newHarness with the outbox table of migrations.
+func newHarnessOn(t *testing.T, migrations fstest.MapFS) *harness {
+	t.Helper()
 	addr := temporaltest.Address(t)
 	db := pgtest.New(t, schema, migrations)
 	pool := db.AppPool(t, postgres.Config{MaxConns: 8, ApplicationName: "outbox-test"})

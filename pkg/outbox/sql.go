@@ -18,12 +18,55 @@ const TableName = "outbox_events"
 // migration; it runs with search_path set to the service's schema. A
 // non-empty schema qualifies the table instead, for tests and tools.
 func TableSQL(schema string) string {
-	t := TableName // a plain lowercase identifier needs no quotes
+	return tableSQL(schema, false)
+}
+
+// LegacyTableSQL is TableSQL as it was before the backfill column and the
+// per-dealer queue index: outbox migrations written then hold it, and a
+// later migration of the service applies UpgradeSQL.
+func LegacyTableSQL(schema string) string {
+	return tableSQL(schema, true)
+}
+
+// UpgradeSQL returns the statements that bring a table created by
+// LegacyTableSQL up to TableSQL's: a service whose outbox migration
+// predates them pastes UpgradeSQL("") into a later migration of its own.
+// Until it runs, the relay serves that table first come, first served.
+func UpgradeSQL(schema string) string {
+	t := table(schema)
+	return `ALTER TABLE ` + t + ` ADD COLUMN backfill boolean NOT NULL DEFAULT false;
+` + dealerQueueIndex(t)
+}
+
+func table(schema string) string {
+	if schema != "" {
+		return pgx.Identifier{schema, TableName}.Sanitize()
+	}
+	return TableName // a plain lowercase identifier needs no quotes
+}
+
+// dealerQueueIndex is the relay's queue: it walks the dealers with due
+// events on it and takes each dealer's in turn (see claimFair).
+func dealerQueueIndex(t string) string {
+	return `-- The relay's queue: each dealer's undelivered events, live before
+-- backfill, due ones first, so the relay takes turns between dealers.
+CREATE INDEX outbox_events_dealer_pending_idx ON ` + t + ` (dealer_id, backfill, next_attempt_at, created_at)
+    WHERE delivered_at IS NULL;
+`
+}
+
+func tableSQL(schema string, legacy bool) string {
+	t := table(schema)
 	policy := postgres.TenantPolicySQL(TableName)
 	policy = strings.ReplaceAll(policy, pgx.Identifier{TableName}.Sanitize(), TableName)
 	if schema != "" {
-		t = pgx.Identifier{schema, TableName}.Sanitize()
 		policy = postgres.TenantPolicySQL(schema + "." + TableName)
+	}
+	backfill, queue := "    backfill        boolean     NOT NULL DEFAULT false,\n", dealerQueueIndex(t)
+	pendingComment := "-- Undelivered events, oldest first (the age of the oldest pending one).\n"
+	if legacy {
+		backfill, queue = "", ""
+		pendingComment = "-- The relay's queue: undelivered events, due ones first.\n"
 	}
 	return `CREATE TABLE ` + t + ` (
     dealer_id       text        NOT NULL,
@@ -40,12 +83,11 @@ func TableSQL(schema string) string {
     delivered_at    timestamptz,
     attempts        integer     NOT NULL DEFAULT 0,
     last_error      text,
-    PRIMARY KEY (dealer_id, id)
+` + backfill + `    PRIMARY KEY (dealer_id, id)
 );
--- The relay's queue: undelivered events, due ones first.
-CREATE INDEX outbox_events_pending_idx ON ` + t + ` (next_attempt_at, created_at)
+` + pendingComment + `CREATE INDEX outbox_events_pending_idx ON ` + t + ` (next_attempt_at, created_at)
     WHERE delivered_at IS NULL;
--- Purging delivered events after the retention period.
+` + queue + `-- Purging delivered events after the retention period.
 CREATE INDEX outbox_events_delivered_idx ON ` + t + ` (delivered_at)
     WHERE delivered_at IS NOT NULL;
 ` + policy

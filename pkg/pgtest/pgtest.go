@@ -189,3 +189,20 @@ func databaseName(testName string) string {
 	}
 	return fmt.Sprintf("dctest_%s_%s", slug, hex.EncodeToString(b[:]))
 }
+
+// ChangesReady calls read until it answers at least n changes, or a minute
+// has passed, and returns its last answer. A change feed hands out only
+// what lies below the oldest transaction still open in the whole cluster
+// (pg_snapshot_xmin), and the tests of other packages sharing the cluster
+// hold that horizon back for a moment: a change is delayed, never lost.
+func ChangesReady[T any](t testing.TB, n int, read func() ([]T, bool, error)) ([]T, bool, error) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		got, more, err := read()
+		if err != nil || len(got) >= n || time.Now().After(deadline) {
+			return got, more, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -7,6 +7,7 @@ package program
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -51,8 +52,13 @@ func Main[C any](p Program[C]) {
 }
 
 // Run runs the command in args: `serve` (the default) or, when the program
-// has a schema, `migrate`.
+// has a schema, `migrate`; `--help` (or -h, help) prints the usage and the
+// environment variables each command reads.
 func (p Program[C]) Run(ctx context.Context, args []string) error {
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+		p.help(os.Stdout)
+		return nil
+	}
 	if p.Migrate == nil {
 		return p.serve(ctx)
 	}
@@ -63,8 +69,7 @@ func (p Program[C]) Run(ctx context.Context, args []string) error {
 	switch cmd {
 	case "migrate":
 		l := config.FromEnv()
-		owner := l.Required("MIGRATE_DATABASE_URL")
-		role := l.String("DATABASE_APP_ROLE", "dealercare_app")
+		owner, role := migrateConfig(l)
 		if err := l.Err(); err != nil {
 			return err
 		}
@@ -73,6 +78,46 @@ func (p Program[C]) Run(ctx context.Context, args []string) error {
 		return p.serve(ctx)
 	}
 	return fmt.Errorf("unknown command %q; usage: %s [serve|migrate]", cmd, p.Name)
+}
+
+// migrateConfig reads what `migrate` needs: the owner's connection and the
+// role granted DML.
+func migrateConfig(l *config.Loader) (ownerURL, appRole string) {
+	return l.Required("MIGRATE_DATABASE_URL"), l.String("DATABASE_APP_ROLE", "dealercare_app")
+}
+
+// help prints the usage and, per command, every variable its configuration
+// reads (found by loading it from an empty environment), one a line:
+// the name, then "required" or the default. The chart's drift test parses
+// these lines.
+func (p Program[C]) help(w io.Writer) {
+	usage := "[serve]"
+	if p.Migrate != nil {
+		usage = "[serve|migrate]"
+	}
+	fmt.Fprintf(w, "usage: %s %s\n", p.Name, usage)
+	l := config.Describe()
+	_, _ = p.LoadConfig(l) // An empty environment is refused; only the names matter.
+	printVars(w, "serve", l.Vars())
+	if p.Migrate != nil {
+		l = config.Describe()
+		migrateConfig(l)
+		printVars(w, "migrate", l.Vars())
+	}
+}
+
+func printVars(w io.Writer, cmd string, vars []config.Var) {
+	fmt.Fprintf(w, "\nenvironment (%s):\n", cmd)
+	for _, v := range vars {
+		switch {
+		case v.Required:
+			fmt.Fprintf(w, "  %-36s required\n", v.Name)
+		case v.Default != "":
+			fmt.Fprintf(w, "  %-36s default %s\n", v.Name, v.Default)
+		default:
+			fmt.Fprintf(w, "  %s\n", v.Name)
+		}
+	}
 }
 
 func (p Program[C]) serve(ctx context.Context) error {

@@ -64,3 +64,25 @@ func TestRun(t *testing.T) {
 		t.Errorf("config error: %v", err)
 	}
 }
+
+func TestHelp(t *testing.T) {
+	var opened, ran, closed bool
+	var migrated string
+	p := testProgram(&opened, &ran, &closed, &migrated)
+	p.LoadConfig = func(l *config.Loader) (string, error) {
+		l.String("SVC_ADDR", "127.0.0.1:9")
+		l.Required("SVC_TOKEN")
+		return "", l.Err()
+	}
+	var b strings.Builder
+	p.help(&b)
+	out := b.String()
+	for _, want := range []string{"usage: svc [serve|migrate]", "environment (serve):", "SVC_ADDR", "default 127.0.0.1:9", "SVC_TOKEN", "required", "environment (migrate):", "MIGRATE_DATABASE_URL", "DATABASE_APP_ROLE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q:\n%s", want, out)
+		}
+	}
+	if err := p.Run(context.Background(), []string{"--help"}); err != nil || opened || migrated != "" {
+		t.Errorf("--help: %v, opened %v, migrated %q", err, opened, migrated)
+	}
+}

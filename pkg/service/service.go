@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
@@ -66,7 +65,7 @@ func LoadConfig(l *config.Loader, name, addrVar, addr string) (Config, error) {
 		RelayConcurrency: l.Int("OUTBOX_RELAY_CONCURRENCY", 8),
 	}
 	l.Check(!c.MigrateOnStart || c.MigrateURL != "", "MIGRATE_DATABASE_URL", "is required when MIGRATE_ON_START=true")
-	db, err := pg.ConfigFromEnv(os.Getenv)
+	db, err := pg.ConfigFromEnv(l.Getenv)
 	db.ApplicationName = name
 	c.Database = db
 	return c, err

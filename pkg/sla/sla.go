@@ -249,12 +249,6 @@ func Raise(level, breachLevel int) int {
 	return min(max(level, breachLevel), MaxLevel)
 }
 
-// Escalate is a manual escalation (客户手动上报): one level up at once,
-// whatever the clocks say, at most MaxLevel.
-func Escalate(level int) int {
-	return min(level+1, MaxLevel)
-}
-
 // EscalatedKey is the idempotency key of the escalation to level, e.g.
 // "escalated/L2": each level is notified once per complaint.
 func EscalatedKey(level int) string {

@@ -478,11 +478,6 @@ func TestLevels(t *testing.T) {
 			t.Errorf("Raise(%d, %d) = %d, want %d", tt.level, tt.breach, got, tt.want)
 		}
 	}
-	for _, tt := range []struct{ level, want int }{{0, 1}, {1, 2}, {3, 4}, {4, 4}} {
-		if got := Escalate(tt.level); got != tt.want {
-			t.Errorf("Escalate(%d) = %d, want %d", tt.level, got, tt.want)
-		}
-	}
 	if k := EscalatedKey(2); k != "escalated/L2" {
 		t.Errorf("EscalatedKey(2) = %q", k)
 	}

@@ -6,8 +6,10 @@ require (
 	github.com/dealercare/dealercare/gen/go v0.0.0
 	github.com/dealercare/dealercare/pkg v0.0.0
 	github.com/dealercare/dealercare/services/callback v0.0.0-00010101000000-000000000000
+	github.com/dealercare/dealercare/services/campaign v0.0.0-00010101000000-000000000000
 	github.com/dealercare/dealercare/services/complaint v0.0.0-00010101000000-000000000000
 	github.com/dealercare/dealercare/services/customer v0.0.0-00010101000000-000000000000
+	github.com/dealercare/dealercare/services/evaluation v0.0.0-00010101000000-000000000000
 	github.com/go-openapi/loads v0.25.3
 	github.com/go-openapi/strfmt v0.27.4
 	github.com/go-openapi/validate v1.0.1
@@ -99,6 +101,8 @@ replace (
 	github.com/dealercare/dealercare/gen/go => ../../gen/go
 	github.com/dealercare/dealercare/pkg => ../../pkg
 	github.com/dealercare/dealercare/services/callback => ../callback
+	github.com/dealercare/dealercare/services/campaign => ../campaign
 	github.com/dealercare/dealercare/services/complaint => ../complaint
 	github.com/dealercare/dealercare/services/customer => ../customer
+	github.com/dealercare/dealercare/services/evaluation => ../evaluation
 )

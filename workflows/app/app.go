@@ -15,17 +15,22 @@ import (
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/telemetry"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/workflows/callback"
+	"github.com/dealercare/dealercare/workflows/campaign"
 	"github.com/dealercare/dealercare/workflows/complaint"
+	"github.com/dealercare/dealercare/workflows/evaluation"
 	"github.com/dealercare/dealercare/workflows/network"
 	"github.com/dealercare/dealercare/workflows/vehicle"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
@@ -43,11 +48,15 @@ type Config struct {
 	CustomerTarget  string
 	ComplaintTarget string
 	CallbackTarget  string
+	CampaignTarget  string
 	// ServiceTokenFile holds the bearer token the worker presents to the
 	// services (a projected secret in Kubernetes); re-read on every call so
 	// rotation needs no restart.
 	ServiceTokenFile string
 	HealthAddr       string
+
+	// EvaluationTarget is the evaluation service (EVALUATION_GRPC_TARGET).
+	EvaluationTarget string
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
@@ -58,9 +67,11 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		CustomerTarget:   l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
 		ComplaintTarget:  l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
 		CallbackTarget:   l.String("CALLBACK_GRPC_TARGET", "127.0.0.1:9102"),
+		CampaignTarget:   l.String("CAMPAIGN_GRPC_TARGET", "127.0.0.1:9105"),
 		ServiceTokenFile: l.Required("SERVICE_TOKEN_FILE"),
 		HealthAddr:       l.String("WORKER_HEALTH_ADDR", "127.0.0.1:9190"),
 	}
+	c.EvaluationTarget = l.String("EVALUATION_GRPC_TARGET", "127.0.0.1:9104")
 	return c, l.Err()
 }
 
@@ -131,12 +142,22 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 
+	campaigns, err := dialService(m.Config.CampaignTarget, "CAMPAIGN_GRPC_TARGET")
+	if err != nil {
+		return err
+	}
+
 	w := dctemporal.NewWorker(tc, dctemporal.TaskQueueNetwork)
 	w.RegisterActivity(&network.Activities{Network: customerv1.NewDealerNetworkServiceClient(customer)})
 	m.workers = append(m.workers, w)
 
 	vehicles := dctemporal.NewWorker(tc, events.VehicleTaskQueue)
 	vehicle.Register(vehicles, customerv1.NewVehicleStateServiceClient(customer))
+	vehicle.RegisterReminders(vehicles, &vehicle.ReminderActivities{
+		Campaigns: campaignv1.NewCampaignWorkflowServiceClient(campaigns),
+		Callbacks: callbackv1.NewCallbackWorkflowServiceClient(callbacks),
+		Segments:  customerv1.NewSegmentServiceClient(customer),
+	})
 	m.workers = append(m.workers, vehicles)
 
 	escalations := dctemporal.NewWorker(tc, events.ComplaintTaskQueue)
@@ -152,6 +173,17 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	m.workers = append(m.workers, callbackWorker)
 
+	campaignWorker := dctemporal.NewWorker(tc, events.CampaignTaskQueue)
+	campaign.Register(campaignWorker, campaignv1.NewCampaignWorkflowServiceClient(campaigns))
+	m.workers = append(m.workers, campaignWorker)
+	// Without an evaluation service (a worker configured in code, as tests
+	// do) there is no feed to run.
+	if m.Config.EvaluationTarget != "" {
+		if err := m.openEvaluation(ctx, dialService); err != nil {
+			return err
+		}
+	}
+
 	lis, err := net.Listen("tcp", m.Config.HealthAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (WORKER_HEALTH_ADDR): %w", m.Config.HealthAddr, err)
@@ -159,7 +191,28 @@ func (m *Main) Open(ctx context.Context) error {
 	m.lis = lis
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", m.healthz)
+	// /livez answers while the process serves, Temporal or not: a liveness
+	// probe must not restart workers because Temporal is down.
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	m.health = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return nil
+}
+
+// openEvaluation registers the evaluation's feed workflow and starts its
+// one instance (a running one is kept).
+func (m *Main) openEvaluation(ctx context.Context, dial func(target, variable string) (*grpc.ClientConn, error)) error {
+	evaluations, err := dial(m.Config.EvaluationTarget, "EVALUATION_GRPC_TARGET")
+	if err != nil {
+		return err
+	}
+	evaluationWorker := dctemporal.NewWorker(m.temporal, evaluation.TaskQueue)
+	evaluation.Register(evaluationWorker, evaluationv1.NewEvaluationWorkflowServiceClient(evaluations))
+	m.workers = append(m.workers, evaluationWorker)
+	// One feed workflow for the network; a running one is kept.
+	if _, err := m.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: evaluation.WorkflowID, TaskQueue: evaluation.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}, evaluation.WorkflowType, evaluation.Input{}); err != nil {
+		return fmt.Errorf("start %s: %w", evaluation.WorkflowID, err)
+	}
 	return nil
 }
 

@@ -66,7 +66,7 @@ func TestLifecycleOnTemporal(t *testing.T) {
 		for _, e := range []outbox.Envelope{
 			deliveredEvent(outbox.NewID(), "D001", "S1", jan10, 0),
 			roClosedEvent(outbox.NewID(), "D001", "R1", apr01, 4000),
-			roClosedEvent(outbox.NewID(), "D001", "R0", mar01, 2000), // late: ignored
+			roClosedEvent(outbox.NewID(), "D001", "R0", mar01, 2000), // late: kept in the history (VersionKeepOlderVisits)
 		} {
 			relay(ctx, t, c, queue, vin, forVIN(vin, e))
 		}
@@ -75,7 +75,7 @@ func TestLifecycleOnTemporal(t *testing.T) {
 		relay(ctx, t, c, queue, vin, second) // redelivered
 
 		s := waitForState(ctx, t, c, id, func(s State) bool { return s.Applied+s.Ignored+s.Redeliveries == 5 })
-		if s.Applied != 3 || s.Ignored != 1 || s.Redeliveries != 1 || s.LastVisitDealer != "D002" || s.RecordError != "" {
+		if s.Applied != 4 || s.Ignored != 0 || s.Redeliveries != 1 || s.LastVisitDealer != "D002" || len(s.Visits) != 4 || s.RecordError != "" {
 			t.Errorf("state = %+v", s)
 		}
 		temporaltest.WaitFor(ctx, t, func() bool { return fake.lastRecordedFor(vin).GetLastVisitDealer() == "D002" })
@@ -91,7 +91,9 @@ func TestLifecycleOnTemporal(t *testing.T) {
 			t.Fatalf("replay: %v", err)
 		}
 		if *update {
-			temporaltest.SaveHistory(t, "vehicle_lifecycle_relay.json", h)
+			// vehicle_lifecycle_relay.json is the run before
+			// VersionKeepOlderVisits (the late visit dropped); it stays.
+			temporaltest.SaveHistory(t, "vehicle_lifecycle_relay_keep_older.json", h)
 		}
 	})
 

@@ -49,9 +49,9 @@ type State struct {
 	// retried with the next event); empty after a success.
 	RecordError string `json:"record_error,omitempty"`
 
-	// Reminders (campaign issue): the reminder schedule derived from
-	// NextDue (7 days, 1 day before, 14 and 90 days overdue) and what was
-	// already sent belongs here, so it survives ContinueAsNew.
+	// Reminders is the current cycle's reminder schedule and what was
+	// already done (VersionReminders), so it survives ContinueAsNew.
+	Reminders *Reminders `json:"reminders,omitempty"`
 }
 
 // Delivery is one sale of the vehicle.
@@ -65,8 +65,12 @@ type Delivery struct {
 // apply folds one (not redelivered) event into s and reports whether it
 // changed the cycle; why is set when the event is ignored. plan and loc feed
 // NextService. now stands in for the recording time when the envelope has
-// none.
-func (s *State) apply(env outbox.Envelope, plan Plan, loc *time.Location, now time.Time) (changed bool, why string) {
+// none. keepOlder (workflow version VersionKeepOlderVisits) takes a visit
+// older than the last one into the history, where the mileage rate and the
+// readings need it, without moving the cycle back; before it such a visit
+// (saved while Temporal was down, delivered after a newer one at another
+// dealer) was dropped.
+func (s *State) apply(env outbox.Envelope, plan Plan, loc *time.Location, now time.Time, keepOlder bool) (changed bool, why string) {
 	var (
 		visit    Visit
 		delivery *Delivery
@@ -112,20 +116,33 @@ func (s *State) apply(env outbox.Envelope, plan Plan, loc *time.Location, now ti
 	}
 	// Events carry no ordering guarantee: a late one must not move the
 	// cycle back. An equal time is accepted, as RecordServiceState does.
-	if visit.Time.Before(s.LastVisitTime) {
+	older := visit.Time.Before(s.LastVisitTime)
+	if older && !keepOlder {
 		return s.ignore(fmt.Sprintf("%s of %s is older than the last visit of %s",
 			env.Kind, visit.Time.Format(time.RFC3339), s.LastVisitTime.Format(time.RFC3339)))
 	}
 
-	s.Visits = appendBounded(s.Visits, visit, MaxVisits, func(v Visit) bool {
+	same := func(v Visit) bool {
 		return visit.Ref != "" && v.Ref == visit.Ref && v.Dealer == visit.Dealer && v.Type == visit.Type
-	})
+	}
+	if older {
+		// Into its place in time; the newest MaxVisits stay.
+		s.Visits = append(slices.DeleteFunc(s.Visits, same), visit)
+		slices.SortStableFunc(s.Visits, func(a, b Visit) int { return a.Time.Compare(b.Time) })
+		if over := len(s.Visits) - MaxVisits; over > 0 {
+			s.Visits = slices.Delete(s.Visits, 0, over)
+		}
+	} else {
+		s.Visits = appendBounded(s.Visits, visit, MaxVisits, same)
+	}
 	if delivery != nil {
 		s.Deliveries = appendBounded(s.Deliveries, *delivery, MaxDeliveries, func(d Delivery) bool {
 			return delivery.SaleID != "" && d.SaleID == delivery.SaleID && d.Dealer == delivery.Dealer
 		})
 	}
-	s.LastVisitTime, s.LastVisitDealer = visit.Time, visit.Dealer
+	if !older {
+		s.LastVisitTime, s.LastVisitDealer = visit.Time, visit.Dealer
+	}
 	if due, ok := NextService(s.Visits, plan, loc); ok {
 		s.NextDue = &due
 	}

@@ -51,7 +51,7 @@ func TestStateApply(t *testing.T) {
 			},
 		},
 		{
-			name: "older event ignored",
+			name: "older event ignored before VersionKeepOlderVisits",
 			in: []outbox.Envelope{
 				roClosedEvent("e1", "D001", "R1", mar, 2000),
 				deliveredEvent("e2", "D001", "S1", jan, 0),
@@ -170,7 +170,7 @@ func TestStateApply(t *testing.T) {
 			var changed bool
 			var why string
 			for _, e := range tt.in {
-				changed, why = s.apply(e, DefaultPlan(), time.UTC, now)
+				changed, why = s.apply(e, DefaultPlan(), time.UTC, now, false)
 			}
 			switch {
 			case tt.wantIgnored == "" && !changed:
@@ -184,5 +184,24 @@ func TestStateApply(t *testing.T) {
 				tt.check(t, s)
 			}
 		})
+	}
+}
+
+func TestOlderVisitKept(t *testing.T) {
+	jan, mar, now := day("2026-01-10"), day("2026-03-01"), day("2026-06-01")
+	s := State{VIN: testVIN}
+	for _, e := range []outbox.Envelope{
+		roClosedEvent("e1", "D001", "R1", mar, 2000),
+		deliveredEvent("e2", "D001", "S1", jan, 0), // delivered late
+	} {
+		if changed, why := s.apply(e, DefaultPlan(), time.UTC, now, true); !changed {
+			t.Fatalf("ignored: %s", why)
+		}
+	}
+	if len(s.Visits) != 2 || !s.Visits[0].Time.Equal(jan) || len(s.Deliveries) != 1 || !s.LastVisitTime.Equal(mar) || s.LastVisitDealer != "D001" {
+		t.Errorf("state = %+v", s)
+	}
+	if !s.NextDue.RateEstimated {
+		t.Errorf("next due = %+v, want the rate estimated from the delivery and the visit", s.NextDue)
 	}
 }

@@ -11,6 +11,7 @@
 package vehicle
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +22,20 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+)
+
+// Workflow versions (workflow.GetVersion) of the changes since the first
+// release; recorded histories in testdata replay across them.
+const (
+	changeKeepOlderVisits = "keep-older-visits"
+	// VersionKeepOlderVisits takes a visit older than the last one into the
+	// history instead of dropping it (State.apply).
+	VersionKeepOlderVisits workflow.Version = 1
+
+	changeReminders = "revisit-reminders"
+	// VersionReminders runs the revisit reminders: timers for the steps of
+	// each cycle (reminders.go), carried out by ReminderActivities.
+	VersionReminders workflow.Version = 1
 )
 
 // QueryState is the query that returns the workflow's State.
@@ -39,6 +54,8 @@ type Input struct {
 	Seen  outbox.Dedup `json:"seen"`
 	// MaxEvents overrides DefaultMaxEvents (tests set it small).
 	MaxEvents int `json:"max_events,omitempty"`
+	// Reminders overrides DefaultReminderPolicy (tests and demos shorten it).
+	Reminders *ReminderPolicy `json:"reminders,omitempty"`
 }
 
 // Register registers the workflow, under events.VehicleWorkflowType, and
@@ -57,6 +74,26 @@ func register(r registry, client customerv1.VehicleStateServiceClient) {
 	r.RegisterWorkflowWithOptions(VehicleLifecycle, workflow.RegisterOptions{Name: events.VehicleWorkflowType})
 	r.RegisterActivity(&Activities{VehicleState: client})
 }
+
+// RegisterReminders registers the reminder steps' activities on w, the
+// worker of events.VehicleTaskQueue that Register set up.
+func RegisterReminders(w worker.Worker, a *ReminderActivities) { w.RegisterActivity(a) }
+
+// reminderOptions: a step must happen, so transient failures are retried
+// without limit (backing off to 10 minutes); a refused one is skipped.
+var reminderOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        10 * time.Minute,
+		NonRetryableErrorTypes: []string{ErrTypeReminderRejected},
+	},
+}
+
+// maxReminderRetries bounds how often a reminder comes back for recipients
+// in their quiet hours.
+const maxReminderRetries = 5
 
 // recordOptions: the archive must show the state eventually, so transient
 // failures (the customer service down or restarting) are retried without a
@@ -87,6 +124,13 @@ type lifecycle struct {
 	plan  Plan
 	// dirty: the state changed since it was last recorded.
 	dirty bool
+	// remind runs the reminders (VersionReminders); policy times them.
+	remind bool
+	policy ReminderPolicy
+	// ended are cycles a newer visit closed, to settle (returns, churn).
+	ended []Reminders
+	// retries counts quiet-hour retries of the earliest pending step.
+	retries int
 }
 
 // VehicleLifecycle is the vehicle's workflow, registered as
@@ -97,7 +141,11 @@ type lifecycle struct {
 // change nothing. It answers QueryState and returns only a ContinueAsNew.
 func VehicleLifecycle(ctx workflow.Context, in Input) error {
 	log := workflow.GetLogger(ctx)
-	l := &lifecycle{seen: in.Seen, plan: DefaultPlan()}
+	l := &lifecycle{seen: in.Seen, plan: DefaultPlan(), policy: DefaultReminderPolicy()}
+	if in.Reminders != nil {
+		l.policy = *in.Reminders
+	}
+	l.remind = workflow.GetVersion(ctx, changeReminders, workflow.DefaultVersion, VersionReminders) >= VersionReminders
 	if in.State != nil {
 		l.state = *in.State
 	}
@@ -125,24 +173,46 @@ func VehicleLifecycle(ctx workflow.Context, in Input) error {
 			received++
 			l.receive(ctx, env)
 		})
-		// Reminders (campaign issue): add the timer of the next reminder of
-		// l.state.NextDue here (sel.AddFuture), on a context cancelled when
-		// a new visit moves NextDue, and keep what was sent in State.
-		sel.Select(ctx)
+		// The next reminder step, on a timer a new visit cancels.
+		var due *Step
+		cancelTimer := func() {}
+		if step, ok := l.nextStep(); ok {
+			if d := step.At.Sub(workflow.Now(ctx)); d <= 0 {
+				due = &step
+			} else {
+				tctx, cancel := workflow.WithCancel(ctx)
+				cancelTimer = cancel
+				sel.AddFuture(workflow.NewTimer(tctx, d), func(f workflow.Future) {
+					if f.Get(ctx, nil) == nil {
+						due = &step
+					}
+				})
+			}
+		}
+		if due == nil {
+			sel.Select(ctx)
+		}
+		cancelTimer()
 		// Take what else is buffered, so a burst is recorded once.
 		received += l.drain(ctx, signals)
 		l.record(ctx)
+		l.settle(ctx)
+		if due != nil && l.isNext(*due) {
+			l.runStep(ctx, *due)
+		}
 	}
 
 	// Nothing buffered may be lost with this run.
 	received += l.drain(ctx, signals)
 	l.record(ctx)
+	l.settle(ctx)
 	log.Info("continuing as new", "signals", received, "seen", l.seen.Len())
 	return workflow.NewContinueAsNewError(ctx, events.VehicleWorkflowType, Input{
 		VehicleStart: events.VehicleStart{VIN: l.state.VIN},
 		State:        &l.state,
 		Seen:         l.seen,
 		MaxEvents:    in.MaxEvents,
+		Reminders:    in.Reminders,
 	})
 }
 
@@ -154,12 +224,119 @@ func (l *lifecycle) receive(ctx workflow.Context, env outbox.Envelope) {
 		log.Info("dropped redelivered event", "event_id", env.EventID, "kind", env.Kind)
 		return
 	}
-	changed, why := l.state.apply(env, l.plan, dueZone, workflow.Now(ctx))
+	keepOlder := workflow.GetVersion(ctx, changeKeepOlderVisits, workflow.DefaultVersion, VersionKeepOlderVisits) >= VersionKeepOlderVisits
+	lastVisit := l.state.LastVisitTime
+	changed, why := l.state.apply(env, l.plan, dueZone, workflow.Now(ctx), keepOlder)
 	if !changed {
 		log.Warn("ignored event", "event_id", env.EventID, "kind", env.Kind, "reason", why)
 		return
 	}
 	l.dirty = true
+	l.replan(workflow.Now(ctx), !l.state.LastVisitTime.Equal(lastVisit))
+}
+
+// replan starts a new reminder cycle when the due date or the reminding
+// dealer moved. returned: a newer visit closed the cycle, whose campaigns
+// count it as their return and whose churn mark is cleared.
+func (l *lifecycle) replan(now time.Time, returned bool) {
+	if !l.remind || l.state.NextDue == nil {
+		return
+	}
+	old := l.state.Reminders
+	if old != nil && old.Due == l.state.NextDue.Date && old.Dealer == l.state.LastVisitDealer {
+		return
+	}
+	if old != nil && returned {
+		l.ended = append(l.ended, *old)
+	}
+	cycle := newCycle(l.state.NextDue.Date, l.state.LastVisitDealer, l.policy, dueZone, now)
+	if old != nil && !returned {
+		// The same cycle replanned (an older visit moved the estimate):
+		// what was done stays done, and the churn mark stays.
+		cycle.Done, cycle.Campaigns, cycle.ChurnMarked = old.Done, old.Campaigns, old.ChurnMarked
+		cycle.Pending = slices.DeleteFunc(cycle.Pending, func(s Step) bool { return slices.Contains(old.Done, s.Name) })
+	}
+	l.state.Reminders = &cycle
+	l.retries = 0
+}
+
+// nextStep is the earliest pending step of the cycle.
+func (l *lifecycle) nextStep() (Step, bool) {
+	if !l.remind || l.state.Reminders == nil {
+		return Step{}, false
+	}
+	return l.state.Reminders.next()
+}
+
+// isNext reports whether s is still the earliest pending step (a visit
+// received with the timer may have replanned the cycle).
+func (l *lifecycle) isNext(s Step) bool {
+	next, ok := l.nextStep()
+	return ok && next == s
+}
+
+// runStep carries out one step of the cycle.
+func (l *lifecycle) runStep(ctx workflow.Context, s Step) {
+	r := l.state.Reminders
+	log := workflow.GetLogger(ctx)
+	actx := workflow.WithActivityOptions(ctx, reminderOptions)
+	in := ReminderInput{VIN: l.state.VIN, Dealer: r.Dealer, Due: r.Due.String(), Step: s.Name, At: s.At}
+	var a *ReminderActivities
+	var err error
+	switch s.Name {
+	case StepBefore7d, StepBefore1d:
+		var res ReminderResult
+		if err = workflow.ExecuteActivity(actx, a.SendReminder, in).Get(ctx, &res); err == nil {
+			if res.Campaign != "" && !slices.Contains(r.Campaigns, res.Campaign) {
+				r.Campaigns = append(r.Campaigns, res.Campaign)
+			}
+			if !res.NextAttempt.IsZero() && l.retries < maxReminderRetries {
+				l.retries++
+				r.retry(res.NextAttempt)
+				return
+			}
+		}
+	case StepOverdue14d:
+		err = workflow.ExecuteActivity(actx, a.OpenOverdueCallback, in).Get(ctx, nil)
+	case StepChurn90d:
+		if err = workflow.ExecuteActivity(actx, a.MarkChurnRisk, in).Get(ctx, nil); err == nil {
+			r.ChurnMarked = true
+		}
+	}
+	l.retries = 0
+	if err != nil {
+		log.Error("reminder step refused; skipped", "vin", in.VIN, "step", s.Name, "error", err)
+		r.Skipped = append(r.Skipped, s.Name)
+		r.Pending = r.Pending[1:]
+		return
+	}
+	log.Info("reminder step done", "vin", in.VIN, "step", s.Name, "due", in.Due, "dealer", in.Dealer)
+	r.done()
+}
+
+// settle closes the cycles a return ended: the reminding campaigns count
+// the return, and the churn mark goes.
+func (l *lifecycle) settle(ctx workflow.Context) {
+	if len(l.ended) == 0 {
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, reminderOptions)
+	var a *ReminderActivities
+	clearChurn := false
+	for _, c := range l.ended {
+		for _, id := range c.Campaigns {
+			if err := workflow.ExecuteActivity(actx, a.CountReturn, ReturnInput{Dealer: c.Dealer, Campaign: id}).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Error("count return failed", "campaign", id, "error", err)
+			}
+		}
+		clearChurn = clearChurn || c.ChurnMarked
+	}
+	l.ended = nil
+	if clearChurn {
+		if err := workflow.ExecuteActivity(actx, a.MarkChurnRisk, ReminderInput{VIN: l.state.VIN}).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("clear churn mark failed", "vin", l.state.VIN, "error", err)
+		}
+	}
 }
 
 // drain receives every buffered signal without blocking; it returns how

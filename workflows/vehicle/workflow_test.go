@@ -118,19 +118,27 @@ func TestDuplicateEventProcessedOnce(t *testing.T) {
 	}
 }
 
-func TestOlderEventIgnored(t *testing.T) {
+// TestOlderVisitKeptInHistory: a visit saved while Temporal was down and
+// delivered after a newer one at another dealer enters the history (its
+// reading reaches the archives, the rate uses it) without moving the cycle
+// back. Before VersionKeepOlderVisits it was dropped.
+func TestOlderVisitKeptInHistory(t *testing.T) {
 	lt := newLifecycleTest(t)
 	next := lt.run(Input{VehicleStart: events.VehicleStart{VIN: testVIN}, MaxEvents: 2},
 		one(roClosedEvent("e2", "D002", "R2", apr01, 4000)),
 		one(roClosedEvent("e1", "D001", "R1", mar01, 2000)), // delivered late
 	)
 	reqs := lt.fake.recorded()
-	if len(reqs) != 1 || reqs[0].GetLastVisitDealer() != "D002" {
-		t.Fatalf("calls = %v, want one for D002", reqs)
+	if len(reqs) != 2 || reqs[1].GetLastVisitDealer() != "D002" || reqs[1].GetNextServiceDueDate() == reqs[0].GetNextServiceDueDate() {
+		t.Fatalf("calls = %v, want a second one for D002 whose due date the older reading moved", reqs)
 	}
 	s := next.State
-	if !s.LastVisitTime.Equal(apr01) || s.LastVisitDealer != "D002" || s.Ignored != 1 || len(s.Visits) != 1 {
+	if !s.LastVisitTime.Equal(apr01) || s.LastVisitDealer != "D002" || s.Ignored != 0 || s.Applied != 2 ||
+		len(s.Visits) != 2 || !s.Visits[0].Time.Equal(mar01) || !s.Visits[1].Time.Equal(apr01) {
 		t.Errorf("state = %+v", s)
+	}
+	if !s.NextDue.RateEstimated || s.NextDue.MileageKM != 9000 {
+		t.Errorf("next due = %+v, want a rate estimated from both readings and due at 9000 km", s.NextDue)
 	}
 }
 

@@ -61,6 +61,7 @@ func (m *Main) Open(ctx context.Context) error {
 		store := postgres.NewStore(pool)
 		callbackv1.RegisterCallbackServiceServer(srv, callbackgrpc.NewServer(store, tenancy.Access{Network: network}))
 		callbackv1.RegisterCallbackWorkflowServiceServer(srv, callbackgrpc.NewWorkflowServer(store, network))
+		callbackv1.RegisterCallbackChangeServiceServer(srv, callbackgrpc.NewChangeServer(store))
 		return nil
 	})
 }

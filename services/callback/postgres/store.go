@@ -3,6 +3,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql/driver"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -39,47 +40,75 @@ type Store struct {
 // NewStore returns a store over pool (the service role).
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-const taskColumns = `dealer_id, id::text, kind, status, source_type, source_id, workflow_id, customer_id, vin, repair_order_number,
-	complaint_id, due_time, deadline, next_attempt_time, assignee, questionnaire_id::text, dealer_questions_version, answers, score,
-	problem_reported, satisfied, findings, feedback_role, instruction, instructed_by, instruct_time, rectification, rectified_by,
-	rectify_time, end_reason, end_time, complete_time, create_time, update_time`
-
-// optTime reads a nullable timestamp.
-type optTime struct{ dst *time.Time }
-
-func (o optTime) Scan(src any) error {
-	if src == nil {
-		*o.dst = time.Time{}
-		return nil
-	}
-	t, ok := src.(time.Time)
-	if !ok {
-		return fmt.Errorf("scan %T into a time", src)
-	}
-	*o.dst = t
-	return nil
+// taskFields are the columns of callback_tasks: where a read puts each
+// and, unless it is fixed when the task is created, what Update writes.
+// The select list, scanTask and Update's SET clause all come from this one
+// list, so a field that is read is also written.
+var taskFields = pg.Fields[callback.Task]{
+	{Column: "dealer_id", Dst: func(t *callback.Task) any { return &t.Dealer }},
+	{Column: "id::text", Dst: func(t *callback.Task) any { return &t.ID }},
+	{Column: "kind", Dst: func(t *callback.Task) any { return &t.Kind }},
+	{Column: "status", Dst: func(t *callback.Task) any { return &t.Status }, Value: func(t *callback.Task) any { return t.Status }},
+	{Column: "source_type", Dst: func(t *callback.Task) any { return &t.SourceType }},
+	{Column: "source_id", Dst: func(t *callback.Task) any { return &t.SourceID }},
+	{Column: "workflow_id", Dst: func(t *callback.Task) any { return &t.WorkflowID }},
+	{Column: "customer_id", Dst: func(t *callback.Task) any { return &t.Customer }},
+	{Column: "vin", Dst: func(t *callback.Task) any { return &t.VIN }},
+	{Column: "repair_order_number", Dst: func(t *callback.Task) any { return &t.RepairOrderNumber }},
+	{Column: "complaint_id", Dst: func(t *callback.Task) any { return &t.Complaint }, Value: func(t *callback.Task) any { return t.Complaint }},
+	{Column: "due_time", Dst: func(t *callback.Task) any { return &t.DueTime }},
+	{Column: "deadline", Dst: func(t *callback.Task) any { return &t.Deadline }},
+	{Column: "next_attempt_time", Dst: func(t *callback.Task) any { return pg.OptTime{Dst: &t.NextAttemptTime} }, Value: func(t *callback.Task) any { return pg.NullTime(t.NextAttemptTime) }},
+	{Column: "assignee", Dst: func(t *callback.Task) any { return &t.Assignee }, Value: func(t *callback.Task) any { return t.Assignee }},
+	{Column: "questionnaire_id::text", Dst: func(t *callback.Task) any { return &t.QuestionnaireID }},
+	{Column: "dealer_questions_version", Dst: func(t *callback.Task) any { return &t.DealerVersion }},
+	{Column: "answers", Dst: func(t *callback.Task) any { return jsonAnswers{&t.Answers} }, Value: func(t *callback.Task) any { return jsonAnswers{&t.Answers} }},
+	{Column: "score", Dst: func(t *callback.Task) any { return &t.Score }, Value: func(t *callback.Task) any { return t.Score }},
+	{Column: "problem_reported", Dst: func(t *callback.Task) any { return &t.ProblemReported }, Value: func(t *callback.Task) any { return t.ProblemReported }},
+	{Column: "satisfied", Dst: func(t *callback.Task) any { return &t.Satisfied }, Value: func(t *callback.Task) any { return t.Satisfied }},
+	{Column: "findings", Dst: func(t *callback.Task) any { return &t.Findings }, Value: func(t *callback.Task) any { return t.Findings }},
+	{Column: "feedback_role", Dst: func(t *callback.Task) any { return &t.FeedbackRole }},
+	{Column: "instruction", Dst: func(t *callback.Task) any { return &t.Instruction }, Value: func(t *callback.Task) any { return t.Instruction }},
+	{Column: "instructed_by", Dst: func(t *callback.Task) any { return &t.InstructedBy }, Value: func(t *callback.Task) any { return t.InstructedBy }},
+	{Column: "instruct_time", Dst: func(t *callback.Task) any { return pg.OptTime{Dst: &t.InstructTime} }, Value: func(t *callback.Task) any { return pg.NullTime(t.InstructTime) }},
+	{Column: "rectification", Dst: func(t *callback.Task) any { return &t.Rectification }, Value: func(t *callback.Task) any { return t.Rectification }},
+	{Column: "rectified_by", Dst: func(t *callback.Task) any { return &t.RectifiedBy }, Value: func(t *callback.Task) any { return t.RectifiedBy }},
+	{Column: "rectify_time", Dst: func(t *callback.Task) any { return pg.OptTime{Dst: &t.RectifyTime} }, Value: func(t *callback.Task) any { return pg.NullTime(t.RectifyTime) }},
+	{Column: "end_reason", Dst: func(t *callback.Task) any { return &t.EndReason }, Value: func(t *callback.Task) any { return t.EndReason }},
+	{Column: "end_time", Dst: func(t *callback.Task) any { return pg.OptTime{Dst: &t.EndTime} }, Value: func(t *callback.Task) any { return pg.NullTime(t.EndTime) }},
+	{Column: "complete_time", Dst: func(t *callback.Task) any { return pg.OptTime{Dst: &t.CompleteTime} }, Value: func(t *callback.Task) any { return pg.NullTime(t.CompleteTime) }},
+	{Column: "create_time", Dst: func(t *callback.Task) any { return &t.CreateTime }},
+	{Column: "update_time", Dst: func(t *callback.Task) any { return &t.UpdateTime }, Value: func(t *callback.Task) any { return t.UpdateTime }},
 }
 
-func nullTime(t time.Time) any {
-	if t.IsZero() {
+// taskColumns is the select list of a task.
+var taskColumns = taskFields.Columns()
+
+// jsonAnswers reads and writes the answers column as JSON.
+type jsonAnswers struct{ a *[]callback.Answer }
+
+func (j jsonAnswers) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*j.a = nil
 		return nil
+	case []byte:
+		return json.Unmarshal(v, j.a)
+	case string:
+		return json.Unmarshal([]byte(v), j.a)
 	}
-	return t
+	return fmt.Errorf("scan %T into answers", src)
+}
+
+func (j jsonAnswers) Value() (driver.Value, error) {
+	raw, err := json.Marshal(*j.a)
+	return string(raw), err
 }
 
 func scanTask(row pgx.Row) (*callback.Task, error) {
 	var t callback.Task
-	var answers []byte
-	err := row.Scan(&t.Dealer, &t.ID, &t.Kind, &t.Status, &t.SourceType, &t.SourceID, &t.WorkflowID, &t.Customer, &t.VIN,
-		&t.RepairOrderNumber, &t.Complaint, &t.DueTime, &t.Deadline, optTime{&t.NextAttemptTime}, &t.Assignee, &t.QuestionnaireID,
-		&t.DealerVersion, &answers, &t.Score, &t.ProblemReported, &t.Satisfied, &t.Findings, &t.FeedbackRole, &t.Instruction,
-		&t.InstructedBy, optTime{&t.InstructTime}, &t.Rectification, &t.RectifiedBy, optTime{&t.RectifyTime}, &t.EndReason,
-		optTime{&t.EndTime}, optTime{&t.CompleteTime}, &t.CreateTime, &t.UpdateTime)
-	if err != nil {
+	if err := taskFields.Scan(row, &t); err != nil {
 		return nil, err
-	}
-	if err := json.Unmarshal(answers, &t.Answers); err != nil {
-		return nil, fmt.Errorf("task %s answers: %w", t.ID, err)
 	}
 	return &t, nil
 }
@@ -109,7 +138,7 @@ func load(ctx context.Context, tx pgx.Tx, dealer, id string, lock bool) (*callba
 	}
 	t.Attempts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (callback.Attempt, error) {
 		var a callback.Attempt
-		err := r.Scan(&a.Number, &a.Time, &a.Outcome, optTime{&a.CallBackTime}, &a.Note, &a.Agent)
+		err := r.Scan(&a.Number, &a.Time, &a.Outcome, pg.OptTime{Dst: &a.CallBackTime}, &a.Note, &a.Agent)
 		return a, err
 	})
 	if err != nil {
@@ -199,8 +228,8 @@ func (s *Store) Ensure(ctx context.Context, t *callback.Task) (*callback.Task, e
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22)
 			ON CONFLICT (dealer_id, kind, source_id) DO NOTHING RETURNING `+taskColumns,
 			t.Dealer, t.ID, t.Kind, t.Status, t.SourceType, t.SourceID, t.WorkflowID, t.Customer, t.VIN, t.RepairOrderNumber,
-			t.Complaint, t.DueTime, t.Deadline, nullTime(t.NextAttemptTime), t.Assignee, t.QuestionnaireID, t.DealerVersion,
-			answers, t.FeedbackRole, t.EndReason, nullTime(t.EndTime), t.CreateTime))
+			t.Complaint, t.DueTime, t.Deadline, pg.NullTime(t.NextAttemptTime), t.Assignee, t.QuestionnaireID, t.DealerVersion,
+			answers, t.FeedbackRole, t.EndReason, pg.NullTime(t.EndTime), t.CreateTime))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errRaced // roll the rotation back; the winner's task is read below
 		}
@@ -284,19 +313,12 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, dealer, id string, a
 			out = t
 			return nil
 		}
-		answers, err := json.Marshal(t.Answers)
-		if err != nil {
-			return err
-		}
 		attempts, q := t.Attempts, t.Questionnaire
-		out, err = scanTask(tx.QueryRow(ctx, `UPDATE callback_tasks SET status = $3, next_attempt_time = $4, assignee = $5, answers = $6,
-			score = $7, problem_reported = $8, satisfied = $9, findings = $10, complaint_id = $11, instruction = $12, instructed_by = $13,
-			instruct_time = $14, rectification = $15, rectified_by = $16, rectify_time = $17, end_reason = $18, end_time = $19,
-			complete_time = $20, update_time = $21
-			WHERE dealer_id = $1 AND id = $2 RETURNING `+taskColumns,
-			dealer, id, t.Status, nullTime(t.NextAttemptTime), t.Assignee, answers, t.Score, t.ProblemReported, t.Satisfied, t.Findings,
-			t.Complaint, t.Instruction, t.InstructedBy, nullTime(t.InstructTime), t.Rectification, t.RectifiedBy, nullTime(t.RectifyTime),
-			t.EndReason, nullTime(t.EndTime), nullTime(t.CompleteTime), at))
+		t.UpdateTime = at
+		var p pg.Params
+		where := ` WHERE dealer_id = ` + p.Add(dealer) + ` AND id = ` + p.Add(id)
+		set := taskFields.Set(&p, t)
+		out, err = scanTask(tx.QueryRow(ctx, `UPDATE callback_tasks SET `+set+where+` RETURNING `+taskColumns, p.Args...))
 		if err != nil {
 			return err
 		}
@@ -304,7 +326,7 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, dealer, id string, a
 		if ch.Attempted {
 			a := attempts[len(attempts)-1]
 			if _, err := tx.Exec(ctx, `INSERT INTO callback_attempts (dealer_id, task_id, number, time, outcome, call_back_time, note, agent)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, dealer, id, a.Number, a.Time, a.Outcome, nullTime(a.CallBackTime), a.Note, a.Agent); err != nil {
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, dealer, id, a.Number, a.Time, a.Outcome, pg.NullTime(a.CallBackTime), a.Note, a.Agent); err != nil {
 				return err
 			}
 		}
@@ -365,7 +387,7 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, f Filter) ([]callback.
 	// whole list, 255 ms for 200,000 tasks).
 	var q pg.Params
 	where := `t.dealer_id = ` + q.Add(f.Dealer)
-	afterNext, afterID, afterDue, limit := q.Add(nullTime(after.next)), q.Add(after.id), q.Add(nullTime(after.due)), q.Add(f.Size)
+	afterNext, afterID, afterDue, limit := q.Add(pg.NullTime(after.next)), q.Add(after.id), q.Add(pg.NullTime(after.due)), q.Add(f.Size)
 	if f.Kind != "" {
 		where += ` AND t.kind = ` + q.Add(f.Kind)
 	}

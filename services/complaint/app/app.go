@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/config"
@@ -60,8 +61,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	return m.server.Open(ctx, func(srv *grpc.Server, pool *pgxpool.Pool, network tenancy.NetworkClient) error {
 		store := postgres.NewStore(pool)
-		complaintv1.RegisterComplaintServiceServer(srv, complaintgrpc.NewServer(store, complaint.Access{Network: network}))
-		complaintv1.RegisterComplaintClockServiceServer(srv, complaintgrpc.NewClockServer(store))
+		svc := complaint.NewService(store, complaint.Access{Network: network}, time.Now)
+		complaintv1.RegisterComplaintServiceServer(srv, complaintgrpc.NewServer(svc))
+		complaintv1.RegisterComplaintClockServiceServer(srv, complaintgrpc.NewClockServer(svc))
+		complaintv1.RegisterComplaintChangeServiceServer(srv, complaintgrpc.NewChangeServer(store))
 		return nil
 	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/sla"
 )
 
 // States (the values of events.Complaint*).
@@ -25,8 +26,8 @@ const (
 	StateClosed          = events.ComplaintClosed
 )
 
-// MaxLevel is HQ after-sales (L4).
-const MaxLevel = 4
+// MaxLevel is HQ after-sales (L4), the top of pkg/sla's ladder.
+const MaxLevel = sla.MaxLevel
 
 // RecipientRole is who an escalation to level notifies.
 func RecipientRole(level int) string {
@@ -140,32 +141,44 @@ func (c *Complaint) Update(in Complaint, mask []string) (severityChanged bool, e
 	return c.Severity != before, nil
 }
 
-// transition describes a state change: from which states, to which.
+// Action is a state transition a caller asks for.
+type Action string
+
+// Actions.
+const (
+	ActionAcknowledge     Action = "acknowledge"
+	ActionStart           Action = "start"
+	ActionWaitForCustomer Action = "waitForCustomer"
+	ActionResume          Action = "resume"
+	ActionResolve         Action = "resolve"
+	ActionReopen          Action = "reopen"
+	ActionClose           Action = "close"
+)
+
+// transition describes a state change: from which states, to which, and
+// the change it records.
 type transition struct {
-	name string
-	from []string
-	to   string
+	from   []string
+	to     string
+	change ChangeKind
 }
 
-var transitions = map[string]transition{
-	"acknowledge":     {"acknowledge", []string{StateNew}, StateAcknowledged},
-	"start":           {"start", []string{StateAcknowledged, StateReopened}, StateInProgress},
-	"waitForCustomer": {"waitForCustomer", []string{StateInProgress}, StatePendingCustomer},
-	"resume":          {"resume", []string{StatePendingCustomer}, StateInProgress},
-	"resolve":         {"resolve", []string{StateInProgress}, StateResolved},
-	"reopen":          {"reopen", []string{StateResolved}, StateReopened},
-	"close":           {"close", []string{StateResolved}, StateClosed},
+var transitions = map[Action]transition{
+	ActionAcknowledge:     {[]string{StateNew}, StateAcknowledged, ChangeAcknowledged},
+	ActionStart:           {[]string{StateAcknowledged, StateReopened}, StateInProgress, ChangeStarted},
+	ActionWaitForCustomer: {[]string{StateInProgress}, StatePendingCustomer, ChangePaused},
+	ActionResume:          {[]string{StatePendingCustomer}, StateInProgress, ChangeResumed},
+	ActionResolve:         {[]string{StateInProgress}, StateResolved, ChangeResolved},
+	ActionReopen:          {[]string{StateResolved}, StateReopened, ChangeReopened},
+	ActionClose:           {[]string{StateResolved}, StateClosed, ChangeClosed},
 }
 
-// EventKind names the timeline entry of each action.
-var EventKind = map[string]string{
-	"acknowledge": "acknowledged", "start": "started", "waitForCustomer": "paused", "resume": "resumed",
-	"resolve": "resolved", "reopen": "reopened", "close": "closed",
-}
+// ChangeOf is the change an action records.
+func ChangeOf(a Action) ChangeKind { return transitions[a].change }
 
 // Apply performs a state transition at time at. An illegal transition is
 // ECONFLICT (HTTP 409) naming the current state and the allowed ones.
-func (c *Complaint) Apply(action string, at time.Time) error {
+func (c *Complaint) Apply(action Action, at time.Time) error {
 	t, ok := transitions[action]
 	if !ok {
 		return fmt.Errorf("unknown action %q", action)
@@ -176,11 +189,11 @@ func (c *Complaint) Apply(action string, at time.Time) error {
 	}
 	c.State = t.to
 	switch action {
-	case "acknowledge":
+	case ActionAcknowledge:
 		c.AcknowledgeTime = at
-	case "resolve":
+	case ActionResolve:
 		c.ResolveTime = at
-	case "reopen":
+	case ActionReopen:
 		c.ReopenCount++
 		c.ResolveTime = time.Time{}
 	}
@@ -204,77 +217,9 @@ func (c *Complaint) Escalate() error {
 
 // Changed builds the event that tells the escalation workflow the
 // complaint's clock-relevant state after change.
-func (c *Complaint) Changed(change string, at time.Time) events.ComplaintChanged {
+func (c *Complaint) Changed(change ChangeKind, at time.Time) events.ComplaintChanged {
 	return events.ComplaintChanged{
-		ComplaintID: c.ID, OriginDealer: c.OriginDealer, Dealer: c.Dealer, Version: c.Version, Change: change, At: at,
+		ComplaintID: c.ID, OriginDealer: c.OriginDealer, Dealer: c.Dealer, Version: c.Version, Change: string(change), At: at,
 		State: c.State, Severity: c.Severity, Level: c.Level, CreateTime: c.CreateTime,
 	}
-}
-
-// Target is the SLA of one severity.
-type Target struct {
-	Severity   string        `json:"severity"`
-	Response   time.Duration `json:"response"`
-	Resolution time.Duration `json:"resolution"`
-}
-
-// Policy is an SLA policy: HQ's default or a dealer's override.
-type Policy struct {
-	Dealer       string // "" for the default
-	Targets      []Target
-	WarningRatio float64
-	Overridden   bool
-	UpdateTime   time.Time
-}
-
-// DefaultPolicy is the built-in default until HQ sets one: critical 2 h /
-// 1 day, high 4 h / 2 days, medium 8 h / 3 days, low 1 day / 5 days of
-// business time; warn at 80 %.
-func DefaultPolicy() Policy {
-	h := time.Hour
-	return Policy{WarningRatio: 0.8, Targets: []Target{
-		{"low", 8 * h, 40 * h}, {"medium", 8 * h, 24 * h}, {"high", 4 * h, 16 * h}, {"critical", 2 * h, 8 * h},
-	}}
-}
-
-// Validate checks every severity has positive targets.
-func (p *Policy) Validate() error {
-	if p.WarningRatio == 0 {
-		p.WarningRatio = 0.8
-	}
-	if p.WarningRatio <= 0 || p.WarningRatio >= 1 {
-		return apperr.Invalid("policy.warning_ratio", "must be between 0 and 1").ZhReason("须在 0 到 1 之间")
-	}
-	seen := map[string]bool{}
-	for i, t := range p.Targets {
-		if !slices.Contains(severities, t.Severity) {
-			return apperr.Invalid(fmt.Sprintf("policy.targets[%d].severity", i), "is required").ZhReason("为必填项")
-		}
-		if seen[t.Severity] {
-			return apperr.Invalid(fmt.Sprintf("policy.targets[%d].severity", i), "listed twice").ZhReason("重复")
-		}
-		seen[t.Severity] = true
-		if t.Response <= 0 || t.Resolution <= 0 {
-			return apperr.Invalid(fmt.Sprintf("policy.targets[%d]", i), "response and resolution must be positive").ZhReason("响应与解决时限须大于 0")
-		}
-		if t.Response > t.Resolution {
-			return apperr.Invalid(fmt.Sprintf("policy.targets[%d].response", i), "must not exceed the resolution target").ZhReason("不能超过解决时限")
-		}
-	}
-	for _, s := range severities {
-		if !seen[s] {
-			return apperr.Invalid("policy.targets", "missing severity "+s).ZhReason("缺少严重度 " + s)
-		}
-	}
-	return nil
-}
-
-// For returns the target of a severity.
-func (p Policy) For(severity string) Target {
-	for _, t := range p.Targets {
-		if t.Severity == severity {
-			return t
-		}
-	}
-	return Target{Severity: severity}
 }

@@ -9,7 +9,7 @@ import (
 
 func TestTransitions(t *testing.T) {
 	all := []string{StateNew, StateAcknowledged, StateInProgress, StatePendingCustomer, StateResolved, StateReopened, StateClosed}
-	allowed := map[string]map[string]string{ // action → from → to
+	allowed := map[Action]map[string]string{ // action → from → to
 		"acknowledge":     {StateNew: StateAcknowledged},
 		"start":           {StateAcknowledged: StateInProgress, StateReopened: StateInProgress},
 		"waitForCustomer": {StateInProgress: StatePendingCustomer},
@@ -37,7 +37,7 @@ func TestTransitions(t *testing.T) {
 		}
 	}
 	c := &Complaint{State: StateResolved, ResolveTime: at}
-	if err := c.Apply("reopen", at); err != nil || c.ReopenCount != 1 || !c.ResolveTime.IsZero() {
+	if err := c.Apply(ActionReopen, at); err != nil || c.ReopenCount != 1 || !c.ResolveTime.IsZero() {
 		t.Errorf("reopen: %v, count %d, resolve time %v", err, c.ReopenCount, c.ResolveTime)
 	}
 }

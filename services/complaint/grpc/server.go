@@ -3,32 +3,24 @@ package grpc
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
-	"github.com/dealercare/dealercare/pkg/apperr"
-	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/pbconv"
-	pg "github.com/dealercare/dealercare/pkg/postgres"
-	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
-	"github.com/dealercare/dealercare/services/complaint/postgres"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// Server implements complaintv1.ComplaintServiceServer.
+// Server implements complaintv1.ComplaintServiceServer: it converts
+// between the proto and the domain and leaves every rule to
+// complaint.Service.
 type Server struct {
 	complaintv1.UnimplementedComplaintServiceServer
-	store  *postgres.Store
-	access complaint.Access
+	svc *complaint.Service
 }
 
 // NewServer returns the complaint API.
-func NewServer(store *postgres.Store, access complaint.Access) *Server {
-	return &Server{store: store, access: access}
-}
+func NewServer(svc *complaint.Service) *Server { return &Server{svc: svc} }
 
 // ToProto converts a complaint.
 func ToProto(c *complaint.Complaint) *complaintv1.Complaint {
@@ -46,76 +38,40 @@ func ToProto(c *complaint.Complaint) *complaintv1.Complaint {
 	}
 }
 
-// CreateComplaint implements the RPC: the dealer's staff, or HQ (the
-// hotline) for any dealer.
+func severityName(s complaintv1.Severity) string { return pbconv.EnumName(s.String(), "SEVERITY_") }
+func categoryName(c complaintv1.Category) string { return pbconv.EnumName(c.String(), "CATEGORY_") }
+
+// CreateComplaint implements the RPC.
 func (s *Server) CreateComplaint(ctx context.Context, req *complaintv1.CreateComplaintRequest) (*complaintv1.Complaint, error) {
-	p, _, err := s.access.Scope(ctx, req.GetDealer())
-	if err != nil {
-		return nil, err
-	}
-	if !complaint.CanAct(p, req.GetDealer()) && !p.IsHQ() {
-		return nil, apperr.Errorf(apperr.EFORBIDDEN, "your role may not file complaints for this dealer").Zh("您的角色不能为该经销商登记投诉")
-	}
 	in := req.GetComplaint()
-	c := complaint.Complaint{
-		Dealer: req.GetDealer(), Channel: pbconv.EnumName(in.GetChannel().String(), "CHANNEL_"), Category: pbconv.EnumName(in.GetCategory().String(), "CATEGORY_"),
-		Severity: pbconv.EnumName(in.GetSeverity().String(), "SEVERITY_"), Customer: in.GetCustomer(), VIN: in.GetVin(), Description: in.GetDescription(),
+	out, err := s.svc.Create(ctx, req.GetDealer(), complaint.Complaint{
+		Channel: pbconv.EnumName(in.GetChannel().String(), "CHANNEL_"), Category: categoryName(in.GetCategory()),
+		Severity: severityName(in.GetSeverity()), Customer: in.GetCustomer(), VIN: in.GetVin(), Description: in.GetDescription(),
 		Source: in.GetSource(),
-	}
-	if c.Source != "" && !p.IsService() {
-		return nil, apperr.Invalid("complaint.source", "is set by the platform's workflows only").ZhReason("仅由平台流程设置")
-	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	out, err := s.store.Create(ctx, &c, p.Subject, complaint.Now())
-	if err != nil {
-		return nil, err
-	}
-	return ToProto(out), nil
+	})
+	return answer(out, err)
 }
 
-// get loads a complaint the caller may see under dealer.
-func (s *Server) get(ctx context.Context, dealer, id string) (*auth.Principal, pg.Scope, *complaint.Complaint, error) {
-	p, scope, err := s.access.Scope(ctx, dealer)
-	if err != nil {
-		return nil, scope, nil, err
-	}
-	c, err := s.store.Get(ctx, scope, id)
-	if err != nil {
-		return nil, scope, nil, err
-	}
-	if c.Dealer != dealer && c.OriginDealer != dealer {
-		return nil, scope, nil, apperr.NotFound("complaint", "投诉", id)
-	}
-	return p, scope, c, nil
-}
-
-// GetComplaint implements the RPC.
-func (s *Server) GetComplaint(ctx context.Context, req *complaintv1.GetComplaintRequest) (*complaintv1.Complaint, error) {
-	_, _, c, err := s.get(ctx, req.GetDealer(), req.GetComplaint())
+func answer(c *complaint.Complaint, err error) (*complaintv1.Complaint, error) {
 	if err != nil {
 		return nil, err
 	}
 	return ToProto(c), nil
 }
 
+// GetComplaint implements the RPC.
+func (s *Server) GetComplaint(ctx context.Context, req *complaintv1.GetComplaintRequest) (*complaintv1.Complaint, error) {
+	return answer(s.svc.Get(ctx, req.GetDealer(), req.GetComplaint()))
+}
+
 // ListComplaints implements the RPC.
 func (s *Server) ListComplaints(ctx context.Context, req *complaintv1.ListComplaintsRequest) (*complaintv1.ListComplaintsResponse, error) {
-	scope, err := s.listScope(ctx, req.GetDealer())
-	if err != nil {
-		return nil, err
-	}
-	size := int(req.GetPageSize())
-	if size <= 0 {
-		size = 100
-	}
-	cs, next, err := s.store.List(ctx, scope, postgres.ListFilter{
+	cs, next, err := s.svc.List(ctx, complaint.ListFilter{
 		Dealer:   req.GetDealer(),
 		State:    pbconv.EnumName(req.GetState().String(), "STATE_"),
-		Severity: pbconv.EnumName(req.GetSeverity().String(), "SEVERITY_"),
+		Severity: severityName(req.GetSeverity()),
 		MinLevel: int(req.GetMinLevel()),
-	}, req.GetPageToken(), size)
+	}, req.GetPageToken(), int(req.GetPageSize()))
 	if err != nil {
 		return nil, err
 	}
@@ -126,162 +82,71 @@ func (s *Server) ListComplaints(ctx context.Context, req *complaintv1.ListCompla
 	return out, nil
 }
 
-// act runs a change on a complaint owned by dealer.
-func (s *Server) act(ctx context.Context, dealer, id string, fn func(*auth.Principal, *complaint.Complaint) (postgres.Change, error)) (*complaintv1.Complaint, error) {
-	p, scope, c, err := s.get(ctx, dealer, id)
-	if err != nil {
-		return nil, err
-	}
-	if c.Dealer != dealer {
-		// The originating dealer reads a transferred complaint, no more.
-		return nil, apperr.Errorf(apperr.EFORBIDDEN, "the complaint was transferred to %s", c.Dealer).Zh("该投诉已转至 " + c.Dealer)
-	}
-	if !complaint.CanAct(p, dealer) {
-		return nil, apperr.Errorf(apperr.EFORBIDDEN, "your role may not change complaints").Zh("您的角色不能处理投诉")
-	}
-	out, err := s.store.Update(ctx, scope, id, p.Subject, complaint.Now(), func(c *complaint.Complaint) (postgres.Change, error) {
-		return fn(p, c)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ToProto(out), nil
-}
-
-func (s *Server) transition(ctx context.Context, dealer, id, action, note string) (*complaintv1.Complaint, error) {
-	return s.act(ctx, dealer, id, func(_ *auth.Principal, c *complaint.Complaint) (postgres.Change, error) {
-		if err := c.Apply(action, complaint.Now()); err != nil {
-			return postgres.Change{}, err
-		}
-		kind := complaint.EventKind[action]
-		return postgres.Change{Kind: kind, Change: kind, Detail: note}, nil
-	})
-}
-
 // UpdateComplaint implements the RPC.
 func (s *Server) UpdateComplaint(ctx context.Context, req *complaintv1.UpdateComplaintRequest) (*complaintv1.Complaint, error) {
 	in := req.GetComplaint()
-	changes := complaint.Complaint{
-		Category: pbconv.EnumName(in.GetCategory().String(), "CATEGORY_"), Severity: pbconv.EnumName(in.GetSeverity().String(), "SEVERITY_"),
+	return answer(s.svc.Update(ctx, req.GetDealer(), in.GetId(), complaint.Complaint{
+		Category: categoryName(in.GetCategory()), Severity: severityName(in.GetSeverity()),
 		Description: in.GetDescription(), Customer: in.GetCustomer(), VIN: in.GetVin(),
-	}
-	return s.act(ctx, req.GetDealer(), in.GetId(), func(_ *auth.Principal, c *complaint.Complaint) (postgres.Change, error) {
-		before := c.Severity
-		severity, err := c.Update(changes, req.GetUpdateMask().GetPaths())
-		if err != nil {
-			return postgres.Change{}, err
-		}
-		if severity {
-			return postgres.Change{Kind: "severity_changed", Change: "severity_changed", Detail: before + " → " + c.Severity}, nil
-		}
-		return postgres.Change{Kind: "updated", Change: "updated", Detail: strings.Join(req.GetUpdateMask().GetPaths(), ", ")}, nil
-	})
+	}, req.GetUpdateMask().GetPaths()))
 }
 
 // AcknowledgeComplaint implements the RPC.
 func (s *Server) AcknowledgeComplaint(ctx context.Context, req *complaintv1.AcknowledgeComplaintRequest) (*complaintv1.Complaint, error) {
-	return s.transition(ctx, req.GetDealer(), req.GetComplaint(), "acknowledge", req.GetNote())
+	return answer(s.svc.Transition(ctx, req.GetDealer(), req.GetComplaint(), complaint.ActionAcknowledge, req.GetNote()))
 }
 
 // StartComplaint implements the RPC.
 func (s *Server) StartComplaint(ctx context.Context, req *complaintv1.StartComplaintRequest) (*complaintv1.Complaint, error) {
-	return s.transition(ctx, req.GetDealer(), req.GetComplaint(), "start", req.GetNote())
+	return answer(s.svc.Transition(ctx, req.GetDealer(), req.GetComplaint(), complaint.ActionStart, req.GetNote()))
 }
 
 // WaitForCustomer implements the RPC.
 func (s *Server) WaitForCustomer(ctx context.Context, req *complaintv1.WaitForCustomerRequest) (*complaintv1.Complaint, error) {
-	return s.transition(ctx, req.GetDealer(), req.GetComplaint(), "waitForCustomer", req.GetNote())
+	return answer(s.svc.Transition(ctx, req.GetDealer(), req.GetComplaint(), complaint.ActionWaitForCustomer, req.GetNote()))
 }
 
 // ResumeComplaint implements the RPC.
 func (s *Server) ResumeComplaint(ctx context.Context, req *complaintv1.ResumeComplaintRequest) (*complaintv1.Complaint, error) {
-	return s.transition(ctx, req.GetDealer(), req.GetComplaint(), "resume", req.GetNote())
+	return answer(s.svc.Transition(ctx, req.GetDealer(), req.GetComplaint(), complaint.ActionResume, req.GetNote()))
 }
 
 // ReopenComplaint implements the RPC.
 func (s *Server) ReopenComplaint(ctx context.Context, req *complaintv1.ReopenComplaintRequest) (*complaintv1.Complaint, error) {
-	return s.transition(ctx, req.GetDealer(), req.GetComplaint(), "reopen", req.GetNote())
+	return answer(s.svc.Transition(ctx, req.GetDealer(), req.GetComplaint(), complaint.ActionReopen, req.GetNote()))
 }
 
 // CloseComplaint implements the RPC.
 func (s *Server) CloseComplaint(ctx context.Context, req *complaintv1.CloseComplaintRequest) (*complaintv1.Complaint, error) {
-	return s.transition(ctx, req.GetDealer(), req.GetComplaint(), "close", req.GetNote())
+	return answer(s.svc.Transition(ctx, req.GetDealer(), req.GetComplaint(), complaint.ActionClose, req.GetNote()))
 }
 
 // ResolveComplaint implements the RPC.
 func (s *Server) ResolveComplaint(ctx context.Context, req *complaintv1.ResolveComplaintRequest) (*complaintv1.Complaint, error) {
-	return s.act(ctx, req.GetDealer(), req.GetComplaint(), func(_ *auth.Principal, c *complaint.Complaint) (postgres.Change, error) {
-		if err := c.Apply("resolve", complaint.Now()); err != nil {
-			return postgres.Change{}, err
-		}
-		c.RootCause, c.CorrectiveActions, c.Resolution = req.GetRootCause(), req.GetCorrectiveActions(), req.GetResolution()
-		return postgres.Change{Kind: "resolved", Change: "resolved", Detail: req.GetResolution()}, nil
-	})
+	return answer(s.svc.Resolve(ctx, req.GetDealer(), req.GetComplaint(), complaint.Resolution{
+		RootCause: req.GetRootCause(), CorrectiveActions: req.GetCorrectiveActions(), Resolution: req.GetResolution(),
+	}))
 }
 
 // EscalateComplaint implements the RPC: one level up at once.
 func (s *Server) EscalateComplaint(ctx context.Context, req *complaintv1.EscalateComplaintRequest) (*complaintv1.Complaint, error) {
-	return s.act(ctx, req.GetDealer(), req.GetComplaint(), func(_ *auth.Principal, c *complaint.Complaint) (postgres.Change, error) {
-		if err := c.Escalate(); err != nil {
-			return postgres.Change{}, err
-		}
-		return postgres.Change{Kind: "escalated", Change: "escalated", Detail: "customer escalation to L" + strconv.Itoa(c.Level) + ": " + req.GetNote()}, nil
-	})
+	return answer(s.svc.Escalate(ctx, req.GetDealer(), req.GetComplaint(), req.GetNote()))
 }
 
 // AssignComplaint implements the RPC.
 func (s *Server) AssignComplaint(ctx context.Context, req *complaintv1.AssignComplaintRequest) (*complaintv1.Complaint, error) {
-	return s.act(ctx, req.GetDealer(), req.GetComplaint(), func(_ *auth.Principal, c *complaint.Complaint) (postgres.Change, error) {
-		if c.State == complaint.StateClosed {
-			return postgres.Change{}, apperr.Errorf(apperr.ECONFLICT, "the complaint is closed").Zh("投诉已关闭")
-		}
-		c.Assignee = req.GetAssignee()
-		return postgres.Change{Kind: "assigned", Change: "assigned", Detail: req.GetAssignee()}, nil
-	})
+	return answer(s.svc.Assign(ctx, req.GetDealer(), req.GetComplaint(), req.GetAssignee()))
 }
 
 // TransferComplaint implements the RPC: the complaint moves to to_dealer
 // with its history and clock.
 func (s *Server) TransferComplaint(ctx context.Context, req *complaintv1.TransferComplaintRequest) (*complaintv1.Complaint, error) {
-	p, _, c, err := s.get(ctx, req.GetDealer(), req.GetComplaint())
-	if err != nil {
-		return nil, err
-	}
-	if c.Dealer != req.GetDealer() || !complaint.CanTransfer(p, req.GetDealer()) {
-		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only the owner's managers, region managers and HQ transfer complaints").Zh("只有投诉所属经销商的经理、大区经理和总部可以转派投诉")
-	}
-	to := req.GetToDealer()
-	if to == c.Dealer {
-		return nil, apperr.Invalid("to_dealer", "is already the owner").ZhReason("已是所属经销商")
-	}
-	ok, err := s.access.Network.DealerExists(ctx, to)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, apperr.Invalid("to_dealer", "unknown dealer "+to).ZhReason("未知的经销商 " + to)
-	}
-	if !c.Open() {
-		return nil, apperr.Errorf(apperr.ECONFLICT, "cannot transfer a complaint that is %s", c.State).Zh("投诉状态为 " + c.State + "，不能转派")
-	}
-	from := c.Dealer
-	out, err := s.store.Update(ctx, pg.Dealers(from, to), c.ID, p.Subject, complaint.Now(), func(c *complaint.Complaint) (postgres.Change, error) {
-		c.Dealer, c.Assignee = to, ""
-		return postgres.Change{Kind: "transferred", Change: "transferred", Detail: from + " → " + to + ": " + req.GetNote()}, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ToProto(out), nil
+	return answer(s.svc.Transfer(ctx, req.GetDealer(), req.GetComplaint(), req.GetToDealer(), req.GetNote()))
 }
 
 // ListComplaintEvents implements the RPC.
 func (s *Server) ListComplaintEvents(ctx context.Context, req *complaintv1.ListComplaintEventsRequest) (*complaintv1.ListComplaintEventsResponse, error) {
-	_, scope, _, err := s.get(ctx, req.GetDealer(), req.GetComplaint())
-	if err != nil {
-		return nil, err
-	}
-	evs, err := s.store.Events(ctx, scope, req.GetComplaint())
+	evs, err := s.svc.Events(ctx, req.GetDealer(), req.GetComplaint())
 	if err != nil {
 		return nil, err
 	}
@@ -294,15 +159,7 @@ func (s *Server) ListComplaintEvents(ctx context.Context, req *complaintv1.ListC
 
 // ListNotifications implements the RPC.
 func (s *Server) ListNotifications(ctx context.Context, req *complaintv1.ListNotificationsRequest) (*complaintv1.ListNotificationsResponse, error) {
-	scope, err := s.listScope(ctx, req.GetDealer())
-	if err != nil {
-		return nil, err
-	}
-	size := int(req.GetPageSize())
-	if size <= 0 {
-		size = 100
-	}
-	ns, err := s.store.Notifications(ctx, scope, req.GetDealer(), req.GetRecipientRole(), size)
+	ns, err := s.svc.Notifications(ctx, req.GetDealer(), req.GetRecipientRole(), int(req.GetPageSize()))
 	if err != nil {
 		return nil, err
 	}
@@ -311,19 +168,6 @@ func (s *Server) ListNotifications(ctx context.Context, req *complaintv1.ListNot
 		out.Notifications = append(out.Notifications, &complaintv1.Notification{Id: n.ID, Complaint: n.Complaint, RecipientRole: n.RecipientRole, Level: int32(n.Level), Message: n.Message, CreateTime: pbconv.Timestamp(n.CreateTime), Dealer: n.Dealer})
 	}
 	return out, nil
-}
-
-// listScope is the scope of a list of dealer's complaints or
-// notifications: every dealer the caller sees for tenancy.AnyDealer.
-func (s *Server) listScope(ctx context.Context, dealer string) (pg.Scope, error) {
-	var scope pg.Scope
-	var err error
-	if dealer == tenancy.AnyDealer {
-		_, scope, err = s.access.Visible(ctx)
-	} else {
-		_, scope, err = s.access.Scope(ctx, dealer)
-	}
-	return scope, err
 }
 
 // PolicyToProto converts a policy.
@@ -341,83 +185,45 @@ func PolicyToProto(p complaint.Policy) *complaintv1.SlaPolicy {
 func policyFromProto(in *complaintv1.SlaPolicy) complaint.Policy {
 	p := complaint.Policy{WarningRatio: in.GetWarningRatio()}
 	for _, t := range in.GetTargets() {
-		p.Targets = append(p.Targets, complaint.Target{Severity: pbconv.EnumName(t.GetSeverity().String(), "SEVERITY_"), Response: t.GetResponse().AsDuration(), Resolution: t.GetResolution().AsDuration()})
+		p.Targets = append(p.Targets, complaint.Target{Severity: severityName(t.GetSeverity()), Response: t.GetResponse().AsDuration(), Resolution: t.GetResolution().AsDuration()})
 	}
 	return p
 }
 
-// GetSlaPolicy implements the RPC.
-func (s *Server) GetSlaPolicy(ctx context.Context, req *complaintv1.GetSlaPolicyRequest) (*complaintv1.SlaPolicy, error) {
-	if _, _, err := s.access.Scope(ctx, req.GetDealer()); err != nil {
-		return nil, err
-	}
-	p, err := s.store.Policy(ctx, req.GetDealer())
+func policyAnswer(p complaint.Policy, err error) (*complaintv1.SlaPolicy, error) {
 	if err != nil {
 		return nil, err
 	}
 	return PolicyToProto(p), nil
 }
 
-// UpdateSlaPolicy implements the RPC: HQ admins, or the dealer's own CS
-// manager, set a dealer's override.
+// GetSlaPolicy implements the RPC.
+func (s *Server) GetSlaPolicy(ctx context.Context, req *complaintv1.GetSlaPolicyRequest) (*complaintv1.SlaPolicy, error) {
+	return policyAnswer(s.svc.Policy(ctx, req.GetDealer()))
+}
+
+// UpdateSlaPolicy implements the RPC.
 func (s *Server) UpdateSlaPolicy(ctx context.Context, req *complaintv1.UpdateSlaPolicyRequest) (*complaintv1.SlaPolicy, error) {
-	p, _, err := s.access.Scope(ctx, req.GetDealer())
-	if err != nil {
-		return nil, err
-	}
-	if !p.HasRole(auth.RoleHQAdmin) && !(p.Dealer == req.GetDealer() && p.HasRole(auth.RoleDealerManager)) {
-		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only HQ admins and the dealer's CS manager set its SLA policy").Zh("只有总部管理员和本店客服经理可以设置 SLA")
-	}
-	pol := policyFromProto(req.GetPolicy())
-	if err := pol.Validate(); err != nil {
-		return nil, err
-	}
-	if err := s.store.PutPolicy(ctx, req.GetDealer(), pol); err != nil {
-		return nil, err
-	}
-	out, err := s.store.Policy(ctx, req.GetDealer())
-	if err != nil {
-		return nil, err
-	}
-	return PolicyToProto(out), nil
+	return policyAnswer(s.svc.PutPolicy(ctx, req.GetDealer(), policyFromProto(req.GetPolicy())))
 }
 
 // GetDefaultSlaPolicy implements the RPC.
 func (s *Server) GetDefaultSlaPolicy(ctx context.Context, _ *complaintv1.GetDefaultSlaPolicyRequest) (*complaintv1.SlaPolicy, error) {
-	p, err := s.store.Policy(ctx, "default")
-	if err != nil {
-		return nil, err
-	}
-	return PolicyToProto(p), nil
+	return policyAnswer(s.svc.DefaultPolicy(ctx))
 }
 
-// UpdateDefaultSlaPolicy implements the RPC (HQ admin).
+// UpdateDefaultSlaPolicy implements the RPC.
 func (s *Server) UpdateDefaultSlaPolicy(ctx context.Context, req *complaintv1.UpdateDefaultSlaPolicyRequest) (*complaintv1.SlaPolicy, error) {
-	p, ok := auth.PrincipalFromContext(ctx)
-	if !ok || !p.HasRole(auth.RoleHQAdmin) {
-		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only HQ admins set the default SLA policy").Zh("只有总部管理员可以设置默认 SLA")
-	}
-	pol := policyFromProto(req.GetPolicy())
-	if err := pol.Validate(); err != nil {
-		return nil, err
-	}
-	if err := s.store.PutPolicy(ctx, "default", pol); err != nil {
-		return nil, err
-	}
-	out, err := s.store.Policy(ctx, "default")
-	if err != nil {
-		return nil, err
-	}
-	return PolicyToProto(out), nil
+	return policyAnswer(s.svc.PutDefaultPolicy(ctx, policyFromProto(req.GetPolicy())))
 }
 
-func templateToProto(t postgres.Template) *complaintv1.ResolutionTemplate {
+func templateToProto(t complaint.Template) *complaintv1.ResolutionTemplate {
 	return &complaintv1.ResolutionTemplate{Id: t.ID, Category: complaintv1.Category(pbconv.EnumValue(t.Category, "CATEGORY_", complaintv1.Category_value)), Title: t.Title, Body: t.Body, CreateTime: pbconv.Timestamp(t.CreateTime)}
 }
 
-// ListResolutionTemplates implements the RPC; any signed-in user.
+// ListResolutionTemplates implements the RPC.
 func (s *Server) ListResolutionTemplates(ctx context.Context, req *complaintv1.ListResolutionTemplatesRequest) (*complaintv1.ListResolutionTemplatesResponse, error) {
-	ts, err := s.store.Templates(ctx, pbconv.EnumName(req.GetCategory().String(), "CATEGORY_"), req.GetQuery())
+	ts, err := s.svc.Templates(ctx, categoryName(req.GetCategory()), req.GetQuery())
 	if err != nil {
 		return nil, err
 	}
@@ -428,14 +234,10 @@ func (s *Server) ListResolutionTemplates(ctx context.Context, req *complaintv1.L
 	return out, nil
 }
 
-// CreateResolutionTemplate implements the RPC (HQ admin).
+// CreateResolutionTemplate implements the RPC.
 func (s *Server) CreateResolutionTemplate(ctx context.Context, req *complaintv1.CreateResolutionTemplateRequest) (*complaintv1.ResolutionTemplate, error) {
-	p, ok := auth.PrincipalFromContext(ctx)
-	if !ok || !p.HasRole(auth.RoleHQAdmin) {
-		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only HQ admins add resolution templates").Zh("只有总部管理员可以添加处理模板")
-	}
 	in := req.GetTemplate()
-	t, err := s.store.CreateTemplate(ctx, postgres.Template{Category: pbconv.EnumName(in.GetCategory().String(), "CATEGORY_"), Title: in.GetTitle(), Body: in.GetBody()})
+	t, err := s.svc.CreateTemplate(ctx, complaint.Template{Category: categoryName(in.GetCategory()), Title: in.GetTitle(), Body: in.GetBody()})
 	if err != nil {
 		return nil, err
 	}
@@ -445,25 +247,17 @@ func (s *Server) CreateResolutionTemplate(ctx context.Context, req *complaintv1.
 // ClockServer implements the internal complaintv1.ComplaintClockServiceServer.
 type ClockServer struct {
 	complaintv1.UnimplementedComplaintClockServiceServer
-	store *postgres.Store
+	svc *complaint.Service
 }
 
 // NewClockServer returns the internal API of the escalation workflow.
-func NewClockServer(store *postgres.Store) *ClockServer { return &ClockServer{store: store} }
-
-func requireService(ctx context.Context) error {
-	if p, ok := auth.PrincipalFromContext(ctx); !ok || !p.IsService() {
-		return apperr.Errorf(apperr.EFORBIDDEN, "only the platform's service identity may call this").Zh("仅平台服务身份可调用")
-	}
-	return nil
-}
+func NewClockServer(svc *complaint.Service) *ClockServer { return &ClockServer{svc: svc} }
 
 // RecordClockEvent implements the RPC.
 func (s *ClockServer) RecordClockEvent(ctx context.Context, req *complaintv1.RecordClockEventRequest) (*complaintv1.RecordClockEventResponse, error) {
-	if err := requireService(ctx); err != nil {
-		return nil, err
-	}
-	ok, err := s.store.RecordClockEvent(ctx, req.GetComplaint(), req.GetKey(), req.GetKind(), int(req.GetLevel()), req.GetTime().AsTime(), req.GetDetail())
+	ok, err := s.svc.RecordClockEvent(ctx, req.GetComplaint(), complaint.ClockEvent{
+		Key: req.GetKey(), Kind: req.GetKind(), Level: int(req.GetLevel()), Time: req.GetTime().AsTime(), Detail: req.GetDetail(),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -472,9 +266,6 @@ func (s *ClockServer) RecordClockEvent(ctx context.Context, req *complaintv1.Rec
 
 // SetDeadlines implements the RPC.
 func (s *ClockServer) SetDeadlines(ctx context.Context, req *complaintv1.SetDeadlinesRequest) (*complaintv1.SetDeadlinesResponse, error) {
-	if err := requireService(ctx); err != nil {
-		return nil, err
-	}
 	var response, resolution *time.Time
 	if t := req.GetResponseDueTime(); t != nil {
 		at := t.AsTime()
@@ -484,7 +275,7 @@ func (s *ClockServer) SetDeadlines(ctx context.Context, req *complaintv1.SetDead
 		at := t.AsTime()
 		resolution = &at
 	}
-	if err := s.store.SetDeadlines(ctx, req.GetComplaint(), response, resolution); err != nil {
+	if err := s.svc.SetDeadlines(ctx, req.GetComplaint(), response, resolution); err != nil {
 		return nil, err
 	}
 	return &complaintv1.SetDeadlinesResponse{}, nil
@@ -492,14 +283,7 @@ func (s *ClockServer) SetDeadlines(ctx context.Context, req *complaintv1.SetDead
 
 // GetClockInput implements the RPC.
 func (s *ClockServer) GetClockInput(ctx context.Context, req *complaintv1.GetClockInputRequest) (*complaintv1.ClockInput, error) {
-	if err := requireService(ctx); err != nil {
-		return nil, err
-	}
-	c, err := s.store.ClockComplaint(ctx, req.GetComplaint())
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.store.Policy(ctx, c.Dealer)
+	c, p, err := s.svc.ClockInput(ctx, req.GetComplaint())
 	if err != nil {
 		return nil, err
 	}

@@ -31,46 +31,62 @@ var migrationFiles embed.FS
 // Migrations returns the embedded, versioned migrations.
 func Migrations() (fs.FS, error) { return fs.Sub(migrationFiles, "migrations") }
 
-// Store persists complaints. Every method takes the caller's scope.
+// Store persists complaints (complaint.Store). Every method takes the
+// caller's scope.
 type Store struct {
 	pool *pgxpool.Pool
 }
 
+var _ complaint.Store = (*Store)(nil)
+
 // NewStore returns a store over pool (the service role).
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-const columns = `dealer_id, id::text, origin_dealer, channel, category, severity, customer_id, vin, description, assignee,
-	root_cause, corrective_actions, resolution, state, level, acknowledge_time, resolve_time, reopen_count, version,
-	response_due_time, resolution_due_time, create_time, update_time, source`
+// fields are the columns of complaints: where a read puts each and,
+// unless it is fixed when the complaint is filed, what Update writes. The
+// select list, scan and Update's SET clause all come from this one list,
+// so a field that is read is also written: Update used to name its columns
+// by hand and silently dropped category, description, customer and vin.
+var fields = pg.Fields[complaint.Complaint]{
+	{Column: "dealer_id", Dst: func(c *complaint.Complaint) any { return &c.Dealer }, Value: func(c *complaint.Complaint) any { return c.Dealer }},
+	{Column: "id::text", Dst: func(c *complaint.Complaint) any { return &c.ID }},
+	{Column: "origin_dealer", Dst: func(c *complaint.Complaint) any { return &c.OriginDealer }},
+	{Column: "channel", Dst: func(c *complaint.Complaint) any { return &c.Channel }},
+	{Column: "category", Dst: func(c *complaint.Complaint) any { return &c.Category }, Value: func(c *complaint.Complaint) any { return c.Category }},
+	{Column: "severity", Dst: func(c *complaint.Complaint) any { return &c.Severity }, Value: func(c *complaint.Complaint) any { return c.Severity }},
+	{Column: "customer_id", Dst: func(c *complaint.Complaint) any { return &c.Customer }, Value: func(c *complaint.Complaint) any { return c.Customer }},
+	{Column: "vin", Dst: func(c *complaint.Complaint) any { return &c.VIN }, Value: func(c *complaint.Complaint) any { return c.VIN }},
+	{Column: "description", Dst: func(c *complaint.Complaint) any { return &c.Description }, Value: func(c *complaint.Complaint) any { return c.Description }},
+	{Column: "assignee", Dst: func(c *complaint.Complaint) any { return &c.Assignee }, Value: func(c *complaint.Complaint) any { return c.Assignee }},
+	{Column: "root_cause", Dst: func(c *complaint.Complaint) any { return &c.RootCause }, Value: func(c *complaint.Complaint) any { return c.RootCause }},
+	{Column: "corrective_actions", Dst: func(c *complaint.Complaint) any { return &c.CorrectiveActions }, Value: func(c *complaint.Complaint) any { return c.CorrectiveActions }},
+	{Column: "resolution", Dst: func(c *complaint.Complaint) any { return &c.Resolution }, Value: func(c *complaint.Complaint) any { return c.Resolution }},
+	{Column: "state", Dst: func(c *complaint.Complaint) any { return &c.State }, Value: func(c *complaint.Complaint) any { return c.State }},
+	{Column: "level", Dst: func(c *complaint.Complaint) any { return &c.Level }, Value: func(c *complaint.Complaint) any { return c.Level }},
+	{Column: "acknowledge_time", Dst: func(c *complaint.Complaint) any { return pg.OptTime{Dst: &c.AcknowledgeTime} }, Value: func(c *complaint.Complaint) any { return pg.NullTime(c.AcknowledgeTime) }},
+	{Column: "resolve_time", Dst: func(c *complaint.Complaint) any { return pg.OptTime{Dst: &c.ResolveTime} }, Value: func(c *complaint.Complaint) any { return pg.NullTime(c.ResolveTime) }},
+	{Column: "reopen_count", Dst: func(c *complaint.Complaint) any { return &c.ReopenCount }, Value: func(c *complaint.Complaint) any { return c.ReopenCount }},
+	{Column: "version", Dst: func(c *complaint.Complaint) any { return &c.Version }, Value: func(c *complaint.Complaint) any { return c.Version }},
+	// The deadlines are the workflow's (SetDeadlines), not an update's.
+	{Column: "response_due_time", Dst: func(c *complaint.Complaint) any { return pg.OptTime{Dst: &c.ResponseDue} }},
+	{Column: "resolution_due_time", Dst: func(c *complaint.Complaint) any { return pg.OptTime{Dst: &c.ResolutionDue} }},
+	{Column: "create_time", Dst: func(c *complaint.Complaint) any { return &c.CreateTime }},
+	{Column: "update_time", Dst: func(c *complaint.Complaint) any { return &c.UpdateTime }, Value: func(c *complaint.Complaint) any { return c.UpdateTime }},
+	{Column: "source", Dst: func(c *complaint.Complaint) any { return &c.Source }},
+}
+
+// columns is the select list of a complaint.
+var columns = fields.Columns()
 
 func scan(row pgx.Row) (*complaint.Complaint, error) {
 	var c complaint.Complaint
-	var ack, res, rdue, sdue *time.Time
-	err := row.Scan(&c.Dealer, &c.ID, &c.OriginDealer, &c.Channel, &c.Category, &c.Severity, &c.Customer, &c.VIN, &c.Description,
-		&c.Assignee, &c.RootCause, &c.CorrectiveActions, &c.Resolution, &c.State, &c.Level, &ack, &res, &c.ReopenCount, &c.Version,
-		&rdue, &sdue, &c.CreateTime, &c.UpdateTime, &c.Source)
-	for _, p := range []struct {
-		src *time.Time
-		dst *time.Time
-	}{{ack, &c.AcknowledgeTime}, {res, &c.ResolveTime}, {rdue, &c.ResponseDue}, {sdue, &c.ResolutionDue}} {
-		if p.src != nil {
-			*p.dst = *p.src
-		}
-	}
-	return &c, err
-}
-
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
+	return &c, fields.Scan(row, &c)
 }
 
 func notFound(id string) error { return apperr.NotFound("complaint", "投诉", id) }
 
 // changed queues the workflow's event in tx.
-func changed(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, change string, at time.Time) error {
+func changed(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, change complaint.ChangeKind, at time.Time) error {
 	return outbox.Add(ctx, tx, outbox.Event{
 		DealerID: c.Dealer, Kind: events.KindComplaintChanged,
 		WorkflowID: events.ComplaintWorkflowID(c.OriginDealer, c.ID), WorkflowType: events.ComplaintWorkflowType,
@@ -116,10 +132,10 @@ func (s *Store) Create(ctx context.Context, c *complaint.Complaint, actor string
 		if err != nil {
 			return err
 		}
-		if err := appendEvent(ctx, tx, out, complaint.Event{Kind: "created", Actor: actor, Time: at, Detail: c.Severity + " " + c.Category + " via " + c.Channel}); err != nil {
+		if err := appendEvent(ctx, tx, out, complaint.Event{Kind: string(complaint.ChangeCreated), Actor: actor, Time: at, Detail: c.Severity + " " + c.Category + " via " + c.Channel}); err != nil {
 			return err
 		}
-		return changed(ctx, tx, out, "created", at)
+		return changed(ctx, tx, out, complaint.ChangeCreated, at)
 	})
 	if err != nil && !errors.Is(err, errExisting) {
 		return nil, fmt.Errorf("create complaint: %w", err)
@@ -155,17 +171,11 @@ func (s *Store) Get(ctx context.Context, scope pg.Scope, id string) (*complaint.
 	return c, err
 }
 
-// Change is what an action did, for the timeline and the workflow.
-type Change struct {
-	Kind   string // timeline kind, e.g. acknowledged
-	Change string // workflow change, e.g. acknowledged, escalated
-	Detail string
-}
-
-// Update locks the complaint, applies fn and writes the new state, a
-// timeline entry and the workflow's event in one transaction. The scope
-// must contain the owner before and after (a transfer's scope holds both).
-func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at time.Time, fn func(*complaint.Complaint) (Change, error)) (*complaint.Complaint, error) {
+// Update implements complaint.Store: it locks the complaint, applies fn
+// and writes the new state and fn's Change (timeline entry, notice,
+// workflow event, follow-up) in one transaction. The scope must contain
+// the owner before and after (a transfer's scope holds both).
+func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at time.Time, fn func(*complaint.Complaint) (complaint.Change, error)) (*complaint.Complaint, error) {
 	var out *complaint.Complaint
 	err := pg.InTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
 		c, err := get(ctx, tx, id, true)
@@ -178,12 +188,11 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 			return err
 		}
 		c.Version++
-		out, err = scan(tx.QueryRow(ctx, `UPDATE complaints SET dealer_id = $3, severity = $4, assignee = $5, root_cause = $6,
-			corrective_actions = $7, resolution = $8, state = $9, level = $10, acknowledge_time = $11, resolve_time = $12,
-			reopen_count = $13, version = $14, update_time = $15
-			WHERE dealer_id = $1 AND id = $2 RETURNING `+columns,
-			before, id, c.Dealer, c.Severity, c.Assignee, c.RootCause, c.CorrectiveActions, c.Resolution, c.State, c.Level,
-			nullTime(c.AcknowledgeTime), nullTime(c.ResolveTime), c.ReopenCount, c.Version, at))
+		c.UpdateTime = at
+		var q pg.Params
+		where := ` WHERE dealer_id = ` + q.Add(before) + ` AND id = ` + q.Add(id)
+		set := fields.Set(&q, c)
+		out, err = scan(tx.QueryRow(ctx, `UPDATE complaints SET `+set+where+` RETURNING `+columns, q.Args...))
 		if err != nil {
 			return err
 		}
@@ -195,30 +204,24 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 			prev.Dealer = before
 			author = &prev
 		}
-		if err := appendEvent(ctx, tx, author, complaint.Event{Kind: ch.Kind, Actor: actor, Time: at, Detail: ch.Detail}); err != nil {
+		if err := appendEvent(ctx, tx, author, complaint.Event{Kind: string(ch.Kind), Actor: actor, Time: at, Detail: ch.Detail}); err != nil {
 			return err
 		}
-		if ch.Change == "escalated" {
-			if err := notify(ctx, tx, out, at, "escalated by the customer"); err != nil {
+		if ch.Notice != nil {
+			if err := notify(ctx, tx, out, *ch.Notice, at); err != nil {
 				return err
 			}
 		}
-		if err := changed(ctx, tx, out, ch.Change, at); err != nil {
+		if err := changed(ctx, tx, out, ch.Kind, at); err != nil {
 			return err
 		}
-		if ch.Change != "resolved" {
+		if ch.FollowUp == nil {
 			return nil
 		}
-		// Each resolution makes a follow-up callback due with the owner,
-		// which closes or reopens the complaint.
-		round := out.ReopenCount + 1
 		return outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindComplaintResolved, events.CallbackStart{
-			Kind: events.CallbackComplaintFollowUp, Dealer: out.Dealer, SourceType: events.SourceComplaint,
-			SourceID: events.FollowUpSourceID(out.ID, round),
-		}, events.ComplaintResolution{
-			ComplaintID: out.ID, Dealer: out.Dealer, OriginDealer: out.OriginDealer, Customer: out.Customer,
-			VIN: out.VIN, Round: round, ResolveTime: at,
-		}))
+			Kind: events.CallbackComplaintFollowUp, Dealer: ch.FollowUp.Dealer, SourceType: events.SourceComplaint,
+			SourceID: events.FollowUpSourceID(ch.FollowUp.ComplaintID, ch.FollowUp.Round),
+		}, *ch.FollowUp))
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
@@ -229,27 +232,15 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 	return out, nil
 }
 
-// notify records a notification to the role responsible at c's level.
-func notify(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, at time.Time, why string) error {
-	msg := fmt.Sprintf("complaint %s (%s, %s) is at level L%d: %s", c.ID, c.Severity, c.Category, c.Level, why)
+// notify writes a notice about c.
+func notify(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, n complaint.Notice, at time.Time) error {
 	_, err := tx.Exec(ctx, `INSERT INTO notifications (dealer_id, id, complaint_id, recipient_role, level, message, create_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.Dealer, outbox.NewID(), c.ID, complaint.RecipientRole(c.Level), c.Level, msg, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.Dealer, outbox.NewID(), c.ID, n.Role, n.Level, n.Message, at)
 	return err
 }
 
-// ListFilter selects the complaints List shows.
-type ListFilter struct {
-	// Dealer whose complaints are listed: those it owns and those filed
-	// there that another dealer now owns. tenancy.AnyDealer lists those of
-	// every dealer of the scope.
-	Dealer string
-	// State and Severity ("" for any), and the lowest escalation level.
-	State, Severity string
-	MinLevel        int
-}
-
 // List lists complaints, newest first.
-func (s *Store) List(ctx context.Context, scope pg.Scope, f ListFilter, after string, size int) ([]complaint.Complaint, string, error) {
+func (s *Store) List(ctx context.Context, scope pg.Scope, f complaint.ListFilter, after string, size int) ([]complaint.Complaint, string, error) {
 	at, aid, err := pg.DecodePageToken(after)
 	if err != nil {
 		return nil, "", err
@@ -302,7 +293,7 @@ func (s *Store) List(ctx context.Context, scope pg.Scope, f ListFilter, after st
 // page order from complaints_network_idx (its state filter a filter there
 // in a generic plan; complaints_network_state_idx serves plans made for a
 // rare state); a region's dealers are the same two halves over the set.
-func listQuery(q *pg.Params, scope pg.Scope, f ListFilter, at, id, limit string) string {
+func listQuery(q *pg.Params, scope pg.Scope, f complaint.ListFilter, at, id, limit string) string {
 	where := ` AND ` + pg.NewestFirstAfter("create_time", "complaints.id", at, id)
 	if f.State != "" {
 		where += ` AND state = ` + q.Add(f.State)
@@ -375,27 +366,19 @@ func (s *Store) Events(ctx context.Context, scope pg.Scope, id string) ([]compla
 	return out, err
 }
 
-// Notification is one notification.
-type Notification struct {
-	ID, Complaint, RecipientRole, Message string
-	Dealer                                string // the complaint's owner then
-	Level                                 int
-	CreateTime                            time.Time
-}
-
 // Notifications lists a dealer's notifications, or (tenancy.AnyDealer)
 // those of every dealer of the scope, newest first; role "" for all roles.
-func (s *Store) Notifications(ctx context.Context, scope pg.Scope, dealer, role string, size int) ([]Notification, error) {
+func (s *Store) Notifications(ctx context.Context, scope pg.Scope, dealer, role string, size int) ([]complaint.Notification, error) {
 	var q pg.Params
 	sql := notificationsQuery(&q, scope, dealer, role, q.Add(size))
-	var out []Notification
+	var out []complaint.Notification
 	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, sql, planEachTime(scope, dealer, q.Args)...)
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notification, error) {
-			var n Notification
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (complaint.Notification, error) {
+			var n complaint.Notification
 			err := r.Scan(&n.ID, &n.Complaint, &n.RecipientRole, &n.Message, &n.Level, &n.CreateTime, &n.Dealer)
 			return n, err
 		})
@@ -429,36 +412,35 @@ func notificationsQuery(q *pg.Params, scope pg.Scope, dealer, role, limit string
 		WHERE ` + cond + ` ORDER BY create_time DESC, notifications.id LIMIT ` + limit
 }
 
-// RecordClockEvent writes a clock event once per (complaint, key): the
-// timeline entry, for `escalated` the new level and the notification of
-// that level's role, for `warned` a notification to the role on the hook.
-// It reports whether this call recorded it. Only the worker calls it, so it
-// runs across dealers.
-func (s *Store) RecordClockEvent(ctx context.Context, id, key, kind string, level int, at time.Time, detail string) (bool, error) {
+// RecordClockEvent implements complaint.Store: it locks the complaint,
+// applies fn and, unless key was recorded before, writes fn's record (the
+// timeline entry at the level after it, the raised level, the notice).
+// Only the worker calls it, so it runs across dealers.
+func (s *Store) RecordClockEvent(ctx context.Context, id, key string, at time.Time, fn func(*complaint.Complaint) (complaint.ClockRecord, error)) (bool, error) {
 	recorded := false
 	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
 		c, err := get(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
-		if kind == "escalated" && level > c.Level {
-			c.Level = level
+		rec, err := fn(c)
+		if err != nil {
+			return err
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO complaint_events (dealer_id, complaint_id, kind, actor, time, level, detail, key)
 			VALUES ($1, $2, $3, 'system', $4, $5, $6, $7) ON CONFLICT (complaint_id, key) WHERE key IS NOT NULL DO NOTHING`,
-			c.Dealer, c.ID, kind, at, c.Level, detail, key)
+			c.Dealer, c.ID, rec.Kind, at, c.Level, rec.Detail, key)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
 		recorded = true
-		switch kind {
-		case "escalated":
+		if rec.Raised {
 			if _, err := tx.Exec(ctx, `UPDATE complaints SET level = greatest(level, $2), update_time = now() WHERE id = $1`, c.ID, c.Level); err != nil {
 				return err
 			}
-			return notify(ctx, tx, c, at, detail)
-		case "warned":
-			return notify(ctx, tx, c, at, "warning: "+detail)
+		}
+		if rec.Notice != nil {
+			return notify(ctx, tx, c, *rec.Notice, at)
 		}
 		return nil
 	})
@@ -491,11 +473,6 @@ func (s *Store) SetDeadlines(ctx context.Context, id string, response, resolutio
 		}
 		return err
 	})
-}
-
-// ClockComplaint loads a complaint across dealers, for the worker.
-func (s *Store) ClockComplaint(ctx context.Context, id string) (*complaint.Complaint, error) {
-	return s.Get(ctx, pg.AllDealers(), id)
 }
 
 type storedTargets []struct {
@@ -558,14 +535,8 @@ func (s *Store) PutPolicy(ctx context.Context, scope string, p complaint.Policy)
 	})
 }
 
-// Template is a resolution template.
-type Template struct {
-	ID, Category, Title, Body string
-	CreateTime                time.Time
-}
-
 // CreateTemplate stores a template.
-func (s *Store) CreateTemplate(ctx context.Context, t Template) (*Template, error) {
+func (s *Store) CreateTemplate(ctx context.Context, t complaint.Template) (*complaint.Template, error) {
 	t.ID = outbox.NewID()
 	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO resolution_templates (id, category, title, body) VALUES ($1, $2, $3, $4) RETURNING create_time`,
@@ -578,8 +549,8 @@ func (s *Store) CreateTemplate(ctx context.Context, t Template) (*Template, erro
 }
 
 // Templates searches templates by category and words in title or body.
-func (s *Store) Templates(ctx context.Context, category, query string) ([]Template, error) {
-	var out []Template
+func (s *Store) Templates(ctx context.Context, category, query string) ([]complaint.Template, error) {
+	var out []complaint.Template
 	pattern := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.TrimSpace(query)) + "%"
 	err := pg.InReadOnlyTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id::text, category, title, body, create_time FROM resolution_templates
@@ -587,8 +558,8 @@ func (s *Store) Templates(ctx context.Context, category, query string) ([]Templa
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Template, error) {
-			var t Template
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (complaint.Template, error) {
+			var t complaint.Template
 			err := r.Scan(&t.ID, &t.Category, &t.Title, &t.Body, &t.CreateTime)
 			return t, err
 		})

@@ -41,9 +41,9 @@ func create(t *testing.T, s *postgres.Store, dealer, source string, at time.Time
 // transfer moves a complaint the way TransferComplaint does.
 func transfer(t *testing.T, s *postgres.Store, id, from, to string, at time.Time) {
 	t.Helper()
-	_, err := s.Update(context.Background(), pg.Dealers(from, to), id, "manager-1", at, func(c *complaint.Complaint) (postgres.Change, error) {
+	_, err := s.Update(context.Background(), pg.Dealers(from, to), id, "manager-1", at, func(c *complaint.Complaint) (complaint.Change, error) {
 		c.Dealer, c.Assignee = to, ""
-		return postgres.Change{Kind: "transferred", Change: "transferred", Detail: from + " → " + to}, nil
+		return complaint.Change{Kind: complaint.ChangeTransferred, Detail: from + " → " + to}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -52,16 +52,23 @@ func transfer(t *testing.T, s *postgres.Store, id, from, to string, at time.Time
 
 func acknowledge(t *testing.T, s *postgres.Store, dealer, id string, at time.Time) {
 	t.Helper()
-	_, err := s.Update(context.Background(), pg.Dealers(dealer), id, "agent-1", at, func(c *complaint.Complaint) (postgres.Change, error) {
-		return postgres.Change{Kind: "acknowledged", Change: "acknowledged"}, c.Apply("acknowledge", at)
+	_, err := s.Update(context.Background(), pg.Dealers(dealer), id, "agent-1", at, func(c *complaint.Complaint) (complaint.Change, error) {
+		return complaint.Change{Kind: complaint.ChangeAcknowledged}, c.Apply(complaint.ActionAcknowledge, at)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
+// recordClock records a clock event the way the service does.
+func recordClock(s *postgres.Store, id string, ev complaint.ClockEvent) (bool, error) {
+	return s.RecordClockEvent(context.Background(), id, ev.Key, ev.Time, func(c *complaint.Complaint) (complaint.ClockRecord, error) {
+		return c.Clock(ev), nil
+	})
+}
+
 // listAll pages through List and returns the ids in the order received.
-func listAll(t *testing.T, s *postgres.Store, scope pg.Scope, f postgres.ListFilter, size int) []string {
+func listAll(t *testing.T, s *postgres.Store, scope pg.Scope, f complaint.ListFilter, size int) []string {
 	t.Helper()
 	var ids []string
 	after := ""
@@ -125,14 +132,14 @@ func TestListPagesOwnedAndOriginatedComplaints(t *testing.T) {
 		id    string
 		level int
 	}{{as[3], 1}, {bs[1], 2}, {as[1], 3}} {
-		if _, err := s.RecordClockEvent(ctx, e.id, fmt.Sprintf("response/L%d", e.level), "escalated", e.level, later, "response overdue"); err != nil {
+		if _, err := recordClock(s, e.id, complaint.ClockEvent{Key: fmt.Sprintf("response/L%d", e.level), Kind: "escalated", Level: e.level, Time: later, Detail: "response overdue"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, id := range []string{cs[1], as[0]} {
-		if _, err := s.Update(ctx, pg.AllDealers(), id, "manager-1", later, func(c *complaint.Complaint) (postgres.Change, error) {
+		if _, err := s.Update(ctx, pg.AllDealers(), id, "manager-1", later, func(c *complaint.Complaint) (complaint.Change, error) {
 			c.Severity = "critical"
-			return postgres.Change{Kind: "updated", Change: "severity"}, nil
+			return complaint.Change{Kind: complaint.ChangeSeverityChanged}, nil
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +155,7 @@ func TestListPagesOwnedAndOriginatedComplaints(t *testing.T) {
 	}
 	// wantOf is what f lists of dealers' complaints (nil: every dealer's),
 	// from the rule: owner or filer.
-	wantOf := func(dealers []string, f postgres.ListFilter) []string {
+	wantOf := func(dealers []string, f complaint.ListFilter) []string {
 		in := func(d string) bool { return dealers == nil || slices.Contains(dealers, d) }
 		var cs []*complaint.Complaint
 		for _, c := range stored {
@@ -171,7 +178,7 @@ func TestListPagesOwnedAndOriginatedComplaints(t *testing.T) {
 		return ids
 	}
 	want := func(dealer, state string) []string {
-		return wantOf([]string{dealer}, postgres.ListFilter{State: state})
+		return wantOf([]string{dealer}, complaint.ListFilter{State: state})
 	}
 	// The rule applied to the transfers above.
 	for _, tc := range []struct {
@@ -207,7 +214,7 @@ func TestListPagesOwnedAndOriginatedComplaints(t *testing.T) {
 					if size == 0 {
 						continue
 					}
-					if got := listAll(t, s, scope, postgres.ListFilter{Dealer: dealer, State: state}, size); !slices.Equal(got, w) {
+					if got := listAll(t, s, scope, complaint.ListFilter{Dealer: dealer, State: state}, size); !slices.Equal(got, w) {
 						t.Errorf("List(%s, state %q, pages of %d) under %s:\n got %v\nwant %v", dealer, state, size, scope, got, w)
 					}
 				}
@@ -217,10 +224,10 @@ func TestListPagesOwnedAndOriginatedComplaints(t *testing.T) {
 
 	// Across dealers (/v1/dealers/-/complaints): every dealer of the scope,
 	// with each filter, in pages of any size.
-	if n := len(wantOf(nil, postgres.ListFilter{})); n != len(all) {
+	if n := len(wantOf(nil, complaint.ListFilter{})); n != len(all) {
 		t.Fatalf("every dealer: %d complaints, want %d", n, len(all))
 	}
-	filters := []postgres.ListFilter{{}, {State: complaint.StateAcknowledged}, {Severity: "critical"}, {MinLevel: 1},
+	filters := []complaint.ListFilter{{}, {State: complaint.StateAcknowledged}, {Severity: "critical"}, {MinLevel: 1},
 		{MinLevel: 2}, {MinLevel: 1, State: complaint.StateAcknowledged}, {Severity: "high", MinLevel: 2}}
 	for _, scope := range []pg.Scope{pg.Dealers(a), pg.Dealers(a, b), pg.Dealers(b, c), pg.Dealers(c), pg.AllDealers()} {
 		for _, f := range filters {
@@ -245,10 +252,10 @@ func TestNotificationsNewestFirst(t *testing.T) {
 	for i := range 6 {
 		c := create(t, s, "SH001", "", t0)
 		at := t0.Add(time.Duration(i/3) * time.Hour) // three at each instant
-		if _, err := s.RecordClockEvent(ctx, c.ID, "response/warn", "warned", 0, at, "response due soon"); err != nil {
+		if _, err := recordClock(s, c.ID, complaint.ClockEvent{Key: "response/warn", Kind: "warned", Level: 0, Time: at, Detail: "response due soon"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.RecordClockEvent(ctx, c.ID, "response/L1", "escalated", 1, at.Add(time.Hour), "response overdue"); err != nil {
+		if _, err := recordClock(s, c.ID, complaint.ClockEvent{Key: "response/L1", Kind: "escalated", Level: 1, Time: at.Add(time.Hour), Detail: "response overdue"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -260,7 +267,7 @@ func TestNotificationsNewestFirst(t *testing.T) {
 	if len(all) != 12 {
 		t.Fatalf("%d notifications, want 12", len(all))
 	}
-	sorted := slices.IsSortedFunc(all, func(x, y postgres.Notification) int {
+	sorted := slices.IsSortedFunc(all, func(x, y complaint.Notification) int {
 		if n := y.CreateTime.Compare(x.CreateTime); n != 0 {
 			return n
 		}
@@ -277,7 +284,7 @@ func TestNotificationsNewestFirst(t *testing.T) {
 		t.Fatalf("a limit of 4 gave %+v, want %+v", first, all[:4])
 	}
 	for _, role := range []string{"agent", "dealer_manager"} {
-		var want []postgres.Notification
+		var want []complaint.Notification
 		for _, n := range all {
 			if n.RecipientRole == role {
 				want = append(want, n)
@@ -319,7 +326,7 @@ func TestNotificationsAcrossDealers(t *testing.T) {
 		c := create(t, s, d, "", t0)
 		at := t0.Add(time.Duration(i) * time.Minute)
 		for level := 1; level <= 3; level++ {
-			if _, err := s.RecordClockEvent(ctx, c.ID, fmt.Sprintf("resolution/L%d", level), "escalated", level, at.Add(time.Duration(level)*time.Hour), "resolution overdue"); err != nil {
+			if _, err := recordClock(s, c.ID, complaint.ClockEvent{Key: fmt.Sprintf("resolution/L%d", level), Kind: "escalated", Level: level, Time: at.Add(time.Duration(level) * time.Hour), Detail: "resolution overdue"}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -80,6 +80,8 @@ func (m *Main) Open(ctx context.Context) error {
 		customerv1.RegisterDealerNetworkServiceServer(srv, customergrpc.NewNetworkServer(networkSvc))
 		customerv1.RegisterArchiveServiceServer(srv, customergrpc.NewArchiveServer(archive.NewService(archiveStore, networkSvc, time.Now)))
 		customerv1.RegisterVehicleStateServiceServer(srv, customergrpc.NewVehicleStateServer(archiveStore))
+		customerv1.RegisterArchiveChangeServiceServer(srv, customergrpc.NewChangeServer(postgres.NewChangeStore(pool)))
+		customerv1.RegisterSegmentServiceServer(srv, customergrpc.NewSegmentServer(postgres.NewSegmentStore(pool)))
 		importStore := postgres.NewImportStore(pool, cipher, index)
 		customerv1.RegisterImportServiceServer(srv, customergrpc.NewImportServer(importer.NewService(importStore, networkSvc)))
 		if m.imports, err = importer.NewRunner(importStore, m.Config.Import, time.Now, m.Log); err != nil {

@@ -391,18 +391,23 @@ func (s *ArchiveStore) CloseRepairOrder(ctx context.Context, dealer, id string, 
 			CustomerID: out.Customer, Type: out.Type, OpenTime: out.OpenTime, CloseTime: out.CloseTime,
 			MileageKM: out.MileageKM, ByAppointment: out.ByAppointment, CampaignCode: out.CampaignCode,
 		}
+		// A visit recorded long after it closed is history: its events
+		// yield to the dealer's live ones in the relay.
+		backfill := events.IsBackfill(out.CloseTime, time.Now())
 		if err := outbox.Add(ctx, tx, outbox.Event{
 			DealerID: dealer, Kind: events.KindRepairOrderClosed,
 			WorkflowID: events.VehicleWorkflowID(out.VIN), WorkflowType: events.VehicleWorkflowType,
 			TaskQueue: events.VehicleTaskQueue, SignalName: events.VehicleSignal,
-			StartInput: events.VehicleStart{VIN: out.VIN}, Payload: closed,
+			StartInput: events.VehicleStart{VIN: out.VIN}, Payload: closed, Backfill: backfill,
 		}); err != nil {
 			return err
 		}
 		// The same fact starts the visit's 3DC callback.
-		return outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindRepairOrderClosed, events.CallbackStart{
+		callback := events.CallbackSourceEvent(events.KindRepairOrderClosed, events.CallbackStart{
 			Kind: events.Callback3DC, Dealer: dealer, SourceType: events.SourceRepairOrder, SourceID: out.ID,
-		}, closed))
+		}, closed)
+		callback.Backfill = backfill
+		return outbox.Add(ctx, tx, callback)
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
@@ -458,24 +463,28 @@ func (s *ArchiveStore) CreateSale(ctx context.Context, sale *archive.Sale) (*arc
 			Dealer: sale.Dealer, SaleID: out.ID, VIN: vin, VehicleID: sale.Vehicle, CustomerID: customerID,
 			Salesperson: out.Salesperson, DeliveredTime: out.DeliveredTime, MileageKM: mileage,
 		}
+		backfill := events.IsBackfill(out.DeliveredTime, time.Now()) // see CloseRepairOrder
 		if err := outbox.Add(ctx, tx, outbox.Event{
 			DealerID: sale.Dealer, Kind: events.KindVehicleDelivered,
 			WorkflowID: events.VehicleWorkflowID(vin), WorkflowType: events.VehicleWorkflowType,
 			TaskQueue: events.VehicleTaskQueue, SignalName: events.VehicleSignal,
-			StartInput: events.VehicleStart{VIN: vin}, Payload: delivered,
+			StartInput: events.VehicleStart{VIN: vin}, Payload: delivered, Backfill: backfill,
 		}); err != nil {
 			return err
 		}
 		// The delivery starts the 7DC callback and, once per customer, the
 		// new customer's welcome call.
-		if err := outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindVehicleDelivered, events.CallbackStart{
-			Kind: events.Callback7DC, Dealer: sale.Dealer, SourceType: events.SourceSale, SourceID: out.ID,
-		}, delivered)); err != nil {
-			return err
+		for _, start := range []events.CallbackStart{
+			{Kind: events.Callback7DC, Dealer: sale.Dealer, SourceType: events.SourceSale, SourceID: out.ID},
+			{Kind: events.CallbackNewCustomer, Dealer: sale.Dealer, SourceType: events.SourceCustomer, SourceID: customerID},
+		} {
+			callback := events.CallbackSourceEvent(events.KindVehicleDelivered, start, delivered)
+			callback.Backfill = backfill
+			if err := outbox.Add(ctx, tx, callback); err != nil {
+				return err
+			}
 		}
-		return outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindVehicleDelivered, events.CallbackStart{
-			Kind: events.CallbackNewCustomer, Dealer: sale.Dealer, SourceType: events.SourceCustomer, SourceID: customerID,
-		}, delivered))
+		return nil
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {

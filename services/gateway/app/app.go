@@ -10,15 +10,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	"github.com/dealercare/dealercare/gen/go/openapi"
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
@@ -37,7 +38,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 )
@@ -53,6 +53,7 @@ type Config struct {
 	CustomerTarget  string
 	ComplaintTarget string
 	CallbackTarget  string
+	CampaignTarget  string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	// MaxImportBytes limits DMS import uploads (base64 in JSON), which are
@@ -67,6 +68,9 @@ type Config struct {
 	MigrateURL     string
 	AppRole        string
 	MigrateOnStart bool
+
+	// EvaluationTarget is the evaluation service (EVALUATION_GRPC_TARGET).
+	EvaluationTarget string
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
@@ -78,6 +82,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		CustomerTarget:  l.String("CUSTOMER_GRPC_TARGET", "127.0.0.1:9101"),
 		ComplaintTarget: l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
 		CallbackTarget:  l.String("CALLBACK_GRPC_TARGET", "127.0.0.1:9102"),
+		CampaignTarget:  l.String("CAMPAIGN_GRPC_TARGET", "127.0.0.1:9105"),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxBodyBytes:    int64(l.Int("GATEWAY_MAX_BODY_BYTES", 1<<20)),
 		MaxImportBytes:  int64(l.Int("GATEWAY_MAX_IMPORT_BYTES", 280<<20)),
@@ -88,12 +93,13 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		AppRole:         l.String("DATABASE_APP_ROLE", "dealercare_app"),
 		MigrateOnStart:  l.Bool("MIGRATE_ON_START", false),
 	}
+	c.EvaluationTarget = l.String("EVALUATION_GRPC_TARGET", "127.0.0.1:9104")
 	_, _, err := net.SplitHostPort(c.HTTPAddr)
 	l.Check(err == nil, "GATEWAY_HTTP_ADDR", "%q is not host:port", c.HTTPAddr)
 	l.Check(c.MaxBodyBytes > 0, "GATEWAY_MAX_BODY_BYTES", "must be positive")
 	l.Check(c.MaxImportBytes > 0, "GATEWAY_MAX_IMPORT_BYTES", "must be positive")
 	l.Check(!c.MigrateOnStart || c.MigrateURL != "", "MIGRATE_DATABASE_URL", "is required when MIGRATE_ON_START=true")
-	db, dbErr := pg.ConfigFromEnv(os.Getenv)
+	db, dbErr := pg.ConfigFromEnv(l.Getenv)
 	db.ApplicationName = ServiceName
 	c.Database = db
 	return c, errors.Join(l.Err(), dbErr)
@@ -162,13 +168,22 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("CALLBACK_GRPC_TARGET: %w", err)
 	}
 	m.conns = append(m.conns, callbacks)
+	evaluations, err := dial(m.Config.EvaluationTarget)
+	if err != nil {
+		return fmt.Errorf("EVALUATION_GRPC_TARGET: %w", err)
+	}
+	m.conns = append(m.conns, evaluations)
+	campaigns, err := dial(m.Config.CampaignTarget)
+	if err != nil {
+		return fmt.Errorf("CAMPAIGN_GRPC_TARGET: %w", err)
+	}
+	m.conns = append(m.conns, campaigns)
 
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
-		runtime.WithHealthzEndpoint(healthpb.NewHealthClient(customer)),
 		runtime.WithMetadata(middleware.ForwardRequestID),
 		runtime.WithErrorHandler(errorHandler),
 	)
@@ -187,6 +202,12 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := callbackv1.RegisterCallbackServiceHandler(ctx, mux, callbacks); err != nil {
 		return fmt.Errorf("register callback routes: %w", err)
 	}
+	if err := evaluationv1.RegisterKpiServiceHandler(ctx, mux, evaluations); err != nil {
+		return fmt.Errorf("register evaluation routes: %w", err)
+	}
+	if err := campaignv1.RegisterCampaignServiceHandler(ctx, mux, campaigns); err != nil {
+		return fmt.Errorf("register campaign routes: %w", err)
+	}
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
@@ -201,8 +222,14 @@ func (m *Main) Open(ctx context.Context) error {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	// /healthz (runtime.WithHealthzEndpoint) checks the upstream services.
-	root.Handle("/healthz", mux)
+	// /healthz checks every upstream service, each by name.
+	root.Handle("GET /healthz", healthz([]upstream{
+		{"customer", customer},
+		{"complaint", complaints},
+		{"callback", callbacks},
+		{"evaluation", evaluations},
+		{"campaign", campaigns},
+	}))
 	// Order matters: CORS answers preflights before authentication; the
 	// rate limit is per tenant, so it follows authentication.
 	// Idempotency keys by the caller, so it follows authentication, and

@@ -19,10 +19,14 @@ import (
 	"github.com/dealercare/dealercare/pkg/service"
 	callback "github.com/dealercare/dealercare/services/callback/app"
 	callbackpg "github.com/dealercare/dealercare/services/callback/postgres"
+	campaign "github.com/dealercare/dealercare/services/campaign/app"
+	campaignpg "github.com/dealercare/dealercare/services/campaign/postgres"
 	complaint "github.com/dealercare/dealercare/services/complaint/app"
 	complaintpg "github.com/dealercare/dealercare/services/complaint/postgres"
 	customer "github.com/dealercare/dealercare/services/customer/app"
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
+	evaluation "github.com/dealercare/dealercare/services/evaluation/app"
+	evaluationpg "github.com/dealercare/dealercare/services/evaluation/postgres"
 	"github.com/dealercare/dealercare/services/gateway/app"
 	"github.com/dealercare/dealercare/services/gateway/idempotency"
 	"github.com/dealercare/dealercare/services/gateway/middleware"
@@ -34,6 +38,10 @@ type gw struct {
 	id           *authtest.Issuer
 	customerAddr string // the customer service's gRPC address, for direct calls
 	callbackAddr string // the callback service's, for what only workflows create
+	// evaluationAddr is the evaluation service's, for the feed workflows'
+	// calls; serviceTokenFile holds the service token they use.
+	evaluationAddr, serviceTokenFile string
+	campaignAddr                     string // the campaign service's, to drive a campaign as its workflow does
 }
 
 func runUntilCleanup(t testing.TB, open func(context.Context) error, run func(context.Context) error, closeFn func() error) {
@@ -83,17 +91,33 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	runUntilCleanup(t, cb.Open, cb.Run, cb.Close)
 
+	edb := pgtest.NewFrom(t, evaluationpg.Schema, evaluationpg.Migrations)
+	ev := &evaluation.Main{Config: evaluation.Config{
+		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: edb.AppURL}},
+		Network:        service.NetworkConfig{CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile},
+		CallbackTarget: cb.Addr(), ComplaintTarget: cm.Addr(),
+	}}
+	runUntilCleanup(t, ev.Open, ev.Run, ev.Close)
+	pdb := pgtest.NewFrom(t, campaignpg.Schema, campaignpg.Migrations)
+	cp := &campaign.Main{Config: campaign.Config{
+		Config:    service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: pdb.AppURL}},
+		Network:   service.NetworkConfig{CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile},
+		Providers: campaign.Providers{CallbackTarget: cb.Addr(), ReceiptsAddr: "127.0.0.1:0"},
+	}}
+	runUntilCleanup(t, cp.Open, cp.Run, cp.Close)
+
 	gwdb := pgtest.NewFrom(t, idempotency.Schema, idempotency.Migrations)
 	g := &app.Main{Config: app.Config{
-		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(), CallbackTarget: cb.Addr(),
+		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(), CallbackTarget: cb.Addr(), CampaignTarget: cp.Addr(),
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20, MaxImportBytes: 64 << 20,
 		Idempotency: idempotency.LoadConfig(config.FromMap(nil)),
 		Database:    pg.Config{URL: gwdb.AppURL},
 	}}
+	g.Config.EvaluationTarget = ev.Addr()
 	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
 	wire.watch(g.URL())
-	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr()}
+	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr(), evaluationAddr: ev.Addr(), serviceTokenFile: tokenFile, campaignAddr: cp.Addr()}
 }
 
 func (g *gw) token(t testing.TB, p auth.Principal) string { t.Helper(); return g.id.Token(t, p) }
@@ -228,8 +252,16 @@ func TestGatewayAuthentication(t *testing.T) {
 	}
 
 	// Health and the OpenAPI document need no token.
-	if code, _ := g.do(t, "GET", "/healthz", "", ""); code != 200 {
-		t.Errorf("/healthz: %d", code)
+	// /healthz names every upstream it checked.
+	if code, body := g.do(t, "GET", "/healthz", "", ""); code != 200 || body["status"] != "SERVING" {
+		t.Errorf("/healthz: %d %v", code, body)
+	} else {
+		ups, _ := body["upstreams"].(map[string]any)
+		for _, name := range []string{"customer", "complaint", "callback", "evaluation", "campaign"} {
+			if ups[name] != "SERVING" {
+				t.Errorf("/healthz upstream %s: %v (%v)", name, ups[name], body)
+			}
+		}
 	}
 	code, doc := g.do(t, "GET", "/openapi.json", "", "")
 	if code != 200 || doc["openapi"] != "3.1.0" {

@@ -138,7 +138,7 @@ func example(doc apiDoc, sc schema, name string, depth int) any {
 		switch {
 		case sc["format"] == "date-time" || strings.HasSuffix(lower, "time"):
 			return "2026-11-20T01:00:00Z"
-		case strings.HasSuffix(lower, "duration"):
+		case strings.HasSuffix(lower, "duration") || strings.HasSuffix(lower, "window"):
 			return "60s"
 		case lower == "vin":
 			return vinA
@@ -357,7 +357,10 @@ func victimExtraIDs(t *testing.T, g *gw, token string) map[string]string {
 	vm := g.token(t, auth.Principal{Subject: "victim-manager", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: victim})
 	must(t, 200)(g.do(t, "POST", "/v1/dealers/"+victim+"/callbackAgents", vm, `{"subject":"victim-agent","displayName":"`+victimCustomer+`"}`))
 	task := g.seedCallbackTask(t, victim, "victim-ro")
-	return map[string]string{"import": id, "complaint": cp["id"].(string), "task": task.GetId(), "agent": "victim-agent"}
+	camp := must(t, 200)(g.do(t, "POST", "/v1/dealers/"+victim+"/campaigns", vm,
+		`{"kind":"CAMPAIGN_KIND_CARE_EVENT","name":"`+victimCustomer+` 冬季关怀","channels":["CHANNEL_SMS"],"template":{"body":"{{customer_name}}您好"}}`))
+	return map[string]string{"import": id, "complaint": cp["id"].(string), "task": task.GetId(), "agent": "victim-agent",
+		"campaign": camp["id"].(string), "campaign.id": camp["id"].(string)}
 }
 
 // seedCallbackTask creates a due 3DC task for source at dealer as the

@@ -20,6 +20,9 @@ var services = []service{
 	{name: "customer", addrEnv: "CUSTOMER_GRPC_ADDR", addr: "127.0.0.1:9101", health: healthGRPC, database: true, personalData: true},
 	{name: "complaint", addrEnv: "COMPLAINT_GRPC_ADDR", addr: "127.0.0.1:9103", health: healthGRPC, database: true, serviceToken: true},
 	{name: "callback", addrEnv: "CALLBACK_GRPC_ADDR", addr: "127.0.0.1:9102", health: healthGRPC, database: true, serviceToken: true},
+	{name: "evaluation", addrEnv: "EVALUATION_GRPC_ADDR", addr: "127.0.0.1:9104", health: healthGRPC, database: true, serviceToken: true},
+	{name: "campaign-provider", addrEnv: "PROVIDER_HTTP_ADDR", addr: "127.0.0.1:9185", health: healthHTTP},
+	{name: "campaign", addrEnv: "CAMPAIGN_GRPC_ADDR", addr: "127.0.0.1:9105", health: healthGRPC, database: true, serviceToken: true},
 	{name: "worker", addrEnv: "WORKER_HEALTH_ADDR", addr: "127.0.0.1:9190", health: healthHTTP, serviceToken: true},
 	{name: "gateway", addrEnv: "GATEWAY_HTTP_ADDR", addr: "127.0.0.1:8080", health: healthHTTP, database: true},
 }

@@ -1,0 +1,86 @@
+{{/* dealercare.env: a component's environment, every variable one its program reads. */}}
+{{- define "dealercare.env" -}}
+{{- $root := .root -}}
+{{- $v := $root.Values -}}
+{{- $name := .name -}}
+{{- $c := index $v $name -}}
+{{- $f := index (include "dealercare.components" $root | fromYaml) $name -}}
+{{- $facts := include "dealercare.components" $root | fromYaml -}}
+- name: {{ $f.addrVar }}
+  value: {{ printf ":%v" $f.port | quote }}
+- name: LOG_LEVEL
+  value: {{ $v.logLevel | quote }}
+{{- if $v.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ $v.otel.endpoint | quote }}
+- name: OTEL_EXPORTER_OTLP_INSECURE
+  value: {{ $v.otel.insecure | quote }}
+{{- end }}
+{{- if ne $name "worker" }}
+- name: SHUTDOWN_TIMEOUT
+  value: {{ printf "%vs" $v.shutdownTimeoutSeconds | quote }}
+{{- end }}
+{{- if $f.auth }}
+- name: AUTH_JWKS_URL
+  value: {{ $v.auth.jwksURL | quote }}
+- name: AUTH_ISSUER
+  value: {{ $v.auth.issuer | quote }}
+- name: AUTH_AUDIENCE
+  value: {{ $v.auth.audience | quote }}
+- name: AUTH_LEEWAY
+  value: {{ $v.auth.leeway | quote }}
+{{- end }}
+{{- if $f.database }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ ($c.database).secretName | default $v.database.secretName }}
+      key: {{ ($c.database).key | default $v.database.key }}
+{{- range $var, $val := dict "DATABASE_MAX_CONNS" $v.database.maxConns "DATABASE_MIN_CONNS" $v.database.minConns "DATABASE_MAX_CONN_LIFETIME" $v.database.maxConnLifetime "DATABASE_MAX_CONN_IDLE_TIME" $v.database.maxConnIdleTime "DATABASE_CONNECT_TIMEOUT" $v.database.connectTimeout }}
+{{- if $val }}
+- name: {{ $var }}
+  value: {{ $val | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $f.temporal }}
+- name: TEMPORAL_ADDRESS
+  value: {{ $v.temporal.address | quote }}
+- name: TEMPORAL_NAMESPACE
+  value: {{ $v.temporal.namespace | quote }}
+{{- end }}
+{{- if $f.relay }}
+- name: OUTBOX_RELAY
+  value: {{ $c.relay.enabled | quote }}
+- name: OUTBOX_RELAY_CONCURRENCY
+  value: {{ $c.relay.concurrency | quote }}
+{{- end }}
+{{- range $t := $c.targets }}
+- name: {{ (index $facts $t).targetVar }}
+  value: {{ printf "%s:%v" (include "dealercare.componentName" (dict "root" $root "name" $t)) (index $facts $t).port | quote }}
+{{- end }}
+{{- if $f.token }}
+- name: SERVICE_TOKEN_FILE
+  value: /var/run/secrets/dealercare/service-token/token
+{{- end }}
+{{- if eq $name "customer" }}
+{{- $p := $c.pii }}
+{{- range $var, $key := dict "PII_KEYS" $p.keysKey "PII_CURRENT_KEY" $p.currentKeyKey "PII_INDEX_KEY" $p.indexKeyKey }}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $p.secretName }}
+      key: {{ $key }}
+{{- end }}
+- name: IMPORT_BATCH_SIZE
+  value: {{ $c.import.batchSize | quote }}
+- name: IMPORT_WORKERS
+  value: {{ $c.import.workers | quote }}
+- name: IMPORT_WRITERS
+  value: {{ $c.import.writers | quote }}
+{{- end }}
+{{- range $var, $val := $c.extraEnv }}
+- name: {{ $var }}
+  value: {{ $val | toString | quote }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,53 @@
+package channel
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/services/campaign/campaign"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Callback makes the message a CAMPAIGN callback task at the customer's
+// dealer through the callback service's EnsureCallbackTask, whose task is
+// unique per source: the message id is the source, so a resend finds the
+// task it made.
+type Callback struct {
+	Client callbackv1.CallbackWorkflowServiceClient
+	// Token returns the service's bearer token.
+	Token func() (string, error)
+	// Window is how long the dealer has to call (default 7 days).
+	Window time.Duration
+}
+
+// Send implements campaign.Sender.
+func (c *Callback) Send(ctx context.Context, m campaign.Message) (string, error) {
+	tok, err := c.Token()
+	if err != nil {
+		return "", err
+	}
+	window := c.Window
+	if window <= 0 {
+		window = 7 * 24 * time.Hour
+	}
+	now := time.Now()
+	t, err := c.Client.EnsureCallbackTask(auth.WithToken(ctx, tok), &callbackv1.EnsureCallbackTaskRequest{
+		Dealer: m.Dealer, Kind: callbackv1.CallbackKind_CALLBACK_KIND_CAMPAIGN, SourceType: "campaign", SourceId: m.ID,
+		WorkflowId: campaign.WorkflowID(m.Dealer, m.Campaign), Customer: m.Customer, Vin: m.VIN,
+		DueTime: timestamp(now), Deadline: timestamp(now.Add(window)),
+	})
+	if err != nil {
+		if code := status.Code(err); code == codes.InvalidArgument || code == codes.NotFound || code == codes.PermissionDenied {
+			return "", fmt.Errorf("%w: callback task: %w", campaign.ErrPermanent, err)
+		}
+		return "", fmt.Errorf("callback task: %w", err)
+	}
+	return t.GetId(), nil
+}
+
+func timestamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }

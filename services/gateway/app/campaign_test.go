@@ -1,0 +1,137 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
+	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/validate"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// TestCampaignScenarios walks the campaign REST API through the gateway:
+// a dealer's preview, scheduling and cancelling with 409s for illegal
+// moves; an HQ recall across three dealers whose preview shows no personal
+// data, completed at a dealer that does not own the VIN.
+func TestCampaignScenarios(t *testing.T) {
+	g := start(t)
+	seedNetwork(t, g)
+	admin := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	must(t, 200)(g.do(t, "POST", "/v1/dealers", admin, `{"code":"SH002","name":"上海闵行汽车销售服务有限公司","region":"EAST","city":"上海"}`))
+	vins := map[string]string{}
+	customers := map[string]string{}
+	for i, d := range []string{"SH001", "SH002", "BJ001"} {
+		agent := g.token(t, auth.Principal{Subject: "agent-" + d, Roles: []auth.Role{auth.RoleAgent}, Dealer: d})
+		vin := validate.CompleteVIN(fmt.Sprintf("LFV2A21K07A00000%d", i+1))
+		c := must(t, 200)(g.do(t, "POST", "/v1/dealers/"+d+"/customers", agent, fmt.Sprintf(`{"name":"车主%d号","mobile":"1391234567%d","tier":"CUSTOMER_TIER_KEY"}`, i, i)))
+		must(t, 200)(g.do(t, "POST", "/v1/dealers/"+d+"/customers/"+c["id"].(string)+"/vehicles", agent, `{"vin":"`+vin+`","plate":"沪A0000`+fmt.Sprint(i)+`","model":"帕萨特"}`))
+		must(t, 200)(g.do(t, "POST", "/v1/dealers/"+d+"/customers/"+c["id"].(string)+":updateConsent", agent, `{"consent":{"channel":"CHANNEL_SMS","granted":true}}`))
+		vins[d], customers[d] = vin, c["id"].(string)
+	}
+
+	// A dealer's campaign: preview, schedule, cancel.
+	mgr := g.token(t, auth.Principal{Subject: "mgr", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: "SH001"})
+	base := "/v1/dealers/SH001/campaigns"
+	code, body := g.doLang(t, "POST", base, mgr, `{"kind":"CAMPAIGN_KIND_MAINTENANCE_PROMOTION","name":"冬季保养","channels":["CHANNEL_SMS"],"template":{"body":"{{nickname}}您好"}}`, "zh-CN")
+	if msg, _ := body["message"].(string); code != 400 || !strings.Contains(msg, "campaign.template.body") || !strings.Contains(msg, "未知变量") {
+		t.Errorf("unknown template variable: %d %v", code, body)
+	}
+	c := must(t, 200)(g.do(t, "POST", base, mgr, `{"kind":"CAMPAIGN_KIND_MAINTENANCE_PROMOTION","name":"冬季保养","channels":["CHANNEL_SMS"],`+
+		`"template":{"body":"{{customer_name}}您好，{{dealer_name}}冬季保养8折，{{plate}}"},"audience":{"tiers":["CUSTOMER_TIER_KEY"],"models":["帕萨特"]}}`))
+	id := c["id"].(string)
+	if c["state"] != "CAMPAIGN_STATE_DRAFT" || c["workflowId"] != "campaign/SH001/"+id {
+		t.Errorf("created: %v", c)
+	}
+	p := must(t, 200)(g.do(t, "POST", base+"/"+id+":preview", mgr, `{}`))
+	sample, _ := p["sample"].([]any)
+	if p["count"] != "1" || len(sample) != 1 || !strings.Contains(sample[0].(map[string]any)["text"].(string), "车主0号您好，上海浦东汽车销售服务有限公司冬季保养8折，沪A00000") {
+		t.Errorf("dealer preview: %v", p)
+	}
+	must(t, 200)(g.do(t, "PATCH", base+"/"+id+"?update_mask=name", mgr, `{"name":"冬季保养（改）"}`))
+	s := must(t, 200)(g.do(t, "POST", base+"/"+id+":schedule", mgr, `{"startTime":"2030-01-01T01:00:00Z"}`))
+	if s["state"] != "CAMPAIGN_STATE_SCHEDULED" {
+		t.Errorf("scheduled: %v", s)
+	}
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", base + "/" + id + ":schedule", `{}`},
+		{"PATCH", base + "/" + id + "?update_mask=name", `{"name":"x"}`},
+	} {
+		code, body := g.do(t, r.method, r.path, mgr, r.body)
+		if msg, _ := body["message"].(string); code != 409 || !strings.Contains(msg, "scheduled") {
+			t.Errorf("%s %s on a scheduled campaign: %d %v, want 409 naming the state", r.method, r.path, code, body)
+		}
+	}
+	must(t, 200)(g.do(t, "POST", base+"/"+id+":cancel", mgr, `{"reason":"预算调整"}`))
+	if code, body := g.do(t, "POST", base+"/"+id+":cancel", mgr, `{}`); code != 409 {
+		t.Errorf("cancel twice: %d %v", code, body)
+	}
+	agent := g.token(t, auth.Principal{Subject: "a", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	if code, _ := g.do(t, "POST", base, agent, `{"kind":"CAMPAIGN_KIND_SURVEY","name":"x"}`); code != 403 {
+		t.Errorf("an agent drafts a campaign: %d, want 403", code)
+	}
+
+	// HQ's recall across three dealers.
+	analyst := g.token(t, auth.Principal{Subject: "analyst", Roles: []auth.Role{auth.RoleHQAnalyst}})
+	rc := must(t, 200)(g.do(t, "POST", "/v1/campaigns", analyst, `{"kind":"CAMPAIGN_KIND_RECALL","name":"2026 制动软管召回","code":"RC2026-01",`+
+		`"channels":["CHANNEL_SMS"],"template":{"body":"{{customer_name}}您好，您的爱车{{plate}}需召回检修（{{campaign_code}}）"},`+
+		`"audience":{"vins":["`+vins["SH001"]+`","`+vins["SH002"]+`","`+vins["BJ001"]+`"]}}`))
+	rid := rc["id"].(string)
+	pv := must(t, 200)(g.do(t, "POST", "/v1/campaigns/"+rid+":preview", analyst, `{"sampleSize":10}`))
+	if pv["count"] != "3" {
+		t.Errorf("recall preview count: %v", pv)
+	}
+	for _, smp := range pv["sample"].([]any) {
+		r := smp.(map[string]any)
+		text := fmt.Sprint(r)
+		if strings.Contains(text, "车主") || strings.Contains(text, "13912345") || strings.Contains(text, "沪A0000") {
+			t.Errorf("HQ preview shows personal data: %v", r)
+		}
+	}
+	if code, _ := g.do(t, "GET", "/v1/campaigns/"+rid, agent, ""); code != 404 {
+		t.Errorf("a dealer agent reads HQ's recall: %d, want 404", code)
+	}
+	must(t, 200)(g.do(t, "POST", "/v1/campaigns/"+rid+":schedule", analyst, `{}`))
+
+	// The workflow's part, as the worker does it: resolve the audience.
+	conn, err := grpc.NewClient(g.campaignAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	wf := campaignv1.NewCampaignWorkflowServiceClient(conn)
+	svc := auth.WithToken(context.Background(), g.token(t, auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}}))
+	for done := false; !done; {
+		res, err := wf.StartCampaign(svc, &campaignv1.StartCampaignRequest{Campaign: rid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done = res.GetAudienceComplete()
+	}
+
+	// SH001's vehicle is repaired under the recall at SH002, which archives
+	// the visiting vehicle first.
+	sh2 := g.token(t, auth.Principal{Subject: "agent-sh2", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH002"})
+	visitor := must(t, 200)(g.do(t, "POST", "/v1/dealers/SH002/customers", sh2, `{"name":"过路车主","mobile":"13700000000"}`))
+	must(t, 200)(g.do(t, "POST", "/v1/dealers/SH002/customers/"+visitor["id"].(string)+"/vehicles", sh2, `{"vin":"`+vins["SH001"]+`"}`))
+	must(t, 200)(g.do(t, "POST", "/v1/dealers/SH002/repairOrders", sh2, `{"number":"RO-RC-1","vin":"`+vins["SH001"]+`","type":"REPAIR_ORDER_TYPE_RECALL","campaignCode":"RC2026-01","mileageKm":12000}`))
+	// A repair of another kind at BJ001 does not complete the recall.
+	bj := g.token(t, auth.Principal{Subject: "agent-bj", Roles: []auth.Role{auth.RoleAgent}, Dealer: "BJ001"})
+	must(t, 200)(g.do(t, "POST", "/v1/dealers/BJ001/repairOrders", bj, `{"number":"RO-BJ-1","vin":"`+vins["BJ001"]+`","type":"REPAIR_ORDER_TYPE_MAINTENANCE","mileageKm":8000}`))
+	res, err := wf.ReconcileReturns(svc, &campaignv1.ReconcileReturnsRequest{Campaign: rid})
+	if err != nil || res.GetReturned() != 1 {
+		t.Fatalf("reconcile: %v %v, want 1 completed", res, err)
+	}
+	got := must(t, 200)(g.do(t, "GET", "/v1/campaigns/"+rid+"/recipients?returnedOnly=true", analyst, ""))
+	rs := got["recipients"].([]any)
+	if len(rs) != 1 || rs[0].(map[string]any)["dealer"] != "SH001" || rs[0].(map[string]any)["returnDealer"] != "SH002" || rs[0].(map[string]any)["vin"] != vins["SH001"] {
+		t.Errorf("completed recall recipients: %v", got)
+	}
+	st := must(t, 200)(g.do(t, "GET", "/v1/campaigns/"+rid, analyst, ""))["stats"].(map[string]any)
+	if st["targeted"] != "3" || st["returned"] != "1" {
+		t.Errorf("recall stats: %v", st)
+	}
+}
