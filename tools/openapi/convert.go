@@ -205,7 +205,12 @@ func (c *converter) schema(s obj, md protoreflect.MessageDescriptor) obj {
 		out["items"] = c.schema(items, md)
 	}
 	if ap, ok := s["additionalProperties"].(map[string]any); ok {
-		out["additionalProperties"] = c.schema(ap, md)
+		// A proto map: generators read additionalProperties; the same
+		// schema as a pattern declares every key, so a strict validator
+		// accepts the map's keys instead of reporting each as undeclared.
+		v := c.schema(ap, md)
+		out["additionalProperties"] = v
+		out["patternProperties"] = obj{"^.*$": v}
 	} else if b, ok := s["additionalProperties"].(bool); ok {
 		out["additionalProperties"] = b
 	}

@@ -27,7 +27,13 @@ func TestMalformedPageTokens(t *testing.T) {
 	imp := must(t, 200)(g.do(t, "POST", base+"/imports", agent,
 		`{"fileName":"a.csv","content":"`+base64.StdEncoding.EncodeToString([]byte("dms_customer_id,name\nC1,x\n"))+`"}`))
 	v := must(t, 200)(g.do(t, "POST", base+"/customers/"+c["id"].(string)+"/vehicles", agent, `{"vin":"`+vinA+`"}`))
-	ids := map[string]string{"customer": c["id"].(string), "import": imp["id"].(string), "vehicle": v["id"].(string)}
+	mgr := g.token(t, auth.Principal{Subject: "mgr-sh", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: "SH001"})
+	camp := must(t, 200)(g.do(t, "POST", base+"/campaigns", mgr,
+		`{"kind":"CAMPAIGN_KIND_CARE_EVENT","name":"冬季关怀","channels":["CHANNEL_SMS"],"template":{"body":"您好"}}`))
+	hqCamp := must(t, 200)(g.do(t, "POST", "/v1/campaigns", admin,
+		`{"kind":"CAMPAIGN_KIND_CARE_EVENT","name":"冬季关怀","channels":["CHANNEL_SMS"],"template":{"body":"您好"}}`))
+	ids := map[string]string{"customer": c["id"].(string), "import": imp["id"].(string), "vehicle": v["id"].(string), "campaign": camp["id"].(string)}
+	hqIDs := map[string]string{"campaign": hqCamp["id"].(string)}
 
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	tokens := []string{
@@ -49,6 +55,7 @@ func TestMalformedPageTokens(t *testing.T) {
 		tok := agent
 		if !isDealerRoute(r.path) {
 			tok = admin
+			p = fill(r.path, "SH001", hqIDs)
 		}
 		if code, body := g.do(t, "GET", p, tok, ""); code != 200 {
 			t.Errorf("GET %s without a token: %d %v", p, code, body)
