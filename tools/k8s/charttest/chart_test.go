@@ -131,7 +131,7 @@ func TestLintAndKubeconform(t *testing.T) {
 
 func TestBadValuesRefused(t *testing.T) {
 	for _, c := range []struct{ file, args, want string }{
-		{filepath.Join(root, "deploy", "bad-values.yaml"), "", "worker.targets names evaluation, which is disabled"},
+		{filepath.Join(root, "deploy", "bad-values.yaml"), "", "worker.targets names campaign, which is disabled"},
 		{filepath.Join(root, "deploy", "values-prod.yaml"), "customer.replicas=-1", "/customer/replicas"},
 		{filepath.Join(root, "deploy", "values-prod.yaml"), "database.maxConns=5", "database.maxConns (5) must be at least customer.import.workers × customer.import.writers + 2 (10)"},
 		{filepath.Join(root, "deploy", "values-prod.yaml"), "serviceToken.secretName=", "serviceToken.secretName is required"},
