@@ -37,6 +37,10 @@ test-go:
 		echo "== go test $$m"; \
 		(cd $$m && go test -count=1 -race -timeout 20m ./...); \
 	done
+	@# The strict OpenAPI wire check of every gateway answer, without -race
+	@# (libopenapi-validator under the race detector outran the timeout).
+	@echo "== go test services/gateway/app (OpenAPI wire check)"
+	@cd services/gateway && go test -count=1 -timeout 20m ./app/
 
 ## build: every program into bin/.
 build:
