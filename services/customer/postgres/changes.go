@@ -74,21 +74,13 @@ ORDER BY 13, 14 LIMIT $3`, strconv.FormatUint(after.Xid, 10), after.Seq, limit+1
 		}
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (ArchiveChange, error) {
 			var c ArchiveChange
-			var open, closed, at, trigger *time.Time
 			var xid int64
-			if err := r.Scan(&c.Kind, &c.Dealer, &c.ID, &c.VIN, &c.Type, &c.CampaignCode, &open, &closed, &at, &trigger,
+			if err := r.Scan(&c.Kind, &c.Dealer, &c.ID, &c.VIN, &c.Type, &c.CampaignCode,
+				pg.OptTime{Dst: &c.OpenTime}, pg.OptTime{Dst: &c.CloseTime}, pg.OptTime{Dst: &c.Time}, pg.OptTime{Dst: &c.TriggerTime},
 				&c.ByAppointment, &c.Valid, &xid, &c.Cursor.Seq); err != nil {
 				return c, err
 			}
 			c.Cursor.Xid = uint64(xid)
-			for _, p := range []struct {
-				src *time.Time
-				dst *time.Time
-			}{{open, &c.OpenTime}, {closed, &c.CloseTime}, {at, &c.Time}, {trigger, &c.TriggerTime}} {
-				if p.src != nil {
-					*p.dst = *p.src
-				}
-			}
 			return c, nil
 		})
 		return err
