@@ -679,7 +679,7 @@ func TestEscalationSurvivesRestarts(t *testing.T) {
 // calendar with a first-response target of 30 ms per complaint, at least
 // 90 s (DEALERCARE_ESCALATION_BENCH_RESPONSE), so all L1 breaches fall due
 // within a few seconds of one another. Lateness is record_time − time of
-// each escalated/L1 entry: from the instant pkg/sla computed to the commit
+// each escalated/L1 entry: from the instant package escalation computed to the commit
 // of the timeline entry.
 //
 // The set-up (filing, the relay's workflow starts, each workflow's first

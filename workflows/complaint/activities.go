@@ -9,8 +9,8 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/calendar"
 	"github.com/dealercare/dealercare/pkg/events"
-	"github.com/dealercare/dealercare/pkg/sla"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"github.com/dealercare/dealercare/workflows/network"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
@@ -51,11 +51,11 @@ func classify(err error, format string, args ...any) error {
 
 // ClockInput is what GetClockInput returns, in the workflow's terms.
 type ClockInput struct {
-	Dealer   string     `json:"dealer"`
-	State    string     `json:"state"`
-	Severity string     `json:"severity"`
-	Level    int        `json:"level"`
-	Policy   sla.Policy `json:"policy"`
+	Dealer   string            `json:"dealer"`
+	State    string            `json:"state"`
+	Severity string            `json:"severity"`
+	Level    int               `json:"level"`
+	Policy   escalation.Policy `json:"policy"`
 }
 
 // LoadClockInput calls GetClockInput: the complaint's owner, state,
@@ -72,14 +72,14 @@ func (a *Activities) LoadClockInput(ctx context.Context, complaint string) (*Clo
 		State:    stateName(in.GetState()),
 		Severity: severityName(in.GetSeverity()),
 		Level:    int(in.GetLevel()),
-		Policy:   sla.Policy{Targets: map[string]sla.Targets{}},
+		Policy:   escalation.Policy{Targets: map[string]escalation.Targets{}},
 	}
 	for _, t := range p.GetTargets() {
 		sev := severityName(t.GetSeverity())
 		if sev == "" {
 			continue
 		}
-		out.Policy.Targets[sev] = sla.Targets{
+		out.Policy.Targets[sev] = escalation.Targets{
 			Response:     t.GetResponse().AsDuration(),
 			Resolution:   t.GetResolution().AsDuration(),
 			WarningRatio: p.GetWarningRatio(),
@@ -113,8 +113,8 @@ type RecordInput struct {
 	Dealer    string `json:"dealer"`
 	Complaint string `json:"complaint"`
 	// Key makes the call idempotent: the service records each key once.
-	Key  string `json:"key"`
-	Kind string `json:"kind"`
+	Key  string          `json:"key"`
+	Kind escalation.Kind `json:"kind"`
 	// Level is the level after the event; for KindEscalated the new level,
 	// from which the service picks whom to notify.
 	Level int `json:"level"`
@@ -136,8 +136,8 @@ func (a *Activities) RecordClockEvent(ctx context.Context, in RecordInput) (*Rec
 		Dealer:    in.Dealer,
 		Complaint: in.Complaint,
 		Key:       in.Key,
-		Kind:      in.Kind,
-		Level:     int32(min(max(in.Level, 0), sla.MaxLevel)),
+		Kind:      string(in.Kind),
+		Level:     int32(min(max(in.Level, 0), escalation.MaxLevel)),
 		Time:      timestamppb.New(in.Time),
 		Detail:    in.Detail,
 	})
@@ -149,14 +149,7 @@ func (a *Activities) RecordClockEvent(ctx context.Context, in RecordInput) (*Rec
 
 // Deadlines are the complaint's deadlines as the workflow counts them; a
 // zero time is none.
-type Deadlines struct {
-	Response   time.Time `json:"response,omitzero"`
-	Resolution time.Time `json:"resolution,omitzero"`
-}
-
-func (d Deadlines) equal(o Deadlines) bool {
-	return d.Response.Equal(o.Response) && d.Resolution.Equal(o.Resolution)
-}
+type Deadlines = escalation.Deadlines
 
 // DeadlinesInput is SetDeadlines' input: a complaint's deadlines.
 type DeadlinesInput struct {

@@ -30,7 +30,8 @@ import (
 // those after changeDeadlines and before changeDeadlinesAtStop;
 // *_at_stop.json are those after changeDeadlinesAtStop;
 // complaint_escalation_policy_changed.json is a run that took a
-// policy_changed event while its branch was still there.
+// policy_changed event before changeIgnorePolicyChanged, and
+// *_policy_changed_ignored.json one after it.
 var update = flag.Bool("update", false, "rewrite testdata/*.json from runs on the Temporal dev server")
 
 // TestReplayRecordedHistories replays every recorded history with the
@@ -130,8 +131,10 @@ func TestEscalationOnTemporal(t *testing.T) {
 	})
 
 	t.Run("a policy_changed event", func(t *testing.T) {
-		// Nothing sends policy_changed; runs from before its branch went
-		// reloaded the policy on one (the history without a suffix).
+		// Nothing sends policy_changed. Runs from before
+		// changeIgnorePolicyChanged reloaded the policy on one
+		// (complaint_escalation_policy_changed.json, recorded then); now
+		// the complaint keeps the policy it was filed under.
 		p := policy(time.Hour, 2*time.Hour, time.Hour, time.Hour)
 		r := newRealRun(ctx, t, c, p, cals)
 		r.startWorker()
@@ -145,10 +148,10 @@ func TestEscalationOnTemporal(t *testing.T) {
 		r.relay(event{version: 4, change: "resolved", state: events.ComplaintResolved})
 		r.relay(event{version: 5, change: "closed", state: events.ComplaintClosed})
 		r.waitForCompletion()
-		if n := r.clock.clockInputCalls(); n != 2 {
-			t.Errorf("%d GetClockInput calls, want 2 (filed, policy_changed)", n)
+		if n := r.clock.clockInputCalls(); n != 1 {
+			t.Errorf("%d GetClockInput calls, want 1 (filed)", n)
 		}
-		r.replayAndSave("complaint_escalation_policy_changed.json", "")
+		r.replayAndSave("complaint_escalation_policy_changed_ignored.json", "")
 	})
 
 	t.Run("a worker restart neither loses nor repeats an escalation", func(t *testing.T) {

@@ -2,7 +2,6 @@ package complaint
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/events"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/tenancy"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 )
 
 // ChangeKind names what a change did: the timeline entry's kind and the
@@ -42,15 +42,18 @@ type Change struct {
 	// Notice, if set, is a notification to write.
 	Notice *Notice
 	// FollowUp, if set, makes a follow-up callback due (a resolution).
-	FollowUp *events.ComplaintResolution
+	FollowUp *FollowUp
 }
 
-// Notice is a notification to the role responsible at a level.
-type Notice struct {
-	Role    string
-	Level   int
-	Message string
+// FollowUp is a follow-up callback a resolution makes due: the callback
+// workflow's start and the resolution it follows up.
+type FollowUp struct {
+	Callback   events.CallbackStart
+	Resolution events.ComplaintResolution
 }
+
+// Notice is a notification to the role on the hook at a level.
+type Notice = escalation.Notice
 
 // Notification is a stored notice.
 type Notification struct {
@@ -64,7 +67,7 @@ type Notification struct {
 // writes it once per key: the timeline entry (at the complaint's level
 // after it), the raised level and a notice.
 type ClockRecord struct {
-	Kind   string
+	Kind   escalation.Kind
 	Detail string
 	// Raised: the level went up; the store saves it.
 	Raised bool
@@ -294,14 +297,18 @@ func (s *Service) Resolve(ctx context.Context, dealer, id string, r Resolution) 
 	})
 }
 
-// FollowUp is the follow-up round a resolution at makes due: each
-// resolution is one round, so a reopened complaint's next resolution is
-// followed up again.
-func (c *Complaint) FollowUp(at time.Time) *events.ComplaintResolution {
-	return &events.ComplaintResolution{
+// FollowUp is the follow-up callback a resolution at makes due with the
+// owner: each resolution is one round, so a reopened complaint's next
+// resolution is followed up again, by a callback of its own.
+func (c *Complaint) FollowUp(at time.Time) *FollowUp {
+	r := events.ComplaintResolution{
 		ComplaintID: c.ID, Dealer: c.Dealer, OriginDealer: c.OriginDealer, Customer: c.Customer,
 		VIN: c.VIN, Round: c.ReopenCount + 1, ResolveTime: at,
 	}
+	return &FollowUp{Resolution: r, Callback: events.CallbackStart{
+		Kind: events.CallbackComplaintFollowUp, Dealer: r.Dealer, SourceType: events.SourceComplaint,
+		SourceID: events.FollowUpSourceID(r.ComplaintID, r.Round),
+	}}
 }
 
 // Escalate is the customer's escalation: one level up at once, notifying
@@ -311,16 +318,15 @@ func (s *Service) Escalate(ctx context.Context, dealer, id, note string) (*Compl
 		if err := c.Escalate(); err != nil {
 			return Change{}, err
 		}
-		n := c.Notice("escalated by the customer")
-		return Change{Kind: ChangeEscalated, Detail: fmt.Sprintf("customer escalation to L%d: %s", c.Level, note), Notice: &n}, nil
+		n := c.Notice(escalation.ByCustomerWhy)
+		return Change{Kind: ChangeEscalated, Detail: escalation.ByCustomerDetail(c.Level, note), Notice: &n}, nil
 	})
 }
 
 // Notice is the notification to the role on the hook at the complaint's
-// level, saying why.
+// level, saying why (escalation.NoticeOf).
 func (c *Complaint) Notice(why string) Notice {
-	return Notice{Role: RecipientRole(c.Level), Level: c.Level,
-		Message: fmt.Sprintf("complaint %s (%s, %s) is at level L%d: %s", c.ID, c.Severity, c.Category, c.Level, why)}
+	return escalation.NoticeOf(escalation.Subject{Complaint: c.ID, Severity: c.Severity, Category: c.Category, Level: c.Level}, why)
 }
 
 // Assign gives a complaint that is not closed to an assignee.

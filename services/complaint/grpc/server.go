@@ -8,6 +8,7 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -256,7 +257,7 @@ func NewClockServer(svc *complaint.Service) *ClockServer { return &ClockServer{s
 // RecordClockEvent implements the RPC.
 func (s *ClockServer) RecordClockEvent(ctx context.Context, req *complaintv1.RecordClockEventRequest) (*complaintv1.RecordClockEventResponse, error) {
 	ok, err := s.svc.RecordClockEvent(ctx, req.GetComplaint(), complaint.ClockEvent{
-		Key: req.GetKey(), Kind: req.GetKind(), Level: int(req.GetLevel()), Time: req.GetTime().AsTime(), Detail: req.GetDetail(),
+		Key: req.GetKey(), Kind: escalation.Kind(req.GetKind()), Level: int(req.GetLevel()), Time: req.GetTime().AsTime(), Detail: req.GetDetail(),
 	})
 	if err != nil {
 		return nil, err

@@ -218,10 +218,7 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 		if ch.FollowUp == nil {
 			return nil
 		}
-		return outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindComplaintResolved, events.CallbackStart{
-			Kind: events.CallbackComplaintFollowUp, Dealer: ch.FollowUp.Dealer, SourceType: events.SourceComplaint,
-			SourceID: events.FollowUpSourceID(ch.FollowUp.ComplaintID, ch.FollowUp.Round),
-		}, *ch.FollowUp))
+		return outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindComplaintResolved, ch.FollowUp.Callback, ch.FollowUp.Resolution))
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
@@ -429,7 +426,7 @@ func (s *Store) RecordClockEvent(ctx context.Context, id, key string, at time.Ti
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO complaint_events (dealer_id, complaint_id, kind, actor, time, level, detail, key)
 			VALUES ($1, $2, $3, 'system', $4, $5, $6, $7) ON CONFLICT (complaint_id, key) WHERE key IS NOT NULL DO NOTHING`,
-			c.Dealer, c.ID, rec.Kind, at, c.Level, rec.Detail, key)
+			c.Dealer, c.ID, string(rec.Kind), at, c.Level, rec.Detail, key)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}

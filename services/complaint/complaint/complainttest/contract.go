@@ -11,6 +11,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 )
 
 var t0 = time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
@@ -235,7 +236,7 @@ func clockEventRecordedOncePerKey(t *testing.T, s complaint.Store) {
 		t.Fatalf("level %+v, %v; want 2", stored, err)
 	}
 	ns, err := s.Notifications(ctx, pg.Dealers("SH001"), "SH001", "", 10)
-	if err != nil || len(ns) != 1 || ns[0].RecipientRole != complaint.RecipientRole(2) || ns[0].Level != 2 {
+	if err != nil || len(ns) != 1 || ns[0].RecipientRole != escalation.RecipientRole(2) || ns[0].Level != 2 {
 		t.Fatalf("notifications %+v, %v; want one to L2", ns, err)
 	}
 	evs, err := s.Events(ctx, pg.Dealers("SH001"), c.ID)

@@ -202,7 +202,7 @@ func (f *Fake) RecordClockEvent(_ context.Context, id, key string, at time.Time,
 		}
 	}
 	f.seq++
-	f.events[id] = append(f.events[id], complaint.Event{Seq: f.seq, Kind: rec.Kind, Actor: "system", Time: at, Level: c.Level, Detail: rec.Detail, Dealer: c.Dealer, Key: key})
+	f.events[id] = append(f.events[id], complaint.Event{Seq: f.seq, Kind: string(rec.Kind), Actor: "system", Time: at, Level: c.Level, Detail: rec.Detail, Dealer: c.Dealer, Key: key})
 	if rec.Raised {
 		stored := f.complaints[id]
 		stored.Level = max(stored.Level, c.Level)
