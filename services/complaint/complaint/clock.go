@@ -74,7 +74,7 @@ func (s *Service) SetDeadlines(ctx context.Context, id string, response, resolut
 }
 
 // ClockInput is what the workflow counts with: the complaint and the SLA
-// policy in force for its owner.
+// policy version it counts under (Complaint.PolicyVersion).
 func (s *Service) ClockInput(ctx context.Context, id string) (*Complaint, Policy, error) {
 	if err := RequireService(ctx); err != nil {
 		return nil, Policy{}, err
@@ -83,6 +83,6 @@ func (s *Service) ClockInput(ctx context.Context, id string) (*Complaint, Policy
 	if err != nil {
 		return nil, Policy{}, err
 	}
-	p, err := s.store.Policy(ctx, c.Dealer)
+	p, err := s.store.PolicyVersion(ctx, c.PolicyVersion)
 	return c, p, err
 }

@@ -55,6 +55,11 @@ type Complaint struct {
 	UpdateTime        time.Time
 	// Source is what opened it automatically, e.g. callback/<task id>.
 	Source string
+	// PolicyVersion is the SLA policy version its clocks count with
+	// (Policy.Version): the one in force for its owner when it was filed,
+	// until its severity changes or it is transferred (then the one in
+	// force then); an edit of the policy leaves it.
+	PolicyVersion int64
 }
 
 // Event is a timeline entry.

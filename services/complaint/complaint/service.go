@@ -2,6 +2,7 @@ package complaint
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,7 +122,11 @@ type Store interface {
 	SetDeadlines(ctx context.Context, id string, response, resolution *time.Time) error
 	// Policy is the SLA policy in force for a dealer ("default": HQ's).
 	Policy(ctx context.Context, dealer string) (Policy, error)
-	// PutPolicy stores the policy of scope ("default" or a dealer code).
+	// PolicyVersion is the policy as version left it (0: DefaultPolicy);
+	// ENOTFOUND for a version never written.
+	PolicyVersion(ctx context.Context, version int64) (Policy, error)
+	// PutPolicy stores the policy of scope ("default" or a dealer code) as
+	// a new version.
 	PutPolicy(ctx context.Context, scope string, p Policy) error
 	CreateTemplate(ctx context.Context, t Template) (*Template, error)
 	// Templates searches by category and words in title or body.
@@ -167,6 +172,11 @@ func (s *Service) Create(ctx context.Context, dealer string, c Complaint) (*Comp
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	pol, err := s.store.Policy(ctx, dealer)
+	if err != nil {
+		return nil, err
+	}
+	c.PolicyVersion = pol.Version // filed under the policy in force
 	return s.store.Create(ctx, &c, p.Subject, s.now())
 }
 
@@ -265,8 +275,16 @@ func (s *Service) Transition(ctx context.Context, dealer, id string, action Acti
 }
 
 // Update changes the masked fields (UpdatableFields) of an open
-// complaint; a severity change moves its SLA deadlines.
+// complaint; a severity change moves its SLA deadlines and puts it under
+// the SLA policy in force now.
 func (s *Service) Update(ctx context.Context, dealer, id string, in Complaint, mask []string) (*Complaint, error) {
+	var current Policy
+	if slices.Contains(mask, "severity") {
+		var err error
+		if current, err = s.store.Policy(ctx, dealer); err != nil {
+			return nil, err
+		}
+	}
 	return s.act(ctx, dealer, id, func(_ *auth.Principal, c *Complaint, _ time.Time) (Change, error) {
 		before := c.Severity
 		severity, err := c.Update(in, mask)
@@ -274,6 +292,7 @@ func (s *Service) Update(ctx context.Context, dealer, id string, in Complaint, m
 			return Change{}, err
 		}
 		if severity {
+			c.PolicyVersion = current.Version
 			return Change{Kind: ChangeSeverityChanged, Detail: before + " → " + c.Severity}, nil
 		}
 		return Change{Kind: ChangeUpdated, Detail: strings.Join(mask, ", ")}, nil
@@ -367,6 +386,10 @@ func (s *Service) Transfer(ctx context.Context, dealer, id, to, note string) (*C
 	if !ok {
 		return nil, apperr.Invalid("to_dealer", "unknown dealer "+to).ZhReason("未知的经销商 " + to)
 	}
+	current, err := s.store.Policy(ctx, to)
+	if err != nil {
+		return nil, err
+	}
 	return s.store.Update(ctx, pg.Dealers(dealer, to), id, p.Subject, s.now(), func(c *Complaint) (Change, error) {
 		if err := visible(c, dealer); err != nil {
 			return Change{}, err
@@ -378,7 +401,8 @@ func (s *Service) Transfer(ctx context.Context, dealer, id, to, note string) (*C
 			return Change{}, apperr.Errorf(apperr.ECONFLICT, "cannot transfer a complaint that is %s", c.State).Zh("投诉状态为 " + c.State + "，不能转派")
 		}
 		from := c.Dealer
-		c.Dealer, c.Assignee = to, ""
+		// The clock continues under the new owner's policy in force.
+		c.Dealer, c.Assignee, c.PolicyVersion = to, "", current.Version
 		return Change{Kind: ChangeTransferred, Detail: from + " → " + to + ": " + note}, nil
 	})
 }

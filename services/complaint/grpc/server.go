@@ -36,6 +36,7 @@ func ToProto(c *complaint.Complaint) *complaintv1.Complaint {
 		ResponseDueTime: pbconv.Timestamp(c.ResponseDue), ResolutionDueTime: pbconv.Timestamp(c.ResolutionDue),
 		AcknowledgeTime: pbconv.Timestamp(c.AcknowledgeTime), ResolveTime: pbconv.Timestamp(c.ResolveTime), ReopenCount: int32(c.ReopenCount),
 		CreateTime: pbconv.Timestamp(c.CreateTime), UpdateTime: pbconv.Timestamp(c.UpdateTime), Source: c.Source,
+		SlaPolicyVersion: c.PolicyVersion,
 	}
 }
 
@@ -173,7 +174,7 @@ func (s *Server) ListNotifications(ctx context.Context, req *complaintv1.ListNot
 
 // PolicyToProto converts a policy.
 func PolicyToProto(p complaint.Policy) *complaintv1.SlaPolicy {
-	out := &complaintv1.SlaPolicy{Dealer: p.Dealer, WarningRatio: p.WarningRatio, Overridden: p.Overridden, UpdateTime: pbconv.Timestamp(p.UpdateTime)}
+	out := &complaintv1.SlaPolicy{Dealer: p.Dealer, WarningRatio: p.WarningRatio, Overridden: p.Overridden, UpdateTime: pbconv.Timestamp(p.UpdateTime), Version: p.Version}
 	for _, t := range p.Targets {
 		out.Targets = append(out.Targets, &complaintv1.SeverityTarget{
 			Severity: complaintv1.Severity(pbconv.EnumValue(t.Severity, "SEVERITY_", complaintv1.Severity_value)),

@@ -6,8 +6,8 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
-	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"github.com/dealercare/dealercare/services/complaint/postgres"
 )
 

@@ -29,6 +29,7 @@ type Fake struct {
 	events        map[string][]complaint.Event
 	notifications []complaint.Notification
 	policies      map[string]complaint.Policy
+	versions      []complaint.Policy // version i+1
 	templates     []complaint.Template
 	seq           int64
 }
@@ -256,8 +257,27 @@ func (f *Fake) PutPolicy(_ context.Context, scope string, p complaint.Policy) er
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p.UpdateTime = time.Now()
+	p.Version = int64(len(f.versions) + 1)
+	p.Overridden, p.Dealer = scope != complaint.DefaultScope, ""
+	if p.Overridden {
+		p.Dealer = scope
+	}
 	f.policies[scope] = p
+	f.versions = append(f.versions, p)
 	return nil
+}
+
+// PolicyVersion implements complaint.Store.
+func (f *Fake) PolicyVersion(_ context.Context, version int64) (complaint.Policy, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if version == 0 {
+		return complaint.DefaultPolicy(), nil
+	}
+	if version < 0 || version > int64(len(f.versions)) {
+		return complaint.Policy{}, apperr.NotFound("SLA policy version", "SLA 版本", strconv.FormatInt(version, 10))
+	}
+	return f.versions[version-1], nil
 }
 
 // CreateTemplate implements complaint.Store.
