@@ -771,8 +771,9 @@ func TestEscalationLateness10k(t *testing.T) {
 	start := time.Now()
 	err = inParallel(n, func(i int) error {
 		time.Sleep(time.Until(start.Add(spread * time.Duration(i) / time.Duration(n))))
-		c, err := store.Create(context.Background(), &complaintdomain.Complaint{Dealer: dealer, Channel: "phone", Category: "waiting_time",
-			Severity: "high", Description: fmt.Sprintf("bench complaint %d", i)}, "bench", time.Now())
+		in := &complaintdomain.Complaint{Dealer: dealer, Channel: "phone", Category: "waiting_time",
+			Severity: "high", Description: fmt.Sprintf("bench complaint %d", i)}
+		c, err := store.Create(context.Background(), in, in.Filed(), "bench", time.Now())
 		if err == nil {
 			ids[i] = c.ID
 		}

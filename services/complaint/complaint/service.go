@@ -8,133 +8,10 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
-	"github.com/dealercare/dealercare/pkg/events"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/complaint/escalation"
 )
-
-// ChangeKind names what a change did: the timeline entry's kind and the
-// escalation workflow's events.ComplaintChanged.Change.
-type ChangeKind string
-
-// Change kinds.
-const (
-	ChangeCreated         ChangeKind = "created"
-	ChangeAcknowledged    ChangeKind = "acknowledged"
-	ChangeStarted         ChangeKind = "started"
-	ChangePaused          ChangeKind = "paused"
-	ChangeResumed         ChangeKind = "resumed"
-	ChangeResolved        ChangeKind = "resolved"
-	ChangeReopened        ChangeKind = "reopened"
-	ChangeClosed          ChangeKind = "closed"
-	ChangeUpdated         ChangeKind = "updated"
-	ChangeSeverityChanged ChangeKind = "severity_changed"
-	ChangeEscalated       ChangeKind = "escalated"
-	ChangeAssigned        ChangeKind = "assigned"
-	ChangeTransferred     ChangeKind = "transferred"
-)
-
-// Change is what an action did. The store writes all of it in the
-// transaction that saves the complaint, and decides nothing itself.
-type Change struct {
-	Kind   ChangeKind
-	Detail string
-	// Notice, if set, is a notification to write.
-	Notice *Notice
-	// FollowUp, if set, makes a follow-up callback due (a resolution).
-	FollowUp *FollowUp
-}
-
-// FollowUp is a follow-up callback a resolution makes due: the callback
-// workflow's start and the resolution it follows up.
-type FollowUp struct {
-	Callback   events.CallbackStart
-	Resolution events.ComplaintResolution
-}
-
-// Notice is a notification to the role on the hook at a level.
-type Notice = escalation.Notice
-
-// Notification is a stored notice.
-type Notification struct {
-	ID, Complaint, RecipientRole, Message string
-	Dealer                                string // the complaint's owner then
-	Level                                 int
-	CreateTime                            time.Time
-}
-
-// ClockRecord is what a clock event does to the complaint, as the store
-// writes it once per key: the timeline entry (at the complaint's level
-// after it), the raised level and a notice.
-type ClockRecord struct {
-	Kind   escalation.Kind
-	Detail string
-	// Raised: the level went up; the store saves it.
-	Raised bool
-	Notice *Notice
-}
-
-// ListFilter selects the complaints List shows.
-type ListFilter struct {
-	// Dealer whose complaints are listed: those it owns and those filed
-	// there that another dealer now owns. tenancy.AnyDealer lists those of
-	// every dealer of the scope.
-	Dealer string
-	// State and Severity ("" for any), and the lowest escalation level.
-	State, Severity string
-	MinLevel        int
-}
-
-// Template is a resolution template (knowledge).
-type Template struct {
-	ID, Category, Title, Body string
-	CreateTime                time.Time
-}
-
-// Store persists complaints; every method works inside the scope it is
-// given, which row-level security backs up. It stores what it is told:
-// the rules are the Service's.
-type Store interface {
-	// Create files c (new, version 1, its own origin) with its "created"
-	// timeline entry and the workflow's event; a source that opened a
-	// complaint before answers that one instead, changing nothing.
-	Create(ctx context.Context, c *Complaint, actor string, at time.Time) (*Complaint, error)
-	// Get returns a complaint visible in scope; ENOTFOUND otherwise.
-	Get(ctx context.Context, scope pg.Scope, id string) (*Complaint, error)
-	// Update locks the complaint, applies fn and, unless fn fails, saves it
-	// (version+1, update time at) with fn's Change: the timeline entry,
-	// the notice, the workflow's event and the follow-up. scope must hold
-	// the owner before and after.
-	Update(ctx context.Context, scope pg.Scope, id, actor string, at time.Time, fn func(*Complaint) (Change, error)) (*Complaint, error)
-	// List lists newest first, in pages after the opaque token.
-	List(ctx context.Context, scope pg.Scope, f ListFilter, after string, size int) ([]Complaint, string, error)
-	// Events lists the timeline entries visible in scope, oldest first.
-	Events(ctx context.Context, scope pg.Scope, id string) ([]Event, error)
-	// Notifications lists a dealer's notifications (tenancy.AnyDealer: the
-	// scope's), newest first; role "" for every role.
-	Notifications(ctx context.Context, scope pg.Scope, dealer, role string, size int) ([]Notification, error)
-	// RecordClockEvent locks the complaint and, unless key was recorded
-	// before, applies fn and writes its ClockRecord; it reports whether
-	// this call recorded it. It runs across dealers (the worker's).
-	RecordClockEvent(ctx context.Context, id, key string, at time.Time, fn func(*Complaint) (ClockRecord, error)) (bool, error)
-	// SetDeadlines writes the workflow's deadlines (nil clears one).
-	SetDeadlines(ctx context.Context, id string, response, resolution *time.Time) error
-	// Policy is the SLA policy in force for a dealer ("default": HQ's).
-	Policy(ctx context.Context, dealer string) (Policy, error)
-	// PolicyVersion is the policy as version left it (0: DefaultPolicy);
-	// ENOTFOUND for a version never written.
-	PolicyVersion(ctx context.Context, version int64) (Policy, error)
-	// PutPolicy stores the policy of scope ("default" or a dealer code) as
-	// a new version.
-	PutPolicy(ctx context.Context, scope string, p Policy) error
-	CreateTemplate(ctx context.Context, t Template) (*Template, error)
-	// Templates searches by category and words in title or body.
-	Templates(ctx context.Context, category, query string) ([]Template, error)
-}
-
-// DefaultScope names HQ's default policy.
-const DefaultScope = "default"
 
 // Service is the complaint service's application layer: who may do what
 // to which complaint, checked against the complaint as it is locked for
@@ -177,7 +54,7 @@ func (s *Service) Create(ctx context.Context, dealer string, c Complaint) (*Comp
 		return nil, err
 	}
 	c.PolicyVersion = pol.Version // filed under the policy in force
-	return s.store.Create(ctx, &c, p.Subject, s.now())
+	return s.store.Create(ctx, &c, c.Filed(), p.Subject, s.now())
 }
 
 // visible is ENOTFOUND unless c is dealer's own or was filed there.
@@ -316,20 +193,6 @@ func (s *Service) Resolve(ctx context.Context, dealer, id string, r Resolution) 
 	})
 }
 
-// FollowUp is the follow-up callback a resolution at makes due with the
-// owner: each resolution is one round, so a reopened complaint's next
-// resolution is followed up again, by a callback of its own.
-func (c *Complaint) FollowUp(at time.Time) *FollowUp {
-	r := events.ComplaintResolution{
-		ComplaintID: c.ID, Dealer: c.Dealer, OriginDealer: c.OriginDealer, Customer: c.Customer,
-		VIN: c.VIN, Round: c.ReopenCount + 1, ResolveTime: at,
-	}
-	return &FollowUp{Resolution: r, Callback: events.CallbackStart{
-		Kind: events.CallbackComplaintFollowUp, Dealer: r.Dealer, SourceType: events.SourceComplaint,
-		SourceID: events.FollowUpSourceID(r.ComplaintID, r.Round),
-	}}
-}
-
 // Escalate is the customer's escalation: one level up at once, notifying
 // that level.
 func (s *Service) Escalate(ctx context.Context, dealer, id, note string) (*Complaint, error) {
@@ -340,12 +203,6 @@ func (s *Service) Escalate(ctx context.Context, dealer, id, note string) (*Compl
 		n := c.Notice(escalation.ByCustomerWhy)
 		return Change{Kind: ChangeEscalated, Detail: escalation.ByCustomerDetail(c.Level, note), Notice: &n}, nil
 	})
-}
-
-// Notice is the notification to the role on the hook at the complaint's
-// level, saying why (escalation.NoticeOf).
-func (c *Complaint) Notice(why string) Notice {
-	return escalation.NoticeOf(escalation.Subject{Complaint: c.ID, Severity: c.Severity, Category: c.Category, Level: c.Level}, why)
 }
 
 // Assign gives a complaint that is not closed to an assignee.

@@ -111,7 +111,7 @@ func appendEvent(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, e compl
 // Create files a complaint, its first timeline entry and the event that
 // starts its escalation workflow, in one transaction: if Temporal is down
 // the complaint is still saved and its workflow starts once it is back.
-func (s *Store) Create(ctx context.Context, c *complaint.Complaint, actor string, at time.Time) (*complaint.Complaint, error) {
+func (s *Store) Create(ctx context.Context, c *complaint.Complaint, ch complaint.Change, actor string, at time.Time) (*complaint.Complaint, error) {
 	c.ID, c.State, c.Version, c.OriginDealer = outbox.NewID(), complaint.StateNew, 1, c.Dealer
 	var out *complaint.Complaint
 	err := pg.InTx(ctx, s.pool, pg.Dealers(c.Dealer), func(tx pgx.Tx) error {
@@ -135,10 +135,10 @@ func (s *Store) Create(ctx context.Context, c *complaint.Complaint, actor string
 		if err != nil {
 			return err
 		}
-		if err := appendEvent(ctx, tx, out, complaint.Event{Kind: string(complaint.ChangeCreated), Actor: actor, Time: at, Detail: c.Severity + " " + c.Category + " via " + c.Channel}); err != nil {
+		if err := appendEvent(ctx, tx, out, complaint.Event{Kind: string(ch.Kind), Actor: actor, Time: at, Detail: ch.Detail}); err != nil {
 			return err
 		}
-		return changed(ctx, tx, out, complaint.ChangeCreated, at)
+		return changed(ctx, tx, out, ch.Kind, at)
 	})
 	if err != nil && !errors.Is(err, errExisting) {
 		return nil, fmt.Errorf("create complaint: %w", err)

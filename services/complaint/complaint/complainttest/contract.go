@@ -37,9 +37,10 @@ func StoreContract(t *testing.T, open func(t *testing.T) complaint.Store) {
 
 func create(t *testing.T, s complaint.Store, dealer, source string) *complaint.Complaint {
 	t.Helper()
-	c, err := s.Create(context.Background(), &complaint.Complaint{
+	in := &complaint.Complaint{
 		Dealer: dealer, Channel: "phone", Category: "parts", Severity: "high", Description: "noise after repair", Source: source,
-	}, "agent-1", t0)
+	}
+	c, err := s.Create(context.Background(), in, in.Filed(), "agent-1", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,8 +308,9 @@ func policyVersionsAreKept(t *testing.T, s complaint.Store) {
 	if _, err := s.PolicyVersion(ctx, own.Version+100); apperr.Code(err) != apperr.ENOTFOUND {
 		t.Errorf("an unknown version: %v, want not found", err)
 	}
-	c, err := s.Create(ctx, &complaint.Complaint{Dealer: "SH001", Channel: "phone", Category: "parts", Severity: "high",
-		Description: "noise", PolicyVersion: first.Version}, "agent-1", t0)
+	in := &complaint.Complaint{Dealer: "SH001", Channel: "phone", Category: "parts", Severity: "high",
+		Description: "noise", PolicyVersion: first.Version}
+	c, err := s.Create(ctx, in, in.Filed(), "agent-1", t0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func (f *Fake) notify(c complaint.Complaint, n complaint.Notice, at time.Time) {
 }
 
 // Create implements complaint.Store.
-func (f *Fake) Create(_ context.Context, c *complaint.Complaint, actor string, at time.Time) (*complaint.Complaint, error) {
+func (f *Fake) Create(_ context.Context, c *complaint.Complaint, ch complaint.Change, actor string, at time.Time) (*complaint.Complaint, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c.Source != "" {
@@ -73,8 +73,7 @@ func (f *Fake) Create(_ context.Context, c *complaint.Complaint, actor string, a
 	out.ID, out.State, out.Version, out.OriginDealer = outbox.NewID(), complaint.StateNew, 1, c.Dealer
 	out.CreateTime, out.UpdateTime = at, at
 	f.complaints[out.ID] = out
-	f.appendEvent(out, out.Dealer, complaint.Event{Kind: string(complaint.ChangeCreated), Actor: actor, Time: at,
-		Detail: c.Severity + " " + c.Category + " via " + c.Channel})
+	f.appendEvent(out, out.Dealer, complaint.Event{Kind: string(ch.Kind), Actor: actor, Time: at, Detail: ch.Detail})
 	return &out, nil
 }
 
