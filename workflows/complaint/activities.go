@@ -8,7 +8,6 @@ import (
 
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/calendar"
-	"github.com/dealercare/dealercare/pkg/events"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"github.com/dealercare/dealercare/workflows/network"
@@ -52,15 +51,14 @@ func classify(err error, format string, args ...any) error {
 // ClockInput is what GetClockInput returns, in the workflow's terms.
 type ClockInput struct {
 	Dealer   string            `json:"dealer"`
-	State    string            `json:"state"`
 	Severity string            `json:"severity"`
 	Level    int               `json:"level"`
 	Policy   escalation.Policy `json:"policy"`
 }
 
-// LoadClockInput calls GetClockInput: the complaint's owner, state,
-// severity, level and the SLA policy in force. An unknown complaint is
-// ErrTypeNotFound.
+// LoadClockInput calls GetClockInput: the complaint's owner, severity,
+// level and the SLA policy version it counts under. An unknown complaint
+// is ErrTypeNotFound.
 func (a *Activities) LoadClockInput(ctx context.Context, complaint string) (*ClockInput, error) {
 	in, err := a.Clock.GetClockInput(ctx, &complaintv1.GetClockInputRequest{Complaint: complaint})
 	if err != nil {
@@ -69,7 +67,6 @@ func (a *Activities) LoadClockInput(ctx context.Context, complaint string) (*Clo
 	p := in.GetPolicy()
 	out := &ClockInput{
 		Dealer:   in.GetDealer(),
-		State:    stateName(in.GetState()),
 		Severity: severityName(in.GetSeverity()),
 		Level:    int(in.GetLevel()),
 		Policy:   escalation.Policy{Targets: map[string]escalation.Targets{}},
@@ -184,27 +181,6 @@ func severityName(s complaintv1.Severity) string {
 		return "high"
 	case complaintv1.Severity_SEVERITY_CRITICAL:
 		return "critical"
-	}
-	return ""
-}
-
-// stateName is the events' name of a state; "" for unspecified.
-func stateName(s complaintv1.State) string {
-	switch s {
-	case complaintv1.State_STATE_NEW:
-		return events.ComplaintNew
-	case complaintv1.State_STATE_ACKNOWLEDGED:
-		return events.ComplaintAcknowledged
-	case complaintv1.State_STATE_IN_PROGRESS:
-		return events.ComplaintInProgress
-	case complaintv1.State_STATE_PENDING_CUSTOMER:
-		return events.ComplaintPendingCustomer
-	case complaintv1.State_STATE_RESOLVED:
-		return events.ComplaintResolved
-	case complaintv1.State_STATE_REOPENED:
-		return events.ComplaintReopened
-	case complaintv1.State_STATE_CLOSED:
-		return events.ComplaintClosed
 	}
 	return ""
 }
