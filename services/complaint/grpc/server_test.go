@@ -221,3 +221,27 @@ func TestComplaintKeepsItsPolicyVersion(t *testing.T) {
 		t.Errorf("clock input after the transfer: %v, %v", in.GetPolicy(), err)
 	}
 }
+
+// A clock event of an unknown kind, or without a key, is refused and
+// changes nothing.
+func TestRecordClockEventRefusesUnknownKinds(t *testing.T) {
+	s, store := newServer(t)
+	c := file(t, s, "SH001")
+	clock := complaintgrpc.NewClockServer(complaint.NewService(store, complaint.Access{Network: network{}}, time.Now))
+	worker := auth.NewContextWithPrincipal(context.Background(), &auth.Principal{Subject: "worker", Roles: []auth.Role{auth.RoleService}})
+	for _, req := range []*complaintv1.RecordClockEventRequest{
+		{Complaint: c.GetId(), Key: "x/escalated", Kind: "policy_changed", Level: 2},
+		{Complaint: c.GetId(), Kind: "escalated", Level: 2},
+	} {
+		if _, err := clock.RecordClockEvent(worker, req); apperr.Code(err) != apperr.EINVALID {
+			t.Errorf("record %v: %v, want invalid", req, err)
+		}
+	}
+	evs, err := store.Events(context.Background(), pg.AllDealers(), c.GetId())
+	if err != nil || len(evs) != 1 {
+		t.Errorf("timeline %+v, %v; want the filing only", evs, err)
+	}
+	if got, err := s.GetComplaint(as("SH001", auth.RoleAgent), &complaintv1.GetComplaintRequest{Dealer: "SH001", Complaint: c.GetId()}); err != nil || got.GetLevel() != 0 {
+		t.Errorf("level %d, %v; want 0", got.GetLevel(), err)
+	}
+}
