@@ -391,3 +391,77 @@ func TestTransferOnARealStack(t *testing.T) {
 		t.Errorf("SH001's agent reading HZ001's complaint: %v, want NotFound", err)
 	}
 }
+
+// TestPolicyEditOnARealStack: a complaint counts under the SLA policy
+// version it was filed under. An edit made right after filing leaves its
+// ladder on the old targets, and a complaint filed after the edit counts
+// under the new one.
+func TestPolicyEditOnARealStack(t *testing.T) {
+	s := startComplaintStack(t)
+	hq := s.mint(auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	if _, err := s.network.CreateRegion(hq, &customerv1.CreateRegionRequest{Region: &customerv1.Region{Code: "EAST", Name: "华东大区"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.network.CreateDealer(hq, &customerv1.CreateDealerRequest{Dealer: &customerv1.Dealer{Code: "SH001", Name: "上海 4S", Region: "EAST"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.network.UpdateBusinessCalendar(hq, &customerv1.UpdateBusinessCalendarRequest{Calendar: alwaysOpen("SH001")}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(response, resolution time.Duration) int64 {
+		t.Helper()
+		p, err := s.complaint.UpdateSlaPolicy(hq, &complaintv1.UpdateSlaPolicyRequest{Dealer: "SH001", Policy: secondsPolicy(response, resolution)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.GetVersion()
+	}
+	agent := s.mint(auth.Principal{Subject: "agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: "SH001"})
+	file := func() *complaintv1.Complaint {
+		t.Helper()
+		c, err := s.complaint.CreateComplaint(agent, &complaintv1.CreateComplaintRequest{Dealer: "SH001", Complaint: &complaintv1.Complaint{
+			Channel: complaintv1.Channel_CHANNEL_PHONE, Category: complaintv1.Category_CATEGORY_WAITING_TIME, Severity: complaintv1.Severity_SEVERITY_HIGH,
+			Description: "等了很久"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	timeline := func(c *complaintv1.Complaint) []*complaintv1.ComplaintEvent {
+		t.Helper()
+		resp, err := s.complaint.ListComplaintEvents(agent, &complaintv1.ListComplaintEventsRequest{Dealer: "SH001", Complaint: c.GetId()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetEvents()
+	}
+
+	const response = 2 * time.Second
+	v1 := put(response, time.Hour)
+	before := file()
+	v2 := put(time.Hour, 2*time.Hour)
+	after := file()
+	if before.GetSlaPolicyVersion() != v1 || after.GetSlaPolicyVersion() != v2 || v2 <= v1 {
+		t.Fatalf("filed under %d and %d; policy versions %d then %d", before.GetSlaPolicyVersion(), after.GetSlaPolicyVersion(), v1, v2)
+	}
+	deadline := time.Now().Add(response + 20*time.Second)
+	for !levelReached(timeline(before), 1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the complaint filed under %d did not reach L1 at its %s response target: %s", v1, response, describe(timeline(before)))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	// The later complaint had as long, under a 1 h target: nothing fired.
+	if time.Since(after.GetCreateTime().AsTime()) < response {
+		time.Sleep(response - time.Since(after.GetCreateTime().AsTime()))
+	}
+	for _, e := range timeline(after) {
+		if e.GetKind() != "created" {
+			t.Errorf("the complaint filed under %d recorded %s: %s", v2, e.GetKind(), describe(timeline(after)))
+		}
+	}
+	got, err := s.complaint.GetComplaint(agent, &complaintv1.GetComplaintRequest{Dealer: "SH001", Complaint: before.GetId()})
+	if err != nil || got.GetSlaPolicyVersion() != v1 {
+		t.Errorf("after the edit: %v, %v; want version %d", got.GetSlaPolicyVersion(), err, v1)
+	}
+}

@@ -679,7 +679,7 @@ func TestEscalationSurvivesRestarts(t *testing.T) {
 // calendar with a first-response target of 30 ms per complaint, at least
 // 90 s (DEALERCARE_ESCALATION_BENCH_RESPONSE), so all L1 breaches fall due
 // within a few seconds of one another. Lateness is record_time − time of
-// each escalated/L1 entry: from the instant pkg/sla computed to the commit
+// each escalated/L1 entry: from the instant package escalation computed to the commit
 // of the timeline entry.
 //
 // The set-up (filing, the relay's workflow starts, each workflow's first
@@ -771,8 +771,9 @@ func TestEscalationLateness10k(t *testing.T) {
 	start := time.Now()
 	err = inParallel(n, func(i int) error {
 		time.Sleep(time.Until(start.Add(spread * time.Duration(i) / time.Duration(n))))
-		c, err := store.Create(context.Background(), &complaintdomain.Complaint{Dealer: dealer, Channel: "phone", Category: "waiting_time",
-			Severity: "high", Description: fmt.Sprintf("bench complaint %d", i)}, "bench", time.Now())
+		in := &complaintdomain.Complaint{Dealer: dealer, Channel: "phone", Category: "waiting_time",
+			Severity: "high", Description: fmt.Sprintf("bench complaint %d", i)}
+		c, err := store.Create(context.Background(), in, in.Filed(), "bench", time.Now())
 		if err == nil {
 			ids[i] = c.ID
 		}

@@ -8,9 +8,8 @@ import (
 
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/calendar"
-	"github.com/dealercare/dealercare/pkg/events"
-	"github.com/dealercare/dealercare/pkg/sla"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"github.com/dealercare/dealercare/workflows/network"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
@@ -51,16 +50,15 @@ func classify(err error, format string, args ...any) error {
 
 // ClockInput is what GetClockInput returns, in the workflow's terms.
 type ClockInput struct {
-	Dealer   string     `json:"dealer"`
-	State    string     `json:"state"`
-	Severity string     `json:"severity"`
-	Level    int        `json:"level"`
-	Policy   sla.Policy `json:"policy"`
+	Dealer   string            `json:"dealer"`
+	Severity string            `json:"severity"`
+	Level    int               `json:"level"`
+	Policy   escalation.Policy `json:"policy"`
 }
 
-// LoadClockInput calls GetClockInput: the complaint's owner, state,
-// severity, level and the SLA policy in force. An unknown complaint is
-// ErrTypeNotFound.
+// LoadClockInput calls GetClockInput: the complaint's owner, severity,
+// level and the SLA policy version it counts under. An unknown complaint
+// is ErrTypeNotFound.
 func (a *Activities) LoadClockInput(ctx context.Context, complaint string) (*ClockInput, error) {
 	in, err := a.Clock.GetClockInput(ctx, &complaintv1.GetClockInputRequest{Complaint: complaint})
 	if err != nil {
@@ -69,17 +67,16 @@ func (a *Activities) LoadClockInput(ctx context.Context, complaint string) (*Clo
 	p := in.GetPolicy()
 	out := &ClockInput{
 		Dealer:   in.GetDealer(),
-		State:    stateName(in.GetState()),
 		Severity: severityName(in.GetSeverity()),
 		Level:    int(in.GetLevel()),
-		Policy:   sla.Policy{Targets: map[string]sla.Targets{}},
+		Policy:   escalation.Policy{Targets: map[string]escalation.Targets{}},
 	}
 	for _, t := range p.GetTargets() {
 		sev := severityName(t.GetSeverity())
 		if sev == "" {
 			continue
 		}
-		out.Policy.Targets[sev] = sla.Targets{
+		out.Policy.Targets[sev] = escalation.Targets{
 			Response:     t.GetResponse().AsDuration(),
 			Resolution:   t.GetResolution().AsDuration(),
 			WarningRatio: p.GetWarningRatio(),
@@ -113,8 +110,8 @@ type RecordInput struct {
 	Dealer    string `json:"dealer"`
 	Complaint string `json:"complaint"`
 	// Key makes the call idempotent: the service records each key once.
-	Key  string `json:"key"`
-	Kind string `json:"kind"`
+	Key  string          `json:"key"`
+	Kind escalation.Kind `json:"kind"`
 	// Level is the level after the event; for KindEscalated the new level,
 	// from which the service picks whom to notify.
 	Level int `json:"level"`
@@ -136,8 +133,8 @@ func (a *Activities) RecordClockEvent(ctx context.Context, in RecordInput) (*Rec
 		Dealer:    in.Dealer,
 		Complaint: in.Complaint,
 		Key:       in.Key,
-		Kind:      in.Kind,
-		Level:     int32(min(max(in.Level, 0), sla.MaxLevel)),
+		Kind:      string(in.Kind),
+		Level:     int32(min(max(in.Level, 0), escalation.MaxLevel)),
 		Time:      timestamppb.New(in.Time),
 		Detail:    in.Detail,
 	})
@@ -149,14 +146,7 @@ func (a *Activities) RecordClockEvent(ctx context.Context, in RecordInput) (*Rec
 
 // Deadlines are the complaint's deadlines as the workflow counts them; a
 // zero time is none.
-type Deadlines struct {
-	Response   time.Time `json:"response,omitzero"`
-	Resolution time.Time `json:"resolution,omitzero"`
-}
-
-func (d Deadlines) equal(o Deadlines) bool {
-	return d.Response.Equal(o.Response) && d.Resolution.Equal(o.Resolution)
-}
+type Deadlines = escalation.Deadlines
 
 // DeadlinesInput is SetDeadlines' input: a complaint's deadlines.
 type DeadlinesInput struct {
@@ -191,27 +181,6 @@ func severityName(s complaintv1.Severity) string {
 		return "high"
 	case complaintv1.Severity_SEVERITY_CRITICAL:
 		return "critical"
-	}
-	return ""
-}
-
-// stateName is the events' name of a state; "" for unspecified.
-func stateName(s complaintv1.State) string {
-	switch s {
-	case complaintv1.State_STATE_NEW:
-		return events.ComplaintNew
-	case complaintv1.State_STATE_ACKNOWLEDGED:
-		return events.ComplaintAcknowledged
-	case complaintv1.State_STATE_IN_PROGRESS:
-		return events.ComplaintInProgress
-	case complaintv1.State_STATE_PENDING_CUSTOMER:
-		return events.ComplaintPendingCustomer
-	case complaintv1.State_STATE_RESOLVED:
-		return events.ComplaintResolved
-	case complaintv1.State_STATE_REOPENED:
-		return events.ComplaintReopened
-	case complaintv1.State_STATE_CLOSED:
-		return events.ComplaintClosed
 	}
 	return ""
 }

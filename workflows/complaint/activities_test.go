@@ -9,7 +9,7 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/calendar"
-	"github.com/dealercare/dealercare/pkg/sla"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"github.com/dealercare/dealercare/workflows/network"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -57,11 +57,11 @@ func TestLoadClockInputMapsThePolicy(t *testing.T) {
 	if err := v.Get(&got); err != nil {
 		t.Fatal(err)
 	}
-	want := ClockInput{Dealer: "D002", State: "pending_customer", Severity: "high", Level: 2, Policy: sla.Policy{Targets: map[string]sla.Targets{
+	want := ClockInput{Dealer: "D002", Severity: "high", Level: 2, Policy: escalation.Policy{Targets: map[string]escalation.Targets{
 		"critical": {Response: 30 * time.Minute, Resolution: 4 * time.Hour, WarningRatio: 0.75},
 		"low":      {Response: 8 * time.Hour, Resolution: 72 * time.Hour, WarningRatio: 0.75},
 	}}}
-	if got.Dealer != want.Dealer || got.State != want.State || got.Severity != want.Severity || got.Level != want.Level ||
+	if got.Dealer != want.Dealer || got.Severity != want.Severity || got.Level != want.Level ||
 		len(got.Policy.Targets) != 2 || got.Policy.Targets["critical"] != want.Policy.Targets["critical"] || got.Policy.Targets["low"] != want.Policy.Targets["low"] {
 		t.Errorf("got %+v, want %+v", got, want)
 	}

@@ -28,7 +28,10 @@ import (
 // without a suffix are runs from before changeLocalActivities; *_local.json
 // are those after it and before changeDeadlines; *_deadlines.json are
 // those after changeDeadlines and before changeDeadlinesAtStop;
-// *_at_stop.json are those after changeDeadlinesAtStop.
+// *_at_stop.json are those after changeDeadlinesAtStop;
+// complaint_escalation_policy_changed.json is a run that took a
+// policy_changed event before changeIgnorePolicyChanged, and
+// *_policy_changed_ignored.json one after it.
 var update = flag.Bool("update", false, "rewrite testdata/*.json from runs on the Temporal dev server")
 
 // TestReplayRecordedHistories replays every recorded history with the
@@ -125,6 +128,30 @@ func TestEscalationOnTemporal(t *testing.T) {
 		}
 		r.replayAndSave("complaint_escalation_batch_continue_as_new_at_stop.json", firstRun)
 		r.replayAndSave("complaint_escalation_after_continue_as_new_at_stop.json", "")
+	})
+
+	t.Run("a policy_changed event", func(t *testing.T) {
+		// Nothing sends policy_changed. Runs from before
+		// changeIgnorePolicyChanged reloaded the policy on one
+		// (complaint_escalation_policy_changed.json, recorded then); now
+		// the complaint keeps the policy it was filed under.
+		p := policy(time.Hour, 2*time.Hour, time.Hour, time.Hour)
+		r := newRealRun(ctx, t, c, p, cals)
+		r.startWorker()
+		defer r.stopWorker()
+		filed := time.Now().UTC()
+		r.relay(event{version: 1, change: "created", state: events.ComplaintNew, at: filed})
+		temporaltest.WaitFor(r.ctx, r.t, func() bool { return r.clock.clockInputCalls() >= 1 })
+		r.clock.setPolicy(policy(time.Second, 2*time.Second, time.Hour, time.Hour))
+		r.relay(event{version: 2, change: "policy_changed", state: events.ComplaintNew})
+		r.relay(event{version: 3, change: "acknowledged", state: events.ComplaintAcknowledged})
+		r.relay(event{version: 4, change: "resolved", state: events.ComplaintResolved})
+		r.relay(event{version: 5, change: "closed", state: events.ComplaintClosed})
+		r.waitForCompletion()
+		if n := r.clock.clockInputCalls(); n != 1 {
+			t.Errorf("%d GetClockInput calls, want 1 (filed)", n)
+		}
+		r.replayAndSave("complaint_escalation_policy_changed_ignored.json", "")
 	})
 
 	t.Run("a worker restart neither loses nor repeats an escalation", func(t *testing.T) {

@@ -347,21 +347,27 @@ func TestSeverityChangeReloadsTheTargets(t *testing.T) {
 	}
 }
 
-func TestPolicyChangeAppliesToRunningComplaint(t *testing.T) {
+// A complaint keeps the SLA policy it was filed under: an edit of the
+// policy meanwhile changes nothing, and a policy_changed event (nothing
+// sends one; runs from before changeIgnorePolicyChanged reloaded on it)
+// loads nothing.
+func TestPolicyChangedEventKeepsThePolicy(t *testing.T) {
 	et := newEscalationTest(t, t0, seconds, map[string]calendar.Spec{testOrigin: alwaysOpen})
 	et.send(0, created())
 	et.env.RegisterDelayedCallback(func() {
 		et.clock.setPolicy(policy(time.Minute, 2*time.Minute, time.Minute, 2*time.Minute))
 	}, 2*time.Second)
 	et.send(3*time.Second, event{version: 2, change: "policy_changed", state: events.ComplaintNew})
-	et.send(50*time.Second, event{version: 3, change: "acknowledged", state: events.ComplaintAcknowledged})
-	et.send(100*time.Second, resolvedAt(4))
+	et.send(9*time.Second, event{version: 3, change: "acknowledged", state: events.ComplaintAcknowledged})
+	et.send(15*time.Second, resolvedAt(4))
 	et.send(time.Hour, closedAt(5))
 	et.runToEnd(Input{})
 	expect(t, et.recorded(), []string{
-		"response/warned L0 +48s",
-		"resolution/1/warned L0 +1m36s",
+		"response/warned L0 +8s",
 	})
+	if n := et.activityCalls("LoadClockInput"); n != 1 {
+		t.Errorf("%d LoadClockInput calls, want 1 (at the start only)", n)
+	}
 }
 
 func TestTransferContinuesOnTheNewOwnersCalendar(t *testing.T) {
@@ -626,7 +632,7 @@ func TestDeadlinesWrittenWhenTheyChange(t *testing.T) {
 	if !slices.Contains(et.recorded(), "resolution/1/breached L2 +"+wall("2026-03-09 13:55").Sub(start).String()) {
 		t.Errorf("recorded %q", et.recorded())
 	}
-	if want := (Deadlines{Response: wall("2026-03-09 10:55").UTC(), Resolution: wall("2026-03-09 13:55").UTC()}); !breached.Deadlines.equal(want) {
+	if want := (Deadlines{Response: wall("2026-03-09 10:55").UTC(), Resolution: wall("2026-03-09 13:55").UTC()}); !breached.Deadlines.Equal(want) {
 		t.Errorf("deadlines after the breach = %+v, want %+v", breached.Deadlines, want)
 	}
 	for _, r := range et.clock.deadlines {

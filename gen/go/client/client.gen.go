@@ -1985,6 +1985,12 @@ type Complaint struct {
 	// Severity Severity. Required on create.
 	Severity *Severity `json:"severity,omitempty"`
 
+	// SlaPolicyVersion The SLA policy version its clocks count with (SlaPolicy.version): the
+	// one in force for its owner when it was filed, kept when the policy is
+	// edited, and replaced by the one in force then when its severity changes
+	// or it is transferred. 0 is the built-in default. Output only.
+	SlaPolicyVersion *string `json:"slaPolicyVersion,omitempty"`
+
 	// Source What opened it automatically: `callback/<task id>` for a callback that
 	// found the customer dissatisfied. Creating a complaint with a source
 	// that already opened one returns that complaint and changes nothing.
@@ -3338,6 +3344,11 @@ type SlaPolicy struct {
 
 	// UpdateTime Output only.
 	UpdateTime *time.Time `json:"updateTime,omitempty"`
+
+	// Version Each update is a new version, numbered across HQ's default and every
+	// dealer's override; a complaint names the version it counts with
+	// (Complaint.sla_policy_version). 0 is the built-in default. Output only.
+	Version *string `json:"version,omitempty"`
 
 	// WarningRatio Warn when this share of a target has elapsed (0-1, default 0.8).
 	WarningRatio *float64 `json:"warningRatio,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 )
 
 // The escalation workflow's side of the service: only the platform's
@@ -23,7 +24,8 @@ func RequireService(ctx context.Context) error {
 // ClockEvent is a threshold the workflow's clock reached: Key makes it
 // once per complaint, Time is when it fell due.
 type ClockEvent struct {
-	Key, Kind string
+	Key  string
+	Kind escalation.Kind
 	// Level is the level after the event; for an escalation the new one.
 	Level  int
 	Time   time.Time
@@ -31,31 +33,32 @@ type ClockEvent struct {
 }
 
 // RecordClockEvent records ev on the complaint's timeline once per key and
-// reports whether this call did.
+// reports whether this call did. EINVALID names a missing key or an
+// unknown kind.
 func (s *Service) RecordClockEvent(ctx context.Context, id string, ev ClockEvent) (bool, error) {
 	if err := RequireService(ctx); err != nil {
 		return false, err
+	}
+	if ev.Key == "" {
+		return false, apperr.Invalid("key", "is required").ZhReason("为必填项")
+	}
+	if !ev.Kind.Valid() {
+		return false, apperr.Invalid("kind", "must be warned, breached or escalated").ZhReason("须为 warned、breached 或 escalated")
 	}
 	return s.store.RecordClockEvent(ctx, id, ev.Key, ev.Time, func(c *Complaint) (ClockRecord, error) {
 		return c.Clock(ev), nil
 	})
 }
 
-// Clock is what ev does to the complaint: an escalation raises the level
-// (never lowers one a manual escalation set) and notifies that level's
-// role; a warning notifies the role on the hook; a breach is a timeline
-// entry only.
+// Clock applies ev to the complaint as escalation.OnClockEvent says and
+// returns what the store writes: the timeline entry, the raised level and
+// the notice.
 func (c *Complaint) Clock(ev ClockEvent) ClockRecord {
-	rec := ClockRecord{Kind: ev.Kind, Detail: ev.Detail}
-	switch ev.Kind {
-	case "escalated":
-		if ev.Level > c.Level {
-			c.Level, rec.Raised = ev.Level, true
-		}
-		n := c.Notice(ev.Detail)
-		rec.Notice = &n
-	case "warned":
-		n := c.Notice("warning: " + ev.Detail)
+	eff := escalation.OnClockEvent(ev.Kind, c.Level, ev.Level, ev.Detail)
+	c.Level = eff.Level
+	rec := ClockRecord{Kind: ev.Kind, Detail: ev.Detail, Raised: eff.Raised}
+	if eff.Notify {
+		n := c.Notice(eff.Why)
 		rec.Notice = &n
 	}
 	return rec
@@ -71,7 +74,7 @@ func (s *Service) SetDeadlines(ctx context.Context, id string, response, resolut
 }
 
 // ClockInput is what the workflow counts with: the complaint and the SLA
-// policy in force for its owner.
+// policy version it counts under (Complaint.PolicyVersion).
 func (s *Service) ClockInput(ctx context.Context, id string) (*Complaint, Policy, error) {
 	if err := RequireService(ctx); err != nil {
 		return nil, Policy{}, err
@@ -80,6 +83,6 @@ func (s *Service) ClockInput(ctx context.Context, id string) (*Complaint, Policy
 	if err != nil {
 		return nil, Policy{}, err
 	}
-	p, err := s.store.Policy(ctx, c.Dealer)
+	p, err := s.store.PolicyVersion(ctx, c.PolicyVersion)
 	return c, p, err
 }

@@ -1,7 +1,8 @@
 // Package complaint holds the closed-loop complaint rules (抱怨/投诉闭环):
-// the states and their transitions, who may act, the escalation levels and
-// their recipients, and SLA policies as data. Timing lives in pkg/sla and
-// the escalation workflow; this package decides what a change means.
+// the states and their transitions, who may act, and SLA policies as
+// data, in a Service over a Store. The escalation ladder, its recipients
+// and its clocks are package escalation's; the escalation workflow
+// (workflows/complaint) decides only when.
 package complaint
 
 import (
@@ -12,7 +13,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/events"
-	"github.com/dealercare/dealercare/pkg/sla"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 )
 
 // States (the values of events.Complaint*).
@@ -25,24 +26,6 @@ const (
 	StateReopened        = events.ComplaintReopened
 	StateClosed          = events.ComplaintClosed
 )
-
-// MaxLevel is HQ after-sales (L4), the top of pkg/sla's ladder.
-const MaxLevel = sla.MaxLevel
-
-// RecipientRole is who an escalation to level notifies.
-func RecipientRole(level int) string {
-	switch level {
-	case 0:
-		return "agent"
-	case 1:
-		return "dealer_manager"
-	case 2:
-		return "dealer_gm"
-	case 3:
-		return "region_manager"
-	}
-	return "hq_admin"
-}
 
 // Complaint is one complaint. Dealer is the owner; OriginDealer where it
 // was filed (its workflow's key).
@@ -72,6 +55,11 @@ type Complaint struct {
 	UpdateTime        time.Time
 	// Source is what opened it automatically, e.g. callback/<task id>.
 	Source string
+	// PolicyVersion is the SLA policy version its clocks count with
+	// (Policy.Version): the one in force for its owner when it was filed,
+	// until its severity changes or it is transferred (then the one in
+	// force then); an edit of the policy leaves it.
+	PolicyVersion int64
 }
 
 // Event is a timeline entry.
@@ -203,15 +191,17 @@ func (c *Complaint) Apply(action Action, at time.Time) error {
 // Open reports whether the complaint is still being handled.
 func (c *Complaint) Open() bool { return c.State != StateResolved && c.State != StateClosed }
 
-// Escalate raises the level by one (the customer's own escalation).
+// Escalate is the customer's own escalation of an open complaint
+// (escalation.ByCustomer).
 func (c *Complaint) Escalate() error {
 	if !c.Open() {
 		return apperr.Errorf(apperr.ECONFLICT, "cannot escalate a complaint that is %s", c.State).Zh("投诉状态为 " + c.State + "，不能升级")
 	}
-	if c.Level >= MaxLevel {
-		return apperr.Errorf(apperr.ECONFLICT, "the complaint is already at HQ (level %d)", MaxLevel).Zh("投诉已升级至总部（L4）")
+	level, err := escalation.ByCustomer(c.Level)
+	if err != nil {
+		return err
 	}
-	c.Level++
+	c.Level = level
 	return nil
 }
 

@@ -22,6 +22,9 @@ type Policy struct {
 	WarningRatio float64
 	Overridden   bool
 	UpdateTime   time.Time
+	// Version numbers each write of any policy (HQ's default or a
+	// dealer's override); 0 is DefaultPolicy, the built-in one.
+	Version int64
 }
 
 // DefaultPolicy is the built-in default until HQ sets one: critical 2 h /

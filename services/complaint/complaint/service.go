@@ -2,131 +2,16 @@ package complaint
 
 import (
 	"context"
-	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
-	"github.com/dealercare/dealercare/pkg/events"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/tenancy"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 )
-
-// ChangeKind names what a change did: the timeline entry's kind and the
-// escalation workflow's events.ComplaintChanged.Change.
-type ChangeKind string
-
-// Change kinds.
-const (
-	ChangeCreated         ChangeKind = "created"
-	ChangeAcknowledged    ChangeKind = "acknowledged"
-	ChangeStarted         ChangeKind = "started"
-	ChangePaused          ChangeKind = "paused"
-	ChangeResumed         ChangeKind = "resumed"
-	ChangeResolved        ChangeKind = "resolved"
-	ChangeReopened        ChangeKind = "reopened"
-	ChangeClosed          ChangeKind = "closed"
-	ChangeUpdated         ChangeKind = "updated"
-	ChangeSeverityChanged ChangeKind = "severity_changed"
-	ChangeEscalated       ChangeKind = "escalated"
-	ChangeAssigned        ChangeKind = "assigned"
-	ChangeTransferred     ChangeKind = "transferred"
-)
-
-// Change is what an action did. The store writes all of it in the
-// transaction that saves the complaint, and decides nothing itself.
-type Change struct {
-	Kind   ChangeKind
-	Detail string
-	// Notice, if set, is a notification to write.
-	Notice *Notice
-	// FollowUp, if set, makes a follow-up callback due (a resolution).
-	FollowUp *events.ComplaintResolution
-}
-
-// Notice is a notification to the role responsible at a level.
-type Notice struct {
-	Role    string
-	Level   int
-	Message string
-}
-
-// Notification is a stored notice.
-type Notification struct {
-	ID, Complaint, RecipientRole, Message string
-	Dealer                                string // the complaint's owner then
-	Level                                 int
-	CreateTime                            time.Time
-}
-
-// ClockRecord is what a clock event does to the complaint, as the store
-// writes it once per key: the timeline entry (at the complaint's level
-// after it), the raised level and a notice.
-type ClockRecord struct {
-	Kind   string
-	Detail string
-	// Raised: the level went up; the store saves it.
-	Raised bool
-	Notice *Notice
-}
-
-// ListFilter selects the complaints List shows.
-type ListFilter struct {
-	// Dealer whose complaints are listed: those it owns and those filed
-	// there that another dealer now owns. tenancy.AnyDealer lists those of
-	// every dealer of the scope.
-	Dealer string
-	// State and Severity ("" for any), and the lowest escalation level.
-	State, Severity string
-	MinLevel        int
-}
-
-// Template is a resolution template (knowledge).
-type Template struct {
-	ID, Category, Title, Body string
-	CreateTime                time.Time
-}
-
-// Store persists complaints; every method works inside the scope it is
-// given, which row-level security backs up. It stores what it is told:
-// the rules are the Service's.
-type Store interface {
-	// Create files c (new, version 1, its own origin) with its "created"
-	// timeline entry and the workflow's event; a source that opened a
-	// complaint before answers that one instead, changing nothing.
-	Create(ctx context.Context, c *Complaint, actor string, at time.Time) (*Complaint, error)
-	// Get returns a complaint visible in scope; ENOTFOUND otherwise.
-	Get(ctx context.Context, scope pg.Scope, id string) (*Complaint, error)
-	// Update locks the complaint, applies fn and, unless fn fails, saves it
-	// (version+1, update time at) with fn's Change: the timeline entry,
-	// the notice, the workflow's event and the follow-up. scope must hold
-	// the owner before and after.
-	Update(ctx context.Context, scope pg.Scope, id, actor string, at time.Time, fn func(*Complaint) (Change, error)) (*Complaint, error)
-	// List lists newest first, in pages after the opaque token.
-	List(ctx context.Context, scope pg.Scope, f ListFilter, after string, size int) ([]Complaint, string, error)
-	// Events lists the timeline entries visible in scope, oldest first.
-	Events(ctx context.Context, scope pg.Scope, id string) ([]Event, error)
-	// Notifications lists a dealer's notifications (tenancy.AnyDealer: the
-	// scope's), newest first; role "" for every role.
-	Notifications(ctx context.Context, scope pg.Scope, dealer, role string, size int) ([]Notification, error)
-	// RecordClockEvent locks the complaint and, unless key was recorded
-	// before, applies fn and writes its ClockRecord; it reports whether
-	// this call recorded it. It runs across dealers (the worker's).
-	RecordClockEvent(ctx context.Context, id, key string, at time.Time, fn func(*Complaint) (ClockRecord, error)) (bool, error)
-	// SetDeadlines writes the workflow's deadlines (nil clears one).
-	SetDeadlines(ctx context.Context, id string, response, resolution *time.Time) error
-	// Policy is the SLA policy in force for a dealer ("default": HQ's).
-	Policy(ctx context.Context, dealer string) (Policy, error)
-	// PutPolicy stores the policy of scope ("default" or a dealer code).
-	PutPolicy(ctx context.Context, scope string, p Policy) error
-	CreateTemplate(ctx context.Context, t Template) (*Template, error)
-	// Templates searches by category and words in title or body.
-	Templates(ctx context.Context, category, query string) ([]Template, error)
-}
-
-// DefaultScope names HQ's default policy.
-const DefaultScope = "default"
 
 // Service is the complaint service's application layer: who may do what
 // to which complaint, checked against the complaint as it is locked for
@@ -164,7 +49,12 @@ func (s *Service) Create(ctx context.Context, dealer string, c Complaint) (*Comp
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return s.store.Create(ctx, &c, p.Subject, s.now())
+	pol, err := s.store.Policy(ctx, dealer)
+	if err != nil {
+		return nil, err
+	}
+	c.PolicyVersion = pol.Version // filed under the policy in force
+	return s.store.Create(ctx, &c, c.Filed(), p.Subject, s.now())
 }
 
 // visible is ENOTFOUND unless c is dealer's own or was filed there.
@@ -262,8 +152,16 @@ func (s *Service) Transition(ctx context.Context, dealer, id string, action Acti
 }
 
 // Update changes the masked fields (UpdatableFields) of an open
-// complaint; a severity change moves its SLA deadlines.
+// complaint; a severity change moves its SLA deadlines and puts it under
+// the SLA policy in force now.
 func (s *Service) Update(ctx context.Context, dealer, id string, in Complaint, mask []string) (*Complaint, error) {
+	var current Policy
+	if slices.Contains(mask, "severity") {
+		var err error
+		if current, err = s.store.Policy(ctx, dealer); err != nil {
+			return nil, err
+		}
+	}
 	return s.act(ctx, dealer, id, func(_ *auth.Principal, c *Complaint, _ time.Time) (Change, error) {
 		before := c.Severity
 		severity, err := c.Update(in, mask)
@@ -271,6 +169,7 @@ func (s *Service) Update(ctx context.Context, dealer, id string, in Complaint, m
 			return Change{}, err
 		}
 		if severity {
+			c.PolicyVersion = current.Version
 			return Change{Kind: ChangeSeverityChanged, Detail: before + " → " + c.Severity}, nil
 		}
 		return Change{Kind: ChangeUpdated, Detail: strings.Join(mask, ", ")}, nil
@@ -294,16 +193,6 @@ func (s *Service) Resolve(ctx context.Context, dealer, id string, r Resolution) 
 	})
 }
 
-// FollowUp is the follow-up round a resolution at makes due: each
-// resolution is one round, so a reopened complaint's next resolution is
-// followed up again.
-func (c *Complaint) FollowUp(at time.Time) *events.ComplaintResolution {
-	return &events.ComplaintResolution{
-		ComplaintID: c.ID, Dealer: c.Dealer, OriginDealer: c.OriginDealer, Customer: c.Customer,
-		VIN: c.VIN, Round: c.ReopenCount + 1, ResolveTime: at,
-	}
-}
-
 // Escalate is the customer's escalation: one level up at once, notifying
 // that level.
 func (s *Service) Escalate(ctx context.Context, dealer, id, note string) (*Complaint, error) {
@@ -311,16 +200,9 @@ func (s *Service) Escalate(ctx context.Context, dealer, id, note string) (*Compl
 		if err := c.Escalate(); err != nil {
 			return Change{}, err
 		}
-		n := c.Notice("escalated by the customer")
-		return Change{Kind: ChangeEscalated, Detail: fmt.Sprintf("customer escalation to L%d: %s", c.Level, note), Notice: &n}, nil
+		n := c.Notice(escalation.ByCustomerWhy)
+		return Change{Kind: ChangeEscalated, Detail: escalation.ByCustomerDetail(c.Level, note), Notice: &n}, nil
 	})
-}
-
-// Notice is the notification to the role on the hook at the complaint's
-// level, saying why.
-func (c *Complaint) Notice(why string) Notice {
-	return Notice{Role: RecipientRole(c.Level), Level: c.Level,
-		Message: fmt.Sprintf("complaint %s (%s, %s) is at level L%d: %s", c.ID, c.Severity, c.Category, c.Level, why)}
 }
 
 // Assign gives a complaint that is not closed to an assignee.
@@ -361,6 +243,10 @@ func (s *Service) Transfer(ctx context.Context, dealer, id, to, note string) (*C
 	if !ok {
 		return nil, apperr.Invalid("to_dealer", "unknown dealer "+to).ZhReason("未知的经销商 " + to)
 	}
+	current, err := s.store.Policy(ctx, to)
+	if err != nil {
+		return nil, err
+	}
 	return s.store.Update(ctx, pg.Dealers(dealer, to), id, p.Subject, s.now(), func(c *Complaint) (Change, error) {
 		if err := visible(c, dealer); err != nil {
 			return Change{}, err
@@ -372,7 +258,8 @@ func (s *Service) Transfer(ctx context.Context, dealer, id, to, note string) (*C
 			return Change{}, apperr.Errorf(apperr.ECONFLICT, "cannot transfer a complaint that is %s", c.State).Zh("投诉状态为 " + c.State + "，不能转派")
 		}
 		from := c.Dealer
-		c.Dealer, c.Assignee = to, ""
+		// The clock continues under the new owner's policy in force.
+		c.Dealer, c.Assignee, c.PolicyVersion = to, "", current.Version
 		return Change{Kind: ChangeTransferred, Detail: from + " → " + to + ": " + note}, nil
 	})
 }

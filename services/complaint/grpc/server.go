@@ -8,6 +8,7 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -35,6 +36,7 @@ func ToProto(c *complaint.Complaint) *complaintv1.Complaint {
 		ResponseDueTime: pbconv.Timestamp(c.ResponseDue), ResolutionDueTime: pbconv.Timestamp(c.ResolutionDue),
 		AcknowledgeTime: pbconv.Timestamp(c.AcknowledgeTime), ResolveTime: pbconv.Timestamp(c.ResolveTime), ReopenCount: int32(c.ReopenCount),
 		CreateTime: pbconv.Timestamp(c.CreateTime), UpdateTime: pbconv.Timestamp(c.UpdateTime), Source: c.Source,
+		SlaPolicyVersion: c.PolicyVersion,
 	}
 }
 
@@ -172,7 +174,7 @@ func (s *Server) ListNotifications(ctx context.Context, req *complaintv1.ListNot
 
 // PolicyToProto converts a policy.
 func PolicyToProto(p complaint.Policy) *complaintv1.SlaPolicy {
-	out := &complaintv1.SlaPolicy{Dealer: p.Dealer, WarningRatio: p.WarningRatio, Overridden: p.Overridden, UpdateTime: pbconv.Timestamp(p.UpdateTime)}
+	out := &complaintv1.SlaPolicy{Dealer: p.Dealer, WarningRatio: p.WarningRatio, Overridden: p.Overridden, UpdateTime: pbconv.Timestamp(p.UpdateTime), Version: p.Version}
 	for _, t := range p.Targets {
 		out.Targets = append(out.Targets, &complaintv1.SeverityTarget{
 			Severity: complaintv1.Severity(pbconv.EnumValue(t.Severity, "SEVERITY_", complaintv1.Severity_value)),
@@ -256,7 +258,7 @@ func NewClockServer(svc *complaint.Service) *ClockServer { return &ClockServer{s
 // RecordClockEvent implements the RPC.
 func (s *ClockServer) RecordClockEvent(ctx context.Context, req *complaintv1.RecordClockEventRequest) (*complaintv1.RecordClockEventResponse, error) {
 	ok, err := s.svc.RecordClockEvent(ctx, req.GetComplaint(), complaint.ClockEvent{
-		Key: req.GetKey(), Kind: req.GetKind(), Level: int(req.GetLevel()), Time: req.GetTime().AsTime(), Detail: req.GetDetail(),
+		Key: req.GetKey(), Kind: escalation.Kind(req.GetKind()), Level: int(req.GetLevel()), Time: req.GetTime().AsTime(), Detail: req.GetDetail(),
 	})
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/dealercare/dealercare/services/complaint/complaint"
 	"github.com/dealercare/dealercare/services/complaint/complaint/complainttest"
 	complaintgrpc "github.com/dealercare/dealercare/services/complaint/grpc"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
@@ -134,5 +135,113 @@ func TestEscalationNotifiesTheLevel(t *testing.T) {
 	clock := complaintgrpc.NewClockServer(complaint.NewService(store, complaint.Access{Network: network{}}, time.Now))
 	if _, err := clock.RecordClockEvent(as("SH001", auth.RoleDealerManager), &complaintv1.RecordClockEventRequest{Complaint: c.GetId(), Key: "k", Kind: "escalated", Level: 2}); apperr.Code(err) != apperr.EFORBIDDEN {
 		t.Fatalf("a dealer recording a clock event: %v, want forbidden", err)
+	}
+}
+
+// slaPolicy is a policy proto with the same targets for every severity.
+func slaPolicy(response, resolution time.Duration) *complaintv1.SlaPolicy {
+	p := &complaintv1.SlaPolicy{WarningRatio: 0.8}
+	for sev := complaintv1.Severity_SEVERITY_LOW; sev <= complaintv1.Severity_SEVERITY_CRITICAL; sev++ {
+		p.Targets = append(p.Targets, &complaintv1.SeverityTarget{Severity: sev, Response: durationpb.New(response), Resolution: durationpb.New(resolution)})
+	}
+	return p
+}
+
+// A complaint keeps the SLA policy version it was filed under when the
+// policy is edited, and its workflow counts with that version's targets;
+// a severity change or a transfer puts it under the version in force.
+func TestComplaintKeepsItsPolicyVersion(t *testing.T) {
+	s, store := newServer(t)
+	clock := complaintgrpc.NewClockServer(complaint.NewService(store, complaint.Access{Network: network{}}, time.Now))
+	hq := auth.NewContextWithPrincipal(context.Background(), &auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	worker := auth.NewContextWithPrincipal(context.Background(), &auth.Principal{Subject: "worker", Roles: []auth.Role{auth.RoleService}})
+	put := func(dealer string, response time.Duration) int64 {
+		t.Helper()
+		var p *complaintv1.SlaPolicy
+		var err error
+		if dealer == "" {
+			p, err = s.UpdateDefaultSlaPolicy(hq, &complaintv1.UpdateDefaultSlaPolicyRequest{Policy: slaPolicy(response, 10*response)})
+		} else {
+			p, err = s.UpdateSlaPolicy(hq, &complaintv1.UpdateSlaPolicyRequest{Dealer: dealer, Policy: slaPolicy(response, 10*response)})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.GetVersion()
+	}
+	counted := func(id string) (int64, time.Duration) {
+		t.Helper()
+		got, err := s.GetComplaint(as("SH001", auth.RoleAgent), &complaintv1.GetComplaintRequest{Dealer: "SH001", Complaint: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := clock.GetClockInput(worker, &complaintv1.GetClockInputRequest{Complaint: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.GetSlaPolicyVersion(), in.GetPolicy().GetTargets()[0].GetResponse().AsDuration()
+	}
+
+	if c := file(t, s, "SH001"); c.GetSlaPolicyVersion() != 0 {
+		t.Errorf("filed under the built-in default: version %d, want 0", c.GetSlaPolicyVersion())
+	}
+	v1 := put("", time.Hour)
+	c := file(t, s, "SH001")
+	if v, r := counted(c.GetId()); v != v1 || r != time.Hour {
+		t.Fatalf("filed: version %d, response %s; want %d, 1h", v, r, v1)
+	}
+	v2 := put("", 2*time.Hour)
+	if v2 <= v1 {
+		t.Fatalf("versions %d then %d", v1, v2)
+	}
+	if _, err := s.UpdateComplaint(as("SH001", auth.RoleAgent), &complaintv1.UpdateComplaintRequest{Dealer: "SH001",
+		Complaint: &complaintv1.Complaint{Id: c.GetId(), Description: "still noisy"}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"description"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, r := counted(c.GetId()); v != v1 || r != time.Hour {
+		t.Errorf("after a policy edit and a description change: version %d, response %s; want %d, 1h", v, r, v1)
+	}
+	if _, err := s.UpdateComplaint(as("SH001", auth.RoleAgent), &complaintv1.UpdateComplaintRequest{Dealer: "SH001",
+		Complaint: &complaintv1.Complaint{Id: c.GetId(), Severity: complaintv1.Severity_SEVERITY_CRITICAL}, UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"severity"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if v, r := counted(c.GetId()); v != v2 || r != 2*time.Hour {
+		t.Errorf("after a severity change: version %d, response %s; want %d, 2h", v, r, v2)
+	}
+	v3 := put("SH002", 3*time.Hour)
+	moved, err := s.TransferComplaint(as("SH001", auth.RoleDealerManager), &complaintv1.TransferComplaintRequest{Dealer: "SH001", Complaint: c.GetId(), ToDealer: "SH002"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved.GetSlaPolicyVersion() != v3 {
+		t.Errorf("transferred: version %d, want SH002's %d", moved.GetSlaPolicyVersion(), v3)
+	}
+	if in, err := clock.GetClockInput(worker, &complaintv1.GetClockInputRequest{Complaint: c.GetId()}); err != nil ||
+		in.GetPolicy().GetTargets()[0].GetResponse().AsDuration() != 3*time.Hour || in.GetPolicy().GetDealer() != "SH002" {
+		t.Errorf("clock input after the transfer: %v, %v", in.GetPolicy(), err)
+	}
+}
+
+// A clock event of an unknown kind, or without a key, is refused and
+// changes nothing.
+func TestRecordClockEventRefusesUnknownKinds(t *testing.T) {
+	s, store := newServer(t)
+	c := file(t, s, "SH001")
+	clock := complaintgrpc.NewClockServer(complaint.NewService(store, complaint.Access{Network: network{}}, time.Now))
+	worker := auth.NewContextWithPrincipal(context.Background(), &auth.Principal{Subject: "worker", Roles: []auth.Role{auth.RoleService}})
+	for _, req := range []*complaintv1.RecordClockEventRequest{
+		{Complaint: c.GetId(), Key: "x/escalated", Kind: "policy_changed", Level: 2},
+		{Complaint: c.GetId(), Kind: "escalated", Level: 2},
+	} {
+		if _, err := clock.RecordClockEvent(worker, req); apperr.Code(err) != apperr.EINVALID {
+			t.Errorf("record %v: %v, want invalid", req, err)
+		}
+	}
+	evs, err := store.Events(context.Background(), pg.AllDealers(), c.GetId())
+	if err != nil || len(evs) != 1 {
+		t.Errorf("timeline %+v, %v; want the filing only", evs, err)
+	}
+	if got, err := s.GetComplaint(as("SH001", auth.RoleAgent), &complaintv1.GetComplaintRequest{Dealer: "SH001", Complaint: c.GetId()}); err != nil || got.GetLevel() != 0 {
+		t.Errorf("level %d, %v; want 0", got.GetLevel(), err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	pg "github.com/dealercare/dealercare/pkg/postgres"
-	"github.com/dealercare/dealercare/pkg/sla"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -41,7 +41,7 @@ func (s *Store) ListComplaintChanges(ctx context.Context, after pg.ChangeCursor,
 			LEFT JOIN LATERAL (SELECT min(time) AS time FROM complaint_events e WHERE e.complaint_id = c.id AND e.key = $4) rb ON true
 			LEFT JOIN LATERAL (SELECT min(time) AS time FROM complaint_events e WHERE e.complaint_id = c.id AND e.key = $5) sb ON true
 			WHERE `+pg.ChangesAfter("c", "$1", "$2")+` ORDER BY `+pg.ChangeOrder("c")+` LIMIT $3`,
-			strconv.FormatUint(after.Xid, 10), after.Seq, limit+1, sla.ResponseBreachedKey, sla.FirstResolutionBreachedKey)
+			strconv.FormatUint(after.Xid, 10), after.Seq, limit+1, escalation.ResponseBreachedKey, escalation.FirstResolutionBreachedKey)
 		if err != nil {
 			return err
 		}

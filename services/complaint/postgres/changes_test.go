@@ -6,8 +6,8 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
-	"github.com/dealercare/dealercare/pkg/sla"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"github.com/dealercare/dealercare/services/complaint/postgres"
 )
 
@@ -20,7 +20,7 @@ func TestComplaintChanges(t *testing.T) {
 	late := create(t, s, "D1", "", t0)
 	acknowledge(t, s, "D1", met.ID, t0.Add(10*60e9))
 	// late breaches its first response before it is acknowledged.
-	if _, err := recordClock(s, late.ID, complaint.ClockEvent{Key: sla.ResponseBreachedKey, Kind: sla.KindBreached, Level: 1, Time: t0.Add(3600e9), Detail: "response target"}); err != nil {
+	if _, err := recordClock(s, late.ID, complaint.ClockEvent{Key: escalation.ResponseBreachedKey, Kind: escalation.KindBreached, Level: 1, Time: t0.Add(3600e9), Detail: "response target"}); err != nil {
 		t.Fatal(err)
 	}
 	acknowledge(t, s, "D1", late.ID, t0.Add(7200e9))
@@ -50,7 +50,7 @@ func TestComplaintChanges(t *testing.T) {
 	}
 	// A breach alone brings a complaint back into the feed.
 	cursor := all[1].Cursor
-	if _, err := recordClock(s, late.ID, complaint.ClockEvent{Key: sla.FirstResolutionBreachedKey, Kind: sla.KindBreached, Level: 2, Time: t0.Add(5 * 3600e9), Detail: "resolution target"}); err != nil {
+	if _, err := recordClock(s, late.ID, complaint.ClockEvent{Key: escalation.FirstResolutionBreachedKey, Kind: escalation.KindBreached, Level: 2, Time: t0.Add(5 * 3600e9), Detail: "resolution target"}); err != nil {
 		t.Fatal(err)
 	}
 	again, _, err := pgtest.ChangesReady(t, 1, func() ([]postgres.ComplaintChange, bool, error) { return s.ListComplaintChanges(ctx, cursor, 0) })

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,6 +74,7 @@ var fields = pg.Fields[complaint.Complaint]{
 	{Column: "create_time", Dst: func(c *complaint.Complaint) any { return &c.CreateTime }},
 	{Column: "update_time", Dst: func(c *complaint.Complaint) any { return &c.UpdateTime }, Value: func(c *complaint.Complaint) any { return c.UpdateTime }},
 	{Column: "source", Dst: func(c *complaint.Complaint) any { return &c.Source }},
+	{Column: "sla_policy_version", Dst: func(c *complaint.Complaint) any { return &c.PolicyVersion }, Value: func(c *complaint.Complaint) any { return c.PolicyVersion }},
 }
 
 // columns is the select list of a complaint.
@@ -109,15 +111,16 @@ func appendEvent(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, e compl
 // Create files a complaint, its first timeline entry and the event that
 // starts its escalation workflow, in one transaction: if Temporal is down
 // the complaint is still saved and its workflow starts once it is back.
-func (s *Store) Create(ctx context.Context, c *complaint.Complaint, actor string, at time.Time) (*complaint.Complaint, error) {
+func (s *Store) Create(ctx context.Context, c *complaint.Complaint, ch complaint.Change, actor string, at time.Time) (*complaint.Complaint, error) {
 	c.ID, c.State, c.Version, c.OriginDealer = outbox.NewID(), complaint.StateNew, 1, c.Dealer
 	var out *complaint.Complaint
 	err := pg.InTx(ctx, s.pool, pg.Dealers(c.Dealer), func(tx pgx.Tx) error {
 		var err error
 		out, err = scan(tx.QueryRow(ctx, `INSERT INTO complaints (dealer_id, id, origin_dealer, channel, category, severity, customer_id,
-			vin, description, state, create_time, update_time, source) VALUES ($1, $2, $1, $3, $4, $5, $6, $7, $8, 'new', $9, $9, $10)
+			vin, description, state, create_time, update_time, source, sla_policy_version)
+			VALUES ($1, $2, $1, $3, $4, $5, $6, $7, $8, 'new', $9, $9, $10, $11)
 			ON CONFLICT (origin_dealer, source) WHERE source <> '' DO NOTHING RETURNING `+columns,
-			c.Dealer, c.ID, c.Channel, c.Category, c.Severity, c.Customer, c.VIN, c.Description, at, c.Source))
+			c.Dealer, c.ID, c.Channel, c.Category, c.Severity, c.Customer, c.VIN, c.Description, at, c.Source, c.PolicyVersion))
 		if errors.Is(err, pgx.ErrNoRows) {
 			// This source opened a complaint before: answer it, change nothing.
 			// "source <> ''" is complaints_source_idx's predicate: without it
@@ -132,10 +135,10 @@ func (s *Store) Create(ctx context.Context, c *complaint.Complaint, actor string
 		if err != nil {
 			return err
 		}
-		if err := appendEvent(ctx, tx, out, complaint.Event{Kind: string(complaint.ChangeCreated), Actor: actor, Time: at, Detail: c.Severity + " " + c.Category + " via " + c.Channel}); err != nil {
+		if err := appendEvent(ctx, tx, out, complaint.Event{Kind: string(ch.Kind), Actor: actor, Time: at, Detail: ch.Detail}); err != nil {
 			return err
 		}
-		return changed(ctx, tx, out, complaint.ChangeCreated, at)
+		return changed(ctx, tx, out, ch.Kind, at)
 	})
 	if err != nil && !errors.Is(err, errExisting) {
 		return nil, fmt.Errorf("create complaint: %w", err)
@@ -218,10 +221,7 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 		if ch.FollowUp == nil {
 			return nil
 		}
-		return outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindComplaintResolved, events.CallbackStart{
-			Kind: events.CallbackComplaintFollowUp, Dealer: ch.FollowUp.Dealer, SourceType: events.SourceComplaint,
-			SourceID: events.FollowUpSourceID(ch.FollowUp.ComplaintID, ch.FollowUp.Round),
-		}, *ch.FollowUp))
+		return outbox.Add(ctx, tx, events.CallbackSourceEvent(events.KindComplaintResolved, ch.FollowUp.Callback, ch.FollowUp.Resolution))
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
@@ -429,7 +429,7 @@ func (s *Store) RecordClockEvent(ctx context.Context, id, key string, at time.Ti
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO complaint_events (dealer_id, complaint_id, kind, actor, time, level, detail, key)
 			VALUES ($1, $2, $3, 'system', $4, $5, $6, $7) ON CONFLICT (complaint_id, key) WHERE key IS NOT NULL DO NOTHING`,
-			c.Dealer, c.ID, rec.Kind, at, c.Level, rec.Detail, key)
+			c.Dealer, c.ID, string(rec.Kind), at, c.Level, rec.Detail, key)
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
@@ -475,10 +475,31 @@ func (s *Store) SetDeadlines(ctx context.Context, id string, response, resolutio
 	})
 }
 
-type storedTargets []struct {
+type storedTarget struct {
 	Severity   string `json:"severity"`
 	Response   int64  `json:"response_ms"`
 	Resolution int64  `json:"resolution_ms"`
+}
+
+// policyRow reads a stored policy (its scope, targets, warning ratio, time
+// and version) into p.
+func policyRow(row pgx.Row, p *complaint.Policy) (scope string, err error) {
+	var raw []byte
+	if err := row.Scan(&scope, &raw, &p.WarningRatio, &p.UpdateTime, &p.Version); err != nil {
+		return "", err
+	}
+	var ts []storedTarget
+	if err := json.Unmarshal(raw, &ts); err != nil {
+		return "", err
+	}
+	for _, t := range ts {
+		p.Targets = append(p.Targets, complaint.Target{Severity: t.Severity, Response: time.Duration(t.Response) * time.Millisecond, Resolution: time.Duration(t.Resolution) * time.Millisecond})
+	}
+	p.Overridden = scope != complaint.DefaultScope
+	if p.Overridden {
+		p.Dealer = scope
+	}
+	return scope, nil
 }
 
 // Policy returns the policy for scope ("default" or a dealer code), the
@@ -486,50 +507,62 @@ type storedTargets []struct {
 func (s *Store) Policy(ctx context.Context, dealer string) (complaint.Policy, error) {
 	var p complaint.Policy
 	err := pg.InReadOnlyTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
-		var raw []byte
-		var scope string
-		err := tx.QueryRow(ctx, `SELECT scope, targets, warning_ratio, update_time FROM sla_policies
-			WHERE scope IN ($1, 'default') ORDER BY scope = 'default' LIMIT 1`, dealer).Scan(&scope, &raw, &p.WarningRatio, &p.UpdateTime)
+		_, err := policyRow(tx.QueryRow(ctx, `SELECT scope, targets, warning_ratio, update_time, version FROM sla_policies
+			WHERE scope IN ($1, 'default') ORDER BY scope = 'default' LIMIT 1`, dealer), &p)
 		if errors.Is(err, pgx.ErrNoRows) {
 			p = complaint.DefaultPolicy()
 			return nil
 		}
-		if err != nil {
-			return err
-		}
-		var ts storedTargets
-		if err := json.Unmarshal(raw, &ts); err != nil {
-			return err
-		}
-		for _, t := range ts {
-			p.Targets = append(p.Targets, complaint.Target{Severity: t.Severity, Response: time.Duration(t.Response) * time.Millisecond, Resolution: time.Duration(t.Resolution) * time.Millisecond})
-		}
-		p.Overridden = scope != "default"
-		return nil
+		return err
 	})
 	if err != nil {
 		return p, fmt.Errorf("load SLA policy: %w", err)
 	}
-	if dealer != "default" {
+	if dealer != complaint.DefaultScope {
 		p.Dealer = dealer
 	}
 	return p, nil
 }
 
-// PutPolicy stores the policy of scope.
-func (s *Store) PutPolicy(ctx context.Context, scope string, p complaint.Policy) error {
-	var ts storedTargets
-	for _, t := range p.Targets {
-		ts = append(ts, struct {
-			Severity   string `json:"severity"`
-			Response   int64  `json:"response_ms"`
-			Resolution int64  `json:"resolution_ms"`
-		}{t.Severity, t.Response.Milliseconds(), t.Resolution.Milliseconds()})
+// PolicyVersion returns the policy as version left it; 0 is the built-in
+// default.
+func (s *Store) PolicyVersion(ctx context.Context, version int64) (complaint.Policy, error) {
+	if version == 0 {
+		return complaint.DefaultPolicy(), nil
 	}
-	raw, _ := json.Marshal(ts)
+	var p complaint.Policy
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		_, err := policyRow(tx.QueryRow(ctx, `SELECT scope, targets, warning_ratio, create_time, version FROM sla_policy_versions
+			WHERE version = $1`, version), &p)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return p, apperr.NotFound("SLA policy version", "SLA 版本", strconv.FormatInt(version, 10))
+	}
+	if err != nil {
+		return p, fmt.Errorf("load SLA policy version %d: %w", version, err)
+	}
+	return p, nil
+}
+
+// PutPolicy stores the policy of scope as a new version, kept for the
+// complaints filed under it.
+func (s *Store) PutPolicy(ctx context.Context, scope string, p complaint.Policy) error {
+	ts := make([]storedTarget, 0, len(p.Targets))
+	for _, t := range p.Targets {
+		ts = append(ts, storedTarget{t.Severity, t.Response.Milliseconds(), t.Resolution.Milliseconds()})
+	}
+	raw, err := json.Marshal(ts)
+	if err != nil {
+		return err
+	}
 	return pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO sla_policies (scope, targets, warning_ratio) VALUES ($1, $2, $3)
-			ON CONFLICT (scope) DO UPDATE SET targets = EXCLUDED.targets, warning_ratio = EXCLUDED.warning_ratio, update_time = now()`,
+		_, err := tx.Exec(ctx, `WITH v AS (
+				INSERT INTO sla_policy_versions (version, scope, targets, warning_ratio)
+				VALUES (nextval('sla_policy_version_seq'), $1, $2, $3) RETURNING version, create_time)
+			INSERT INTO sla_policies (scope, targets, warning_ratio, update_time, version) SELECT $1, $2, $3, create_time, version FROM v
+			ON CONFLICT (scope) DO UPDATE SET targets = EXCLUDED.targets, warning_ratio = EXCLUDED.warning_ratio,
+				update_time = EXCLUDED.update_time, version = EXCLUDED.version`,
 			scope, raw, p.WarningRatio)
 		return err
 	})

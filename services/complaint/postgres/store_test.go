@@ -29,9 +29,10 @@ func open(t *testing.T) *postgres.Store {
 
 func create(t *testing.T, s *postgres.Store, dealer, source string, at time.Time) *complaint.Complaint {
 	t.Helper()
-	c, err := s.Create(context.Background(), &complaint.Complaint{
+	in := &complaint.Complaint{
 		Dealer: dealer, Channel: "phone", Category: "parts", Severity: "high", Description: "noise after repair", Source: source,
-	}, "agent-1", at)
+	}
+	c, err := s.Create(context.Background(), in, in.Filed(), "agent-1", at)
 	if err != nil {
 		t.Fatal(err)
 	}

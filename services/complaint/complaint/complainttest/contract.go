@@ -11,6 +11,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/services/complaint/complaint"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 )
 
 var t0 = time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
@@ -28,6 +29,7 @@ func StoreContract(t *testing.T, open func(t *testing.T) complaint.Store) {
 		{"CreateBySourceAnswersTheExisting", createBySourceAnswersTheExisting},
 		{"ClockEventRecordedOncePerKey", clockEventRecordedOncePerKey},
 		{"OutOfScopeIsNotFound", outOfScopeIsNotFound},
+		{"PolicyVersionsAreKept", policyVersionsAreKept},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 	}
@@ -35,9 +37,10 @@ func StoreContract(t *testing.T, open func(t *testing.T) complaint.Store) {
 
 func create(t *testing.T, s complaint.Store, dealer, source string) *complaint.Complaint {
 	t.Helper()
-	c, err := s.Create(context.Background(), &complaint.Complaint{
+	in := &complaint.Complaint{
 		Dealer: dealer, Channel: "phone", Category: "parts", Severity: "high", Description: "noise after repair", Source: source,
-	}, "agent-1", t0)
+	}
+	c, err := s.Create(context.Background(), in, in.Filed(), "agent-1", t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +125,7 @@ func updateWritesEveryMutableField(t *testing.T, s complaint.Store) {
 		"AcknowledgeTime":   func(c *complaint.Complaint) { c.AcknowledgeTime = t0.Add(time.Minute) },
 		"ResolveTime":       func(c *complaint.Complaint) { c.ResolveTime = t0.Add(2 * time.Minute) },
 		"ReopenCount":       func(c *complaint.Complaint) { c.ReopenCount = 3 },
+		"PolicyVersion":     func(c *complaint.Complaint) { c.PolicyVersion = 7 },
 		"Version":           func(*complaint.Complaint) {}, // the update's own
 		"UpdateTime":        func(*complaint.Complaint) {}, // the update's own
 	}
@@ -235,7 +239,7 @@ func clockEventRecordedOncePerKey(t *testing.T, s complaint.Store) {
 		t.Fatalf("level %+v, %v; want 2", stored, err)
 	}
 	ns, err := s.Notifications(ctx, pg.Dealers("SH001"), "SH001", "", 10)
-	if err != nil || len(ns) != 1 || ns[0].RecipientRole != complaint.RecipientRole(2) || ns[0].Level != 2 {
+	if err != nil || len(ns) != 1 || ns[0].RecipientRole != escalation.RecipientRole(2) || ns[0].Level != 2 {
 		t.Fatalf("notifications %+v, %v; want one to L2", ns, err)
 	}
 	evs, err := s.Events(ctx, pg.Dealers("SH001"), c.ID)
@@ -258,5 +262,59 @@ func outOfScopeIsNotFound(t *testing.T, s complaint.Store) {
 	})
 	if apperr.Code(err) != apperr.ENOTFOUND || called {
 		t.Fatalf("update from SH002: %v (called %v), want not found", err, called)
+	}
+}
+
+// Each policy write is a new version; the version a complaint is filed
+// under is stored with it, and every version stays readable.
+func policyVersionsAreKept(t *testing.T, s complaint.Store) {
+	ctx := context.Background()
+	if p, err := s.Policy(ctx, "SH001"); err != nil || p.Version != 0 || p.Overridden {
+		t.Fatalf("before any write: %+v, %v; want the built-in default, version 0", p, err)
+	}
+	if p, err := s.PolicyVersion(ctx, 0); err != nil || !reflect.DeepEqual(p.Targets, complaint.DefaultPolicy().Targets) {
+		t.Fatalf("version 0: %+v, %v", p, err)
+	}
+	write := func(scope string, response time.Duration) complaint.Policy {
+		t.Helper()
+		p := complaint.DefaultPolicy()
+		for i := range p.Targets {
+			p.Targets[i].Response = response
+		}
+		if err := s.PutPolicy(ctx, scope, p); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Policy(ctx, scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	first := write(complaint.DefaultScope, time.Hour)
+	second := write(complaint.DefaultScope, 2*time.Hour)
+	own := write("SH002", 3*time.Hour)
+	if !(0 < first.Version && first.Version < second.Version && second.Version < own.Version) {
+		t.Fatalf("versions %d, %d, %d: want increasing from 1", first.Version, second.Version, own.Version)
+	}
+	if p, err := s.Policy(ctx, "SH001"); err != nil || p.Version != second.Version || p.Dealer != "SH001" || p.Overridden {
+		t.Errorf("SH001 falls back to the default: %+v, %v", p, err)
+	}
+	for _, want := range []complaint.Policy{first, second, own} {
+		got, err := s.PolicyVersion(ctx, want.Version)
+		if err != nil || got.Version != want.Version || got.Targets[0].Response != want.Targets[0].Response || got.Overridden != want.Overridden || got.Dealer != want.Dealer {
+			t.Errorf("version %d: %+v, %v; want %+v", want.Version, got, err, want)
+		}
+	}
+	if _, err := s.PolicyVersion(ctx, own.Version+100); apperr.Code(err) != apperr.ENOTFOUND {
+		t.Errorf("an unknown version: %v, want not found", err)
+	}
+	in := &complaint.Complaint{Dealer: "SH001", Channel: "phone", Category: "parts", Severity: "high",
+		Description: "noise", PolicyVersion: first.Version}
+	c, err := s.Create(ctx, in, in.Filed(), "agent-1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored, err := s.Get(ctx, pg.Dealers("SH001"), c.ID); err != nil || stored.PolicyVersion != first.Version || c.PolicyVersion != first.Version {
+		t.Errorf("filed under %d: answered %d, stored %+v, %v", first.Version, c.PolicyVersion, stored, err)
 	}
 }

@@ -29,6 +29,7 @@ type Fake struct {
 	events        map[string][]complaint.Event
 	notifications []complaint.Notification
 	policies      map[string]complaint.Policy
+	versions      []complaint.Policy // version i+1
 	templates     []complaint.Template
 	seq           int64
 }
@@ -58,7 +59,7 @@ func (f *Fake) notify(c complaint.Complaint, n complaint.Notice, at time.Time) {
 }
 
 // Create implements complaint.Store.
-func (f *Fake) Create(_ context.Context, c *complaint.Complaint, actor string, at time.Time) (*complaint.Complaint, error) {
+func (f *Fake) Create(_ context.Context, c *complaint.Complaint, ch complaint.Change, actor string, at time.Time) (*complaint.Complaint, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c.Source != "" {
@@ -72,8 +73,7 @@ func (f *Fake) Create(_ context.Context, c *complaint.Complaint, actor string, a
 	out.ID, out.State, out.Version, out.OriginDealer = outbox.NewID(), complaint.StateNew, 1, c.Dealer
 	out.CreateTime, out.UpdateTime = at, at
 	f.complaints[out.ID] = out
-	f.appendEvent(out, out.Dealer, complaint.Event{Kind: string(complaint.ChangeCreated), Actor: actor, Time: at,
-		Detail: c.Severity + " " + c.Category + " via " + c.Channel})
+	f.appendEvent(out, out.Dealer, complaint.Event{Kind: string(ch.Kind), Actor: actor, Time: at, Detail: ch.Detail})
 	return &out, nil
 }
 
@@ -202,7 +202,7 @@ func (f *Fake) RecordClockEvent(_ context.Context, id, key string, at time.Time,
 		}
 	}
 	f.seq++
-	f.events[id] = append(f.events[id], complaint.Event{Seq: f.seq, Kind: rec.Kind, Actor: "system", Time: at, Level: c.Level, Detail: rec.Detail, Dealer: c.Dealer, Key: key})
+	f.events[id] = append(f.events[id], complaint.Event{Seq: f.seq, Kind: string(rec.Kind), Actor: "system", Time: at, Level: c.Level, Detail: rec.Detail, Dealer: c.Dealer, Key: key})
 	if rec.Raised {
 		stored := f.complaints[id]
 		stored.Level = max(stored.Level, c.Level)
@@ -256,8 +256,27 @@ func (f *Fake) PutPolicy(_ context.Context, scope string, p complaint.Policy) er
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p.UpdateTime = time.Now()
+	p.Version = int64(len(f.versions) + 1)
+	p.Overridden, p.Dealer = scope != complaint.DefaultScope, ""
+	if p.Overridden {
+		p.Dealer = scope
+	}
 	f.policies[scope] = p
+	f.versions = append(f.versions, p)
 	return nil
+}
+
+// PolicyVersion implements complaint.Store.
+func (f *Fake) PolicyVersion(_ context.Context, version int64) (complaint.Policy, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if version == 0 {
+		return complaint.DefaultPolicy(), nil
+	}
+	if version < 0 || version > int64(len(f.versions)) {
+		return complaint.Policy{}, apperr.NotFound("SLA policy version", "SLA 版本", strconv.FormatInt(version, 10))
+	}
+	return f.versions[version-1], nil
 }
 
 // CreateTemplate implements complaint.Store.

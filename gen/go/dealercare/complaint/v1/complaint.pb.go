@@ -364,9 +364,14 @@ type Complaint struct {
 	// What opened it automatically: `callback/<task id>` for a callback that
 	// found the customer dissatisfied. Creating a complaint with a source
 	// that already opened one returns that complaint and changes nothing.
-	Source        string `protobuf:"bytes,23,opt,name=source,proto3" json:"source,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Source string `protobuf:"bytes,23,opt,name=source,proto3" json:"source,omitempty"`
+	// The SLA policy version its clocks count with (SlaPolicy.version): the
+	// one in force for its owner when it was filed, kept when the policy is
+	// edited, and replaced by the one in force then when its severity changes
+	// or it is transferred. 0 is the built-in default. Output only.
+	SlaPolicyVersion int64 `protobuf:"varint,24,opt,name=sla_policy_version,json=slaPolicyVersion,proto3" json:"sla_policy_version,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Complaint) Reset() {
@@ -558,6 +563,13 @@ func (x *Complaint) GetSource() string {
 		return x.Source
 	}
 	return ""
+}
+
+func (x *Complaint) GetSlaPolicyVersion() int64 {
+	if x != nil {
+		return x.SlaPolicyVersion
+	}
+	return 0
 }
 
 // Request for CreateComplaint.
@@ -2039,7 +2051,11 @@ type SlaPolicy struct {
 	// Whether this is the dealer's own override. Output only.
 	Overridden bool `protobuf:"varint,4,opt,name=overridden,proto3" json:"overridden,omitempty"`
 	// Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Each update is a new version, numbered across HQ's default and every
+	// dealer's override; a complaint names the version it counts with
+	// (Complaint.sla_policy_version). 0 is the built-in default. Output only.
+	Version       int64 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2107,6 +2123,13 @@ func (x *SlaPolicy) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *SlaPolicy) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 // Request for GetSlaPolicy.
@@ -2902,7 +2925,7 @@ var File_dealercare_complaint_v1_complaint_proto protoreflect.FileDescriptor
 
 const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\n" +
-	"'dealercare/complaint/v1/complaint.proto\x12\x17dealercare.complaint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\b\n" +
+	"'dealercare/complaint/v1/complaint.proto\x12\x17dealercare.complaint.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf9\b\n" +
 	"\tComplaint\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06dealer\x18\x02 \x01(\tR\x06dealer\x12#\n" +
@@ -2932,7 +2955,8 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12 \n" +
-	"\x06source\x18\x17 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06source\"\x83\x01\n" +
+	"\x06source\x18\x17 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x06source\x12,\n" +
+	"\x12sla_policy_version\x18\x18 \x01(\x03R\x10slaPolicyVersion\"\x83\x01\n" +
 	"\x16CreateComplaintRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12H\n" +
 	"\tcomplaint\x18\x02 \x01(\v2\".dealercare.complaint.v1.ComplaintB\x06\xbaH\x03\xc8\x01\x01R\tcomplaint\"]\n" +
@@ -3041,7 +3065,7 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\bresponse\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\xe7\x84\x0f*\x00R\bresponse\x12J\n" +
 	"\n" +
 	"resolution\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\xe7\x84\x0f*\x00R\n" +
-	"resolution\"\x8b\x02\n" +
+	"resolution\"\xa5\x02\n" +
 	"\tSlaPolicy\x12\x16\n" +
 	"\x06dealer\x18\x01 \x01(\tR\x06dealer\x12K\n" +
 	"\atargets\x18\x02 \x03(\v2'.dealercare.complaint.v1.SeverityTargetB\b\xbaH\x05\x92\x01\x02\x10\x04R\atargets\x12<\n" +
@@ -3050,7 +3074,8 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"overridden\x18\x04 \x01(\bR\n" +
 	"overridden\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"6\n" +
+	"updateTime\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\x03R\aversion\"6\n" +
 	"\x13GetSlaPolicyRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\"}\n" +
 	"\x16UpdateSlaPolicyRequest\x12\x1f\n" +

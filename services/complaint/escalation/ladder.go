@@ -1,15 +1,4 @@
-// Package sla is a complaint's SLA clocks and escalation ladder (SPEC
-// "complaint"): a first-response clock and a resolution clock counted in the
-// owning dealer's business time, the warnings and breaches they reach, and
-// the escalation levels L0 assignee → L1 dealer CS manager → L2 dealer GM →
-// L3 region manager → L4 HQ after-sales.
-//
-// It is pure: no clock, no I/O, no Temporal. The escalation workflow keeps a
-// Clock, moves it with Advance when time passes or an event arrives, asks
-// NextThreshold what comes next and turns the remaining business time into
-// an instant with Due. Everything here is deterministic, as workflow code
-// must be.
-package sla
+package escalation
 
 import (
 	"fmt"
@@ -18,31 +7,27 @@ import (
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/calendar"
-	"github.com/dealercare/dealercare/pkg/events"
 )
 
 // DefaultWarningRatio is the share of a target after which a warning goes
 // out when the policy sets none (SPEC: default at 80 % of the target).
 const DefaultWarningRatio = 0.8
 
-// Escalation levels.
+// Kind is a kind of clock event, as ComplaintClockService.RecordClockEvent
+// takes them.
+type Kind string
+
+// Kinds of clock events.
 const (
-	// LevelResponseBreach is the level a first-response breach raises to.
-	LevelResponseBreach = 1
-	// MaxLevel is HQ after-sales, the top of the ladder.
-	MaxLevel = 4
-	// ResolutionBreaches is how many multiples of the resolution target
-	// breach: the k-th raises to L1+k, so the third reaches MaxLevel.
-	ResolutionBreaches = MaxLevel - LevelResponseBreach
+	KindWarned    Kind = "warned"
+	KindBreached  Kind = "breached"
+	KindEscalated Kind = "escalated"
 )
 
-// Kinds of clock events, as ComplaintClockService.RecordClockEvent takes
-// them.
-const (
-	KindWarned    = "warned"
-	KindBreached  = "breached"
-	KindEscalated = "escalated"
-)
+// Valid reports whether k is one of the kinds above.
+func (k Kind) Valid() bool {
+	return k == KindWarned || k == KindBreached || k == KindEscalated
+}
 
 // Targets are the business-time targets of one severity.
 type Targets struct {
@@ -76,74 +61,11 @@ func (p Policy) For(severity string) (Targets, bool) {
 	return t, ok
 }
 
-// Clock is a complaint's two SLA clocks. The elapsed times are business
-// time counted up to Since; time after Since is not counted yet.
-type Clock struct {
-	ResponseElapsed   time.Duration `json:"response_elapsed"`
-	ResolutionElapsed time.Duration `json:"resolution_elapsed"`
-	ResponseRunning   bool          `json:"response_running"`
-	ResolutionRunning bool          `json:"resolution_running"`
-	// Since is the checkpoint: the instant up to which the clocks count.
-	Since time.Time `json:"since"`
-}
-
-// Start returns the clocks of a complaint in state at since, with nothing
-// elapsed. A complaint is filed new, with both clocks running.
-func Start(since time.Time, state string) Clock {
-	c := Clock{ResponseRunning: true, ResolutionRunning: true, Since: since}
-	if s, ok := SetState(c, state); ok {
-		return s
-	}
-	return c
-}
-
-// Advance counts the business time from c.Since to now on the running
-// clocks and moves the checkpoint to now. It never goes backwards: a now
-// not after Since changes nothing. cal must not be nil.
-func Advance(c Clock, cal *calendar.Calendar, now time.Time) Clock {
-	if !now.After(c.Since) {
-		return c
-	}
-	if c.ResponseRunning || c.ResolutionRunning {
-		d := cal.Between(c.Since, now)
-		if c.ResponseRunning {
-			c.ResponseElapsed += d
-		}
-		if c.ResolutionRunning {
-			c.ResolutionElapsed += d
-		}
-	}
-	c.Since = now
-	return c
-}
-
-// SetState runs or stops the clocks for the complaint's new state; Advance
-// to the moment of the change first. Acknowledging stops the response clock
-// for good; pending customer pauses only the resolution clock; resolved and
-// closed stop both; acknowledged, in progress and reopened run the
-// resolution clock. It returns false, and c unchanged, for an unknown state.
-func SetState(c Clock, state string) (Clock, bool) {
-	switch state {
-	case events.ComplaintNew:
-		// Response keeps what it was: once stopped it never restarts.
-		c.ResolutionRunning = true
-	case events.ComplaintAcknowledged, events.ComplaintInProgress, events.ComplaintReopened:
-		c.ResponseRunning, c.ResolutionRunning = false, true
-	case events.ComplaintPendingCustomer:
-		c.ResponseRunning, c.ResolutionRunning = false, false
-	case events.ComplaintResolved, events.ComplaintClosed:
-		c.ResponseRunning, c.ResolutionRunning = false, false
-	default:
-		return c, false
-	}
-	return c, true
-}
-
 // The keys of the breaches at which a deadline falls: the first response's
 // and the first resolution's.
 const (
-	ResponseBreachedKey        = "response/" + KindBreached
-	FirstResolutionBreachedKey = "resolution/1/" + KindBreached
+	ResponseBreachedKey        = "response/" + string(KindBreached)
+	FirstResolutionBreachedKey = "resolution/1/" + string(KindBreached)
 )
 
 // Threshold is a warning or breach a running clock will reach.
@@ -153,7 +75,7 @@ type Threshold struct {
 	// "resolution/<k>/breached".
 	Key string
 	// Kind is KindWarned or KindBreached.
-	Kind string
+	Kind Kind
 	// Level is the level the breach raises to at least (for a warning: the
 	// level its breach will raise to).
 	Level int
@@ -174,7 +96,8 @@ const (
 
 // point is one threshold of the ladder: at Elapsed on clock.
 type point struct {
-	key, kind string
+	key       string
+	kind      Kind
 	level     int
 	clock     clockID
 	elapsed   time.Duration
@@ -190,9 +113,9 @@ func ladder(t Targets) []point {
 	r := t.ratio()
 	var out []point
 	add := func(c clockID, name string, level int, at time.Duration) {
-		breach := name + "/" + KindBreached
+		breach := name + "/" + string(KindBreached)
 		if r < 1 {
-			out = append(out, point{key: name + "/" + KindWarned, kind: KindWarned, level: level, clock: c,
+			out = append(out, point{key: name + "/" + string(KindWarned), kind: KindWarned, level: level, clock: c,
 				elapsed: time.Duration(math.Round(r * float64(at))), breachKey: breach, breachAt: at})
 		}
 		out = append(out, point{key: breach, kind: KindBreached, level: level, clock: c, elapsed: at, breachKey: breach, breachAt: at})
@@ -243,14 +166,17 @@ func Due(cal *calendar.Calendar, now time.Time, remaining time.Duration) (time.T
 	return cal.Add(now, remaining)
 }
 
-// Raise returns the level after a breach of breachLevel: at least both,
-// at most MaxLevel. Breaches never lower a level a manual escalation set.
-func Raise(level, breachLevel int) int {
-	return min(max(level, breachLevel), MaxLevel)
-}
-
-// EscalatedKey is the idempotency key of the escalation to level, e.g.
-// "escalated/L2": each level is notified once per complaint.
-func EscalatedKey(level int) string {
-	return fmt.Sprintf("%s/L%d", KindEscalated, level)
+// Next is the next threshold a running clock will reach and the instant
+// it falls due on cal; false when there is none, or when cal has no
+// opening time within years (nothing will fire).
+func Next(c Clock, t Targets, fired []string, cal *calendar.Calendar) (Threshold, time.Time, bool) {
+	th, ok := NextThreshold(c, t, fired)
+	if !ok {
+		return Threshold{}, time.Time{}, false
+	}
+	due, err := Due(cal, c.Since, th.Remaining)
+	if err != nil {
+		return Threshold{}, time.Time{}, false
+	}
+	return th, due.UTC(), true
 }
