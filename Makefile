@@ -109,6 +109,11 @@ $(OPENAPI_LINT)/.done: tools/openapilint/package.json tools/openapilint/package-
 	cd $(OPENAPI_LINT) && npm ci --no-audit --no-fund --ignore-scripts --loglevel error
 	touch $@
 
+## test-cli-import: the CLI follows a DMS import of DEALERCARE_CLI_IMPORT_ROWS
+## rows (default 100,000; make test imports 20,000 under -race) to its end.
+test-cli-import: build $(BIN)/temporal
+	@$(BIN)/devstack testenv -- sh -c 'cd tools/cli && DEALERCARE_CLI_IMPORT_ROWS=$${DEALERCARE_CLI_IMPORT_ROWS:-100000} go test -count=1 -timeout 30m -run TestImportFollowedToItsEnd -v . | grep -E "import_test|^(---|ok|FAIL)"'
+
 ## token: a dev JWT, e.g. make token ROLE=agent DEALER=SH001 (or REGION=EAST).
 token:
 	@cd tools/dev && go build -o $(BIN)/devtoken ./cmd/devtoken
