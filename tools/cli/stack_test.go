@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/config"
@@ -25,12 +24,11 @@ import (
 	"github.com/dealercare/dealercare/services/customer/importer"
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
 	evaluation "github.com/dealercare/dealercare/services/evaluation/app"
+	"github.com/dealercare/dealercare/services/evaluation/evaluationtest"
 	evaluationpg "github.com/dealercare/dealercare/services/evaluation/postgres"
 	gateway "github.com/dealercare/dealercare/services/gateway/app"
 	"github.com/dealercare/dealercare/services/gateway/idempotency"
 	"github.com/dealercare/dealercare/tools/cli"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // stack is the real gateway in front of the real customer service (the
@@ -132,33 +130,8 @@ func (s *stack) network(t *testing.T) {
 // its end and roll up.
 func (s *stack) evaluate(t *testing.T) {
 	t.Helper()
-	conn, err := grpc.NewClient(s.evaluationAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx := auth.WithToken(context.Background(), s.token(t, auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}}))
-	c := evaluationv1.NewEvaluationWorkflowServiceClient(conn)
-	if _, err := c.SyncDealers(ctx, &evaluationv1.SyncDealersRequest{}); err != nil {
-		t.Fatal(err)
-	}
-	for more := true; more; {
-		res, err := c.SyncFeed(ctx, &evaluationv1.SyncFeedRequest{Source: "customer"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		more = res.GetMore()
-	}
-	for range 100 {
-		res, err := c.Rollup(ctx, &evaluationv1.RollupRequest{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !res.GetMore() && res.GetDealers() == 0 {
-			return
-		}
-	}
-	t.Fatal("the rollup did not settle")
+	svc := s.token(t, auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}})
+	evaluationtest.CatchUp(t, s.evaluationAddr, svc, "customer")
 }
 
 // run is one `dealercare` command line against the stack, as a terminal
