@@ -17,6 +17,7 @@ GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/p
 
 .PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation bench-relay clean-run
 .PHONY: images chart-test chart-test-go chart-tools
+.PHONY: lint-openapi test-cli-import
 
 all: build
 
@@ -28,7 +29,7 @@ run: build $(BIN)/temporal
 ## test: unit and integration tests against a real PostgreSQL and Temporal
 ## dev server that it starts itself (unless DEALERCARE_TEST_DATABASE_URL and
 ## DEALERCARE_TEST_TEMPORAL_ADDRESS are given), plus the generated-code check.
-test: build $(BIN)/temporal check-generate lint chart-tools $(BIN)/temporal-setup
+test: build $(BIN)/temporal check-generate lint lint-openapi chart-tools $(BIN)/temporal-setup
 	@$(BIN)/devstack testenv -- $(MAKE) --no-print-directory test-go chart-test-go
 
 # Runs inside the environment `devstack testenv` provides.
@@ -90,6 +91,28 @@ GO_SOURCES = git ls-files --cached --others --exclude-standard '*.go' | grep -v 
 lint:
 	@test -z "$$(gofmt -l $$($(GO_SOURCES)))" || { gofmt -l $$($(GO_SOURCES)); echo "gofmt needed"; exit 1; }
 	@for m in $(MODULES); do (cd $$m && go vet ./...) || exit 1; done
+
+## lint-openapi: the OpenAPI 3.1 document through two strict linters
+## (Redocly recommended-strict and more, Spectral's whole OpenAPI ruleset;
+## rule sets in tools/openapilint), no error and no warning allowed.
+OPENAPI_DOC := gen/go/openapi/dealercare.openapi.json
+OPENAPI_LINT := $(BIN)/openapi-lint
+lint-openapi: $(OPENAPI_LINT)/.done
+	@REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(OPENAPI_LINT)/node_modules/.bin/redocly lint --config tools/openapilint/redocly.yaml --max-problems 1000 --format stylish $(OPENAPI_DOC) 2>&1 | grep -v -e '^ *║' -e '^ *[╔╚]'; test $${PIPESTATUS[0]} -eq 0
+	@$(OPENAPI_LINT)/node_modules/.bin/spectral lint --ruleset tools/openapilint/spectral.yaml --fail-severity warn --format stylish $(OPENAPI_DOC)
+
+# The linters' pinned versions (package-lock.json) with npm ci: about a
+# minute on a fresh machine, cached in bin/.
+$(OPENAPI_LINT)/.done: tools/openapilint/package.json tools/openapilint/package-lock.json
+	rm -rf $(OPENAPI_LINT) && mkdir -p $(OPENAPI_LINT)
+	cp tools/openapilint/package.json tools/openapilint/package-lock.json $(OPENAPI_LINT)/
+	cd $(OPENAPI_LINT) && npm ci --no-audit --no-fund --ignore-scripts --loglevel error
+	touch $@
+
+## test-cli-import: the CLI follows a DMS import of DEALERCARE_CLI_IMPORT_ROWS
+## rows (default 100,000; make test imports 20,000 under -race) to its end.
+test-cli-import: build $(BIN)/temporal
+	@$(BIN)/devstack testenv -- sh -c 'cd tools/cli && DEALERCARE_CLI_IMPORT_ROWS=$${DEALERCARE_CLI_IMPORT_ROWS:-100000} go test -count=1 -timeout 30m -run TestImportFollowedToItsEnd -v . | grep -E "import_test|^(---|ok|FAIL)"'
 
 ## token: a dev JWT, e.g. make token ROLE=agent DEALER=SH001 (or REGION=EAST).
 token:

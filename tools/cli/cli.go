@@ -1,10 +1,11 @@
 // Package cli is the `dealercare` command: the REST API's jobs people do
 // from a terminal. It signs in with a token or the dev key, lists and shows
 // any resource of the OpenAPI document (so resources added later need no
-// change here), and runs a DMS import with a progress bar that follows it
-// to its end and prints its row errors. Output is a table, or JSON with
-// --json; errors are the API's message, in the caller's language (--lang,
-// else $LANG).
+// change here), runs a DMS import with a progress bar that follows it to
+// its end and prints its row errors, and exports KPI reports and rankings
+// to CSV or XLSX. Output is a table, or JSON with --json; errors are the
+// API's message, in the caller's language (--lang, else $LANG), which is
+// also the language of table and report headers.
 package cli
 
 import (
@@ -39,6 +40,8 @@ const usage = `dealercare: the dealercare REST API from a terminal.
   dealercare list COLLECTION [--dealer SH001] [-p name=value ...] [--all]
   dealercare show COLLECTION ID [--dealer SH001] [-p name=value ...]
   dealercare import FILE --dealer SH001 [--encoding gbk]
+  dealercare kpis [--dealer SH001 | --region EAST] [--granularity month|week|day] [--date YYYY-MM-DD] [--periods N] [--out FILE.csv|FILE.xlsx]
+  dealercare rank [--region EAST] [--granularity month|week|day] [--date YYYY-MM-DD] [--out FILE.csv|FILE.xlsx]
   dealercare collections
 
 Global flags (before the command): --json, --lang zh-CN|en, --url, --token.
@@ -122,17 +125,22 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	switch cmd {
-	case "list":
-		return api.list(ctx, rest)
-	case "show":
-		return api.show(ctx, rest)
-	case "import":
-		return api.importFile(ctx, rest)
-	default:
+	run, ok := commands[cmd]
+	if !ok {
 		fs.Usage()
 		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", cmd)}
 	}
+	return run(api, ctx, rest)
+}
+
+// commands are the commands that call the API as the signed-in caller. A
+// command in a file of its own adds itself here from an init function.
+var commands = map[string]func(a *api, ctx context.Context, args []string) error{
+	"list":   (*api).list,
+	"show":   (*api).show,
+	"import": (*api).importFile,
+	"kpis":   (*api).kpis,
+	"rank":   (*api).rank,
 }
 
 // langOf maps $LANG (zh_CN.UTF-8) to an Accept-Language value.

@@ -4,34 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
 
+	"github.com/dealercare/dealercare/gen/go/client"
 	"github.com/schollz/progressbar/v3"
 )
-
-// dmsImport is the part of an Import the command follows.
-type dmsImport struct {
-	ID            string `json:"id"`
-	State         string `json:"state"`
-	TotalRows     int64  `json:"totalRows"`
-	ProcessedRows int64  `json:"processedRows"`
-	InsertedRows  int64  `json:"insertedRows"`
-	UpdatedRows   int64  `json:"updatedRows"`
-	UnchangedRows int64  `json:"unchangedRows"`
-	FailedRows    int64  `json:"failedRows"`
-	Failure       string `json:"failure"`
-	Encoding      string `json:"encoding"`
-}
-
-type importError struct {
-	Row    int64  `json:"row"`
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
-}
 
 // importFile uploads a DMS export, follows the import to its end with a
 // progress bar on stderr and prints its summary and row errors. It exits 1
@@ -58,11 +38,24 @@ func (a *api) importFile(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	base := "/v1/dealers/" + url.PathEscape(*dealer) + "/imports"
-	var imp dmsImport
-	if err := a.call(ctx, "POST", base, map[string]any{"fileName": filepath.Base(file), "content": content, "encoding": *encoding}, &imp); err != nil {
+	c, err := a.newClient()
+	if err != nil {
 		return err
 	}
+	name := filepath.Base(file)
+	body := client.CreateImportJSONRequestBody{Content: content, FileName: &name}
+	if *encoding != "" {
+		body.Encoding = encoding
+	}
+	created, err := c.CreateImportWithResponse(ctx, *dealer, nil, body)
+	if err != nil {
+		return err
+	}
+	if err := check(created, created.Body); err != nil {
+		return err
+	}
+	imp := *created.JSON200
+	id := deref(imp.Id)
 	bar := progressbar.NewOptions64(-1,
 		progressbar.OptionSetWriter(a.m.Stderr),
 		progressbar.OptionSetDescription(a.msg("importing "+filepath.Base(file), "正在导入 "+filepath.Base(file))),
@@ -75,41 +68,47 @@ func (a *api) importFile(ctx context.Context, args []string) error {
 	)
 	tick := time.NewTicker(a.m.PollInterval)
 	defer tick.Stop()
-	for imp.State == "IMPORT_STATE_RUNNING" {
-		if imp.TotalRows > 0 && bar.GetMax64() != imp.TotalRows {
-			bar.ChangeMax64(imp.TotalRows)
+	for deref(imp.State) == client.IMPORTSTATERUNNING {
+		if total := int64(deref(imp.TotalRows)); total > 0 && bar.GetMax64() != total {
+			bar.ChangeMax64(total)
 		}
-		_ = bar.Set64(imp.ProcessedRows)
+		_ = bar.Set64(int64(deref(imp.ProcessedRows)))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
 		}
-		if err := a.call(ctx, "GET", base+"/"+url.PathEscape(imp.ID), nil, &imp); err != nil {
+		got, err := c.GetImportWithResponse(ctx, *dealer, id)
+		if err != nil {
 			return err
 		}
+		if err := check(got, got.Body); err != nil {
+			return err
+		}
+		imp = *got.JSON200
 	}
-	if imp.TotalRows > 0 {
-		bar.ChangeMax64(imp.TotalRows)
+	if total := int64(deref(imp.TotalRows)); total > 0 {
+		bar.ChangeMax64(total)
 	}
-	_ = bar.Set64(imp.ProcessedRows)
+	_ = bar.Set64(int64(deref(imp.ProcessedRows)))
 	_ = bar.Finish()
 
-	var rowErrors []importError
+	var rowErrors []client.ImportError
+	size := int32(1000)
 	for token := ""; ; {
-		var page struct {
-			Errors        []importError `json:"errors"`
-			NextPageToken string        `json:"nextPageToken"`
-		}
-		q := "?page_size=1000"
+		params := &client.ListImportErrorsParams{PageSize: &size}
 		if token != "" {
-			q += "&page_token=" + url.QueryEscape(token)
+			params.PageToken = &token
 		}
-		if err := a.call(ctx, "GET", base+"/"+url.PathEscape(imp.ID)+"/errors"+q, nil, &page); err != nil {
+		page, err := c.ListImportErrorsWithResponse(ctx, *dealer, id, params)
+		if err != nil {
 			return err
 		}
-		rowErrors = append(rowErrors, page.Errors...)
-		if token = page.NextPageToken; token == "" {
+		if err := check(page, page.Body); err != nil {
+			return err
+		}
+		rowErrors = append(rowErrors, deref(page.JSON200.Errors)...)
+		if token = deref(page.JSON200.NextPageToken); token == "" {
 			break
 		}
 	}
@@ -123,14 +122,14 @@ func (a *api) importFile(ctx context.Context, args []string) error {
 			k string
 			v any
 		}{
-			{a.msg("import", "导入"), imp.ID}, {a.msg("state", "状态"), imp.State}, {a.msg("rows", "行数"), imp.TotalRows},
-			{a.msg("inserted", "新增"), imp.InsertedRows}, {a.msg("updated", "更新"), imp.UpdatedRows},
-			{a.msg("unchanged", "未变"), imp.UnchangedRows}, {a.msg("rejected", "拒绝"), imp.FailedRows},
+			{a.msg("import", "导入"), id}, {a.msg("state", "状态"), deref(imp.State)}, {a.msg("rows", "行数"), deref(imp.TotalRows)},
+			{a.msg("inserted", "新增"), deref(imp.InsertedRows)}, {a.msg("updated", "更新"), deref(imp.UpdatedRows)},
+			{a.msg("unchanged", "未变"), deref(imp.UnchangedRows)}, {a.msg("rejected", "拒绝"), deref(imp.FailedRows)},
 		} {
 			fmt.Fprintf(tw, "%s\t%v\n", kv.k, kv.v)
 		}
-		if imp.Failure != "" {
-			fmt.Fprintf(tw, "%s\t%s\n", a.msg("failure", "失败原因"), imp.Failure)
+		if f := deref(imp.Failure); f != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", a.msg("failure", "失败原因"), f)
 		}
 		_ = tw.Flush()
 		if len(rowErrors) > 0 {
@@ -138,18 +137,28 @@ func (a *api) importFile(ctx context.Context, args []string) error {
 			tw := tabwriter.NewWriter(a.m.Stdout, 0, 2, 2, ' ', 0)
 			fmt.Fprintln(tw, a.msg("ROW\tFIELD\tREASON", "行\t字段\t原因"))
 			for _, e := range rowErrors {
-				fmt.Fprintf(tw, "%d\t%s\t%s\n", e.Row, e.Field, e.Reason)
+				fmt.Fprintf(tw, "%d\t%s\t%s\n", deref(e.Row), deref(e.Field), deref(e.Reason))
 			}
 			_ = tw.Flush()
 		}
 	}
 	switch {
-	case imp.State == "IMPORT_STATE_FAILED":
-		return exitError{code: 1, msg: a.msg("the import failed: ", "导入失败：") + imp.Failure}
-	case imp.FailedRows > 0:
+	case deref(imp.State) == client.IMPORTSTATEFAILED:
+		return exitError{code: 1, msg: a.msg("the import failed: ", "导入失败：") + deref(imp.Failure)}
+	case deref(imp.FailedRows) > 0:
 		return exitError{code: 3}
 	}
 	return nil
+}
+
+// deref is *p, or the zero value for nil (the generated client's optional
+// fields).
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
 }
 
 // msg picks the caller's language.

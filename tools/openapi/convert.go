@@ -82,6 +82,7 @@ func convert(sw obj, files registry, generate []string, examples map[string]any)
 	for _, t := range sortedKeys(c.tags) {
 		tags = append(tags, obj{"name": t, "description": c.tags[t]})
 	}
+	pruneSchemas(schemas, paths)
 	info := asObj(sw["info"])
 	return obj{
 		"openapi": "3.1.0",
@@ -98,6 +99,41 @@ func convert(sw obj, files registry, generate []string, examples map[string]any)
 		},
 		"security": []any{obj{"bearer": []any{}}},
 	}, nil
+}
+
+// pruneSchemas drops the schemas no operation reaches: a request message
+// whose fields all became path or query parameters (PeriodQuery) would be
+// a component without a use, which strict linters reject.
+func pruneSchemas(schemas obj, paths obj) {
+	reached := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case obj:
+			for k, x := range v {
+				if r, ok := x.(string); ok && k == "$ref" && strings.HasPrefix(r, schemaRef) {
+					name := strings.TrimPrefix(r, schemaRef)
+					if !reached[name] {
+						reached[name] = true
+						walk(schemas[name])
+					}
+					continue
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(paths)
+	walk(errorResponses())
+	for name := range schemas {
+		if !reached[name] {
+			delete(schemas, name)
+		}
+	}
 }
 
 // nameDefinitions gives each definition its component name: the message's
@@ -185,8 +221,14 @@ func (c *converter) schema(s obj, md protoreflect.MessageDescriptor) obj {
 			if fd != nil && nullable(fd) {
 				ps = withNull(ps)
 			}
-			if fd != nil && isRequired(fd) {
-				required = append(required, name)
+			if d, _ := ps["description"].(string); outputOnly.MatchString(d) {
+				ps["readOnly"] = true
+			}
+			if fd != nil {
+				constrain(ps, fd)
+				if isRequired(fd) {
+					required = append(required, name)
+				}
 			}
 			conv[name] = ps
 		}
@@ -257,6 +299,89 @@ func isRequired(fd protoreflect.FieldDescriptor) bool {
 		return true
 	}
 	return rules.GetRepeated().GetMinItems() > 0
+}
+
+// outputOnly finds the AIP phrase in a field's comment wherever a sentence
+// starts with it ("Output only; change with AssignComplaint."), not only
+// as the leading "Output only." protoc-gen-openapiv2 looks for.
+var outputOnly = regexp.MustCompile(`(^|[.;:!?]\s+)Output only\b`)
+
+// constrain copies protovalidate's bounds of a scalar or repeated field
+// into its schema, so a client (and a linter) sees what the API rejects:
+// string lengths (min_len, max_len, len; bytes: a minimum length), item
+// counts, and the bounds of 32-bit numbers and doubles (64-bit integers
+// are JSON strings, where minimum would not apply). A `required` string
+// is at least one character long. Patterns stay out: protovalidate's are
+// RE2, JSON Schema's ECMA-262.
+func constrain(s obj, fd protoreflect.FieldDescriptor) {
+	rules, _ := proto.GetExtension(fd.Options(), validate.E_Field).(*validate.FieldRules)
+	if rules == nil {
+		return
+	}
+	if _, ok := s["$ref"]; ok {
+		return
+	}
+	if fd.IsList() {
+		if r := rules.GetRepeated(); r != nil {
+			if r.HasMinItems() {
+				s["minItems"] = r.GetMinItems()
+			}
+			if r.HasMaxItems() {
+				s["maxItems"] = r.GetMaxItems()
+			}
+		}
+		return
+	}
+	if fd.IsMap() {
+		return
+	}
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		r := rules.GetString()
+		switch {
+		case r.HasLen():
+			s["minLength"], s["maxLength"] = r.GetLen(), r.GetLen()
+		case r.HasMinLen():
+			s["minLength"] = r.GetMinLen()
+		case rules.GetRequired():
+			s["minLength"] = 1
+		}
+		if r.HasMaxLen() {
+			s["maxLength"] = r.GetMaxLen()
+		}
+	case protoreflect.BytesKind:
+		if r := rules.GetBytes(); r.GetMinLen() > 0 || r.GetLen() > 0 || rules.GetRequired() {
+			s["minLength"] = 1
+		}
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		r := rules.GetInt32()
+		bound(s, r.HasGte(), float64(r.GetGte()), r.HasGt(), float64(r.GetGt()), r.HasLte(), float64(r.GetLte()), r.HasLt(), float64(r.GetLt()))
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		r := rules.GetUint32()
+		bound(s, r.HasGte(), float64(r.GetGte()), r.HasGt(), float64(r.GetGt()), r.HasLte(), float64(r.GetLte()), r.HasLt(), float64(r.GetLt()))
+	case protoreflect.DoubleKind:
+		r := rules.GetDouble()
+		bound(s, r.HasGte(), r.GetGte(), r.HasGt(), r.GetGt(), r.HasLte(), r.GetLte(), r.HasLt(), r.GetLt())
+	case protoreflect.FloatKind:
+		r := rules.GetFloat()
+		bound(s, r.HasGte(), float64(r.GetGte()), r.HasGt(), float64(r.GetGt()), r.HasLte(), float64(r.GetLte()), r.HasLt(), float64(r.GetLt()))
+	}
+}
+
+// bound sets a number's JSON Schema bounds from protovalidate's.
+func bound(s obj, hasGte bool, gte float64, hasGt bool, gt float64, hasLte bool, lte float64, hasLt bool, lt float64) {
+	if hasGte {
+		s["minimum"] = gte
+	}
+	if hasGt {
+		s["exclusiveMinimum"] = gt
+	}
+	if hasLte {
+		s["maximum"] = lte
+	}
+	if hasLt {
+		s["exclusiveMaximum"] = lt
+	}
 }
 
 var pathParam = regexp.MustCompile(`\{([^}=]+)(=[^}]*)?\}`)
@@ -393,6 +518,13 @@ func (c *converter) operation(verb, path string, op obj, rename map[string]strin
 	for _, k := range []string{"summary", "description", "deprecated"} {
 		if v, ok := op[k]; ok {
 			out[k] = v
+		}
+	}
+	if _, ok := out["description"]; !ok {
+		// A one-paragraph comment is all summary to protoc-gen-openapiv2;
+		// linters and documentation tools read the description.
+		if v, ok := out["summary"]; ok {
+			out["description"] = v
 		}
 	}
 	var params []any

@@ -51,7 +51,7 @@ func errorSchemas() obj {
 			"required":    []string{"code", "message", "details"},
 			"properties": obj{
 				"code":    obj{"type": "integer", "format": "int32", "description": "The google.rpc.Code, e.g. 3 (INVALID_ARGUMENT), 5 (NOT_FOUND)."},
-				"message": obj{"type": "string", "description": "What went wrong, naming the field, in the caller's language (Accept-Language: zh-CN or en)."},
+				"message": obj{"type": "string", "minLength": 1, "description": "What went wrong, naming the field, in the caller's language (Accept-Language: zh-CN or en)."},
 				"details": obj{"type": "array", "items": obj{"$ref": schemaRef + "StatusDetail"}},
 			},
 			"examples": []any{obj{
@@ -75,13 +75,13 @@ func errorSchemas() obj {
 			"description": "google.rpc.BadRequest: the fields the request got wrong.",
 			"required":    []string{"@type", "fieldViolations"},
 			"properties": obj{
-				"@type": obj{"type": "string", "const": "type.googleapis.com/google.rpc.BadRequest"},
+				"@type": obj{"type": "string", "minLength": 1, "const": "type.googleapis.com/google.rpc.BadRequest"},
 				"fieldViolations": obj{"type": "array", "items": obj{
 					"type":     "object",
 					"required": []string{"field", "description"},
 					"properties": obj{
-						"field":            obj{"type": "string", "description": "The field's path, e.g. `customer.mobile` or `answers[1].rating`."},
-						"description":      obj{"type": "string", "description": "Why, in the caller's language."},
+						"field":            obj{"type": "string", "minLength": 1, "description": "The field's path, e.g. `customer.mobile` or `answers[1].rating`."},
+						"description":      obj{"type": "string", "minLength": 1, "description": "Why, in the caller's language."},
 						"reason":           str,
 						"localizedMessage": obj{"anyOf": []any{obj{"$ref": schemaRef + "LocalizedMessage"}, obj{"type": "null"}}},
 					},
@@ -91,16 +91,16 @@ func errorSchemas() obj {
 		"LocalizedMessage": obj{
 			"type":       "object",
 			"required":   []string{"locale", "message"},
-			"properties": obj{"locale": str, "message": str},
+			"properties": obj{"locale": obj{"type": "string", "minLength": 1}, "message": obj{"type": "string", "minLength": 1}},
 		},
 		"LocalizedMessageDetail": obj{
 			"type":        "object",
 			"description": "google.rpc.LocalizedMessage: the message in the language used (`en` or `zh-CN`).",
 			"required":    []string{"@type", "locale", "message"},
 			"properties": obj{
-				"@type":   obj{"type": "string", "const": "type.googleapis.com/google.rpc.LocalizedMessage"},
-				"locale":  obj{"type": "string", "enum": []string{"en", "zh-CN"}},
-				"message": str,
+				"@type":   obj{"type": "string", "minLength": 1, "const": "type.googleapis.com/google.rpc.LocalizedMessage"},
+				"locale":  obj{"type": "string", "minLength": 1, "enum": []string{"en", "zh-CN"}},
+				"message": obj{"type": "string", "minLength": 1},
 			},
 		},
 	}

@@ -2314,6 +2314,8 @@ type Gender string
 type Granularity string
 
 // Import An import of a DMS export.
+//
+// Examples: {"createTime":"2026-11-30T02:00:00Z","dealer":"SH001","encoding":"gbk","failedRows":14,"failure":"","fileName":"dms-export-2026-11.csv","finishTime":"2026-11-30T02:00:43Z","id":"0190b5d4-1e0e-7000-8000-000000000020","insertedRows":99950,"processedRows":100000,"state":"IMPORT_STATE_SUCCEEDED","totalRows":100000,"unchangedRows":6,"updatedRows":30}
 type Import struct {
 	// CreateTime Output only.
 	CreateTime *time.Time `json:"createTime,omitempty"`
@@ -2414,6 +2416,8 @@ type KpiPeriod struct {
 }
 
 // KpiTable KPIs over consecutive periods, oldest first.
+//
+// Examples: {"granularity":"GRANULARITY_MONTH","periods":[{"compositeScore":87.5,"endDate":"2026-11-30","startDate":"2026-11-01","values":[{"denominator":"200","kpi":"callback_rate_3dc","numerator":188,"rating":"RATING_GREEN","target":0.9,"value":0.94},{"denominator":"188","kpi":"ssi","numerator":17023.4,"rating":"RATING_AMBER","target":92,"value":90.55}]}],"scope":"dealers/SH001","updateTime":"2026-12-01T00:05:00Z"}
 type KpiTable struct {
 	// Granularity Granularity of the periods.
 	Granularity *Granularity `json:"granularity,omitempty"`
@@ -3232,6 +3236,8 @@ type ResumeComplaintBody struct {
 }
 
 // Sale A vehicle delivery.
+//
+// Examples: {"createTime":"2026-03-01T08:00:00Z","customer":"0190b5d4-1e0e-7000-8000-000000000001","dealer":"SH001","deliveredTime":"2026-03-01T06:30:00Z","id":"0190b5d4-1e0e-7000-8000-000000000010","salesperson":"zhang.wei","vehicle":"0190b5d4-1e0e-7000-8000-000000000002"}
 type Sale struct {
 	// CreateTime Output only.
 	CreateTime *time.Time `json:"createTime,omitempty"`

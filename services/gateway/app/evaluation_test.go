@@ -1,52 +1,21 @@
 package app_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
-	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"github.com/dealercare/dealercare/services/evaluation/evaluationtest"
 )
 
 // evaluate does what the evaluation's feed workflow does: refresh the
 // dealers, pull every source's change feed to its end, roll up.
 func (g *gw) evaluate(t *testing.T) {
 	t.Helper()
-	conn, err := grpc.NewClient(g.evaluationAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx := auth.WithToken(context.Background(), g.token(t, auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}}))
-	c := evaluationv1.NewEvaluationWorkflowServiceClient(conn)
-	if _, err := c.SyncDealers(ctx, &evaluationv1.SyncDealersRequest{}); err != nil {
-		t.Fatal(err)
-	}
-	for _, source := range []string{"customer", "callback", "complaint"} {
-		for range 100 {
-			res, err := c.SyncFeed(ctx, &evaluationv1.SyncFeedRequest{Source: source})
-			if err != nil {
-				t.Fatalf("sync %s: %v", source, err)
-			}
-			if !res.GetMore() {
-				break
-			}
-		}
-	}
-	for range 100 {
-		res, err := c.Rollup(ctx, &evaluationv1.RollupRequest{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !res.GetMore() && res.GetDealers() == 0 {
-			return
-		}
-	}
+	svc := g.token(t, auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}})
+	evaluationtest.CatchUp(t, g.evaluationAddr, svc, "customer", "callback", "complaint")
 }
 
 // completeTask claims, answers and completes a callback task through the

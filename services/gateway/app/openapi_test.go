@@ -106,7 +106,7 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	if len(doc.Paths) < 40 {
 		t.Errorf("only %d paths", len(doc.Paths))
 	}
-	for _, main := range []string{"Customer", "Vehicle", "RepairOrder", "Complaint", "CallbackTask", "Dealer"} {
+	for _, main := range []string{"Customer", "Vehicle", "RepairOrder", "Complaint", "CallbackTask", "Dealer", "Sale", "Import", "KpiTable"} {
 		if ex, _ := doc.Components.Schemas[main]["examples"].([]any); len(ex) == 0 {
 			t.Errorf("schema %s has no example", main)
 		}
