@@ -321,12 +321,12 @@ func applyCampaignTarget(ctx context.Context, tx pgx.Tx, v evaluation.Versioned[
 	if err != nil && err != pgx.ErrNoRows {
 		return false, err
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO campaign_target_facts (dealer_id, campaign_id, customer_id, vin, window_start, window_end, source_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	tag, err := tx.Exec(ctx, `INSERT INTO campaign_target_facts (dealer_id, campaign_id, customer_id, vin, window_start, window_end, kind, code, source_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (dealer_id, campaign_id, customer_id) DO UPDATE SET vin = excluded.vin, window_start = excluded.window_start,
-			window_end = excluded.window_end, source_seq = excluded.source_seq
+			window_end = excluded.window_end, kind = excluded.kind, code = excluded.code, source_seq = excluded.source_seq
 		WHERE campaign_target_facts.source_seq < excluded.source_seq`,
-		f.Dealer, f.CampaignID, f.CustomerID, f.VIN, f.WindowStart, f.WindowEnd, v.Seq)
+		f.Dealer, f.CampaignID, f.CustomerID, f.VIN, f.WindowStart, f.WindowEnd, f.Kind, f.Code, v.Seq)
 	if err != nil || tag.RowsAffected() == 0 {
 		return false, err
 	}

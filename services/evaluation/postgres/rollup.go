@@ -104,6 +104,7 @@ figures (day, kpi, numerator, denominator) AS (
         CROSS JOIN LATERAL (
             SELECT min(r.open_time) AS first FROM repair_order_facts r
             WHERE r.vin = t.vin AND r.open_time >= t.window_start AND r.open_time < t.window_end
+              AND (t.kind <> 'recall' OR (r.type = 'recall' AND r.campaign_code = t.code))
         ) ret, bounds b
         WHERE t.dealer_id = $1 AND ret.first >= b.lo AND ret.first < b.hi AND t.window_start < b.hi
         GROUP BY 1
