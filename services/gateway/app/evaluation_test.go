@@ -27,7 +27,7 @@ func (g *gw) evaluate(t *testing.T) {
 	if _, err := c.SyncDealers(ctx, &evaluationv1.SyncDealersRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, source := range []string{"customer", "callback", "complaint"} {
+	for _, source := range []string{"customer", "callback", "complaint", "campaign"} {
 		for range 100 {
 			res, err := c.SyncFeed(ctx, &evaluationv1.SyncFeedRequest{Source: source})
 			if err != nil {

@@ -1161,7 +1161,7 @@ func (x *CreateKpiTargetSetRequest) GetTargetSet() *KpiTargetSet {
 // Request for SyncFeed.
 type SyncFeedRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// `callback`, `complaint` or `customer`.
+	// `callback`, `complaint`, `customer` or `campaign`.
 	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
 	// Changes to apply at most (default 1000, at most 5000).
 	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
@@ -1546,9 +1546,9 @@ const file_dealercare_evaluation_v1_evaluation_proto_rawDesc = "" +
 	"targetSets\"j\n" +
 	"\x19CreateKpiTargetSetRequest\x12M\n" +
 	"\n" +
-	"target_set\x18\x01 \x01(\v2&.dealercare.evaluation.v1.KpiTargetSetB\x06\xbaH\x03\xc8\x01\x01R\ttargetSet\"q\n" +
-	"\x0fSyncFeedRequest\x12<\n" +
-	"\x06source\x18\x01 \x01(\tB$\xbaH!r\x1fR\bcallbackR\tcomplaintR\bcustomerR\x06source\x12 \n" +
+	"target_set\x18\x01 \x01(\v2&.dealercare.evaluation.v1.KpiTargetSetB\x06\xbaH\x03\xc8\x01\x01R\ttargetSet\"{\n" +
+	"\x0fSyncFeedRequest\x12F\n" +
+	"\x06source\x18\x01 \x01(\tB.\xbaH+r)R\bcallbackR\tcomplaintR\bcustomerR\bcampaignR\x06source\x12 \n" +
 	"\x05limit\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x88'(\x00R\x05limit\"@\n" +
 	"\x10SyncFeedResponse\x12\x18\n" +
