@@ -14,6 +14,7 @@ import (
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/tools/dev/demo"
 	"google.golang.org/grpc"
@@ -407,6 +408,19 @@ func (r *runner) loadDemo(ctx context.Context) error {
 		r.logf("demo complaints: already filed")
 	} else {
 		r.logf("demo complaints: %d at %d dealers (%s)", filed, len(network.Dealers), since(began))
+	}
+
+	evConn, err := dialService("evaluation")
+	if err != nil {
+		return fmt.Errorf("demo KPI targets: %w", err)
+	}
+	defer evConn.Close()
+	created, err := demo.LoadKpiTargets(ctx, evaluationv1.NewKpiServiceClient(evConn), time.Now())
+	if err != nil {
+		return fmt.Errorf("demo KPI targets: %w", err)
+	}
+	if created {
+		r.logf("demo KPI targets: HQ's standards for %d KPIs", len(demo.KpiTargets))
 	}
 	return nil
 }

@@ -1,0 +1,33 @@
+package demo
+
+import "hash/fnv"
+
+// Profile is how well a demo dealer works, so the year of demo data gives
+// each dealer its own KPIs and the ranking has a top and a bottom: the
+// share of its repair orders booked by appointment (appointment_rate) and
+// the share of its visits followed by a repair comeback within 30 days
+// (what first_time_fix_rate counts against it).
+type Profile struct {
+	Appointment float64
+	Comebacks   float64
+}
+
+// profiles name the dealers the demo tells a story about; the others get
+// a profile spread from their code.
+var profiles = map[string]Profile{
+	"SH001":  {Appointment: 0.62, Comebacks: 0.02}, // the network's model dealer
+	"GZ001":  {Appointment: 0.55, Comebacks: 0.04},
+	"TJ001":  {Appointment: 0.12, Comebacks: 0.30}, // fixes things twice, books nobody
+	"KSG001": {Appointment: 0.08, Comebacks: 0.22},
+}
+
+// ProfileOf returns dealer's profile.
+func ProfileOf(dealer string) Profile {
+	if p, ok := profiles[dealer]; ok {
+		return p
+	}
+	h := fnv.New32a()
+	h.Write([]byte(dealer))
+	x := float64(h.Sum32()%1000) / 1000 // 0 = weakest, 1 = strongest
+	return Profile{Appointment: 0.2 + 0.35*x, Comebacks: 0.16 - 0.12*x}
+}
