@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -36,6 +37,18 @@ func TestDealersDifferInTheirYear(t *testing.T) {
 		if booked > goodBooked-0.3 || fixed > goodFixed-0.1 {
 			t.Errorf("%s books %.2f and fixes %.2f first time; SH001 %.2f and %.2f: want the weak dealer well below", weak, booked, fixed, goodBooked, goodFixed)
 		}
+	}
+	answered := func(dealer string) float64 {
+		n := 0
+		for i := range 1000 {
+			if Answers(dealer, fmt.Sprintf("00000000-0000-4000-8000-%012d", i)) {
+				n++
+			}
+		}
+		return float64(n) / 1000
+	}
+	if good, weak := answered("SH001"), answered("TJ001"); good < 0.9 || weak > 0.4 {
+		t.Errorf("SH001's agents complete %.2f of their calls, TJ001's %.2f: want TJ001 to miss most", good, weak)
 	}
 	seen := map[Profile]string{}
 	for _, d := range Network().Dealers {
