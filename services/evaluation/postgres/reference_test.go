@@ -572,6 +572,14 @@ func TestLateFactMovesOnlyItsPeriod(t *testing.T) {
 	weeks := evaluation.Periods(evaluation.Week, time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), 14)
 	beforeM, _ := s.Figures(ctx, pg.AllDealers(), nil, evaluation.Month, months)
 	beforeW, _ := s.Figures(ctx, pg.AllDealers(), nil, evaluation.Week, weeks)
+	// A ranking's read (kept in memory by rollup generation): what the
+	// caller does to its answer does not reach the next.
+	ranked, err := s.DealerFigures(ctx, pg.AllDealers(), evaluation.Month, months[1])
+	if err != nil || ranked["SH001"]["callback_rate_3dc"] != (evaluation.Figure{Numerator: 4, Denominator: 4}) {
+		t.Fatalf("October's figures for a ranking: %v %v", ranked, err)
+	}
+	ranked["SH001"]["callback_rate_3dc"] = evaluation.Figure{}
+	delete(ranked, "SH001")
 
 	// October's second task turns out not completed (a late correction).
 	late := f.Callbacks[5]
@@ -601,6 +609,11 @@ func TestLateFactMovesOnlyItsPeriod(t *testing.T) {
 	}
 	if got := afterM[oct]["callback_rate_3dc"]; got != (evaluation.Figure{Numerator: 3, Denominator: 4}) {
 		t.Errorf("October 3DC rate %+v, want 3/4", got)
+	}
+	// The ranking's read follows the rollup at once.
+	ranked, err = s.DealerFigures(ctx, pg.AllDealers(), evaluation.Month, oct)
+	if err != nil || ranked["SH001"]["callback_rate_3dc"] != (evaluation.Figure{Numerator: 3, Denominator: 4}) {
+		t.Errorf("October's figures for a ranking after the late fact: %v %v", ranked, err)
 	}
 	changedWeeks := 0
 	for _, w := range weeks {

@@ -256,7 +256,11 @@ func (s *Store) rollupDealer(ctx context.Context, dealer string) (int, error) {
 				return err
 			}
 		}
-		return nil
+		if days == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE rollup_generation SET generation = generation + 1 WHERE id = 1`)
+		return err
 	})
 	return days, err
 }

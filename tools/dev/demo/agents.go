@@ -33,36 +33,47 @@ func WorkDueCallbacks(ctx context.Context, client callbackv1.CallbackServiceClie
 		return 0, err
 	}
 	done := 0
+	var tasks []*callbackv1.CallbackTask
 	for _, kind := range []callbackv1.CallbackKind{callbackv1.CallbackKind_CALLBACK_KIND_3DC, callbackv1.CallbackKind_CALLBACK_KIND_7DC} {
-		list, err := client.ListCallbackTasks(actx, &callbackv1.ListCallbackTasksRequest{Dealer: dealer, Kind: kind,
-			Status: callbackv1.CallbackStatus_CALLBACK_STATUS_PENDING, DueOnly: true, PageSize: 200})
-		if err != nil {
-			return done, fmt.Errorf("list %s's tasks: %w", dealer, err)
-		}
-		for _, task := range list.GetTasks() {
-			if !Answers(dealer, task.GetId()) {
-				continue
-			}
-			subject := task.GetAssignee()
-			if subject == "" {
-				subject = CallbackAgents[0].Subject
-			}
-			tctx, err := tokenFor(ctx, dealer, subject)
+		// In progress too: a pass stopped midway (make run stopped) left it claimed.
+		for _, status := range []callbackv1.CallbackStatus{callbackv1.CallbackStatus_CALLBACK_STATUS_PENDING, callbackv1.CallbackStatus_CALLBACK_STATUS_IN_PROGRESS} {
+			list, err := client.ListCallbackTasks(actx, &callbackv1.ListCallbackTasksRequest{Dealer: dealer, Kind: kind, Status: status, DueOnly: true, PageSize: 200})
 			if err != nil {
-				return done, err
+				return done, fmt.Errorf("list %s's tasks: %w", dealer, err)
 			}
-			if err := complete(tctx, client, task, ProfileOf(dealer)); err != nil {
-				return done, fmt.Errorf("complete %s's task %s: %w", dealer, task.GetId(), err)
-			}
-			done++
+			tasks = append(tasks, list.GetTasks()...)
 		}
+	}
+	for _, task := range tasks {
+		if !Answers(dealer, task.GetId()) {
+			continue
+		}
+		subject := task.GetAssignee()
+		if subject == "" {
+			subject = CallbackAgents[0].Subject
+		}
+		tctx, err := tokenFor(ctx, dealer, subject)
+		if err != nil {
+			return done, err
+		}
+		// The list leaves the questionnaire out.
+		full, err := client.GetCallbackTask(tctx, &callbackv1.GetCallbackTaskRequest{Dealer: dealer, Task: task.GetId()})
+		if err != nil {
+			return done, fmt.Errorf("read %s's task %s: %w", dealer, task.GetId(), err)
+		}
+		if err := complete(tctx, client, full, ProfileOf(dealer)); err != nil {
+			return done, fmt.Errorf("complete %s's task %s: %w", dealer, task.GetId(), err)
+		}
+		done++
 	}
 	return done, nil
 }
 
 func complete(ctx context.Context, client callbackv1.CallbackServiceClient, task *callbackv1.CallbackTask, p Profile) error {
-	if _, err := client.ClaimCallbackTask(ctx, &callbackv1.ClaimCallbackTaskRequest{Dealer: task.GetDealer(), Task: task.GetId()}); err != nil {
-		return err
+	if task.GetStatus() == callbackv1.CallbackStatus_CALLBACK_STATUS_PENDING {
+		if _, err := client.ClaimCallbackTask(ctx, &callbackv1.ClaimCallbackTaskRequest{Dealer: task.GetDealer(), Task: task.GetId()}); err != nil {
+			return err
+		}
 	}
 	if _, err := client.RecordCallbackAttempt(ctx, &callbackv1.RecordCallbackAttemptRequest{Dealer: task.GetDealer(), Task: task.GetId(),
 		Number: int32(len(task.GetAttempts()) + 1), Outcome: callbackv1.AttemptOutcome_ATTEMPT_OUTCOME_ANSWERED}); err != nil {
