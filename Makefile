@@ -15,7 +15,7 @@ COMMANDS := services/customer/cmd/customer services/complaint/cmd/complaint serv
 
 GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 $(BIN)/protoc-gen-openapi31 $(BIN)/oapi-codegen
 
-.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation bench-relay clean-run
+.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation bench-relay bench-kpi clean-run
 .PHONY: images chart-test chart-test-go chart-tools
 .PHONY: lint-openapi test-cli-import
 
@@ -134,6 +134,10 @@ bench-import: build $(BIN)/temporal
 ## bench-escalation: lateness of DEALERCARE_ESCALATION_BENCH complaints (default 10,000) escalating in the same minute.
 bench-escalation: build $(BIN)/temporal
 	@$(BIN)/devstack testenv -- sh -c 'cd workflows && DEALERCARE_ESCALATION_BENCH=$${DEALERCARE_ESCALATION_BENCH:-10000} go test -count=1 -timeout 60m -run EscalationLateness10k -v ./app/ | grep -vE "^(=== |\{)"'
+
+## bench-kpi: KPI rollups at DEALERCARE_KPI_BENCH dealers (default 5,000: 10 million callback and 20 million repair-order facts): rebuild, ranking via REST next to ad hoc, late facts.
+bench-kpi: build $(BIN)/temporal
+	@$(BIN)/devstack testenv -- sh -c 'cd services/gateway && DEALERCARE_KPI_BENCH=$${DEALERCARE_KPI_BENCH:-5000} go test -count=1 -timeout 240m -run TestKpiBench -v ./app/ | grep -E "kpi_bench|ok|FAIL|Error|error"'
 
 ## bench-relay: the outbox relay's delivery rate next to bare SignalWithStart calls on the same server.
 bench-relay: build $(BIN)/temporal

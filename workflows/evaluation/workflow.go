@@ -25,7 +25,22 @@ const (
 
 // Sources are the change feeds, in the order a round reads them (visits
 // before the callbacks they cause).
-var Sources = []string{"customer", "callback", "complaint"}
+var Sources = []string{"customer", "callback", "complaint", "campaign"}
+
+// Versions of the workflow (workflow.GetVersion), newest last.
+const (
+	// campaignFeedChange: a round also reads the campaign targets' feed
+	// (after the three others). Runs recorded before it read three.
+	campaignFeedChange = "campaign-feed"
+)
+
+// sources is what a round of this run reads.
+func sources(ctx workflow.Context) []string {
+	if workflow.GetVersion(ctx, campaignFeedChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return Sources[:3]
+	}
+	return Sources
+}
 
 // Input of the workflow.
 type Input struct {
@@ -53,13 +68,14 @@ func Feeds(ctx workflow.Context, in Input) error {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
 	var a *Activities
+	feeds := sources(ctx)
 	for round := 0; round < in.Rounds; round++ {
 		if round%10 == 0 {
 			if err := workflow.ExecuteActivity(ctx, a.SyncDealers).Get(ctx, nil); err != nil {
 				return err
 			}
 		}
-		for _, source := range Sources {
+		for _, source := range feeds {
 			for range maxPages {
 				var more bool
 				if err := workflow.ExecuteActivity(ctx, a.SyncFeed, source).Get(ctx, &more); err != nil {

@@ -19,7 +19,7 @@ func TestFeedsRound(t *testing.T) {
 	env.RegisterWorkflowWithOptions(Feeds, workflow.RegisterOptions{Name: WorkflowType})
 	a := &Activities{}
 	env.RegisterActivity(a)
-	pages := map[string]int{"customer": 3, "callback": 1, "complaint": 1}
+	pages := map[string]int{"customer": 3, "callback": 1, "complaint": 1, "campaign": 1}
 	var order []string
 	env.OnActivity(a.SyncDealers, mock.Anything).Return(func(context.Context) error { order = append(order, "dealers"); return nil })
 	env.OnActivity(a.SyncFeed, mock.Anything, mock.Anything).Return(func(_ context.Context, source string) (bool, error) {
@@ -40,7 +40,7 @@ func TestFeedsRound(t *testing.T) {
 	if err := env.GetWorkflowError(); err == nil || !workflow.IsContinueAsNewError(err) {
 		t.Errorf("after its rounds: %v, want continue-as-new", err)
 	}
-	want := "dealers customer customer customer callback complaint rollup rollup"
+	want := "dealers customer customer customer callback complaint campaign rollup rollup"
 	if got := join(order); got != want {
 		t.Errorf("round: %s, want %s", got, want)
 	}

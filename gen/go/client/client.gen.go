@@ -2976,6 +2976,9 @@ type Ranking struct {
 	// MedianScore Median composite score of the ranked dealers.
 	MedianScore *float64 `json:"medianScore,omitempty"`
 
+	// NextPageToken Token of the next page of ranks; empty on the last.
+	NextPageToken *string `json:"nextPageToken,omitempty"`
+
 	// Ranks Ranked dealers, best first (dealer staff: their own only).
 	Ranks *[]DealerRank `json:"ranks,omitempty"`
 
@@ -4295,6 +4298,12 @@ type RankDealersParams struct {
 
 	// Region Rank within this region only (default network-wide).
 	Region *string `form:"region,omitempty" json:"region,omitempty"`
+
+	// PageSize Ranks per page, best first (default 0: every rank in one answer).
+	PageSize *int32 `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// PageToken The previous answer's next_page_token; empty for the first page.
+	PageToken *string `form:"page_token,omitempty" json:"page_token,omitempty"`
 }
 
 // RankDealersParamsQueryGranularity defines parameters for RankDealers.
@@ -14746,6 +14755,30 @@ func NewRankDealersRequest(server string, params *RankDealersParams) (*http.Requ
 		if params.Region != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "region", *params.Region, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_token", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {

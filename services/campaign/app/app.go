@@ -176,10 +176,12 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	var svc *campaign.Service
 	err = m.server.Open(ctx, func(srv *grpc.Server, pool *pgxpool.Pool, network tenancy.NetworkClient) error {
-		svc = campaign.NewService(postgres.NewStore(pool), visibility{tenancy.Access{Network: network}}, dir, senders, now)
+		store := postgres.NewStore(pool)
+		svc = campaign.NewService(store, visibility{tenancy.Access{Network: network}}, dir, senders, now)
 		svc.Lease = m.Config.SendLease
 		campaignv1.RegisterCampaignServiceServer(srv, campaigngrpc.NewServer(svc))
 		campaignv1.RegisterCampaignWorkflowServiceServer(srv, campaigngrpc.NewWorkflowServer(svc))
+		campaignv1.RegisterCampaignChangeServiceServer(srv, campaigngrpc.NewChangeServer(store))
 		return nil
 	})
 	if err != nil {

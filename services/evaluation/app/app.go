@@ -12,6 +12,7 @@ import (
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
@@ -40,6 +41,11 @@ type Config struct {
 	// CallbackTarget and ComplaintTarget are where the other change feeds
 	// are (CALLBACK_GRPC_TARGET, COMPLAINT_GRPC_TARGET).
 	CallbackTarget, ComplaintTarget string
+	// CampaignTarget is where the campaign targets' feed is
+	// (CAMPAIGN_GRPC_TARGET); empty when no campaign service runs (the
+	// chart's campaign component is off by default), which leaves
+	// campaign_return_count without targets instead of stalling the feeds.
+	CampaignTarget string
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
@@ -49,6 +55,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 	c := Config{Config: common, Network: service.LoadNetworkConfig(l),
 		CallbackTarget:  l.String("CALLBACK_GRPC_TARGET", "127.0.0.1:9102"),
 		ComplaintTarget: l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
+		CampaignTarget:  l.String("CAMPAIGN_GRPC_TARGET", ""),
 	}
 	return c, errors.Join(l.Err(), dbErr)
 }
@@ -89,8 +96,11 @@ func (m *Main) Open(ctx context.Context) error {
 	conns := map[string]*grpc.ClientConn{}
 	for variable, target := range map[string]string{
 		"CUSTOMER_GRPC_TARGET": m.Config.Network.CustomerTarget, "CALLBACK_GRPC_TARGET": m.Config.CallbackTarget,
-		"COMPLAINT_GRPC_TARGET": m.Config.ComplaintTarget,
+		"COMPLAINT_GRPC_TARGET": m.Config.ComplaintTarget, "CAMPAIGN_GRPC_TARGET": m.Config.CampaignTarget,
 	} {
+		if target == "" {
+			continue
+		}
 		conn, err := dial(target, variable)
 		if err != nil {
 			return err
@@ -109,6 +119,9 @@ func (m *Main) Open(ctx context.Context) error {
 			Complaint: complaintv1.NewComplaintChangeServiceClient(conns["COMPLAINT_GRPC_TARGET"]),
 			Customer:  customerv1.NewArchiveChangeServiceClient(conns["CUSTOMER_GRPC_TARGET"]),
 			TokenFile: m.Config.Network.ServiceTokenFile, Store: store,
+		}
+		if conn := conns["CAMPAIGN_GRPC_TARGET"]; conn != nil {
+			f.Campaign = campaignv1.NewCampaignChangeServiceClient(conn)
 		}
 		svc := evaluation.NewService(store, tenancy.Access{Network: network}, m.Now)
 		evaluationv1.RegisterKpiServiceServer(srv, evaluationgrpc.NewServer(svc))

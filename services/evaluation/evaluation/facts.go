@@ -107,8 +107,10 @@ type ArchiveFact struct {
 }
 
 // CampaignTargetFact is one customer a campaign targeted (the campaign
-// service's fact): it returned if its vehicle opened a repair order, at
-// any dealer, within the campaign's return window [WindowStart, WindowEnd).
+// service's fact), at the customer's dealer: it returned if its vehicle
+// opened a repair order, at any dealer, within the campaign's return
+// window [WindowStart, WindowEnd); for a recall (Kind "recall") only a
+// recall-type repair order quoting the campaign's Code counts.
 type CampaignTargetFact struct {
 	Dealer      string
 	CampaignID  string
@@ -116,6 +118,17 @@ type CampaignTargetFact struct {
 	VIN         string
 	WindowStart time.Time
 	WindowEnd   time.Time
+	Kind        string
+	Code        string
+}
+
+// KindRecall is the campaign kind whose return must be a recall.
+const KindRecall = "recall"
+
+// Returns reports whether a repair order of type typ quoting code, of
+// the target's vehicle and within its window, is a return.
+func (f CampaignTargetFact) Returns(typ, code string) bool {
+	return f.Kind != KindRecall || (typ == KindRecall && code == f.Code)
 }
 
 // Facts is a batch of facts from one change feed page, each with the

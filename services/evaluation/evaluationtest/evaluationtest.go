@@ -14,7 +14,7 @@ import (
 )
 
 // CatchUp refreshes the dealers, pulls each source's change feed
-// ("customer", "callback", "complaint") to its end and rolls up, calling
+// ("customer", "callback", "complaint", "campaign") to its end and rolls up, calling
 // the evaluation service at addr with serviceToken (a "service" role).
 func CatchUp(t testing.TB, addr, serviceToken string, sources ...string) {
 	t.Helper()

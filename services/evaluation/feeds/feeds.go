@@ -1,5 +1,5 @@
 // Package feeds reads the source services' change feeds (callback,
-// complaint, customer) over gRPC and turns their changes into the
+// complaint, customer, campaign) over gRPC and turns their changes into the
 // evaluation's facts. It never reads another service's tables.
 package feeds
 
@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/apperr"
@@ -23,10 +24,11 @@ const (
 	Callback  = "callback"
 	Complaint = "complaint"
 	Customer  = "customer"
+	Campaign  = "campaign"
 )
 
 // Sources lists them in the order a sync round reads them.
-var Sources = []string{Customer, Callback, Complaint}
+var Sources = []string{Customer, Callback, Complaint, Campaign}
 
 // Store keeps the facts and each feed's cursor.
 type Store interface {
@@ -41,6 +43,9 @@ type Feeds struct {
 	Callback  callbackv1.CallbackChangeServiceClient
 	Complaint complaintv1.ComplaintChangeServiceClient
 	Customer  customerv1.ArchiveChangeServiceClient
+	// Campaign is nil when no campaign service runs: its feed is then
+	// empty.
+	Campaign campaignv1.CampaignChangeServiceClient
 	// TokenFile holds the service's token (SERVICE_TOKEN_FILE), re-read
 	// per call so a rotated token is picked up.
 	TokenFile string
@@ -89,8 +94,17 @@ func (f *Feeds) Sync(ctx context.Context, source string, limit int) (Result, err
 			return Result{}, fmt.Errorf("read the archive feed: %w", err)
 		}
 		facts, next, more = ArchiveFacts(resp.GetChanges()), resp.GetNextCursor(), resp.GetMore()
+	case Campaign:
+		if f.Campaign == nil {
+			return Result{}, nil
+		}
+		resp, err := f.Campaign.ListCampaignTargetChanges(ctx, &campaignv1.ListCampaignTargetChangesRequest{After: cursor, Limit: int32(limit)})
+		if err != nil {
+			return Result{}, fmt.Errorf("read the campaign feed: %w", err)
+		}
+		facts, next, more = CampaignFacts(resp.GetChanges()), resp.GetNextCursor(), resp.GetMore()
 	default:
-		return Result{}, apperr.Invalid("source", fmt.Sprintf("%q is not a feed (callback, complaint, customer)", source))
+		return Result{}, apperr.Invalid("source", fmt.Sprintf("%q is not a feed (callback, complaint, customer, campaign)", source))
 	}
 	if next == cursor {
 		return Result{More: more}, nil
@@ -157,6 +171,18 @@ func ArchiveFacts(changes []*customerv1.ArchiveChange) evaluation.Facts {
 				Dealer: c.GetDealer(), VIN: d.GetVin(), DueTime: pbconv.Time(d.GetDueTime()),
 			}})
 		}
+	}
+	return f
+}
+
+// CampaignFacts converts campaign target changes.
+func CampaignFacts(changes []*campaignv1.CampaignTargetChange) evaluation.Facts {
+	var f evaluation.Facts
+	for _, c := range changes {
+		f.CampaignTargets = append(f.CampaignTargets, evaluation.Versioned[evaluation.CampaignTargetFact]{Seq: c.GetSeq(), Fact: evaluation.CampaignTargetFact{
+			Dealer: c.GetDealer(), CampaignID: c.GetCampaign(), CustomerID: c.GetCustomer(), VIN: c.GetVin(),
+			WindowStart: pbconv.Time(c.GetWindowStart()), WindowEnd: pbconv.Time(c.GetWindowEnd()), Kind: c.GetKind(), Code: c.GetCode(),
+		}})
 	}
 	return f
 }

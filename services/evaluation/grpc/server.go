@@ -6,6 +6,9 @@ package grpc
 
 import (
 	"context"
+	"encoding/base64"
+	"strconv"
+	"strings"
 	"time"
 
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
@@ -104,12 +107,23 @@ func (s *Server) GetNetworkKpis(ctx context.Context, req *evaluationv1.GetNetwor
 
 // RankDealers implements the RPC.
 func (s *Server) RankDealers(ctx context.Context, req *evaluationv1.RankDealersRequest) (*evaluationv1.Ranking, error) {
+	offset, err := rankOffset(req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
 	r, err := s.svc.Rank(ctx, query(req.GetQuery()), req.GetRegion())
 	if err != nil {
 		return nil, err
 	}
+	next := ""
+	if size := int(req.GetPageSize()); size > 0 || offset > 0 {
+		r.Ranks = r.Ranks[min(offset, len(r.Ranks)):]
+		if size > 0 && len(r.Ranks) > size {
+			r.Ranks, next = r.Ranks[:size], rankToken(offset+size)
+		}
+	}
 	out := &evaluationv1.Ranking{Granularity: granularityValue(r.Granularity), StartDate: day(r.Start), EndDate: day(r.End),
-		Region: r.Region, DealerCount: int32(r.DealerCount), MedianScore: r.Median, TargetVersion: int32(r.TargetVersion)}
+		Region: r.Region, DealerCount: int32(r.DealerCount), MedianScore: r.Median, TargetVersion: int32(r.TargetVersion), NextPageToken: next}
 	set := r.Targets
 	for _, rank := range r.Ranks {
 		out.Ranks = append(out.Ranks, &evaluationv1.DealerRank{Dealer: rank.Dealer, Region: rank.Region, CompositeScore: rank.Score,
@@ -117,6 +131,25 @@ func (s *Server) RankDealers(ctx context.Context, req *evaluationv1.RankDealersR
 			Values: values(rank.Figures, set)})
 	}
 	return out, nil
+}
+
+// A ranking's page token is the offset of its first rank.
+const rankTokenPrefix = "rank:"
+
+func rankToken(offset int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(rankTokenPrefix + strconv.Itoa(offset)))
+}
+
+func rankOffset(token string) (int, error) {
+	if token == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	n, convErr := strconv.Atoi(strings.TrimPrefix(string(raw), rankTokenPrefix))
+	if err != nil || convErr != nil || !strings.HasPrefix(string(raw), rankTokenPrefix) || n < 0 {
+		return 0, apperr.Invalid("page_token", "is not a token returned by a previous call").ZhReason("不是上一次调用返回的分页令牌")
+	}
+	return n, nil
 }
 
 func targetSetToProto(t evaluation.TargetSet) *evaluationv1.KpiTargetSet {

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	pg "github.com/dealercare/dealercare/pkg/postgres"
@@ -29,10 +30,51 @@ func Migrations() (fs.FS, error) { return fs.Sub(migrationFiles, "migrations") }
 // scope, and row-level security backs every query up.
 type Store struct {
 	pool *pgxpool.Pool
+	// periods keeps the all-dealers period figures DealerFigures read, by
+	// the rollup generation they were read at (rollup_generation).
+	periods periodCache
 }
 
 // NewStore returns a store over pool (the service role).
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// periodCache holds, for one rollup generation, every dealer's figures
+// of the periods read at it.
+type periodCache struct {
+	mu         sync.Mutex
+	generation int64
+	figures    map[periodKey]map[string]evaluation.Figures
+}
+
+type periodKey struct {
+	g     evaluation.Granularity
+	start evaluation.Date
+}
+
+// maxCachedPeriods bounds the cache (a ranking reads two periods).
+const maxCachedPeriods = 64
+
+func (c *periodCache) get(gen int64, k periodKey) (map[string]evaluation.Figures, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.generation != gen {
+		return nil, false
+	}
+	f, ok := c.figures[k]
+	return f, ok
+}
+
+func (c *periodCache) put(gen int64, k periodKey, f map[string]evaluation.Figures) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.figures == nil || c.generation != gen || len(c.figures) >= maxCachedPeriods {
+		if gen < c.generation {
+			return // read before a newer generation was cached
+		}
+		c.generation, c.figures = gen, map[periodKey]map[string]evaluation.Figures{}
+	}
+	c.figures[k] = f
+}
 
 func nullTime(t time.Time) any {
 	if t.IsZero() {
@@ -321,12 +363,12 @@ func applyCampaignTarget(ctx context.Context, tx pgx.Tx, v evaluation.Versioned[
 	if err != nil && err != pgx.ErrNoRows {
 		return false, err
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO campaign_target_facts (dealer_id, campaign_id, customer_id, vin, window_start, window_end, source_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	tag, err := tx.Exec(ctx, `INSERT INTO campaign_target_facts (dealer_id, campaign_id, customer_id, vin, window_start, window_end, kind, code, source_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (dealer_id, campaign_id, customer_id) DO UPDATE SET vin = excluded.vin, window_start = excluded.window_start,
-			window_end = excluded.window_end, source_seq = excluded.source_seq
+			window_end = excluded.window_end, kind = excluded.kind, code = excluded.code, source_seq = excluded.source_seq
 		WHERE campaign_target_facts.source_seq < excluded.source_seq`,
-		f.Dealer, f.CampaignID, f.CustomerID, f.VIN, f.WindowStart, f.WindowEnd, v.Seq)
+		f.Dealer, f.CampaignID, f.CustomerID, f.VIN, f.WindowStart, f.WindowEnd, f.Kind, f.Code, v.Seq)
 	if err != nil || tag.RowsAffected() == 0 {
 		return false, err
 	}

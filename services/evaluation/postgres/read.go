@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
@@ -50,13 +51,53 @@ func (s *Store) Figures(ctx context.Context, scope pg.Scope, dealers []string, g
 
 // DealerFigures reads each dealer's figures (all the scope sees) of one
 // period.
+//
+// The all-dealers read of a week or month (a ranking's) is kept in memory
+// by the rollup generation it was read at, in the same transaction: the
+// next read at the same generation is one row of PostgreSQL. The answer
+// is the caller's to change.
 func (s *Store) DealerFigures(ctx context.Context, scope pg.Scope, g evaluation.Granularity, start evaluation.Date) (map[string]evaluation.Figures, error) {
+	if scope.All() && g != evaluation.Day {
+		return s.cachedDealerFigures(ctx, g, start)
+	}
+	return s.dealerFigures(ctx, scope, g, start, nil)
+}
+
+func (s *Store) cachedDealerFigures(ctx context.Context, g evaluation.Granularity, start evaluation.Date) (map[string]evaluation.Figures, error) {
+	k := periodKey{g, start}
+	var gen int64
+	if err := s.pool.QueryRow(ctx, `SELECT generation FROM rollup_generation WHERE id = 1`).Scan(&gen); err != nil {
+		return nil, fmt.Errorf("read the rollup generation: %w", err)
+	}
+	figs, ok := s.periods.get(gen, k)
+	if !ok {
+		var err error
+		if figs, err = s.dealerFigures(ctx, pg.AllDealers(), g, start, &gen); err != nil {
+			return nil, err
+		}
+		s.periods.put(gen, k, figs)
+	}
+	out := make(map[string]evaluation.Figures, len(figs))
+	for d, f := range figs {
+		out[d] = maps.Clone(f)
+	}
+	return out, nil
+}
+
+// dealerFigures reads them; with gen it first reads the generation in the
+// same transaction, so the figures are at least as new as it.
+func (s *Store) dealerFigures(ctx context.Context, scope pg.Scope, g evaluation.Granularity, start evaluation.Date, gen *int64) (map[string]evaluation.Figures, error) {
 	out := map[string]evaluation.Figures{}
 	q := `SELECT dealer_id, kpi, numerator, denominator FROM kpi_periods WHERE granularity = $1 AND period_start = $2`
 	if g == evaluation.Day {
 		q = `SELECT dealer_id, kpi, numerator, denominator FROM kpi_days WHERE $1::text IS NOT NULL AND day = $2`
 	}
 	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
+		if gen != nil {
+			if err := tx.QueryRow(ctx, `SELECT generation FROM rollup_generation WHERE id = 1`).Scan(gen); err != nil {
+				return err
+			}
+		}
 		rows, err := tx.Query(ctx, q, string(g), start)
 		if err != nil {
 			return err

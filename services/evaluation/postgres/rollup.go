@@ -86,11 +86,23 @@ figures (day, kpi, numerator, denominator) AS (
           AND (v.next_open IS NULL OR v.next_open > v.open_time + interval '8760 hours')
         GROUP BY 1
       UNION ALL
-        SELECT g.day::date, 0, count(*)
-        FROM generate_series($2::date, $3::date, interval '1 day') g(day)
-        JOIN visits v ON v.open_time < (g.day::date)::timestamp AT TIME ZONE $4
-         AND (g.day::date)::timestamp AT TIME ZONE $4 <= least(v.open_time + interval '8760 hours', coalesce(v.next_open, 'infinity'))
-        GROUP BY 1
+        -- Active at a day's start s: open_time < s <= least(open_time +
+        -- 365 days, next visit), i.e. on the local days from the one after
+        -- the visit's to the one of that end. A running sum of +1 at the
+        -- first and -1 after the last, instead of testing every visit
+        -- against every day (which took 95 % of a year's rebuild).
+        SELECT day, 0, active FROM (
+            SELECT day, sum(sum(delta)) OVER (ORDER BY day) AS active FROM (
+                SELECT (v.open_time AT TIME ZONE $4)::date + 1 AS day, 1 AS delta FROM visits v
+              UNION ALL
+                SELECT (least(v.open_time + interval '8760 hours', coalesce(v.next_open, 'infinity')) AT TIME ZONE $4)::date + 1, -1 FROM visits v
+              UNION ALL
+                SELECT g.day::date, 0 FROM generate_series($2::date, $3::date, interval '1 day') g(day)
+            ) e
+            WHERE day <= $3::date
+            GROUP BY day
+        ) a
+        WHERE day >= $2::date AND active <> 0
     ) churn GROUP BY day
   UNION ALL
     SELECT day, 'campaign_return_count', sum(n), sum(d) FROM (
@@ -104,6 +116,7 @@ figures (day, kpi, numerator, denominator) AS (
         CROSS JOIN LATERAL (
             SELECT min(r.open_time) AS first FROM repair_order_facts r
             WHERE r.vin = t.vin AND r.open_time >= t.window_start AND r.open_time < t.window_end
+              AND (t.kind <> 'recall' OR (r.type = 'recall' AND r.campaign_code = t.code))
         ) ret, bounds b
         WHERE t.dealer_id = $1 AND ret.first >= b.lo AND ret.first < b.hi AND t.window_start < b.hi
         GROUP BY 1
@@ -243,7 +256,11 @@ func (s *Store) rollupDealer(ctx context.Context, dealer string) (int, error) {
 				return err
 			}
 		}
-		return nil
+		if days == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `UPDATE rollup_generation SET generation = generation + 1 WHERE id = 1`)
+		return err
 	})
 	return days, err
 }

@@ -41,7 +41,8 @@ type gw struct {
 	// evaluationAddr is the evaluation service's, for the feed workflows'
 	// calls; serviceTokenFile holds the service token they use.
 	evaluationAddr, serviceTokenFile string
-	campaignAddr                     string // the campaign service's, to drive a campaign as its workflow does
+	campaignAddr                     string     // the campaign service's, to drive a campaign as its workflow does
+	evaluationDB                     *pgtest.DB // the evaluation's database, for make bench-kpi's facts
 }
 
 func runUntilCleanup(t testing.TB, open func(context.Context) error, run func(context.Context) error, closeFn func() error) {
@@ -91,13 +92,6 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	runUntilCleanup(t, cb.Open, cb.Run, cb.Close)
 
-	edb := pgtest.NewFrom(t, evaluationpg.Schema, evaluationpg.Migrations)
-	ev := &evaluation.Main{Config: evaluation.Config{
-		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: edb.AppURL}},
-		Network:        service.NetworkConfig{CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile},
-		CallbackTarget: cb.Addr(), ComplaintTarget: cm.Addr(),
-	}}
-	runUntilCleanup(t, ev.Open, ev.Run, ev.Close)
 	pdb := pgtest.NewFrom(t, campaignpg.Schema, campaignpg.Migrations)
 	cp := &campaign.Main{Config: campaign.Config{
 		Config:    service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: pdb.AppURL}},
@@ -105,6 +99,14 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 		Providers: campaign.Providers{CallbackTarget: cb.Addr(), ReceiptsAddr: "127.0.0.1:0"},
 	}}
 	runUntilCleanup(t, cp.Open, cp.Run, cp.Close)
+	// The evaluation reads the campaign targets' feed too.
+	edb := pgtest.NewFrom(t, evaluationpg.Schema, evaluationpg.Migrations)
+	ev := &evaluation.Main{Config: evaluation.Config{
+		Config:         service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: edb.AppURL}},
+		Network:        service.NetworkConfig{CustomerTarget: c.Addr(), ServiceTokenFile: tokenFile},
+		CallbackTarget: cb.Addr(), ComplaintTarget: cm.Addr(), CampaignTarget: cp.Addr(),
+	}}
+	runUntilCleanup(t, ev.Open, ev.Run, ev.Close)
 
 	gwdb := pgtest.NewFrom(t, idempotency.Schema, idempotency.Migrations)
 	g := &app.Main{Config: app.Config{
@@ -117,7 +119,7 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
 	wire.watch(g.URL())
-	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr(), evaluationAddr: ev.Addr(), serviceTokenFile: tokenFile, campaignAddr: cp.Addr()}
+	return &gw{url: g.URL(), id: id, customerAddr: c.Addr(), callbackAddr: cb.Addr(), evaluationAddr: ev.Addr(), serviceTokenFile: tokenFile, campaignAddr: cp.Addr(), evaluationDB: edb}
 }
 
 func (g *gw) token(t testing.TB, p auth.Principal) string { t.Helper(); return g.id.Token(t, p) }

@@ -134,4 +134,16 @@ func TestCampaignScenarios(t *testing.T) {
 	if st["targeted"] != "3" || st["returned"] != "1" {
 		t.Errorf("recall stats: %v", st)
 	}
+
+	// The evaluation learns the recall's targets from the campaign's feed
+	// and counts the returns from its repair-order facts by the same rule:
+	// SH001's customer returned (at SH002), BJ001's maintenance visit is
+	// no recall return, SH002's customer never came.
+	g.evaluate(t)
+	for dealer, want := range map[string][2]any{"SH001": {float64(1), "1"}, "SH002": {float64(0), "1"}, "BJ001": {float64(0), "1"}} {
+		v := kpi(t, must(t, 200)(g.do(t, "GET", "/v1/dealers/"+dealer+"/kpis", analyst, "")), "campaign_return_count")
+		if v["numerator"] != want[0] || v["denominator"] != want[1] {
+			t.Errorf("%s campaign_return_count %v/%v, want %v/%v", dealer, v["numerator"], v["denominator"], want[0], want[1])
+		}
+	}
 }

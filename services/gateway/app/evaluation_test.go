@@ -15,7 +15,7 @@ import (
 func (g *gw) evaluate(t *testing.T) {
 	t.Helper()
 	svc := g.token(t, auth.Principal{Subject: "svc", Roles: []auth.Role{auth.RoleService}})
-	evaluationtest.CatchUp(t, g.evaluationAddr, svc, "customer", "callback", "complaint")
+	evaluationtest.CatchUp(t, g.evaluationAddr, svc, "customer", "callback", "complaint", "campaign")
 }
 
 // completeTask claims, answers and completes a callback task through the
@@ -150,6 +150,18 @@ func TestKpisEndToEnd(t *testing.T) {
 	after := ranks(rank)
 	if after["SH001"]["rank"] != float64(1) || after["BJ001"]["rank"] != float64(2) || after["SH001"]["compositeScore"] != float64(100) {
 		t.Errorf("ranking after: %v", rank)
+	}
+	// Ranks page by page, best first; a token no call returned names the field.
+	p1 := must(t, 200)(g.do(t, "GET", "/v1/kpis:rank?pageSize=1", admin, ""))
+	if rs, _ := p1["ranks"].([]any); len(rs) != 1 || rs[0].(map[string]any)["dealer"] != "SH001" || p1["nextPageToken"] == nil {
+		t.Errorf("first page: %v", p1)
+	}
+	p2 := must(t, 200)(g.do(t, "GET", "/v1/kpis:rank?pageSize=1&pageToken="+fmt.Sprint(p1["nextPageToken"]), admin, ""))
+	if rs, _ := p2["ranks"].([]any); len(rs) != 1 || rs[0].(map[string]any)["dealer"] != "BJ001" {
+		t.Errorf("second page: %v", p2)
+	}
+	if code, body := g.do(t, "GET", "/v1/kpis:rank?pageToken=bogus", admin, ""); code != 400 || !strings.Contains(fmt.Sprint(body["message"]), "page_token") {
+		t.Errorf("a bogus page token: %d %v", code, body)
 	}
 	// The region's and the network's sums.
 	rk := must(t, 200)(g.do(t, "GET", "/v1/regions/EAST/kpis", region, ""))

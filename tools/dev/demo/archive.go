@@ -86,6 +86,31 @@ func visitTimes(r *rand.Rand, purchase, now time.Time, visits int, recent bool) 
 	return out
 }
 
+// visit is a demo repair order's opening; a comeback is a repair of what
+// the visit before did not fix.
+type visit struct {
+	open     time.Time
+	comeback bool
+}
+
+// withComebacks adds after some of visits (p.Comebacks of them) a repair
+// comeback 2 to 20 days later, when that is still before now's latest
+// opening; the result is oldest first.
+func withComebacks(r *rand.Rand, visits []time.Time, p Profile, now time.Time) []visit {
+	latest := now.Add(-repairHours - time.Hour)
+	out := make([]visit, 0, len(visits))
+	for _, t := range visits {
+		out = append(out, visit{open: t})
+		if r.Float64() < p.Comebacks {
+			if back := t.Add(time.Duration(2+r.IntN(19)) * 24 * time.Hour); back.Before(latest) {
+				out = append(out, visit{open: back, comeback: true})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b visit) int { return a.open.Compare(b.open) })
+	return out
+}
+
 // TokenFor returns the outgoing context of one of dealer's agents: archive
 // writes belong to the dealer's own staff.
 type TokenFor func(ctx context.Context, dealer string) (context.Context, error)
@@ -236,6 +261,7 @@ func loadDealerArchive(ctx context.Context, client customerv1.ArchiveServiceClie
 		prefix = "沪A"
 	}
 	roNumber := 0
+	profile := ProfileOf(d.Code)
 	for c := 0; c < size.CustomersPerDealer; c++ {
 		name := string(surnames[r.IntN(len(surnames))]) + string(given[r.IntN(len(given))])
 		if r.IntN(3) > 0 {
@@ -279,13 +305,18 @@ func loadDealerArchive(ctx context.Context, client customerv1.ArchiveServiceClie
 			got.Sales++
 		}
 		mileage := 0
-		for _, open := range visitTimes(r, purchase, now, r.IntN(2*size.VisitsPerYear+1), c%recentVisitEvery == 0) {
+		for _, v := range withComebacks(r, visitTimes(r, purchase, now, r.IntN(2*size.VisitsPerYear+1), c%recentVisitEvery == 0), profile, now) {
 			mileage += 3000 + r.IntN(4000)
 			roNumber++
+			typ := []customerv1.RepairOrderType{1, 1, 1, 2, 3, 4}[r.IntN(6)]
+			if v.comeback {
+				typ = customerv1.RepairOrderType_REPAIR_ORDER_TYPE_REPAIR
+			}
+			open := v.open
 			ro, err := client.CreateRepairOrder(ctx, &customerv1.CreateRepairOrderRequest{Dealer: d.Code, RepairOrder: &customerv1.RepairOrder{
 				Number: fmt.Sprintf("RO%s-%05d", d.Code, roNumber), Vehicle: veh.GetId(),
-				Type:     []customerv1.RepairOrderType{1, 1, 1, 2, 3, 4}[r.IntN(6)],
-				OpenTime: timestamppb.New(open), MileageKm: int32(mileage), ByAppointment: r.IntN(3) == 0,
+				Type:     typ,
+				OpenTime: timestamppb.New(open), MileageKm: int32(mileage), ByAppointment: r.Float64() < profile.Appointment,
 				Advisor: string(surnames[r.IntN(len(surnames))]) + "顾问",
 			}})
 			if err != nil {

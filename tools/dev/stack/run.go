@@ -14,6 +14,7 @@ import (
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/tools/dev/demo"
 	"google.golang.org/grpc"
@@ -408,7 +409,64 @@ func (r *runner) loadDemo(ctx context.Context) error {
 	} else {
 		r.logf("demo complaints: %d at %d dealers (%s)", filed, len(network.Dealers), since(began))
 	}
+
+	evConn, err := dialService("evaluation")
+	if err != nil {
+		return fmt.Errorf("demo KPI targets: %w", err)
+	}
+	defer evConn.Close()
+	created, err := demo.LoadKpiTargets(ctx, evaluationv1.NewKpiServiceClient(evConn), time.Now())
+	if err != nil {
+		return fmt.Errorf("demo KPI targets: %w", err)
+	}
+	if created {
+		r.logf("demo KPI targets: HQ's standards for %d KPIs", len(demo.KpiTargets))
+	}
+	go r.workCallbacks(ctx, network)
 	return nil
+}
+
+// demoAgentsEvery is how often the demo's agents go over the due
+// callbacks.
+const demoAgentsEvery = 30 * time.Second
+
+// workCallbacks plays every dealer's agents while the stack runs: each
+// pass completes the share of the due callbacks the dealer's profile
+// answers (demo.WorkDueCallbacks) and leaves the rest to be missed, so
+// the KPIs and the ranking show which dealers miss their calls.
+func (r *runner) workCallbacks(ctx context.Context, network demo.DealerNetwork) {
+	conn, err := dialService("callback")
+	if err != nil {
+		r.logf("demo agents: %v", err)
+		return
+	}
+	defer conn.Close()
+	client := callbackv1.NewCallbackServiceClient(conn)
+	tokenFor := func(ctx context.Context, dealer, subject string) (context.Context, error) {
+		tok, err := MintDevToken(r.paths.Keys(), auth.Principal{Subject: subject, Roles: []auth.Role{auth.RoleAgent}, Dealer: dealer}, time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		return metadata.NewOutgoingContext(ctx, metadata.Pairs("authorization", "Bearer "+tok)), nil
+	}
+	for {
+		total := 0
+		for _, d := range network.Dealers {
+			n, err := demo.WorkDueCallbacks(ctx, client, d.Code, tokenFor)
+			if err != nil && ctx.Err() == nil {
+				r.logf("demo agents at %s: %v", d.Code, err)
+			}
+			total += n
+		}
+		if total > 0 {
+			r.logf("demo agents: %d callbacks completed", total)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(demoAgentsEvery):
+		}
+	}
 }
 
 // dialService opens a client connection to the running service name.
