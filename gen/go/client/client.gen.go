@@ -1164,6 +1164,51 @@ func (e GetDealerKpisParamsQueryGranularity) Valid() bool {
 	}
 }
 
+// Defines values for ExportDealerKpisParamsQueryGranularity.
+const (
+	ExportDealerKpisParamsQueryGranularityGRANULARITYDAY         ExportDealerKpisParamsQueryGranularity = "GRANULARITY_DAY"
+	ExportDealerKpisParamsQueryGranularityGRANULARITYMONTH       ExportDealerKpisParamsQueryGranularity = "GRANULARITY_MONTH"
+	ExportDealerKpisParamsQueryGranularityGRANULARITYUNSPECIFIED ExportDealerKpisParamsQueryGranularity = "GRANULARITY_UNSPECIFIED"
+	ExportDealerKpisParamsQueryGranularityGRANULARITYWEEK        ExportDealerKpisParamsQueryGranularity = "GRANULARITY_WEEK"
+)
+
+// Valid indicates whether the value is a known member of the ExportDealerKpisParamsQueryGranularity enum.
+func (e ExportDealerKpisParamsQueryGranularity) Valid() bool {
+	switch e {
+	case ExportDealerKpisParamsQueryGranularityGRANULARITYDAY:
+		return true
+	case ExportDealerKpisParamsQueryGranularityGRANULARITYMONTH:
+		return true
+	case ExportDealerKpisParamsQueryGranularityGRANULARITYUNSPECIFIED:
+		return true
+	case ExportDealerKpisParamsQueryGranularityGRANULARITYWEEK:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportDealerKpisParamsFormat.
+const (
+	ExportDealerKpisParamsFormatEXPORTFORMATCSV         ExportDealerKpisParamsFormat = "EXPORT_FORMAT_CSV"
+	ExportDealerKpisParamsFormatEXPORTFORMATUNSPECIFIED ExportDealerKpisParamsFormat = "EXPORT_FORMAT_UNSPECIFIED"
+	ExportDealerKpisParamsFormatEXPORTFORMATXLSX        ExportDealerKpisParamsFormat = "EXPORT_FORMAT_XLSX"
+)
+
+// Valid indicates whether the value is a known member of the ExportDealerKpisParamsFormat enum.
+func (e ExportDealerKpisParamsFormat) Valid() bool {
+	switch e {
+	case ExportDealerKpisParamsFormatEXPORTFORMATCSV:
+		return true
+	case ExportDealerKpisParamsFormatEXPORTFORMATUNSPECIFIED:
+		return true
+	case ExportDealerKpisParamsFormatEXPORTFORMATXLSX:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetDealerQuestionnaireParamsKind.
 const (
 	GetDealerQuestionnaireParamsKindCALLBACKKIND3DC               GetDealerQuestionnaireParamsKind = "CALLBACK_KIND_3DC"
@@ -1254,6 +1299,96 @@ func (e GetNetworkKpisParamsQueryGranularity) Valid() bool {
 	}
 }
 
+// Defines values for ExportNetworkKpisParamsQueryGranularity.
+const (
+	ExportNetworkKpisParamsQueryGranularityGRANULARITYDAY         ExportNetworkKpisParamsQueryGranularity = "GRANULARITY_DAY"
+	ExportNetworkKpisParamsQueryGranularityGRANULARITYMONTH       ExportNetworkKpisParamsQueryGranularity = "GRANULARITY_MONTH"
+	ExportNetworkKpisParamsQueryGranularityGRANULARITYUNSPECIFIED ExportNetworkKpisParamsQueryGranularity = "GRANULARITY_UNSPECIFIED"
+	ExportNetworkKpisParamsQueryGranularityGRANULARITYWEEK        ExportNetworkKpisParamsQueryGranularity = "GRANULARITY_WEEK"
+)
+
+// Valid indicates whether the value is a known member of the ExportNetworkKpisParamsQueryGranularity enum.
+func (e ExportNetworkKpisParamsQueryGranularity) Valid() bool {
+	switch e {
+	case ExportNetworkKpisParamsQueryGranularityGRANULARITYDAY:
+		return true
+	case ExportNetworkKpisParamsQueryGranularityGRANULARITYMONTH:
+		return true
+	case ExportNetworkKpisParamsQueryGranularityGRANULARITYUNSPECIFIED:
+		return true
+	case ExportNetworkKpisParamsQueryGranularityGRANULARITYWEEK:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportNetworkKpisParamsFormat.
+const (
+	ExportNetworkKpisParamsFormatEXPORTFORMATCSV         ExportNetworkKpisParamsFormat = "EXPORT_FORMAT_CSV"
+	ExportNetworkKpisParamsFormatEXPORTFORMATUNSPECIFIED ExportNetworkKpisParamsFormat = "EXPORT_FORMAT_UNSPECIFIED"
+	ExportNetworkKpisParamsFormatEXPORTFORMATXLSX        ExportNetworkKpisParamsFormat = "EXPORT_FORMAT_XLSX"
+)
+
+// Valid indicates whether the value is a known member of the ExportNetworkKpisParamsFormat enum.
+func (e ExportNetworkKpisParamsFormat) Valid() bool {
+	switch e {
+	case ExportNetworkKpisParamsFormatEXPORTFORMATCSV:
+		return true
+	case ExportNetworkKpisParamsFormatEXPORTFORMATUNSPECIFIED:
+		return true
+	case ExportNetworkKpisParamsFormatEXPORTFORMATXLSX:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportRankingParamsQueryGranularity.
+const (
+	ExportRankingParamsQueryGranularityGRANULARITYDAY         ExportRankingParamsQueryGranularity = "GRANULARITY_DAY"
+	ExportRankingParamsQueryGranularityGRANULARITYMONTH       ExportRankingParamsQueryGranularity = "GRANULARITY_MONTH"
+	ExportRankingParamsQueryGranularityGRANULARITYUNSPECIFIED ExportRankingParamsQueryGranularity = "GRANULARITY_UNSPECIFIED"
+	ExportRankingParamsQueryGranularityGRANULARITYWEEK        ExportRankingParamsQueryGranularity = "GRANULARITY_WEEK"
+)
+
+// Valid indicates whether the value is a known member of the ExportRankingParamsQueryGranularity enum.
+func (e ExportRankingParamsQueryGranularity) Valid() bool {
+	switch e {
+	case ExportRankingParamsQueryGranularityGRANULARITYDAY:
+		return true
+	case ExportRankingParamsQueryGranularityGRANULARITYMONTH:
+		return true
+	case ExportRankingParamsQueryGranularityGRANULARITYUNSPECIFIED:
+		return true
+	case ExportRankingParamsQueryGranularityGRANULARITYWEEK:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportRankingParamsFormat.
+const (
+	ExportRankingParamsFormatEXPORTFORMATCSV         ExportRankingParamsFormat = "EXPORT_FORMAT_CSV"
+	ExportRankingParamsFormatEXPORTFORMATUNSPECIFIED ExportRankingParamsFormat = "EXPORT_FORMAT_UNSPECIFIED"
+	ExportRankingParamsFormatEXPORTFORMATXLSX        ExportRankingParamsFormat = "EXPORT_FORMAT_XLSX"
+)
+
+// Valid indicates whether the value is a known member of the ExportRankingParamsFormat enum.
+func (e ExportRankingParamsFormat) Valid() bool {
+	switch e {
+	case ExportRankingParamsFormatEXPORTFORMATCSV:
+		return true
+	case ExportRankingParamsFormatEXPORTFORMATUNSPECIFIED:
+		return true
+	case ExportRankingParamsFormatEXPORTFORMATXLSX:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RankDealersParamsQueryGranularity.
 const (
 	RankDealersParamsQueryGranularityGRANULARITYDAY         RankDealersParamsQueryGranularity = "GRANULARITY_DAY"
@@ -1329,6 +1464,51 @@ func (e GetRegionKpisParamsQueryGranularity) Valid() bool {
 	case GetRegionKpisParamsQueryGranularityGRANULARITYUNSPECIFIED:
 		return true
 	case GetRegionKpisParamsQueryGranularityGRANULARITYWEEK:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportRegionKpisParamsQueryGranularity.
+const (
+	ExportRegionKpisParamsQueryGranularityGRANULARITYDAY         ExportRegionKpisParamsQueryGranularity = "GRANULARITY_DAY"
+	ExportRegionKpisParamsQueryGranularityGRANULARITYMONTH       ExportRegionKpisParamsQueryGranularity = "GRANULARITY_MONTH"
+	ExportRegionKpisParamsQueryGranularityGRANULARITYUNSPECIFIED ExportRegionKpisParamsQueryGranularity = "GRANULARITY_UNSPECIFIED"
+	ExportRegionKpisParamsQueryGranularityGRANULARITYWEEK        ExportRegionKpisParamsQueryGranularity = "GRANULARITY_WEEK"
+)
+
+// Valid indicates whether the value is a known member of the ExportRegionKpisParamsQueryGranularity enum.
+func (e ExportRegionKpisParamsQueryGranularity) Valid() bool {
+	switch e {
+	case ExportRegionKpisParamsQueryGranularityGRANULARITYDAY:
+		return true
+	case ExportRegionKpisParamsQueryGranularityGRANULARITYMONTH:
+		return true
+	case ExportRegionKpisParamsQueryGranularityGRANULARITYUNSPECIFIED:
+		return true
+	case ExportRegionKpisParamsQueryGranularityGRANULARITYWEEK:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ExportRegionKpisParamsFormat.
+const (
+	ExportRegionKpisParamsFormatEXPORTFORMATCSV         ExportRegionKpisParamsFormat = "EXPORT_FORMAT_CSV"
+	ExportRegionKpisParamsFormatEXPORTFORMATUNSPECIFIED ExportRegionKpisParamsFormat = "EXPORT_FORMAT_UNSPECIFIED"
+	ExportRegionKpisParamsFormatEXPORTFORMATXLSX        ExportRegionKpisParamsFormat = "EXPORT_FORMAT_XLSX"
+)
+
+// Valid indicates whether the value is a known member of the ExportRegionKpisParamsFormat enum.
+func (e ExportRegionKpisParamsFormat) Valid() bool {
+	switch e {
+	case ExportRegionKpisParamsFormatEXPORTFORMATCSV:
+		return true
+	case ExportRegionKpisParamsFormatEXPORTFORMATUNSPECIFIED:
+		return true
+	case ExportRegionKpisParamsFormatEXPORTFORMATXLSX:
 		return true
 	default:
 		return false
@@ -4158,6 +4338,38 @@ type GetDealerKpisParams struct {
 // GetDealerKpisParamsQueryGranularity defines parameters for GetDealerKpis.
 type GetDealerKpisParamsQueryGranularity string
 
+// ExportDealerKpisParams defines parameters for ExportDealerKpis.
+type ExportDealerKpisParams struct {
+	// QueryGranularity Day, week or month (default month).
+	//
+	//  - GRANULARITY_UNSPECIFIED: Defaults to a month.
+	//  - GRANULARITY_DAY: A calendar day in the dealer's time zone.
+	//  - GRANULARITY_WEEK: An ISO week, Monday to Sunday.
+	//  - GRANULARITY_MONTH: A calendar month.
+	QueryGranularity *ExportDealerKpisParamsQueryGranularity `form:"query.granularity,omitempty" json:"query.granularity,omitempty"`
+
+	// QueryDate A date, `YYYY-MM-DD`, inside the last period to answer (default
+	// today in the dealer's time zone, or in Asia/Shanghai above a dealer).
+	QueryDate *string `form:"query.date,omitempty" json:"query.date,omitempty"`
+
+	// QueryPeriods How many consecutive periods, ending with that one (default 1, at
+	// most 400; 12 months is a year's trend).
+	QueryPeriods *int32 `form:"query.periods,omitempty" json:"query.periods,omitempty"`
+
+	// Format CSV (default) or XLSX.
+	//
+	//  - EXPORT_FORMAT_UNSPECIFIED: Defaults to CSV.
+	//  - EXPORT_FORMAT_CSV: Comma-separated values, UTF-8 with a byte-order mark (text/csv).
+	//  - EXPORT_FORMAT_XLSX: An Office Open XML workbook with one sheet.
+	Format *ExportDealerKpisParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// ExportDealerKpisParamsQueryGranularity defines parameters for ExportDealerKpis.
+type ExportDealerKpisParamsQueryGranularity string
+
+// ExportDealerKpisParamsFormat defines parameters for ExportDealerKpis.
+type ExportDealerKpisParamsFormat string
+
 // ListNotificationsParams defines parameters for ListNotifications.
 type ListNotificationsParams struct {
 	// RecipientRole Only for this role.
@@ -4258,6 +4470,73 @@ type GetNetworkKpisParams struct {
 // GetNetworkKpisParamsQueryGranularity defines parameters for GetNetworkKpis.
 type GetNetworkKpisParamsQueryGranularity string
 
+// ExportNetworkKpisParams defines parameters for ExportNetworkKpis.
+type ExportNetworkKpisParams struct {
+	// QueryGranularity Day, week or month (default month).
+	//
+	//  - GRANULARITY_UNSPECIFIED: Defaults to a month.
+	//  - GRANULARITY_DAY: A calendar day in the dealer's time zone.
+	//  - GRANULARITY_WEEK: An ISO week, Monday to Sunday.
+	//  - GRANULARITY_MONTH: A calendar month.
+	QueryGranularity *ExportNetworkKpisParamsQueryGranularity `form:"query.granularity,omitempty" json:"query.granularity,omitempty"`
+
+	// QueryDate A date, `YYYY-MM-DD`, inside the last period to answer (default
+	// today in the dealer's time zone, or in Asia/Shanghai above a dealer).
+	QueryDate *string `form:"query.date,omitempty" json:"query.date,omitempty"`
+
+	// QueryPeriods How many consecutive periods, ending with that one (default 1, at
+	// most 400; 12 months is a year's trend).
+	QueryPeriods *int32 `form:"query.periods,omitempty" json:"query.periods,omitempty"`
+
+	// Format CSV (default) or XLSX.
+	//
+	//  - EXPORT_FORMAT_UNSPECIFIED: Defaults to CSV.
+	//  - EXPORT_FORMAT_CSV: Comma-separated values, UTF-8 with a byte-order mark (text/csv).
+	//  - EXPORT_FORMAT_XLSX: An Office Open XML workbook with one sheet.
+	Format *ExportNetworkKpisParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// ExportNetworkKpisParamsQueryGranularity defines parameters for ExportNetworkKpis.
+type ExportNetworkKpisParamsQueryGranularity string
+
+// ExportNetworkKpisParamsFormat defines parameters for ExportNetworkKpis.
+type ExportNetworkKpisParamsFormat string
+
+// ExportRankingParams defines parameters for ExportRanking.
+type ExportRankingParams struct {
+	// QueryGranularity Day, week or month (default month).
+	//
+	//  - GRANULARITY_UNSPECIFIED: Defaults to a month.
+	//  - GRANULARITY_DAY: A calendar day in the dealer's time zone.
+	//  - GRANULARITY_WEEK: An ISO week, Monday to Sunday.
+	//  - GRANULARITY_MONTH: A calendar month.
+	QueryGranularity *ExportRankingParamsQueryGranularity `form:"query.granularity,omitempty" json:"query.granularity,omitempty"`
+
+	// QueryDate A date, `YYYY-MM-DD`, inside the last period to answer (default
+	// today in the dealer's time zone, or in Asia/Shanghai above a dealer).
+	QueryDate *string `form:"query.date,omitempty" json:"query.date,omitempty"`
+
+	// QueryPeriods How many consecutive periods, ending with that one (default 1, at
+	// most 400; 12 months is a year's trend).
+	QueryPeriods *int32 `form:"query.periods,omitempty" json:"query.periods,omitempty"`
+
+	// Region Rank within this region only (default network-wide).
+	Region *string `form:"region,omitempty" json:"region,omitempty"`
+
+	// Format CSV (default) or XLSX.
+	//
+	//  - EXPORT_FORMAT_UNSPECIFIED: Defaults to CSV.
+	//  - EXPORT_FORMAT_CSV: Comma-separated values, UTF-8 with a byte-order mark (text/csv).
+	//  - EXPORT_FORMAT_XLSX: An Office Open XML workbook with one sheet.
+	Format *ExportRankingParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// ExportRankingParamsQueryGranularity defines parameters for ExportRanking.
+type ExportRankingParamsQueryGranularity string
+
+// ExportRankingParamsFormat defines parameters for ExportRanking.
+type ExportRankingParamsFormat string
+
 // RankDealersParams defines parameters for RankDealers.
 type RankDealersParams struct {
 	// QueryGranularity Day, week or month (default month).
@@ -4348,6 +4627,38 @@ type GetRegionKpisParams struct {
 
 // GetRegionKpisParamsQueryGranularity defines parameters for GetRegionKpis.
 type GetRegionKpisParamsQueryGranularity string
+
+// ExportRegionKpisParams defines parameters for ExportRegionKpis.
+type ExportRegionKpisParams struct {
+	// QueryGranularity Day, week or month (default month).
+	//
+	//  - GRANULARITY_UNSPECIFIED: Defaults to a month.
+	//  - GRANULARITY_DAY: A calendar day in the dealer's time zone.
+	//  - GRANULARITY_WEEK: An ISO week, Monday to Sunday.
+	//  - GRANULARITY_MONTH: A calendar month.
+	QueryGranularity *ExportRegionKpisParamsQueryGranularity `form:"query.granularity,omitempty" json:"query.granularity,omitempty"`
+
+	// QueryDate A date, `YYYY-MM-DD`, inside the last period to answer (default
+	// today in the dealer's time zone, or in Asia/Shanghai above a dealer).
+	QueryDate *string `form:"query.date,omitempty" json:"query.date,omitempty"`
+
+	// QueryPeriods How many consecutive periods, ending with that one (default 1, at
+	// most 400; 12 months is a year's trend).
+	QueryPeriods *int32 `form:"query.periods,omitempty" json:"query.periods,omitempty"`
+
+	// Format CSV (default) or XLSX.
+	//
+	//  - EXPORT_FORMAT_UNSPECIFIED: Defaults to CSV.
+	//  - EXPORT_FORMAT_CSV: Comma-separated values, UTF-8 with a byte-order mark (text/csv).
+	//  - EXPORT_FORMAT_XLSX: An Office Open XML workbook with one sheet.
+	Format *ExportRegionKpisParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// ExportRegionKpisParamsQueryGranularity defines parameters for ExportRegionKpis.
+type ExportRegionKpisParamsQueryGranularity string
+
+// ExportRegionKpisParamsFormat defines parameters for ExportRegionKpis.
+type ExportRegionKpisParamsFormat string
 
 // ListResolutionTemplatesParams defines parameters for ListResolutionTemplates.
 type ListResolutionTemplatesParams struct {
@@ -5564,6 +5875,11 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/dealers/{dealer}/kpis (the `GetDealerKpis` operationId).
 	GetDealerKpis(ctx context.Context, dealer string, params *GetDealerKpisParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExportDealerKpis A dealer's KPI table as a file.
+	//
+	// Corresponds with GET /v1/dealers/{dealer}/kpis:export (the `ExportDealerKpis` operationId).
+	ExportDealerKpis(ctx context.Context, dealer string, params *ExportDealerKpisParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListNotifications Lists the escalation notifications sent to a role of the dealer, newest
 	// first. Dealer `-` lists those of every dealer the caller sees, e.g. a
 	// region manager's (`recipient_role=region_manager`) across the region.
@@ -5721,6 +6037,16 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/kpis (the `GetNetworkKpis` operationId).
 	GetNetworkKpis(ctx context.Context, params *GetNetworkKpisParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ExportNetworkKpis The network's KPI table as a file (HQ).
+	//
+	// Corresponds with GET /v1/kpis:export (the `ExportNetworkKpis` operationId).
+	ExportNetworkKpis(ctx context.Context, params *ExportNetworkKpisParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportRanking A ranking as a file, cut to what the caller may see (RankDealers).
+	//
+	// Corresponds with GET /v1/kpis:exportRanking (the `ExportRanking` operationId).
+	ExportRanking(ctx context.Context, params *ExportRankingParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RankDealers Ranks dealers by composite score, network-wide or within a region.
 	// HQ sees every dealer; a region manager the network's ranking of the
 	// region's dealers; dealer staff their own dealer's rank and the median.
@@ -5797,6 +6123,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/regions/{region}/kpis (the `GetRegionKpis` operationId).
 	GetRegionKpis(ctx context.Context, region string, params *GetRegionKpisParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportRegionKpis A region's KPI table as a file.
+	//
+	// Corresponds with GET /v1/regions/{region}/kpis:export (the `ExportRegionKpis` operationId).
+	ExportRegionKpis(ctx context.Context, region string, params *ExportRegionKpisParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListResolutionTemplates Searches resolution templates and scripts by category and text.
 	//
@@ -7885,6 +8216,21 @@ func (c *Client) GetDealerKpis(ctx context.Context, dealer string, params *GetDe
 	return c.Client.Do(req)
 }
 
+// ExportDealerKpis A dealer's KPI table as a file.
+//
+// Corresponds with GET /v1/dealers/{dealer}/kpis:export (the `ExportDealerKpis` operationId).
+func (c *Client) ExportDealerKpis(ctx context.Context, dealer string, params *ExportDealerKpisParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportDealerKpisRequest(c.Server, dealer, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListNotifications Lists the escalation notifications sent to a role of the dealer, newest
 // first. Dealer `-` lists those of every dealer the caller sees, e.g. a
 // region manager's (`recipient_role=region_manager`) across the region.
@@ -8272,6 +8618,36 @@ func (c *Client) GetNetworkKpis(ctx context.Context, params *GetNetworkKpisParam
 	return c.Client.Do(req)
 }
 
+// ExportNetworkKpis The network's KPI table as a file (HQ).
+//
+// Corresponds with GET /v1/kpis:export (the `ExportNetworkKpis` operationId).
+func (c *Client) ExportNetworkKpis(ctx context.Context, params *ExportNetworkKpisParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportNetworkKpisRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportRanking A ranking as a file, cut to what the caller may see (RankDealers).
+//
+// Corresponds with GET /v1/kpis:exportRanking (the `ExportRanking` operationId).
+func (c *Client) ExportRanking(ctx context.Context, params *ExportRankingParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportRankingRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RankDealers Ranks dealers by composite score, network-wide or within a region.
 // HQ sees every dealer; a region manager the network's ranking of the
 // region's dealers; dealer staff their own dealer's rank and the median.
@@ -8459,6 +8835,21 @@ func (c *Client) GetRegion(ctx context.Context, region string, reqEditors ...Req
 // Corresponds with GET /v1/regions/{region}/kpis (the `GetRegionKpis` operationId).
 func (c *Client) GetRegionKpis(ctx context.Context, region string, params *GetRegionKpisParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRegionKpisRequest(c.Server, region, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportRegionKpis A region's KPI table as a file.
+//
+// Corresponds with GET /v1/regions/{region}/kpis:export (the `ExportRegionKpis` operationId).
+func (c *Client) ExportRegionKpis(ctx context.Context, region string, params *ExportRegionKpisParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportRegionKpisRequest(c.Server, region, params)
 	if err != nil {
 		return nil, err
 	}
@@ -13728,6 +14119,103 @@ func NewGetDealerKpisRequest(server string, dealer string, params *GetDealerKpis
 	return req, nil
 }
 
+// NewExportDealerKpisRequest constructs an http.Request for the ExportDealerKpis method
+func NewExportDealerKpisRequest(server string, dealer string, params *ExportDealerKpisParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "dealer", dealer, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/dealers/%s/kpis:export", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.QueryGranularity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.granularity", *params.QueryGranularity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.QueryDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.date", *params.QueryDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.QueryPeriods != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.periods", *params.QueryPeriods, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListNotificationsRequest constructs an http.Request for the ListNotifications method
 func NewListNotificationsRequest(server string, dealer string, params *ListNotificationsParams) (*http.Request, error) {
 	var err error
@@ -14662,6 +15150,198 @@ func NewGetNetworkKpisRequest(server string, params *GetNetworkKpisParams) (*htt
 	return req, nil
 }
 
+// NewExportNetworkKpisRequest constructs an http.Request for the ExportNetworkKpis method
+func NewExportNetworkKpisRequest(server string, params *ExportNetworkKpisParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/kpis:export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.QueryGranularity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.granularity", *params.QueryGranularity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.QueryDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.date", *params.QueryDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.QueryPeriods != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.periods", *params.QueryPeriods, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportRankingRequest constructs an http.Request for the ExportRanking method
+func NewExportRankingRequest(server string, params *ExportRankingParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/kpis:exportRanking")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.QueryGranularity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.granularity", *params.QueryGranularity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.QueryDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.date", *params.QueryDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.QueryPeriods != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.periods", *params.QueryPeriods, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Region != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "region", *params.Region, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRankDealersRequest constructs an http.Request for the RankDealers method
 func NewRankDealersRequest(server string, params *RankDealersParams) (*http.Request, error) {
 	var err error
@@ -15160,6 +15840,103 @@ func NewGetRegionKpisRequest(server string, region string, params *GetRegionKpis
 		if params.QueryPeriods != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.periods", *params.QueryPeriods, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExportRegionKpisRequest constructs an http.Request for the ExportRegionKpis method
+func NewExportRegionKpisRequest(server string, region string, params *ExportRegionKpisParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "region", region, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/regions/%s/kpis:export", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.QueryGranularity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.granularity", *params.QueryGranularity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.QueryDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.date", *params.QueryDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.QueryPeriods != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "query.periods", *params.QueryPeriods, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int32"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -16334,6 +17111,13 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/dealers/{dealer}/kpis (the `GetDealerKpis` operationId).
 	GetDealerKpisWithResponse(ctx context.Context, dealer string, params *GetDealerKpisParams, reqEditors ...RequestEditorFn) (*GetDealerKpisResult, error)
 
+	// ExportDealerKpisWithResponse A dealer's KPI table as a file.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/dealers/{dealer}/kpis:export (the `ExportDealerKpis` operationId).
+	ExportDealerKpisWithResponse(ctx context.Context, dealer string, params *ExportDealerKpisParams, reqEditors ...RequestEditorFn) (*ExportDealerKpisResult, error)
+
 	// ListNotificationsWithResponse Lists the escalation notifications sent to a role of the dealer, newest
 	// first. Dealer `-` lists those of every dealer the caller sees, e.g. a
 	// region manager's (`recipient_role=region_manager`) across the region.
@@ -16509,6 +17293,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/kpis (the `GetNetworkKpis` operationId).
 	GetNetworkKpisWithResponse(ctx context.Context, params *GetNetworkKpisParams, reqEditors ...RequestEditorFn) (*GetNetworkKpisResult, error)
 
+	// ExportNetworkKpisWithResponse The network's KPI table as a file (HQ).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/kpis:export (the `ExportNetworkKpis` operationId).
+	ExportNetworkKpisWithResponse(ctx context.Context, params *ExportNetworkKpisParams, reqEditors ...RequestEditorFn) (*ExportNetworkKpisResult, error)
+
+	// ExportRankingWithResponse A ranking as a file, cut to what the caller may see (RankDealers).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/kpis:exportRanking (the `ExportRanking` operationId).
+	ExportRankingWithResponse(ctx context.Context, params *ExportRankingParams, reqEditors ...RequestEditorFn) (*ExportRankingResult, error)
+
 	// RankDealersWithResponse Ranks dealers by composite score, network-wide or within a region.
 	// HQ sees every dealer; a region manager the network's ranking of the
 	// region's dealers; dealer staff their own dealer's rank and the median.
@@ -16597,6 +17395,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/regions/{region}/kpis (the `GetRegionKpis` operationId).
 	GetRegionKpisWithResponse(ctx context.Context, region string, params *GetRegionKpisParams, reqEditors ...RequestEditorFn) (*GetRegionKpisResult, error)
+
+	// ExportRegionKpisWithResponse A region's KPI table as a file.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/regions/{region}/kpis:export (the `ExportRegionKpis` operationId).
+	ExportRegionKpisWithResponse(ctx context.Context, region string, params *ExportRegionKpisParams, reqEditors ...RequestEditorFn) (*ExportRegionKpisResult, error)
 
 	// ListResolutionTemplatesWithResponse Searches resolution templates and scripts by category and text.
 	//
@@ -34450,6 +35255,211 @@ func (r GetDealerKpisResult) ContentType() string {
 	return ""
 }
 
+// ExportDealerKpisResult200Headers the declared response headers of an HTTP 200 response for ExportDealerKpis
+type ExportDealerKpisResult200Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportDealerKpisResult400Headers the declared response headers of an HTTP 400 response for ExportDealerKpis
+type ExportDealerKpisResult400Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportDealerKpisResult401Headers the declared response headers of an HTTP 401 response for ExportDealerKpis
+type ExportDealerKpisResult401Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportDealerKpisResult403Headers the declared response headers of an HTTP 403 response for ExportDealerKpis
+type ExportDealerKpisResult403Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportDealerKpisResult404Headers the declared response headers of an HTTP 404 response for ExportDealerKpis
+type ExportDealerKpisResult404Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportDealerKpisResult409Headers the declared response headers of an HTTP 409 response for ExportDealerKpis
+type ExportDealerKpisResult409Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportDealerKpisResult429Headers the declared response headers of an HTTP 429 response for ExportDealerKpis
+type ExportDealerKpisResult429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportDealerKpisResult500Headers the declared response headers of an HTTP 500 response for ExportDealerKpis
+type ExportDealerKpisResult500Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportDealerKpisResult503Headers the declared response headers of an HTTP 503 response for ExportDealerKpis
+type ExportDealerKpisResult503Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportDealerKpisResult504Headers the declared response headers of an HTTP 504 response for ExportDealerKpis
+type ExportDealerKpisResult504Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportDealerKpisResultDefaultHeaders the declared response headers of an HTTP default response for ExportDealerKpis
+type ExportDealerKpisResultDefaultHeaders struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+type ExportDealerKpisResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *UnauthorizedError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ForbiddenError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFoundError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ConflictError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequestsError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalErrorError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *UnavailableError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *GatewayTimeoutError
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *ErrorError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportDealerKpisResult200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportDealerKpisResult400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportDealerKpisResult401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportDealerKpisResult403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportDealerKpisResult404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ExportDealerKpisResult409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportDealerKpisResult429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportDealerKpisResult500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportDealerKpisResult503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *ExportDealerKpisResult504Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ExportDealerKpisResultDefaultHeaders
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportDealerKpisResult) GetJSON400() *BadRequestError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportDealerKpisResult) GetJSON401() *UnauthorizedError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportDealerKpisResult) GetJSON403() *ForbiddenError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportDealerKpisResult) GetJSON404() *NotFoundError {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ExportDealerKpisResult) GetJSON409() *ConflictError {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportDealerKpisResult) GetJSON429() *TooManyRequestsError {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportDealerKpisResult) GetJSON500() *InternalErrorError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportDealerKpisResult) GetJSON503() *UnavailableError {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r ExportDealerKpisResult) GetJSON504() *GatewayTimeoutError {
+	return r.JSON504
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ExportDealerKpisResult) GetJSONDefault() *ErrorError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportDealerKpisResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportDealerKpisResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportDealerKpisResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportDealerKpisResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListNotificationsResult200Headers the declared response headers of an HTTP 200 response for ListNotifications
 type ListNotificationsResult200Headers struct {
 	XRateLimitLimit     *int
@@ -38073,6 +39083,416 @@ func (r GetNetworkKpisResult) ContentType() string {
 	return ""
 }
 
+// ExportNetworkKpisResult200Headers the declared response headers of an HTTP 200 response for ExportNetworkKpis
+type ExportNetworkKpisResult200Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportNetworkKpisResult400Headers the declared response headers of an HTTP 400 response for ExportNetworkKpis
+type ExportNetworkKpisResult400Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportNetworkKpisResult401Headers the declared response headers of an HTTP 401 response for ExportNetworkKpis
+type ExportNetworkKpisResult401Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportNetworkKpisResult403Headers the declared response headers of an HTTP 403 response for ExportNetworkKpis
+type ExportNetworkKpisResult403Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportNetworkKpisResult404Headers the declared response headers of an HTTP 404 response for ExportNetworkKpis
+type ExportNetworkKpisResult404Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportNetworkKpisResult409Headers the declared response headers of an HTTP 409 response for ExportNetworkKpis
+type ExportNetworkKpisResult409Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportNetworkKpisResult429Headers the declared response headers of an HTTP 429 response for ExportNetworkKpis
+type ExportNetworkKpisResult429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportNetworkKpisResult500Headers the declared response headers of an HTTP 500 response for ExportNetworkKpis
+type ExportNetworkKpisResult500Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportNetworkKpisResult503Headers the declared response headers of an HTTP 503 response for ExportNetworkKpis
+type ExportNetworkKpisResult503Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportNetworkKpisResult504Headers the declared response headers of an HTTP 504 response for ExportNetworkKpis
+type ExportNetworkKpisResult504Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportNetworkKpisResultDefaultHeaders the declared response headers of an HTTP default response for ExportNetworkKpis
+type ExportNetworkKpisResultDefaultHeaders struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+type ExportNetworkKpisResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *UnauthorizedError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ForbiddenError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFoundError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ConflictError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequestsError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalErrorError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *UnavailableError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *GatewayTimeoutError
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *ErrorError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportNetworkKpisResult200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportNetworkKpisResult400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportNetworkKpisResult401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportNetworkKpisResult403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportNetworkKpisResult404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ExportNetworkKpisResult409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportNetworkKpisResult429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportNetworkKpisResult500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportNetworkKpisResult503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *ExportNetworkKpisResult504Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ExportNetworkKpisResultDefaultHeaders
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportNetworkKpisResult) GetJSON400() *BadRequestError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportNetworkKpisResult) GetJSON401() *UnauthorizedError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportNetworkKpisResult) GetJSON403() *ForbiddenError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportNetworkKpisResult) GetJSON404() *NotFoundError {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ExportNetworkKpisResult) GetJSON409() *ConflictError {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportNetworkKpisResult) GetJSON429() *TooManyRequestsError {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportNetworkKpisResult) GetJSON500() *InternalErrorError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportNetworkKpisResult) GetJSON503() *UnavailableError {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r ExportNetworkKpisResult) GetJSON504() *GatewayTimeoutError {
+	return r.JSON504
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ExportNetworkKpisResult) GetJSONDefault() *ErrorError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportNetworkKpisResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportNetworkKpisResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportNetworkKpisResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportNetworkKpisResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportRankingResult200Headers the declared response headers of an HTTP 200 response for ExportRanking
+type ExportRankingResult200Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRankingResult400Headers the declared response headers of an HTTP 400 response for ExportRanking
+type ExportRankingResult400Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRankingResult401Headers the declared response headers of an HTTP 401 response for ExportRanking
+type ExportRankingResult401Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRankingResult403Headers the declared response headers of an HTTP 403 response for ExportRanking
+type ExportRankingResult403Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRankingResult404Headers the declared response headers of an HTTP 404 response for ExportRanking
+type ExportRankingResult404Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRankingResult409Headers the declared response headers of an HTTP 409 response for ExportRanking
+type ExportRankingResult409Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRankingResult429Headers the declared response headers of an HTTP 429 response for ExportRanking
+type ExportRankingResult429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRankingResult500Headers the declared response headers of an HTTP 500 response for ExportRanking
+type ExportRankingResult500Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRankingResult503Headers the declared response headers of an HTTP 503 response for ExportRanking
+type ExportRankingResult503Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRankingResult504Headers the declared response headers of an HTTP 504 response for ExportRanking
+type ExportRankingResult504Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRankingResultDefaultHeaders the declared response headers of an HTTP default response for ExportRanking
+type ExportRankingResultDefaultHeaders struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+type ExportRankingResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *UnauthorizedError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ForbiddenError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFoundError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ConflictError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequestsError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalErrorError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *UnavailableError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *GatewayTimeoutError
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *ErrorError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportRankingResult200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportRankingResult400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportRankingResult401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportRankingResult403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportRankingResult404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ExportRankingResult409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportRankingResult429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportRankingResult500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportRankingResult503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *ExportRankingResult504Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ExportRankingResultDefaultHeaders
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportRankingResult) GetJSON400() *BadRequestError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportRankingResult) GetJSON401() *UnauthorizedError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportRankingResult) GetJSON403() *ForbiddenError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportRankingResult) GetJSON404() *NotFoundError {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ExportRankingResult) GetJSON409() *ConflictError {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportRankingResult) GetJSON429() *TooManyRequestsError {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportRankingResult) GetJSON500() *InternalErrorError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportRankingResult) GetJSON503() *UnavailableError {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r ExportRankingResult) GetJSON504() *GatewayTimeoutError {
+	return r.JSON504
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ExportRankingResult) GetJSONDefault() *ErrorError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportRankingResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportRankingResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportRankingResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportRankingResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RankDealersResult200Headers the declared response headers of an HTTP 200 response for RankDealers
 type RankDealersResult200Headers struct {
 	XRateLimitLimit     *int
@@ -40074,6 +41494,211 @@ func (r GetRegionKpisResult) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetRegionKpisResult) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportRegionKpisResult200Headers the declared response headers of an HTTP 200 response for ExportRegionKpis
+type ExportRegionKpisResult200Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRegionKpisResult400Headers the declared response headers of an HTTP 400 response for ExportRegionKpis
+type ExportRegionKpisResult400Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRegionKpisResult401Headers the declared response headers of an HTTP 401 response for ExportRegionKpis
+type ExportRegionKpisResult401Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRegionKpisResult403Headers the declared response headers of an HTTP 403 response for ExportRegionKpis
+type ExportRegionKpisResult403Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRegionKpisResult404Headers the declared response headers of an HTTP 404 response for ExportRegionKpis
+type ExportRegionKpisResult404Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRegionKpisResult409Headers the declared response headers of an HTTP 409 response for ExportRegionKpis
+type ExportRegionKpisResult409Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRegionKpisResult429Headers the declared response headers of an HTTP 429 response for ExportRegionKpis
+type ExportRegionKpisResult429Headers struct {
+	RetryAfter          *int
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRegionKpisResult500Headers the declared response headers of an HTTP 500 response for ExportRegionKpis
+type ExportRegionKpisResult500Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRegionKpisResult503Headers the declared response headers of an HTTP 503 response for ExportRegionKpis
+type ExportRegionKpisResult503Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRegionKpisResult504Headers the declared response headers of an HTTP 504 response for ExportRegionKpis
+type ExportRegionKpisResult504Headers struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+// ExportRegionKpisResultDefaultHeaders the declared response headers of an HTTP default response for ExportRegionKpis
+type ExportRegionKpisResultDefaultHeaders struct {
+	XRateLimitLimit     *int
+	XRateLimitRemaining *int
+	XRequestId          *string
+}
+
+type ExportRegionKpisResult struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequestError
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *UnauthorizedError
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ForbiddenError
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFoundError
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *ConflictError
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequestsError
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *InternalErrorError
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *UnavailableError
+	// JSON504 the response for an HTTP 504 `application/json` response
+	JSON504 *GatewayTimeoutError
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *ErrorError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ExportRegionKpisResult200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ExportRegionKpisResult400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportRegionKpisResult401Headers
+	// Headers403 the parsed response headers for an HTTP 403 response
+	Headers403 *ExportRegionKpisResult403Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ExportRegionKpisResult404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ExportRegionKpisResult409Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportRegionKpisResult429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ExportRegionKpisResult500Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ExportRegionKpisResult503Headers
+	// Headers504 the parsed response headers for an HTTP 504 response
+	Headers504 *ExportRegionKpisResult504Headers
+	// HeadersDefault the parsed response headers for an HTTP default response
+	HeadersDefault *ExportRegionKpisResultDefaultHeaders
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportRegionKpisResult) GetJSON400() *BadRequestError {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportRegionKpisResult) GetJSON401() *UnauthorizedError {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExportRegionKpisResult) GetJSON403() *ForbiddenError {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExportRegionKpisResult) GetJSON404() *NotFoundError {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ExportRegionKpisResult) GetJSON409() *ConflictError {
+	return r.JSON409
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportRegionKpisResult) GetJSON429() *TooManyRequestsError {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ExportRegionKpisResult) GetJSON500() *InternalErrorError {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ExportRegionKpisResult) GetJSON503() *UnavailableError {
+	return r.JSON503
+}
+
+// GetJSON504 returns the response for an HTTP 504 `application/json` response
+func (r ExportRegionKpisResult) GetJSON504() *GatewayTimeoutError {
+	return r.JSON504
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ExportRegionKpisResult) GetJSONDefault() *ErrorError {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportRegionKpisResult) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportRegionKpisResult) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportRegionKpisResult) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportRegionKpisResult) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -42624,6 +44249,19 @@ func (c *ClientWithResponses) GetDealerKpisWithResponse(ctx context.Context, dea
 	return ParseGetDealerKpisResult(rsp)
 }
 
+// ExportDealerKpisWithResponse A dealer's KPI table as a file.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/dealers/{dealer}/kpis:export (the `ExportDealerKpis` operationId).
+func (c *ClientWithResponses) ExportDealerKpisWithResponse(ctx context.Context, dealer string, params *ExportDealerKpisParams, reqEditors ...RequestEditorFn) (*ExportDealerKpisResult, error) {
+	rsp, err := c.ExportDealerKpis(ctx, dealer, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportDealerKpisResult(rsp)
+}
+
 // ListNotificationsWithResponse Lists the escalation notifications sent to a role of the dealer, newest
 // first. Dealer `-` lists those of every dealer the caller sees, e.g. a
 // region manager's (`recipient_role=region_manager`) across the region.
@@ -42937,6 +44575,32 @@ func (c *ClientWithResponses) GetNetworkKpisWithResponse(ctx context.Context, pa
 	return ParseGetNetworkKpisResult(rsp)
 }
 
+// ExportNetworkKpisWithResponse The network's KPI table as a file (HQ).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/kpis:export (the `ExportNetworkKpis` operationId).
+func (c *ClientWithResponses) ExportNetworkKpisWithResponse(ctx context.Context, params *ExportNetworkKpisParams, reqEditors ...RequestEditorFn) (*ExportNetworkKpisResult, error) {
+	rsp, err := c.ExportNetworkKpis(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportNetworkKpisResult(rsp)
+}
+
+// ExportRankingWithResponse A ranking as a file, cut to what the caller may see (RankDealers).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/kpis:exportRanking (the `ExportRanking` operationId).
+func (c *ClientWithResponses) ExportRankingWithResponse(ctx context.Context, params *ExportRankingParams, reqEditors ...RequestEditorFn) (*ExportRankingResult, error) {
+	rsp, err := c.ExportRanking(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportRankingResult(rsp)
+}
+
 // RankDealersWithResponse Ranks dealers by composite score, network-wide or within a region.
 // HQ sees every dealer; a region manager the network's ranking of the
 // region's dealers; dealer staff their own dealer's rank and the median.
@@ -43096,6 +44760,19 @@ func (c *ClientWithResponses) GetRegionKpisWithResponse(ctx context.Context, reg
 		return nil, err
 	}
 	return ParseGetRegionKpisResult(rsp)
+}
+
+// ExportRegionKpisWithResponse A region's KPI table as a file.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/regions/{region}/kpis:export (the `ExportRegionKpis` operationId).
+func (c *ClientWithResponses) ExportRegionKpisWithResponse(ctx context.Context, region string, params *ExportRegionKpisParams, reqEditors ...RequestEditorFn) (*ExportRegionKpisResult, error) {
+	rsp, err := c.ExportRegionKpis(ctx, region, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportRegionKpisResult(rsp)
 }
 
 // ListResolutionTemplatesWithResponse Searches resolution templates and scripts by category and text.
@@ -75310,6 +76987,376 @@ func ParseGetDealerKpisResult(rsp *http.Response) (*GetDealerKpisResult, error) 
 	return response, nil
 }
 
+// ParseExportDealerKpisResult parses an HTTP response from a ExportDealerKpisWithResponse call
+func ParseExportDealerKpisResult(rsp *http.Response) (*ExportDealerKpisResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportDealerKpisResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest UnauthorizedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFoundError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ConflictError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequestsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalErrorError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest UnavailableError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest GatewayTimeoutError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest ErrorError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportDealerKpisResult200Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExportDealerKpisResult400Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportDealerKpisResult401Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportDealerKpisResult403Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportDealerKpisResult404Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ExportDealerKpisResult409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportDealerKpisResult429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportDealerKpisResult500Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportDealerKpisResult503Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers ExportDealerKpisResult504Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers504 = &headers
+	case true:
+		var headers ExportDealerKpisResultDefaultHeaders
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListNotificationsResult parses an HTTP response from a ListNotificationsWithResponse call
 func ParseListNotificationsResult(rsp *http.Response) (*ListNotificationsResult, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -81825,6 +83872,746 @@ func ParseGetNetworkKpisResult(rsp *http.Response) (*GetNetworkKpisResult, error
 	return response, nil
 }
 
+// ParseExportNetworkKpisResult parses an HTTP response from a ExportNetworkKpisWithResponse call
+func ParseExportNetworkKpisResult(rsp *http.Response) (*ExportNetworkKpisResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportNetworkKpisResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest UnauthorizedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFoundError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ConflictError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequestsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalErrorError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest UnavailableError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest GatewayTimeoutError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest ErrorError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportNetworkKpisResult200Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExportNetworkKpisResult400Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportNetworkKpisResult401Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportNetworkKpisResult403Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportNetworkKpisResult404Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ExportNetworkKpisResult409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportNetworkKpisResult429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportNetworkKpisResult500Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportNetworkKpisResult503Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers ExportNetworkKpisResult504Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers504 = &headers
+	case true:
+		var headers ExportNetworkKpisResultDefaultHeaders
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportRankingResult parses an HTTP response from a ExportRankingWithResponse call
+func ParseExportRankingResult(rsp *http.Response) (*ExportRankingResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportRankingResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest UnauthorizedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFoundError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ConflictError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequestsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalErrorError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest UnavailableError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest GatewayTimeoutError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest ErrorError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportRankingResult200Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExportRankingResult400Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportRankingResult401Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportRankingResult403Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportRankingResult404Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ExportRankingResult409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportRankingResult429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportRankingResult500Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportRankingResult503Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers ExportRankingResult504Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers504 = &headers
+	case true:
+		var headers ExportRankingResultDefaultHeaders
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRankDealersResult parses an HTTP response from a RankDealersWithResponse call
 func ParseRankDealersResult(rsp *http.Response) (*RankDealersResult, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -85398,6 +88185,376 @@ func ParseGetRegionKpisResult(rsp *http.Response) (*GetRegionKpisResult, error) 
 		response.Headers504 = &headers
 	case true:
 		var headers GetRegionKpisResultDefaultHeaders
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.HeadersDefault = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportRegionKpisResult parses an HTTP response from a ExportRegionKpisWithResponse call
+func ParseExportRegionKpisResult(rsp *http.Response) (*ExportRegionKpisResult, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportRegionKpisResult{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequestError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest UnauthorizedError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ForbiddenError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFoundError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ConflictError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequestsError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalErrorError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest UnavailableError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest GatewayTimeoutError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON504 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest ErrorError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ExportRegionKpisResult200Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ExportRegionKpisResult400Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ExportRegionKpisResult401Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 403:
+		var headers ExportRegionKpisResult403Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers403 = &headers
+	case rsp.StatusCode == 404:
+		var headers ExportRegionKpisResult404Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ExportRegionKpisResult409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportRegionKpisResult429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ExportRegionKpisResult500Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers500 = &headers
+	case rsp.StatusCode == 503:
+		var headers ExportRegionKpisResult503Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers503 = &headers
+	case rsp.StatusCode == 504:
+		var headers ExportRegionKpisResult504Headers
+		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitLimit = &value
+		}
+		if values := rsp.Header.Values("X-RateLimit-Remaining"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Remaining", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRateLimitRemaining = &value
+		}
+		if values := rsp.Header.Values("X-Request-Id"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Request-Id", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XRequestId = &value
+		}
+		response.Headers504 = &headers
+	case true:
+		var headers ExportRegionKpisResultDefaultHeaders
 		if values := rsp.Header.Values("X-RateLimit-Limit"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-RateLimit-Limit", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
