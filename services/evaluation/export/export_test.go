@@ -125,7 +125,7 @@ func TestKPITableBothFormatsBothLanguages(t *testing.T) {
 func TestRankingSheet(t *testing.T) {
 	r := &evaluation.RankingResult{Granularity: evaluation.Month, Start: month("2026-11-01"), End: month("2026-11-30"),
 		DealerCount: 19, Median: 71.5, TargetVersion: 2, Ranks: []evaluation.Rank{
-			{Dealer: "SH001", Region: "EAST", Score: 88, Rank: 1, Percentile: 100, PreviousRank: 3, Movement: 2,
+			{Dealer: "SH001", Name: "上海浦东汽车销售服务有限公司", Region: "EAST", Score: 88, Rank: 1, Percentile: 100, PreviousRank: 3, Movement: 2,
 				Figures: evaluation.Figures{evaluation.CallbackRate3DC: {Numerator: 9, Denominator: 10}}},
 			{Dealer: "BJ001", Region: "NORTH", Score: 60, Rank: 2, Percentile: 50},
 		}}
@@ -137,21 +137,21 @@ func TestRankingSheet(t *testing.T) {
 	if name != "ranking" || len(rows) != 3 {
 		t.Fatalf("sheet %q rows %v", name, rows)
 	}
-	if h := strings.Join(rows[0][:10], "|"); h != "排名|经销商|大区|综合得分|百分位|上期排名|名次变化|中位数得分|参评经销商数|目标版本" {
+	if h := strings.Join(rows[0][:11], "|"); h != "排名|经销商|经销商名称|大区|综合得分|百分位|上期排名|名次变化|中位数得分|参评经销商数|目标版本" {
 		t.Errorf("header %q", h)
 	}
-	if rows[0][12] != "3DC回访率" || rows[1][12] != "0.9" {
-		t.Errorf("3DC column %q %q", rows[0][12], rows[1][12])
+	if rows[0][13] != "3DC回访率" || rows[1][13] != "0.9" {
+		t.Errorf("3DC column %q %q", rows[0][13], rows[1][13])
 	}
-	if got := strings.Join(rows[1][:9], "|"); got != "1|SH001|EAST|88|100|3|2|71.5|19" {
+	if got := strings.Join(rows[1][:10], "|"); got != "1|SH001|上海浦东汽车销售服务有限公司|EAST|88|100|3|2|71.5|19" {
 		t.Errorf("first row %q", got)
 	}
 	// Not ranked before: the previous rank is empty, not 0.
-	if rows[2][5] != "" || rows[2][6] != "0" {
+	if rows[2][2] != "" || rows[2][6] != "" || rows[2][7] != "0" {
 		t.Errorf("second row %q", rows[2])
 	}
 	c, _ := Write(CSV, Ranking(r, apperr.LangEN))
-	if crows := readCSV(t, c); crows[0][0] != "Rank" || crows[0][12] != "3DC callback rate" || len(crows) != 3 {
+	if crows := readCSV(t, c); crows[0][0] != "Rank" || crows[0][13] != "3DC callback rate" || len(crows) != 3 {
 		t.Errorf("csv %q", crows)
 	}
 }

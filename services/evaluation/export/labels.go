@@ -63,6 +63,7 @@ var (
 	hRating      = label{"评级", "Rating"}
 	hRank        = label{"排名", "Rank"}
 	hDealer      = label{"经销商", "Dealer"}
+	hDealerName  = label{"经销商名称", "Dealer name"}
 	hRegion      = label{"大区", "Region"}
 	hScore       = label{"综合得分", "Composite score"}
 	hPercentile  = label{"百分位", "Percentile"}

@@ -49,7 +49,7 @@ func kpiCells(kpi string, fig evaluation.Figure, set *evaluation.TargetSet, lang
 // first: place, score, percentile, movement, the network's (or region's)
 // median and count, and each KPI's value.
 func Ranking(r *evaluation.RankingResult, lang string) Sheet {
-	h := headers(lang, hRank, hDealer, hRegion, hScore, hPercentile, hPrevious, hMovement, hMedian, hCount, hVersion, hStart, hEnd)
+	h := headers(lang, hRank, hDealer, hDealerName, hRegion, hScore, hPercentile, hPrevious, hMovement, hMedian, hCount, hVersion, hStart, hEnd)
 	for _, k := range evaluation.KPIs {
 		h = append(h, KPIName(k, lang))
 	}
@@ -59,7 +59,7 @@ func Ranking(r *evaluation.RankingResult, lang string) Sheet {
 	}
 	s := Sheet{Name: sheetName(name), Header: h}
 	for _, rk := range r.Ranks {
-		row := []any{rk.Rank, rk.Dealer, rk.Region, rk.Score, rk.Percentile, optInt(rk.PreviousRank), rk.Movement,
+		row := []any{rk.Rank, rk.Dealer, rk.Name, rk.Region, rk.Score, rk.Percentile, optInt(rk.PreviousRank), rk.Movement,
 			r.Median, r.DealerCount, optInt(r.TargetVersion), day(r.Start), day(r.End)}
 		for _, k := range evaluation.KPIs {
 			v, _, _ := kpiCells(k, rk.Figures[k], nil, lang)

@@ -124,12 +124,13 @@ func TestKpiExports(t *testing.T) {
 	// count and the median, and no other dealer.
 	_, ctype, raw = g.file(t, "/v1/kpis:exportRanking?format=EXPORT_FORMAT_XLSX", admin, "")
 	rows = xlsxRows(t, raw)
-	if ctype != xlsxType || len(rows) != 3 || rows[0][0] != "排名" || rows[1][1] != "BJ001" || rows[1][0] != "1" || rows[2][1] != "SH001" {
+	if ctype != xlsxType || len(rows) != 3 || rows[0][0] != "排名" || rows[1][1] != "BJ001" || rows[1][0] != "1" || rows[2][1] != "SH001" ||
+		rows[1][2] != "北京朝阳汽车销售服务有限公司" {
 		t.Errorf("HQ ranking %q", rows)
 	}
 	_, _, raw = g.file(t, "/v1/kpis:exportRanking?format=EXPORT_FORMAT_XLSX", tokens["SH001"], "en")
 	rows = xlsxRows(t, raw)
-	if len(rows) != 2 || rows[1][1] != "SH001" || rows[1][0] != "2" || rows[0][8] != "Dealers ranked" || rows[1][8] != "2" {
+	if len(rows) != 2 || rows[1][1] != "SH001" || rows[1][0] != "2" || rows[0][9] != "Dealers ranked" || rows[1][9] != "2" {
 		t.Errorf("SH001's ranking %q", rows)
 	}
 	_, _, raw = g.file(t, "/v1/kpis:exportRanking", tokens["SH001"], "en")

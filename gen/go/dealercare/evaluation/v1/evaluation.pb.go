@@ -671,7 +671,10 @@ type DealerRank struct {
 	// previous_rank - rank: positive moved up; 0 when not ranked before.
 	Movement int32 `protobuf:"varint,7,opt,name=movement,proto3" json:"movement,omitempty"`
 	// The KPIs the score is made of.
-	Values        []*KpiValue `protobuf:"bytes,8,rep,name=values,proto3" json:"values,omitempty"`
+	Values []*KpiValue `protobuf:"bytes,8,rep,name=values,proto3" json:"values,omitempty"`
+	// The dealer's (the company's) name. Dealer staff see other dealers
+	// only when HQ's ranking settings allow it.
+	DealerName    string `protobuf:"bytes,9,opt,name=dealer_name,json=dealerName,proto3" json:"dealer_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -760,6 +763,13 @@ func (x *DealerRank) GetValues() []*KpiValue {
 		return x.Values
 	}
 	return nil
+}
+
+func (x *DealerRank) GetDealerName() string {
+	if x != nil {
+		return x.DealerName
+	}
+	return ""
 }
 
 // A ranking.
@@ -1504,7 +1514,7 @@ const file_dealercare_evaluation_v1_evaluation_proto_rawDesc = "" +
 	"updateTime\"r\n" +
 	"\x12RankDealersRequest\x12;\n" +
 	"\x05query\x18\x01 \x01(\v2%.dealercare.evaluation.v1.PeriodQueryR\x05query\x12\x1f\n" +
-	"\x06region\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06region\"\x96\x02\n" +
+	"\x06region\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06region\"\xb7\x02\n" +
 	"\n" +
 	"DealerRank\x12\x16\n" +
 	"\x06dealer\x18\x01 \x01(\tR\x06dealer\x12\x16\n" +
@@ -1516,7 +1526,9 @@ const file_dealercare_evaluation_v1_evaluation_proto_rawDesc = "" +
 	"percentile\x12#\n" +
 	"\rprevious_rank\x18\x06 \x01(\x05R\fpreviousRank\x12\x1a\n" +
 	"\bmovement\x18\a \x01(\x05R\bmovement\x12:\n" +
-	"\x06values\x18\b \x03(\v2\".dealercare.evaluation.v1.KpiValueR\x06values\"\xcd\x02\n" +
+	"\x06values\x18\b \x03(\v2\".dealercare.evaluation.v1.KpiValueR\x06values\x12\x1f\n" +
+	"\vdealer_name\x18\t \x01(\tR\n" +
+	"dealerName\"\xcd\x02\n" +
 	"\aRanking\x12G\n" +
 	"\vgranularity\x18\x01 \x01(\x0e2%.dealercare.evaluation.v1.GranularityR\vgranularity\x12\x1d\n" +
 	"\n" +
