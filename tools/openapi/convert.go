@@ -67,6 +67,9 @@ func convert(sw obj, files registry, generate []string, examples map[string]any)
 		if strings.HasPrefix(def, "google.rpc.") || def == "google.protobuf.Any" {
 			continue // the error shape is written below, exactly as the gateway answers
 		}
+		if def == string(httpBody) {
+			continue // a file answer: its content types are declared per operation
+		}
 		s := c.schema(asObj(c.defs[def]), c.defMsg[def])
 		if md := c.defMsg[def]; md != nil {
 			if ex, ok := c.examples[string(md.FullName())]; ok {
@@ -590,7 +593,12 @@ func (c *converter) operation(verb, path string, op obj, rename map[string]strin
 		"headers":     commonHeaders(),
 		"content":     obj{"application/json": obj{"schema": c.schema(asObj(ok["schema"]), md.Output())}},
 	}
-	if r, ok := asObj(ok["schema"])["$ref"].(string); ok {
+	if md.Output().FullName() == httpBody {
+		// A file, not JSON: grpc-gateway writes HttpBody's data as the
+		// body with its content type.
+		success["description"] = "The file."
+		success["content"] = fileContent()
+	} else if r, ok := asObj(ok["schema"])["$ref"].(string); ok {
 		if def := strings.TrimPrefix(r, "#/definitions/"); c.defMsg[def] == nil {
 			c.defMsg[def] = md.Output()
 		}
@@ -723,4 +731,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// httpBody is google.api.HttpBody, the answer of methods that return a
+// file (the evaluation's exports).
+const httpBody protoreflect.FullName = "google.api.HttpBody"
+
+// fileContent declares the file types an HttpBody answer carries.
+func fileContent() obj {
+	file := func(media string) obj {
+		return obj{"schema": obj{"type": "string", "contentMediaType": media}}
+	}
+	return obj{
+		"text/csv": file("text/csv"),
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": file("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+	}
 }

@@ -125,6 +125,9 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		svc := evaluation.NewService(store, tenancy.Access{Network: network}, m.Now)
 		evaluationv1.RegisterKpiServiceServer(srv, evaluationgrpc.NewServer(svc))
+		evaluationv1.RegisterKpiExportServiceServer(srv, evaluationgrpc.NewExportServer(svc))
+		evaluationv1.RegisterKpiFactServiceServer(srv, evaluationgrpc.NewFactServer(svc, store))
+		evaluationv1.RegisterRankingSettingsServiceServer(srv, evaluationgrpc.NewSettingsServer(svc))
 		evaluationv1.RegisterEvaluationWorkflowServiceServer(srv, evaluationgrpc.NewWorkflowServer(store, f,
 			customerv1.NewDealerNetworkServiceClient(conns["CUSTOMER_GRPC_TARGET"]), m.Config.Network.ServiceTokenFile, m.Now))
 		return nil

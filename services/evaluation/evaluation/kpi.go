@@ -207,4 +207,6 @@ type Dealer struct {
 	Code     string
 	Region   string
 	TimeZone string
+	// Name is the dealer's (the company's) name, shown in rankings.
+	Name string
 }

@@ -174,7 +174,9 @@ type Standing struct {
 
 // Rank is one dealer's place.
 type Rank struct {
-	Dealer       string
+	Dealer string
+	// Name is the dealer's name (set by Service.Rank).
+	Name         string
 	Region       string
 	Score        float64
 	Rank         int

@@ -21,6 +21,8 @@ type Store interface {
 	Dealers(ctx context.Context, scope pg.Scope) ([]Dealer, error)
 	TargetSets(ctx context.Context) ([]TargetSet, error)
 	CreateTargetSet(ctx context.Context, t TargetSet) (*TargetSet, error)
+	RankingSettings(ctx context.Context) (RankingSettings, error)
+	SetRankingSettings(ctx context.Context, in RankingSettings) (RankingSettings, error)
 }
 
 // Access is the platform's one visibility rule (pkg/tenancy).
@@ -220,8 +222,9 @@ type RankingResult struct {
 // Rank ranks dealers by composite score for one period, network-wide or
 // within region. HQ sees every dealer; a region manager the dealers of
 // its region (their network-wide or regional places); dealer staff only
-// their own place, with the count and the median. A region the caller may
-// not see is ENOTFOUND.
+// their own place, with the count and the median, unless HQ's ranking
+// settings let dealers see the whole ranking with names. A region the
+// caller may not see is ENOTFOUND.
 func (s *Service) Rank(ctx context.Context, q Query, region string) (*RankingResult, error) {
 	p, _, err := s.access.Visible(ctx)
 	if err != nil {
@@ -246,9 +249,9 @@ func (s *Service) Rank(ctx context.Context, q Query, region string) (*RankingRes
 	if err != nil {
 		return nil, err
 	}
-	regionOf := map[string]string{}
+	regionOf, nameOf := map[string]string{}, map[string]string{}
 	for _, d := range dealers {
-		regionOf[d.Code] = d.Region
+		regionOf[d.Code], nameOf[d.Code] = d.Region, d.Name
 	}
 	if region != "" && !regionKnown(dealers, region) {
 		return nil, apperr.NotFound("region", "大区", region)
@@ -289,8 +292,19 @@ func (s *Service) Rank(ctx context.Context, q Query, region string) (*RankingRes
 	if set != nil {
 		res.TargetVersion, res.Targets = set.Version, set
 	}
+	// Dealer names are the companies', not personal data: HQ and regions
+	// see them; dealer staff only when HQ allows it.
+	for i := range cur {
+		cur[i].Name = nameOf[cur[i].Dealer]
+	}
+	settings := RankingSettings{}
+	if p.IsDealer() {
+		if settings, err = s.store.RankingSettings(ctx); err != nil {
+			return nil, err
+		}
+	}
 	switch {
-	case p.IsHQ() || p.IsService():
+	case p.IsHQ() || p.IsService() || (p.IsDealer() && settings.DealersSeeNames):
 		res.Ranks = cur
 	case p.IsRegion():
 		for _, r := range cur {

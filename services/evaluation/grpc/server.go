@@ -126,7 +126,7 @@ func (s *Server) RankDealers(ctx context.Context, req *evaluationv1.RankDealersR
 		Region: r.Region, DealerCount: int32(r.DealerCount), MedianScore: r.Median, TargetVersion: int32(r.TargetVersion), NextPageToken: next}
 	set := r.Targets
 	for _, rank := range r.Ranks {
-		out.Ranks = append(out.Ranks, &evaluationv1.DealerRank{Dealer: rank.Dealer, Region: rank.Region, CompositeScore: rank.Score,
+		out.Ranks = append(out.Ranks, &evaluationv1.DealerRank{Dealer: rank.Dealer, DealerName: rank.Name, Region: rank.Region, CompositeScore: rank.Score,
 			Rank: int32(rank.Rank), Percentile: rank.Percentile, PreviousRank: int32(rank.PreviousRank), Movement: int32(rank.Movement),
 			Values: values(rank.Figures, set)})
 	}

@@ -95,7 +95,7 @@ func (s *WorkflowServer) SyncDealers(ctx context.Context, _ *evaluationv1.SyncDe
 		if zone == "" {
 			zone = tenancy.DefaultTimeZone
 		}
-		dealers = append(dealers, evaluation.Dealer{Code: d.GetCode(), Region: d.GetRegion(), TimeZone: zone})
+		dealers = append(dealers, evaluation.Dealer{Code: d.GetCode(), Region: d.GetRegion(), TimeZone: zone, Name: d.GetName()})
 	}
 	if err := s.store.SyncDealers(ctx, dealers, s.now()); err != nil {
 		return nil, err

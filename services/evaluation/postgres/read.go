@@ -123,13 +123,13 @@ func (s *Store) dealerFigures(ctx context.Context, scope pg.Scope, g evaluation.
 func (s *Store) Dealers(ctx context.Context, scope pg.Scope) ([]evaluation.Dealer, error) {
 	var out []evaluation.Dealer
 	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT dealer_id, region, time_zone FROM dealers ORDER BY dealer_id`)
+		rows, err := tx.Query(ctx, `SELECT dealer_id, region, time_zone, name FROM dealers ORDER BY dealer_id`)
 		if err != nil {
 			return err
 		}
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (evaluation.Dealer, error) {
 			var d evaluation.Dealer
-			return d, r.Scan(&d.Code, &d.Region, &d.TimeZone)
+			return d, r.Scan(&d.Code, &d.Region, &d.TimeZone, &d.Name)
 		})
 		return err
 	})
@@ -149,10 +149,10 @@ func (s *Store) SyncDealers(ctx context.Context, dealers []evaluation.Dealer, no
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO dealers (dealer_id, region, time_zone) VALUES ($1, $2, $3)
-				ON CONFLICT (dealer_id) DO UPDATE SET region = excluded.region, time_zone = excluded.time_zone, update_time = now()
-				WHERE (dealers.region, dealers.time_zone) IS DISTINCT FROM (excluded.region, excluded.time_zone)`,
-				d.Code, d.Region, d.TimeZone); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO dealers (dealer_id, region, time_zone, name) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (dealer_id) DO UPDATE SET region = excluded.region, time_zone = excluded.time_zone, name = excluded.name, update_time = now()
+				WHERE (dealers.region, dealers.time_zone, dealers.name) IS DISTINCT FROM (excluded.region, excluded.time_zone, excluded.name)`,
+				d.Code, d.Region, d.TimeZone, d.Name); err != nil {
 				return fmt.Errorf("store dealer %s: %w", d.Code, err)
 			}
 			if oldZone != "" && oldZone != d.TimeZone {
@@ -210,4 +210,30 @@ func (s *Store) CreateTargetSet(ctx context.Context, t evaluation.TargetSet) (*e
 		return nil, fmt.Errorf("create target set: %w", err)
 	}
 	return &t, nil
+}
+
+// RankingSettings reads HQ's ranking settings.
+func (s *Store) RankingSettings(ctx context.Context) (evaluation.RankingSettings, error) {
+	var out evaluation.RankingSettings
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `SELECT dealers_see_names, update_by, update_time FROM ranking_settings`).
+			Scan(&out.DealersSeeNames, &out.UpdateBy, &out.UpdateTime)
+	})
+	if err != nil {
+		return out, fmt.Errorf("read ranking settings: %w", err)
+	}
+	return out, nil
+}
+
+// SetRankingSettings stores HQ's ranking settings and returns them.
+func (s *Store) SetRankingSettings(ctx context.Context, in evaluation.RankingSettings) (evaluation.RankingSettings, error) {
+	out := in
+	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `UPDATE ranking_settings SET dealers_see_names = $1, update_by = $2, update_time = now()
+			RETURNING update_time`, in.DealersSeeNames, in.UpdateBy).Scan(&out.UpdateTime)
+	})
+	if err != nil {
+		return out, fmt.Errorf("store ranking settings: %w", err)
+	}
+	return out, nil
 }

@@ -180,10 +180,12 @@ func (m *Main) Open(ctx context.Context) error {
 	m.conns = append(m.conns, campaigns)
 
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		// HTTPBodyMarshaler writes a google.api.HttpBody answer (the
+		// evaluation's exports) as its bytes with its content type.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: false, EmitUnpopulated: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 		runtime.WithMetadata(middleware.ForwardRequestID),
 		runtime.WithErrorHandler(errorHandler),
 	)
@@ -204,6 +206,15 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if err := evaluationv1.RegisterKpiServiceHandler(ctx, mux, evaluations); err != nil {
 		return fmt.Errorf("register evaluation routes: %w", err)
+	}
+	if err := evaluationv1.RegisterKpiExportServiceHandler(ctx, mux, evaluations); err != nil {
+		return fmt.Errorf("register evaluation export routes: %w", err)
+	}
+	if err := evaluationv1.RegisterKpiFactServiceHandler(ctx, mux, evaluations); err != nil {
+		return fmt.Errorf("register evaluation fact routes: %w", err)
+	}
+	if err := evaluationv1.RegisterRankingSettingsServiceHandler(ctx, mux, evaluations); err != nil {
+		return fmt.Errorf("register evaluation settings routes: %w", err)
 	}
 	if err := campaignv1.RegisterCampaignServiceHandler(ctx, mux, campaigns); err != nil {
 		return fmt.Errorf("register campaign routes: %w", err)

@@ -164,7 +164,7 @@ func example(doc apiDoc, sc schema, name string, depth int) any {
 
 // enumParams are path parameters that select a kind of thing, not an
 // object: the same value is valid under every dealer.
-var enumParams = map[string]string{"kind": "CALLBACK_KIND_3DC"}
+var enumParams = map[string]string{"kind": "CALLBACK_KIND_3DC", "kpi": "callback_rate_3dc"}
 
 // isDealerParam tells whether a path parameter names a dealer.
 func isDealerParam(name string) bool {
