@@ -604,7 +604,11 @@ type RankDealersRequest struct {
 	// Period (its `periods` is ignored: one period).
 	Query *PeriodQuery `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
 	// Rank within this region only (default network-wide).
-	Region        string `protobuf:"bytes,2,opt,name=region,proto3" json:"region,omitempty"`
+	Region string `protobuf:"bytes,2,opt,name=region,proto3" json:"region,omitempty"`
+	// Ranks per page, best first (default 0: every rank in one answer).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous answer's next_page_token; empty for the first page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -649,6 +653,20 @@ func (x *RankDealersRequest) GetQuery() *PeriodQuery {
 func (x *RankDealersRequest) GetRegion() string {
 	if x != nil {
 		return x.Region
+	}
+	return ""
+}
+
+func (x *RankDealersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *RankDealersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
 	}
 	return ""
 }
@@ -791,6 +809,8 @@ type Ranking struct {
 	Ranks []*DealerRank `protobuf:"bytes,7,rep,name=ranks,proto3" json:"ranks,omitempty"`
 	// Version of the targets the scores use.
 	TargetVersion int32 `protobuf:"varint,8,opt,name=target_version,json=targetVersion,proto3" json:"target_version,omitempty"`
+	// Token of the next page of ranks; empty on the last.
+	NextPageToken string `protobuf:"bytes,9,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -879,6 +899,13 @@ func (x *Ranking) GetTargetVersion() int32 {
 		return x.TargetVersion
 	}
 	return 0
+}
+
+func (x *Ranking) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // HQ's target and weight for one KPI.
@@ -1171,7 +1198,7 @@ func (x *CreateKpiTargetSetRequest) GetTargetSet() *KpiTargetSet {
 // Request for SyncFeed.
 type SyncFeedRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// `callback`, `complaint` or `customer`.
+	// `callback`, `complaint`, `customer` or `campaign`.
 	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
 	// Changes to apply at most (default 1000, at most 5000).
 	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
@@ -1511,10 +1538,14 @@ const file_dealercare_evaluation_v1_evaluation_proto_rawDesc = "" +
 	"\vgranularity\x18\x02 \x01(\x0e2%.dealercare.evaluation.v1.GranularityR\vgranularity\x12=\n" +
 	"\aperiods\x18\x03 \x03(\v2#.dealercare.evaluation.v1.KpiPeriodR\aperiods\x12;\n" +
 	"\vupdate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"r\n" +
+	"updateTime\"\xc3\x01\n" +
 	"\x12RankDealersRequest\x12;\n" +
 	"\x05query\x18\x01 \x01(\v2%.dealercare.evaluation.v1.PeriodQueryR\x05query\x12\x1f\n" +
-	"\x06region\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06region\"\xb7\x02\n" +
+	"\x06region\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x06region\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\x88'(\x00R\bpageSize\x12&\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18@R\tpageToken\"\xb7\x02\n" +
 	"\n" +
 	"DealerRank\x12\x16\n" +
 	"\x06dealer\x18\x01 \x01(\tR\x06dealer\x12\x16\n" +
@@ -1528,7 +1559,7 @@ const file_dealercare_evaluation_v1_evaluation_proto_rawDesc = "" +
 	"\bmovement\x18\a \x01(\x05R\bmovement\x12:\n" +
 	"\x06values\x18\b \x03(\v2\".dealercare.evaluation.v1.KpiValueR\x06values\x12\x1f\n" +
 	"\vdealer_name\x18\t \x01(\tR\n" +
-	"dealerName\"\xcd\x02\n" +
+	"dealerName\"\xf5\x02\n" +
 	"\aRanking\x12G\n" +
 	"\vgranularity\x18\x01 \x01(\x0e2%.dealercare.evaluation.v1.GranularityR\vgranularity\x12\x1d\n" +
 	"\n" +
@@ -1538,7 +1569,8 @@ const file_dealercare_evaluation_v1_evaluation_proto_rawDesc = "" +
 	"\fdealer_count\x18\x05 \x01(\x05R\vdealerCount\x12!\n" +
 	"\fmedian_score\x18\x06 \x01(\x01R\vmedianScore\x12:\n" +
 	"\x05ranks\x18\a \x03(\v2$.dealercare.evaluation.v1.DealerRankR\x05ranks\x12%\n" +
-	"\x0etarget_version\x18\b \x01(\x05R\rtargetVersion\"\xc4\x01\n" +
+	"\x0etarget_version\x18\b \x01(\x05R\rtargetVersion\x12&\n" +
+	"\x0fnext_page_token\x18\t \x01(\tR\rnextPageToken\"\xc4\x01\n" +
 	"\tKpiTarget\x12\x1b\n" +
 	"\x03kpi\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x03kpi\x12/\n" +
 	"\x06target\x18\x02 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x80\x84.A)\x00\x00\x00\x00\x00\x00\x00\x00R\x06target\x12/\n" +
@@ -1558,9 +1590,9 @@ const file_dealercare_evaluation_v1_evaluation_proto_rawDesc = "" +
 	"targetSets\"j\n" +
 	"\x19CreateKpiTargetSetRequest\x12M\n" +
 	"\n" +
-	"target_set\x18\x01 \x01(\v2&.dealercare.evaluation.v1.KpiTargetSetB\x06\xbaH\x03\xc8\x01\x01R\ttargetSet\"q\n" +
-	"\x0fSyncFeedRequest\x12<\n" +
-	"\x06source\x18\x01 \x01(\tB$\xbaH!r\x1fR\bcallbackR\tcomplaintR\bcustomerR\x06source\x12 \n" +
+	"target_set\x18\x01 \x01(\v2&.dealercare.evaluation.v1.KpiTargetSetB\x06\xbaH\x03\xc8\x01\x01R\ttargetSet\"{\n" +
+	"\x0fSyncFeedRequest\x12F\n" +
+	"\x06source\x18\x01 \x01(\tB.\xbaH+r)R\bcallbackR\tcomplaintR\bcustomerR\bcampaignR\x06source\x12 \n" +
 	"\x05limit\x18\x02 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\x88'(\x00R\x05limit\"@\n" +
 	"\x10SyncFeedResponse\x12\x18\n" +
