@@ -253,7 +253,7 @@ func resendDecision(c *Campaign, policy Policy, ct Contact, r Recipient, now tim
 // message renders the message for a recipient.
 func (c *Campaign) message(r Recipient, ct Contact) Message {
 	vars := c.Vars(ct)
-	m := Message{ID: r.MessageID, Campaign: c.ID, Kind: c.Kind, Channel: r.Channel, Dealer: r.Dealer, Customer: r.Customer, VIN: r.VIN,
+	m := Message{ID: r.MessageID, Campaign: c.ID, Owner: c.Owner, Kind: c.Kind, Channel: r.Channel, Dealer: r.Dealer, Customer: r.Customer, VIN: r.VIN,
 		Title: Render(c.Template.Title, vars), Body: Render(c.Template.Body, vars)}
 	switch r.Channel {
 	case ChannelSMS:

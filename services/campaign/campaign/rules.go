@@ -87,6 +87,7 @@ type Contact struct {
 	VIN          string
 	Plate        string
 	DueDate      string
+	LastVisit    time.Time
 	Found        bool // the archive still has the customer
 }
 

@@ -119,6 +119,8 @@ type Store interface {
 	MarkReturned(ctx context.Context, owner, id string, rs []Recipient) error
 	// RecordReceipt updates the delivery state of the message id.
 	RecordReceipt(ctx context.Context, messageID, delivery string, at time.Time) (bool, error)
+
+	RecallStore
 }
 
 // CustomerRef names a customer across dealers.
@@ -155,6 +157,8 @@ type Directory interface {
 	// Visits lists repair orders opened for the VINs at any dealer within
 	// [after, before).
 	Visits(ctx context.Context, vins []string, after, before time.Time) ([]Visit, error)
+	// Regions maps every dealer to its region.
+	Regions(ctx context.Context) (map[string]string, error)
 }
 
 // Visit is a repair order of a VIN at some dealer.
@@ -167,6 +171,7 @@ type Visit struct {
 type Message struct {
 	ID       string // idempotency key
 	Campaign string
+	Owner    string // the campaign's owner
 	Kind     Kind
 	Channel  Channel
 	Dealer   string
@@ -343,7 +348,16 @@ func (s *Service) Schedule(ctx context.Context, owner, id string, start time.Tim
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Update(ctx, scope, owner, id, func(c *Campaign) error { return c.Schedule(start, s.now()) })
+	c, err := s.store.Update(ctx, scope, owner, id, func(c *Campaign) error { return c.Schedule(start, s.now()) })
+	if err != nil || c.Kind != KindRecall {
+		return c, err
+	}
+	// A recall's VINs given on the campaign are tracked like uploaded ones
+	// (a repeat adds nothing).
+	if _, err := s.trackRecallVINs(ctx, scope, c, c.Audience.VINs); err != nil {
+		return nil, fmt.Errorf("track the recall's VINs: %w", err)
+	}
+	return c, nil
 }
 
 // Cancel stops a campaign (ECONFLICT once it ended); nothing is sent after

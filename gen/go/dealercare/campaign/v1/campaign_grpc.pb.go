@@ -29,6 +29,9 @@ const (
 	CampaignService_ListCampaignRecipients_FullMethodName = "/dealercare.campaign.v1.CampaignService/ListCampaignRecipients"
 	CampaignService_ListCampaignMessages_FullMethodName   = "/dealercare.campaign.v1.CampaignService/ListCampaignMessages"
 	CampaignService_CreateOptOut_FullMethodName           = "/dealercare.campaign.v1.CampaignService/CreateOptOut"
+	CampaignService_ImportRecallVins_FullMethodName       = "/dealercare.campaign.v1.CampaignService/ImportRecallVins"
+	CampaignService_ListRecallVins_FullMethodName         = "/dealercare.campaign.v1.CampaignService/ListRecallVins"
+	CampaignService_GetRecallCompletion_FullMethodName    = "/dealercare.campaign.v1.CampaignService/GetRecallCompletion"
 	CampaignService_GetMessagingPolicy_FullMethodName     = "/dealercare.campaign.v1.CampaignService/GetMessagingPolicy"
 	CampaignService_UpdateMessagingPolicy_FullMethodName  = "/dealercare.campaign.v1.CampaignService/UpdateMessagingPolicy"
 )
@@ -67,6 +70,17 @@ type CampaignServiceClient interface {
 	// Records that a customer wants no more marketing on a channel (or on
 	// any, with CHANNEL_UNSPECIFIED); honoured by the next send.
 	CreateOptOut(ctx context.Context, in *CreateOptOutRequest, opts ...grpc.CallOption) (*OptOut, error)
+	// Adds a recall's VIN list from a CSV file (one VIN per line, an
+	// optional `vin` header; other columns ignored): each VIN's completion is
+	// then tracked at every dealer. Repeated VINs, in the file or already on
+	// the recall, are kept once. Only recall campaigns that have not ended
+	// take a list; a bad line is a 400 naming it, and nothing is added.
+	ImportRecallVins(ctx context.Context, in *ImportRecallVinsRequest, opts ...grpc.CallOption) (*ImportRecallVinsResponse, error)
+	// Lists a recall's VINs with where each stands.
+	ListRecallVins(ctx context.Context, in *ListRecallVinsRequest, opts ...grpc.CallOption) (*ListRecallVinsResponse, error)
+	// A recall's completion per owning dealer, per region and for the
+	// network, with the repairs each dealer did.
+	GetRecallCompletion(ctx context.Context, in *GetRecallCompletionRequest, opts ...grpc.CallOption) (*RecallCompletion, error)
 	// Gets HQ's messaging policy (quiet hours, frequency cap).
 	GetMessagingPolicy(ctx context.Context, in *GetMessagingPolicyRequest, opts ...grpc.CallOption) (*MessagingPolicy, error)
 	// Updates HQ's messaging policy (hq_admin).
@@ -181,6 +195,36 @@ func (c *campaignServiceClient) CreateOptOut(ctx context.Context, in *CreateOptO
 	return out, nil
 }
 
+func (c *campaignServiceClient) ImportRecallVins(ctx context.Context, in *ImportRecallVinsRequest, opts ...grpc.CallOption) (*ImportRecallVinsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportRecallVinsResponse)
+	err := c.cc.Invoke(ctx, CampaignService_ImportRecallVins_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) ListRecallVins(ctx context.Context, in *ListRecallVinsRequest, opts ...grpc.CallOption) (*ListRecallVinsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRecallVinsResponse)
+	err := c.cc.Invoke(ctx, CampaignService_ListRecallVins_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) GetRecallCompletion(ctx context.Context, in *GetRecallCompletionRequest, opts ...grpc.CallOption) (*RecallCompletion, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecallCompletion)
+	err := c.cc.Invoke(ctx, CampaignService_GetRecallCompletion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *campaignServiceClient) GetMessagingPolicy(ctx context.Context, in *GetMessagingPolicyRequest, opts ...grpc.CallOption) (*MessagingPolicy, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(MessagingPolicy)
@@ -235,6 +279,17 @@ type CampaignServiceServer interface {
 	// Records that a customer wants no more marketing on a channel (or on
 	// any, with CHANNEL_UNSPECIFIED); honoured by the next send.
 	CreateOptOut(context.Context, *CreateOptOutRequest) (*OptOut, error)
+	// Adds a recall's VIN list from a CSV file (one VIN per line, an
+	// optional `vin` header; other columns ignored): each VIN's completion is
+	// then tracked at every dealer. Repeated VINs, in the file or already on
+	// the recall, are kept once. Only recall campaigns that have not ended
+	// take a list; a bad line is a 400 naming it, and nothing is added.
+	ImportRecallVins(context.Context, *ImportRecallVinsRequest) (*ImportRecallVinsResponse, error)
+	// Lists a recall's VINs with where each stands.
+	ListRecallVins(context.Context, *ListRecallVinsRequest) (*ListRecallVinsResponse, error)
+	// A recall's completion per owning dealer, per region and for the
+	// network, with the repairs each dealer did.
+	GetRecallCompletion(context.Context, *GetRecallCompletionRequest) (*RecallCompletion, error)
 	// Gets HQ's messaging policy (quiet hours, frequency cap).
 	GetMessagingPolicy(context.Context, *GetMessagingPolicyRequest) (*MessagingPolicy, error)
 	// Updates HQ's messaging policy (hq_admin).
@@ -278,6 +333,15 @@ func (UnimplementedCampaignServiceServer) ListCampaignMessages(context.Context, 
 }
 func (UnimplementedCampaignServiceServer) CreateOptOut(context.Context, *CreateOptOutRequest) (*OptOut, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateOptOut not implemented")
+}
+func (UnimplementedCampaignServiceServer) ImportRecallVins(context.Context, *ImportRecallVinsRequest) (*ImportRecallVinsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportRecallVins not implemented")
+}
+func (UnimplementedCampaignServiceServer) ListRecallVins(context.Context, *ListRecallVinsRequest) (*ListRecallVinsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRecallVins not implemented")
+}
+func (UnimplementedCampaignServiceServer) GetRecallCompletion(context.Context, *GetRecallCompletionRequest) (*RecallCompletion, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRecallCompletion not implemented")
 }
 func (UnimplementedCampaignServiceServer) GetMessagingPolicy(context.Context, *GetMessagingPolicyRequest) (*MessagingPolicy, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMessagingPolicy not implemented")
@@ -486,6 +550,60 @@ func _CampaignService_CreateOptOut_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignService_ImportRecallVins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportRecallVinsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).ImportRecallVins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_ImportRecallVins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).ImportRecallVins(ctx, req.(*ImportRecallVinsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_ListRecallVins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRecallVinsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).ListRecallVins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_ListRecallVins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).ListRecallVins(ctx, req.(*ListRecallVinsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_GetRecallCompletion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRecallCompletionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).GetRecallCompletion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_GetRecallCompletion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).GetRecallCompletion(ctx, req.(*GetRecallCompletionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CampaignService_GetMessagingPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetMessagingPolicyRequest)
 	if err := dec(in); err != nil {
@@ -570,6 +688,18 @@ var CampaignService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _CampaignService_CreateOptOut_Handler,
 		},
 		{
+			MethodName: "ImportRecallVins",
+			Handler:    _CampaignService_ImportRecallVins_Handler,
+		},
+		{
+			MethodName: "ListRecallVins",
+			Handler:    _CampaignService_ListRecallVins_Handler,
+		},
+		{
+			MethodName: "GetRecallCompletion",
+			Handler:    _CampaignService_GetRecallCompletion_Handler,
+		},
+		{
 			MethodName: "GetMessagingPolicy",
 			Handler:    _CampaignService_GetMessagingPolicy_Handler,
 		},
@@ -583,11 +713,13 @@ var CampaignService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	CampaignWorkflowService_StartCampaign_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/StartCampaign"
-	CampaignWorkflowService_DispatchBatch_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/DispatchBatch"
-	CampaignWorkflowService_ReconcileReturns_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/ReconcileReturns"
-	CampaignWorkflowService_CompleteCampaign_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/CompleteCampaign"
-	CampaignWorkflowService_RemindVehicle_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/RemindVehicle"
+	CampaignWorkflowService_StartCampaign_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/StartCampaign"
+	CampaignWorkflowService_DispatchBatch_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/DispatchBatch"
+	CampaignWorkflowService_ReconcileReturns_FullMethodName   = "/dealercare.campaign.v1.CampaignWorkflowService/ReconcileReturns"
+	CampaignWorkflowService_CompleteCampaign_FullMethodName   = "/dealercare.campaign.v1.CampaignWorkflowService/CompleteCampaign"
+	CampaignWorkflowService_RemindVehicle_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/RemindVehicle"
+	CampaignWorkflowService_RecordRecallRepair_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/RecordRecallRepair"
+	CampaignWorkflowService_ChaseRecallVins_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/ChaseRecallVins"
 )
 
 // CampaignWorkflowServiceClient is the client API for CampaignWorkflowService service.
@@ -612,6 +744,15 @@ type CampaignWorkflowServiceClient interface {
 	// and step, so the reminder is sent at most once per customer, obeys the
 	// same rules and counts the customer's return.
 	RemindVehicle(ctx context.Context, in *RemindVehicleRequest, opts ...grpc.CallOption) (*RemindVehicleResponse, error)
+	// Completes the recall VINs a repair order repaired: a recall-type
+	// repair order quoting a recall's code completes the VIN on that recall,
+	// attributed to the dealer that did it, whichever dealer owns the VIN.
+	// The vehicle workflow calls it for each such repair order it receives;
+	// a repeat changes nothing.
+	RecordRecallRepair(ctx context.Context, in *RecordRecallRepairRequest, opts ...grpc.CallOption) (*RecordRecallRepairResponse, error)
+	// Opens a callback task at the owning dealer of each open VIN of a
+	// recall that has none yet (idempotent: one task per recall and VIN).
+	ChaseRecallVins(ctx context.Context, in *ChaseRecallVinsRequest, opts ...grpc.CallOption) (*ChaseRecallVinsResponse, error)
 }
 
 type campaignWorkflowServiceClient struct {
@@ -672,6 +813,26 @@ func (c *campaignWorkflowServiceClient) RemindVehicle(ctx context.Context, in *R
 	return out, nil
 }
 
+func (c *campaignWorkflowServiceClient) RecordRecallRepair(ctx context.Context, in *RecordRecallRepairRequest, opts ...grpc.CallOption) (*RecordRecallRepairResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordRecallRepairResponse)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_RecordRecallRepair_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignWorkflowServiceClient) ChaseRecallVins(ctx context.Context, in *ChaseRecallVinsRequest, opts ...grpc.CallOption) (*ChaseRecallVinsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChaseRecallVinsResponse)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_ChaseRecallVins_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CampaignWorkflowServiceServer is the server API for CampaignWorkflowService service.
 // All implementations must embed UnimplementedCampaignWorkflowServiceServer
 // for forward compatibility.
@@ -694,6 +855,15 @@ type CampaignWorkflowServiceServer interface {
 	// and step, so the reminder is sent at most once per customer, obeys the
 	// same rules and counts the customer's return.
 	RemindVehicle(context.Context, *RemindVehicleRequest) (*RemindVehicleResponse, error)
+	// Completes the recall VINs a repair order repaired: a recall-type
+	// repair order quoting a recall's code completes the VIN on that recall,
+	// attributed to the dealer that did it, whichever dealer owns the VIN.
+	// The vehicle workflow calls it for each such repair order it receives;
+	// a repeat changes nothing.
+	RecordRecallRepair(context.Context, *RecordRecallRepairRequest) (*RecordRecallRepairResponse, error)
+	// Opens a callback task at the owning dealer of each open VIN of a
+	// recall that has none yet (idempotent: one task per recall and VIN).
+	ChaseRecallVins(context.Context, *ChaseRecallVinsRequest) (*ChaseRecallVinsResponse, error)
 	mustEmbedUnimplementedCampaignWorkflowServiceServer()
 }
 
@@ -718,6 +888,12 @@ func (UnimplementedCampaignWorkflowServiceServer) CompleteCampaign(context.Conte
 }
 func (UnimplementedCampaignWorkflowServiceServer) RemindVehicle(context.Context, *RemindVehicleRequest) (*RemindVehicleResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemindVehicle not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) RecordRecallRepair(context.Context, *RecordRecallRepairRequest) (*RecordRecallRepairResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordRecallRepair not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) ChaseRecallVins(context.Context, *ChaseRecallVinsRequest) (*ChaseRecallVinsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChaseRecallVins not implemented")
 }
 func (UnimplementedCampaignWorkflowServiceServer) mustEmbedUnimplementedCampaignWorkflowServiceServer() {
 }
@@ -831,6 +1007,42 @@ func _CampaignWorkflowService_RemindVehicle_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignWorkflowService_RecordRecallRepair_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordRecallRepairRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).RecordRecallRepair(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_RecordRecallRepair_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).RecordRecallRepair(ctx, req.(*RecordRecallRepairRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignWorkflowService_ChaseRecallVins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChaseRecallVinsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).ChaseRecallVins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_ChaseRecallVins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).ChaseRecallVins(ctx, req.(*ChaseRecallVinsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CampaignWorkflowService_ServiceDesc is the grpc.ServiceDesc for CampaignWorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -857,6 +1069,14 @@ var CampaignWorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RemindVehicle",
 			Handler:    _CampaignWorkflowService_RemindVehicle_Handler,
+		},
+		{
+			MethodName: "RecordRecallRepair",
+			Handler:    _CampaignWorkflowService_RecordRecallRepair_Handler,
+		},
+		{
+			MethodName: "ChaseRecallVins",
+			Handler:    _CampaignWorkflowService_ChaseRecallVins_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
