@@ -107,3 +107,23 @@ func (a *ReminderActivities) CountReturn(ctx context.Context, in ReturnInput) er
 	_, err := a.Campaigns.ReconcileReturns(ctx, &campaignv1.ReconcileReturnsRequest{Dealer: in.Dealer, Campaign: in.Campaign})
 	return reminderError(err)
 }
+
+// RecallRepairInput is a recall repair order of the vehicle.
+type RecallRepairInput struct {
+	VIN         string    `json:"vin"`
+	Dealer      string    `json:"dealer"`
+	RepairOrder string    `json:"repair_order"`
+	Code        string    `json:"code"`
+	CloseTime   time.Time `json:"close_time"`
+}
+
+// CompleteRecall completes the VIN on the recalls of the code
+// (RecordRecallRepair, idempotent); it returns how many it completed.
+func (a *ReminderActivities) CompleteRecall(ctx context.Context, in RecallRepairInput) (int, error) {
+	res, err := a.Campaigns.RecordRecallRepair(ctx, &campaignv1.RecordRecallRepairRequest{Vin: in.VIN, Dealer: in.Dealer,
+		RepairOrder: in.RepairOrder, CampaignCode: in.Code, CloseTime: timestamppb.New(in.CloseTime)})
+	if err != nil {
+		return 0, reminderError(err)
+	}
+	return int(res.GetCompleted()), nil
+}

@@ -79,6 +79,11 @@ func (s *services) EnsureCallbackTask(_ context.Context, r *callbackv1.EnsureCal
 	return &callbackv1.CallbackTask{Id: "task-1"}, nil
 }
 
+func (s *services) RecordRecallRepair(_ context.Context, r *campaignv1.RecordRecallRepairRequest, _ ...grpc.CallOption) (*campaignv1.RecordRecallRepairResponse, error) {
+	s.add(call{what: "recall", dealer: r.GetDealer(), due: r.GetCampaignCode(), step: r.GetRepairOrder()})
+	return &campaignv1.RecordRecallRepairResponse{Completed: 1}, nil
+}
+
 func (s *services) MarkChurnRisk(_ context.Context, r *customerv1.MarkChurnRiskRequest, _ ...grpc.CallOption) (*customerv1.MarkChurnRiskResponse, error) {
 	s.add(call{what: "churn", atRisk: r.GetAtRisk()})
 	return &customerv1.MarkChurnRiskResponse{UpdatedArchives: 1}, nil
@@ -261,5 +266,38 @@ func TestReminderPolicyInSeconds(t *testing.T) {
 		if !s.At.Equal(want[i]) {
 			t.Errorf("step %s at %s, want %s", s.Name, s.At, want[i])
 		}
+	}
+}
+
+// TestRecallRepairReported: a recall repair order quoting a code, at a
+// dealer other than the one that sold the car and delivered after a newer
+// visit, is reported to the campaign service with the repairing dealer;
+// a recall without a code, another type, and a redelivery are not.
+func TestRecallRepairReported(t *testing.T) {
+	start := day("2027-01-04")
+	svc := &services{}
+	recall := func(id, dealer, ro, code string, at time.Time) outbox.Envelope {
+		return envelope(id, events.KindRepairOrderClosed, dealer, at, events.RepairOrderClosed{
+			Dealer: dealer, RepairOrderID: ro, Number: "RO" + ro, VIN: testVIN, Type: recallType, CampaignCode: code,
+			OpenTime: at.Add(-2 * time.Hour), CloseTime: at, MileageKM: 3000,
+		})
+	}
+	fixed := start.Add(20 * 24 * time.Hour)
+	reminderTest(t, start, svc, nil,
+		timed{time.Minute, deliveredEvent("e1", "D001", "S1", start, 0)},
+		timed{30 * 24 * time.Hour, roClosedEvent("e2", "D003", "R0", start.Add(30*24*time.Hour), 4000)},
+		timed{31 * 24 * time.Hour, recall("e3", "D002", "R1", "RC2026-01", fixed)},
+		timed{32 * 24 * time.Hour, recall("e3", "D002", "R1", "RC2026-01", fixed)},
+		timed{33 * 24 * time.Hour, recall("e4", "D002", "R2", "", fixed)},
+	)
+	var got []call
+	for _, c := range svc.calls() {
+		if c.what == "recall" {
+			got = append(got, c)
+		}
+	}
+	want := call{what: "recall", dealer: "D002", due: "RC2026-01", step: "ROR1", at: start.Add(31 * 24 * time.Hour).UTC()}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("recall calls = %+v, want [%+v]", got, want)
 	}
 }

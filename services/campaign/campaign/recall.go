@@ -134,8 +134,8 @@ func ParseRecallCSV(text string) ([]string, error) {
 // ImportResult is what an upload did.
 type ImportResult struct{ Read, Added, Total, Unknown int }
 
-// recall loads owner's campaign id for a caller allowed to change it, and
-// checks it is a recall.
+// recall loads owner's campaign id for a caller allowed to read it (write:
+// to change it). Another kind of campaign has an empty VIN list.
 func (s *Service) recall(ctx context.Context, owner, id string, write bool) (*Campaign, Scope, error) {
 	access := s.reader
 	if write {
@@ -149,24 +149,25 @@ func (s *Service) recall(ctx context.Context, owner, id string, write bool) (*Ca
 	if err != nil {
 		return nil, Scope{}, err
 	}
-	if c.Kind != KindRecall {
-		return nil, Scope{}, apperr.Errorf(apperr.ECONFLICT, "campaign %s is a %s campaign, not a recall", id, c.Kind).
-			Zh(fmt.Sprintf("活动 %s 不是召回活动", id))
-	}
 	return c, scope, nil
 }
 
 // ImportRecallVINs adds a CSV VIN list to a recall that has not ended.
 // While the recall is a draft, the VINs also join its audience (their
 // customers get its message); later additions are tracked and chased.
-// Errors: EINVALID (the file), ENOTFOUND, EFORBIDDEN, ECONFLICT (not a
-// recall, or ended).
+// The campaign is checked before the file, so a caller who may not see it
+// learns nothing from its errors. Errors: ENOTFOUND, EFORBIDDEN, ECONFLICT
+// (not a recall, or ended), EINVALID (the file).
 func (s *Service) ImportRecallVINs(ctx context.Context, owner, id, text string) (ImportResult, error) {
-	vins, err := ParseRecallCSV(text)
+	c, scope, err := s.recall(ctx, owner, id, true)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	c, scope, err := s.recall(ctx, owner, id, true)
+	if c.Kind != KindRecall {
+		return ImportResult{}, apperr.Errorf(apperr.ECONFLICT, "campaign %s is a %s campaign, not a recall", id, c.Kind).
+			Zh(fmt.Sprintf("活动 %s 不是召回活动", id))
+	}
+	vins, err := ParseRecallCSV(text)
 	if err != nil {
 		return ImportResult{}, err
 	}

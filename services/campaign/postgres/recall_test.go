@@ -177,10 +177,13 @@ func TestRecallAcrossDealers(t *testing.T) {
 	if _, _, err := e.svc.RecallVINs(hq, campaign.HQOwner, c.ID, "", "", campaign.Page{After: "junk"}); apperr.Code(err) != apperr.EINVALID {
 		t.Errorf("junk page token: %v", err)
 	}
-	// Not a recall: a conflict naming it.
+	// Not a recall: an import is a conflict naming it; its list is empty.
 	promo, _ := e.svc.Create(manager, "SH001", newDraft)
 	if _, err := e.svc.ImportRecallVINs(manager, "SH001", promo.ID, recallVIN(1)); apperr.Code(err) != apperr.ECONFLICT {
 		t.Errorf("import into a promotion: %v", err)
+	}
+	if vs, _, err := e.svc.RecallVINs(manager, "SH001", promo.ID, "", "", campaign.Page{}); err != nil || len(vs) != 0 {
+		t.Errorf("a promotion's VINs: %v, %v", vs, err)
 	}
 }
 
