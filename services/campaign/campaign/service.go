@@ -121,6 +121,7 @@ type Store interface {
 	RecordReceipt(ctx context.Context, messageID, delivery string, at time.Time) (bool, error)
 
 	RecallStore
+	PlanStore
 }
 
 // CustomerRef names a customer across dealers.

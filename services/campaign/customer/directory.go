@@ -62,7 +62,7 @@ func (d *Directory) Dealers(ctx context.Context, dealers, regions []string) ([]s
 func contactOf(m *customerv1.SegmentMember) campaign.Contact {
 	ct := campaign.Contact{
 		Customer: m.GetCustomer(), Dealer: m.GetDealer(), DealerName: m.GetDealerName(), TimeZone: m.GetTimeZone(),
-		Name: m.GetName(), Mobile: m.GetMobile(), Email: m.GetEmail(), VIN: m.GetVin(), Plate: m.GetPlate(),
+		Name: m.GetName(), Mobile: m.GetMobile(), Email: m.GetEmail(), VIN: m.GetVin(), Plate: m.GetPlate(), Model: m.GetModel(),
 		DueDate: m.GetNextServiceDueDate(), LastVisit: pbconv.Time(m.GetLastVisitTime()), Found: true, Consents: map[string]bool{},
 	}
 	for _, c := range m.GetConsents() {

@@ -3690,6 +3690,404 @@ func (x *ChaseRecallVinsResponse) GetOpen() int64 {
 	return 0
 }
 
+// A maintenance plan: the interval between services, whichever comes
+// first, and the daily distance assumed until a vehicle's readings allow
+// an estimate.
+type MaintenancePlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model, as on the archive's vehicles, or `default`.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// Months between services (default 6).
+	Months int32 `protobuf:"varint,2,opt,name=months,proto3" json:"months,omitempty"`
+	// Kilometres between services (default 5,000).
+	IntervalKm int32 `protobuf:"varint,3,opt,name=interval_km,json=intervalKm,proto3" json:"interval_km,omitempty"`
+	// Kilometres a day until the readings say otherwise (default 40).
+	DefaultKmPerDay float64 `protobuf:"fixed64,4,opt,name=default_km_per_day,json=defaultKmPerDay,proto3" json:"default_km_per_day,omitempty"`
+	// Output only.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MaintenancePlan) Reset() {
+	*x = MaintenancePlan{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MaintenancePlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MaintenancePlan) ProtoMessage() {}
+
+func (x *MaintenancePlan) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MaintenancePlan.ProtoReflect.Descriptor instead.
+func (*MaintenancePlan) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *MaintenancePlan) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *MaintenancePlan) GetMonths() int32 {
+	if x != nil {
+		return x.Months
+	}
+	return 0
+}
+
+func (x *MaintenancePlan) GetIntervalKm() int32 {
+	if x != nil {
+		return x.IntervalKm
+	}
+	return 0
+}
+
+func (x *MaintenancePlan) GetDefaultKmPerDay() float64 {
+	if x != nil {
+		return x.DefaultKmPerDay
+	}
+	return 0
+}
+
+func (x *MaintenancePlan) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// Request for ListMaintenancePlans.
+type ListMaintenancePlansRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMaintenancePlansRequest) Reset() {
+	*x = ListMaintenancePlansRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMaintenancePlansRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMaintenancePlansRequest) ProtoMessage() {}
+
+func (x *ListMaintenancePlansRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMaintenancePlansRequest.ProtoReflect.Descriptor instead.
+func (*ListMaintenancePlansRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{46}
+}
+
+// Response for ListMaintenancePlans.
+type ListMaintenancePlansResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The default first, then by model.
+	Plans         []*MaintenancePlan `protobuf:"bytes,1,rep,name=plans,proto3" json:"plans,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMaintenancePlansResponse) Reset() {
+	*x = ListMaintenancePlansResponse{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMaintenancePlansResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMaintenancePlansResponse) ProtoMessage() {}
+
+func (x *ListMaintenancePlansResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMaintenancePlansResponse.ProtoReflect.Descriptor instead.
+func (*ListMaintenancePlansResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ListMaintenancePlansResponse) GetPlans() []*MaintenancePlan {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
+}
+
+// Request for GetMaintenancePlan.
+type GetMaintenancePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model, or `default`.
+	Model         string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMaintenancePlanRequest) Reset() {
+	*x = GetMaintenancePlanRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMaintenancePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMaintenancePlanRequest) ProtoMessage() {}
+
+func (x *GetMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMaintenancePlanRequest.ProtoReflect.Descriptor instead.
+func (*GetMaintenancePlanRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GetMaintenancePlanRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+// Request for UpdateMaintenancePlan.
+type UpdateMaintenancePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plan; `model` selects it.
+	Plan *MaintenancePlan `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	// Fields to set (`months`, `interval_km`, `default_km_per_day`); empty
+	// means all. A new model's other fields are the default plan's.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateMaintenancePlanRequest) Reset() {
+	*x = UpdateMaintenancePlanRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateMaintenancePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateMaintenancePlanRequest) ProtoMessage() {}
+
+func (x *UpdateMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateMaintenancePlanRequest.ProtoReflect.Descriptor instead.
+func (*UpdateMaintenancePlanRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *UpdateMaintenancePlanRequest) GetPlan() *MaintenancePlan {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+func (x *UpdateMaintenancePlanRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for DeleteMaintenancePlan.
+type DeleteMaintenancePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model.
+	Model         string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMaintenancePlanRequest) Reset() {
+	*x = DeleteMaintenancePlanRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMaintenancePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMaintenancePlanRequest) ProtoMessage() {}
+
+func (x *DeleteMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMaintenancePlanRequest.ProtoReflect.Descriptor instead.
+func (*DeleteMaintenancePlanRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *DeleteMaintenancePlanRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+// Response for DeleteMaintenancePlan.
+type DeleteMaintenancePlanResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMaintenancePlanResponse) Reset() {
+	*x = DeleteMaintenancePlanResponse{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMaintenancePlanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMaintenancePlanResponse) ProtoMessage() {}
+
+func (x *DeleteMaintenancePlanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMaintenancePlanResponse.ProtoReflect.Descriptor instead.
+func (*DeleteMaintenancePlanResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{51}
+}
+
+// Request for GetVehiclePlan.
+type GetVehiclePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VIN.
+	Vin           string `protobuf:"bytes,1,opt,name=vin,proto3" json:"vin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVehiclePlanRequest) Reset() {
+	*x = GetVehiclePlanRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVehiclePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVehiclePlanRequest) ProtoMessage() {}
+
+func (x *GetVehiclePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVehiclePlanRequest.ProtoReflect.Descriptor instead.
+func (*GetVehiclePlanRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *GetVehiclePlanRequest) GetVin() string {
+	if x != nil {
+		return x.Vin
+	}
+	return ""
+}
+
 var File_dealercare_campaign_v1_campaign_proto protoreflect.FileDescriptor
 
 const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
@@ -3961,7 +4359,29 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\bcampaign\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign\"E\n" +
 	"\x17ChaseRecallVinsResponse\x12\x16\n" +
 	"\x06opened\x18\x01 \x01(\x05R\x06opened\x12\x12\n" +
-	"\x04open\x18\x02 \x01(\x03R\x04open*\xb1\x02\n" +
+	"\x04open\x18\x02 \x01(\x03R\x04open\"\x87\x02\n" +
+	"\x0fMaintenancePlan\x12\x1f\n" +
+	"\x05model\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05model\x12!\n" +
+	"\x06months\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18<(\x01R\x06months\x12-\n" +
+	"\vinterval_km\x18\x03 \x01(\x05B\f\xbaH\t\x1a\a\x18\xa0\x8d\x06(\xf4\x03R\n" +
+	"intervalKm\x12D\n" +
+	"\x12default_km_per_day\x18\x04 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00@\x8f@)\x00\x00\x00\x00\x00\x00\xf0?R\x0fdefaultKmPerDay\x12;\n" +
+	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\x1d\n" +
+	"\x1bListMaintenancePlansRequest\"]\n" +
+	"\x1cListMaintenancePlansResponse\x12=\n" +
+	"\x05plans\x18\x01 \x03(\v2'.dealercare.campaign.v1.MaintenancePlanR\x05plans\"<\n" +
+	"\x19GetMaintenancePlanRequest\x12\x1f\n" +
+	"\x05model\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05model\"\xa0\x01\n" +
+	"\x1cUpdateMaintenancePlanRequest\x12C\n" +
+	"\x04plan\x18\x01 \x01(\v2'.dealercare.campaign.v1.MaintenancePlanB\x06\xbaH\x03\xc8\x01\x01R\x04plan\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"?\n" +
+	"\x1cDeleteMaintenancePlanRequest\x12\x1f\n" +
+	"\x05model\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05model\"\x1f\n" +
+	"\x1dDeleteMaintenancePlanResponse\"3\n" +
+	"\x15GetVehiclePlanRequest\x12\x1a\n" +
+	"\x03vin\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x98\x01\x11R\x03vin*\xb1\x02\n" +
 	"\fCampaignKind\x12\x1d\n" +
 	"\x19CAMPAIGN_KIND_UNSPECIFIED\x10\x00\x12'\n" +
 	"#CAMPAIGN_KIND_MAINTENANCE_PROMOTION\x10\x01\x12\x18\n" +
@@ -4000,7 +4420,7 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x0eRecallVinState\x12 \n" +
 	"\x1cRECALL_VIN_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15RECALL_VIN_STATE_OPEN\x10\x01\x12\x1e\n" +
-	"\x1aRECALL_VIN_STATE_COMPLETED\x10\x022\x9e\x17\n" +
+	"\x1aRECALL_VIN_STATE_COMPLETED\x10\x022\xb0\x1c\n" +
 	"\x0fCampaignService\x12\xae\x01\n" +
 	"\x0eCreateCampaign\x12-.dealercare.campaign.v1.CreateCampaignRequest\x1a .dealercare.campaign.v1.Campaign\"K\x82\xd3\xe4\x93\x02E:\bcampaignZ\x19:\bcampaign\"\r/v1/campaigns\"\x1e/v1/dealers/{dealer}/campaigns\x12\xaa\x01\n" +
 	"\vGetCampaign\x12*.dealercare.campaign.v1.GetCampaignRequest\x1a .dealercare.campaign.v1.Campaign\"M\x82\xd3\xe4\x93\x02GZ\x1a\x12\x18/v1/campaigns/{campaign}\x12)/v1/dealers/{dealer}/campaigns/{campaign}\x12\xa5\x01\n" +
@@ -4014,9 +4434,13 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\fCreateOptOut\x12+.dealercare.campaign.v1.CreateOptOutRequest\x1a\x1e.dealercare.campaign.v1.OptOut\"-\x82\xd3\xe4\x93\x02':\aopt_out\"\x1c/v1/dealers/{dealer}/optOuts\x12\xee\x01\n" +
 	"\x10ImportRecallVins\x12/.dealercare.campaign.v1.ImportRecallVinsRequest\x1a0.dealercare.campaign.v1.ImportRecallVinsResponse\"w\x82\xd3\xe4\x93\x02q:\x01*Z/:\x01*\"*/v1/campaigns/{campaign}/recallVins:import\";/v1/dealers/{dealer}/campaigns/{campaign}/recallVins:import\x12\xd4\x01\n" +
 	"\x0eListRecallVins\x12-.dealercare.campaign.v1.ListRecallVinsRequest\x1a..dealercare.campaign.v1.ListRecallVinsResponse\"c\x82\xd3\xe4\x93\x02]Z%\x12#/v1/campaigns/{campaign}/recallVins\x124/v1/dealers/{dealer}/campaigns/{campaign}/recallVins\x12\xe4\x01\n" +
-	"\x13GetRecallCompletion\x122.dealercare.campaign.v1.GetRecallCompletionRequest\x1a(.dealercare.campaign.v1.RecallCompletion\"o\x82\xd3\xe4\x93\x02iZ+\x12)/v1/campaigns/{campaign}/recallCompletion\x12:/v1/dealers/{dealer}/campaigns/{campaign}/recallCompletion\x12\x97\x01\n" +
+	"\x13GetRecallCompletion\x122.dealercare.campaign.v1.GetRecallCompletionRequest\x1a(.dealercare.campaign.v1.RecallCompletion\"o\x82\xd3\xe4\x93\x02iZ+\x12)/v1/campaigns/{campaign}/recallCompletion\x12:/v1/dealers/{dealer}/campaigns/{campaign}/recallCompletion\x12\x9f\x01\n" +
+	"\x14ListMaintenancePlans\x123.dealercare.campaign.v1.ListMaintenancePlansRequest\x1a4.dealercare.campaign.v1.ListMaintenancePlansResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/maintenancePlans\x12\x96\x01\n" +
+	"\x12GetMaintenancePlan\x121.dealercare.campaign.v1.GetMaintenancePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlan\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/maintenancePlans/{model}\x12\xa7\x01\n" +
+	"\x15UpdateMaintenancePlan\x124.dealercare.campaign.v1.UpdateMaintenancePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlan\"/\x82\xd3\xe4\x93\x02):\x04plan2!/v1/maintenancePlans/{plan.model}\x12\xaa\x01\n" +
+	"\x15DeleteMaintenancePlan\x124.dealercare.campaign.v1.DeleteMaintenancePlanRequest\x1a5.dealercare.campaign.v1.DeleteMaintenancePlanResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/maintenancePlans/{model}\x12\x97\x01\n" +
 	"\x12GetMessagingPolicy\x121.dealercare.campaign.v1.GetMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/messagingPolicies/default\x12\xa5\x01\n" +
-	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\xb2\x06\n" +
+	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\x9c\a\n" +
 	"\x17CampaignWorkflowService\x12l\n" +
 	"\rStartCampaign\x12,.dealercare.campaign.v1.StartCampaignRequest\x1a-.dealercare.campaign.v1.StartCampaignResponse\x12l\n" +
 	"\rDispatchBatch\x12,.dealercare.campaign.v1.DispatchBatchRequest\x1a-.dealercare.campaign.v1.DispatchBatchResponse\x12u\n" +
@@ -4024,7 +4448,8 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x10CompleteCampaign\x12/.dealercare.campaign.v1.CompleteCampaignRequest\x1a .dealercare.campaign.v1.Campaign\x12l\n" +
 	"\rRemindVehicle\x12,.dealercare.campaign.v1.RemindVehicleRequest\x1a-.dealercare.campaign.v1.RemindVehicleResponse\x12{\n" +
 	"\x12RecordRecallRepair\x121.dealercare.campaign.v1.RecordRecallRepairRequest\x1a2.dealercare.campaign.v1.RecordRecallRepairResponse\x12r\n" +
-	"\x0fChaseRecallVins\x12..dealercare.campaign.v1.ChaseRecallVinsRequest\x1a/.dealercare.campaign.v1.ChaseRecallVinsResponseBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/campaign/v1;campaignv1b\x06proto3"
+	"\x0fChaseRecallVins\x12..dealercare.campaign.v1.ChaseRecallVinsRequest\x1a/.dealercare.campaign.v1.ChaseRecallVinsResponse\x12h\n" +
+	"\x0eGetVehiclePlan\x12-.dealercare.campaign.v1.GetVehiclePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlanBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/campaign/v1;campaignv1b\x06proto3"
 
 var (
 	file_dealercare_campaign_v1_campaign_proto_rawDescOnce sync.Once
@@ -4039,7 +4464,7 @@ func file_dealercare_campaign_v1_campaign_proto_rawDescGZIP() []byte {
 }
 
 var file_dealercare_campaign_v1_campaign_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
 var file_dealercare_campaign_v1_campaign_proto_goTypes = []any{
 	(CampaignKind)(0),                      // 0: dealercare.campaign.v1.CampaignKind
 	(CampaignState)(0),                     // 1: dealercare.campaign.v1.CampaignState
@@ -4092,116 +4517,138 @@ var file_dealercare_campaign_v1_campaign_proto_goTypes = []any{
 	(*RecordRecallRepairResponse)(nil),     // 48: dealercare.campaign.v1.RecordRecallRepairResponse
 	(*ChaseRecallVinsRequest)(nil),         // 49: dealercare.campaign.v1.ChaseRecallVinsRequest
 	(*ChaseRecallVinsResponse)(nil),        // 50: dealercare.campaign.v1.ChaseRecallVinsResponse
-	nil,                                    // 51: dealercare.campaign.v1.CampaignStats.SuppressedEntry
-	nil,                                    // 52: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
-	(*v1.Segment)(nil),                     // 53: dealercare.customer.v1.Segment
-	(*timestamppb.Timestamp)(nil),          // 54: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 55: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),          // 56: google.protobuf.FieldMask
+	(*MaintenancePlan)(nil),                // 51: dealercare.campaign.v1.MaintenancePlan
+	(*ListMaintenancePlansRequest)(nil),    // 52: dealercare.campaign.v1.ListMaintenancePlansRequest
+	(*ListMaintenancePlansResponse)(nil),   // 53: dealercare.campaign.v1.ListMaintenancePlansResponse
+	(*GetMaintenancePlanRequest)(nil),      // 54: dealercare.campaign.v1.GetMaintenancePlanRequest
+	(*UpdateMaintenancePlanRequest)(nil),   // 55: dealercare.campaign.v1.UpdateMaintenancePlanRequest
+	(*DeleteMaintenancePlanRequest)(nil),   // 56: dealercare.campaign.v1.DeleteMaintenancePlanRequest
+	(*DeleteMaintenancePlanResponse)(nil),  // 57: dealercare.campaign.v1.DeleteMaintenancePlanResponse
+	(*GetVehiclePlanRequest)(nil),          // 58: dealercare.campaign.v1.GetVehiclePlanRequest
+	nil,                                    // 59: dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	nil,                                    // 60: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	(*v1.Segment)(nil),                     // 61: dealercare.customer.v1.Segment
+	(*timestamppb.Timestamp)(nil),          // 62: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 63: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),          // 64: google.protobuf.FieldMask
 }
 var file_dealercare_campaign_v1_campaign_proto_depIdxs = []int32{
-	51, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	59, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
 	0,  // 1: dealercare.campaign.v1.Campaign.kind:type_name -> dealercare.campaign.v1.CampaignKind
 	1,  // 2: dealercare.campaign.v1.Campaign.state:type_name -> dealercare.campaign.v1.CampaignState
 	2,  // 3: dealercare.campaign.v1.Campaign.channels:type_name -> dealercare.campaign.v1.Channel
 	6,  // 4: dealercare.campaign.v1.Campaign.template:type_name -> dealercare.campaign.v1.MessageTemplate
-	53, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
-	54, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
-	55, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
+	61, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
+	62, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
+	63, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
 	7,  // 8: dealercare.campaign.v1.Campaign.stats:type_name -> dealercare.campaign.v1.CampaignStats
-	54, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
-	54, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
+	62, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	62, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: dealercare.campaign.v1.CreateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
 	1,  // 12: dealercare.campaign.v1.ListCampaignsRequest.state:type_name -> dealercare.campaign.v1.CampaignState
 	8,  // 13: dealercare.campaign.v1.ListCampaignsResponse.campaigns:type_name -> dealercare.campaign.v1.Campaign
 	8,  // 14: dealercare.campaign.v1.UpdateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
-	56, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 16: dealercare.campaign.v1.PreviewRecipient.channel:type_name -> dealercare.campaign.v1.Channel
-	52, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	60, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
 	15, // 18: dealercare.campaign.v1.CampaignPreview.sample:type_name -> dealercare.campaign.v1.PreviewRecipient
-	54, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
+	62, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
 	3,  // 20: dealercare.campaign.v1.Recipient.state:type_name -> dealercare.campaign.v1.RecipientState
 	2,  // 21: dealercare.campaign.v1.Recipient.channel:type_name -> dealercare.campaign.v1.Channel
-	54, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
-	54, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
+	62, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
+	62, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
 	4,  // 24: dealercare.campaign.v1.Recipient.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	54, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
+	62, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
 	3,  // 26: dealercare.campaign.v1.ListCampaignRecipientsRequest.state:type_name -> dealercare.campaign.v1.RecipientState
 	19, // 27: dealercare.campaign.v1.ListCampaignRecipientsResponse.recipients:type_name -> dealercare.campaign.v1.Recipient
 	2,  // 28: dealercare.campaign.v1.Message.channel:type_name -> dealercare.campaign.v1.Channel
 	4,  // 29: dealercare.campaign.v1.Message.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	54, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
-	54, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
+	62, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
+	62, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
 	22, // 32: dealercare.campaign.v1.ListCampaignMessagesResponse.messages:type_name -> dealercare.campaign.v1.Message
 	2,  // 33: dealercare.campaign.v1.OptOut.channel:type_name -> dealercare.campaign.v1.Channel
-	54, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
+	62, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
 	25, // 35: dealercare.campaign.v1.CreateOptOutRequest.opt_out:type_name -> dealercare.campaign.v1.OptOut
-	55, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
+	63, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
 	0,  // 37: dealercare.campaign.v1.MessagingPolicy.cap_exempt_kinds:type_name -> dealercare.campaign.v1.CampaignKind
-	54, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
+	62, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
 	27, // 39: dealercare.campaign.v1.UpdateMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.MessagingPolicy
-	56, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	54, // 41: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
+	64, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 41: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
 	8,  // 42: dealercare.campaign.v1.StartCampaignResponse.campaign:type_name -> dealercare.campaign.v1.Campaign
-	54, // 43: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
-	54, // 44: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
+	62, // 43: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
+	62, // 44: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
 	5,  // 45: dealercare.campaign.v1.RecallVin.state:type_name -> dealercare.campaign.v1.RecallVinState
-	54, // 46: dealercare.campaign.v1.RecallVin.complete_time:type_name -> google.protobuf.Timestamp
+	62, // 46: dealercare.campaign.v1.RecallVin.complete_time:type_name -> google.protobuf.Timestamp
 	5,  // 47: dealercare.campaign.v1.ListRecallVinsRequest.state:type_name -> dealercare.campaign.v1.RecallVinState
 	41, // 48: dealercare.campaign.v1.ListRecallVinsResponse.vins:type_name -> dealercare.campaign.v1.RecallVin
 	45, // 49: dealercare.campaign.v1.RecallCompletion.network:type_name -> dealercare.campaign.v1.RecallTally
 	45, // 50: dealercare.campaign.v1.RecallCompletion.regions:type_name -> dealercare.campaign.v1.RecallTally
 	45, // 51: dealercare.campaign.v1.RecallCompletion.dealers:type_name -> dealercare.campaign.v1.RecallTally
-	54, // 52: dealercare.campaign.v1.RecordRecallRepairRequest.close_time:type_name -> google.protobuf.Timestamp
-	9,  // 53: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
-	10, // 54: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
-	11, // 55: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
-	13, // 56: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
-	14, // 57: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
-	17, // 58: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
-	18, // 59: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
-	20, // 60: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
-	23, // 61: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
-	26, // 62: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
-	39, // 63: dealercare.campaign.v1.CampaignService.ImportRecallVins:input_type -> dealercare.campaign.v1.ImportRecallVinsRequest
-	42, // 64: dealercare.campaign.v1.CampaignService.ListRecallVins:input_type -> dealercare.campaign.v1.ListRecallVinsRequest
-	44, // 65: dealercare.campaign.v1.CampaignService.GetRecallCompletion:input_type -> dealercare.campaign.v1.GetRecallCompletionRequest
-	28, // 66: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
-	29, // 67: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
-	32, // 68: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
-	34, // 69: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
-	36, // 70: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
-	38, // 71: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
-	30, // 72: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
-	47, // 73: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:input_type -> dealercare.campaign.v1.RecordRecallRepairRequest
-	49, // 74: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:input_type -> dealercare.campaign.v1.ChaseRecallVinsRequest
-	8,  // 75: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	8,  // 76: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
-	12, // 77: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
-	8,  // 78: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	16, // 79: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
-	8,  // 80: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
-	8,  // 81: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
-	21, // 82: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
-	24, // 83: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
-	25, // 84: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
-	40, // 85: dealercare.campaign.v1.CampaignService.ImportRecallVins:output_type -> dealercare.campaign.v1.ImportRecallVinsResponse
-	43, // 86: dealercare.campaign.v1.CampaignService.ListRecallVins:output_type -> dealercare.campaign.v1.ListRecallVinsResponse
-	46, // 87: dealercare.campaign.v1.CampaignService.GetRecallCompletion:output_type -> dealercare.campaign.v1.RecallCompletion
-	27, // 88: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	27, // 89: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	33, // 90: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
-	35, // 91: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
-	37, // 92: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
-	8,  // 93: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
-	31, // 94: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
-	48, // 95: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:output_type -> dealercare.campaign.v1.RecordRecallRepairResponse
-	50, // 96: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:output_type -> dealercare.campaign.v1.ChaseRecallVinsResponse
-	75, // [75:97] is the sub-list for method output_type
-	53, // [53:75] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	62, // 52: dealercare.campaign.v1.RecordRecallRepairRequest.close_time:type_name -> google.protobuf.Timestamp
+	62, // 53: dealercare.campaign.v1.MaintenancePlan.update_time:type_name -> google.protobuf.Timestamp
+	51, // 54: dealercare.campaign.v1.ListMaintenancePlansResponse.plans:type_name -> dealercare.campaign.v1.MaintenancePlan
+	51, // 55: dealercare.campaign.v1.UpdateMaintenancePlanRequest.plan:type_name -> dealercare.campaign.v1.MaintenancePlan
+	64, // 56: dealercare.campaign.v1.UpdateMaintenancePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	9,  // 57: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
+	10, // 58: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
+	11, // 59: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
+	13, // 60: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
+	14, // 61: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
+	17, // 62: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
+	18, // 63: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
+	20, // 64: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
+	23, // 65: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
+	26, // 66: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
+	39, // 67: dealercare.campaign.v1.CampaignService.ImportRecallVins:input_type -> dealercare.campaign.v1.ImportRecallVinsRequest
+	42, // 68: dealercare.campaign.v1.CampaignService.ListRecallVins:input_type -> dealercare.campaign.v1.ListRecallVinsRequest
+	44, // 69: dealercare.campaign.v1.CampaignService.GetRecallCompletion:input_type -> dealercare.campaign.v1.GetRecallCompletionRequest
+	52, // 70: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:input_type -> dealercare.campaign.v1.ListMaintenancePlansRequest
+	54, // 71: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:input_type -> dealercare.campaign.v1.GetMaintenancePlanRequest
+	55, // 72: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:input_type -> dealercare.campaign.v1.UpdateMaintenancePlanRequest
+	56, // 73: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:input_type -> dealercare.campaign.v1.DeleteMaintenancePlanRequest
+	28, // 74: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
+	29, // 75: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
+	32, // 76: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
+	34, // 77: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
+	36, // 78: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
+	38, // 79: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
+	30, // 80: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
+	47, // 81: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:input_type -> dealercare.campaign.v1.RecordRecallRepairRequest
+	49, // 82: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:input_type -> dealercare.campaign.v1.ChaseRecallVinsRequest
+	58, // 83: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:input_type -> dealercare.campaign.v1.GetVehiclePlanRequest
+	8,  // 84: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 85: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
+	12, // 86: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
+	8,  // 87: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	16, // 88: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
+	8,  // 89: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 90: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
+	21, // 91: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
+	24, // 92: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
+	25, // 93: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
+	40, // 94: dealercare.campaign.v1.CampaignService.ImportRecallVins:output_type -> dealercare.campaign.v1.ImportRecallVinsResponse
+	43, // 95: dealercare.campaign.v1.CampaignService.ListRecallVins:output_type -> dealercare.campaign.v1.ListRecallVinsResponse
+	46, // 96: dealercare.campaign.v1.CampaignService.GetRecallCompletion:output_type -> dealercare.campaign.v1.RecallCompletion
+	53, // 97: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:output_type -> dealercare.campaign.v1.ListMaintenancePlansResponse
+	51, // 98: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	51, // 99: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	57, // 100: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:output_type -> dealercare.campaign.v1.DeleteMaintenancePlanResponse
+	27, // 101: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	27, // 102: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	33, // 103: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
+	35, // 104: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
+	37, // 105: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
+	8,  // 106: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
+	31, // 107: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
+	48, // 108: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:output_type -> dealercare.campaign.v1.RecordRecallRepairResponse
+	50, // 109: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:output_type -> dealercare.campaign.v1.ChaseRecallVinsResponse
+	51, // 110: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	84, // [84:111] is the sub-list for method output_type
+	57, // [57:84] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_campaign_v1_campaign_proto_init() }
@@ -4215,7 +4662,7 @@ func file_dealercare_campaign_v1_campaign_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_campaign_v1_campaign_proto_rawDesc), len(file_dealercare_campaign_v1_campaign_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   47,
+			NumMessages:   55,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

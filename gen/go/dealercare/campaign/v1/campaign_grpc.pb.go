@@ -32,6 +32,10 @@ const (
 	CampaignService_ImportRecallVins_FullMethodName       = "/dealercare.campaign.v1.CampaignService/ImportRecallVins"
 	CampaignService_ListRecallVins_FullMethodName         = "/dealercare.campaign.v1.CampaignService/ListRecallVins"
 	CampaignService_GetRecallCompletion_FullMethodName    = "/dealercare.campaign.v1.CampaignService/GetRecallCompletion"
+	CampaignService_ListMaintenancePlans_FullMethodName   = "/dealercare.campaign.v1.CampaignService/ListMaintenancePlans"
+	CampaignService_GetMaintenancePlan_FullMethodName     = "/dealercare.campaign.v1.CampaignService/GetMaintenancePlan"
+	CampaignService_UpdateMaintenancePlan_FullMethodName  = "/dealercare.campaign.v1.CampaignService/UpdateMaintenancePlan"
+	CampaignService_DeleteMaintenancePlan_FullMethodName  = "/dealercare.campaign.v1.CampaignService/DeleteMaintenancePlan"
 	CampaignService_GetMessagingPolicy_FullMethodName     = "/dealercare.campaign.v1.CampaignService/GetMessagingPolicy"
 	CampaignService_UpdateMessagingPolicy_FullMethodName  = "/dealercare.campaign.v1.CampaignService/UpdateMessagingPolicy"
 )
@@ -81,6 +85,17 @@ type CampaignServiceClient interface {
 	// A recall's completion per owning dealer, per region and for the
 	// network, with the repairs each dealer did.
 	GetRecallCompletion(ctx context.Context, in *GetRecallCompletionRequest, opts ...grpc.CallOption) (*RecallCompletion, error)
+	// Lists HQ's maintenance plans (保养计划): the default, then one per
+	// model that differs, by model.
+	ListMaintenancePlans(ctx context.Context, in *ListMaintenancePlansRequest, opts ...grpc.CallOption) (*ListMaintenancePlansResponse, error)
+	// Gets a model's plan (`default` for the default one).
+	GetMaintenancePlan(ctx context.Context, in *GetMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
+	// Sets a model's plan, creating it if missing (hq_admin). The vehicle
+	// workflows use it from the next visit of a vehicle of the model.
+	UpdateMaintenancePlan(ctx context.Context, in *UpdateMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
+	// Removes a model's plan: its vehicles follow the default again
+	// (hq_admin). The default itself cannot be removed.
+	DeleteMaintenancePlan(ctx context.Context, in *DeleteMaintenancePlanRequest, opts ...grpc.CallOption) (*DeleteMaintenancePlanResponse, error)
 	// Gets HQ's messaging policy (quiet hours, frequency cap).
 	GetMessagingPolicy(ctx context.Context, in *GetMessagingPolicyRequest, opts ...grpc.CallOption) (*MessagingPolicy, error)
 	// Updates HQ's messaging policy (hq_admin).
@@ -225,6 +240,46 @@ func (c *campaignServiceClient) GetRecallCompletion(ctx context.Context, in *Get
 	return out, nil
 }
 
+func (c *campaignServiceClient) ListMaintenancePlans(ctx context.Context, in *ListMaintenancePlansRequest, opts ...grpc.CallOption) (*ListMaintenancePlansResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMaintenancePlansResponse)
+	err := c.cc.Invoke(ctx, CampaignService_ListMaintenancePlans_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) GetMaintenancePlan(ctx context.Context, in *GetMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MaintenancePlan)
+	err := c.cc.Invoke(ctx, CampaignService_GetMaintenancePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) UpdateMaintenancePlan(ctx context.Context, in *UpdateMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MaintenancePlan)
+	err := c.cc.Invoke(ctx, CampaignService_UpdateMaintenancePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) DeleteMaintenancePlan(ctx context.Context, in *DeleteMaintenancePlanRequest, opts ...grpc.CallOption) (*DeleteMaintenancePlanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteMaintenancePlanResponse)
+	err := c.cc.Invoke(ctx, CampaignService_DeleteMaintenancePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *campaignServiceClient) GetMessagingPolicy(ctx context.Context, in *GetMessagingPolicyRequest, opts ...grpc.CallOption) (*MessagingPolicy, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(MessagingPolicy)
@@ -290,6 +345,17 @@ type CampaignServiceServer interface {
 	// A recall's completion per owning dealer, per region and for the
 	// network, with the repairs each dealer did.
 	GetRecallCompletion(context.Context, *GetRecallCompletionRequest) (*RecallCompletion, error)
+	// Lists HQ's maintenance plans (保养计划): the default, then one per
+	// model that differs, by model.
+	ListMaintenancePlans(context.Context, *ListMaintenancePlansRequest) (*ListMaintenancePlansResponse, error)
+	// Gets a model's plan (`default` for the default one).
+	GetMaintenancePlan(context.Context, *GetMaintenancePlanRequest) (*MaintenancePlan, error)
+	// Sets a model's plan, creating it if missing (hq_admin). The vehicle
+	// workflows use it from the next visit of a vehicle of the model.
+	UpdateMaintenancePlan(context.Context, *UpdateMaintenancePlanRequest) (*MaintenancePlan, error)
+	// Removes a model's plan: its vehicles follow the default again
+	// (hq_admin). The default itself cannot be removed.
+	DeleteMaintenancePlan(context.Context, *DeleteMaintenancePlanRequest) (*DeleteMaintenancePlanResponse, error)
 	// Gets HQ's messaging policy (quiet hours, frequency cap).
 	GetMessagingPolicy(context.Context, *GetMessagingPolicyRequest) (*MessagingPolicy, error)
 	// Updates HQ's messaging policy (hq_admin).
@@ -342,6 +408,18 @@ func (UnimplementedCampaignServiceServer) ListRecallVins(context.Context, *ListR
 }
 func (UnimplementedCampaignServiceServer) GetRecallCompletion(context.Context, *GetRecallCompletionRequest) (*RecallCompletion, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetRecallCompletion not implemented")
+}
+func (UnimplementedCampaignServiceServer) ListMaintenancePlans(context.Context, *ListMaintenancePlansRequest) (*ListMaintenancePlansResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMaintenancePlans not implemented")
+}
+func (UnimplementedCampaignServiceServer) GetMaintenancePlan(context.Context, *GetMaintenancePlanRequest) (*MaintenancePlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMaintenancePlan not implemented")
+}
+func (UnimplementedCampaignServiceServer) UpdateMaintenancePlan(context.Context, *UpdateMaintenancePlanRequest) (*MaintenancePlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateMaintenancePlan not implemented")
+}
+func (UnimplementedCampaignServiceServer) DeleteMaintenancePlan(context.Context, *DeleteMaintenancePlanRequest) (*DeleteMaintenancePlanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteMaintenancePlan not implemented")
 }
 func (UnimplementedCampaignServiceServer) GetMessagingPolicy(context.Context, *GetMessagingPolicyRequest) (*MessagingPolicy, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMessagingPolicy not implemented")
@@ -604,6 +682,78 @@ func _CampaignService_GetRecallCompletion_Handler(srv interface{}, ctx context.C
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignService_ListMaintenancePlans_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMaintenancePlansRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).ListMaintenancePlans(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_ListMaintenancePlans_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).ListMaintenancePlans(ctx, req.(*ListMaintenancePlansRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_GetMaintenancePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMaintenancePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).GetMaintenancePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_GetMaintenancePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).GetMaintenancePlan(ctx, req.(*GetMaintenancePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_UpdateMaintenancePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateMaintenancePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).UpdateMaintenancePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_UpdateMaintenancePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).UpdateMaintenancePlan(ctx, req.(*UpdateMaintenancePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_DeleteMaintenancePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteMaintenancePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).DeleteMaintenancePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_DeleteMaintenancePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).DeleteMaintenancePlan(ctx, req.(*DeleteMaintenancePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CampaignService_GetMessagingPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetMessagingPolicyRequest)
 	if err := dec(in); err != nil {
@@ -700,6 +850,22 @@ var CampaignService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _CampaignService_GetRecallCompletion_Handler,
 		},
 		{
+			MethodName: "ListMaintenancePlans",
+			Handler:    _CampaignService_ListMaintenancePlans_Handler,
+		},
+		{
+			MethodName: "GetMaintenancePlan",
+			Handler:    _CampaignService_GetMaintenancePlan_Handler,
+		},
+		{
+			MethodName: "UpdateMaintenancePlan",
+			Handler:    _CampaignService_UpdateMaintenancePlan_Handler,
+		},
+		{
+			MethodName: "DeleteMaintenancePlan",
+			Handler:    _CampaignService_DeleteMaintenancePlan_Handler,
+		},
+		{
 			MethodName: "GetMessagingPolicy",
 			Handler:    _CampaignService_GetMessagingPolicy_Handler,
 		},
@@ -720,6 +886,7 @@ const (
 	CampaignWorkflowService_RemindVehicle_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/RemindVehicle"
 	CampaignWorkflowService_RecordRecallRepair_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/RecordRecallRepair"
 	CampaignWorkflowService_ChaseRecallVins_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/ChaseRecallVins"
+	CampaignWorkflowService_GetVehiclePlan_FullMethodName     = "/dealercare.campaign.v1.CampaignWorkflowService/GetVehiclePlan"
 )
 
 // CampaignWorkflowServiceClient is the client API for CampaignWorkflowService service.
@@ -753,6 +920,9 @@ type CampaignWorkflowServiceClient interface {
 	// Opens a callback task at the owning dealer of each open VIN of a
 	// recall that has none yet (idempotent: one task per recall and VIN).
 	ChaseRecallVins(ctx context.Context, in *ChaseRecallVinsRequest, opts ...grpc.CallOption) (*ChaseRecallVinsResponse, error)
+	// The maintenance plan of a vehicle: its model's (the model on the
+	// archive that last saw the VIN), else the default.
+	GetVehiclePlan(ctx context.Context, in *GetVehiclePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
 }
 
 type campaignWorkflowServiceClient struct {
@@ -833,6 +1003,16 @@ func (c *campaignWorkflowServiceClient) ChaseRecallVins(ctx context.Context, in 
 	return out, nil
 }
 
+func (c *campaignWorkflowServiceClient) GetVehiclePlan(ctx context.Context, in *GetVehiclePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MaintenancePlan)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_GetVehiclePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CampaignWorkflowServiceServer is the server API for CampaignWorkflowService service.
 // All implementations must embed UnimplementedCampaignWorkflowServiceServer
 // for forward compatibility.
@@ -864,6 +1044,9 @@ type CampaignWorkflowServiceServer interface {
 	// Opens a callback task at the owning dealer of each open VIN of a
 	// recall that has none yet (idempotent: one task per recall and VIN).
 	ChaseRecallVins(context.Context, *ChaseRecallVinsRequest) (*ChaseRecallVinsResponse, error)
+	// The maintenance plan of a vehicle: its model's (the model on the
+	// archive that last saw the VIN), else the default.
+	GetVehiclePlan(context.Context, *GetVehiclePlanRequest) (*MaintenancePlan, error)
 	mustEmbedUnimplementedCampaignWorkflowServiceServer()
 }
 
@@ -894,6 +1077,9 @@ func (UnimplementedCampaignWorkflowServiceServer) RecordRecallRepair(context.Con
 }
 func (UnimplementedCampaignWorkflowServiceServer) ChaseRecallVins(context.Context, *ChaseRecallVinsRequest) (*ChaseRecallVinsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ChaseRecallVins not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) GetVehiclePlan(context.Context, *GetVehiclePlanRequest) (*MaintenancePlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetVehiclePlan not implemented")
 }
 func (UnimplementedCampaignWorkflowServiceServer) mustEmbedUnimplementedCampaignWorkflowServiceServer() {
 }
@@ -1043,6 +1229,24 @@ func _CampaignWorkflowService_ChaseRecallVins_Handler(srv interface{}, ctx conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignWorkflowService_GetVehiclePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetVehiclePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).GetVehiclePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_GetVehiclePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).GetVehiclePlan(ctx, req.(*GetVehiclePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CampaignWorkflowService_ServiceDesc is the grpc.ServiceDesc for CampaignWorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1077,6 +1281,10 @@ var CampaignWorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ChaseRecallVins",
 			Handler:    _CampaignWorkflowService_ChaseRecallVins_Handler,
+		},
+		{
+			MethodName: "GetVehiclePlan",
+			Handler:    _CampaignWorkflowService_GetVehiclePlan_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
