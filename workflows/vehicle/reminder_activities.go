@@ -127,3 +127,15 @@ func (a *ReminderActivities) CompleteRecall(ctx context.Context, in RecallRepair
 	}
 	return int(res.GetCompleted()), nil
 }
+
+// LoadPlan returns HQ's maintenance plan for the vehicle (GetVehiclePlan):
+// its model's, or the default. The rate bounds stay DefaultPlan's.
+func (a *ReminderActivities) LoadPlan(ctx context.Context, vin string) (*Plan, error) {
+	res, err := a.Campaigns.GetVehiclePlan(ctx, &campaignv1.GetVehiclePlanRequest{Vin: vin})
+	if err != nil {
+		return nil, reminderError(err)
+	}
+	p := DefaultPlan()
+	p.Months, p.IntervalKM, p.DefaultKMPerDay = int(res.GetMonths()), int(res.GetIntervalKm()), res.GetDefaultKmPerDay()
+	return &p, nil
+}

@@ -39,12 +39,27 @@ type services struct {
 	// deferFirst makes the first RemindVehicle report recipients waiting
 	// an hour for their quiet hours.
 	deferFirst bool
+	// plan is what GetVehiclePlan answers (nil: the default plan), for
+	// planVIN only if set.
+	plan    *campaignv1.MaintenancePlan
+	planVIN string
+}
+
+func (s *services) GetVehiclePlan(_ context.Context, r *campaignv1.GetVehiclePlanRequest, _ ...grpc.CallOption) (*campaignv1.MaintenancePlan, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.plan != nil && (s.planVIN == "" || s.planVIN == r.GetVin()) {
+		return s.plan, nil
+	}
+	return &campaignv1.MaintenancePlan{Model: "default", Months: 6, IntervalKm: 5000, DefaultKmPerDay: 40}, nil
 }
 
 func (s *services) add(c call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.at = s.env.Now().UTC()
+	if s.env != nil {
+		c.at = s.env.Now().UTC()
+	}
 	s.log = append(s.log, c)
 }
 
@@ -299,5 +314,24 @@ func TestRecallRepairReported(t *testing.T) {
 	want := call{what: "recall", dealer: "D002", due: "RC2026-01", step: "ROR1", at: start.Add(31 * 24 * time.Hour).UTC()}
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("recall calls = %+v, want [%+v]", got, want)
+	}
+}
+
+// TestPlanOfTheModel: HQ's plan for the vehicle's model (3 months or
+// 10,000 km, 100 km/day) sets the due date: 3 months after the delivery,
+// before the 10,000 km that 100 km/day reach in 100 days; the reminders
+// follow it.
+func TestPlanOfTheModel(t *testing.T) {
+	start := day("2027-01-04")
+	svc := &services{plan: &campaignv1.MaintenancePlan{Model: "帕萨特", Months: 3, IntervalKm: 10000, DefaultKmPerDay: 100}}
+	st := reminderTest(t, start, svc, nil, timed{time.Minute, deliveredEvent("e1", "D001", "S1", start, 0)})
+	if st.NextDue == nil || st.NextDue.Date.String() != "2027-04-04" || st.NextDue.MileageKM != 10000 {
+		t.Fatalf("next due = %+v, want 2027-04-04 at 10000 km", st.NextDue)
+	}
+	if st.Plan == nil || st.Plan.Months != 3 || st.Plan.MaxKMPerDay != DefaultPlan().MaxKMPerDay {
+		t.Errorf("plan in state = %+v", st.Plan)
+	}
+	if st.Reminders == nil || len(st.Reminders.Pending) == 0 || !st.Reminders.Pending[0].At.Equal(at10("2027-03-28")) {
+		t.Errorf("reminders = %+v, want the first 7 days before 2027-04-04", st.Reminders)
 	}
 }

@@ -43,6 +43,12 @@ const (
 	// campaign code to the campaign service, which completes the VIN on
 	// that recall, attributed to the repairing dealer.
 	VersionRecallRepairs workflow.Version = 1
+
+	changePlans = "maintenance-plans"
+	// VersionPlans loads HQ's plan for the vehicle's model (the campaign
+	// service's /v1/maintenancePlans) at every visit, instead of
+	// DefaultPlan for every vehicle.
+	VersionPlans workflow.Version = 1
 )
 
 // QueryState is the query that returns the workflow's State.
@@ -156,6 +162,9 @@ func VehicleLifecycle(ctx workflow.Context, in Input) error {
 	if in.State != nil {
 		l.state = *in.State
 	}
+	if l.state.Plan != nil {
+		l.plan = *l.state.Plan
+	}
 	if l.state.VIN == "" {
 		l.state.VIN = in.VIN
 	}
@@ -232,6 +241,7 @@ func (l *lifecycle) receive(ctx workflow.Context, env outbox.Envelope) {
 		return
 	}
 	l.recallRepair(ctx, env)
+	l.loadPlan(ctx, env)
 	keepOlder := workflow.GetVersion(ctx, changeKeepOlderVisits, workflow.DefaultVersion, VersionKeepOlderVisits) >= VersionKeepOlderVisits
 	lastVisit := l.state.LastVisitTime
 	changed, why := l.state.apply(env, l.plan, dueZone, workflow.Now(ctx), keepOlder)
@@ -266,6 +276,38 @@ func (l *lifecycle) recallRepair(ctx workflow.Context, env outbox.Envelope) {
 		return
 	}
 	workflow.GetLogger(ctx).Info("recall repair recorded", "vin", in.VIN, "code", in.Code, "dealer", in.Dealer, "recalls", n)
+}
+
+// planOptions: a plan that cannot be loaded within a few attempts leaves
+// the last one in force, so a campaign service outage does not hold up the
+// vehicle's events.
+var planOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 10 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        5 * time.Second,
+		MaximumAttempts:        3,
+		NonRetryableErrorTypes: []string{ErrTypeReminderRejected},
+	},
+}
+
+// loadPlan loads the vehicle's plan before a visit is applied, so HQ's
+// changes and a model learned since count from the next visit on.
+func (l *lifecycle) loadPlan(ctx workflow.Context, env outbox.Envelope) {
+	if env.Kind != events.KindRepairOrderClosed && env.Kind != events.KindVehicleDelivered {
+		return
+	}
+	if workflow.GetVersion(ctx, changePlans, workflow.DefaultVersion, VersionPlans) < VersionPlans {
+		return
+	}
+	var a *ReminderActivities
+	var p Plan
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions), a.LoadPlan, l.state.VIN).Get(ctx, &p); err != nil {
+		workflow.GetLogger(ctx).Warn("maintenance plan not loaded; the last one stays", "vin", l.state.VIN, "error", err)
+		return
+	}
+	l.plan, l.state.Plan = p, &p
 }
 
 // recallType is a recall repair order's type (the archive's RORecall).
