@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"slices"
@@ -254,7 +253,7 @@ func (s *Service) Create(ctx context.Context, owner string, c Campaign) (*Campai
 	if err != nil {
 		return nil, err
 	}
-	c.Owner = owner
+	c.Owner, c.ID = owner, "" // the store assigns the id
 	draft, err := New(c, s.now())
 	if err != nil {
 		return nil, err
@@ -528,8 +527,5 @@ func (s *Service) SetPolicy(ctx context.Context, edit func(*Policy)) (Policy, er
 // from a campaign: derived from the pair, so every retry, by any process,
 // carries the same key whatever the database says.
 func MessageID(campaign, dealer, customer string) string {
-	h := sha1.Sum([]byte("dealercare/campaign-message\x00" + campaign + "\x00" + dealer + "\x00" + customer))
-	h[6] = h[6]&0x0f | 0x50 // version 5 (name-based, SHA-1)
-	h[8] = h[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	return nameUUID("dealercare/campaign-message", campaign, dealer, customer)
 }

@@ -66,3 +66,15 @@ func (s *WorkflowServer) GetVehiclePlan(ctx context.Context, req *campaignv1.Get
 	}
 	return planToProto(p), nil
 }
+
+// EnsureHolidayGreeting implements the RPC.
+func (s *WorkflowServer) EnsureHolidayGreeting(ctx context.Context, req *campaignv1.EnsureHolidayGreetingRequest) (*campaignv1.Campaign, error) {
+	if err := requireService(ctx); err != nil {
+		return nil, err
+	}
+	c, err := s.svc.EnsureHolidayGreeting(ctx, req.GetHoliday(), req.GetName(), req.GetDate(), pbconv.Time(req.GetStartTime()))
+	if err != nil {
+		return nil, err
+	}
+	return CampaignToProto(c, nil), nil
+}

@@ -1,12 +1,16 @@
 package postgres_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/services/campaign/campaign"
+	"github.com/jackc/pgx/v5"
 )
 
 func TestMaintenancePlans(t *testing.T) {
@@ -61,5 +65,30 @@ func TestMaintenancePlans(t *testing.T) {
 	}
 	if got, _ := e.svc.VehiclePlan(worker, recallVIN(1)); got.Model != "default" {
 		t.Errorf("after delete, plan of 帕萨特's VIN = %+v", got)
+	}
+}
+
+func TestEnsureHolidayGreeting(t *testing.T) {
+	e := setup(t)
+	start := t0.Add(30 * 24 * time.Hour)
+	a, err := e.svc.EnsureHolidayGreeting(worker, "spring_festival", "春节", "2027-02-06", start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.svc.EnsureHolidayGreeting(worker, "spring_festival", "春节", "2027-02-06", start)
+	if err != nil || b.ID != a.ID || a.State != campaign.StateScheduled || !a.StartTime.Equal(start) || a.Owner != campaign.HQOwner || a.Kind != campaign.KindHolidayGreeting {
+		t.Fatalf("ensured %+v then %+v (%v)", a, b, err)
+	}
+	if !strings.Contains(a.Template.Body, "春节快乐") {
+		t.Errorf("template = %q", a.Template.Body)
+	}
+	var events int
+	if err := pg.InReadOnlyTx(context.Background(), e.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT count(*) FROM outbox_events WHERE workflow_id = $1`, campaign.WorkflowID("", a.ID)).Scan(&events)
+	}); err != nil || events != 1 {
+		t.Errorf("%d workflow events (%v), want 1", events, err)
+	}
+	if _, err := e.svc.EnsureHolidayGreeting(worker, "x", "x", "2027-13-01", start); apperr.Code(err) != apperr.EINVALID {
+		t.Errorf("bad date: %v", err)
 	}
 }

@@ -4088,6 +4088,79 @@ func (x *GetVehiclePlanRequest) GetVin() string {
 	return ""
 }
 
+// Request for EnsureHolidayGreeting.
+type EnsureHolidayGreetingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The holiday's key, e.g. `spring_festival`.
+	Holiday string `protobuf:"bytes,1,opt,name=holiday,proto3" json:"holiday,omitempty"`
+	// Its name in the message, e.g. 春节.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Its date, `YYYY-MM-DD`.
+	Date string `protobuf:"bytes,3,opt,name=date,proto3" json:"date,omitempty"`
+	// When sending starts.
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnsureHolidayGreetingRequest) Reset() {
+	*x = EnsureHolidayGreetingRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnsureHolidayGreetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnsureHolidayGreetingRequest) ProtoMessage() {}
+
+func (x *EnsureHolidayGreetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnsureHolidayGreetingRequest.ProtoReflect.Descriptor instead.
+func (*EnsureHolidayGreetingRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *EnsureHolidayGreetingRequest) GetHoliday() string {
+	if x != nil {
+		return x.Holiday
+	}
+	return ""
+}
+
+func (x *EnsureHolidayGreetingRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EnsureHolidayGreetingRequest) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *EnsureHolidayGreetingRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
 var File_dealercare_campaign_v1_campaign_proto protoreflect.FileDescriptor
 
 const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
@@ -4381,7 +4454,13 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x05model\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05model\"\x1f\n" +
 	"\x1dDeleteMaintenancePlanResponse\"3\n" +
 	"\x15GetVehiclePlanRequest\x12\x1a\n" +
-	"\x03vin\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x98\x01\x11R\x03vin*\xb1\x02\n" +
+	"\x03vin\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x98\x01\x11R\x03vin\"\xde\x01\n" +
+	"\x1cEnsureHolidayGreetingRequest\x12#\n" +
+	"\aholiday\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18(R\aholiday\x12\x1d\n" +
+	"\x04name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18(R\x04name\x127\n" +
+	"\x04date\x18\x03 \x01(\tB#\xbaH r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x04date\x12A\n" +
+	"\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime*\xb1\x02\n" +
 	"\fCampaignKind\x12\x1d\n" +
 	"\x19CAMPAIGN_KIND_UNSPECIFIED\x10\x00\x12'\n" +
 	"#CAMPAIGN_KIND_MAINTENANCE_PROMOTION\x10\x01\x12\x18\n" +
@@ -4440,7 +4519,7 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x15UpdateMaintenancePlan\x124.dealercare.campaign.v1.UpdateMaintenancePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlan\"/\x82\xd3\xe4\x93\x02):\x04plan2!/v1/maintenancePlans/{plan.model}\x12\xaa\x01\n" +
 	"\x15DeleteMaintenancePlan\x124.dealercare.campaign.v1.DeleteMaintenancePlanRequest\x1a5.dealercare.campaign.v1.DeleteMaintenancePlanResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/maintenancePlans/{model}\x12\x97\x01\n" +
 	"\x12GetMessagingPolicy\x121.dealercare.campaign.v1.GetMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/messagingPolicies/default\x12\xa5\x01\n" +
-	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\x9c\a\n" +
+	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\x8d\b\n" +
 	"\x17CampaignWorkflowService\x12l\n" +
 	"\rStartCampaign\x12,.dealercare.campaign.v1.StartCampaignRequest\x1a-.dealercare.campaign.v1.StartCampaignResponse\x12l\n" +
 	"\rDispatchBatch\x12,.dealercare.campaign.v1.DispatchBatchRequest\x1a-.dealercare.campaign.v1.DispatchBatchResponse\x12u\n" +
@@ -4449,7 +4528,8 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\rRemindVehicle\x12,.dealercare.campaign.v1.RemindVehicleRequest\x1a-.dealercare.campaign.v1.RemindVehicleResponse\x12{\n" +
 	"\x12RecordRecallRepair\x121.dealercare.campaign.v1.RecordRecallRepairRequest\x1a2.dealercare.campaign.v1.RecordRecallRepairResponse\x12r\n" +
 	"\x0fChaseRecallVins\x12..dealercare.campaign.v1.ChaseRecallVinsRequest\x1a/.dealercare.campaign.v1.ChaseRecallVinsResponse\x12h\n" +
-	"\x0eGetVehiclePlan\x12-.dealercare.campaign.v1.GetVehiclePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlanBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/campaign/v1;campaignv1b\x06proto3"
+	"\x0eGetVehiclePlan\x12-.dealercare.campaign.v1.GetVehiclePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlan\x12o\n" +
+	"\x15EnsureHolidayGreeting\x124.dealercare.campaign.v1.EnsureHolidayGreetingRequest\x1a .dealercare.campaign.v1.CampaignBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/campaign/v1;campaignv1b\x06proto3"
 
 var (
 	file_dealercare_campaign_v1_campaign_proto_rawDescOnce sync.Once
@@ -4464,7 +4544,7 @@ func file_dealercare_campaign_v1_campaign_proto_rawDescGZIP() []byte {
 }
 
 var file_dealercare_campaign_v1_campaign_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 55)
+var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_dealercare_campaign_v1_campaign_proto_goTypes = []any{
 	(CampaignKind)(0),                      // 0: dealercare.campaign.v1.CampaignKind
 	(CampaignState)(0),                     // 1: dealercare.campaign.v1.CampaignState
@@ -4525,130 +4605,134 @@ var file_dealercare_campaign_v1_campaign_proto_goTypes = []any{
 	(*DeleteMaintenancePlanRequest)(nil),   // 56: dealercare.campaign.v1.DeleteMaintenancePlanRequest
 	(*DeleteMaintenancePlanResponse)(nil),  // 57: dealercare.campaign.v1.DeleteMaintenancePlanResponse
 	(*GetVehiclePlanRequest)(nil),          // 58: dealercare.campaign.v1.GetVehiclePlanRequest
-	nil,                                    // 59: dealercare.campaign.v1.CampaignStats.SuppressedEntry
-	nil,                                    // 60: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
-	(*v1.Segment)(nil),                     // 61: dealercare.customer.v1.Segment
-	(*timestamppb.Timestamp)(nil),          // 62: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 63: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),          // 64: google.protobuf.FieldMask
+	(*EnsureHolidayGreetingRequest)(nil),   // 59: dealercare.campaign.v1.EnsureHolidayGreetingRequest
+	nil,                                    // 60: dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	nil,                                    // 61: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	(*v1.Segment)(nil),                     // 62: dealercare.customer.v1.Segment
+	(*timestamppb.Timestamp)(nil),          // 63: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),            // 64: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),          // 65: google.protobuf.FieldMask
 }
 var file_dealercare_campaign_v1_campaign_proto_depIdxs = []int32{
-	59, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	60, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
 	0,  // 1: dealercare.campaign.v1.Campaign.kind:type_name -> dealercare.campaign.v1.CampaignKind
 	1,  // 2: dealercare.campaign.v1.Campaign.state:type_name -> dealercare.campaign.v1.CampaignState
 	2,  // 3: dealercare.campaign.v1.Campaign.channels:type_name -> dealercare.campaign.v1.Channel
 	6,  // 4: dealercare.campaign.v1.Campaign.template:type_name -> dealercare.campaign.v1.MessageTemplate
-	61, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
-	62, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
-	63, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
+	62, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
+	63, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
+	64, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
 	7,  // 8: dealercare.campaign.v1.Campaign.stats:type_name -> dealercare.campaign.v1.CampaignStats
-	62, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
-	62, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
+	63, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	63, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: dealercare.campaign.v1.CreateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
 	1,  // 12: dealercare.campaign.v1.ListCampaignsRequest.state:type_name -> dealercare.campaign.v1.CampaignState
 	8,  // 13: dealercare.campaign.v1.ListCampaignsResponse.campaigns:type_name -> dealercare.campaign.v1.Campaign
 	8,  // 14: dealercare.campaign.v1.UpdateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
-	64, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
+	65, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 16: dealercare.campaign.v1.PreviewRecipient.channel:type_name -> dealercare.campaign.v1.Channel
-	60, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	61, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
 	15, // 18: dealercare.campaign.v1.CampaignPreview.sample:type_name -> dealercare.campaign.v1.PreviewRecipient
-	62, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
+	63, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
 	3,  // 20: dealercare.campaign.v1.Recipient.state:type_name -> dealercare.campaign.v1.RecipientState
 	2,  // 21: dealercare.campaign.v1.Recipient.channel:type_name -> dealercare.campaign.v1.Channel
-	62, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
-	62, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
+	63, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
+	63, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
 	4,  // 24: dealercare.campaign.v1.Recipient.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	62, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
+	63, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
 	3,  // 26: dealercare.campaign.v1.ListCampaignRecipientsRequest.state:type_name -> dealercare.campaign.v1.RecipientState
 	19, // 27: dealercare.campaign.v1.ListCampaignRecipientsResponse.recipients:type_name -> dealercare.campaign.v1.Recipient
 	2,  // 28: dealercare.campaign.v1.Message.channel:type_name -> dealercare.campaign.v1.Channel
 	4,  // 29: dealercare.campaign.v1.Message.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	62, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
-	62, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
+	63, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
+	63, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
 	22, // 32: dealercare.campaign.v1.ListCampaignMessagesResponse.messages:type_name -> dealercare.campaign.v1.Message
 	2,  // 33: dealercare.campaign.v1.OptOut.channel:type_name -> dealercare.campaign.v1.Channel
-	62, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
+	63, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
 	25, // 35: dealercare.campaign.v1.CreateOptOutRequest.opt_out:type_name -> dealercare.campaign.v1.OptOut
-	63, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
+	64, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
 	0,  // 37: dealercare.campaign.v1.MessagingPolicy.cap_exempt_kinds:type_name -> dealercare.campaign.v1.CampaignKind
-	62, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
+	63, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
 	27, // 39: dealercare.campaign.v1.UpdateMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.MessagingPolicy
-	64, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 41: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
+	65, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 41: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
 	8,  // 42: dealercare.campaign.v1.StartCampaignResponse.campaign:type_name -> dealercare.campaign.v1.Campaign
-	62, // 43: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
-	62, // 44: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
+	63, // 43: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
+	63, // 44: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
 	5,  // 45: dealercare.campaign.v1.RecallVin.state:type_name -> dealercare.campaign.v1.RecallVinState
-	62, // 46: dealercare.campaign.v1.RecallVin.complete_time:type_name -> google.protobuf.Timestamp
+	63, // 46: dealercare.campaign.v1.RecallVin.complete_time:type_name -> google.protobuf.Timestamp
 	5,  // 47: dealercare.campaign.v1.ListRecallVinsRequest.state:type_name -> dealercare.campaign.v1.RecallVinState
 	41, // 48: dealercare.campaign.v1.ListRecallVinsResponse.vins:type_name -> dealercare.campaign.v1.RecallVin
 	45, // 49: dealercare.campaign.v1.RecallCompletion.network:type_name -> dealercare.campaign.v1.RecallTally
 	45, // 50: dealercare.campaign.v1.RecallCompletion.regions:type_name -> dealercare.campaign.v1.RecallTally
 	45, // 51: dealercare.campaign.v1.RecallCompletion.dealers:type_name -> dealercare.campaign.v1.RecallTally
-	62, // 52: dealercare.campaign.v1.RecordRecallRepairRequest.close_time:type_name -> google.protobuf.Timestamp
-	62, // 53: dealercare.campaign.v1.MaintenancePlan.update_time:type_name -> google.protobuf.Timestamp
+	63, // 52: dealercare.campaign.v1.RecordRecallRepairRequest.close_time:type_name -> google.protobuf.Timestamp
+	63, // 53: dealercare.campaign.v1.MaintenancePlan.update_time:type_name -> google.protobuf.Timestamp
 	51, // 54: dealercare.campaign.v1.ListMaintenancePlansResponse.plans:type_name -> dealercare.campaign.v1.MaintenancePlan
 	51, // 55: dealercare.campaign.v1.UpdateMaintenancePlanRequest.plan:type_name -> dealercare.campaign.v1.MaintenancePlan
-	64, // 56: dealercare.campaign.v1.UpdateMaintenancePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	9,  // 57: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
-	10, // 58: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
-	11, // 59: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
-	13, // 60: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
-	14, // 61: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
-	17, // 62: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
-	18, // 63: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
-	20, // 64: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
-	23, // 65: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
-	26, // 66: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
-	39, // 67: dealercare.campaign.v1.CampaignService.ImportRecallVins:input_type -> dealercare.campaign.v1.ImportRecallVinsRequest
-	42, // 68: dealercare.campaign.v1.CampaignService.ListRecallVins:input_type -> dealercare.campaign.v1.ListRecallVinsRequest
-	44, // 69: dealercare.campaign.v1.CampaignService.GetRecallCompletion:input_type -> dealercare.campaign.v1.GetRecallCompletionRequest
-	52, // 70: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:input_type -> dealercare.campaign.v1.ListMaintenancePlansRequest
-	54, // 71: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:input_type -> dealercare.campaign.v1.GetMaintenancePlanRequest
-	55, // 72: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:input_type -> dealercare.campaign.v1.UpdateMaintenancePlanRequest
-	56, // 73: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:input_type -> dealercare.campaign.v1.DeleteMaintenancePlanRequest
-	28, // 74: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
-	29, // 75: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
-	32, // 76: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
-	34, // 77: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
-	36, // 78: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
-	38, // 79: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
-	30, // 80: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
-	47, // 81: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:input_type -> dealercare.campaign.v1.RecordRecallRepairRequest
-	49, // 82: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:input_type -> dealercare.campaign.v1.ChaseRecallVinsRequest
-	58, // 83: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:input_type -> dealercare.campaign.v1.GetVehiclePlanRequest
-	8,  // 84: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	8,  // 85: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
-	12, // 86: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
-	8,  // 87: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	16, // 88: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
-	8,  // 89: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
-	8,  // 90: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
-	21, // 91: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
-	24, // 92: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
-	25, // 93: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
-	40, // 94: dealercare.campaign.v1.CampaignService.ImportRecallVins:output_type -> dealercare.campaign.v1.ImportRecallVinsResponse
-	43, // 95: dealercare.campaign.v1.CampaignService.ListRecallVins:output_type -> dealercare.campaign.v1.ListRecallVinsResponse
-	46, // 96: dealercare.campaign.v1.CampaignService.GetRecallCompletion:output_type -> dealercare.campaign.v1.RecallCompletion
-	53, // 97: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:output_type -> dealercare.campaign.v1.ListMaintenancePlansResponse
-	51, // 98: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
-	51, // 99: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
-	57, // 100: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:output_type -> dealercare.campaign.v1.DeleteMaintenancePlanResponse
-	27, // 101: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	27, // 102: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	33, // 103: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
-	35, // 104: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
-	37, // 105: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
-	8,  // 106: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
-	31, // 107: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
-	48, // 108: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:output_type -> dealercare.campaign.v1.RecordRecallRepairResponse
-	50, // 109: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:output_type -> dealercare.campaign.v1.ChaseRecallVinsResponse
-	51, // 110: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
-	84, // [84:111] is the sub-list for method output_type
-	57, // [57:84] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	65, // 56: dealercare.campaign.v1.UpdateMaintenancePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 57: dealercare.campaign.v1.EnsureHolidayGreetingRequest.start_time:type_name -> google.protobuf.Timestamp
+	9,  // 58: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
+	10, // 59: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
+	11, // 60: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
+	13, // 61: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
+	14, // 62: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
+	17, // 63: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
+	18, // 64: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
+	20, // 65: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
+	23, // 66: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
+	26, // 67: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
+	39, // 68: dealercare.campaign.v1.CampaignService.ImportRecallVins:input_type -> dealercare.campaign.v1.ImportRecallVinsRequest
+	42, // 69: dealercare.campaign.v1.CampaignService.ListRecallVins:input_type -> dealercare.campaign.v1.ListRecallVinsRequest
+	44, // 70: dealercare.campaign.v1.CampaignService.GetRecallCompletion:input_type -> dealercare.campaign.v1.GetRecallCompletionRequest
+	52, // 71: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:input_type -> dealercare.campaign.v1.ListMaintenancePlansRequest
+	54, // 72: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:input_type -> dealercare.campaign.v1.GetMaintenancePlanRequest
+	55, // 73: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:input_type -> dealercare.campaign.v1.UpdateMaintenancePlanRequest
+	56, // 74: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:input_type -> dealercare.campaign.v1.DeleteMaintenancePlanRequest
+	28, // 75: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
+	29, // 76: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
+	32, // 77: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
+	34, // 78: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
+	36, // 79: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
+	38, // 80: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
+	30, // 81: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
+	47, // 82: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:input_type -> dealercare.campaign.v1.RecordRecallRepairRequest
+	49, // 83: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:input_type -> dealercare.campaign.v1.ChaseRecallVinsRequest
+	58, // 84: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:input_type -> dealercare.campaign.v1.GetVehiclePlanRequest
+	59, // 85: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:input_type -> dealercare.campaign.v1.EnsureHolidayGreetingRequest
+	8,  // 86: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 87: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
+	12, // 88: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
+	8,  // 89: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	16, // 90: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
+	8,  // 91: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 92: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
+	21, // 93: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
+	24, // 94: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
+	25, // 95: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
+	40, // 96: dealercare.campaign.v1.CampaignService.ImportRecallVins:output_type -> dealercare.campaign.v1.ImportRecallVinsResponse
+	43, // 97: dealercare.campaign.v1.CampaignService.ListRecallVins:output_type -> dealercare.campaign.v1.ListRecallVinsResponse
+	46, // 98: dealercare.campaign.v1.CampaignService.GetRecallCompletion:output_type -> dealercare.campaign.v1.RecallCompletion
+	53, // 99: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:output_type -> dealercare.campaign.v1.ListMaintenancePlansResponse
+	51, // 100: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	51, // 101: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	57, // 102: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:output_type -> dealercare.campaign.v1.DeleteMaintenancePlanResponse
+	27, // 103: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	27, // 104: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	33, // 105: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
+	35, // 106: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
+	37, // 107: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
+	8,  // 108: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
+	31, // 109: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
+	48, // 110: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:output_type -> dealercare.campaign.v1.RecordRecallRepairResponse
+	50, // 111: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:output_type -> dealercare.campaign.v1.ChaseRecallVinsResponse
+	51, // 112: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	8,  // 113: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:output_type -> dealercare.campaign.v1.Campaign
+	86, // [86:114] is the sub-list for method output_type
+	58, // [58:86] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_campaign_v1_campaign_proto_init() }
@@ -4662,7 +4746,7 @@ func file_dealercare_campaign_v1_campaign_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_campaign_v1_campaign_proto_rawDesc), len(file_dealercare_campaign_v1_campaign_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   55,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

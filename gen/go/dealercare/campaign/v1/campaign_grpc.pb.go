@@ -879,14 +879,15 @@ var CampaignService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	CampaignWorkflowService_StartCampaign_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/StartCampaign"
-	CampaignWorkflowService_DispatchBatch_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/DispatchBatch"
-	CampaignWorkflowService_ReconcileReturns_FullMethodName   = "/dealercare.campaign.v1.CampaignWorkflowService/ReconcileReturns"
-	CampaignWorkflowService_CompleteCampaign_FullMethodName   = "/dealercare.campaign.v1.CampaignWorkflowService/CompleteCampaign"
-	CampaignWorkflowService_RemindVehicle_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/RemindVehicle"
-	CampaignWorkflowService_RecordRecallRepair_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/RecordRecallRepair"
-	CampaignWorkflowService_ChaseRecallVins_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/ChaseRecallVins"
-	CampaignWorkflowService_GetVehiclePlan_FullMethodName     = "/dealercare.campaign.v1.CampaignWorkflowService/GetVehiclePlan"
+	CampaignWorkflowService_StartCampaign_FullMethodName         = "/dealercare.campaign.v1.CampaignWorkflowService/StartCampaign"
+	CampaignWorkflowService_DispatchBatch_FullMethodName         = "/dealercare.campaign.v1.CampaignWorkflowService/DispatchBatch"
+	CampaignWorkflowService_ReconcileReturns_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/ReconcileReturns"
+	CampaignWorkflowService_CompleteCampaign_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/CompleteCampaign"
+	CampaignWorkflowService_RemindVehicle_FullMethodName         = "/dealercare.campaign.v1.CampaignWorkflowService/RemindVehicle"
+	CampaignWorkflowService_RecordRecallRepair_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/RecordRecallRepair"
+	CampaignWorkflowService_ChaseRecallVins_FullMethodName       = "/dealercare.campaign.v1.CampaignWorkflowService/ChaseRecallVins"
+	CampaignWorkflowService_GetVehiclePlan_FullMethodName        = "/dealercare.campaign.v1.CampaignWorkflowService/GetVehiclePlan"
+	CampaignWorkflowService_EnsureHolidayGreeting_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/EnsureHolidayGreeting"
 )
 
 // CampaignWorkflowServiceClient is the client API for CampaignWorkflowService service.
@@ -923,6 +924,10 @@ type CampaignWorkflowServiceClient interface {
 	// The maintenance plan of a vehicle: its model's (the model on the
 	// archive that last saw the VIN), else the default.
 	GetVehiclePlan(ctx context.Context, in *GetVehiclePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
+	// Ensures HQ's network-wide greeting campaign for a holiday (节日祝福),
+	// scheduled to start at `start_time`: one per holiday and date, so the
+	// greeting workflow's retries and repeats find the one it made.
+	EnsureHolidayGreeting(ctx context.Context, in *EnsureHolidayGreetingRequest, opts ...grpc.CallOption) (*Campaign, error)
 }
 
 type campaignWorkflowServiceClient struct {
@@ -1013,6 +1018,16 @@ func (c *campaignWorkflowServiceClient) GetVehiclePlan(ctx context.Context, in *
 	return out, nil
 }
 
+func (c *campaignWorkflowServiceClient) EnsureHolidayGreeting(ctx context.Context, in *EnsureHolidayGreetingRequest, opts ...grpc.CallOption) (*Campaign, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Campaign)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_EnsureHolidayGreeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CampaignWorkflowServiceServer is the server API for CampaignWorkflowService service.
 // All implementations must embed UnimplementedCampaignWorkflowServiceServer
 // for forward compatibility.
@@ -1047,6 +1062,10 @@ type CampaignWorkflowServiceServer interface {
 	// The maintenance plan of a vehicle: its model's (the model on the
 	// archive that last saw the VIN), else the default.
 	GetVehiclePlan(context.Context, *GetVehiclePlanRequest) (*MaintenancePlan, error)
+	// Ensures HQ's network-wide greeting campaign for a holiday (节日祝福),
+	// scheduled to start at `start_time`: one per holiday and date, so the
+	// greeting workflow's retries and repeats find the one it made.
+	EnsureHolidayGreeting(context.Context, *EnsureHolidayGreetingRequest) (*Campaign, error)
 	mustEmbedUnimplementedCampaignWorkflowServiceServer()
 }
 
@@ -1080,6 +1099,9 @@ func (UnimplementedCampaignWorkflowServiceServer) ChaseRecallVins(context.Contex
 }
 func (UnimplementedCampaignWorkflowServiceServer) GetVehiclePlan(context.Context, *GetVehiclePlanRequest) (*MaintenancePlan, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetVehiclePlan not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) EnsureHolidayGreeting(context.Context, *EnsureHolidayGreetingRequest) (*Campaign, error) {
+	return nil, status.Error(codes.Unimplemented, "method EnsureHolidayGreeting not implemented")
 }
 func (UnimplementedCampaignWorkflowServiceServer) mustEmbedUnimplementedCampaignWorkflowServiceServer() {
 }
@@ -1247,6 +1269,24 @@ func _CampaignWorkflowService_GetVehiclePlan_Handler(srv interface{}, ctx contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignWorkflowService_EnsureHolidayGreeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EnsureHolidayGreetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).EnsureHolidayGreeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_EnsureHolidayGreeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).EnsureHolidayGreeting(ctx, req.(*EnsureHolidayGreetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CampaignWorkflowService_ServiceDesc is the grpc.ServiceDesc for CampaignWorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1285,6 +1325,10 @@ var CampaignWorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetVehiclePlan",
 			Handler:    _CampaignWorkflowService_GetVehiclePlan_Handler,
+		},
+		{
+			MethodName: "EnsureHolidayGreeting",
+			Handler:    _CampaignWorkflowService_EnsureHolidayGreeting_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
