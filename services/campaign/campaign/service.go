@@ -121,6 +121,7 @@ type Store interface {
 
 	RecallStore
 	PlanStore
+	DealerPolicyStore
 }
 
 // CustomerRef names a customer across dealers.

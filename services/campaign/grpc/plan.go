@@ -6,6 +6,7 @@ import (
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	"github.com/dealercare/dealercare/services/campaign/campaign"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 func planToProto(p campaign.Plan) *campaignv1.MaintenancePlan {
@@ -77,4 +78,30 @@ func (s *WorkflowServer) EnsureHolidayGreeting(ctx context.Context, req *campaig
 		return nil, err
 	}
 	return CampaignToProto(c, nil), nil
+}
+
+func dealerPolicyToProto(p campaign.Policy, d campaign.DealerPolicy) *campaignv1.DealerMessagingPolicy {
+	return &campaignv1.DealerMessagingPolicy{QuietStart: p.QuietStart, QuietEnd: p.QuietEnd, FrequencyCap: int32(p.FrequencyCap),
+		FrequencyWindow: durationpb.New(p.FrequencyWindow), Overridden: d.Overridden(), UpdateTime: pbconv.Timestamp(p.UpdateTime)}
+}
+
+// GetDealerMessagingPolicy implements the RPC.
+func (s *Server) GetDealerMessagingPolicy(ctx context.Context, req *campaignv1.GetDealerMessagingPolicyRequest) (*campaignv1.DealerMessagingPolicy, error) {
+	p, d, err := s.svc.DealerPolicy(ctx, req.GetDealer())
+	if err != nil {
+		return nil, err
+	}
+	return dealerPolicyToProto(p, d), nil
+}
+
+// UpdateDealerMessagingPolicy implements the RPC.
+func (s *Server) UpdateDealerMessagingPolicy(ctx context.Context, req *campaignv1.UpdateDealerMessagingPolicyRequest) (*campaignv1.DealerMessagingPolicy, error) {
+	in := req.GetPolicy()
+	edit := campaign.Policy{QuietStart: in.GetQuietStart(), QuietEnd: in.GetQuietEnd(), FrequencyCap: int(in.GetFrequencyCap()),
+		FrequencyWindow: in.GetFrequencyWindow().AsDuration()}
+	p, d, err := s.svc.SetDealerPolicy(ctx, req.GetDealer(), edit, req.GetUpdateMask().GetPaths(), req.GetClear())
+	if err != nil {
+		return nil, err
+	}
+	return dealerPolicyToProto(p, d), nil
 }

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -206,5 +207,22 @@ func TestCampaignScenarios(t *testing.T) {
 	}
 	if found != 1 {
 		t.Errorf("BJ001's chase task for its open VIN: %d in %v", found, tasks)
+	}
+
+	// HQ's maintenance plans: a model's plan from the default, refused to
+	// dealer staff, a bad value named.
+	plan := must(t, 200)(g.do(t, "PATCH", "/v1/maintenancePlans/"+url.PathEscape("帕萨特")+"?update_mask=months", admin, `{"months":3}`))
+	if plan["months"] != 3.0 || plan["intervalKm"] != 5000.0 || plan["defaultKmPerDay"] != 40.0 {
+		t.Errorf("set plan: %v", plan)
+	}
+	if code, body := g.do(t, "PATCH", "/v1/maintenancePlans/default", admin, `{"months":0,"intervalKm":5000,"defaultKmPerDay":40}`); code != 400 || !strings.Contains(fmt.Sprint(body["message"]), "months") {
+		t.Errorf("months 0: %d %v", code, body)
+	}
+	if code, _ := g.do(t, "PATCH", "/v1/maintenancePlans/default?update_mask=months", mgr, `{"months":4}`); code != 403 {
+		t.Errorf("a dealer manager sets the default plan: %d, want 403", code)
+	}
+	plans := must(t, 200)(g.do(t, "GET", "/v1/maintenancePlans", agent, ""))["plans"].([]any)
+	if len(plans) != 2 || plans[0].(map[string]any)["model"] != "default" || plans[1].(map[string]any)["model"] != "帕萨特" {
+		t.Errorf("plans: %v", plans)
 	}
 }

@@ -4161,6 +4161,220 @@ func (x *EnsureHolidayGreetingRequest) GetStartTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// A dealer's messaging policy: HQ's, with the dealer's overrides.
+type DealerMessagingPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Quiet hours start, `HH:MM` local.
+	QuietStart string `protobuf:"bytes,1,opt,name=quiet_start,json=quietStart,proto3" json:"quiet_start,omitempty"`
+	// Quiet hours end, `HH:MM` local.
+	QuietEnd string `protobuf:"bytes,2,opt,name=quiet_end,json=quietEnd,proto3" json:"quiet_end,omitempty"`
+	// Marketing messages per customer per window (0: no cap).
+	FrequencyCap int32 `protobuf:"varint,3,opt,name=frequency_cap,json=frequencyCap,proto3" json:"frequency_cap,omitempty"`
+	// The cap's window.
+	FrequencyWindow *durationpb.Duration `protobuf:"bytes,4,opt,name=frequency_window,json=frequencyWindow,proto3" json:"frequency_window,omitempty"`
+	// Fields the dealer overrides (of the four above); the rest are HQ's.
+	// Output only.
+	Overridden []string `protobuf:"bytes,5,rep,name=overridden,proto3" json:"overridden,omitempty"`
+	// Output only.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DealerMessagingPolicy) Reset() {
+	*x = DealerMessagingPolicy{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DealerMessagingPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DealerMessagingPolicy) ProtoMessage() {}
+
+func (x *DealerMessagingPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DealerMessagingPolicy.ProtoReflect.Descriptor instead.
+func (*DealerMessagingPolicy) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *DealerMessagingPolicy) GetQuietStart() string {
+	if x != nil {
+		return x.QuietStart
+	}
+	return ""
+}
+
+func (x *DealerMessagingPolicy) GetQuietEnd() string {
+	if x != nil {
+		return x.QuietEnd
+	}
+	return ""
+}
+
+func (x *DealerMessagingPolicy) GetFrequencyCap() int32 {
+	if x != nil {
+		return x.FrequencyCap
+	}
+	return 0
+}
+
+func (x *DealerMessagingPolicy) GetFrequencyWindow() *durationpb.Duration {
+	if x != nil {
+		return x.FrequencyWindow
+	}
+	return nil
+}
+
+func (x *DealerMessagingPolicy) GetOverridden() []string {
+	if x != nil {
+		return x.Overridden
+	}
+	return nil
+}
+
+func (x *DealerMessagingPolicy) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// Request for GetDealerMessagingPolicy.
+type GetDealerMessagingPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dealer code.
+	Dealer        string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDealerMessagingPolicyRequest) Reset() {
+	*x = GetDealerMessagingPolicyRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDealerMessagingPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDealerMessagingPolicyRequest) ProtoMessage() {}
+
+func (x *GetDealerMessagingPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDealerMessagingPolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetDealerMessagingPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *GetDealerMessagingPolicyRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+// Request for UpdateDealerMessagingPolicy.
+type UpdateDealerMessagingPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dealer code.
+	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// The override.
+	Policy *DealerMessagingPolicy `protobuf:"bytes,2,opt,name=policy,proto3" json:"policy,omitempty"`
+	// Fields to override (`quiet_start`, `quiet_end`, `frequency_cap`,
+	// `frequency_window`); empty means all. A field in the mask but unset in
+	// the body is set to its zero; to follow HQ's again, list it in
+	// `clear`.
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Fields that follow HQ's policy again.
+	Clear         []string `protobuf:"bytes,4,rep,name=clear,proto3" json:"clear,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) Reset() {
+	*x = UpdateDealerMessagingPolicyRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDealerMessagingPolicyRequest) ProtoMessage() {}
+
+func (x *UpdateDealerMessagingPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDealerMessagingPolicyRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDealerMessagingPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) GetPolicy() *DealerMessagingPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) GetClear() []string {
+	if x != nil {
+		return x.Clear
+	}
+	return nil
+}
+
 var File_dealercare_campaign_v1_campaign_proto protoreflect.FileDescriptor
 
 const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
@@ -4460,7 +4674,27 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18(R\x04name\x127\n" +
 	"\x04date\x18\x03 \x01(\tB#\xbaH r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x04date\x12A\n" +
 	"\n" +
-	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime*\xb1\x02\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\"\xbb\x02\n" +
+	"\x15DealerMessagingPolicy\x12(\n" +
+	"\vquiet_start\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18\x05R\n" +
+	"quietStart\x12$\n" +
+	"\tquiet_end\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18\x05R\bquietEnd\x12/\n" +
+	"\rfrequency_cap\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\ffrequencyCap\x12D\n" +
+	"\x10frequency_window\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0ffrequencyWindow\x12\x1e\n" +
+	"\n" +
+	"overridden\x18\x05 \x03(\tR\n" +
+	"overridden\x12;\n" +
+	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"B\n" +
+	"\x1fGetDealerMessagingPolicyRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\"\xf1\x01\n" +
+	"\"UpdateDealerMessagingPolicyRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12M\n" +
+	"\x06policy\x18\x02 \x01(\v2-.dealercare.campaign.v1.DealerMessagingPolicyB\x06\xbaH\x03\xc8\x01\x01R\x06policy\x12;\n" +
+	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\x12\x1e\n" +
+	"\x05clear\x18\x04 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x04R\x05clear*\xb1\x02\n" +
 	"\fCampaignKind\x12\x1d\n" +
 	"\x19CAMPAIGN_KIND_UNSPECIFIED\x10\x00\x12'\n" +
 	"#CAMPAIGN_KIND_MAINTENANCE_PROMOTION\x10\x01\x12\x18\n" +
@@ -4499,7 +4733,7 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x0eRecallVinState\x12 \n" +
 	"\x1cRECALL_VIN_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15RECALL_VIN_STATE_OPEN\x10\x01\x12\x1e\n" +
-	"\x1aRECALL_VIN_STATE_COMPLETED\x10\x022\xb0\x1c\n" +
+	"\x1aRECALL_VIN_STATE_COMPLETED\x10\x022\xa4\x1f\n" +
 	"\x0fCampaignService\x12\xae\x01\n" +
 	"\x0eCreateCampaign\x12-.dealercare.campaign.v1.CreateCampaignRequest\x1a .dealercare.campaign.v1.Campaign\"K\x82\xd3\xe4\x93\x02E:\bcampaignZ\x19:\bcampaign\"\r/v1/campaigns\"\x1e/v1/dealers/{dealer}/campaigns\x12\xaa\x01\n" +
 	"\vGetCampaign\x12*.dealercare.campaign.v1.GetCampaignRequest\x1a .dealercare.campaign.v1.Campaign\"M\x82\xd3\xe4\x93\x02GZ\x1a\x12\x18/v1/campaigns/{campaign}\x12)/v1/dealers/{dealer}/campaigns/{campaign}\x12\xa5\x01\n" +
@@ -4517,7 +4751,9 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x14ListMaintenancePlans\x123.dealercare.campaign.v1.ListMaintenancePlansRequest\x1a4.dealercare.campaign.v1.ListMaintenancePlansResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/maintenancePlans\x12\x96\x01\n" +
 	"\x12GetMaintenancePlan\x121.dealercare.campaign.v1.GetMaintenancePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlan\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/maintenancePlans/{model}\x12\xa7\x01\n" +
 	"\x15UpdateMaintenancePlan\x124.dealercare.campaign.v1.UpdateMaintenancePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlan\"/\x82\xd3\xe4\x93\x02):\x04plan2!/v1/maintenancePlans/{plan.model}\x12\xaa\x01\n" +
-	"\x15DeleteMaintenancePlan\x124.dealercare.campaign.v1.DeleteMaintenancePlanRequest\x1a5.dealercare.campaign.v1.DeleteMaintenancePlanResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/maintenancePlans/{model}\x12\x97\x01\n" +
+	"\x15DeleteMaintenancePlan\x124.dealercare.campaign.v1.DeleteMaintenancePlanRequest\x1a5.dealercare.campaign.v1.DeleteMaintenancePlanResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/maintenancePlans/{model}\x12\xb0\x01\n" +
+	"\x18GetDealerMessagingPolicy\x127.dealercare.campaign.v1.GetDealerMessagingPolicyRequest\x1a-.dealercare.campaign.v1.DealerMessagingPolicy\",\x82\xd3\xe4\x93\x02&\x12$/v1/dealers/{dealer}/messagingPolicy\x12\xbe\x01\n" +
+	"\x1bUpdateDealerMessagingPolicy\x12:.dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest\x1a-.dealercare.campaign.v1.DealerMessagingPolicy\"4\x82\xd3\xe4\x93\x02.:\x06policy2$/v1/dealers/{dealer}/messagingPolicy\x12\x97\x01\n" +
 	"\x12GetMessagingPolicy\x121.dealercare.campaign.v1.GetMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/messagingPolicies/default\x12\xa5\x01\n" +
 	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\x8d\b\n" +
 	"\x17CampaignWorkflowService\x12l\n" +
@@ -4544,195 +4780,206 @@ func file_dealercare_campaign_v1_campaign_proto_rawDescGZIP() []byte {
 }
 
 var file_dealercare_campaign_v1_campaign_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_dealercare_campaign_v1_campaign_proto_goTypes = []any{
-	(CampaignKind)(0),                      // 0: dealercare.campaign.v1.CampaignKind
-	(CampaignState)(0),                     // 1: dealercare.campaign.v1.CampaignState
-	(Channel)(0),                           // 2: dealercare.campaign.v1.Channel
-	(RecipientState)(0),                    // 3: dealercare.campaign.v1.RecipientState
-	(DeliveryState)(0),                     // 4: dealercare.campaign.v1.DeliveryState
-	(RecallVinState)(0),                    // 5: dealercare.campaign.v1.RecallVinState
-	(*MessageTemplate)(nil),                // 6: dealercare.campaign.v1.MessageTemplate
-	(*CampaignStats)(nil),                  // 7: dealercare.campaign.v1.CampaignStats
-	(*Campaign)(nil),                       // 8: dealercare.campaign.v1.Campaign
-	(*CreateCampaignRequest)(nil),          // 9: dealercare.campaign.v1.CreateCampaignRequest
-	(*GetCampaignRequest)(nil),             // 10: dealercare.campaign.v1.GetCampaignRequest
-	(*ListCampaignsRequest)(nil),           // 11: dealercare.campaign.v1.ListCampaignsRequest
-	(*ListCampaignsResponse)(nil),          // 12: dealercare.campaign.v1.ListCampaignsResponse
-	(*UpdateCampaignRequest)(nil),          // 13: dealercare.campaign.v1.UpdateCampaignRequest
-	(*PreviewCampaignRequest)(nil),         // 14: dealercare.campaign.v1.PreviewCampaignRequest
-	(*PreviewRecipient)(nil),               // 15: dealercare.campaign.v1.PreviewRecipient
-	(*CampaignPreview)(nil),                // 16: dealercare.campaign.v1.CampaignPreview
-	(*ScheduleCampaignRequest)(nil),        // 17: dealercare.campaign.v1.ScheduleCampaignRequest
-	(*CancelCampaignRequest)(nil),          // 18: dealercare.campaign.v1.CancelCampaignRequest
-	(*Recipient)(nil),                      // 19: dealercare.campaign.v1.Recipient
-	(*ListCampaignRecipientsRequest)(nil),  // 20: dealercare.campaign.v1.ListCampaignRecipientsRequest
-	(*ListCampaignRecipientsResponse)(nil), // 21: dealercare.campaign.v1.ListCampaignRecipientsResponse
-	(*Message)(nil),                        // 22: dealercare.campaign.v1.Message
-	(*ListCampaignMessagesRequest)(nil),    // 23: dealercare.campaign.v1.ListCampaignMessagesRequest
-	(*ListCampaignMessagesResponse)(nil),   // 24: dealercare.campaign.v1.ListCampaignMessagesResponse
-	(*OptOut)(nil),                         // 25: dealercare.campaign.v1.OptOut
-	(*CreateOptOutRequest)(nil),            // 26: dealercare.campaign.v1.CreateOptOutRequest
-	(*MessagingPolicy)(nil),                // 27: dealercare.campaign.v1.MessagingPolicy
-	(*GetMessagingPolicyRequest)(nil),      // 28: dealercare.campaign.v1.GetMessagingPolicyRequest
-	(*UpdateMessagingPolicyRequest)(nil),   // 29: dealercare.campaign.v1.UpdateMessagingPolicyRequest
-	(*RemindVehicleRequest)(nil),           // 30: dealercare.campaign.v1.RemindVehicleRequest
-	(*RemindVehicleResponse)(nil),          // 31: dealercare.campaign.v1.RemindVehicleResponse
-	(*StartCampaignRequest)(nil),           // 32: dealercare.campaign.v1.StartCampaignRequest
-	(*StartCampaignResponse)(nil),          // 33: dealercare.campaign.v1.StartCampaignResponse
-	(*DispatchBatchRequest)(nil),           // 34: dealercare.campaign.v1.DispatchBatchRequest
-	(*DispatchBatchResponse)(nil),          // 35: dealercare.campaign.v1.DispatchBatchResponse
-	(*ReconcileReturnsRequest)(nil),        // 36: dealercare.campaign.v1.ReconcileReturnsRequest
-	(*ReconcileReturnsResponse)(nil),       // 37: dealercare.campaign.v1.ReconcileReturnsResponse
-	(*CompleteCampaignRequest)(nil),        // 38: dealercare.campaign.v1.CompleteCampaignRequest
-	(*ImportRecallVinsRequest)(nil),        // 39: dealercare.campaign.v1.ImportRecallVinsRequest
-	(*ImportRecallVinsResponse)(nil),       // 40: dealercare.campaign.v1.ImportRecallVinsResponse
-	(*RecallVin)(nil),                      // 41: dealercare.campaign.v1.RecallVin
-	(*ListRecallVinsRequest)(nil),          // 42: dealercare.campaign.v1.ListRecallVinsRequest
-	(*ListRecallVinsResponse)(nil),         // 43: dealercare.campaign.v1.ListRecallVinsResponse
-	(*GetRecallCompletionRequest)(nil),     // 44: dealercare.campaign.v1.GetRecallCompletionRequest
-	(*RecallTally)(nil),                    // 45: dealercare.campaign.v1.RecallTally
-	(*RecallCompletion)(nil),               // 46: dealercare.campaign.v1.RecallCompletion
-	(*RecordRecallRepairRequest)(nil),      // 47: dealercare.campaign.v1.RecordRecallRepairRequest
-	(*RecordRecallRepairResponse)(nil),     // 48: dealercare.campaign.v1.RecordRecallRepairResponse
-	(*ChaseRecallVinsRequest)(nil),         // 49: dealercare.campaign.v1.ChaseRecallVinsRequest
-	(*ChaseRecallVinsResponse)(nil),        // 50: dealercare.campaign.v1.ChaseRecallVinsResponse
-	(*MaintenancePlan)(nil),                // 51: dealercare.campaign.v1.MaintenancePlan
-	(*ListMaintenancePlansRequest)(nil),    // 52: dealercare.campaign.v1.ListMaintenancePlansRequest
-	(*ListMaintenancePlansResponse)(nil),   // 53: dealercare.campaign.v1.ListMaintenancePlansResponse
-	(*GetMaintenancePlanRequest)(nil),      // 54: dealercare.campaign.v1.GetMaintenancePlanRequest
-	(*UpdateMaintenancePlanRequest)(nil),   // 55: dealercare.campaign.v1.UpdateMaintenancePlanRequest
-	(*DeleteMaintenancePlanRequest)(nil),   // 56: dealercare.campaign.v1.DeleteMaintenancePlanRequest
-	(*DeleteMaintenancePlanResponse)(nil),  // 57: dealercare.campaign.v1.DeleteMaintenancePlanResponse
-	(*GetVehiclePlanRequest)(nil),          // 58: dealercare.campaign.v1.GetVehiclePlanRequest
-	(*EnsureHolidayGreetingRequest)(nil),   // 59: dealercare.campaign.v1.EnsureHolidayGreetingRequest
-	nil,                                    // 60: dealercare.campaign.v1.CampaignStats.SuppressedEntry
-	nil,                                    // 61: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
-	(*v1.Segment)(nil),                     // 62: dealercare.customer.v1.Segment
-	(*timestamppb.Timestamp)(nil),          // 63: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 64: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),          // 65: google.protobuf.FieldMask
+	(CampaignKind)(0),                          // 0: dealercare.campaign.v1.CampaignKind
+	(CampaignState)(0),                         // 1: dealercare.campaign.v1.CampaignState
+	(Channel)(0),                               // 2: dealercare.campaign.v1.Channel
+	(RecipientState)(0),                        // 3: dealercare.campaign.v1.RecipientState
+	(DeliveryState)(0),                         // 4: dealercare.campaign.v1.DeliveryState
+	(RecallVinState)(0),                        // 5: dealercare.campaign.v1.RecallVinState
+	(*MessageTemplate)(nil),                    // 6: dealercare.campaign.v1.MessageTemplate
+	(*CampaignStats)(nil),                      // 7: dealercare.campaign.v1.CampaignStats
+	(*Campaign)(nil),                           // 8: dealercare.campaign.v1.Campaign
+	(*CreateCampaignRequest)(nil),              // 9: dealercare.campaign.v1.CreateCampaignRequest
+	(*GetCampaignRequest)(nil),                 // 10: dealercare.campaign.v1.GetCampaignRequest
+	(*ListCampaignsRequest)(nil),               // 11: dealercare.campaign.v1.ListCampaignsRequest
+	(*ListCampaignsResponse)(nil),              // 12: dealercare.campaign.v1.ListCampaignsResponse
+	(*UpdateCampaignRequest)(nil),              // 13: dealercare.campaign.v1.UpdateCampaignRequest
+	(*PreviewCampaignRequest)(nil),             // 14: dealercare.campaign.v1.PreviewCampaignRequest
+	(*PreviewRecipient)(nil),                   // 15: dealercare.campaign.v1.PreviewRecipient
+	(*CampaignPreview)(nil),                    // 16: dealercare.campaign.v1.CampaignPreview
+	(*ScheduleCampaignRequest)(nil),            // 17: dealercare.campaign.v1.ScheduleCampaignRequest
+	(*CancelCampaignRequest)(nil),              // 18: dealercare.campaign.v1.CancelCampaignRequest
+	(*Recipient)(nil),                          // 19: dealercare.campaign.v1.Recipient
+	(*ListCampaignRecipientsRequest)(nil),      // 20: dealercare.campaign.v1.ListCampaignRecipientsRequest
+	(*ListCampaignRecipientsResponse)(nil),     // 21: dealercare.campaign.v1.ListCampaignRecipientsResponse
+	(*Message)(nil),                            // 22: dealercare.campaign.v1.Message
+	(*ListCampaignMessagesRequest)(nil),        // 23: dealercare.campaign.v1.ListCampaignMessagesRequest
+	(*ListCampaignMessagesResponse)(nil),       // 24: dealercare.campaign.v1.ListCampaignMessagesResponse
+	(*OptOut)(nil),                             // 25: dealercare.campaign.v1.OptOut
+	(*CreateOptOutRequest)(nil),                // 26: dealercare.campaign.v1.CreateOptOutRequest
+	(*MessagingPolicy)(nil),                    // 27: dealercare.campaign.v1.MessagingPolicy
+	(*GetMessagingPolicyRequest)(nil),          // 28: dealercare.campaign.v1.GetMessagingPolicyRequest
+	(*UpdateMessagingPolicyRequest)(nil),       // 29: dealercare.campaign.v1.UpdateMessagingPolicyRequest
+	(*RemindVehicleRequest)(nil),               // 30: dealercare.campaign.v1.RemindVehicleRequest
+	(*RemindVehicleResponse)(nil),              // 31: dealercare.campaign.v1.RemindVehicleResponse
+	(*StartCampaignRequest)(nil),               // 32: dealercare.campaign.v1.StartCampaignRequest
+	(*StartCampaignResponse)(nil),              // 33: dealercare.campaign.v1.StartCampaignResponse
+	(*DispatchBatchRequest)(nil),               // 34: dealercare.campaign.v1.DispatchBatchRequest
+	(*DispatchBatchResponse)(nil),              // 35: dealercare.campaign.v1.DispatchBatchResponse
+	(*ReconcileReturnsRequest)(nil),            // 36: dealercare.campaign.v1.ReconcileReturnsRequest
+	(*ReconcileReturnsResponse)(nil),           // 37: dealercare.campaign.v1.ReconcileReturnsResponse
+	(*CompleteCampaignRequest)(nil),            // 38: dealercare.campaign.v1.CompleteCampaignRequest
+	(*ImportRecallVinsRequest)(nil),            // 39: dealercare.campaign.v1.ImportRecallVinsRequest
+	(*ImportRecallVinsResponse)(nil),           // 40: dealercare.campaign.v1.ImportRecallVinsResponse
+	(*RecallVin)(nil),                          // 41: dealercare.campaign.v1.RecallVin
+	(*ListRecallVinsRequest)(nil),              // 42: dealercare.campaign.v1.ListRecallVinsRequest
+	(*ListRecallVinsResponse)(nil),             // 43: dealercare.campaign.v1.ListRecallVinsResponse
+	(*GetRecallCompletionRequest)(nil),         // 44: dealercare.campaign.v1.GetRecallCompletionRequest
+	(*RecallTally)(nil),                        // 45: dealercare.campaign.v1.RecallTally
+	(*RecallCompletion)(nil),                   // 46: dealercare.campaign.v1.RecallCompletion
+	(*RecordRecallRepairRequest)(nil),          // 47: dealercare.campaign.v1.RecordRecallRepairRequest
+	(*RecordRecallRepairResponse)(nil),         // 48: dealercare.campaign.v1.RecordRecallRepairResponse
+	(*ChaseRecallVinsRequest)(nil),             // 49: dealercare.campaign.v1.ChaseRecallVinsRequest
+	(*ChaseRecallVinsResponse)(nil),            // 50: dealercare.campaign.v1.ChaseRecallVinsResponse
+	(*MaintenancePlan)(nil),                    // 51: dealercare.campaign.v1.MaintenancePlan
+	(*ListMaintenancePlansRequest)(nil),        // 52: dealercare.campaign.v1.ListMaintenancePlansRequest
+	(*ListMaintenancePlansResponse)(nil),       // 53: dealercare.campaign.v1.ListMaintenancePlansResponse
+	(*GetMaintenancePlanRequest)(nil),          // 54: dealercare.campaign.v1.GetMaintenancePlanRequest
+	(*UpdateMaintenancePlanRequest)(nil),       // 55: dealercare.campaign.v1.UpdateMaintenancePlanRequest
+	(*DeleteMaintenancePlanRequest)(nil),       // 56: dealercare.campaign.v1.DeleteMaintenancePlanRequest
+	(*DeleteMaintenancePlanResponse)(nil),      // 57: dealercare.campaign.v1.DeleteMaintenancePlanResponse
+	(*GetVehiclePlanRequest)(nil),              // 58: dealercare.campaign.v1.GetVehiclePlanRequest
+	(*EnsureHolidayGreetingRequest)(nil),       // 59: dealercare.campaign.v1.EnsureHolidayGreetingRequest
+	(*DealerMessagingPolicy)(nil),              // 60: dealercare.campaign.v1.DealerMessagingPolicy
+	(*GetDealerMessagingPolicyRequest)(nil),    // 61: dealercare.campaign.v1.GetDealerMessagingPolicyRequest
+	(*UpdateDealerMessagingPolicyRequest)(nil), // 62: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest
+	nil,                           // 63: dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	nil,                           // 64: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	(*v1.Segment)(nil),            // 65: dealercare.customer.v1.Segment
+	(*timestamppb.Timestamp)(nil), // 66: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 67: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 68: google.protobuf.FieldMask
 }
 var file_dealercare_campaign_v1_campaign_proto_depIdxs = []int32{
-	60, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	63, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
 	0,  // 1: dealercare.campaign.v1.Campaign.kind:type_name -> dealercare.campaign.v1.CampaignKind
 	1,  // 2: dealercare.campaign.v1.Campaign.state:type_name -> dealercare.campaign.v1.CampaignState
 	2,  // 3: dealercare.campaign.v1.Campaign.channels:type_name -> dealercare.campaign.v1.Channel
 	6,  // 4: dealercare.campaign.v1.Campaign.template:type_name -> dealercare.campaign.v1.MessageTemplate
-	62, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
-	63, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
-	64, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
+	65, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
+	66, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
+	67, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
 	7,  // 8: dealercare.campaign.v1.Campaign.stats:type_name -> dealercare.campaign.v1.CampaignStats
-	63, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
-	63, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
+	66, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	66, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: dealercare.campaign.v1.CreateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
 	1,  // 12: dealercare.campaign.v1.ListCampaignsRequest.state:type_name -> dealercare.campaign.v1.CampaignState
 	8,  // 13: dealercare.campaign.v1.ListCampaignsResponse.campaigns:type_name -> dealercare.campaign.v1.Campaign
 	8,  // 14: dealercare.campaign.v1.UpdateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
-	65, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 16: dealercare.campaign.v1.PreviewRecipient.channel:type_name -> dealercare.campaign.v1.Channel
-	61, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	64, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
 	15, // 18: dealercare.campaign.v1.CampaignPreview.sample:type_name -> dealercare.campaign.v1.PreviewRecipient
-	63, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
+	66, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
 	3,  // 20: dealercare.campaign.v1.Recipient.state:type_name -> dealercare.campaign.v1.RecipientState
 	2,  // 21: dealercare.campaign.v1.Recipient.channel:type_name -> dealercare.campaign.v1.Channel
-	63, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
-	63, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
+	66, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
+	66, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
 	4,  // 24: dealercare.campaign.v1.Recipient.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	63, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
+	66, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
 	3,  // 26: dealercare.campaign.v1.ListCampaignRecipientsRequest.state:type_name -> dealercare.campaign.v1.RecipientState
 	19, // 27: dealercare.campaign.v1.ListCampaignRecipientsResponse.recipients:type_name -> dealercare.campaign.v1.Recipient
 	2,  // 28: dealercare.campaign.v1.Message.channel:type_name -> dealercare.campaign.v1.Channel
 	4,  // 29: dealercare.campaign.v1.Message.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	63, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
-	63, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
+	66, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
+	66, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
 	22, // 32: dealercare.campaign.v1.ListCampaignMessagesResponse.messages:type_name -> dealercare.campaign.v1.Message
 	2,  // 33: dealercare.campaign.v1.OptOut.channel:type_name -> dealercare.campaign.v1.Channel
-	63, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
+	66, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
 	25, // 35: dealercare.campaign.v1.CreateOptOutRequest.opt_out:type_name -> dealercare.campaign.v1.OptOut
-	64, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
+	67, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
 	0,  // 37: dealercare.campaign.v1.MessagingPolicy.cap_exempt_kinds:type_name -> dealercare.campaign.v1.CampaignKind
-	63, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
+	66, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
 	27, // 39: dealercare.campaign.v1.UpdateMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.MessagingPolicy
-	65, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	63, // 41: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
+	68, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 41: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
 	8,  // 42: dealercare.campaign.v1.StartCampaignResponse.campaign:type_name -> dealercare.campaign.v1.Campaign
-	63, // 43: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
-	63, // 44: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
+	66, // 43: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
+	66, // 44: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
 	5,  // 45: dealercare.campaign.v1.RecallVin.state:type_name -> dealercare.campaign.v1.RecallVinState
-	63, // 46: dealercare.campaign.v1.RecallVin.complete_time:type_name -> google.protobuf.Timestamp
+	66, // 46: dealercare.campaign.v1.RecallVin.complete_time:type_name -> google.protobuf.Timestamp
 	5,  // 47: dealercare.campaign.v1.ListRecallVinsRequest.state:type_name -> dealercare.campaign.v1.RecallVinState
 	41, // 48: dealercare.campaign.v1.ListRecallVinsResponse.vins:type_name -> dealercare.campaign.v1.RecallVin
 	45, // 49: dealercare.campaign.v1.RecallCompletion.network:type_name -> dealercare.campaign.v1.RecallTally
 	45, // 50: dealercare.campaign.v1.RecallCompletion.regions:type_name -> dealercare.campaign.v1.RecallTally
 	45, // 51: dealercare.campaign.v1.RecallCompletion.dealers:type_name -> dealercare.campaign.v1.RecallTally
-	63, // 52: dealercare.campaign.v1.RecordRecallRepairRequest.close_time:type_name -> google.protobuf.Timestamp
-	63, // 53: dealercare.campaign.v1.MaintenancePlan.update_time:type_name -> google.protobuf.Timestamp
+	66, // 52: dealercare.campaign.v1.RecordRecallRepairRequest.close_time:type_name -> google.protobuf.Timestamp
+	66, // 53: dealercare.campaign.v1.MaintenancePlan.update_time:type_name -> google.protobuf.Timestamp
 	51, // 54: dealercare.campaign.v1.ListMaintenancePlansResponse.plans:type_name -> dealercare.campaign.v1.MaintenancePlan
 	51, // 55: dealercare.campaign.v1.UpdateMaintenancePlanRequest.plan:type_name -> dealercare.campaign.v1.MaintenancePlan
-	65, // 56: dealercare.campaign.v1.UpdateMaintenancePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	63, // 57: dealercare.campaign.v1.EnsureHolidayGreetingRequest.start_time:type_name -> google.protobuf.Timestamp
-	9,  // 58: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
-	10, // 59: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
-	11, // 60: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
-	13, // 61: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
-	14, // 62: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
-	17, // 63: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
-	18, // 64: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
-	20, // 65: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
-	23, // 66: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
-	26, // 67: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
-	39, // 68: dealercare.campaign.v1.CampaignService.ImportRecallVins:input_type -> dealercare.campaign.v1.ImportRecallVinsRequest
-	42, // 69: dealercare.campaign.v1.CampaignService.ListRecallVins:input_type -> dealercare.campaign.v1.ListRecallVinsRequest
-	44, // 70: dealercare.campaign.v1.CampaignService.GetRecallCompletion:input_type -> dealercare.campaign.v1.GetRecallCompletionRequest
-	52, // 71: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:input_type -> dealercare.campaign.v1.ListMaintenancePlansRequest
-	54, // 72: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:input_type -> dealercare.campaign.v1.GetMaintenancePlanRequest
-	55, // 73: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:input_type -> dealercare.campaign.v1.UpdateMaintenancePlanRequest
-	56, // 74: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:input_type -> dealercare.campaign.v1.DeleteMaintenancePlanRequest
-	28, // 75: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
-	29, // 76: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
-	32, // 77: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
-	34, // 78: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
-	36, // 79: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
-	38, // 80: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
-	30, // 81: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
-	47, // 82: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:input_type -> dealercare.campaign.v1.RecordRecallRepairRequest
-	49, // 83: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:input_type -> dealercare.campaign.v1.ChaseRecallVinsRequest
-	58, // 84: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:input_type -> dealercare.campaign.v1.GetVehiclePlanRequest
-	59, // 85: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:input_type -> dealercare.campaign.v1.EnsureHolidayGreetingRequest
-	8,  // 86: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	8,  // 87: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
-	12, // 88: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
-	8,  // 89: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	16, // 90: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
-	8,  // 91: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
-	8,  // 92: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
-	21, // 93: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
-	24, // 94: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
-	25, // 95: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
-	40, // 96: dealercare.campaign.v1.CampaignService.ImportRecallVins:output_type -> dealercare.campaign.v1.ImportRecallVinsResponse
-	43, // 97: dealercare.campaign.v1.CampaignService.ListRecallVins:output_type -> dealercare.campaign.v1.ListRecallVinsResponse
-	46, // 98: dealercare.campaign.v1.CampaignService.GetRecallCompletion:output_type -> dealercare.campaign.v1.RecallCompletion
-	53, // 99: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:output_type -> dealercare.campaign.v1.ListMaintenancePlansResponse
-	51, // 100: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
-	51, // 101: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
-	57, // 102: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:output_type -> dealercare.campaign.v1.DeleteMaintenancePlanResponse
-	27, // 103: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	27, // 104: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	33, // 105: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
-	35, // 106: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
-	37, // 107: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
-	8,  // 108: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
-	31, // 109: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
-	48, // 110: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:output_type -> dealercare.campaign.v1.RecordRecallRepairResponse
-	50, // 111: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:output_type -> dealercare.campaign.v1.ChaseRecallVinsResponse
-	51, // 112: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
-	8,  // 113: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:output_type -> dealercare.campaign.v1.Campaign
-	86, // [86:114] is the sub-list for method output_type
-	58, // [58:86] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	68, // 56: dealercare.campaign.v1.UpdateMaintenancePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 57: dealercare.campaign.v1.EnsureHolidayGreetingRequest.start_time:type_name -> google.protobuf.Timestamp
+	67, // 58: dealercare.campaign.v1.DealerMessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
+	66, // 59: dealercare.campaign.v1.DealerMessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
+	60, // 60: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.DealerMessagingPolicy
+	68, // 61: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	9,  // 62: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
+	10, // 63: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
+	11, // 64: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
+	13, // 65: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
+	14, // 66: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
+	17, // 67: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
+	18, // 68: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
+	20, // 69: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
+	23, // 70: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
+	26, // 71: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
+	39, // 72: dealercare.campaign.v1.CampaignService.ImportRecallVins:input_type -> dealercare.campaign.v1.ImportRecallVinsRequest
+	42, // 73: dealercare.campaign.v1.CampaignService.ListRecallVins:input_type -> dealercare.campaign.v1.ListRecallVinsRequest
+	44, // 74: dealercare.campaign.v1.CampaignService.GetRecallCompletion:input_type -> dealercare.campaign.v1.GetRecallCompletionRequest
+	52, // 75: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:input_type -> dealercare.campaign.v1.ListMaintenancePlansRequest
+	54, // 76: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:input_type -> dealercare.campaign.v1.GetMaintenancePlanRequest
+	55, // 77: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:input_type -> dealercare.campaign.v1.UpdateMaintenancePlanRequest
+	56, // 78: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:input_type -> dealercare.campaign.v1.DeleteMaintenancePlanRequest
+	61, // 79: dealercare.campaign.v1.CampaignService.GetDealerMessagingPolicy:input_type -> dealercare.campaign.v1.GetDealerMessagingPolicyRequest
+	62, // 80: dealercare.campaign.v1.CampaignService.UpdateDealerMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest
+	28, // 81: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
+	29, // 82: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
+	32, // 83: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
+	34, // 84: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
+	36, // 85: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
+	38, // 86: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
+	30, // 87: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
+	47, // 88: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:input_type -> dealercare.campaign.v1.RecordRecallRepairRequest
+	49, // 89: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:input_type -> dealercare.campaign.v1.ChaseRecallVinsRequest
+	58, // 90: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:input_type -> dealercare.campaign.v1.GetVehiclePlanRequest
+	59, // 91: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:input_type -> dealercare.campaign.v1.EnsureHolidayGreetingRequest
+	8,  // 92: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 93: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
+	12, // 94: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
+	8,  // 95: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	16, // 96: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
+	8,  // 97: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 98: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
+	21, // 99: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
+	24, // 100: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
+	25, // 101: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
+	40, // 102: dealercare.campaign.v1.CampaignService.ImportRecallVins:output_type -> dealercare.campaign.v1.ImportRecallVinsResponse
+	43, // 103: dealercare.campaign.v1.CampaignService.ListRecallVins:output_type -> dealercare.campaign.v1.ListRecallVinsResponse
+	46, // 104: dealercare.campaign.v1.CampaignService.GetRecallCompletion:output_type -> dealercare.campaign.v1.RecallCompletion
+	53, // 105: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:output_type -> dealercare.campaign.v1.ListMaintenancePlansResponse
+	51, // 106: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	51, // 107: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	57, // 108: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:output_type -> dealercare.campaign.v1.DeleteMaintenancePlanResponse
+	60, // 109: dealercare.campaign.v1.CampaignService.GetDealerMessagingPolicy:output_type -> dealercare.campaign.v1.DealerMessagingPolicy
+	60, // 110: dealercare.campaign.v1.CampaignService.UpdateDealerMessagingPolicy:output_type -> dealercare.campaign.v1.DealerMessagingPolicy
+	27, // 111: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	27, // 112: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	33, // 113: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
+	35, // 114: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
+	37, // 115: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
+	8,  // 116: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
+	31, // 117: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
+	48, // 118: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:output_type -> dealercare.campaign.v1.RecordRecallRepairResponse
+	50, // 119: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:output_type -> dealercare.campaign.v1.ChaseRecallVinsResponse
+	51, // 120: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	8,  // 121: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:output_type -> dealercare.campaign.v1.Campaign
+	92, // [92:122] is the sub-list for method output_type
+	62, // [62:92] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_campaign_v1_campaign_proto_init() }
@@ -4746,7 +4993,7 @@ func file_dealercare_campaign_v1_campaign_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_campaign_v1_campaign_proto_rawDesc), len(file_dealercare_campaign_v1_campaign_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   56,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

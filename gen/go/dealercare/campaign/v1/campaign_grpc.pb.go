@@ -19,25 +19,27 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CampaignService_CreateCampaign_FullMethodName         = "/dealercare.campaign.v1.CampaignService/CreateCampaign"
-	CampaignService_GetCampaign_FullMethodName            = "/dealercare.campaign.v1.CampaignService/GetCampaign"
-	CampaignService_ListCampaigns_FullMethodName          = "/dealercare.campaign.v1.CampaignService/ListCampaigns"
-	CampaignService_UpdateCampaign_FullMethodName         = "/dealercare.campaign.v1.CampaignService/UpdateCampaign"
-	CampaignService_PreviewCampaign_FullMethodName        = "/dealercare.campaign.v1.CampaignService/PreviewCampaign"
-	CampaignService_ScheduleCampaign_FullMethodName       = "/dealercare.campaign.v1.CampaignService/ScheduleCampaign"
-	CampaignService_CancelCampaign_FullMethodName         = "/dealercare.campaign.v1.CampaignService/CancelCampaign"
-	CampaignService_ListCampaignRecipients_FullMethodName = "/dealercare.campaign.v1.CampaignService/ListCampaignRecipients"
-	CampaignService_ListCampaignMessages_FullMethodName   = "/dealercare.campaign.v1.CampaignService/ListCampaignMessages"
-	CampaignService_CreateOptOut_FullMethodName           = "/dealercare.campaign.v1.CampaignService/CreateOptOut"
-	CampaignService_ImportRecallVins_FullMethodName       = "/dealercare.campaign.v1.CampaignService/ImportRecallVins"
-	CampaignService_ListRecallVins_FullMethodName         = "/dealercare.campaign.v1.CampaignService/ListRecallVins"
-	CampaignService_GetRecallCompletion_FullMethodName    = "/dealercare.campaign.v1.CampaignService/GetRecallCompletion"
-	CampaignService_ListMaintenancePlans_FullMethodName   = "/dealercare.campaign.v1.CampaignService/ListMaintenancePlans"
-	CampaignService_GetMaintenancePlan_FullMethodName     = "/dealercare.campaign.v1.CampaignService/GetMaintenancePlan"
-	CampaignService_UpdateMaintenancePlan_FullMethodName  = "/dealercare.campaign.v1.CampaignService/UpdateMaintenancePlan"
-	CampaignService_DeleteMaintenancePlan_FullMethodName  = "/dealercare.campaign.v1.CampaignService/DeleteMaintenancePlan"
-	CampaignService_GetMessagingPolicy_FullMethodName     = "/dealercare.campaign.v1.CampaignService/GetMessagingPolicy"
-	CampaignService_UpdateMessagingPolicy_FullMethodName  = "/dealercare.campaign.v1.CampaignService/UpdateMessagingPolicy"
+	CampaignService_CreateCampaign_FullMethodName              = "/dealercare.campaign.v1.CampaignService/CreateCampaign"
+	CampaignService_GetCampaign_FullMethodName                 = "/dealercare.campaign.v1.CampaignService/GetCampaign"
+	CampaignService_ListCampaigns_FullMethodName               = "/dealercare.campaign.v1.CampaignService/ListCampaigns"
+	CampaignService_UpdateCampaign_FullMethodName              = "/dealercare.campaign.v1.CampaignService/UpdateCampaign"
+	CampaignService_PreviewCampaign_FullMethodName             = "/dealercare.campaign.v1.CampaignService/PreviewCampaign"
+	CampaignService_ScheduleCampaign_FullMethodName            = "/dealercare.campaign.v1.CampaignService/ScheduleCampaign"
+	CampaignService_CancelCampaign_FullMethodName              = "/dealercare.campaign.v1.CampaignService/CancelCampaign"
+	CampaignService_ListCampaignRecipients_FullMethodName      = "/dealercare.campaign.v1.CampaignService/ListCampaignRecipients"
+	CampaignService_ListCampaignMessages_FullMethodName        = "/dealercare.campaign.v1.CampaignService/ListCampaignMessages"
+	CampaignService_CreateOptOut_FullMethodName                = "/dealercare.campaign.v1.CampaignService/CreateOptOut"
+	CampaignService_ImportRecallVins_FullMethodName            = "/dealercare.campaign.v1.CampaignService/ImportRecallVins"
+	CampaignService_ListRecallVins_FullMethodName              = "/dealercare.campaign.v1.CampaignService/ListRecallVins"
+	CampaignService_GetRecallCompletion_FullMethodName         = "/dealercare.campaign.v1.CampaignService/GetRecallCompletion"
+	CampaignService_ListMaintenancePlans_FullMethodName        = "/dealercare.campaign.v1.CampaignService/ListMaintenancePlans"
+	CampaignService_GetMaintenancePlan_FullMethodName          = "/dealercare.campaign.v1.CampaignService/GetMaintenancePlan"
+	CampaignService_UpdateMaintenancePlan_FullMethodName       = "/dealercare.campaign.v1.CampaignService/UpdateMaintenancePlan"
+	CampaignService_DeleteMaintenancePlan_FullMethodName       = "/dealercare.campaign.v1.CampaignService/DeleteMaintenancePlan"
+	CampaignService_GetDealerMessagingPolicy_FullMethodName    = "/dealercare.campaign.v1.CampaignService/GetDealerMessagingPolicy"
+	CampaignService_UpdateDealerMessagingPolicy_FullMethodName = "/dealercare.campaign.v1.CampaignService/UpdateDealerMessagingPolicy"
+	CampaignService_GetMessagingPolicy_FullMethodName          = "/dealercare.campaign.v1.CampaignService/GetMessagingPolicy"
+	CampaignService_UpdateMessagingPolicy_FullMethodName       = "/dealercare.campaign.v1.CampaignService/UpdateMessagingPolicy"
 )
 
 // CampaignServiceClient is the client API for CampaignService service.
@@ -96,6 +98,12 @@ type CampaignServiceClient interface {
 	// Removes a model's plan: its vehicles follow the default again
 	// (hq_admin). The default itself cannot be removed.
 	DeleteMaintenancePlan(ctx context.Context, in *DeleteMaintenancePlanRequest, opts ...grpc.CallOption) (*DeleteMaintenancePlanResponse, error)
+	// Gets a dealer's messaging policy as its customers' messages obey it:
+	// the dealer's override of quiet hours and frequency cap over HQ's.
+	GetDealerMessagingPolicy(ctx context.Context, in *GetDealerMessagingPolicyRequest, opts ...grpc.CallOption) (*DealerMessagingPolicy, error)
+	// Sets a dealer's override (the dealer's CS manager, or HQ admin); the
+	// fields not in the mask keep following HQ's policy.
+	UpdateDealerMessagingPolicy(ctx context.Context, in *UpdateDealerMessagingPolicyRequest, opts ...grpc.CallOption) (*DealerMessagingPolicy, error)
 	// Gets HQ's messaging policy (quiet hours, frequency cap).
 	GetMessagingPolicy(ctx context.Context, in *GetMessagingPolicyRequest, opts ...grpc.CallOption) (*MessagingPolicy, error)
 	// Updates HQ's messaging policy (hq_admin).
@@ -280,6 +288,26 @@ func (c *campaignServiceClient) DeleteMaintenancePlan(ctx context.Context, in *D
 	return out, nil
 }
 
+func (c *campaignServiceClient) GetDealerMessagingPolicy(ctx context.Context, in *GetDealerMessagingPolicyRequest, opts ...grpc.CallOption) (*DealerMessagingPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DealerMessagingPolicy)
+	err := c.cc.Invoke(ctx, CampaignService_GetDealerMessagingPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) UpdateDealerMessagingPolicy(ctx context.Context, in *UpdateDealerMessagingPolicyRequest, opts ...grpc.CallOption) (*DealerMessagingPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DealerMessagingPolicy)
+	err := c.cc.Invoke(ctx, CampaignService_UpdateDealerMessagingPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *campaignServiceClient) GetMessagingPolicy(ctx context.Context, in *GetMessagingPolicyRequest, opts ...grpc.CallOption) (*MessagingPolicy, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(MessagingPolicy)
@@ -356,6 +384,12 @@ type CampaignServiceServer interface {
 	// Removes a model's plan: its vehicles follow the default again
 	// (hq_admin). The default itself cannot be removed.
 	DeleteMaintenancePlan(context.Context, *DeleteMaintenancePlanRequest) (*DeleteMaintenancePlanResponse, error)
+	// Gets a dealer's messaging policy as its customers' messages obey it:
+	// the dealer's override of quiet hours and frequency cap over HQ's.
+	GetDealerMessagingPolicy(context.Context, *GetDealerMessagingPolicyRequest) (*DealerMessagingPolicy, error)
+	// Sets a dealer's override (the dealer's CS manager, or HQ admin); the
+	// fields not in the mask keep following HQ's policy.
+	UpdateDealerMessagingPolicy(context.Context, *UpdateDealerMessagingPolicyRequest) (*DealerMessagingPolicy, error)
 	// Gets HQ's messaging policy (quiet hours, frequency cap).
 	GetMessagingPolicy(context.Context, *GetMessagingPolicyRequest) (*MessagingPolicy, error)
 	// Updates HQ's messaging policy (hq_admin).
@@ -420,6 +454,12 @@ func (UnimplementedCampaignServiceServer) UpdateMaintenancePlan(context.Context,
 }
 func (UnimplementedCampaignServiceServer) DeleteMaintenancePlan(context.Context, *DeleteMaintenancePlanRequest) (*DeleteMaintenancePlanResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteMaintenancePlan not implemented")
+}
+func (UnimplementedCampaignServiceServer) GetDealerMessagingPolicy(context.Context, *GetDealerMessagingPolicyRequest) (*DealerMessagingPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDealerMessagingPolicy not implemented")
+}
+func (UnimplementedCampaignServiceServer) UpdateDealerMessagingPolicy(context.Context, *UpdateDealerMessagingPolicyRequest) (*DealerMessagingPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateDealerMessagingPolicy not implemented")
 }
 func (UnimplementedCampaignServiceServer) GetMessagingPolicy(context.Context, *GetMessagingPolicyRequest) (*MessagingPolicy, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMessagingPolicy not implemented")
@@ -754,6 +794,42 @@ func _CampaignService_DeleteMaintenancePlan_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignService_GetDealerMessagingPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDealerMessagingPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).GetDealerMessagingPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_GetDealerMessagingPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).GetDealerMessagingPolicy(ctx, req.(*GetDealerMessagingPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_UpdateDealerMessagingPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDealerMessagingPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).UpdateDealerMessagingPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_UpdateDealerMessagingPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).UpdateDealerMessagingPolicy(ctx, req.(*UpdateDealerMessagingPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CampaignService_GetMessagingPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetMessagingPolicyRequest)
 	if err := dec(in); err != nil {
@@ -864,6 +940,14 @@ var CampaignService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteMaintenancePlan",
 			Handler:    _CampaignService_DeleteMaintenancePlan_Handler,
+		},
+		{
+			MethodName: "GetDealerMessagingPolicy",
+			Handler:    _CampaignService_GetDealerMessagingPolicy_Handler,
+		},
+		{
+			MethodName: "UpdateDealerMessagingPolicy",
+			Handler:    _CampaignService_UpdateDealerMessagingPolicy_Handler,
 		},
 		{
 			MethodName: "GetMessagingPolicy",
