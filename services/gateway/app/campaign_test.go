@@ -225,4 +225,13 @@ func TestCampaignScenarios(t *testing.T) {
 	if len(plans) != 2 || plans[0].(map[string]any)["model"] != "default" || plans[1].(map[string]any)["model"] != "帕萨特" {
 		t.Errorf("plans: %v", plans)
 	}
+
+	// A dealer's override of HQ's quiet hours.
+	dp := must(t, 200)(g.do(t, "PATCH", "/v1/dealers/SH001/messagingPolicy?update_mask=quiet_start", mgr, `{"quietStart":"23:00"}`))
+	if dp["quietStart"] != "23:00" || dp["quietEnd"] != "09:00" || fmt.Sprint(dp["overridden"]) != "[quiet_start]" {
+		t.Errorf("dealer policy: %v", dp)
+	}
+	if got := must(t, 200)(g.do(t, "GET", "/v1/dealers/SH001/messagingPolicy", agent, "")); got["quietStart"] != "23:00" {
+		t.Errorf("dealer policy read by its agent: %v", got)
+	}
 }

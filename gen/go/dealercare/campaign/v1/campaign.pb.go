@@ -3697,11 +3697,13 @@ type MaintenancePlan struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The model, as on the archive's vehicles, or `default`.
 	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
-	// Months between services (default 6).
+	// Months between services, 1-60 (default 6). The ranges are checked by
+	// the service, so a masked update may leave the others unset.
 	Months int32 `protobuf:"varint,2,opt,name=months,proto3" json:"months,omitempty"`
-	// Kilometres between services (default 5,000).
+	// Kilometres between services, 500-100,000 (default 5,000).
 	IntervalKm int32 `protobuf:"varint,3,opt,name=interval_km,json=intervalKm,proto3" json:"interval_km,omitempty"`
-	// Kilometres a day until the readings say otherwise (default 40).
+	// Kilometres a day until the readings say otherwise, 1-1,000 (default
+	// 40).
 	DefaultKmPerDay float64 `protobuf:"fixed64,4,opt,name=default_km_per_day,json=defaultKmPerDay,proto3" json:"default_km_per_day,omitempty"`
 	// Output only.
 	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
@@ -4646,13 +4648,13 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\bcampaign\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign\"E\n" +
 	"\x17ChaseRecallVinsResponse\x12\x16\n" +
 	"\x06opened\x18\x01 \x01(\x05R\x06opened\x12\x12\n" +
-	"\x04open\x18\x02 \x01(\x03R\x04open\"\x87\x02\n" +
+	"\x04open\x18\x02 \x01(\x03R\x04open\"\xd5\x01\n" +
 	"\x0fMaintenancePlan\x12\x1f\n" +
-	"\x05model\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05model\x12!\n" +
-	"\x06months\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18<(\x01R\x06months\x12-\n" +
-	"\vinterval_km\x18\x03 \x01(\x05B\f\xbaH\t\x1a\a\x18\xa0\x8d\x06(\xf4\x03R\n" +
-	"intervalKm\x12D\n" +
-	"\x12default_km_per_day\x18\x04 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00@\x8f@)\x00\x00\x00\x00\x00\x00\xf0?R\x0fdefaultKmPerDay\x12;\n" +
+	"\x05model\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05model\x12\x16\n" +
+	"\x06months\x18\x02 \x01(\x05R\x06months\x12\x1f\n" +
+	"\vinterval_km\x18\x03 \x01(\x05R\n" +
+	"intervalKm\x12+\n" +
+	"\x12default_km_per_day\x18\x04 \x01(\x01R\x0fdefaultKmPerDay\x12;\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\"\x1d\n" +
 	"\x1bListMaintenancePlansRequest\"]\n" +
