@@ -3,6 +3,7 @@ module github.com/dealercare/dealercare/workflows
 go 1.26.0
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/dealercare/dealercare/gen/go v0.0.0
 	github.com/dealercare/dealercare/pkg v0.0.0
 	github.com/dealercare/dealercare/services/callback v0.0.0-00010101000000-000000000000

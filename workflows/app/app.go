@@ -27,6 +27,7 @@ import (
 	"github.com/dealercare/dealercare/workflows/campaign"
 	"github.com/dealercare/dealercare/workflows/complaint"
 	"github.com/dealercare/dealercare/workflows/evaluation"
+	"github.com/dealercare/dealercare/workflows/greeting"
 	"github.com/dealercare/dealercare/workflows/network"
 	"github.com/dealercare/dealercare/workflows/vehicle"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -175,7 +176,13 @@ func (m *Main) Open(ctx context.Context) error {
 
 	campaignWorker := dctemporal.NewWorker(tc, events.CampaignTaskQueue)
 	campaign.Register(campaignWorker, campaignv1.NewCampaignWorkflowServiceClient(campaigns))
+	greeting.Register(campaignWorker, campaignv1.NewCampaignWorkflowServiceClient(campaigns))
 	m.workers = append(m.workers, campaignWorker)
+	// One holiday-greeting workflow for the network; a running one is kept.
+	if _, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: greeting.WorkflowID, TaskQueue: events.CampaignTaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}, greeting.WorkflowType, greeting.Input{}); err != nil {
+		return fmt.Errorf("start %s: %w", greeting.WorkflowID, err)
+	}
 	// Without an evaluation service (a worker configured in code, as tests
 	// do) there is no feed to run.
 	if m.Config.EvaluationTarget != "" {

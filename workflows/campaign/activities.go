@@ -115,3 +115,13 @@ func (a *Activities) Reconcile(ctx context.Context, r Ref) (*ReconcileResult, er
 	}
 	return &ReconcileResult{Returned: res.GetReturned(), WindowEnd: res.GetWindowEnd().AsTime()}, nil
 }
+
+// Chase opens a callback task at the owning dealer of each open VIN of a
+// recall that has none yet (ChaseRecallVins; other kinds: nothing).
+func (a *Activities) Chase(ctx context.Context, r Ref) (int64, error) {
+	res, err := a.Campaigns.ChaseRecallVins(ctx, &campaignv1.ChaseRecallVinsRequest{Dealer: r.Owner, Campaign: r.Campaign})
+	if err != nil {
+		return 0, classify(err)
+	}
+	return res.GetOpen(), nil
+}

@@ -34,6 +34,11 @@ const (
 	DefaultReconcileInterval = 6 * time.Hour
 	// batchesPerRun bounds a run's history; then it continues as new.
 	batchesPerRun = 400
+
+	changeRecallChase = "recall-chase"
+	// VersionRecallChase: once sent, at every reconciliation, a recall's
+	// open VINs get a callback task at their owning dealer (one per VIN).
+	VersionRecallChase workflow.Version = 1
 )
 
 // Input of CampaignSend. The relay starts it with an events.CampaignStart,
@@ -254,9 +259,15 @@ func CampaignSend(ctx workflow.Context, in Input) error {
 	if interval <= 0 {
 		interval = DefaultReconcileInterval
 	}
+	chase := workflow.GetVersion(ctx, changeRecallChase, workflow.DefaultVersion, VersionRecallChase) >= VersionRecallChase
 	for i := 0; ; i++ {
 		if i >= batchesPerRun {
 			return workflow.NewContinueAsNewError(ctx, events.CampaignWorkflowType, r.in)
+		}
+		if chase {
+			if err := workflow.ExecuteActivity(actx, a.Chase, ref).Get(ctx, nil); err != nil {
+				return ended(ctx, err)
+			}
 		}
 		var res ReconcileResult
 		if err := workflow.ExecuteActivity(actx, a.Reconcile, ref).Get(ctx, &res); err != nil {

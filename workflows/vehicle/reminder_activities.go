@@ -107,3 +107,35 @@ func (a *ReminderActivities) CountReturn(ctx context.Context, in ReturnInput) er
 	_, err := a.Campaigns.ReconcileReturns(ctx, &campaignv1.ReconcileReturnsRequest{Dealer: in.Dealer, Campaign: in.Campaign})
 	return reminderError(err)
 }
+
+// RecallRepairInput is a recall repair order of the vehicle.
+type RecallRepairInput struct {
+	VIN         string    `json:"vin"`
+	Dealer      string    `json:"dealer"`
+	RepairOrder string    `json:"repair_order"`
+	Code        string    `json:"code"`
+	CloseTime   time.Time `json:"close_time"`
+}
+
+// CompleteRecall completes the VIN on the recalls of the code
+// (RecordRecallRepair, idempotent); it returns how many it completed.
+func (a *ReminderActivities) CompleteRecall(ctx context.Context, in RecallRepairInput) (int, error) {
+	res, err := a.Campaigns.RecordRecallRepair(ctx, &campaignv1.RecordRecallRepairRequest{Vin: in.VIN, Dealer: in.Dealer,
+		RepairOrder: in.RepairOrder, CampaignCode: in.Code, CloseTime: timestamppb.New(in.CloseTime)})
+	if err != nil {
+		return 0, reminderError(err)
+	}
+	return int(res.GetCompleted()), nil
+}
+
+// LoadPlan returns HQ's maintenance plan for the vehicle (GetVehiclePlan):
+// its model's, or the default. The rate bounds stay DefaultPlan's.
+func (a *ReminderActivities) LoadPlan(ctx context.Context, vin string) (*Plan, error) {
+	res, err := a.Campaigns.GetVehiclePlan(ctx, &campaignv1.GetVehiclePlanRequest{Vin: vin})
+	if err != nil {
+		return nil, reminderError(err)
+	}
+	p := DefaultPlan()
+	p.Months, p.IntervalKM, p.DefaultKMPerDay = int(res.GetMonths()), int(res.GetIntervalKm()), res.GetDefaultKmPerDay()
+	return &p, nil
+}

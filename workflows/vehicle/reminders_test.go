@@ -39,12 +39,27 @@ type services struct {
 	// deferFirst makes the first RemindVehicle report recipients waiting
 	// an hour for their quiet hours.
 	deferFirst bool
+	// plan is what GetVehiclePlan answers (nil: the default plan), for
+	// planVIN only if set.
+	plan    *campaignv1.MaintenancePlan
+	planVIN string
+}
+
+func (s *services) GetVehiclePlan(_ context.Context, r *campaignv1.GetVehiclePlanRequest, _ ...grpc.CallOption) (*campaignv1.MaintenancePlan, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.plan != nil && (s.planVIN == "" || s.planVIN == r.GetVin()) {
+		return s.plan, nil
+	}
+	return &campaignv1.MaintenancePlan{Model: "default", Months: 6, IntervalKm: 5000, DefaultKmPerDay: 40}, nil
 }
 
 func (s *services) add(c call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c.at = s.env.Now().UTC()
+	if s.env != nil {
+		c.at = s.env.Now().UTC()
+	}
 	s.log = append(s.log, c)
 }
 
@@ -77,6 +92,11 @@ func (s *services) EnsureCallbackTask(_ context.Context, r *callbackv1.EnsureCal
 	}
 	s.add(call{what: "callback", dealer: r.GetDealer(), due: r.GetSourceId()})
 	return &callbackv1.CallbackTask{Id: "task-1"}, nil
+}
+
+func (s *services) RecordRecallRepair(_ context.Context, r *campaignv1.RecordRecallRepairRequest, _ ...grpc.CallOption) (*campaignv1.RecordRecallRepairResponse, error) {
+	s.add(call{what: "recall", dealer: r.GetDealer(), due: r.GetCampaignCode(), step: r.GetRepairOrder()})
+	return &campaignv1.RecordRecallRepairResponse{Completed: 1}, nil
 }
 
 func (s *services) MarkChurnRisk(_ context.Context, r *customerv1.MarkChurnRiskRequest, _ ...grpc.CallOption) (*customerv1.MarkChurnRiskResponse, error) {
@@ -261,5 +281,57 @@ func TestReminderPolicyInSeconds(t *testing.T) {
 		if !s.At.Equal(want[i]) {
 			t.Errorf("step %s at %s, want %s", s.Name, s.At, want[i])
 		}
+	}
+}
+
+// TestRecallRepairReported: a recall repair order quoting a code, at a
+// dealer other than the one that sold the car and delivered after a newer
+// visit, is reported to the campaign service with the repairing dealer;
+// a recall without a code, another type, and a redelivery are not.
+func TestRecallRepairReported(t *testing.T) {
+	start := day("2027-01-04")
+	svc := &services{}
+	recall := func(id, dealer, ro, code string, at time.Time) outbox.Envelope {
+		return envelope(id, events.KindRepairOrderClosed, dealer, at, events.RepairOrderClosed{
+			Dealer: dealer, RepairOrderID: ro, Number: "RO" + ro, VIN: testVIN, Type: recallType, CampaignCode: code,
+			OpenTime: at.Add(-2 * time.Hour), CloseTime: at, MileageKM: 3000,
+		})
+	}
+	fixed := start.Add(20 * 24 * time.Hour)
+	reminderTest(t, start, svc, nil,
+		timed{time.Minute, deliveredEvent("e1", "D001", "S1", start, 0)},
+		timed{30 * 24 * time.Hour, roClosedEvent("e2", "D003", "R0", start.Add(30*24*time.Hour), 4000)},
+		timed{31 * 24 * time.Hour, recall("e3", "D002", "R1", "RC2026-01", fixed)},
+		timed{32 * 24 * time.Hour, recall("e3", "D002", "R1", "RC2026-01", fixed)},
+		timed{33 * 24 * time.Hour, recall("e4", "D002", "R2", "", fixed)},
+	)
+	var got []call
+	for _, c := range svc.calls() {
+		if c.what == "recall" {
+			got = append(got, c)
+		}
+	}
+	want := call{what: "recall", dealer: "D002", due: "RC2026-01", step: "ROR1", at: start.Add(31 * 24 * time.Hour).UTC()}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("recall calls = %+v, want [%+v]", got, want)
+	}
+}
+
+// TestPlanOfTheModel: HQ's plan for the vehicle's model (3 months or
+// 10,000 km, 100 km/day) sets the due date: 3 months after the delivery,
+// before the 10,000 km that 100 km/day reach in 100 days; the reminders
+// follow it.
+func TestPlanOfTheModel(t *testing.T) {
+	start := day("2027-01-04")
+	svc := &services{plan: &campaignv1.MaintenancePlan{Model: "帕萨特", Months: 3, IntervalKm: 10000, DefaultKmPerDay: 100}}
+	st := reminderTest(t, start, svc, nil, timed{time.Minute, deliveredEvent("e1", "D001", "S1", start, 0)})
+	if st.NextDue == nil || st.NextDue.Date.String() != "2027-04-04" || st.NextDue.MileageKM != 10000 {
+		t.Fatalf("next due = %+v, want 2027-04-04 at 10000 km", st.NextDue)
+	}
+	if st.Plan == nil || st.Plan.Months != 3 || st.Plan.MaxKMPerDay != DefaultPlan().MaxKMPerDay {
+		t.Errorf("plan in state = %+v", st.Plan)
+	}
+	if st.Reminders == nil || len(st.Reminders.Pending) == 0 || !st.Reminders.Pending[0].At.Equal(at10("2027-03-28")) {
+		t.Errorf("reminders = %+v, want the first 7 days before 2027-04-04", st.Reminders)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/outbox"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
@@ -54,6 +55,8 @@ func TestLifecycleOnTemporal(t *testing.T) {
 	fake := &fakeVehicleState{}
 	w := worker.New(c, queue, worker.Options{})
 	Register(w, fake)
+	plans := &services{plan: &campaignv1.MaintenancePlan{Model: "帕萨特", Months: 3, IntervalKm: 10000, DefaultKmPerDay: 100}, planVIN: "(the plans subtest's)"}
+	RegisterReminders(w, &ReminderActivities{Campaigns: plans})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +97,41 @@ func TestLifecycleOnTemporal(t *testing.T) {
 			// vehicle_lifecycle_relay.json is the run before
 			// VersionKeepOlderVisits (the late visit dropped); it stays.
 			temporaltest.SaveHistory(t, "vehicle_lifecycle_relay_keep_older.json", h)
+		}
+	})
+
+	t.Run("plans and recalls", func(t *testing.T) {
+		vin := randomVIN()
+		plans.mu.Lock()
+		plans.planVIN = vin
+		plans.mu.Unlock()
+		id := events.VehicleWorkflowID(vin)
+		defer terminate(t, c, id)
+		relay(ctx, t, c, queue, vin, forVIN(vin, deliveredEvent(outbox.NewID(), "D001", "S1", jan10, 0)))
+		recall := envelope(outbox.NewID(), events.KindRepairOrderClosed, "D002", mar01, events.RepairOrderClosed{
+			Dealer: "D002", RepairOrderID: "R1", Number: "RO-R1", VIN: vin, Type: recallType, CampaignCode: "RC2026-01",
+			OpenTime: mar01.Add(-time.Hour), CloseTime: mar01, MileageKM: 2000,
+		})
+		relay(ctx, t, c, queue, vin, recall)
+		s := waitForState(ctx, t, c, id, func(s State) bool { return s.Applied == 2 })
+		// HQ's plan for the model: 3 months after the recall visit.
+		if s.Plan == nil || s.Plan.Months != 3 || s.NextDue == nil || s.NextDue.Date.String() != "2026-06-01" {
+			t.Errorf("state = %+v", s)
+		}
+		temporaltest.WaitFor(ctx, t, func() bool {
+			for _, c := range plans.calls() {
+				if c.what == "recall" && c.dealer == "D002" && c.due == "RC2026-01" {
+					return true
+				}
+			}
+			return false
+		})
+		h := temporaltest.History(ctx, t, c, id, "")
+		if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+		if *update {
+			temporaltest.SaveHistory(t, "vehicle_lifecycle_plans_recalls.json", h)
 		}
 	})
 

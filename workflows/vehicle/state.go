@@ -52,6 +52,10 @@ type State struct {
 	// Reminders is the current cycle's reminder schedule and what was
 	// already done (VersionReminders), so it survives ContinueAsNew.
 	Reminders *Reminders `json:"reminders,omitempty"`
+
+	// Plan is HQ's maintenance plan for the vehicle's model as last loaded
+	// (VersionPlans); nil: DefaultPlan.
+	Plan *Plan `json:"plan,omitempty"`
 }
 
 // Delivery is one sale of the vehicle.

@@ -11,6 +11,7 @@
 package vehicle
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +37,18 @@ const (
 	// VersionReminders runs the revisit reminders: timers for the steps of
 	// each cycle (reminders.go), carried out by ReminderActivities.
 	VersionReminders workflow.Version = 1
+
+	changeRecallRepairs = "recall-repairs"
+	// VersionRecallRepairs reports each recall-type repair order quoting a
+	// campaign code to the campaign service, which completes the VIN on
+	// that recall, attributed to the repairing dealer.
+	VersionRecallRepairs workflow.Version = 1
+
+	changePlans = "maintenance-plans"
+	// VersionPlans loads HQ's plan for the vehicle's model (the campaign
+	// service's /v1/maintenancePlans) at every visit, instead of
+	// DefaultPlan for every vehicle.
+	VersionPlans workflow.Version = 1
 )
 
 // QueryState is the query that returns the workflow's State.
@@ -149,6 +162,9 @@ func VehicleLifecycle(ctx workflow.Context, in Input) error {
 	if in.State != nil {
 		l.state = *in.State
 	}
+	if l.state.Plan != nil {
+		l.plan = *l.state.Plan
+	}
 	if l.state.VIN == "" {
 		l.state.VIN = in.VIN
 	}
@@ -224,6 +240,8 @@ func (l *lifecycle) receive(ctx workflow.Context, env outbox.Envelope) {
 		log.Info("dropped redelivered event", "event_id", env.EventID, "kind", env.Kind)
 		return
 	}
+	l.recallRepair(ctx, env)
+	l.loadPlan(ctx, env)
 	keepOlder := workflow.GetVersion(ctx, changeKeepOlderVisits, workflow.DefaultVersion, VersionKeepOlderVisits) >= VersionKeepOlderVisits
 	lastVisit := l.state.LastVisitTime
 	changed, why := l.state.apply(env, l.plan, dueZone, workflow.Now(ctx), keepOlder)
@@ -234,6 +252,66 @@ func (l *lifecycle) receive(ctx workflow.Context, env outbox.Envelope) {
 	l.dirty = true
 	l.replan(workflow.Now(ctx), !l.state.LastVisitTime.Equal(lastVisit))
 }
+
+// recallRepair reports a recall repair order (any dealer, older than the
+// last visit or not) to the campaign service. A refusal is logged: the
+// repair stays on the archive, and the recall's list shows the VIN open.
+func (l *lifecycle) recallRepair(ctx workflow.Context, env outbox.Envelope) {
+	if env.Kind != events.KindRepairOrderClosed {
+		return
+	}
+	var ro events.RepairOrderClosed
+	if env.Decode(&ro) != nil || ro.Type != recallType || strings.TrimSpace(ro.CampaignCode) == "" || (ro.VIN != "" && ro.VIN != l.state.VIN) {
+		return
+	}
+	if workflow.GetVersion(ctx, changeRecallRepairs, workflow.DefaultVersion, VersionRecallRepairs) < VersionRecallRepairs {
+		return
+	}
+	in := RecallRepairInput{VIN: l.state.VIN, Dealer: cmp.Or(ro.Dealer, env.DealerID), RepairOrder: cmp.Or(ro.Number, ro.RepairOrderID),
+		Code: ro.CampaignCode, CloseTime: businessTime(ro.CloseTime, cmp.Or(env.OccurredAt, workflow.Now(ctx)))}
+	var a *ReminderActivities
+	var n int
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, reminderOptions), a.CompleteRecall, in).Get(ctx, &n); err != nil {
+		workflow.GetLogger(ctx).Error("recall repair refused", "vin", in.VIN, "code", in.Code, "error", err)
+		return
+	}
+	workflow.GetLogger(ctx).Info("recall repair recorded", "vin", in.VIN, "code", in.Code, "dealer", in.Dealer, "recalls", n)
+}
+
+// planOptions: a plan that cannot be loaded within a few attempts leaves
+// the last one in force, so a campaign service outage does not hold up the
+// vehicle's events.
+var planOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 10 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        5 * time.Second,
+		MaximumAttempts:        3,
+		NonRetryableErrorTypes: []string{ErrTypeReminderRejected},
+	},
+}
+
+// loadPlan loads the vehicle's plan before a visit is applied, so HQ's
+// changes and a model learned since count from the next visit on.
+func (l *lifecycle) loadPlan(ctx workflow.Context, env outbox.Envelope) {
+	if env.Kind != events.KindRepairOrderClosed && env.Kind != events.KindVehicleDelivered {
+		return
+	}
+	if workflow.GetVersion(ctx, changePlans, workflow.DefaultVersion, VersionPlans) < VersionPlans {
+		return
+	}
+	var a *ReminderActivities
+	var p Plan
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions), a.LoadPlan, l.state.VIN).Get(ctx, &p); err != nil {
+		workflow.GetLogger(ctx).Warn("maintenance plan not loaded; the last one stays", "vin", l.state.VIN, "error", err)
+		return
+	}
+	l.plan, l.state.Plan = p, &p
+}
+
+// recallType is a recall repair order's type (the archive's RORecall).
+const recallType = "recall"
 
 // replan starts a new reminder cycle when the due date or the reminding
 // dealer moved. returned: a newer visit closed the cycle, whose campaigns

@@ -276,7 +276,7 @@ func conflict(c *Campaign, action string) error {
 
 var stateZh = map[State]string{StateDraft: "草稿", StateScheduled: "已排期", StateRunning: "进行中", StateCompleted: "已完成", StateCancelled: "已取消"}
 
-var actionZh = map[string]string{"update": "修改", "schedule": "排期", "start": "开始", "complete": "完成", "cancel": "取消"}
+var actionZh = map[string]string{"update": "修改", "schedule": "排期", "start": "开始", "complete": "完成", "cancel": "取消", "import VINs into": "导入 VIN"}
 
 // CapExempt reports whether the kind is outside the frequency cap by
 // default: safety (recalls) and service reminders are not marketing.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -150,9 +151,25 @@ func (s *Service) dispatch(ctx context.Context, c *Campaign, policy Policy, clai
 	if err != nil {
 		return Batch{}, err
 	}
-	recent, err := s.store.RecentMarketing(ctx, c.ID, refs, now.Add(-policy.FrequencyWindow))
+	// Each customer's messages obey their dealer's policy: HQ's with the
+	// dealer's overrides.
+	overrides, err := s.store.DealerPolicies(ctx, all, dealers)
 	if err != nil {
 		return Batch{}, err
+	}
+	policyOf := func(dealer string) Policy { return overrides[dealer].Apply(policy) }
+	byWindow := map[time.Duration][]CustomerRef{}
+	for _, ref := range refs {
+		w := policyOf(ref.Dealer).FrequencyWindow
+		byWindow[w] = append(byWindow[w], ref)
+	}
+	recent := map[CustomerRef]int{}
+	for w, group := range byWindow {
+		counts, err := s.store.RecentMarketing(ctx, c.ID, group, now.Add(-w))
+		if err != nil {
+			return Batch{}, err
+		}
+		maps.Copy(recent, counts)
 	}
 
 	var b Batch
@@ -166,9 +183,9 @@ func (s *Service) dispatch(ctx context.Context, c *Campaign, policy Policy, clai
 		if r.MessageID != "" {
 			// Decided before a crash: only the quiet hours are judged again,
 			// the rest was settled when its message was recorded.
-			d, err = resendDecision(c, policy, ct, r, now)
+			d, err = resendDecision(c, policyOf(r.Dealer), ct, r, now)
 		} else {
-			d, err = Decide(c, policy, ct, optOuts[ref], recent[ref], now)
+			d, err = Decide(c, policyOf(r.Dealer), ct, optOuts[ref], recent[ref], now)
 		}
 		if err != nil {
 			return Batch{}, err
@@ -253,7 +270,7 @@ func resendDecision(c *Campaign, policy Policy, ct Contact, r Recipient, now tim
 // message renders the message for a recipient.
 func (c *Campaign) message(r Recipient, ct Contact) Message {
 	vars := c.Vars(ct)
-	m := Message{ID: r.MessageID, Campaign: c.ID, Kind: c.Kind, Channel: r.Channel, Dealer: r.Dealer, Customer: r.Customer, VIN: r.VIN,
+	m := Message{ID: r.MessageID, Campaign: c.ID, Owner: c.Owner, Kind: c.Kind, Channel: r.Channel, Dealer: r.Dealer, Customer: r.Customer, VIN: r.VIN,
 		Title: Render(c.Template.Title, vars), Body: Render(c.Template.Body, vars)}
 	switch r.Channel {
 	case ChannelSMS:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
@@ -20,7 +21,13 @@ import (
 // ReminderCampaignID is the id of dealer's service-reminder campaign for a
 // due date and step: derived, so every vehicle of that day finds it.
 func ReminderCampaignID(dealer, due, step string) string {
-	h := sha1.Sum([]byte("dealercare/service-reminder\x00" + dealer + "\x00" + due + "\x00" + step))
+	return nameUUID("dealercare/service-reminder", dealer, due, step)
+}
+
+// nameUUID is a name-based (version 5 layout, SHA-1) UUID of space and
+// parts, for ids that every retry derives alike.
+func nameUUID(space string, parts ...string) string {
+	h := sha1.Sum([]byte(space + "\x00" + strings.Join(parts, "\x00")))
 	h[6] = h[6]&0x0f | 0x50
 	h[8] = h[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])

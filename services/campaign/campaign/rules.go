@@ -86,7 +86,9 @@ type Contact struct {
 	Consents     map[string]bool // archive consent channel -> granted
 	VIN          string
 	Plate        string
+	Model        string
 	DueDate      string
+	LastVisit    time.Time
 	Found        bool // the archive still has the customer
 }
 

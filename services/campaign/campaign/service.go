@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"slices"
@@ -119,6 +118,10 @@ type Store interface {
 	MarkReturned(ctx context.Context, owner, id string, rs []Recipient) error
 	// RecordReceipt updates the delivery state of the message id.
 	RecordReceipt(ctx context.Context, messageID, delivery string, at time.Time) (bool, error)
+
+	RecallStore
+	PlanStore
+	DealerPolicyStore
 }
 
 // CustomerRef names a customer across dealers.
@@ -155,6 +158,8 @@ type Directory interface {
 	// Visits lists repair orders opened for the VINs at any dealer within
 	// [after, before).
 	Visits(ctx context.Context, vins []string, after, before time.Time) ([]Visit, error)
+	// Regions maps every dealer to its region.
+	Regions(ctx context.Context) (map[string]string, error)
 }
 
 // Visit is a repair order of a VIN at some dealer.
@@ -167,6 +172,7 @@ type Visit struct {
 type Message struct {
 	ID       string // idempotency key
 	Campaign string
+	Owner    string // the campaign's owner
 	Kind     Kind
 	Channel  Channel
 	Dealer   string
@@ -248,7 +254,7 @@ func (s *Service) Create(ctx context.Context, owner string, c Campaign) (*Campai
 	if err != nil {
 		return nil, err
 	}
-	c.Owner = owner
+	c.Owner, c.ID = owner, "" // the store assigns the id
 	draft, err := New(c, s.now())
 	if err != nil {
 		return nil, err
@@ -343,7 +349,16 @@ func (s *Service) Schedule(ctx context.Context, owner, id string, start time.Tim
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Update(ctx, scope, owner, id, func(c *Campaign) error { return c.Schedule(start, s.now()) })
+	c, err := s.store.Update(ctx, scope, owner, id, func(c *Campaign) error { return c.Schedule(start, s.now()) })
+	if err != nil || c.Kind != KindRecall {
+		return c, err
+	}
+	// A recall's VINs given on the campaign are tracked like uploaded ones
+	// (a repeat adds nothing).
+	if _, err := s.trackRecallVINs(ctx, scope, c, c.Audience.VINs); err != nil {
+		return nil, fmt.Errorf("track the recall's VINs: %w", err)
+	}
+	return c, nil
 }
 
 // Cancel stops a campaign (ECONFLICT once it ended); nothing is sent after
@@ -513,8 +528,5 @@ func (s *Service) SetPolicy(ctx context.Context, edit func(*Policy)) (Policy, er
 // from a campaign: derived from the pair, so every retry, by any process,
 // carries the same key whatever the database says.
 func MessageID(campaign, dealer, customer string) string {
-	h := sha1.Sum([]byte("dealercare/campaign-message\x00" + campaign + "\x00" + dealer + "\x00" + customer))
-	h[6] = h[6]&0x0f | 0x50 // version 5 (name-based, SHA-1)
-	h[8] = h[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+	return nameUUID("dealercare/campaign-message", campaign, dealer, customer)
 }

@@ -37,8 +37,8 @@ func (c *Callback) Send(ctx context.Context, m campaign.Message) (string, error)
 	}
 	now := time.Now()
 	t, err := c.Client.EnsureCallbackTask(auth.WithToken(ctx, tok), &callbackv1.EnsureCallbackTaskRequest{
-		Dealer: m.Dealer, Kind: callbackv1.CallbackKind_CALLBACK_KIND_CAMPAIGN, SourceType: "campaign", SourceId: m.ID,
-		WorkflowId: campaign.WorkflowID(m.Dealer, m.Campaign), Customer: m.Customer, Vin: m.VIN,
+		Dealer: m.Dealer, Kind: callbackv1.CallbackKind_CALLBACK_KIND_CAMPAIGN, SourceType: sourceType(m), SourceId: m.ID,
+		WorkflowId: campaign.WorkflowID(m.Owner, m.Campaign), Customer: m.Customer, Vin: m.VIN,
 		DueTime: timestamp(now), Deadline: timestamp(now.Add(window)),
 	})
 	if err != nil {
@@ -51,3 +51,11 @@ func (c *Callback) Send(ctx context.Context, m campaign.Message) (string, error)
 }
 
 func timestamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+// sourceType tells a recall's chase task from a campaign's message.
+func sourceType(m campaign.Message) string {
+	if m.ID == campaign.ChaseID(m.Campaign, m.VIN) {
+		return "recall"
+	}
+	return "campaign"
+}

@@ -42,37 +42,28 @@ func (d *Directory) ctx(ctx context.Context) (context.Context, error) {
 // Dealers lists the dealers an HQ audience spans: the named ones and those
 // of the named regions, or every dealer when both are empty.
 func (d *Directory) Dealers(ctx context.Context, dealers, regions []string) ([]string, error) {
-	ctx, err := d.ctx(ctx)
-	if err != nil {
-		return nil, err
-	}
 	if len(regions) == 0 && len(dealers) > 0 {
 		return slices.Clone(dealers), nil
 	}
+	regionOf, err := d.Regions(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	token := ""
-	for {
-		resp, err := d.Network.ListDealers(ctx, &customerv1.ListDealersRequest{PageSize: 1000, PageToken: token})
-		if err != nil {
-			return nil, fmt.Errorf("list dealers: %w", err)
-		}
-		for _, dl := range resp.GetDealers() {
-			if len(regions) == 0 || slices.Contains(regions, dl.GetRegion()) || slices.Contains(dealers, dl.GetCode()) {
-				out = append(out, dl.GetCode())
-			}
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			break
+	for code, region := range regionOf {
+		if len(regions) == 0 || slices.Contains(regions, region) || slices.Contains(dealers, code) {
+			out = append(out, code)
 		}
 	}
+	slices.Sort(out)
 	return out, nil
 }
 
 func contactOf(m *customerv1.SegmentMember) campaign.Contact {
 	ct := campaign.Contact{
 		Customer: m.GetCustomer(), Dealer: m.GetDealer(), DealerName: m.GetDealerName(), TimeZone: m.GetTimeZone(),
-		Name: m.GetName(), Mobile: m.GetMobile(), Email: m.GetEmail(), VIN: m.GetVin(), Plate: m.GetPlate(),
-		DueDate: m.GetNextServiceDueDate(), Found: true, Consents: map[string]bool{},
+		Name: m.GetName(), Mobile: m.GetMobile(), Email: m.GetEmail(), VIN: m.GetVin(), Plate: m.GetPlate(), Model: m.GetModel(),
+		DueDate: m.GetNextServiceDueDate(), LastVisit: pbconv.Time(m.GetLastVisitTime()), Found: true, Consents: map[string]bool{},
 	}
 	for _, c := range m.GetConsents() {
 		ct.Consents[pbconv.EnumName(c.GetChannel().String(), "CHANNEL_")] = c.GetGranted()
@@ -145,4 +136,26 @@ func (d *Directory) Visits(ctx context.Context, vins []string, after, before tim
 		}
 	}
 	return out, nil
+}
+
+// Regions maps every dealer to its region.
+func (d *Directory) Regions(ctx context.Context) (map[string]string, error) {
+	ctx, err := d.ctx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	token := ""
+	for {
+		resp, err := d.Network.ListDealers(ctx, &customerv1.ListDealersRequest{PageSize: 1000, PageToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("list dealers: %w", err)
+		}
+		for _, dl := range resp.GetDealers() {
+			out[dl.GetCode()] = dl.GetRegion()
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, nil
+		}
+	}
 }

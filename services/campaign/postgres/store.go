@@ -101,10 +101,13 @@ func nullTime(t time.Time) any {
 
 func notFound(id string) error { return apperr.NotFound("campaign", "活动", id) }
 
-// Create stores a new draft with a fresh id.
+// Create stores a new draft, with a fresh id unless it has one (the
+// service's derived ids); an existing id is ECONFLICT.
 func (s *Store) Create(ctx context.Context, scope campaign.Scope, c *campaign.Campaign) (*campaign.Campaign, error) {
 	out := *c
-	out.ID = outbox.NewID()
+	if out.ID == "" {
+		out.ID = outbox.NewID()
+	}
 	template, _ := json.Marshal(out.Template)
 	audience, _ := json.Marshal(out.Audience)
 	err := pg.InTx(ctx, s.pool, scopeOf(scope), func(tx pgx.Tx) error {

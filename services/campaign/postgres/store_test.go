@@ -119,6 +119,20 @@ func (d *directory) Visits(context.Context, []string, time.Time, time.Time) ([]c
 	return nil, nil
 }
 
+// Regions: Beijing's dealers are in the north, the rest in the east.
+func (d *directory) Regions(context.Context) (map[string]string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := map[string]string{}
+	for k := range d.contacts {
+		out[k] = "east"
+		if strings.HasPrefix(k, "BJ") {
+			out[k] = "north"
+		}
+	}
+	return out, nil
+}
+
 func (d *directory) setConsent(dealer, id, ch string, granted bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

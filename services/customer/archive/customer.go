@@ -70,6 +70,8 @@ type Customer struct {
 	UpdateTime       time.Time
 	Problems         []Problem
 	MergedInto       string
+	// ChurnRiskSince is the earliest churn mark of its vehicles (read only).
+	ChurnRiskSince time.Time
 }
 
 // invalid wraps a validator's problem with the field name, in both

@@ -33,6 +33,8 @@ type ServiceState struct {
 	LastVisitDealer  string
 	NextDueDate      string // YYYY-MM-DD
 	NextDueMileageKM int
+	// ChurnRiskSince is set while the vehicle is at risk of churn.
+	ChurnRiskSince time.Time
 }
 
 // Normalize validates VIN, plate and dates; errors name the field.

@@ -65,6 +65,7 @@ func CustomerToProto(c *archive.Customer) *customerv1.Customer {
 		CreateTime:       pbconv.Timestamp(c.CreateTime),
 		UpdateTime:       pbconv.Timestamp(c.UpdateTime),
 		MergedInto:       c.MergedInto,
+		ChurnRiskSince:   pbconv.Timestamp(c.ChurnRiskSince),
 	}
 	for _, k := range c.Consents {
 		out.Consents = append(out.Consents, &customerv1.Consent{
@@ -93,6 +94,7 @@ func vehicleToProto(v *archive.Vehicle) *customerv1.Vehicle {
 		MileageKm: int32(v.MileageKM), DmsId: v.DMSID, CreateTime: pbconv.Timestamp(v.CreateTime),
 		LastVisitTime: pbconv.Timestamp(v.Service.LastVisitTime), LastVisitDealer: v.Service.LastVisitDealer,
 		NextServiceDueDate: v.Service.NextDueDate, NextServiceDueMileageKm: int32(v.Service.NextDueMileageKM),
+		ChurnRiskSince: pbconv.Timestamp(v.Service.ChurnRiskSince),
 	}
 }
 

@@ -36,16 +36,20 @@ var _ archive.Store = (*ArchiveStore)(nil)
 
 const customerColumns = `c.id::text, c.dealer_id, c.kind, c.name, c.gender, coalesce(to_char(c.birthday, 'YYYY-MM-DD'), ''),
 	c.mobile, c.email, c.address, c.id_number_enc, c.source, c.tier, c.tags, c.preferred_channel, c.preferred_hours,
-	c.loyalty_points, c.contact_name, c.dms_id, c.trigger_time, c.create_time, c.update_time, c.problems, coalesce(c.merged_into::text, '')`
+	c.loyalty_points, c.contact_name, c.dms_id, c.trigger_time, c.create_time, c.update_time, c.problems, coalesce(c.merged_into::text, ''),
+	(SELECT min(v.churn_risk_since) FROM vehicles v WHERE v.dealer_id = c.dealer_id AND v.customer_id = c.id)`
 
 func (s *ArchiveStore) scanCustomer(row pgx.Row) (*archive.Customer, error) {
 	var c archive.Customer
 	var enc, problems []byte
-	var trigger *time.Time
+	var trigger, churn *time.Time
 	if err := row.Scan(&c.ID, &c.Dealer, &c.Kind, &c.Name, &c.Gender, &c.Birthday, &c.Mobile, &c.Email, &c.Address, &enc,
 		&c.Source, &c.Tier, &c.Tags, &c.PreferredChannel, &c.PreferredHours, &c.LoyaltyPoints, &c.ContactName, &c.DMSID,
-		&trigger, &c.CreateTime, &c.UpdateTime, &problems, &c.MergedInto); err != nil {
+		&trigger, &c.CreateTime, &c.UpdateTime, &problems, &c.MergedInto, &churn); err != nil {
 		return nil, err
+	}
+	if churn != nil {
+		c.ChurnRiskSince = churn.UTC()
 	}
 	if trigger != nil {
 		c.TriggerTime = *trigger

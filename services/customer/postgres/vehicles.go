@@ -17,16 +17,19 @@ import (
 
 const vehicleColumns = `id::text, dealer_id, customer_id::text, vin, plate, brand, model, model_year,
 	coalesce(to_char(purchase_date, 'YYYY-MM-DD'), ''), selling_dealer, mileage_km, dms_id, create_time,
-	last_visit_time, last_visit_dealer, coalesce(to_char(next_service_due_date, 'YYYY-MM-DD'), ''), next_service_due_km`
+	last_visit_time, last_visit_dealer, coalesce(to_char(next_service_due_date, 'YYYY-MM-DD'), ''), next_service_due_km, churn_risk_since`
 
 func scanVehicle(row pgx.Row) (*archive.Vehicle, error) {
 	var v archive.Vehicle
-	var last *time.Time
+	var last, churn *time.Time
 	err := row.Scan(&v.ID, &v.Dealer, &v.Customer, &v.VIN, &v.Plate, &v.Brand, &v.Model, &v.ModelYear, &v.PurchaseDate,
 		&v.SellingDealer, &v.MileageKM, &v.DMSID, &v.CreateTime, &last, &v.Service.LastVisitDealer, &v.Service.NextDueDate,
-		&v.Service.NextDueMileageKM)
+		&v.Service.NextDueMileageKM, &churn)
 	if last != nil {
 		v.Service.LastVisitTime = *last
+	}
+	if churn != nil {
+		v.Service.ChurnRiskSince = churn.UTC()
 	}
 	return &v, err
 }

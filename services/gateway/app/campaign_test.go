@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/validate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // TestCampaignScenarios walks the campaign REST API through the gateway:
@@ -78,8 +80,27 @@ func TestCampaignScenarios(t *testing.T) {
 	analyst := g.token(t, auth.Principal{Subject: "analyst", Roles: []auth.Role{auth.RoleHQAnalyst}})
 	rc := must(t, 200)(g.do(t, "POST", "/v1/campaigns", analyst, `{"kind":"CAMPAIGN_KIND_RECALL","name":"2026 制动软管召回","code":"RC2026-01",`+
 		`"channels":["CHANNEL_SMS"],"template":{"body":"{{customer_name}}您好，您的爱车{{plate}}需召回检修（{{campaign_code}}）"},`+
-		`"audience":{"vins":["`+vins["SH001"]+`","`+vins["SH002"]+`","`+vins["BJ001"]+`"]}}`))
+		`"audience":{"vins":["`+vins["SH001"]+`","`+vins["SH002"]+`"]}}`))
 	rid := rc["id"].(string)
+	// HQ uploads the rest of the list as CSV: a bad line is refused by
+	// number, and nothing is added; then BJ001's VIN joins (a repeat of
+	// SH001's is kept once).
+	code, body = g.do(t, "POST", "/v1/campaigns/"+rid+"/recallVins:import", analyst, `{"csv":"vin\n`+vins["BJ001"]+`\nLFV2A21K07A0000\n"}`)
+	if msg, _ := body["message"].(string); code != 400 || !strings.Contains(msg, "csv") || !strings.Contains(msg, "line 3") {
+		t.Errorf("bad recall CSV: %d %v, want 400 naming csv line 3", code, body)
+	}
+	imp := must(t, 200)(g.do(t, "POST", "/v1/campaigns/"+rid+"/recallVins:import", analyst, `{"csv":"vin\n`+vins["BJ001"]+`\n`+vins["SH001"]+`\n"}`))
+	if imp["read"] != 2.0 || imp["added"] != 2.0 || imp["total"] != 2.0 {
+		t.Errorf("recall import: %v", imp)
+	}
+	for _, p := range []string{"/recallVins", "/recallCompletion"} {
+		if code, _ := g.do(t, "GET", "/v1/campaigns/"+rid+p, agent, ""); code != 404 {
+			t.Errorf("a dealer agent reads HQ's recall %s: %d, want 404", p, code)
+		}
+	}
+	if code, _ := g.do(t, "POST", "/v1/campaigns/"+rid+"/recallVins:import", mgr, `{"csv":"`+vins["SH001"]+`"}`); code != 404 {
+		t.Errorf("a dealer manager imports into HQ's recall: %d, want 404", code)
+	}
 	pv := must(t, 200)(g.do(t, "POST", "/v1/campaigns/"+rid+":preview", analyst, `{"sampleSize":10}`))
 	if pv["count"] != "3" {
 		t.Errorf("recall preview count: %v", pv)
@@ -133,6 +154,85 @@ func TestCampaignScenarios(t *testing.T) {
 	st := must(t, 200)(g.do(t, "GET", "/v1/campaigns/"+rid, analyst, ""))["stats"].(map[string]any)
 	if st["targeted"] != "3" || st["returned"] != "1" {
 		t.Errorf("recall stats: %v", st)
+	}
+
+	// Each VIN's completion: the vehicle workflow reports the recall repair
+	// order it received (as RecordRecallRepair), attributed to SH002.
+	rr, err := wf.RecordRecallRepair(svc, &campaignv1.RecordRecallRepairRequest{Vin: vins["SH001"], Dealer: "SH002", RepairOrder: "RO-RC-1",
+		CampaignCode: "RC2026-01", CloseTime: timestamppb.Now()})
+	if err != nil || rr.GetCompleted() != 1 {
+		t.Fatalf("record recall repair: %v %v", rr, err)
+	}
+	list := must(t, 200)(g.do(t, "GET", "/v1/campaigns/"+rid+"/recallVins?state=RECALL_VIN_STATE_COMPLETED", analyst, ""))
+	done, _ := list["vins"].([]any)
+	if len(done) != 1 || done[0].(map[string]any)["ownerDealer"] != "SH001" || done[0].(map[string]any)["completedDealer"] != "SH002" ||
+		done[0].(map[string]any)["region"] != "EAST" {
+		t.Errorf("completed recall VINs: %v", list)
+	}
+	comp := must(t, 200)(g.do(t, "GET", "/v1/campaigns/"+rid+"/recallCompletion", analyst, ""))
+	if n := comp["network"].(map[string]any); n["vins"] != "3" || n["completed"] != "1" || n["completedElsewhere"] != "1" {
+		t.Errorf("network completion: %v", n)
+	}
+	byKey := func(list any) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		for _, x := range list.([]any) {
+			out[fmt.Sprint(x.(map[string]any)["key"])] = x.(map[string]any)
+		}
+		return out
+	}
+	ds, rgs := byKey(comp["dealers"]), byKey(comp["regions"])
+	if ds["SH001"]["completed"] != "1" || ds["SH001"]["completedElsewhere"] != "1" || ds["SH002"]["repairedHere"] != "1" ||
+		ds["BJ001"]["vins"] != "1" || ds["BJ001"]["completed"] != nil && ds["BJ001"]["completed"] != "0" {
+		t.Errorf("dealer completion: %v", ds)
+	}
+	if rgs["EAST"]["vins"] != "2" || rgs["EAST"]["completed"] != "1" || rgs["EAST"]["completionRate"] != 0.5 || rgs["NORTH"]["vins"] != "1" {
+		t.Errorf("region completion: %v", rgs)
+	}
+	// The owners of the two open VINs get a callback task to chase them,
+	// through the callback service; a second pass opens none.
+	ch, err := wf.ChaseRecallVins(svc, &campaignv1.ChaseRecallVinsRequest{Campaign: rid})
+	if err != nil || ch.GetOpened() != 2 || ch.GetOpen() != 2 {
+		t.Fatalf("chase: %v %v, want 2 opened", ch, err)
+	}
+	if ch, err := wf.ChaseRecallVins(svc, &campaignv1.ChaseRecallVinsRequest{Campaign: rid}); err != nil || ch.GetOpened() != 0 {
+		t.Errorf("second chase: %v %v", ch, err)
+	}
+	bjMgr := g.token(t, auth.Principal{Subject: "mgr-bj", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: "BJ001"})
+	tasks := must(t, 200)(g.do(t, "GET", "/v1/dealers/BJ001/callbackTasks", bjMgr, ""))
+	found := 0
+	for _, x := range tasks["tasks"].([]any) {
+		if tk := x.(map[string]any); tk["vin"] == vins["BJ001"] && tk["kind"] == "CALLBACK_KIND_CAMPAIGN" {
+			found++
+		}
+	}
+	if found != 1 {
+		t.Errorf("BJ001's chase task for its open VIN: %d in %v", found, tasks)
+	}
+
+	// HQ's maintenance plans: a model's plan from the default, refused to
+	// dealer staff, a bad value named.
+	plan := must(t, 200)(g.do(t, "PATCH", "/v1/maintenancePlans/"+url.PathEscape("帕萨特")+"?update_mask=months", admin, `{"months":3}`))
+	if plan["months"] != 3.0 || plan["intervalKm"] != 5000.0 || plan["defaultKmPerDay"] != 40.0 {
+		t.Errorf("set plan: %v", plan)
+	}
+	if code, body := g.do(t, "PATCH", "/v1/maintenancePlans/default", admin, `{"months":0,"intervalKm":5000,"defaultKmPerDay":40}`); code != 400 || !strings.Contains(fmt.Sprint(body["message"]), "months") {
+		t.Errorf("months 0: %d %v", code, body)
+	}
+	if code, _ := g.do(t, "PATCH", "/v1/maintenancePlans/default?update_mask=months", mgr, `{"months":4}`); code != 403 {
+		t.Errorf("a dealer manager sets the default plan: %d, want 403", code)
+	}
+	plans := must(t, 200)(g.do(t, "GET", "/v1/maintenancePlans", agent, ""))["plans"].([]any)
+	if len(plans) != 2 || plans[0].(map[string]any)["model"] != "default" || plans[1].(map[string]any)["model"] != "帕萨特" {
+		t.Errorf("plans: %v", plans)
+	}
+
+	// A dealer's override of HQ's quiet hours.
+	dp := must(t, 200)(g.do(t, "PATCH", "/v1/dealers/SH001/messagingPolicy?update_mask=quiet_start", mgr, `{"quietStart":"23:00"}`))
+	if dp["quietStart"] != "23:00" || dp["quietEnd"] != "09:00" || fmt.Sprint(dp["overridden"]) != "[quiet_start]" {
+		t.Errorf("dealer policy: %v", dp)
+	}
+	if got := must(t, 200)(g.do(t, "GET", "/v1/dealers/SH001/messagingPolicy", agent, "")); got["quietStart"] != "23:00" {
+		t.Errorf("dealer policy read by its agent: %v", got)
 	}
 
 	// The evaluation learns the recall's targets from the campaign's feed

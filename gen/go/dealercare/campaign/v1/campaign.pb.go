@@ -352,6 +352,59 @@ func (DeliveryState) EnumDescriptor() ([]byte, []int) {
 	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{4}
 }
 
+// Where a recall VIN stands.
+type RecallVinState int32
+
+const (
+	// Unspecified.
+	RecallVinState_RECALL_VIN_STATE_UNSPECIFIED RecallVinState = 0
+	// Not yet repaired.
+	RecallVinState_RECALL_VIN_STATE_OPEN RecallVinState = 1
+	// Repaired, at `completed_dealer`.
+	RecallVinState_RECALL_VIN_STATE_COMPLETED RecallVinState = 2
+)
+
+// Enum value maps for RecallVinState.
+var (
+	RecallVinState_name = map[int32]string{
+		0: "RECALL_VIN_STATE_UNSPECIFIED",
+		1: "RECALL_VIN_STATE_OPEN",
+		2: "RECALL_VIN_STATE_COMPLETED",
+	}
+	RecallVinState_value = map[string]int32{
+		"RECALL_VIN_STATE_UNSPECIFIED": 0,
+		"RECALL_VIN_STATE_OPEN":        1,
+		"RECALL_VIN_STATE_COMPLETED":   2,
+	}
+)
+
+func (x RecallVinState) Enum() *RecallVinState {
+	p := new(RecallVinState)
+	*p = x
+	return p
+}
+
+func (x RecallVinState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RecallVinState) Descriptor() protoreflect.EnumDescriptor {
+	return file_dealercare_campaign_v1_campaign_proto_enumTypes[5].Descriptor()
+}
+
+func (RecallVinState) Type() protoreflect.EnumType {
+	return &file_dealercare_campaign_v1_campaign_proto_enumTypes[5]
+}
+
+func (x RecallVinState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RecallVinState.Descriptor instead.
+func (RecallVinState) EnumDescriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{5}
+}
+
 // A message template. Variables: `{{customer_name}}`, `{{plate}}`,
 // `{{due_date}}`, `{{dealer_name}}`, `{{dealer_phone}}`, `{{campaign_code}}`.
 type MessageTemplate struct {
@@ -2786,6 +2839,1544 @@ func (x *CompleteCampaignRequest) GetCampaign() string {
 	return ""
 }
 
+// Request for ImportRecallVins.
+type ImportRecallVinsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dealer code; empty for an HQ recall.
+	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// Campaign id.
+	Campaign string `protobuf:"bytes,2,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	// The CSV text: a VIN per line (first column), an optional `vin` header.
+	Csv           string `protobuf:"bytes,3,opt,name=csv,proto3" json:"csv,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportRecallVinsRequest) Reset() {
+	*x = ImportRecallVinsRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportRecallVinsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportRecallVinsRequest) ProtoMessage() {}
+
+func (x *ImportRecallVinsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportRecallVinsRequest.ProtoReflect.Descriptor instead.
+func (*ImportRecallVinsRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ImportRecallVinsRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *ImportRecallVinsRequest) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
+func (x *ImportRecallVinsRequest) GetCsv() string {
+	if x != nil {
+		return x.Csv
+	}
+	return ""
+}
+
+// Response for ImportRecallVins.
+type ImportRecallVinsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VINs read from the file.
+	Read int32 `protobuf:"varint,1,opt,name=read,proto3" json:"read,omitempty"`
+	// VINs new to the recall.
+	Added int32 `protobuf:"varint,2,opt,name=added,proto3" json:"added,omitempty"`
+	// VINs on the recall now.
+	Total int32 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
+	// New VINs no dealer's archive knows (no owning dealer to chase them).
+	Unknown       int32 `protobuf:"varint,4,opt,name=unknown,proto3" json:"unknown,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportRecallVinsResponse) Reset() {
+	*x = ImportRecallVinsResponse{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportRecallVinsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportRecallVinsResponse) ProtoMessage() {}
+
+func (x *ImportRecallVinsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportRecallVinsResponse.ProtoReflect.Descriptor instead.
+func (*ImportRecallVinsResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ImportRecallVinsResponse) GetRead() int32 {
+	if x != nil {
+		return x.Read
+	}
+	return 0
+}
+
+func (x *ImportRecallVinsResponse) GetAdded() int32 {
+	if x != nil {
+		return x.Added
+	}
+	return 0
+}
+
+func (x *ImportRecallVinsResponse) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *ImportRecallVinsResponse) GetUnknown() int32 {
+	if x != nil {
+		return x.Unknown
+	}
+	return 0
+}
+
+// One VIN of a recall.
+type RecallVin struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VIN.
+	Vin string `protobuf:"bytes,1,opt,name=vin,proto3" json:"vin,omitempty"`
+	// The dealer whose archive holds the vehicle (its last visit's when
+	// several do); empty when none.
+	OwnerDealer string `protobuf:"bytes,2,opt,name=owner_dealer,json=ownerDealer,proto3" json:"owner_dealer,omitempty"`
+	// The owning dealer's region.
+	Region string `protobuf:"bytes,3,opt,name=region,proto3" json:"region,omitempty"`
+	// State.
+	State RecallVinState `protobuf:"varint,4,opt,name=state,proto3,enum=dealercare.campaign.v1.RecallVinState" json:"state,omitempty"`
+	// The dealer that repaired it.
+	CompletedDealer string `protobuf:"bytes,5,opt,name=completed_dealer,json=completedDealer,proto3" json:"completed_dealer,omitempty"`
+	// The repair order (at `completed_dealer`).
+	RepairOrder string `protobuf:"bytes,6,opt,name=repair_order,json=repairOrder,proto3" json:"repair_order,omitempty"`
+	// When the repair order closed.
+	CompleteTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=complete_time,json=completeTime,proto3" json:"complete_time,omitempty"`
+	// The callback task chasing it at the owning dealer.
+	ChaseTask     string `protobuf:"bytes,8,opt,name=chase_task,json=chaseTask,proto3" json:"chase_task,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecallVin) Reset() {
+	*x = RecallVin{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecallVin) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecallVin) ProtoMessage() {}
+
+func (x *RecallVin) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecallVin.ProtoReflect.Descriptor instead.
+func (*RecallVin) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *RecallVin) GetVin() string {
+	if x != nil {
+		return x.Vin
+	}
+	return ""
+}
+
+func (x *RecallVin) GetOwnerDealer() string {
+	if x != nil {
+		return x.OwnerDealer
+	}
+	return ""
+}
+
+func (x *RecallVin) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *RecallVin) GetState() RecallVinState {
+	if x != nil {
+		return x.State
+	}
+	return RecallVinState_RECALL_VIN_STATE_UNSPECIFIED
+}
+
+func (x *RecallVin) GetCompletedDealer() string {
+	if x != nil {
+		return x.CompletedDealer
+	}
+	return ""
+}
+
+func (x *RecallVin) GetRepairOrder() string {
+	if x != nil {
+		return x.RepairOrder
+	}
+	return ""
+}
+
+func (x *RecallVin) GetCompleteTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CompleteTime
+	}
+	return nil
+}
+
+func (x *RecallVin) GetChaseTask() string {
+	if x != nil {
+		return x.ChaseTask
+	}
+	return ""
+}
+
+// Request for ListRecallVins.
+type ListRecallVinsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dealer code; empty for an HQ recall.
+	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// Campaign id.
+	Campaign string `protobuf:"bytes,2,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	// Maximum results (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only this state.
+	State RecallVinState `protobuf:"varint,5,opt,name=state,proto3,enum=dealercare.campaign.v1.RecallVinState" json:"state,omitempty"`
+	// Only VINs this dealer owns.
+	OwnerDealer   string `protobuf:"bytes,6,opt,name=owner_dealer,json=ownerDealer,proto3" json:"owner_dealer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRecallVinsRequest) Reset() {
+	*x = ListRecallVinsRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRecallVinsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRecallVinsRequest) ProtoMessage() {}
+
+func (x *ListRecallVinsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRecallVinsRequest.ProtoReflect.Descriptor instead.
+func (*ListRecallVinsRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListRecallVinsRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *ListRecallVinsRequest) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
+func (x *ListRecallVinsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRecallVinsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListRecallVinsRequest) GetState() RecallVinState {
+	if x != nil {
+		return x.State
+	}
+	return RecallVinState_RECALL_VIN_STATE_UNSPECIFIED
+}
+
+func (x *ListRecallVinsRequest) GetOwnerDealer() string {
+	if x != nil {
+		return x.OwnerDealer
+	}
+	return ""
+}
+
+// Response for ListRecallVins.
+type ListRecallVinsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VINs, in VIN order.
+	Vins []*RecallVin `protobuf:"bytes,1,rep,name=vins,proto3" json:"vins,omitempty"`
+	// Token for the next page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRecallVinsResponse) Reset() {
+	*x = ListRecallVinsResponse{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRecallVinsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRecallVinsResponse) ProtoMessage() {}
+
+func (x *ListRecallVinsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRecallVinsResponse.ProtoReflect.Descriptor instead.
+func (*ListRecallVinsResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListRecallVinsResponse) GetVins() []*RecallVin {
+	if x != nil {
+		return x.Vins
+	}
+	return nil
+}
+
+func (x *ListRecallVinsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for GetRecallCompletion.
+type GetRecallCompletionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dealer code; empty for an HQ recall.
+	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// Campaign id.
+	Campaign      string `protobuf:"bytes,2,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecallCompletionRequest) Reset() {
+	*x = GetRecallCompletionRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecallCompletionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecallCompletionRequest) ProtoMessage() {}
+
+func (x *GetRecallCompletionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecallCompletionRequest.ProtoReflect.Descriptor instead.
+func (*GetRecallCompletionRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *GetRecallCompletionRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *GetRecallCompletionRequest) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
+// Completion of a set of recall VINs.
+type RecallTally struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dealer (per-dealer figures) or region (per-region); empty for the
+	// network and for VINs no dealer owns.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// The region of a dealer's figures.
+	Region string `protobuf:"bytes,2,opt,name=region,proto3" json:"region,omitempty"`
+	// VINs owned.
+	Vins int64 `protobuf:"varint,3,opt,name=vins,proto3" json:"vins,omitempty"`
+	// Of those, completed (anywhere).
+	Completed int64 `protobuf:"varint,4,opt,name=completed,proto3" json:"completed,omitempty"`
+	// Completed at another dealer than the owner.
+	CompletedElsewhere int64 `protobuf:"varint,5,opt,name=completed_elsewhere,json=completedElsewhere,proto3" json:"completed_elsewhere,omitempty"`
+	// Repairs this dealer did, of any owner's VINs (per-dealer figures).
+	RepairedHere int64 `protobuf:"varint,6,opt,name=repaired_here,json=repairedHere,proto3" json:"repaired_here,omitempty"`
+	// completed / vins.
+	CompletionRate float64 `protobuf:"fixed64,7,opt,name=completion_rate,json=completionRate,proto3" json:"completion_rate,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *RecallTally) Reset() {
+	*x = RecallTally{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecallTally) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecallTally) ProtoMessage() {}
+
+func (x *RecallTally) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecallTally.ProtoReflect.Descriptor instead.
+func (*RecallTally) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RecallTally) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *RecallTally) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *RecallTally) GetVins() int64 {
+	if x != nil {
+		return x.Vins
+	}
+	return 0
+}
+
+func (x *RecallTally) GetCompleted() int64 {
+	if x != nil {
+		return x.Completed
+	}
+	return 0
+}
+
+func (x *RecallTally) GetCompletedElsewhere() int64 {
+	if x != nil {
+		return x.CompletedElsewhere
+	}
+	return 0
+}
+
+func (x *RecallTally) GetRepairedHere() int64 {
+	if x != nil {
+		return x.RepairedHere
+	}
+	return 0
+}
+
+func (x *RecallTally) GetCompletionRate() float64 {
+	if x != nil {
+		return x.CompletionRate
+	}
+	return 0
+}
+
+// A recall's completion.
+type RecallCompletion struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The whole network.
+	Network *RecallTally `protobuf:"bytes,1,opt,name=network,proto3" json:"network,omitempty"`
+	// Per region, by region.
+	Regions []*RecallTally `protobuf:"bytes,2,rep,name=regions,proto3" json:"regions,omitempty"`
+	// Per dealer (owning or repairing), by dealer.
+	Dealers       []*RecallTally `protobuf:"bytes,3,rep,name=dealers,proto3" json:"dealers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecallCompletion) Reset() {
+	*x = RecallCompletion{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecallCompletion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecallCompletion) ProtoMessage() {}
+
+func (x *RecallCompletion) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecallCompletion.ProtoReflect.Descriptor instead.
+func (*RecallCompletion) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *RecallCompletion) GetNetwork() *RecallTally {
+	if x != nil {
+		return x.Network
+	}
+	return nil
+}
+
+func (x *RecallCompletion) GetRegions() []*RecallTally {
+	if x != nil {
+		return x.Regions
+	}
+	return nil
+}
+
+func (x *RecallCompletion) GetDealers() []*RecallTally {
+	if x != nil {
+		return x.Dealers
+	}
+	return nil
+}
+
+// Request for RecordRecallRepair.
+type RecordRecallRepairRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VIN.
+	Vin string `protobuf:"bytes,1,opt,name=vin,proto3" json:"vin,omitempty"`
+	// The dealer that did the repair.
+	Dealer string `protobuf:"bytes,2,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// The repair order.
+	RepairOrder string `protobuf:"bytes,3,opt,name=repair_order,json=repairOrder,proto3" json:"repair_order,omitempty"`
+	// The recall code it quotes.
+	CampaignCode string `protobuf:"bytes,4,opt,name=campaign_code,json=campaignCode,proto3" json:"campaign_code,omitempty"`
+	// When it closed.
+	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordRecallRepairRequest) Reset() {
+	*x = RecordRecallRepairRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordRecallRepairRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordRecallRepairRequest) ProtoMessage() {}
+
+func (x *RecordRecallRepairRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordRecallRepairRequest.ProtoReflect.Descriptor instead.
+func (*RecordRecallRepairRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *RecordRecallRepairRequest) GetVin() string {
+	if x != nil {
+		return x.Vin
+	}
+	return ""
+}
+
+func (x *RecordRecallRepairRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *RecordRecallRepairRequest) GetRepairOrder() string {
+	if x != nil {
+		return x.RepairOrder
+	}
+	return ""
+}
+
+func (x *RecordRecallRepairRequest) GetCampaignCode() string {
+	if x != nil {
+		return x.CampaignCode
+	}
+	return ""
+}
+
+func (x *RecordRecallRepairRequest) GetCloseTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CloseTime
+	}
+	return nil
+}
+
+// Response for RecordRecallRepair.
+type RecordRecallRepairResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Recalls whose VIN this repair completed now.
+	Completed     int32 `protobuf:"varint,1,opt,name=completed,proto3" json:"completed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordRecallRepairResponse) Reset() {
+	*x = RecordRecallRepairResponse{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordRecallRepairResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordRecallRepairResponse) ProtoMessage() {}
+
+func (x *RecordRecallRepairResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordRecallRepairResponse.ProtoReflect.Descriptor instead.
+func (*RecordRecallRepairResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *RecordRecallRepairResponse) GetCompleted() int32 {
+	if x != nil {
+		return x.Completed
+	}
+	return 0
+}
+
+// Request for ChaseRecallVins.
+type ChaseRecallVinsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Owner dealer; empty for HQ.
+	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// Campaign id.
+	Campaign      string `protobuf:"bytes,2,opt,name=campaign,proto3" json:"campaign,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChaseRecallVinsRequest) Reset() {
+	*x = ChaseRecallVinsRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChaseRecallVinsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChaseRecallVinsRequest) ProtoMessage() {}
+
+func (x *ChaseRecallVinsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChaseRecallVinsRequest.ProtoReflect.Descriptor instead.
+func (*ChaseRecallVinsRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ChaseRecallVinsRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *ChaseRecallVinsRequest) GetCampaign() string {
+	if x != nil {
+		return x.Campaign
+	}
+	return ""
+}
+
+// Response for ChaseRecallVins.
+type ChaseRecallVinsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tasks opened by this call.
+	Opened int32 `protobuf:"varint,1,opt,name=opened,proto3" json:"opened,omitempty"`
+	// VINs still open.
+	Open          int64 `protobuf:"varint,2,opt,name=open,proto3" json:"open,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChaseRecallVinsResponse) Reset() {
+	*x = ChaseRecallVinsResponse{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChaseRecallVinsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChaseRecallVinsResponse) ProtoMessage() {}
+
+func (x *ChaseRecallVinsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChaseRecallVinsResponse.ProtoReflect.Descriptor instead.
+func (*ChaseRecallVinsResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ChaseRecallVinsResponse) GetOpened() int32 {
+	if x != nil {
+		return x.Opened
+	}
+	return 0
+}
+
+func (x *ChaseRecallVinsResponse) GetOpen() int64 {
+	if x != nil {
+		return x.Open
+	}
+	return 0
+}
+
+// A maintenance plan: the interval between services, whichever comes
+// first, and the daily distance assumed until a vehicle's readings allow
+// an estimate.
+type MaintenancePlan struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model, as on the archive's vehicles, or `default`.
+	Model string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	// Months between services, 1-60 (default 6). The ranges are checked by
+	// the service, so a masked update may leave the others unset.
+	Months int32 `protobuf:"varint,2,opt,name=months,proto3" json:"months,omitempty"`
+	// Kilometres between services, 500-100,000 (default 5,000).
+	IntervalKm int32 `protobuf:"varint,3,opt,name=interval_km,json=intervalKm,proto3" json:"interval_km,omitempty"`
+	// Kilometres a day until the readings say otherwise, 1-1,000 (default
+	// 40).
+	DefaultKmPerDay float64 `protobuf:"fixed64,4,opt,name=default_km_per_day,json=defaultKmPerDay,proto3" json:"default_km_per_day,omitempty"`
+	// Output only.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MaintenancePlan) Reset() {
+	*x = MaintenancePlan{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MaintenancePlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MaintenancePlan) ProtoMessage() {}
+
+func (x *MaintenancePlan) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MaintenancePlan.ProtoReflect.Descriptor instead.
+func (*MaintenancePlan) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *MaintenancePlan) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+func (x *MaintenancePlan) GetMonths() int32 {
+	if x != nil {
+		return x.Months
+	}
+	return 0
+}
+
+func (x *MaintenancePlan) GetIntervalKm() int32 {
+	if x != nil {
+		return x.IntervalKm
+	}
+	return 0
+}
+
+func (x *MaintenancePlan) GetDefaultKmPerDay() float64 {
+	if x != nil {
+		return x.DefaultKmPerDay
+	}
+	return 0
+}
+
+func (x *MaintenancePlan) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// Request for ListMaintenancePlans.
+type ListMaintenancePlansRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMaintenancePlansRequest) Reset() {
+	*x = ListMaintenancePlansRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMaintenancePlansRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMaintenancePlansRequest) ProtoMessage() {}
+
+func (x *ListMaintenancePlansRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMaintenancePlansRequest.ProtoReflect.Descriptor instead.
+func (*ListMaintenancePlansRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{46}
+}
+
+// Response for ListMaintenancePlans.
+type ListMaintenancePlansResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The default first, then by model.
+	Plans         []*MaintenancePlan `protobuf:"bytes,1,rep,name=plans,proto3" json:"plans,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMaintenancePlansResponse) Reset() {
+	*x = ListMaintenancePlansResponse{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMaintenancePlansResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMaintenancePlansResponse) ProtoMessage() {}
+
+func (x *ListMaintenancePlansResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMaintenancePlansResponse.ProtoReflect.Descriptor instead.
+func (*ListMaintenancePlansResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ListMaintenancePlansResponse) GetPlans() []*MaintenancePlan {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
+}
+
+// Request for GetMaintenancePlan.
+type GetMaintenancePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model, or `default`.
+	Model         string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMaintenancePlanRequest) Reset() {
+	*x = GetMaintenancePlanRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMaintenancePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMaintenancePlanRequest) ProtoMessage() {}
+
+func (x *GetMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMaintenancePlanRequest.ProtoReflect.Descriptor instead.
+func (*GetMaintenancePlanRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GetMaintenancePlanRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+// Request for UpdateMaintenancePlan.
+type UpdateMaintenancePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The plan; `model` selects it.
+	Plan *MaintenancePlan `protobuf:"bytes,1,opt,name=plan,proto3" json:"plan,omitempty"`
+	// Fields to set (`months`, `interval_km`, `default_km_per_day`); empty
+	// means all. A new model's other fields are the default plan's.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateMaintenancePlanRequest) Reset() {
+	*x = UpdateMaintenancePlanRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateMaintenancePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateMaintenancePlanRequest) ProtoMessage() {}
+
+func (x *UpdateMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateMaintenancePlanRequest.ProtoReflect.Descriptor instead.
+func (*UpdateMaintenancePlanRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *UpdateMaintenancePlanRequest) GetPlan() *MaintenancePlan {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+func (x *UpdateMaintenancePlanRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for DeleteMaintenancePlan.
+type DeleteMaintenancePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The model.
+	Model         string `protobuf:"bytes,1,opt,name=model,proto3" json:"model,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMaintenancePlanRequest) Reset() {
+	*x = DeleteMaintenancePlanRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMaintenancePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMaintenancePlanRequest) ProtoMessage() {}
+
+func (x *DeleteMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMaintenancePlanRequest.ProtoReflect.Descriptor instead.
+func (*DeleteMaintenancePlanRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *DeleteMaintenancePlanRequest) GetModel() string {
+	if x != nil {
+		return x.Model
+	}
+	return ""
+}
+
+// Response for DeleteMaintenancePlan.
+type DeleteMaintenancePlanResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteMaintenancePlanResponse) Reset() {
+	*x = DeleteMaintenancePlanResponse{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteMaintenancePlanResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteMaintenancePlanResponse) ProtoMessage() {}
+
+func (x *DeleteMaintenancePlanResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteMaintenancePlanResponse.ProtoReflect.Descriptor instead.
+func (*DeleteMaintenancePlanResponse) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{51}
+}
+
+// Request for GetVehiclePlan.
+type GetVehiclePlanRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VIN.
+	Vin           string `protobuf:"bytes,1,opt,name=vin,proto3" json:"vin,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVehiclePlanRequest) Reset() {
+	*x = GetVehiclePlanRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVehiclePlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVehiclePlanRequest) ProtoMessage() {}
+
+func (x *GetVehiclePlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVehiclePlanRequest.ProtoReflect.Descriptor instead.
+func (*GetVehiclePlanRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *GetVehiclePlanRequest) GetVin() string {
+	if x != nil {
+		return x.Vin
+	}
+	return ""
+}
+
+// Request for EnsureHolidayGreeting.
+type EnsureHolidayGreetingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The holiday's key, e.g. `spring_festival`.
+	Holiday string `protobuf:"bytes,1,opt,name=holiday,proto3" json:"holiday,omitempty"`
+	// Its name in the message, e.g. 春节.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Its date, `YYYY-MM-DD`.
+	Date string `protobuf:"bytes,3,opt,name=date,proto3" json:"date,omitempty"`
+	// When sending starts.
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnsureHolidayGreetingRequest) Reset() {
+	*x = EnsureHolidayGreetingRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnsureHolidayGreetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnsureHolidayGreetingRequest) ProtoMessage() {}
+
+func (x *EnsureHolidayGreetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnsureHolidayGreetingRequest.ProtoReflect.Descriptor instead.
+func (*EnsureHolidayGreetingRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *EnsureHolidayGreetingRequest) GetHoliday() string {
+	if x != nil {
+		return x.Holiday
+	}
+	return ""
+}
+
+func (x *EnsureHolidayGreetingRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *EnsureHolidayGreetingRequest) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+func (x *EnsureHolidayGreetingRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+// A dealer's messaging policy: HQ's, with the dealer's overrides.
+type DealerMessagingPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Quiet hours start, `HH:MM` local.
+	QuietStart string `protobuf:"bytes,1,opt,name=quiet_start,json=quietStart,proto3" json:"quiet_start,omitempty"`
+	// Quiet hours end, `HH:MM` local.
+	QuietEnd string `protobuf:"bytes,2,opt,name=quiet_end,json=quietEnd,proto3" json:"quiet_end,omitempty"`
+	// Marketing messages per customer per window (0: no cap).
+	FrequencyCap int32 `protobuf:"varint,3,opt,name=frequency_cap,json=frequencyCap,proto3" json:"frequency_cap,omitempty"`
+	// The cap's window.
+	FrequencyWindow *durationpb.Duration `protobuf:"bytes,4,opt,name=frequency_window,json=frequencyWindow,proto3" json:"frequency_window,omitempty"`
+	// Fields the dealer overrides (of the four above); the rest are HQ's.
+	// Output only.
+	Overridden []string `protobuf:"bytes,5,rep,name=overridden,proto3" json:"overridden,omitempty"`
+	// Output only.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DealerMessagingPolicy) Reset() {
+	*x = DealerMessagingPolicy{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DealerMessagingPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DealerMessagingPolicy) ProtoMessage() {}
+
+func (x *DealerMessagingPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DealerMessagingPolicy.ProtoReflect.Descriptor instead.
+func (*DealerMessagingPolicy) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *DealerMessagingPolicy) GetQuietStart() string {
+	if x != nil {
+		return x.QuietStart
+	}
+	return ""
+}
+
+func (x *DealerMessagingPolicy) GetQuietEnd() string {
+	if x != nil {
+		return x.QuietEnd
+	}
+	return ""
+}
+
+func (x *DealerMessagingPolicy) GetFrequencyCap() int32 {
+	if x != nil {
+		return x.FrequencyCap
+	}
+	return 0
+}
+
+func (x *DealerMessagingPolicy) GetFrequencyWindow() *durationpb.Duration {
+	if x != nil {
+		return x.FrequencyWindow
+	}
+	return nil
+}
+
+func (x *DealerMessagingPolicy) GetOverridden() []string {
+	if x != nil {
+		return x.Overridden
+	}
+	return nil
+}
+
+func (x *DealerMessagingPolicy) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// Request for GetDealerMessagingPolicy.
+type GetDealerMessagingPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dealer code.
+	Dealer        string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDealerMessagingPolicyRequest) Reset() {
+	*x = GetDealerMessagingPolicyRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDealerMessagingPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDealerMessagingPolicyRequest) ProtoMessage() {}
+
+func (x *GetDealerMessagingPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDealerMessagingPolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetDealerMessagingPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *GetDealerMessagingPolicyRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+// Request for UpdateDealerMessagingPolicy.
+type UpdateDealerMessagingPolicyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dealer code.
+	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// The override.
+	Policy *DealerMessagingPolicy `protobuf:"bytes,2,opt,name=policy,proto3" json:"policy,omitempty"`
+	// Fields to override (`quiet_start`, `quiet_end`, `frequency_cap`,
+	// `frequency_window`); empty means all. A field in the mask but unset in
+	// the body is set to its zero; to follow HQ's again, list it in
+	// `clear`.
+	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,3,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	// Fields that follow HQ's policy again.
+	Clear         []string `protobuf:"bytes,4,rep,name=clear,proto3" json:"clear,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) Reset() {
+	*x = UpdateDealerMessagingPolicyRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDealerMessagingPolicyRequest) ProtoMessage() {}
+
+func (x *UpdateDealerMessagingPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDealerMessagingPolicyRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDealerMessagingPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) GetPolicy() *DealerMessagingPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+func (x *UpdateDealerMessagingPolicyRequest) GetClear() []string {
+	if x != nil {
+		return x.Clear
+	}
+	return nil
+}
+
 var File_dealercare_campaign_v1_campaign_proto protoreflect.FileDescriptor
 
 const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
@@ -2996,7 +4587,116 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"window_end\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\twindowEnd\"_\n" +
 	"\x17CompleteCampaignRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18 R\x06dealer\x12#\n" +
-	"\bcampaign\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign*\xb1\x02\n" +
+	"\bcampaign\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign\"~\n" +
+	"\x17ImportRecallVinsRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18 R\x06dealer\x12#\n" +
+	"\bcampaign\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign\x12\x1d\n" +
+	"\x03csv\x18\x03 \x01(\tB\v\xbaH\br\x06\x10\x01\x18\xc0\x84=R\x03csv\"t\n" +
+	"\x18ImportRecallVinsResponse\x12\x12\n" +
+	"\x04read\x18\x01 \x01(\x05R\x04read\x12\x14\n" +
+	"\x05added\x18\x02 \x01(\x05R\x05added\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x05R\x05total\x12\x18\n" +
+	"\aunknown\x18\x04 \x01(\x05R\aunknown\"\xc4\x02\n" +
+	"\tRecallVin\x12\x10\n" +
+	"\x03vin\x18\x01 \x01(\tR\x03vin\x12!\n" +
+	"\fowner_dealer\x18\x02 \x01(\tR\vownerDealer\x12\x16\n" +
+	"\x06region\x18\x03 \x01(\tR\x06region\x12<\n" +
+	"\x05state\x18\x04 \x01(\x0e2&.dealercare.campaign.v1.RecallVinStateR\x05state\x12)\n" +
+	"\x10completed_dealer\x18\x05 \x01(\tR\x0fcompletedDealer\x12!\n" +
+	"\frepair_order\x18\x06 \x01(\tR\vrepairOrder\x12?\n" +
+	"\rcomplete_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fcompleteTime\x12\x1d\n" +
+	"\n" +
+	"chase_task\x18\b \x01(\tR\tchaseTask\"\xa3\x02\n" +
+	"\x15ListRecallVinsRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18 R\x06dealer\x12#\n" +
+	"\bcampaign\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\x12F\n" +
+	"\x05state\x18\x05 \x01(\x0e2&.dealercare.campaign.v1.RecallVinStateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12*\n" +
+	"\fowner_dealer\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18 R\vownerDealer\"w\n" +
+	"\x16ListRecallVinsResponse\x125\n" +
+	"\x04vins\x18\x01 \x03(\v2!.dealercare.campaign.v1.RecallVinR\x04vins\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"b\n" +
+	"\x1aGetRecallCompletionRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18 R\x06dealer\x12#\n" +
+	"\bcampaign\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign\"\xe8\x01\n" +
+	"\vRecallTally\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06region\x18\x02 \x01(\tR\x06region\x12\x12\n" +
+	"\x04vins\x18\x03 \x01(\x03R\x04vins\x12\x1c\n" +
+	"\tcompleted\x18\x04 \x01(\x03R\tcompleted\x12/\n" +
+	"\x13completed_elsewhere\x18\x05 \x01(\x03R\x12completedElsewhere\x12#\n" +
+	"\rrepaired_here\x18\x06 \x01(\x03R\frepairedHere\x12'\n" +
+	"\x0fcompletion_rate\x18\a \x01(\x01R\x0ecompletionRate\"\xcf\x01\n" +
+	"\x10RecallCompletion\x12=\n" +
+	"\anetwork\x18\x01 \x01(\v2#.dealercare.campaign.v1.RecallTallyR\anetwork\x12=\n" +
+	"\aregions\x18\x02 \x03(\v2#.dealercare.campaign.v1.RecallTallyR\aregions\x12=\n" +
+	"\adealers\x18\x03 \x03(\v2#.dealercare.campaign.v1.RecallTallyR\adealers\"\xf7\x01\n" +
+	"\x19RecordRecallRepairRequest\x12\x1a\n" +
+	"\x03vin\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x98\x01\x11R\x03vin\x12\x1f\n" +
+	"\x06dealer\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12*\n" +
+	"\frepair_order\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\vrepairOrder\x12.\n" +
+	"\rcampaign_code\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18(R\fcampaignCode\x12A\n" +
+	"\n" +
+	"close_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tcloseTime\":\n" +
+	"\x1aRecordRecallRepairResponse\x12\x1c\n" +
+	"\tcompleted\x18\x01 \x01(\x05R\tcompleted\"^\n" +
+	"\x16ChaseRecallVinsRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18 R\x06dealer\x12#\n" +
+	"\bcampaign\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcampaign\"E\n" +
+	"\x17ChaseRecallVinsResponse\x12\x16\n" +
+	"\x06opened\x18\x01 \x01(\x05R\x06opened\x12\x12\n" +
+	"\x04open\x18\x02 \x01(\x03R\x04open\"\xd5\x01\n" +
+	"\x0fMaintenancePlan\x12\x1f\n" +
+	"\x05model\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05model\x12\x16\n" +
+	"\x06months\x18\x02 \x01(\x05R\x06months\x12\x1f\n" +
+	"\vinterval_km\x18\x03 \x01(\x05R\n" +
+	"intervalKm\x12+\n" +
+	"\x12default_km_per_day\x18\x04 \x01(\x01R\x0fdefaultKmPerDay\x12;\n" +
+	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\x1d\n" +
+	"\x1bListMaintenancePlansRequest\"]\n" +
+	"\x1cListMaintenancePlansResponse\x12=\n" +
+	"\x05plans\x18\x01 \x03(\v2'.dealercare.campaign.v1.MaintenancePlanR\x05plans\"<\n" +
+	"\x19GetMaintenancePlanRequest\x12\x1f\n" +
+	"\x05model\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05model\"\xa0\x01\n" +
+	"\x1cUpdateMaintenancePlanRequest\x12C\n" +
+	"\x04plan\x18\x01 \x01(\v2'.dealercare.campaign.v1.MaintenancePlanB\x06\xbaH\x03\xc8\x01\x01R\x04plan\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"?\n" +
+	"\x1cDeleteMaintenancePlanRequest\x12\x1f\n" +
+	"\x05model\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x05model\"\x1f\n" +
+	"\x1dDeleteMaintenancePlanResponse\"3\n" +
+	"\x15GetVehiclePlanRequest\x12\x1a\n" +
+	"\x03vin\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x98\x01\x11R\x03vin\"\xde\x01\n" +
+	"\x1cEnsureHolidayGreetingRequest\x12#\n" +
+	"\aholiday\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18(R\aholiday\x12\x1d\n" +
+	"\x04name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18(R\x04name\x127\n" +
+	"\x04date\x18\x03 \x01(\tB#\xbaH r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x04date\x12A\n" +
+	"\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\tstartTime\"\xbb\x02\n" +
+	"\x15DealerMessagingPolicy\x12(\n" +
+	"\vquiet_start\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18\x05R\n" +
+	"quietStart\x12$\n" +
+	"\tquiet_end\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18\x05R\bquietEnd\x12/\n" +
+	"\rfrequency_cap\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\ffrequencyCap\x12D\n" +
+	"\x10frequency_window\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x0ffrequencyWindow\x12\x1e\n" +
+	"\n" +
+	"overridden\x18\x05 \x03(\tR\n" +
+	"overridden\x12;\n" +
+	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"B\n" +
+	"\x1fGetDealerMessagingPolicyRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\"\xf1\x01\n" +
+	"\"UpdateDealerMessagingPolicyRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12M\n" +
+	"\x06policy\x18\x02 \x01(\v2-.dealercare.campaign.v1.DealerMessagingPolicyB\x06\xbaH\x03\xc8\x01\x01R\x06policy\x12;\n" +
+	"\vupdate_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\x12\x1e\n" +
+	"\x05clear\x18\x04 \x03(\tB\b\xbaH\x05\x92\x01\x02\x10\x04R\x05clear*\xb1\x02\n" +
 	"\fCampaignKind\x12\x1d\n" +
 	"\x19CAMPAIGN_KIND_UNSPECIFIED\x10\x00\x12'\n" +
 	"#CAMPAIGN_KIND_MAINTENANCE_PROMOTION\x10\x01\x12\x18\n" +
@@ -3031,7 +4731,11 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x1aDELIVERY_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17DELIVERY_STATE_ACCEPTED\x10\x01\x12\x1c\n" +
 	"\x18DELIVERY_STATE_DELIVERED\x10\x02\x12\x1e\n" +
-	"\x1aDELIVERY_STATE_UNDELIVERED\x10\x032\xef\x11\n" +
+	"\x1aDELIVERY_STATE_UNDELIVERED\x10\x03*m\n" +
+	"\x0eRecallVinState\x12 \n" +
+	"\x1cRECALL_VIN_STATE_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15RECALL_VIN_STATE_OPEN\x10\x01\x12\x1e\n" +
+	"\x1aRECALL_VIN_STATE_COMPLETED\x10\x022\xa4\x1f\n" +
 	"\x0fCampaignService\x12\xae\x01\n" +
 	"\x0eCreateCampaign\x12-.dealercare.campaign.v1.CreateCampaignRequest\x1a .dealercare.campaign.v1.Campaign\"K\x82\xd3\xe4\x93\x02E:\bcampaignZ\x19:\bcampaign\"\r/v1/campaigns\"\x1e/v1/dealers/{dealer}/campaigns\x12\xaa\x01\n" +
 	"\vGetCampaign\x12*.dealercare.campaign.v1.GetCampaignRequest\x1a .dealercare.campaign.v1.Campaign\"M\x82\xd3\xe4\x93\x02GZ\x1a\x12\x18/v1/campaigns/{campaign}\x12)/v1/dealers/{dealer}/campaigns/{campaign}\x12\xa5\x01\n" +
@@ -3042,15 +4746,28 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x0eCancelCampaign\x12-.dealercare.campaign.v1.CancelCampaignRequest\x1a .dealercare.campaign.v1.Campaign\"a\x82\xd3\xe4\x93\x02[:\x01*Z$:\x01*\"\x1f/v1/campaigns/{campaign}:cancel\"0/v1/dealers/{dealer}/campaigns/{campaign}:cancel\x12\xec\x01\n" +
 	"\x16ListCampaignRecipients\x125.dealercare.campaign.v1.ListCampaignRecipientsRequest\x1a6.dealercare.campaign.v1.ListCampaignRecipientsResponse\"c\x82\xd3\xe4\x93\x02]Z%\x12#/v1/campaigns/{campaign}/recipients\x124/v1/dealers/{dealer}/campaigns/{campaign}/recipients\x12\xe2\x01\n" +
 	"\x14ListCampaignMessages\x123.dealercare.campaign.v1.ListCampaignMessagesRequest\x1a4.dealercare.campaign.v1.ListCampaignMessagesResponse\"_\x82\xd3\xe4\x93\x02YZ#\x12!/v1/campaigns/{campaign}/messages\x122/v1/dealers/{dealer}/campaigns/{campaign}/messages\x12\x8a\x01\n" +
-	"\fCreateOptOut\x12+.dealercare.campaign.v1.CreateOptOutRequest\x1a\x1e.dealercare.campaign.v1.OptOut\"-\x82\xd3\xe4\x93\x02':\aopt_out\"\x1c/v1/dealers/{dealer}/optOuts\x12\x97\x01\n" +
+	"\fCreateOptOut\x12+.dealercare.campaign.v1.CreateOptOutRequest\x1a\x1e.dealercare.campaign.v1.OptOut\"-\x82\xd3\xe4\x93\x02':\aopt_out\"\x1c/v1/dealers/{dealer}/optOuts\x12\xee\x01\n" +
+	"\x10ImportRecallVins\x12/.dealercare.campaign.v1.ImportRecallVinsRequest\x1a0.dealercare.campaign.v1.ImportRecallVinsResponse\"w\x82\xd3\xe4\x93\x02q:\x01*Z/:\x01*\"*/v1/campaigns/{campaign}/recallVins:import\";/v1/dealers/{dealer}/campaigns/{campaign}/recallVins:import\x12\xd4\x01\n" +
+	"\x0eListRecallVins\x12-.dealercare.campaign.v1.ListRecallVinsRequest\x1a..dealercare.campaign.v1.ListRecallVinsResponse\"c\x82\xd3\xe4\x93\x02]Z%\x12#/v1/campaigns/{campaign}/recallVins\x124/v1/dealers/{dealer}/campaigns/{campaign}/recallVins\x12\xe4\x01\n" +
+	"\x13GetRecallCompletion\x122.dealercare.campaign.v1.GetRecallCompletionRequest\x1a(.dealercare.campaign.v1.RecallCompletion\"o\x82\xd3\xe4\x93\x02iZ+\x12)/v1/campaigns/{campaign}/recallCompletion\x12:/v1/dealers/{dealer}/campaigns/{campaign}/recallCompletion\x12\x9f\x01\n" +
+	"\x14ListMaintenancePlans\x123.dealercare.campaign.v1.ListMaintenancePlansRequest\x1a4.dealercare.campaign.v1.ListMaintenancePlansResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/maintenancePlans\x12\x96\x01\n" +
+	"\x12GetMaintenancePlan\x121.dealercare.campaign.v1.GetMaintenancePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlan\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/maintenancePlans/{model}\x12\xa7\x01\n" +
+	"\x15UpdateMaintenancePlan\x124.dealercare.campaign.v1.UpdateMaintenancePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlan\"/\x82\xd3\xe4\x93\x02):\x04plan2!/v1/maintenancePlans/{plan.model}\x12\xaa\x01\n" +
+	"\x15DeleteMaintenancePlan\x124.dealercare.campaign.v1.DeleteMaintenancePlanRequest\x1a5.dealercare.campaign.v1.DeleteMaintenancePlanResponse\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/maintenancePlans/{model}\x12\xb0\x01\n" +
+	"\x18GetDealerMessagingPolicy\x127.dealercare.campaign.v1.GetDealerMessagingPolicyRequest\x1a-.dealercare.campaign.v1.DealerMessagingPolicy\",\x82\xd3\xe4\x93\x02&\x12$/v1/dealers/{dealer}/messagingPolicy\x12\xbe\x01\n" +
+	"\x1bUpdateDealerMessagingPolicy\x12:.dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest\x1a-.dealercare.campaign.v1.DealerMessagingPolicy\"4\x82\xd3\xe4\x93\x02.:\x06policy2$/v1/dealers/{dealer}/messagingPolicy\x12\x97\x01\n" +
 	"\x12GetMessagingPolicy\x121.dealercare.campaign.v1.GetMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/messagingPolicies/default\x12\xa5\x01\n" +
-	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\xc1\x04\n" +
+	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\x8d\b\n" +
 	"\x17CampaignWorkflowService\x12l\n" +
 	"\rStartCampaign\x12,.dealercare.campaign.v1.StartCampaignRequest\x1a-.dealercare.campaign.v1.StartCampaignResponse\x12l\n" +
 	"\rDispatchBatch\x12,.dealercare.campaign.v1.DispatchBatchRequest\x1a-.dealercare.campaign.v1.DispatchBatchResponse\x12u\n" +
 	"\x10ReconcileReturns\x12/.dealercare.campaign.v1.ReconcileReturnsRequest\x1a0.dealercare.campaign.v1.ReconcileReturnsResponse\x12e\n" +
 	"\x10CompleteCampaign\x12/.dealercare.campaign.v1.CompleteCampaignRequest\x1a .dealercare.campaign.v1.Campaign\x12l\n" +
-	"\rRemindVehicle\x12,.dealercare.campaign.v1.RemindVehicleRequest\x1a-.dealercare.campaign.v1.RemindVehicleResponseBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/campaign/v1;campaignv1b\x06proto3"
+	"\rRemindVehicle\x12,.dealercare.campaign.v1.RemindVehicleRequest\x1a-.dealercare.campaign.v1.RemindVehicleResponse\x12{\n" +
+	"\x12RecordRecallRepair\x121.dealercare.campaign.v1.RecordRecallRepairRequest\x1a2.dealercare.campaign.v1.RecordRecallRepairResponse\x12r\n" +
+	"\x0fChaseRecallVins\x12..dealercare.campaign.v1.ChaseRecallVinsRequest\x1a/.dealercare.campaign.v1.ChaseRecallVinsResponse\x12h\n" +
+	"\x0eGetVehiclePlan\x12-.dealercare.campaign.v1.GetVehiclePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlan\x12o\n" +
+	"\x15EnsureHolidayGreeting\x124.dealercare.campaign.v1.EnsureHolidayGreetingRequest\x1a .dealercare.campaign.v1.CampaignBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/campaign/v1;campaignv1b\x06proto3"
 
 var (
 	file_dealercare_campaign_v1_campaign_proto_rawDescOnce sync.Once
@@ -3064,139 +4781,207 @@ func file_dealercare_campaign_v1_campaign_proto_rawDescGZIP() []byte {
 	return file_dealercare_campaign_v1_campaign_proto_rawDescData
 }
 
-var file_dealercare_campaign_v1_campaign_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_dealercare_campaign_v1_campaign_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_dealercare_campaign_v1_campaign_proto_goTypes = []any{
-	(CampaignKind)(0),                      // 0: dealercare.campaign.v1.CampaignKind
-	(CampaignState)(0),                     // 1: dealercare.campaign.v1.CampaignState
-	(Channel)(0),                           // 2: dealercare.campaign.v1.Channel
-	(RecipientState)(0),                    // 3: dealercare.campaign.v1.RecipientState
-	(DeliveryState)(0),                     // 4: dealercare.campaign.v1.DeliveryState
-	(*MessageTemplate)(nil),                // 5: dealercare.campaign.v1.MessageTemplate
-	(*CampaignStats)(nil),                  // 6: dealercare.campaign.v1.CampaignStats
-	(*Campaign)(nil),                       // 7: dealercare.campaign.v1.Campaign
-	(*CreateCampaignRequest)(nil),          // 8: dealercare.campaign.v1.CreateCampaignRequest
-	(*GetCampaignRequest)(nil),             // 9: dealercare.campaign.v1.GetCampaignRequest
-	(*ListCampaignsRequest)(nil),           // 10: dealercare.campaign.v1.ListCampaignsRequest
-	(*ListCampaignsResponse)(nil),          // 11: dealercare.campaign.v1.ListCampaignsResponse
-	(*UpdateCampaignRequest)(nil),          // 12: dealercare.campaign.v1.UpdateCampaignRequest
-	(*PreviewCampaignRequest)(nil),         // 13: dealercare.campaign.v1.PreviewCampaignRequest
-	(*PreviewRecipient)(nil),               // 14: dealercare.campaign.v1.PreviewRecipient
-	(*CampaignPreview)(nil),                // 15: dealercare.campaign.v1.CampaignPreview
-	(*ScheduleCampaignRequest)(nil),        // 16: dealercare.campaign.v1.ScheduleCampaignRequest
-	(*CancelCampaignRequest)(nil),          // 17: dealercare.campaign.v1.CancelCampaignRequest
-	(*Recipient)(nil),                      // 18: dealercare.campaign.v1.Recipient
-	(*ListCampaignRecipientsRequest)(nil),  // 19: dealercare.campaign.v1.ListCampaignRecipientsRequest
-	(*ListCampaignRecipientsResponse)(nil), // 20: dealercare.campaign.v1.ListCampaignRecipientsResponse
-	(*Message)(nil),                        // 21: dealercare.campaign.v1.Message
-	(*ListCampaignMessagesRequest)(nil),    // 22: dealercare.campaign.v1.ListCampaignMessagesRequest
-	(*ListCampaignMessagesResponse)(nil),   // 23: dealercare.campaign.v1.ListCampaignMessagesResponse
-	(*OptOut)(nil),                         // 24: dealercare.campaign.v1.OptOut
-	(*CreateOptOutRequest)(nil),            // 25: dealercare.campaign.v1.CreateOptOutRequest
-	(*MessagingPolicy)(nil),                // 26: dealercare.campaign.v1.MessagingPolicy
-	(*GetMessagingPolicyRequest)(nil),      // 27: dealercare.campaign.v1.GetMessagingPolicyRequest
-	(*UpdateMessagingPolicyRequest)(nil),   // 28: dealercare.campaign.v1.UpdateMessagingPolicyRequest
-	(*RemindVehicleRequest)(nil),           // 29: dealercare.campaign.v1.RemindVehicleRequest
-	(*RemindVehicleResponse)(nil),          // 30: dealercare.campaign.v1.RemindVehicleResponse
-	(*StartCampaignRequest)(nil),           // 31: dealercare.campaign.v1.StartCampaignRequest
-	(*StartCampaignResponse)(nil),          // 32: dealercare.campaign.v1.StartCampaignResponse
-	(*DispatchBatchRequest)(nil),           // 33: dealercare.campaign.v1.DispatchBatchRequest
-	(*DispatchBatchResponse)(nil),          // 34: dealercare.campaign.v1.DispatchBatchResponse
-	(*ReconcileReturnsRequest)(nil),        // 35: dealercare.campaign.v1.ReconcileReturnsRequest
-	(*ReconcileReturnsResponse)(nil),       // 36: dealercare.campaign.v1.ReconcileReturnsResponse
-	(*CompleteCampaignRequest)(nil),        // 37: dealercare.campaign.v1.CompleteCampaignRequest
-	nil,                                    // 38: dealercare.campaign.v1.CampaignStats.SuppressedEntry
-	nil,                                    // 39: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
-	(*v1.Segment)(nil),                     // 40: dealercare.customer.v1.Segment
-	(*timestamppb.Timestamp)(nil),          // 41: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),            // 42: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),          // 43: google.protobuf.FieldMask
+	(CampaignKind)(0),                          // 0: dealercare.campaign.v1.CampaignKind
+	(CampaignState)(0),                         // 1: dealercare.campaign.v1.CampaignState
+	(Channel)(0),                               // 2: dealercare.campaign.v1.Channel
+	(RecipientState)(0),                        // 3: dealercare.campaign.v1.RecipientState
+	(DeliveryState)(0),                         // 4: dealercare.campaign.v1.DeliveryState
+	(RecallVinState)(0),                        // 5: dealercare.campaign.v1.RecallVinState
+	(*MessageTemplate)(nil),                    // 6: dealercare.campaign.v1.MessageTemplate
+	(*CampaignStats)(nil),                      // 7: dealercare.campaign.v1.CampaignStats
+	(*Campaign)(nil),                           // 8: dealercare.campaign.v1.Campaign
+	(*CreateCampaignRequest)(nil),              // 9: dealercare.campaign.v1.CreateCampaignRequest
+	(*GetCampaignRequest)(nil),                 // 10: dealercare.campaign.v1.GetCampaignRequest
+	(*ListCampaignsRequest)(nil),               // 11: dealercare.campaign.v1.ListCampaignsRequest
+	(*ListCampaignsResponse)(nil),              // 12: dealercare.campaign.v1.ListCampaignsResponse
+	(*UpdateCampaignRequest)(nil),              // 13: dealercare.campaign.v1.UpdateCampaignRequest
+	(*PreviewCampaignRequest)(nil),             // 14: dealercare.campaign.v1.PreviewCampaignRequest
+	(*PreviewRecipient)(nil),                   // 15: dealercare.campaign.v1.PreviewRecipient
+	(*CampaignPreview)(nil),                    // 16: dealercare.campaign.v1.CampaignPreview
+	(*ScheduleCampaignRequest)(nil),            // 17: dealercare.campaign.v1.ScheduleCampaignRequest
+	(*CancelCampaignRequest)(nil),              // 18: dealercare.campaign.v1.CancelCampaignRequest
+	(*Recipient)(nil),                          // 19: dealercare.campaign.v1.Recipient
+	(*ListCampaignRecipientsRequest)(nil),      // 20: dealercare.campaign.v1.ListCampaignRecipientsRequest
+	(*ListCampaignRecipientsResponse)(nil),     // 21: dealercare.campaign.v1.ListCampaignRecipientsResponse
+	(*Message)(nil),                            // 22: dealercare.campaign.v1.Message
+	(*ListCampaignMessagesRequest)(nil),        // 23: dealercare.campaign.v1.ListCampaignMessagesRequest
+	(*ListCampaignMessagesResponse)(nil),       // 24: dealercare.campaign.v1.ListCampaignMessagesResponse
+	(*OptOut)(nil),                             // 25: dealercare.campaign.v1.OptOut
+	(*CreateOptOutRequest)(nil),                // 26: dealercare.campaign.v1.CreateOptOutRequest
+	(*MessagingPolicy)(nil),                    // 27: dealercare.campaign.v1.MessagingPolicy
+	(*GetMessagingPolicyRequest)(nil),          // 28: dealercare.campaign.v1.GetMessagingPolicyRequest
+	(*UpdateMessagingPolicyRequest)(nil),       // 29: dealercare.campaign.v1.UpdateMessagingPolicyRequest
+	(*RemindVehicleRequest)(nil),               // 30: dealercare.campaign.v1.RemindVehicleRequest
+	(*RemindVehicleResponse)(nil),              // 31: dealercare.campaign.v1.RemindVehicleResponse
+	(*StartCampaignRequest)(nil),               // 32: dealercare.campaign.v1.StartCampaignRequest
+	(*StartCampaignResponse)(nil),              // 33: dealercare.campaign.v1.StartCampaignResponse
+	(*DispatchBatchRequest)(nil),               // 34: dealercare.campaign.v1.DispatchBatchRequest
+	(*DispatchBatchResponse)(nil),              // 35: dealercare.campaign.v1.DispatchBatchResponse
+	(*ReconcileReturnsRequest)(nil),            // 36: dealercare.campaign.v1.ReconcileReturnsRequest
+	(*ReconcileReturnsResponse)(nil),           // 37: dealercare.campaign.v1.ReconcileReturnsResponse
+	(*CompleteCampaignRequest)(nil),            // 38: dealercare.campaign.v1.CompleteCampaignRequest
+	(*ImportRecallVinsRequest)(nil),            // 39: dealercare.campaign.v1.ImportRecallVinsRequest
+	(*ImportRecallVinsResponse)(nil),           // 40: dealercare.campaign.v1.ImportRecallVinsResponse
+	(*RecallVin)(nil),                          // 41: dealercare.campaign.v1.RecallVin
+	(*ListRecallVinsRequest)(nil),              // 42: dealercare.campaign.v1.ListRecallVinsRequest
+	(*ListRecallVinsResponse)(nil),             // 43: dealercare.campaign.v1.ListRecallVinsResponse
+	(*GetRecallCompletionRequest)(nil),         // 44: dealercare.campaign.v1.GetRecallCompletionRequest
+	(*RecallTally)(nil),                        // 45: dealercare.campaign.v1.RecallTally
+	(*RecallCompletion)(nil),                   // 46: dealercare.campaign.v1.RecallCompletion
+	(*RecordRecallRepairRequest)(nil),          // 47: dealercare.campaign.v1.RecordRecallRepairRequest
+	(*RecordRecallRepairResponse)(nil),         // 48: dealercare.campaign.v1.RecordRecallRepairResponse
+	(*ChaseRecallVinsRequest)(nil),             // 49: dealercare.campaign.v1.ChaseRecallVinsRequest
+	(*ChaseRecallVinsResponse)(nil),            // 50: dealercare.campaign.v1.ChaseRecallVinsResponse
+	(*MaintenancePlan)(nil),                    // 51: dealercare.campaign.v1.MaintenancePlan
+	(*ListMaintenancePlansRequest)(nil),        // 52: dealercare.campaign.v1.ListMaintenancePlansRequest
+	(*ListMaintenancePlansResponse)(nil),       // 53: dealercare.campaign.v1.ListMaintenancePlansResponse
+	(*GetMaintenancePlanRequest)(nil),          // 54: dealercare.campaign.v1.GetMaintenancePlanRequest
+	(*UpdateMaintenancePlanRequest)(nil),       // 55: dealercare.campaign.v1.UpdateMaintenancePlanRequest
+	(*DeleteMaintenancePlanRequest)(nil),       // 56: dealercare.campaign.v1.DeleteMaintenancePlanRequest
+	(*DeleteMaintenancePlanResponse)(nil),      // 57: dealercare.campaign.v1.DeleteMaintenancePlanResponse
+	(*GetVehiclePlanRequest)(nil),              // 58: dealercare.campaign.v1.GetVehiclePlanRequest
+	(*EnsureHolidayGreetingRequest)(nil),       // 59: dealercare.campaign.v1.EnsureHolidayGreetingRequest
+	(*DealerMessagingPolicy)(nil),              // 60: dealercare.campaign.v1.DealerMessagingPolicy
+	(*GetDealerMessagingPolicyRequest)(nil),    // 61: dealercare.campaign.v1.GetDealerMessagingPolicyRequest
+	(*UpdateDealerMessagingPolicyRequest)(nil), // 62: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest
+	nil,                           // 63: dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	nil,                           // 64: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	(*v1.Segment)(nil),            // 65: dealercare.customer.v1.Segment
+	(*timestamppb.Timestamp)(nil), // 66: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 67: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 68: google.protobuf.FieldMask
 }
 var file_dealercare_campaign_v1_campaign_proto_depIdxs = []int32{
-	38, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	63, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
 	0,  // 1: dealercare.campaign.v1.Campaign.kind:type_name -> dealercare.campaign.v1.CampaignKind
 	1,  // 2: dealercare.campaign.v1.Campaign.state:type_name -> dealercare.campaign.v1.CampaignState
 	2,  // 3: dealercare.campaign.v1.Campaign.channels:type_name -> dealercare.campaign.v1.Channel
-	5,  // 4: dealercare.campaign.v1.Campaign.template:type_name -> dealercare.campaign.v1.MessageTemplate
-	40, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
-	41, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
-	42, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
-	6,  // 8: dealercare.campaign.v1.Campaign.stats:type_name -> dealercare.campaign.v1.CampaignStats
-	41, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
-	41, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
-	7,  // 11: dealercare.campaign.v1.CreateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
+	6,  // 4: dealercare.campaign.v1.Campaign.template:type_name -> dealercare.campaign.v1.MessageTemplate
+	65, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
+	66, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
+	67, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
+	7,  // 8: dealercare.campaign.v1.Campaign.stats:type_name -> dealercare.campaign.v1.CampaignStats
+	66, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	66, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
+	8,  // 11: dealercare.campaign.v1.CreateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
 	1,  // 12: dealercare.campaign.v1.ListCampaignsRequest.state:type_name -> dealercare.campaign.v1.CampaignState
-	7,  // 13: dealercare.campaign.v1.ListCampaignsResponse.campaigns:type_name -> dealercare.campaign.v1.Campaign
-	7,  // 14: dealercare.campaign.v1.UpdateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
-	43, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 13: dealercare.campaign.v1.ListCampaignsResponse.campaigns:type_name -> dealercare.campaign.v1.Campaign
+	8,  // 14: dealercare.campaign.v1.UpdateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
+	68, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 16: dealercare.campaign.v1.PreviewRecipient.channel:type_name -> dealercare.campaign.v1.Channel
-	39, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
-	14, // 18: dealercare.campaign.v1.CampaignPreview.sample:type_name -> dealercare.campaign.v1.PreviewRecipient
-	41, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
+	64, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	15, // 18: dealercare.campaign.v1.CampaignPreview.sample:type_name -> dealercare.campaign.v1.PreviewRecipient
+	66, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
 	3,  // 20: dealercare.campaign.v1.Recipient.state:type_name -> dealercare.campaign.v1.RecipientState
 	2,  // 21: dealercare.campaign.v1.Recipient.channel:type_name -> dealercare.campaign.v1.Channel
-	41, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
-	41, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
+	66, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
+	66, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
 	4,  // 24: dealercare.campaign.v1.Recipient.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	41, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
+	66, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
 	3,  // 26: dealercare.campaign.v1.ListCampaignRecipientsRequest.state:type_name -> dealercare.campaign.v1.RecipientState
-	18, // 27: dealercare.campaign.v1.ListCampaignRecipientsResponse.recipients:type_name -> dealercare.campaign.v1.Recipient
+	19, // 27: dealercare.campaign.v1.ListCampaignRecipientsResponse.recipients:type_name -> dealercare.campaign.v1.Recipient
 	2,  // 28: dealercare.campaign.v1.Message.channel:type_name -> dealercare.campaign.v1.Channel
 	4,  // 29: dealercare.campaign.v1.Message.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	41, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
-	41, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
-	21, // 32: dealercare.campaign.v1.ListCampaignMessagesResponse.messages:type_name -> dealercare.campaign.v1.Message
+	66, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
+	66, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
+	22, // 32: dealercare.campaign.v1.ListCampaignMessagesResponse.messages:type_name -> dealercare.campaign.v1.Message
 	2,  // 33: dealercare.campaign.v1.OptOut.channel:type_name -> dealercare.campaign.v1.Channel
-	41, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
-	24, // 35: dealercare.campaign.v1.CreateOptOutRequest.opt_out:type_name -> dealercare.campaign.v1.OptOut
-	42, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
+	66, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
+	25, // 35: dealercare.campaign.v1.CreateOptOutRequest.opt_out:type_name -> dealercare.campaign.v1.OptOut
+	67, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
 	0,  // 37: dealercare.campaign.v1.MessagingPolicy.cap_exempt_kinds:type_name -> dealercare.campaign.v1.CampaignKind
-	41, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
-	26, // 39: dealercare.campaign.v1.UpdateMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.MessagingPolicy
-	43, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	41, // 41: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
-	7,  // 42: dealercare.campaign.v1.StartCampaignResponse.campaign:type_name -> dealercare.campaign.v1.Campaign
-	41, // 43: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
-	41, // 44: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
-	8,  // 45: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
-	9,  // 46: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
-	10, // 47: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
-	12, // 48: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
-	13, // 49: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
-	16, // 50: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
-	17, // 51: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
-	19, // 52: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
-	22, // 53: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
-	25, // 54: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
-	27, // 55: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
-	28, // 56: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
-	31, // 57: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
-	33, // 58: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
-	35, // 59: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
-	37, // 60: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
-	29, // 61: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
-	7,  // 62: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	7,  // 63: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
-	11, // 64: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
-	7,  // 65: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	15, // 66: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
-	7,  // 67: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
-	7,  // 68: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
-	20, // 69: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
-	23, // 70: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
-	24, // 71: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
-	26, // 72: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	26, // 73: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	32, // 74: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
-	34, // 75: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
-	36, // 76: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
-	7,  // 77: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
-	30, // 78: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
-	62, // [62:79] is the sub-list for method output_type
-	45, // [45:62] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	66, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
+	27, // 39: dealercare.campaign.v1.UpdateMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.MessagingPolicy
+	68, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 41: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
+	8,  // 42: dealercare.campaign.v1.StartCampaignResponse.campaign:type_name -> dealercare.campaign.v1.Campaign
+	66, // 43: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
+	66, // 44: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 45: dealercare.campaign.v1.RecallVin.state:type_name -> dealercare.campaign.v1.RecallVinState
+	66, // 46: dealercare.campaign.v1.RecallVin.complete_time:type_name -> google.protobuf.Timestamp
+	5,  // 47: dealercare.campaign.v1.ListRecallVinsRequest.state:type_name -> dealercare.campaign.v1.RecallVinState
+	41, // 48: dealercare.campaign.v1.ListRecallVinsResponse.vins:type_name -> dealercare.campaign.v1.RecallVin
+	45, // 49: dealercare.campaign.v1.RecallCompletion.network:type_name -> dealercare.campaign.v1.RecallTally
+	45, // 50: dealercare.campaign.v1.RecallCompletion.regions:type_name -> dealercare.campaign.v1.RecallTally
+	45, // 51: dealercare.campaign.v1.RecallCompletion.dealers:type_name -> dealercare.campaign.v1.RecallTally
+	66, // 52: dealercare.campaign.v1.RecordRecallRepairRequest.close_time:type_name -> google.protobuf.Timestamp
+	66, // 53: dealercare.campaign.v1.MaintenancePlan.update_time:type_name -> google.protobuf.Timestamp
+	51, // 54: dealercare.campaign.v1.ListMaintenancePlansResponse.plans:type_name -> dealercare.campaign.v1.MaintenancePlan
+	51, // 55: dealercare.campaign.v1.UpdateMaintenancePlanRequest.plan:type_name -> dealercare.campaign.v1.MaintenancePlan
+	68, // 56: dealercare.campaign.v1.UpdateMaintenancePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 57: dealercare.campaign.v1.EnsureHolidayGreetingRequest.start_time:type_name -> google.protobuf.Timestamp
+	67, // 58: dealercare.campaign.v1.DealerMessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
+	66, // 59: dealercare.campaign.v1.DealerMessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
+	60, // 60: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.DealerMessagingPolicy
+	68, // 61: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	9,  // 62: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
+	10, // 63: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
+	11, // 64: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
+	13, // 65: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
+	14, // 66: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
+	17, // 67: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
+	18, // 68: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
+	20, // 69: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
+	23, // 70: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
+	26, // 71: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
+	39, // 72: dealercare.campaign.v1.CampaignService.ImportRecallVins:input_type -> dealercare.campaign.v1.ImportRecallVinsRequest
+	42, // 73: dealercare.campaign.v1.CampaignService.ListRecallVins:input_type -> dealercare.campaign.v1.ListRecallVinsRequest
+	44, // 74: dealercare.campaign.v1.CampaignService.GetRecallCompletion:input_type -> dealercare.campaign.v1.GetRecallCompletionRequest
+	52, // 75: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:input_type -> dealercare.campaign.v1.ListMaintenancePlansRequest
+	54, // 76: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:input_type -> dealercare.campaign.v1.GetMaintenancePlanRequest
+	55, // 77: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:input_type -> dealercare.campaign.v1.UpdateMaintenancePlanRequest
+	56, // 78: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:input_type -> dealercare.campaign.v1.DeleteMaintenancePlanRequest
+	61, // 79: dealercare.campaign.v1.CampaignService.GetDealerMessagingPolicy:input_type -> dealercare.campaign.v1.GetDealerMessagingPolicyRequest
+	62, // 80: dealercare.campaign.v1.CampaignService.UpdateDealerMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest
+	28, // 81: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
+	29, // 82: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
+	32, // 83: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
+	34, // 84: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
+	36, // 85: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
+	38, // 86: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
+	30, // 87: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
+	47, // 88: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:input_type -> dealercare.campaign.v1.RecordRecallRepairRequest
+	49, // 89: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:input_type -> dealercare.campaign.v1.ChaseRecallVinsRequest
+	58, // 90: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:input_type -> dealercare.campaign.v1.GetVehiclePlanRequest
+	59, // 91: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:input_type -> dealercare.campaign.v1.EnsureHolidayGreetingRequest
+	8,  // 92: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 93: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
+	12, // 94: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
+	8,  // 95: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	16, // 96: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
+	8,  // 97: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 98: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
+	21, // 99: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
+	24, // 100: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
+	25, // 101: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
+	40, // 102: dealercare.campaign.v1.CampaignService.ImportRecallVins:output_type -> dealercare.campaign.v1.ImportRecallVinsResponse
+	43, // 103: dealercare.campaign.v1.CampaignService.ListRecallVins:output_type -> dealercare.campaign.v1.ListRecallVinsResponse
+	46, // 104: dealercare.campaign.v1.CampaignService.GetRecallCompletion:output_type -> dealercare.campaign.v1.RecallCompletion
+	53, // 105: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:output_type -> dealercare.campaign.v1.ListMaintenancePlansResponse
+	51, // 106: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	51, // 107: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	57, // 108: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:output_type -> dealercare.campaign.v1.DeleteMaintenancePlanResponse
+	60, // 109: dealercare.campaign.v1.CampaignService.GetDealerMessagingPolicy:output_type -> dealercare.campaign.v1.DealerMessagingPolicy
+	60, // 110: dealercare.campaign.v1.CampaignService.UpdateDealerMessagingPolicy:output_type -> dealercare.campaign.v1.DealerMessagingPolicy
+	27, // 111: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	27, // 112: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	33, // 113: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
+	35, // 114: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
+	37, // 115: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
+	8,  // 116: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
+	31, // 117: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
+	48, // 118: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:output_type -> dealercare.campaign.v1.RecordRecallRepairResponse
+	50, // 119: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:output_type -> dealercare.campaign.v1.ChaseRecallVinsResponse
+	51, // 120: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	8,  // 121: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:output_type -> dealercare.campaign.v1.Campaign
+	92, // [92:122] is the sub-list for method output_type
+	62, // [62:92] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_campaign_v1_campaign_proto_init() }
@@ -3209,8 +4994,8 @@ func file_dealercare_campaign_v1_campaign_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_campaign_v1_campaign_proto_rawDesc), len(file_dealercare_campaign_v1_campaign_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   35,
+			NumEnums:      6,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -19,18 +19,27 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CampaignService_CreateCampaign_FullMethodName         = "/dealercare.campaign.v1.CampaignService/CreateCampaign"
-	CampaignService_GetCampaign_FullMethodName            = "/dealercare.campaign.v1.CampaignService/GetCampaign"
-	CampaignService_ListCampaigns_FullMethodName          = "/dealercare.campaign.v1.CampaignService/ListCampaigns"
-	CampaignService_UpdateCampaign_FullMethodName         = "/dealercare.campaign.v1.CampaignService/UpdateCampaign"
-	CampaignService_PreviewCampaign_FullMethodName        = "/dealercare.campaign.v1.CampaignService/PreviewCampaign"
-	CampaignService_ScheduleCampaign_FullMethodName       = "/dealercare.campaign.v1.CampaignService/ScheduleCampaign"
-	CampaignService_CancelCampaign_FullMethodName         = "/dealercare.campaign.v1.CampaignService/CancelCampaign"
-	CampaignService_ListCampaignRecipients_FullMethodName = "/dealercare.campaign.v1.CampaignService/ListCampaignRecipients"
-	CampaignService_ListCampaignMessages_FullMethodName   = "/dealercare.campaign.v1.CampaignService/ListCampaignMessages"
-	CampaignService_CreateOptOut_FullMethodName           = "/dealercare.campaign.v1.CampaignService/CreateOptOut"
-	CampaignService_GetMessagingPolicy_FullMethodName     = "/dealercare.campaign.v1.CampaignService/GetMessagingPolicy"
-	CampaignService_UpdateMessagingPolicy_FullMethodName  = "/dealercare.campaign.v1.CampaignService/UpdateMessagingPolicy"
+	CampaignService_CreateCampaign_FullMethodName              = "/dealercare.campaign.v1.CampaignService/CreateCampaign"
+	CampaignService_GetCampaign_FullMethodName                 = "/dealercare.campaign.v1.CampaignService/GetCampaign"
+	CampaignService_ListCampaigns_FullMethodName               = "/dealercare.campaign.v1.CampaignService/ListCampaigns"
+	CampaignService_UpdateCampaign_FullMethodName              = "/dealercare.campaign.v1.CampaignService/UpdateCampaign"
+	CampaignService_PreviewCampaign_FullMethodName             = "/dealercare.campaign.v1.CampaignService/PreviewCampaign"
+	CampaignService_ScheduleCampaign_FullMethodName            = "/dealercare.campaign.v1.CampaignService/ScheduleCampaign"
+	CampaignService_CancelCampaign_FullMethodName              = "/dealercare.campaign.v1.CampaignService/CancelCampaign"
+	CampaignService_ListCampaignRecipients_FullMethodName      = "/dealercare.campaign.v1.CampaignService/ListCampaignRecipients"
+	CampaignService_ListCampaignMessages_FullMethodName        = "/dealercare.campaign.v1.CampaignService/ListCampaignMessages"
+	CampaignService_CreateOptOut_FullMethodName                = "/dealercare.campaign.v1.CampaignService/CreateOptOut"
+	CampaignService_ImportRecallVins_FullMethodName            = "/dealercare.campaign.v1.CampaignService/ImportRecallVins"
+	CampaignService_ListRecallVins_FullMethodName              = "/dealercare.campaign.v1.CampaignService/ListRecallVins"
+	CampaignService_GetRecallCompletion_FullMethodName         = "/dealercare.campaign.v1.CampaignService/GetRecallCompletion"
+	CampaignService_ListMaintenancePlans_FullMethodName        = "/dealercare.campaign.v1.CampaignService/ListMaintenancePlans"
+	CampaignService_GetMaintenancePlan_FullMethodName          = "/dealercare.campaign.v1.CampaignService/GetMaintenancePlan"
+	CampaignService_UpdateMaintenancePlan_FullMethodName       = "/dealercare.campaign.v1.CampaignService/UpdateMaintenancePlan"
+	CampaignService_DeleteMaintenancePlan_FullMethodName       = "/dealercare.campaign.v1.CampaignService/DeleteMaintenancePlan"
+	CampaignService_GetDealerMessagingPolicy_FullMethodName    = "/dealercare.campaign.v1.CampaignService/GetDealerMessagingPolicy"
+	CampaignService_UpdateDealerMessagingPolicy_FullMethodName = "/dealercare.campaign.v1.CampaignService/UpdateDealerMessagingPolicy"
+	CampaignService_GetMessagingPolicy_FullMethodName          = "/dealercare.campaign.v1.CampaignService/GetMessagingPolicy"
+	CampaignService_UpdateMessagingPolicy_FullMethodName       = "/dealercare.campaign.v1.CampaignService/UpdateMessagingPolicy"
 )
 
 // CampaignServiceClient is the client API for CampaignService service.
@@ -67,6 +76,34 @@ type CampaignServiceClient interface {
 	// Records that a customer wants no more marketing on a channel (or on
 	// any, with CHANNEL_UNSPECIFIED); honoured by the next send.
 	CreateOptOut(ctx context.Context, in *CreateOptOutRequest, opts ...grpc.CallOption) (*OptOut, error)
+	// Adds a recall's VIN list from a CSV file (one VIN per line, an
+	// optional `vin` header; other columns ignored): each VIN's completion is
+	// then tracked at every dealer. Repeated VINs, in the file or already on
+	// the recall, are kept once. Only recall campaigns that have not ended
+	// take a list; a bad line is a 400 naming it, and nothing is added.
+	ImportRecallVins(ctx context.Context, in *ImportRecallVinsRequest, opts ...grpc.CallOption) (*ImportRecallVinsResponse, error)
+	// Lists a recall's VINs with where each stands.
+	ListRecallVins(ctx context.Context, in *ListRecallVinsRequest, opts ...grpc.CallOption) (*ListRecallVinsResponse, error)
+	// A recall's completion per owning dealer, per region and for the
+	// network, with the repairs each dealer did.
+	GetRecallCompletion(ctx context.Context, in *GetRecallCompletionRequest, opts ...grpc.CallOption) (*RecallCompletion, error)
+	// Lists HQ's maintenance plans (保养计划): the default, then one per
+	// model that differs, by model.
+	ListMaintenancePlans(ctx context.Context, in *ListMaintenancePlansRequest, opts ...grpc.CallOption) (*ListMaintenancePlansResponse, error)
+	// Gets a model's plan (`default` for the default one).
+	GetMaintenancePlan(ctx context.Context, in *GetMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
+	// Sets a model's plan, creating it if missing (hq_admin). The vehicle
+	// workflows use it from the next visit of a vehicle of the model.
+	UpdateMaintenancePlan(ctx context.Context, in *UpdateMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
+	// Removes a model's plan: its vehicles follow the default again
+	// (hq_admin). The default itself cannot be removed.
+	DeleteMaintenancePlan(ctx context.Context, in *DeleteMaintenancePlanRequest, opts ...grpc.CallOption) (*DeleteMaintenancePlanResponse, error)
+	// Gets a dealer's messaging policy as its customers' messages obey it:
+	// the dealer's override of quiet hours and frequency cap over HQ's.
+	GetDealerMessagingPolicy(ctx context.Context, in *GetDealerMessagingPolicyRequest, opts ...grpc.CallOption) (*DealerMessagingPolicy, error)
+	// Sets a dealer's override (the dealer's CS manager, or HQ admin); the
+	// fields not in the mask keep following HQ's policy.
+	UpdateDealerMessagingPolicy(ctx context.Context, in *UpdateDealerMessagingPolicyRequest, opts ...grpc.CallOption) (*DealerMessagingPolicy, error)
 	// Gets HQ's messaging policy (quiet hours, frequency cap).
 	GetMessagingPolicy(ctx context.Context, in *GetMessagingPolicyRequest, opts ...grpc.CallOption) (*MessagingPolicy, error)
 	// Updates HQ's messaging policy (hq_admin).
@@ -181,6 +218,96 @@ func (c *campaignServiceClient) CreateOptOut(ctx context.Context, in *CreateOptO
 	return out, nil
 }
 
+func (c *campaignServiceClient) ImportRecallVins(ctx context.Context, in *ImportRecallVinsRequest, opts ...grpc.CallOption) (*ImportRecallVinsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ImportRecallVinsResponse)
+	err := c.cc.Invoke(ctx, CampaignService_ImportRecallVins_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) ListRecallVins(ctx context.Context, in *ListRecallVinsRequest, opts ...grpc.CallOption) (*ListRecallVinsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRecallVinsResponse)
+	err := c.cc.Invoke(ctx, CampaignService_ListRecallVins_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) GetRecallCompletion(ctx context.Context, in *GetRecallCompletionRequest, opts ...grpc.CallOption) (*RecallCompletion, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecallCompletion)
+	err := c.cc.Invoke(ctx, CampaignService_GetRecallCompletion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) ListMaintenancePlans(ctx context.Context, in *ListMaintenancePlansRequest, opts ...grpc.CallOption) (*ListMaintenancePlansResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMaintenancePlansResponse)
+	err := c.cc.Invoke(ctx, CampaignService_ListMaintenancePlans_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) GetMaintenancePlan(ctx context.Context, in *GetMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MaintenancePlan)
+	err := c.cc.Invoke(ctx, CampaignService_GetMaintenancePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) UpdateMaintenancePlan(ctx context.Context, in *UpdateMaintenancePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MaintenancePlan)
+	err := c.cc.Invoke(ctx, CampaignService_UpdateMaintenancePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) DeleteMaintenancePlan(ctx context.Context, in *DeleteMaintenancePlanRequest, opts ...grpc.CallOption) (*DeleteMaintenancePlanResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteMaintenancePlanResponse)
+	err := c.cc.Invoke(ctx, CampaignService_DeleteMaintenancePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) GetDealerMessagingPolicy(ctx context.Context, in *GetDealerMessagingPolicyRequest, opts ...grpc.CallOption) (*DealerMessagingPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DealerMessagingPolicy)
+	err := c.cc.Invoke(ctx, CampaignService_GetDealerMessagingPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignServiceClient) UpdateDealerMessagingPolicy(ctx context.Context, in *UpdateDealerMessagingPolicyRequest, opts ...grpc.CallOption) (*DealerMessagingPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DealerMessagingPolicy)
+	err := c.cc.Invoke(ctx, CampaignService_UpdateDealerMessagingPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *campaignServiceClient) GetMessagingPolicy(ctx context.Context, in *GetMessagingPolicyRequest, opts ...grpc.CallOption) (*MessagingPolicy, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(MessagingPolicy)
@@ -235,6 +362,34 @@ type CampaignServiceServer interface {
 	// Records that a customer wants no more marketing on a channel (or on
 	// any, with CHANNEL_UNSPECIFIED); honoured by the next send.
 	CreateOptOut(context.Context, *CreateOptOutRequest) (*OptOut, error)
+	// Adds a recall's VIN list from a CSV file (one VIN per line, an
+	// optional `vin` header; other columns ignored): each VIN's completion is
+	// then tracked at every dealer. Repeated VINs, in the file or already on
+	// the recall, are kept once. Only recall campaigns that have not ended
+	// take a list; a bad line is a 400 naming it, and nothing is added.
+	ImportRecallVins(context.Context, *ImportRecallVinsRequest) (*ImportRecallVinsResponse, error)
+	// Lists a recall's VINs with where each stands.
+	ListRecallVins(context.Context, *ListRecallVinsRequest) (*ListRecallVinsResponse, error)
+	// A recall's completion per owning dealer, per region and for the
+	// network, with the repairs each dealer did.
+	GetRecallCompletion(context.Context, *GetRecallCompletionRequest) (*RecallCompletion, error)
+	// Lists HQ's maintenance plans (保养计划): the default, then one per
+	// model that differs, by model.
+	ListMaintenancePlans(context.Context, *ListMaintenancePlansRequest) (*ListMaintenancePlansResponse, error)
+	// Gets a model's plan (`default` for the default one).
+	GetMaintenancePlan(context.Context, *GetMaintenancePlanRequest) (*MaintenancePlan, error)
+	// Sets a model's plan, creating it if missing (hq_admin). The vehicle
+	// workflows use it from the next visit of a vehicle of the model.
+	UpdateMaintenancePlan(context.Context, *UpdateMaintenancePlanRequest) (*MaintenancePlan, error)
+	// Removes a model's plan: its vehicles follow the default again
+	// (hq_admin). The default itself cannot be removed.
+	DeleteMaintenancePlan(context.Context, *DeleteMaintenancePlanRequest) (*DeleteMaintenancePlanResponse, error)
+	// Gets a dealer's messaging policy as its customers' messages obey it:
+	// the dealer's override of quiet hours and frequency cap over HQ's.
+	GetDealerMessagingPolicy(context.Context, *GetDealerMessagingPolicyRequest) (*DealerMessagingPolicy, error)
+	// Sets a dealer's override (the dealer's CS manager, or HQ admin); the
+	// fields not in the mask keep following HQ's policy.
+	UpdateDealerMessagingPolicy(context.Context, *UpdateDealerMessagingPolicyRequest) (*DealerMessagingPolicy, error)
 	// Gets HQ's messaging policy (quiet hours, frequency cap).
 	GetMessagingPolicy(context.Context, *GetMessagingPolicyRequest) (*MessagingPolicy, error)
 	// Updates HQ's messaging policy (hq_admin).
@@ -278,6 +433,33 @@ func (UnimplementedCampaignServiceServer) ListCampaignMessages(context.Context, 
 }
 func (UnimplementedCampaignServiceServer) CreateOptOut(context.Context, *CreateOptOutRequest) (*OptOut, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateOptOut not implemented")
+}
+func (UnimplementedCampaignServiceServer) ImportRecallVins(context.Context, *ImportRecallVinsRequest) (*ImportRecallVinsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ImportRecallVins not implemented")
+}
+func (UnimplementedCampaignServiceServer) ListRecallVins(context.Context, *ListRecallVinsRequest) (*ListRecallVinsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRecallVins not implemented")
+}
+func (UnimplementedCampaignServiceServer) GetRecallCompletion(context.Context, *GetRecallCompletionRequest) (*RecallCompletion, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRecallCompletion not implemented")
+}
+func (UnimplementedCampaignServiceServer) ListMaintenancePlans(context.Context, *ListMaintenancePlansRequest) (*ListMaintenancePlansResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMaintenancePlans not implemented")
+}
+func (UnimplementedCampaignServiceServer) GetMaintenancePlan(context.Context, *GetMaintenancePlanRequest) (*MaintenancePlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMaintenancePlan not implemented")
+}
+func (UnimplementedCampaignServiceServer) UpdateMaintenancePlan(context.Context, *UpdateMaintenancePlanRequest) (*MaintenancePlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateMaintenancePlan not implemented")
+}
+func (UnimplementedCampaignServiceServer) DeleteMaintenancePlan(context.Context, *DeleteMaintenancePlanRequest) (*DeleteMaintenancePlanResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteMaintenancePlan not implemented")
+}
+func (UnimplementedCampaignServiceServer) GetDealerMessagingPolicy(context.Context, *GetDealerMessagingPolicyRequest) (*DealerMessagingPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDealerMessagingPolicy not implemented")
+}
+func (UnimplementedCampaignServiceServer) UpdateDealerMessagingPolicy(context.Context, *UpdateDealerMessagingPolicyRequest) (*DealerMessagingPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateDealerMessagingPolicy not implemented")
 }
 func (UnimplementedCampaignServiceServer) GetMessagingPolicy(context.Context, *GetMessagingPolicyRequest) (*MessagingPolicy, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMessagingPolicy not implemented")
@@ -486,6 +668,168 @@ func _CampaignService_CreateOptOut_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignService_ImportRecallVins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ImportRecallVinsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).ImportRecallVins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_ImportRecallVins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).ImportRecallVins(ctx, req.(*ImportRecallVinsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_ListRecallVins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRecallVinsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).ListRecallVins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_ListRecallVins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).ListRecallVins(ctx, req.(*ListRecallVinsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_GetRecallCompletion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRecallCompletionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).GetRecallCompletion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_GetRecallCompletion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).GetRecallCompletion(ctx, req.(*GetRecallCompletionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_ListMaintenancePlans_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMaintenancePlansRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).ListMaintenancePlans(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_ListMaintenancePlans_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).ListMaintenancePlans(ctx, req.(*ListMaintenancePlansRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_GetMaintenancePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMaintenancePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).GetMaintenancePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_GetMaintenancePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).GetMaintenancePlan(ctx, req.(*GetMaintenancePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_UpdateMaintenancePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateMaintenancePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).UpdateMaintenancePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_UpdateMaintenancePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).UpdateMaintenancePlan(ctx, req.(*UpdateMaintenancePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_DeleteMaintenancePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteMaintenancePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).DeleteMaintenancePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_DeleteMaintenancePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).DeleteMaintenancePlan(ctx, req.(*DeleteMaintenancePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_GetDealerMessagingPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDealerMessagingPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).GetDealerMessagingPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_GetDealerMessagingPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).GetDealerMessagingPolicy(ctx, req.(*GetDealerMessagingPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignService_UpdateDealerMessagingPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDealerMessagingPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).UpdateDealerMessagingPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignService_UpdateDealerMessagingPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).UpdateDealerMessagingPolicy(ctx, req.(*UpdateDealerMessagingPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CampaignService_GetMessagingPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetMessagingPolicyRequest)
 	if err := dec(in); err != nil {
@@ -570,6 +914,42 @@ var CampaignService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _CampaignService_CreateOptOut_Handler,
 		},
 		{
+			MethodName: "ImportRecallVins",
+			Handler:    _CampaignService_ImportRecallVins_Handler,
+		},
+		{
+			MethodName: "ListRecallVins",
+			Handler:    _CampaignService_ListRecallVins_Handler,
+		},
+		{
+			MethodName: "GetRecallCompletion",
+			Handler:    _CampaignService_GetRecallCompletion_Handler,
+		},
+		{
+			MethodName: "ListMaintenancePlans",
+			Handler:    _CampaignService_ListMaintenancePlans_Handler,
+		},
+		{
+			MethodName: "GetMaintenancePlan",
+			Handler:    _CampaignService_GetMaintenancePlan_Handler,
+		},
+		{
+			MethodName: "UpdateMaintenancePlan",
+			Handler:    _CampaignService_UpdateMaintenancePlan_Handler,
+		},
+		{
+			MethodName: "DeleteMaintenancePlan",
+			Handler:    _CampaignService_DeleteMaintenancePlan_Handler,
+		},
+		{
+			MethodName: "GetDealerMessagingPolicy",
+			Handler:    _CampaignService_GetDealerMessagingPolicy_Handler,
+		},
+		{
+			MethodName: "UpdateDealerMessagingPolicy",
+			Handler:    _CampaignService_UpdateDealerMessagingPolicy_Handler,
+		},
+		{
 			MethodName: "GetMessagingPolicy",
 			Handler:    _CampaignService_GetMessagingPolicy_Handler,
 		},
@@ -583,11 +963,15 @@ var CampaignService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	CampaignWorkflowService_StartCampaign_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/StartCampaign"
-	CampaignWorkflowService_DispatchBatch_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/DispatchBatch"
-	CampaignWorkflowService_ReconcileReturns_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/ReconcileReturns"
-	CampaignWorkflowService_CompleteCampaign_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/CompleteCampaign"
-	CampaignWorkflowService_RemindVehicle_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/RemindVehicle"
+	CampaignWorkflowService_StartCampaign_FullMethodName         = "/dealercare.campaign.v1.CampaignWorkflowService/StartCampaign"
+	CampaignWorkflowService_DispatchBatch_FullMethodName         = "/dealercare.campaign.v1.CampaignWorkflowService/DispatchBatch"
+	CampaignWorkflowService_ReconcileReturns_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/ReconcileReturns"
+	CampaignWorkflowService_CompleteCampaign_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/CompleteCampaign"
+	CampaignWorkflowService_RemindVehicle_FullMethodName         = "/dealercare.campaign.v1.CampaignWorkflowService/RemindVehicle"
+	CampaignWorkflowService_RecordRecallRepair_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/RecordRecallRepair"
+	CampaignWorkflowService_ChaseRecallVins_FullMethodName       = "/dealercare.campaign.v1.CampaignWorkflowService/ChaseRecallVins"
+	CampaignWorkflowService_GetVehiclePlan_FullMethodName        = "/dealercare.campaign.v1.CampaignWorkflowService/GetVehiclePlan"
+	CampaignWorkflowService_EnsureHolidayGreeting_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/EnsureHolidayGreeting"
 )
 
 // CampaignWorkflowServiceClient is the client API for CampaignWorkflowService service.
@@ -612,6 +996,22 @@ type CampaignWorkflowServiceClient interface {
 	// and step, so the reminder is sent at most once per customer, obeys the
 	// same rules and counts the customer's return.
 	RemindVehicle(ctx context.Context, in *RemindVehicleRequest, opts ...grpc.CallOption) (*RemindVehicleResponse, error)
+	// Completes the recall VINs a repair order repaired: a recall-type
+	// repair order quoting a recall's code completes the VIN on that recall,
+	// attributed to the dealer that did it, whichever dealer owns the VIN.
+	// The vehicle workflow calls it for each such repair order it receives;
+	// a repeat changes nothing.
+	RecordRecallRepair(ctx context.Context, in *RecordRecallRepairRequest, opts ...grpc.CallOption) (*RecordRecallRepairResponse, error)
+	// Opens a callback task at the owning dealer of each open VIN of a
+	// recall that has none yet (idempotent: one task per recall and VIN).
+	ChaseRecallVins(ctx context.Context, in *ChaseRecallVinsRequest, opts ...grpc.CallOption) (*ChaseRecallVinsResponse, error)
+	// The maintenance plan of a vehicle: its model's (the model on the
+	// archive that last saw the VIN), else the default.
+	GetVehiclePlan(ctx context.Context, in *GetVehiclePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error)
+	// Ensures HQ's network-wide greeting campaign for a holiday (节日祝福),
+	// scheduled to start at `start_time`: one per holiday and date, so the
+	// greeting workflow's retries and repeats find the one it made.
+	EnsureHolidayGreeting(ctx context.Context, in *EnsureHolidayGreetingRequest, opts ...grpc.CallOption) (*Campaign, error)
 }
 
 type campaignWorkflowServiceClient struct {
@@ -672,6 +1072,46 @@ func (c *campaignWorkflowServiceClient) RemindVehicle(ctx context.Context, in *R
 	return out, nil
 }
 
+func (c *campaignWorkflowServiceClient) RecordRecallRepair(ctx context.Context, in *RecordRecallRepairRequest, opts ...grpc.CallOption) (*RecordRecallRepairResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordRecallRepairResponse)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_RecordRecallRepair_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignWorkflowServiceClient) ChaseRecallVins(ctx context.Context, in *ChaseRecallVinsRequest, opts ...grpc.CallOption) (*ChaseRecallVinsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ChaseRecallVinsResponse)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_ChaseRecallVins_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignWorkflowServiceClient) GetVehiclePlan(ctx context.Context, in *GetVehiclePlanRequest, opts ...grpc.CallOption) (*MaintenancePlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MaintenancePlan)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_GetVehiclePlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignWorkflowServiceClient) EnsureHolidayGreeting(ctx context.Context, in *EnsureHolidayGreetingRequest, opts ...grpc.CallOption) (*Campaign, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Campaign)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_EnsureHolidayGreeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CampaignWorkflowServiceServer is the server API for CampaignWorkflowService service.
 // All implementations must embed UnimplementedCampaignWorkflowServiceServer
 // for forward compatibility.
@@ -694,6 +1134,22 @@ type CampaignWorkflowServiceServer interface {
 	// and step, so the reminder is sent at most once per customer, obeys the
 	// same rules and counts the customer's return.
 	RemindVehicle(context.Context, *RemindVehicleRequest) (*RemindVehicleResponse, error)
+	// Completes the recall VINs a repair order repaired: a recall-type
+	// repair order quoting a recall's code completes the VIN on that recall,
+	// attributed to the dealer that did it, whichever dealer owns the VIN.
+	// The vehicle workflow calls it for each such repair order it receives;
+	// a repeat changes nothing.
+	RecordRecallRepair(context.Context, *RecordRecallRepairRequest) (*RecordRecallRepairResponse, error)
+	// Opens a callback task at the owning dealer of each open VIN of a
+	// recall that has none yet (idempotent: one task per recall and VIN).
+	ChaseRecallVins(context.Context, *ChaseRecallVinsRequest) (*ChaseRecallVinsResponse, error)
+	// The maintenance plan of a vehicle: its model's (the model on the
+	// archive that last saw the VIN), else the default.
+	GetVehiclePlan(context.Context, *GetVehiclePlanRequest) (*MaintenancePlan, error)
+	// Ensures HQ's network-wide greeting campaign for a holiday (节日祝福),
+	// scheduled to start at `start_time`: one per holiday and date, so the
+	// greeting workflow's retries and repeats find the one it made.
+	EnsureHolidayGreeting(context.Context, *EnsureHolidayGreetingRequest) (*Campaign, error)
 	mustEmbedUnimplementedCampaignWorkflowServiceServer()
 }
 
@@ -718,6 +1174,18 @@ func (UnimplementedCampaignWorkflowServiceServer) CompleteCampaign(context.Conte
 }
 func (UnimplementedCampaignWorkflowServiceServer) RemindVehicle(context.Context, *RemindVehicleRequest) (*RemindVehicleResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemindVehicle not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) RecordRecallRepair(context.Context, *RecordRecallRepairRequest) (*RecordRecallRepairResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordRecallRepair not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) ChaseRecallVins(context.Context, *ChaseRecallVinsRequest) (*ChaseRecallVinsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChaseRecallVins not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) GetVehiclePlan(context.Context, *GetVehiclePlanRequest) (*MaintenancePlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetVehiclePlan not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) EnsureHolidayGreeting(context.Context, *EnsureHolidayGreetingRequest) (*Campaign, error) {
+	return nil, status.Error(codes.Unimplemented, "method EnsureHolidayGreeting not implemented")
 }
 func (UnimplementedCampaignWorkflowServiceServer) mustEmbedUnimplementedCampaignWorkflowServiceServer() {
 }
@@ -831,6 +1299,78 @@ func _CampaignWorkflowService_RemindVehicle_Handler(srv interface{}, ctx context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignWorkflowService_RecordRecallRepair_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordRecallRepairRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).RecordRecallRepair(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_RecordRecallRepair_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).RecordRecallRepair(ctx, req.(*RecordRecallRepairRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignWorkflowService_ChaseRecallVins_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChaseRecallVinsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).ChaseRecallVins(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_ChaseRecallVins_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).ChaseRecallVins(ctx, req.(*ChaseRecallVinsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignWorkflowService_GetVehiclePlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetVehiclePlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).GetVehiclePlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_GetVehiclePlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).GetVehiclePlan(ctx, req.(*GetVehiclePlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignWorkflowService_EnsureHolidayGreeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EnsureHolidayGreetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).EnsureHolidayGreeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_EnsureHolidayGreeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).EnsureHolidayGreeting(ctx, req.(*EnsureHolidayGreetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CampaignWorkflowService_ServiceDesc is the grpc.ServiceDesc for CampaignWorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -857,6 +1397,22 @@ var CampaignWorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RemindVehicle",
 			Handler:    _CampaignWorkflowService_RemindVehicle_Handler,
+		},
+		{
+			MethodName: "RecordRecallRepair",
+			Handler:    _CampaignWorkflowService_RecordRecallRepair_Handler,
+		},
+		{
+			MethodName: "ChaseRecallVins",
+			Handler:    _CampaignWorkflowService_ChaseRecallVins_Handler,
+		},
+		{
+			MethodName: "GetVehiclePlan",
+			Handler:    _CampaignWorkflowService_GetVehiclePlan_Handler,
+		},
+		{
+			MethodName: "EnsureHolidayGreeting",
+			Handler:    _CampaignWorkflowService_EnsureHolidayGreeting_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

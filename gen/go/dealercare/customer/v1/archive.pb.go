@@ -672,9 +672,12 @@ type Customer struct {
 	// Validations the archive fails. Output only.
 	Problems []*FieldProblem `protobuf:"bytes,23,rep,name=problems,proto3" json:"problems,omitempty"`
 	// Set when this archive was merged into another. Output only.
-	MergedInto    string `protobuf:"bytes,24,opt,name=merged_into,json=mergedInto,proto3" json:"merged_into,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MergedInto string `protobuf:"bytes,24,opt,name=merged_into,json=mergedInto,proto3" json:"merged_into,omitempty"`
+	// At risk of churn since: the earliest churn mark of its vehicles here;
+	// unset when none is at risk. Output only.
+	ChurnRiskSince *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=churn_risk_since,json=churnRiskSince,proto3" json:"churn_risk_since,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Customer) Reset() {
@@ -873,6 +876,13 @@ func (x *Customer) GetMergedInto() string {
 		return x.MergedInto
 	}
 	return ""
+}
+
+func (x *Customer) GetChurnRiskSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChurnRiskSince
+	}
+	return nil
 }
 
 // Request for CreateCustomer.
@@ -1918,9 +1928,13 @@ type Vehicle struct {
 	// Next maintenance due odometer reading. Output only.
 	NextServiceDueMileageKm int32 `protobuf:"varint,16,opt,name=next_service_due_mileage_km,json=nextServiceDueMileageKm,proto3" json:"next_service_due_mileage_km,omitempty"`
 	// Output only.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// At risk of churn since (its maintenance 90 days overdue, marked by its
+	// workflow; cleared when it comes back to any dealer); unset when not.
+	// Output only.
+	ChurnRiskSince *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=churn_risk_since,json=churnRiskSince,proto3" json:"churn_risk_since,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Vehicle) Reset() {
@@ -2068,6 +2082,13 @@ func (x *Vehicle) GetNextServiceDueMileageKm() int32 {
 func (x *Vehicle) GetCreateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Vehicle) GetChurnRiskSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChurnRiskSince
 	}
 	return nil
 }
@@ -3668,7 +3689,7 @@ const file_dealercare_customer_v1_archive_proto_rawDesc = "" +
 	"\x06source\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x182R\x06source\"<\n" +
 	"\fFieldProblem\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\x8f\t\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xd5\t\n" +
 	"\bCustomer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06dealer\x18\x02 \x01(\tR\x06dealer\x12B\n" +
@@ -3699,7 +3720,8 @@ const file_dealercare_customer_v1_archive_proto_rawDesc = "" +
 	"updateTime\x12@\n" +
 	"\bproblems\x18\x17 \x03(\v2$.dealercare.customer.v1.FieldProblemR\bproblems\x12\x1f\n" +
 	"\vmerged_into\x18\x18 \x01(\tR\n" +
-	"mergedInto\"~\n" +
+	"mergedInto\x12D\n" +
+	"\x10churn_risk_since\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\x0echurnRiskSince\"~\n" +
 	"\x15CreateCustomerRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12D\n" +
 	"\bcustomer\x18\x02 \x01(\v2 .dealercare.customer.v1.CustomerB\x06\xbaH\x03\xc8\x01\x01R\bcustomer\"Z\n" +
@@ -3772,7 +3794,7 @@ const file_dealercare_customer_v1_archive_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\x85\x01\n" +
 	"\x1bListArchiveProblemsResponse\x12>\n" +
 	"\tcustomers\x18\x01 \x03(\v2 .dealercare.customer.v1.CustomerR\tcustomers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xab\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf1\x05\n" +
 	"\aVehicle\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06dealer\x18\x02 \x01(\tR\x06dealer\x12\x1a\n" +
@@ -3796,7 +3818,8 @@ const file_dealercare_customer_v1_archive_proto_rawDesc = "" +
 	"\x15next_service_due_date\x18\x0f \x01(\tR\x12nextServiceDueDate\x12<\n" +
 	"\x1bnext_service_due_mileage_km\x18\x10 \x01(\x05R\x17nextServiceDueMileageKm\x12;\n" +
 	"\vcreate_time\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x9f\x01\n" +
+	"createTime\x12D\n" +
+	"\x10churn_risk_since\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x0echurnRiskSince\"\x9f\x01\n" +
 	"\x14CreateVehicleRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12#\n" +
 	"\bcustomer\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bcustomer\x12A\n" +
@@ -4075,92 +4098,94 @@ var file_dealercare_customer_v1_archive_proto_depIdxs = []int32{
 	50, // 9: dealercare.customer.v1.Customer.create_time:type_name -> google.protobuf.Timestamp
 	50, // 10: dealercare.customer.v1.Customer.update_time:type_name -> google.protobuf.Timestamp
 	9,  // 11: dealercare.customer.v1.Customer.problems:type_name -> dealercare.customer.v1.FieldProblem
-	10, // 12: dealercare.customer.v1.CreateCustomerRequest.customer:type_name -> dealercare.customer.v1.Customer
-	3,  // 13: dealercare.customer.v1.ListCustomersRequest.tier:type_name -> dealercare.customer.v1.CustomerTier
-	10, // 14: dealercare.customer.v1.ListCustomersResponse.customers:type_name -> dealercare.customer.v1.Customer
-	10, // 15: dealercare.customer.v1.UpdateCustomerRequest.customer:type_name -> dealercare.customer.v1.Customer
-	51, // 16: dealercare.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
-	8,  // 17: dealercare.customer.v1.UpdateConsentRequest.consent:type_name -> dealercare.customer.v1.Consent
-	50, // 18: dealercare.customer.v1.LoyaltyTransaction.create_time:type_name -> google.protobuf.Timestamp
-	17, // 19: dealercare.customer.v1.ListLoyaltyTransactionsResponse.transactions:type_name -> dealercare.customer.v1.LoyaltyTransaction
-	10, // 20: dealercare.customer.v1.DuplicateGroup.customers:type_name -> dealercare.customer.v1.Customer
-	21, // 21: dealercare.customer.v1.ListDuplicateCustomersResponse.groups:type_name -> dealercare.customer.v1.DuplicateGroup
-	10, // 22: dealercare.customer.v1.ListArchiveProblemsResponse.customers:type_name -> dealercare.customer.v1.Customer
-	50, // 23: dealercare.customer.v1.Vehicle.last_visit_time:type_name -> google.protobuf.Timestamp
-	50, // 24: dealercare.customer.v1.Vehicle.create_time:type_name -> google.protobuf.Timestamp
-	27, // 25: dealercare.customer.v1.CreateVehicleRequest.vehicle:type_name -> dealercare.customer.v1.Vehicle
-	27, // 26: dealercare.customer.v1.ListVehiclesResponse.vehicles:type_name -> dealercare.customer.v1.Vehicle
-	27, // 27: dealercare.customer.v1.UpdateVehicleRequest.vehicle:type_name -> dealercare.customer.v1.Vehicle
-	51, // 28: dealercare.customer.v1.UpdateVehicleRequest.update_mask:type_name -> google.protobuf.FieldMask
-	50, // 29: dealercare.customer.v1.MileageReading.read_time:type_name -> google.protobuf.Timestamp
-	5,  // 30: dealercare.customer.v1.MileageReading.source:type_name -> dealercare.customer.v1.MileageSource
-	33, // 31: dealercare.customer.v1.ListMileageReadingsResponse.readings:type_name -> dealercare.customer.v1.MileageReading
-	6,  // 32: dealercare.customer.v1.RepairOrder.type:type_name -> dealercare.customer.v1.RepairOrderType
-	7,  // 33: dealercare.customer.v1.RepairOrder.state:type_name -> dealercare.customer.v1.RepairOrderState
-	50, // 34: dealercare.customer.v1.RepairOrder.open_time:type_name -> google.protobuf.Timestamp
-	50, // 35: dealercare.customer.v1.RepairOrder.close_time:type_name -> google.protobuf.Timestamp
-	36, // 36: dealercare.customer.v1.CreateRepairOrderRequest.repair_order:type_name -> dealercare.customer.v1.RepairOrder
-	36, // 37: dealercare.customer.v1.ListRepairOrdersResponse.repair_orders:type_name -> dealercare.customer.v1.RepairOrder
-	50, // 38: dealercare.customer.v1.CloseRepairOrderRequest.close_time:type_name -> google.protobuf.Timestamp
-	50, // 39: dealercare.customer.v1.Sale.delivered_time:type_name -> google.protobuf.Timestamp
-	50, // 40: dealercare.customer.v1.Sale.create_time:type_name -> google.protobuf.Timestamp
-	42, // 41: dealercare.customer.v1.CreateSaleRequest.sale:type_name -> dealercare.customer.v1.Sale
-	42, // 42: dealercare.customer.v1.ListSalesResponse.sales:type_name -> dealercare.customer.v1.Sale
-	50, // 43: dealercare.customer.v1.RecordServiceStateRequest.last_visit_time:type_name -> google.protobuf.Timestamp
-	48, // 44: dealercare.customer.v1.RecordServiceStateRequest.readings:type_name -> dealercare.customer.v1.VisitReading
-	50, // 45: dealercare.customer.v1.VisitReading.read_time:type_name -> google.protobuf.Timestamp
-	5,  // 46: dealercare.customer.v1.VisitReading.source:type_name -> dealercare.customer.v1.MileageSource
-	11, // 47: dealercare.customer.v1.ArchiveService.CreateCustomer:input_type -> dealercare.customer.v1.CreateCustomerRequest
-	12, // 48: dealercare.customer.v1.ArchiveService.GetCustomer:input_type -> dealercare.customer.v1.GetCustomerRequest
-	13, // 49: dealercare.customer.v1.ArchiveService.ListCustomers:input_type -> dealercare.customer.v1.ListCustomersRequest
-	15, // 50: dealercare.customer.v1.ArchiveService.UpdateCustomer:input_type -> dealercare.customer.v1.UpdateCustomerRequest
-	16, // 51: dealercare.customer.v1.ArchiveService.UpdateConsent:input_type -> dealercare.customer.v1.UpdateConsentRequest
-	18, // 52: dealercare.customer.v1.ArchiveService.AdjustLoyaltyPoints:input_type -> dealercare.customer.v1.AdjustLoyaltyPointsRequest
-	19, // 53: dealercare.customer.v1.ArchiveService.ListLoyaltyTransactions:input_type -> dealercare.customer.v1.ListLoyaltyTransactionsRequest
-	22, // 54: dealercare.customer.v1.ArchiveService.ListDuplicateCustomers:input_type -> dealercare.customer.v1.ListDuplicateCustomersRequest
-	24, // 55: dealercare.customer.v1.ArchiveService.MergeCustomers:input_type -> dealercare.customer.v1.MergeCustomersRequest
-	25, // 56: dealercare.customer.v1.ArchiveService.ListArchiveProblems:input_type -> dealercare.customer.v1.ListArchiveProblemsRequest
-	28, // 57: dealercare.customer.v1.ArchiveService.CreateVehicle:input_type -> dealercare.customer.v1.CreateVehicleRequest
-	29, // 58: dealercare.customer.v1.ArchiveService.GetVehicle:input_type -> dealercare.customer.v1.GetVehicleRequest
-	30, // 59: dealercare.customer.v1.ArchiveService.ListVehicles:input_type -> dealercare.customer.v1.ListVehiclesRequest
-	32, // 60: dealercare.customer.v1.ArchiveService.UpdateVehicle:input_type -> dealercare.customer.v1.UpdateVehicleRequest
-	34, // 61: dealercare.customer.v1.ArchiveService.ListMileageReadings:input_type -> dealercare.customer.v1.ListMileageReadingsRequest
-	37, // 62: dealercare.customer.v1.ArchiveService.CreateRepairOrder:input_type -> dealercare.customer.v1.CreateRepairOrderRequest
-	38, // 63: dealercare.customer.v1.ArchiveService.GetRepairOrder:input_type -> dealercare.customer.v1.GetRepairOrderRequest
-	39, // 64: dealercare.customer.v1.ArchiveService.ListRepairOrders:input_type -> dealercare.customer.v1.ListRepairOrdersRequest
-	41, // 65: dealercare.customer.v1.ArchiveService.CloseRepairOrder:input_type -> dealercare.customer.v1.CloseRepairOrderRequest
-	43, // 66: dealercare.customer.v1.ArchiveService.CreateSale:input_type -> dealercare.customer.v1.CreateSaleRequest
-	44, // 67: dealercare.customer.v1.ArchiveService.GetSale:input_type -> dealercare.customer.v1.GetSaleRequest
-	45, // 68: dealercare.customer.v1.ArchiveService.ListSales:input_type -> dealercare.customer.v1.ListSalesRequest
-	47, // 69: dealercare.customer.v1.VehicleStateService.RecordServiceState:input_type -> dealercare.customer.v1.RecordServiceStateRequest
-	10, // 70: dealercare.customer.v1.ArchiveService.CreateCustomer:output_type -> dealercare.customer.v1.Customer
-	10, // 71: dealercare.customer.v1.ArchiveService.GetCustomer:output_type -> dealercare.customer.v1.Customer
-	14, // 72: dealercare.customer.v1.ArchiveService.ListCustomers:output_type -> dealercare.customer.v1.ListCustomersResponse
-	10, // 73: dealercare.customer.v1.ArchiveService.UpdateCustomer:output_type -> dealercare.customer.v1.Customer
-	10, // 74: dealercare.customer.v1.ArchiveService.UpdateConsent:output_type -> dealercare.customer.v1.Customer
-	17, // 75: dealercare.customer.v1.ArchiveService.AdjustLoyaltyPoints:output_type -> dealercare.customer.v1.LoyaltyTransaction
-	20, // 76: dealercare.customer.v1.ArchiveService.ListLoyaltyTransactions:output_type -> dealercare.customer.v1.ListLoyaltyTransactionsResponse
-	23, // 77: dealercare.customer.v1.ArchiveService.ListDuplicateCustomers:output_type -> dealercare.customer.v1.ListDuplicateCustomersResponse
-	10, // 78: dealercare.customer.v1.ArchiveService.MergeCustomers:output_type -> dealercare.customer.v1.Customer
-	26, // 79: dealercare.customer.v1.ArchiveService.ListArchiveProblems:output_type -> dealercare.customer.v1.ListArchiveProblemsResponse
-	27, // 80: dealercare.customer.v1.ArchiveService.CreateVehicle:output_type -> dealercare.customer.v1.Vehicle
-	27, // 81: dealercare.customer.v1.ArchiveService.GetVehicle:output_type -> dealercare.customer.v1.Vehicle
-	31, // 82: dealercare.customer.v1.ArchiveService.ListVehicles:output_type -> dealercare.customer.v1.ListVehiclesResponse
-	27, // 83: dealercare.customer.v1.ArchiveService.UpdateVehicle:output_type -> dealercare.customer.v1.Vehicle
-	35, // 84: dealercare.customer.v1.ArchiveService.ListMileageReadings:output_type -> dealercare.customer.v1.ListMileageReadingsResponse
-	36, // 85: dealercare.customer.v1.ArchiveService.CreateRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
-	36, // 86: dealercare.customer.v1.ArchiveService.GetRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
-	40, // 87: dealercare.customer.v1.ArchiveService.ListRepairOrders:output_type -> dealercare.customer.v1.ListRepairOrdersResponse
-	36, // 88: dealercare.customer.v1.ArchiveService.CloseRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
-	42, // 89: dealercare.customer.v1.ArchiveService.CreateSale:output_type -> dealercare.customer.v1.Sale
-	42, // 90: dealercare.customer.v1.ArchiveService.GetSale:output_type -> dealercare.customer.v1.Sale
-	46, // 91: dealercare.customer.v1.ArchiveService.ListSales:output_type -> dealercare.customer.v1.ListSalesResponse
-	49, // 92: dealercare.customer.v1.VehicleStateService.RecordServiceState:output_type -> dealercare.customer.v1.RecordServiceStateResponse
-	70, // [70:93] is the sub-list for method output_type
-	47, // [47:70] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	50, // 12: dealercare.customer.v1.Customer.churn_risk_since:type_name -> google.protobuf.Timestamp
+	10, // 13: dealercare.customer.v1.CreateCustomerRequest.customer:type_name -> dealercare.customer.v1.Customer
+	3,  // 14: dealercare.customer.v1.ListCustomersRequest.tier:type_name -> dealercare.customer.v1.CustomerTier
+	10, // 15: dealercare.customer.v1.ListCustomersResponse.customers:type_name -> dealercare.customer.v1.Customer
+	10, // 16: dealercare.customer.v1.UpdateCustomerRequest.customer:type_name -> dealercare.customer.v1.Customer
+	51, // 17: dealercare.customer.v1.UpdateCustomerRequest.update_mask:type_name -> google.protobuf.FieldMask
+	8,  // 18: dealercare.customer.v1.UpdateConsentRequest.consent:type_name -> dealercare.customer.v1.Consent
+	50, // 19: dealercare.customer.v1.LoyaltyTransaction.create_time:type_name -> google.protobuf.Timestamp
+	17, // 20: dealercare.customer.v1.ListLoyaltyTransactionsResponse.transactions:type_name -> dealercare.customer.v1.LoyaltyTransaction
+	10, // 21: dealercare.customer.v1.DuplicateGroup.customers:type_name -> dealercare.customer.v1.Customer
+	21, // 22: dealercare.customer.v1.ListDuplicateCustomersResponse.groups:type_name -> dealercare.customer.v1.DuplicateGroup
+	10, // 23: dealercare.customer.v1.ListArchiveProblemsResponse.customers:type_name -> dealercare.customer.v1.Customer
+	50, // 24: dealercare.customer.v1.Vehicle.last_visit_time:type_name -> google.protobuf.Timestamp
+	50, // 25: dealercare.customer.v1.Vehicle.create_time:type_name -> google.protobuf.Timestamp
+	50, // 26: dealercare.customer.v1.Vehicle.churn_risk_since:type_name -> google.protobuf.Timestamp
+	27, // 27: dealercare.customer.v1.CreateVehicleRequest.vehicle:type_name -> dealercare.customer.v1.Vehicle
+	27, // 28: dealercare.customer.v1.ListVehiclesResponse.vehicles:type_name -> dealercare.customer.v1.Vehicle
+	27, // 29: dealercare.customer.v1.UpdateVehicleRequest.vehicle:type_name -> dealercare.customer.v1.Vehicle
+	51, // 30: dealercare.customer.v1.UpdateVehicleRequest.update_mask:type_name -> google.protobuf.FieldMask
+	50, // 31: dealercare.customer.v1.MileageReading.read_time:type_name -> google.protobuf.Timestamp
+	5,  // 32: dealercare.customer.v1.MileageReading.source:type_name -> dealercare.customer.v1.MileageSource
+	33, // 33: dealercare.customer.v1.ListMileageReadingsResponse.readings:type_name -> dealercare.customer.v1.MileageReading
+	6,  // 34: dealercare.customer.v1.RepairOrder.type:type_name -> dealercare.customer.v1.RepairOrderType
+	7,  // 35: dealercare.customer.v1.RepairOrder.state:type_name -> dealercare.customer.v1.RepairOrderState
+	50, // 36: dealercare.customer.v1.RepairOrder.open_time:type_name -> google.protobuf.Timestamp
+	50, // 37: dealercare.customer.v1.RepairOrder.close_time:type_name -> google.protobuf.Timestamp
+	36, // 38: dealercare.customer.v1.CreateRepairOrderRequest.repair_order:type_name -> dealercare.customer.v1.RepairOrder
+	36, // 39: dealercare.customer.v1.ListRepairOrdersResponse.repair_orders:type_name -> dealercare.customer.v1.RepairOrder
+	50, // 40: dealercare.customer.v1.CloseRepairOrderRequest.close_time:type_name -> google.protobuf.Timestamp
+	50, // 41: dealercare.customer.v1.Sale.delivered_time:type_name -> google.protobuf.Timestamp
+	50, // 42: dealercare.customer.v1.Sale.create_time:type_name -> google.protobuf.Timestamp
+	42, // 43: dealercare.customer.v1.CreateSaleRequest.sale:type_name -> dealercare.customer.v1.Sale
+	42, // 44: dealercare.customer.v1.ListSalesResponse.sales:type_name -> dealercare.customer.v1.Sale
+	50, // 45: dealercare.customer.v1.RecordServiceStateRequest.last_visit_time:type_name -> google.protobuf.Timestamp
+	48, // 46: dealercare.customer.v1.RecordServiceStateRequest.readings:type_name -> dealercare.customer.v1.VisitReading
+	50, // 47: dealercare.customer.v1.VisitReading.read_time:type_name -> google.protobuf.Timestamp
+	5,  // 48: dealercare.customer.v1.VisitReading.source:type_name -> dealercare.customer.v1.MileageSource
+	11, // 49: dealercare.customer.v1.ArchiveService.CreateCustomer:input_type -> dealercare.customer.v1.CreateCustomerRequest
+	12, // 50: dealercare.customer.v1.ArchiveService.GetCustomer:input_type -> dealercare.customer.v1.GetCustomerRequest
+	13, // 51: dealercare.customer.v1.ArchiveService.ListCustomers:input_type -> dealercare.customer.v1.ListCustomersRequest
+	15, // 52: dealercare.customer.v1.ArchiveService.UpdateCustomer:input_type -> dealercare.customer.v1.UpdateCustomerRequest
+	16, // 53: dealercare.customer.v1.ArchiveService.UpdateConsent:input_type -> dealercare.customer.v1.UpdateConsentRequest
+	18, // 54: dealercare.customer.v1.ArchiveService.AdjustLoyaltyPoints:input_type -> dealercare.customer.v1.AdjustLoyaltyPointsRequest
+	19, // 55: dealercare.customer.v1.ArchiveService.ListLoyaltyTransactions:input_type -> dealercare.customer.v1.ListLoyaltyTransactionsRequest
+	22, // 56: dealercare.customer.v1.ArchiveService.ListDuplicateCustomers:input_type -> dealercare.customer.v1.ListDuplicateCustomersRequest
+	24, // 57: dealercare.customer.v1.ArchiveService.MergeCustomers:input_type -> dealercare.customer.v1.MergeCustomersRequest
+	25, // 58: dealercare.customer.v1.ArchiveService.ListArchiveProblems:input_type -> dealercare.customer.v1.ListArchiveProblemsRequest
+	28, // 59: dealercare.customer.v1.ArchiveService.CreateVehicle:input_type -> dealercare.customer.v1.CreateVehicleRequest
+	29, // 60: dealercare.customer.v1.ArchiveService.GetVehicle:input_type -> dealercare.customer.v1.GetVehicleRequest
+	30, // 61: dealercare.customer.v1.ArchiveService.ListVehicles:input_type -> dealercare.customer.v1.ListVehiclesRequest
+	32, // 62: dealercare.customer.v1.ArchiveService.UpdateVehicle:input_type -> dealercare.customer.v1.UpdateVehicleRequest
+	34, // 63: dealercare.customer.v1.ArchiveService.ListMileageReadings:input_type -> dealercare.customer.v1.ListMileageReadingsRequest
+	37, // 64: dealercare.customer.v1.ArchiveService.CreateRepairOrder:input_type -> dealercare.customer.v1.CreateRepairOrderRequest
+	38, // 65: dealercare.customer.v1.ArchiveService.GetRepairOrder:input_type -> dealercare.customer.v1.GetRepairOrderRequest
+	39, // 66: dealercare.customer.v1.ArchiveService.ListRepairOrders:input_type -> dealercare.customer.v1.ListRepairOrdersRequest
+	41, // 67: dealercare.customer.v1.ArchiveService.CloseRepairOrder:input_type -> dealercare.customer.v1.CloseRepairOrderRequest
+	43, // 68: dealercare.customer.v1.ArchiveService.CreateSale:input_type -> dealercare.customer.v1.CreateSaleRequest
+	44, // 69: dealercare.customer.v1.ArchiveService.GetSale:input_type -> dealercare.customer.v1.GetSaleRequest
+	45, // 70: dealercare.customer.v1.ArchiveService.ListSales:input_type -> dealercare.customer.v1.ListSalesRequest
+	47, // 71: dealercare.customer.v1.VehicleStateService.RecordServiceState:input_type -> dealercare.customer.v1.RecordServiceStateRequest
+	10, // 72: dealercare.customer.v1.ArchiveService.CreateCustomer:output_type -> dealercare.customer.v1.Customer
+	10, // 73: dealercare.customer.v1.ArchiveService.GetCustomer:output_type -> dealercare.customer.v1.Customer
+	14, // 74: dealercare.customer.v1.ArchiveService.ListCustomers:output_type -> dealercare.customer.v1.ListCustomersResponse
+	10, // 75: dealercare.customer.v1.ArchiveService.UpdateCustomer:output_type -> dealercare.customer.v1.Customer
+	10, // 76: dealercare.customer.v1.ArchiveService.UpdateConsent:output_type -> dealercare.customer.v1.Customer
+	17, // 77: dealercare.customer.v1.ArchiveService.AdjustLoyaltyPoints:output_type -> dealercare.customer.v1.LoyaltyTransaction
+	20, // 78: dealercare.customer.v1.ArchiveService.ListLoyaltyTransactions:output_type -> dealercare.customer.v1.ListLoyaltyTransactionsResponse
+	23, // 79: dealercare.customer.v1.ArchiveService.ListDuplicateCustomers:output_type -> dealercare.customer.v1.ListDuplicateCustomersResponse
+	10, // 80: dealercare.customer.v1.ArchiveService.MergeCustomers:output_type -> dealercare.customer.v1.Customer
+	26, // 81: dealercare.customer.v1.ArchiveService.ListArchiveProblems:output_type -> dealercare.customer.v1.ListArchiveProblemsResponse
+	27, // 82: dealercare.customer.v1.ArchiveService.CreateVehicle:output_type -> dealercare.customer.v1.Vehicle
+	27, // 83: dealercare.customer.v1.ArchiveService.GetVehicle:output_type -> dealercare.customer.v1.Vehicle
+	31, // 84: dealercare.customer.v1.ArchiveService.ListVehicles:output_type -> dealercare.customer.v1.ListVehiclesResponse
+	27, // 85: dealercare.customer.v1.ArchiveService.UpdateVehicle:output_type -> dealercare.customer.v1.Vehicle
+	35, // 86: dealercare.customer.v1.ArchiveService.ListMileageReadings:output_type -> dealercare.customer.v1.ListMileageReadingsResponse
+	36, // 87: dealercare.customer.v1.ArchiveService.CreateRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
+	36, // 88: dealercare.customer.v1.ArchiveService.GetRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
+	40, // 89: dealercare.customer.v1.ArchiveService.ListRepairOrders:output_type -> dealercare.customer.v1.ListRepairOrdersResponse
+	36, // 90: dealercare.customer.v1.ArchiveService.CloseRepairOrder:output_type -> dealercare.customer.v1.RepairOrder
+	42, // 91: dealercare.customer.v1.ArchiveService.CreateSale:output_type -> dealercare.customer.v1.Sale
+	42, // 92: dealercare.customer.v1.ArchiveService.GetSale:output_type -> dealercare.customer.v1.Sale
+	46, // 93: dealercare.customer.v1.ArchiveService.ListSales:output_type -> dealercare.customer.v1.ListSalesResponse
+	49, // 94: dealercare.customer.v1.VehicleStateService.RecordServiceState:output_type -> dealercare.customer.v1.RecordServiceStateResponse
+	72, // [72:95] is the sub-list for method output_type
+	49, // [49:72] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_customer_v1_archive_proto_init() }

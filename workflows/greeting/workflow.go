@@ -1,0 +1,148 @@
+package greeting
+
+import (
+	"context"
+	"time"
+
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
+	"github.com/dealercare/dealercare/pkg/calendar"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// The one holiday-greeting workflow of the network.
+const (
+	WorkflowID   = "greetings/holidays"
+	WorkflowType = "HolidayGreetings"
+	// QueryNext returns the Occurrence it waits for.
+	QueryNext = "next"
+)
+
+// Defaults of Input.
+const (
+	// DefaultLead: a holiday's greeting is scheduled a month ahead, so HQ
+	// sees it (and may edit or cancel it) well before it goes.
+	DefaultLead = 30 * 24 * time.Hour
+	DefaultHour = 10
+	DefaultZone = "Asia/Shanghai"
+)
+
+// Input of HolidayGreetings; ContinueAsNew carries After.
+type Input struct {
+	// After: holidays whose greeting starts after this (the last one
+	// scheduled); zero: now.
+	After time.Time     `json:"after,omitzero"`
+	Lead  time.Duration `json:"lead,omitempty"`
+	Hour  int           `json:"hour,omitempty"`
+	Zone  string        `json:"zone,omitempty"`
+}
+
+// Register registers the workflow and its activities on w (the campaign
+// task queue's worker).
+func Register(w worker.Worker, client campaignv1.CampaignWorkflowServiceClient) {
+	register(w, &Activities{Campaigns: client})
+}
+
+type registry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	RegisterActivity(a any)
+}
+
+func register(r registry, a *Activities) {
+	r.RegisterWorkflowWithOptions(HolidayGreetings, workflow.RegisterOptions{Name: WorkflowType})
+	r.RegisterActivity(a)
+}
+
+var activityOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        10 * time.Minute,
+		NonRetryableErrorTypes: []string{ErrTypeRejected},
+	},
+}
+
+// HolidayGreetings waits for the next holiday's lead time, has its
+// greeting scheduled, and continues as new for the one after. A timer,
+// not cron: the wait survives restarts, and a worker down at the time
+// schedules the greeting when it is back.
+func HolidayGreetings(ctx workflow.Context, in Input) error {
+	if in.Lead <= 0 {
+		in.Lead = DefaultLead
+	}
+	if in.Hour <= 0 || in.Hour > 23 {
+		in.Hour = DefaultHour
+	}
+	if in.Zone == "" {
+		in.Zone = DefaultZone
+	}
+	actx := workflow.WithActivityOptions(ctx, activityOptions)
+	var a *Activities
+	after := in.After
+	if now := workflow.Now(ctx); after.Before(now) {
+		after = now
+	}
+	var next Occurrence
+	if err := workflow.ExecuteActivity(actx, a.NextHoliday, NextInput{After: after, Zone: in.Zone, Hour: in.Hour}).Get(ctx, &next); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryNext, func() (Occurrence, error) { return next, nil }); err != nil {
+		return err
+	}
+	if d := next.At.Add(-in.Lead).Sub(workflow.Now(ctx)); d > 0 {
+		if err := workflow.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+	var id string
+	if err := workflow.ExecuteActivity(actx, a.ScheduleGreeting, next).Get(ctx, &id); err != nil {
+		return err
+	}
+	workflow.GetLogger(ctx).Info("holiday greeting scheduled", "holiday", next.Key, "date", next.Date, "campaign", id)
+	in.After = next.At
+	return workflow.NewContinueAsNewError(ctx, WorkflowType, in)
+}
+
+// Activities compute the calendar and call the campaign service.
+type Activities struct {
+	Campaigns campaignv1.CampaignWorkflowServiceClient
+}
+
+// ErrTypeRejected: the campaign service refused the greeting for good.
+const ErrTypeRejected = "GreetingRejected"
+
+// NextInput asks for the first holiday whose greeting starts after After.
+type NextInput struct {
+	After time.Time `json:"after"`
+	Zone  string    `json:"zone"`
+	Hour  int       `json:"hour"`
+}
+
+// NextHoliday computes the next occurrence (an activity: the lunar
+// calendar's library stays out of the workflow's deterministic code).
+func (a *Activities) NextHoliday(_ context.Context, in NextInput) (*Occurrence, error) {
+	next := Next(in.After, calendar.Zone(in.Zone), in.Hour)
+	if len(next) == 0 {
+		return nil, temporal.NewNonRetryableApplicationError("no holiday within a year", ErrTypeRejected, nil)
+	}
+	return &next[0], nil
+}
+
+// ScheduleGreeting has the campaign service ensure the holiday's greeting
+// campaign (idempotent) and returns its id.
+func (a *Activities) ScheduleGreeting(ctx context.Context, o Occurrence) (string, error) {
+	c, err := a.Campaigns.EnsureHolidayGreeting(ctx, &campaignv1.EnsureHolidayGreetingRequest{Holiday: o.Key, Name: o.Name, Date: o.Date,
+		StartTime: timestamppb.New(o.At)})
+	switch status.Code(err) {
+	case codes.OK:
+		return c.GetId(), nil
+	case codes.InvalidArgument, codes.PermissionDenied, codes.NotFound, codes.Unauthenticated, codes.FailedPrecondition:
+		return "", temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, nil)
+	}
+	return "", err
+}
