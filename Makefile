@@ -127,6 +127,7 @@ IMAGES += complaint=services/complaint/cmd/complaint
 IMAGES += callback=services/callback/cmd/callback
 IMAGES += evaluation=services/evaluation/cmd/evaluation
 IMAGES += campaign=services/campaign/cmd/campaign
+IMAGES += campaign-provider=services/campaign/cmd/campaign-provider
 IMAGES += gateway=services/gateway/cmd/gateway
 IMAGES += worker=workflows/cmd/worker
 IMAGES += temporal-setup=workflows/cmd/temporal-setup
