@@ -35,6 +35,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -186,6 +187,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}),
 		runtime.WithMetadata(middleware.ForwardRequestID),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithMiddlewares(routeLabel),
 	)
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		customerv1.RegisterDealerNetworkServiceHandler,
@@ -473,4 +475,19 @@ func (m *Main) Close() error {
 		m.pool.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// routeLabel adds the matched route's pattern (/v1/dealers/{dealer}/...,
+// never the path with its ids) as the "route" attribute of otelhttp's
+// request metrics (http.server.request.duration: rate, errors and latency
+// per route; deploy/monitoring).
+func routeLabel(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if pat, ok := runtime.HTTPPattern(r.Context()); ok {
+			if l, ok := otelhttp.LabelerFromContext(r.Context()); ok {
+				l.Add(attribute.String("route", r.Method+" "+pat.String()))
+			}
+		}
+		next(w, r, params)
+	}
 }

@@ -123,9 +123,13 @@ func TestLintAndKubeconform(t *testing.T) {
 			if err := os.WriteFile(manifest, []byte(render(t, f, "dealercare")), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			// Kubernetes' own kinds, then the prometheus-operator's
+			// (ServiceMonitor, PrometheusRule) from its CRDs.
 			schemas := filepath.Join(filepath.Dir(bin(t, "kubeconform")), "kube-schemas")
+			crdSchemas := filepath.Join(filepath.Dir(bin(t, "kubeconform")), "crd-schemas")
 			out, err = run(t, bin(t, "kubeconform"), "-strict", "-summary", "-output", "text",
-				"-schema-location", schemas+"/{{ .ResourceKind }}{{ .KindSuffix }}.json", manifest)
+				"-schema-location", schemas+"/{{ .ResourceKind }}{{ .KindSuffix }}.json",
+				"-schema-location", crdSchemas+"/{{ .ResourceKind }}{{ .KindSuffix }}.json", manifest)
 			if err != nil || !strings.Contains(out, "Invalid: 0, Errors: 0, Skipped: 0") {
 				t.Fatalf("kubeconform: %v\n%s", err, out)
 			}
@@ -140,6 +144,12 @@ func TestBadValuesRefused(t *testing.T) {
 		{filepath.Join(root, "deploy", "values-prod.yaml"), "customer.replicas=-1", "/customer/replicas"},
 		{filepath.Join(root, "deploy", "values-prod.yaml"), "database.maxConns=5", "database.maxConns (5) must be at least customer.import.workers × customer.import.writers + 2 (10)"},
 		{filepath.Join(root, "deploy", "values-prod.yaml"), "serviceToken.secretName=", "serviceToken.secretName is required"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "campaign.providers.secretName=", "campaign.providers.secretName is required"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "campaign.providers.smtpAddr=", "campaign.providers.smtpAddr is required"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "campaign.providers.smsURL=sms.example.com", "/campaign/providers/smsURL"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "campaign.providers.egress[0].cidrs[0]=everywhere", "/campaign/providers/egress/0/cidrs/0"},
+		{filepath.Join(root, "deploy", "values-dev.yaml"), "campaign.enabled=false,gateway.targets={customer},worker.targets={customer}", "campaign-provider.enabled needs campaign.enabled"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "prometheusRule.enabled=notabool", "/prometheusRule/enabled"},
 	} {
 		args := []string{"template", "dealercare", chart, "--kube-version", kubeVersion, "-f", c.file}
 		if c.args != "" {
@@ -152,11 +162,34 @@ func TestBadValuesRefused(t *testing.T) {
 	}
 }
 
+// TestRulesCopy: the chart's PrometheusRule carries deploy/monitoring's
+// alert rules; the chart can only read files inside it, so it holds a copy.
+func TestRulesCopy(t *testing.T) {
+	a, err := os.ReadFile(filepath.Join(root, "deploy", "monitoring", "dealercare-rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(chart, "files", "dealercare-rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("charts/dealercare/files/dealercare-rules.yaml differs from deploy/monitoring/dealercare-rules.yaml: cp deploy/monitoring/dealercare-rules.yaml charts/dealercare/files/")
+	}
+}
+
 // TestAdmission creates every object of every deploy/ values file (hooks
 // included) on a real kube-apiserver, in a namespace whose PodSecurity
 // level is restricted, so admission accepts each pod template.
 func TestAdmission(t *testing.T) {
-	env := &envtest.Environment{BinaryAssetsDirectory: filepath.Dir(bin(t, "kube-apiserver"))}
+	// The prometheus-operator CRDs (bin/crds, make chart-tools) are
+	// created first, so the ServiceMonitor and PrometheusRule are too.
+	crds := filepath.Join(filepath.Dir(bin(t, "kube-apiserver")), "crds")
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: filepath.Dir(bin(t, "kube-apiserver")),
+		CRDDirectoryPaths:     []string{crds},
+		ErrorIfCRDPathMissing: true,
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		t.Fatalf("start kube-apiserver and etcd: %v", err)
