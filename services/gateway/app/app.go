@@ -243,7 +243,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	api = middleware.UTF8()(api)
 	api = middleware.LogPrincipal()(api)
-	root.Handle("/v1/", m.authenticate(verifier, api))
+	root.Handle("/v1/", routeFallback(m.authenticate(verifier, api)))
 
 	var h http.Handler = root
 	if m.Config.CORS.Enabled() {
@@ -490,4 +490,23 @@ func routeLabel(next runtime.HandlerFunc) runtime.HandlerFunc {
 		}
 		next(w, r, params)
 	}
+}
+
+// routeFallback labels the requests /v1/ answers before a route matched
+// (authentication, the dealer-path guard, the rate limit, no such route)
+// as "<method> /v1/*", so they are counted and never by their raw path.
+func routeFallback(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		l, ok := otelhttp.LabelerFromContext(r.Context())
+		if !ok {
+			return
+		}
+		for _, a := range l.Get() {
+			if a.Key == "route" {
+				return
+			}
+		}
+		l.Add(attribute.String("route", r.Method+" /v1/*"))
+	})
 }
