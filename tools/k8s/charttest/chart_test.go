@@ -310,6 +310,9 @@ func TestNoDrift(t *testing.T) {
 func drift(t *testing.T, manifest string, deployments *int) []string {
 	var problems []string
 	for _, o := range objects(t, manifest) {
+		if o.GetKind() != "Deployment" && o.GetKind() != "Job" {
+			continue
+		}
 		raw, err := o.MarshalJSON()
 		if err != nil {
 			t.Fatal(err)
