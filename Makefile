@@ -154,13 +154,14 @@ IMAGES += complaint=services/complaint/cmd/complaint
 IMAGES += callback=services/callback/cmd/callback
 IMAGES += evaluation=services/evaluation/cmd/evaluation
 IMAGES += campaign=services/campaign/cmd/campaign
+IMAGES += campaign-provider=services/campaign/cmd/campaign-provider
 IMAGES += gateway=services/gateway/cmd/gateway
 IMAGES += worker=workflows/cmd/worker
 IMAGES += temporal-setup=workflows/cmd/temporal-setup
 
 # helm and kubeconform (tools/helm: k8s.io v0.37), kube-apiserver and etcd
 # (tools/k8s: k8s.io/kubernetes v1.36.3), the image builder; cached in bin/.
-CHART_TOOLS := $(BIN)/helm $(BIN)/kubeconform $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/imagebuild $(BIN)/kube-schemas/.done
+CHART_TOOLS := $(BIN)/helm $(BIN)/kubeconform $(BIN)/kube-apiserver $(BIN)/etcd $(BIN)/imagebuild $(BIN)/kube-schemas/.done $(BIN)/crd-schemas/.done
 chart-tools: $(CHART_TOOLS)
 
 $(BIN)/helm: tools/helm/go.mod
@@ -178,6 +179,15 @@ $(BIN)/imagebuild: tools/k8s/go.mod $(wildcard tools/k8s/images/*.go tools/k8s/c
 # api/openapi-spec (in the module cache of tools/k8s).
 $(BIN)/kube-schemas/.done: tools/k8s/go.mod $(wildcard tools/k8s/cmd/kubeschema/*.go)
 	cd tools/k8s && GOWORK=off go run ./cmd/kubeschema -out $(BIN)/kube-schemas
+	touch $@
+
+# The prometheus-operator CRDs the chart's ServiceMonitor and PrometheusRule
+# need, from that module's zip on the Go module proxy (bin/crds, created on
+# the test API server), and their strict kubeconform schemas (bin/crd-schemas).
+PROMETHEUS_OPERATOR := github.com/prometheus-operator/prometheus-operator@v0.94.0
+PROMETHEUS_CRDS := example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml,example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml
+$(BIN)/crd-schemas/.done: tools/k8s/go.mod $(wildcard tools/k8s/cmd/kubeschema/*.go)
+	cd tools/k8s && GOWORK=off go run ./cmd/kubeschema -crd-module $(PROMETHEUS_OPERATOR) -crd-files $(PROMETHEUS_CRDS) -crds $(BIN)/crds -out $(BIN)/crd-schemas
 	touch $@
 
 # The Temporal setup hook's program (namespace, search attributes).

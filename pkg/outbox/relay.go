@@ -225,6 +225,8 @@ func (r *Relay) Run(ctx context.Context) error {
 	wg.Go(func() { r.listen(ctx, s, wake) })
 
 	st := &runState{window: 1}
+	st.metrics = r.newRelayMetrics(s)
+	defer st.metrics.close()
 	var failures int // consecutive failed batches
 	var lastPurge time.Time
 	for {
@@ -283,6 +285,8 @@ type runState struct {
 	// (and the rest of the batch is postponed without each waiting out
 	// SignalTimeout); it doubles with each success up to Concurrency.
 	window int
+	// metrics records delivery lag (and observes the pending gauges).
+	metrics *relayMetrics
 }
 
 type queueKind int
@@ -319,7 +323,9 @@ func (r *Relay) deliverBatch(ctx context.Context, s settings, st *runState) (bat
 	// already made when shutdown starts are recorded instead of repeated.
 	dbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxBatchTime+s.signalTimeout+dbGrace)
 	defer cancel()
+	var delivered []*claimed
 	err := postgres.InTx(dbCtx, r.Pool, postgres.AllDealers(), func(tx pgx.Tx) error {
+		delivered = nil
 		events, err := r.claim(dbCtx, tx, s, st)
 		if err != nil {
 			return err
@@ -333,8 +339,12 @@ func (r *Relay) deliverBatch(ctx context.Context, s settings, st *runState) (bat
 		if err := markDelivered(dbCtx, tx, s, out.delivered); err != nil {
 			return err
 		}
+		delivered = out.delivered
 		return markFailed(dbCtx, tx, s, out.failed, out.errs)
 	})
+	if err == nil {
+		st.metrics.delivered(ctx, delivered)
+	}
 	if err != nil {
 		if _, ok := errors.AsType[*crashError](err); ok {
 			return res, err

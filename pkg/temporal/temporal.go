@@ -55,6 +55,10 @@ func Options(c Config, log *slog.Logger) (client.Options, error) {
 		Logger:        tlog.NewStructuredLogger(log.With("component", "temporal")),
 		DataConverter: converter.GetDefaultDataConverter(),
 		Interceptors:  []interceptor.ClientInterceptor{tracer},
+		// The SDK's own metrics (temporal_workflow_task_schedule_to_start_latency,
+		// temporal_activity_schedule_to_start_latency, ...) through the
+		// process's OpenTelemetry meter provider (pkg/telemetry).
+		MetricsHandler: opentelemetry.NewMetricsHandler(opentelemetry.MetricsHandlerOptions{}),
 	}, nil
 }
 

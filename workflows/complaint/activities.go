@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
@@ -11,6 +12,9 @@ import (
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"github.com/dealercare/dealercare/workflows/network"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -141,8 +145,26 @@ func (a *Activities) RecordClockEvent(ctx context.Context, in RecordInput) (*Rec
 	if err != nil {
 		return nil, classify(err, "record %s of complaint %s", in.Key, in.Complaint)
 	}
+	if res.GetRecorded() {
+		// Lateness: how long after its due instant a threshold was
+		// recorded (once, by the call that recorded it).
+		escalationLateness().Record(ctx, time.Since(in.Time).Seconds(),
+			metric.WithAttributes(attribute.String("kind", in.Kind), attribute.Int("level", in.Level)))
+	}
 	return &RecordResult{Recorded: res.GetRecorded()}, nil
 }
+
+// MetricEscalationLateness is the histogram of how late complaint clock
+// events (warnings, breaches, escalations) are recorded after they fell
+// due; Prometheus: dealercare_escalation_lateness_seconds.
+const MetricEscalationLateness = "dealercare.escalation.lateness"
+
+var escalationLateness = sync.OnceValue(func() metric.Float64Histogram {
+	h, _ := otel.Meter("dealercare/complaint").Float64Histogram(MetricEscalationLateness, metric.WithUnit("s"),
+		metric.WithDescription("Time from a complaint threshold's due instant to its record (kind: warning, breached, escalated)."),
+		metric.WithExplicitBucketBoundaries(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900))
+	return h
+})
 
 // Deadlines are the complaint's deadlines as the workflow counts them; a
 // zero time is none.

@@ -8,6 +8,10 @@
 {{- $facts := include "dealercare.components" $root | fromYaml -}}
 - name: {{ $f.addrVar }}
   value: {{ printf ":%v" $f.port | quote }}
+{{- range $f.extraPorts }}
+- name: {{ .addrVar }}
+  value: {{ printf ":%v" .port | quote }}
+{{- end }}
 - name: LOG_LEVEL
   value: {{ $v.logLevel | quote }}
 {{- if $v.otel.endpoint }}
@@ -16,7 +20,7 @@
 - name: OTEL_EXPORTER_OTLP_INSECURE
   value: {{ $v.otel.insecure | quote }}
 {{- end }}
-{{- if ne $name "worker" }}
+{{- if $f.drain }}
 - name: SHUTDOWN_TIMEOUT
   value: {{ printf "%vs" $v.shutdownTimeoutSeconds | quote }}
 {{- end }}
@@ -78,6 +82,45 @@
   value: {{ $c.import.workers | quote }}
 - name: IMPORT_WRITERS
   value: {{ $c.import.writers | quote }}
+{{- end }}
+{{- if or (eq $name "campaign") (eq $name "campaign-provider") }}
+{{- /* Channel credentials: keys of one existing Secret (campaign.providers). */}}
+{{- $p := $v.campaign.providers }}
+{{- $optional := list "SMTP_USERNAME" "SMTP_PASSWORD" }}
+{{- $vars := dict "SMS_API_KEY" $p.keys.smsAPIKey "SMS_API_SECRET" $p.keys.smsAPISecret "WECHAT_APP_ID" $p.keys.wechatAppID "WECHAT_APP_SECRET" $p.keys.wechatAppSecret "CAMPAIGN_RECEIPTS_SECRET" $p.keys.receiptsSecret }}
+{{- if eq $name "campaign" }}{{- $_ := set $vars "SMTP_USERNAME" $p.keys.smtpUsername }}{{- $_ := set $vars "SMTP_PASSWORD" $p.keys.smtpPassword }}{{- end }}
+{{- range $var, $key := $vars }}
+- name: {{ $var }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $p.secretName }}
+      key: {{ $key }}
+      {{- if has $var $optional }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- if eq $name "campaign" }}
+{{- $p := $c.providers }}
+{{- $rec := "" }}
+{{- if (index $v "campaign-provider").enabled }}{{- $rec = include "dealercare.componentName" (dict "root" $root "name" "campaign-provider") }}{{- end }}
+- name: SMS_GATEWAY_URL
+  value: {{ $p.smsURL | default (printf "http://%s:%v" $rec (index $facts "campaign-provider").port) | quote }}
+- name: SMS_SIGN_NAME
+  value: {{ $p.smsSignName | quote }}
+- name: WECHAT_API_URL
+  value: {{ $p.wechatURL | default (printf "http://%s:%v" $rec (index $facts "campaign-provider").port) | quote }}
+- name: SMTP_ADDR
+  value: {{ $p.smtpAddr | default (printf "%s:%v" $rec (index (index $facts "campaign-provider").extraPorts 0).port) | quote }}
+- name: SMTP_FROM
+  value: {{ $p.smtpFrom | quote }}
+{{- end }}
+{{- if eq $name "campaign-provider" }}
+{{- $receipts := first (index $facts "campaign").extraPorts }}
+- name: PROVIDER_RECEIPT_URL
+  value: {{ printf "http://%s:%v/v1/receipts" (include "dealercare.componentName" (dict "root" $root "name" "campaign")) $receipts.port | quote }}
+- name: PROVIDER_DELAY
+  value: {{ $c.delay | quote }}
 {{- end }}
 {{- range $var, $val := $c.extraEnv }}
 - name: {{ $var }}

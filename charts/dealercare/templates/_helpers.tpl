@@ -52,22 +52,25 @@ against each program's --help): kind grpc (grpc.health.v1 on port) or http
 (/livez, /healthz); addrVar the listen variable; targetVar how callers name
 it; schema: has `migrate`; token: reads SERVICE_TOKEN_FILE; relay: outbox
 relay to Temporal; database: DATABASE_URL; auth: verifies tokens; temporal:
-talks to Temporal.
+talks to Temporal; drain: reads SHUTDOWN_TIMEOUT (others drain in 5 s);
+extraPorts: more listeners (name, port, addrVar). campaign-provider is the
+recording provider, a dev/test tool (off unless a dev values file turns it on).
 */}}
 {{- define "dealercare.components" -}}
-customer:   {kind: grpc, port: 9101, addrVar: CUSTOMER_GRPC_ADDR, targetVar: CUSTOMER_GRPC_TARGET, schema: true, token: false, relay: true, database: true, auth: true, temporal: true}
-complaint:  {kind: grpc, port: 9103, addrVar: COMPLAINT_GRPC_ADDR, targetVar: COMPLAINT_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true}
-callback:   {kind: grpc, port: 9102, addrVar: CALLBACK_GRPC_ADDR, targetVar: CALLBACK_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true}
-evaluation: {kind: grpc, port: 9104, addrVar: EVALUATION_GRPC_ADDR, targetVar: EVALUATION_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true}
-campaign:   {kind: grpc, port: 9105, addrVar: CAMPAIGN_GRPC_ADDR, targetVar: CAMPAIGN_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true}
-gateway:    {kind: http, port: 8080, addrVar: GATEWAY_HTTP_ADDR, schema: true, token: false, relay: false, database: true, auth: true, temporal: false, liveness: /livez, readiness: /healthz}
-worker:     {kind: http, port: 9190, addrVar: WORKER_HEALTH_ADDR, schema: false, token: true, relay: false, database: false, auth: false, temporal: true, liveness: /livez, readiness: /healthz}
+customer:   {kind: grpc, port: 9101, addrVar: CUSTOMER_GRPC_ADDR, targetVar: CUSTOMER_GRPC_TARGET, schema: true, token: false, relay: true, database: true, auth: true, temporal: true, drain: true}
+complaint:  {kind: grpc, port: 9103, addrVar: COMPLAINT_GRPC_ADDR, targetVar: COMPLAINT_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true, drain: true}
+callback:   {kind: grpc, port: 9102, addrVar: CALLBACK_GRPC_ADDR, targetVar: CALLBACK_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true, drain: true}
+evaluation: {kind: grpc, port: 9104, addrVar: EVALUATION_GRPC_ADDR, targetVar: EVALUATION_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true, drain: true}
+campaign:   {kind: grpc, port: 9105, addrVar: CAMPAIGN_GRPC_ADDR, targetVar: CAMPAIGN_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true, drain: true, extraPorts: [{name: receipts, port: 9115, addrVar: CAMPAIGN_RECEIPTS_ADDR, appProtocol: http}]}
+gateway:    {kind: http, port: 8080, addrVar: GATEWAY_HTTP_ADDR, schema: true, token: false, relay: false, database: true, auth: true, temporal: false, drain: true, liveness: /livez, readiness: /healthz}
+worker:     {kind: http, port: 9190, addrVar: WORKER_HEALTH_ADDR, schema: false, token: true, relay: false, database: false, auth: false, temporal: true, drain: false, liveness: /livez, readiness: /healthz}
+campaign-provider: {kind: http, port: 9185, addrVar: PROVIDER_HTTP_ADDR, schema: false, token: false, relay: false, database: false, auth: false, temporal: false, drain: false, liveness: /livez, readiness: /healthz, extraPorts: [{name: smtp, port: 2525, addrVar: PROVIDER_SMTP_ADDR}]}
 {{- end -}}
 
 {{/* dealercare.enabled: the enabled components' names, as a YAML list, in a fixed order. */}}
 {{- define "dealercare.enabled" -}}
 {{- $out := list -}}
-{{- range $name := list "customer" "complaint" "callback" "evaluation" "campaign" "gateway" "worker" -}}
+{{- range $name := list "customer" "complaint" "callback" "evaluation" "campaign" "campaign-provider" "gateway" "worker" -}}
 {{- if (index $.Values $name).enabled -}}{{- $out = append $out $name -}}{{- end -}}
 {{- end -}}
 {{- toYaml $out -}}
@@ -88,7 +91,7 @@ worker:     {kind: http, port: 9190, addrVar: WORKER_HEALTH_ADDR, schema: false,
 {{/* The grace period a component needs: preStop, then its own drain, then 10 s. */}}
 {{- define "dealercare.grace" -}}
 {{- $drain := .root.Values.shutdownTimeoutSeconds -}}
-{{- if eq .name "worker" -}}{{- $drain = 5 -}}{{- end -}}
+{{- if not (index (include "dealercare.components" .root | fromYaml) .name).drain -}}{{- $drain = 5 -}}{{- end -}}
 {{- add .root.Values.preStopSeconds $drain 10 -}}
 {{- end -}}
 
@@ -125,6 +128,22 @@ seccompProfile:
 {{- else if and (gt (int $c.pdb.minAvailable) 0) (le (int $c.replicas) (int $c.pdb.minAvailable)) (gt (int $c.replicas) 1) -}}
 {{- fail (printf "%s.pdb.minAvailable (%v) must be below %s.replicas (%v), or no node drain can evict a pod" $name $c.pdb.minAvailable $name $c.replicas) -}}
 {{- end -}}
+{{- end -}}
+{{- $recorder := (index .Values "campaign-provider").enabled -}}
+{{- if and $recorder (not .Values.campaign.enabled) -}}{{- fail "campaign-provider.enabled needs campaign.enabled: the recording provider stands in for the campaign service's channel providers" -}}{{- end -}}
+{{- if .Values.campaign.enabled -}}
+{{- $p := .Values.campaign.providers -}}
+{{- if not $p.secretName -}}{{- fail "campaign.providers.secretName is required: the campaign service reads SMS_API_KEY, SMS_API_SECRET, WECHAT_APP_ID, WECHAT_APP_SECRET, SMTP_USERNAME, SMTP_PASSWORD and CAMPAIGN_RECEIPTS_SECRET from that Secret (campaign.providers.keys)" -}}{{- end -}}
+{{- if not $recorder -}}
+{{- range $k := list "smsURL" "wechatURL" "smtpAddr" -}}
+{{- if not (index $p $k) -}}{{- fail (printf "campaign.providers.%s is required: where the campaign service sends (or, in dev only, campaign-provider.enabled=true for the recording provider)" $k) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $k := list "smsURL" "wechatURL" -}}
+{{- $u := index $p $k -}}
+{{- if and $u (not (regexMatch "^https?://[^/]+" $u)) -}}{{- fail (printf "campaign.providers.%s: %q is not an http(s) URL" $k $u) -}}{{- end -}}
+{{- end -}}
+{{- if and $p.smtpAddr (not (regexMatch "^[^:/]+:[0-9]+$" $p.smtpAddr)) -}}{{- fail (printf "campaign.providers.smtpAddr: %q is not host:port" $p.smtpAddr) -}}{{- end -}}
 {{- end -}}
 {{- if .Values.customer.enabled -}}
 {{- $p := .Values.customer.pii -}}

@@ -35,6 +35,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -188,6 +189,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}}),
 		runtime.WithMetadata(middleware.ForwardRequestID),
 		runtime.WithErrorHandler(errorHandler),
+		runtime.WithMiddlewares(routeLabel),
 	)
 	for _, register := range []func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error{
 		customerv1.RegisterDealerNetworkServiceHandler,
@@ -252,7 +254,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	api = middleware.UTF8()(api)
 	api = middleware.LogPrincipal()(api)
-	root.Handle("/v1/", m.authenticate(verifier, api))
+	root.Handle("/v1/", routeFallback(m.authenticate(verifier, api)))
 
 	var h http.Handler = root
 	if m.Config.CORS.Enabled() {
@@ -484,4 +486,38 @@ func (m *Main) Close() error {
 		m.pool.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// routeLabel adds the matched route's pattern (/v1/dealers/{dealer}/...,
+// never the path with its ids) as the "route" attribute of otelhttp's
+// request metrics (http.server.request.duration: rate, errors and latency
+// per route; deploy/monitoring).
+func routeLabel(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if pat, ok := runtime.HTTPPattern(r.Context()); ok {
+			if l, ok := otelhttp.LabelerFromContext(r.Context()); ok {
+				l.Add(attribute.String("route", r.Method+" "+pat.String()))
+			}
+		}
+		next(w, r, params)
+	}
+}
+
+// routeFallback labels the requests /v1/ answers before a route matched
+// (authentication, the dealer-path guard, the rate limit, no such route)
+// as "<method> /v1/*", so they are counted and never by their raw path.
+func routeFallback(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		l, ok := otelhttp.LabelerFromContext(r.Context())
+		if !ok {
+			return
+		}
+		for _, a := range l.Get() {
+			if a.Key == "route" {
+				return
+			}
+		}
+		l.Add(attribute.String("route", r.Method+" /v1/*"))
+	})
 }

@@ -4,6 +4,12 @@
 // per kind named as kubeconform's {{.ResourceKind}}{{.KindSuffix}}.json
 // (deployment-apps-v1.json, service-v1.json). Strict: every object that
 // lists its properties admits no other, so a misspelt field fails.
+//
+// With -crds DIR it converts the openAPIV3Schema of each CustomResource
+// Definition in DIR (*.yaml) the same way instead (servicemonitor-monitoring-v1.json).
+// With -crd-module MODULE@VERSION -crd-files a,b it first copies those CRD
+// files out of that module's zip (go mod download, from the module proxy)
+// into DIR, so no CRD is kept in the repository.
 package main
 
 import (
@@ -19,8 +25,22 @@ import (
 func main() {
 	out := flag.String("out", "bin/kube-schemas", "output directory")
 	spec := flag.String("spec", "", "swagger.json (default: k8s.io/kubernetes's in the module cache)")
+	crds := flag.String("crds", "", "convert the CRDs in this directory instead")
+	crdModule := flag.String("crd-module", "", "module@version whose zip holds the CRDs (copied into -crds first)")
+	crdFiles := flag.String("crd-files", "", "comma-separated paths of CRD files inside -crd-module")
 	flag.Parse()
-	if err := run(*spec, *out); err != nil {
+	var err error
+	switch {
+	case *crds != "" && *crdModule != "":
+		if err = fetchCRDs(*crdModule, strings.Split(*crdFiles, ","), *crds); err == nil {
+			err = convertCRDs(*crds, *out)
+		}
+	case *crds != "":
+		err = convertCRDs(*crds, *out)
+	default:
+		err = run(*spec, *out)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "kubeschema:", err)
 		os.Exit(1)
 	}
