@@ -9,10 +9,10 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/events"
-	"github.com/dealercare/dealercare/pkg/sla"
 	"github.com/dealercare/dealercare/pkg/telemetry/telemetrytest"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
+	"github.com/dealercare/dealercare/services/complaint/escalation"
 	"github.com/dealercare/dealercare/workflows/app"
 	"github.com/dealercare/dealercare/workflows/evaluation"
 )
@@ -57,7 +57,7 @@ func TestOperatorMetricsExported(t *testing.T) {
 		_ = tc.TerminateWorkflow(t.Context(), events.ComplaintWorkflowID(dealer, c.GetId()), "", "test done")
 	})
 	t.Cleanup(func() { _ = tc.TerminateWorkflow(t.Context(), evaluation.WorkflowID, "", "test done") })
-	e.waitClock(c.GetId(), sla.EscalatedKey(1), time.Now().Add(60*time.Second))
+	e.waitClock(c.GetId(), escalation.EscalatedKey(1), time.Now().Add(60*time.Second))
 	var exported map[string]bool
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		exported = telemetrytest.Exported(t, reader)

@@ -149,7 +149,7 @@ func (a *Activities) RecordClockEvent(ctx context.Context, in RecordInput) (*Rec
 		// Lateness: how long after its due instant a threshold was
 		// recorded (once, by the call that recorded it).
 		escalationLateness().Record(ctx, time.Since(in.Time).Seconds(),
-			metric.WithAttributes(attribute.String("kind", in.Kind), attribute.Int("level", in.Level)))
+			metric.WithAttributes(attribute.String("kind", string(in.Kind)), attribute.Int("level", in.Level)))
 	}
 	return &RecordResult{Recorded: res.GetRecorded()}, nil
 }
