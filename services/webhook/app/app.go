@@ -58,6 +58,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 			MaxRetry:       l.Duration("WEBHOOK_RETRY_MAX", d.MaxRetry),
 			RetryFor:       l.Duration("WEBHOOK_RETRY_FOR", d.RetryFor),
 			Idle:           l.Duration("WEBHOOK_WORKFLOW_IDLE", d.Idle),
+			Settle:         l.Duration("WEBHOOK_ORDER_WINDOW", d.Settle),
 		},
 		Worker: l.Bool("WEBHOOK_WORKER", true),
 	}
@@ -67,6 +68,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 	l.Check(p.MaxRetry >= p.FirstRetry, "WEBHOOK_RETRY_MAX", "must be at least WEBHOOK_RETRY_INITIAL")
 	l.Check(p.RetryFor > p.AttemptTimeout, "WEBHOOK_RETRY_FOR", "must be longer than WEBHOOK_ATTEMPT_TIMEOUT")
 	l.Check(p.Idle >= time.Second, "WEBHOOK_WORKFLOW_IDLE", "must be at least 1s")
+	l.Check(p.Settle >= 0 && p.Settle < p.Idle, "WEBHOOK_ORDER_WINDOW", "must be between 0 and WEBHOOK_WORKFLOW_IDLE")
 	return c, errors.Join(l.Err(), dbErr)
 }
 

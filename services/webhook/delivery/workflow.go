@@ -9,6 +9,7 @@
 package delivery
 
 import (
+	"sort"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/events"
@@ -33,12 +34,15 @@ type Policy struct {
 	// Idle is how long a resource's workflow waits for its next event
 	// before it completes (WEBHOOK_WORKFLOW_IDLE).
 	Idle time.Duration `json:"idle"`
+	// Settle is how long an arriving event waits for others of the
+	// resource that happened before it (WEBHOOK_ORDER_WINDOW).
+	Settle time.Duration `json:"settle"`
 }
 
 // DefaultPolicy: attempts of 30 s, retried after 10 s, 20 s, ... up to an
 // hour between attempts, for a day.
 var DefaultPolicy = Policy{AttemptTimeout: 30 * time.Second, FirstRetry: 10 * time.Second, MaxRetry: time.Hour,
-	RetryFor: 24 * time.Hour, Idle: time.Hour}
+	RetryFor: 24 * time.Hour, Idle: time.Hour, Settle: 2 * time.Second}
 
 // Input is the workflow's input: events.WebhookStart when the relay starts
 // it, plus what a run carries to the next through ContinueAsNew.
@@ -115,9 +119,6 @@ func Workflow(ctx workflow.Context, in Input) error {
 	}
 	ch := workflow.GetSignalChannel(ctx, events.WebhookSignal)
 	handle := func(env outbox.Envelope) error {
-		if in.Seen.Seen(env.EventID) {
-			return nil
-		}
 		if env.Kind == events.KindWebhookRedeliver {
 			var r events.WebhookRedeliver
 			if err := env.Decode(&r); err != nil {
@@ -136,12 +137,34 @@ func Workflow(ctx workflow.Context, in Input) error {
 		}
 		return nil
 	}
+	// Events wait Settle in a buffer and leave it sorted by when they
+	// happened: the relay hands events off concurrently, so two events of
+	// one resource can arrive swapped.
+	type arrival struct {
+		env outbox.Envelope
+		at  time.Time
+	}
+	var buffer []arrival
 	for {
 		var env outbox.Envelope
 		if ch.ReceiveAsync(&env) {
-			if err := handle(env); err != nil {
-				return err
+			if !in.Seen.Seen(env.EventID) {
+				buffer = append(buffer, arrival{env, workflow.Now(ctx)})
 			}
+			continue
+		}
+		if len(buffer) > 0 {
+			if wait := buffer[0].at.Add(policy.Settle).Sub(workflow.Now(ctx)); wait > 0 {
+				_, _ = workflow.AwaitWithTimeout(ctx, wait, func() bool { return ch.Len() > 0 })
+				continue
+			}
+			sort.SliceStable(buffer, func(i, j int) bool { return buffer[i].env.OccurredAt.Before(buffer[j].env.OccurredAt) })
+			for _, b := range buffer {
+				if err := handle(b.env); err != nil {
+					return err
+				}
+			}
+			buffer = nil
 			continue
 		}
 		if busy() {
