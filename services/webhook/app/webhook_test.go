@@ -35,23 +35,24 @@ import (
 // delay per request (so a kill finds deliveries in flight), and
 // deduplicates by webhook-id.
 type receiver struct {
-	mu        sync.Mutex
-	secrets   []string
+	mu      sync.Mutex
+	secrets []string
 	// After a rotation at rotated: the previous and the new secret. Every
 	// delivery signed a second after it must verify with both.
 	old, fresh string
 	rotated    time.Time
 	unrotated  int // signed after the rotation without both signatures
-	failUntil time.Time
-	delay     time.Duration
-	requests  int
-	failed    int // answered 500
-	badSig    int
-	oldSigned int
-	dups      int
-	seen      map[string]bool
-	got       []delivery.Body // first arrivals, in order
-	srv       *httptest.Server
+	failUntil  time.Time
+	delay      time.Duration
+	requests   int
+	failed     int // answered 500
+	badSig     int
+	oldSigned  int
+	dups       int
+	inflight   int // requests past verification, not yet answered
+	seen       map[string]bool
+	got        []delivery.Body // first arrivals, in order
+	srv        *httptest.Server
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -95,9 +96,11 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "down for maintenance", http.StatusInternalServerError)
 		return
 	}
+	r.inflight++
 	r.mu.Unlock()
 	time.Sleep(delay)
 	r.mu.Lock()
+	r.inflight--
 	var b delivery.Body
 	if err := json.Unmarshal(body, &b); err != nil || b.ID != req.Header.Get(webhook.HeaderID) {
 		r.badSig++
@@ -209,7 +212,7 @@ func complaintEvents(dealer string, n int) []emitted {
 func TestWebhooksAtLeastOnceInOrderAcrossFailuresRotationAndKills(t *testing.T) {
 	e := setup(t)
 	hqR, d1R, d2R := newReceiver(t), newReceiver(t), newReceiver(t)
-	hqR.delay = 150 * time.Millisecond // deliveries in flight when the service dies
+	hqR.delay = 300 * time.Millisecond // deliveries in flight when the service dies
 	d1R.failUntil = time.Now().Add(6 * time.Second)
 
 	hqSub, hqSecret, err := e.svc.Create(e.hq, webhook.HQ, webhook.Subscription{URL: hqR.srv.URL + "/hooks", EventTypes: events.WebhookEventTypes})
@@ -250,11 +253,15 @@ func TestWebhooksAtLeastOnceInOrderAcrossFailuresRotationAndKills(t *testing.T) 
 	wave(append(complaintEvents("D1", 4), emitted{"D1", events.WebhookRepairOrderClosed, ro, outbox.NewID()}))
 	wave(complaintEvents("D2", 4))
 
-	waitUntil(t, 90*time.Second, "some HQ deliveries before the first kill", func() bool {
-		got, _, _, _, _ := hqR.snapshot()
-		return len(got) >= 5
-	})
-	proc.Kill(t)
+	killMidDelivery := func() {
+		waitUntil(t, 90*time.Second, "an HQ delivery in flight", func() bool {
+			hqR.mu.Lock()
+			defer hqR.mu.Unlock()
+			return hqR.inflight > 0 && len(hqR.got) >= 3
+		})
+		proc.Kill(t) // the receiver answers a dead connection: Temporal retries the attempt
+	}
+	killMidDelivery()
 	wave(complaintEvents("D1", 3)) // recorded while the service is down
 	proc = programtest.Start(t, e.bin, e.dir, e.baseEnv)
 
@@ -271,8 +278,7 @@ func TestWebhooksAtLeastOnceInOrderAcrossFailuresRotationAndKills(t *testing.T) 
 	d1R.mu.Unlock()
 	wave(complaintEvents("D2", 3))
 	wave(complaintEvents("D1", 3))
-	time.Sleep(700 * time.Millisecond)
-	proc.Kill(t)
+	killMidDelivery()
 	proc = programtest.Start(t, e.bin, e.dir, e.baseEnv)
 
 	want := map[*receiver]func(emitted) bool{
@@ -301,6 +307,9 @@ func TestWebhooksAtLeastOnceInOrderAcrossFailuresRotationAndKills(t *testing.T) 
 			t.Errorf("%s: %d deliveries failed verification", names[r], badSig)
 		}
 		checkExactlyInOrder(t, names[r], expect, got)
+	}
+	if _, _, dups, _, _ := hqR.snapshot(); dups == 0 {
+		t.Error("HQ's receiver saw no duplicate: no kill hit a delivery in flight")
 	}
 	if _, _, _, failed, _ := d1R.snapshot(); failed == 0 {
 		t.Error("D1's receiver never answered 500: the retry path was not exercised")
@@ -399,6 +408,6 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
