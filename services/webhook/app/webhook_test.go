@@ -6,10 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -409,5 +411,90 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %s waiting for %s", d, what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestFailingSubscriptionIsDisabled: an endpoint that answers 500 for
+// longer than WEBHOOK_RETRY_FOR (here 6 s standing in for the day) has its
+// subscription disabled, its owner notified, its deliveries failed; events
+// after that are not logged for it, and once re-enabled it receives again.
+func TestFailingSubscriptionIsDisabled(t *testing.T) {
+	e := setup(t)
+	r := newReceiver(t)
+	r.failUntil = time.Now().Add(time.Hour)
+	sub, secret, err := e.svc.Create(manager("D7"), "D7", webhook.Subscription{URL: r.srv.URL,
+		EventTypes: []string{events.WebhookCallbackCompleted}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.secrets = []string{secret}
+	proc := programtest.Start(t, e.bin, e.dir, append(e.baseEnv, "WEBHOOK_RETRY_FOR=6s", "WEBHOOK_ATTEMPT_TIMEOUT=2s"))
+	callback := func() emitted {
+		return emitted{"D7", events.WebhookCallbackCompleted, "dealers/D7/callbackTasks/" + outbox.NewID(), outbox.NewID()}
+	}
+	first := []emitted{callback(), callback()}
+	e.emit(t, first, time.Now())
+	waitUntil(t, 2*time.Minute, "the subscription disabled", func() bool {
+		s, err := e.svc.Get(manager("D7"), "D7", sub.ID)
+		return err == nil && s.State == webhook.StateDisabled
+	})
+	s, _ := e.svc.Get(manager("D7"), "D7", sub.ID)
+	if s.DisabledReason == "" || s.DisableTime.IsZero() {
+		t.Errorf("disabled without a reason or time: %+v", s)
+	}
+	waitUntil(t, time.Minute, "both deliveries finished", func() bool {
+		log, _ := e.svc.ListDeliveries(manager("D7"), "D7", sub.ID, 10)
+		done := 0
+		for _, d := range log {
+			if d.State == webhook.DeliveryFailed || d.State == webhook.DeliverySkipped {
+				done++
+			}
+		}
+		return done == 2
+	})
+	waitUntil(t, 10*time.Second, "the owner's notification", func() bool {
+		b, _ := os.ReadFile(proc.Log)
+		return strings.Contains(string(b), "webhook subscription disabled") && strings.Contains(string(b), sub.ID)
+	})
+
+	// Disabled: a new event is not even logged for it.
+	later := callback()
+	e.emit(t, []emitted{later}, time.Now())
+	time.Sleep(3 * time.Second)
+	if log, _ := e.svc.ListDeliveries(manager("D7"), "D7", sub.ID, 10); len(log) != 2 {
+		t.Errorf("a disabled subscription's log has %d deliveries, want the 2 before", len(log))
+	}
+
+	// Re-enabled and the endpoint back: the next event arrives, and a
+	// manual redelivery brings a failed one.
+	r.mu.Lock()
+	r.failUntil = time.Time{}
+	r.mu.Unlock()
+	if _, err := e.svc.Enable(manager("D7"), "D7", sub.ID); err != nil {
+		t.Fatal(err)
+	}
+	again := callback()
+	e.emit(t, []emitted{again}, time.Now())
+	log, _ := e.svc.ListDeliveries(manager("D7"), "D7", sub.ID, 10)
+	var failed string
+	for _, d := range log {
+		if d.EventID == first[0].id {
+			failed = d.ID
+		}
+	}
+	if _, err := e.svc.Redeliver(manager("D7"), "D7", sub.ID, failed); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, time.Minute, "the new event and the redelivered one", func() bool {
+		got, _, _, _, _ := r.snapshot()
+		return len(got) == 2
+	})
+	got, _, _, _, _ := r.snapshot()
+	ids := []string{got[0].ID, got[1].ID}
+	slices.Sort(ids)
+	want := []string{again.id, first[0].id}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Errorf("after re-enabling got %v, want %v", ids, want)
 	}
 }
