@@ -1,6 +1,8 @@
-// Package programtest runs dealercare programs as real processes in
-// end-to-end tests: built from the workspace, started with an environment,
-// killed with SIGKILL to prove that no work is lost in a crash.
+// Package programtest runs dealercare programs in tests. This file runs
+// them as real processes (built from the workspace, started with an
+// environment, killed with SIGKILL to prove that no work is lost in a
+// crash).
+
 package programtest
 
 import (
