@@ -13,12 +13,14 @@ import (
 	"net/http"
 	"time"
 
+	webhookv1 "github.com/dealercare/dealercare/gen/go/dealercare/webhook/v1"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/pii"
 	"github.com/dealercare/dealercare/pkg/service"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/services/webhook/delivery"
+	webhookgrpc "github.com/dealercare/dealercare/services/webhook/grpc"
 	"github.com/dealercare/dealercare/services/webhook/postgres"
 	"github.com/dealercare/dealercare/services/webhook/webhook"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -121,6 +123,7 @@ func (m *Main) Open(ctx context.Context) error {
 	err = m.server.Open(ctx, func(srv *grpc.Server, pool *pgxpool.Pool) error {
 		store = postgres.NewStore(pool)
 		m.Service = &webhook.Service{Store: store, Sealer: cipher, AllowLoopback: m.Config.AllowLoopback}
+		webhookv1.RegisterWebhookServiceServer(srv, webhookgrpc.NewServer(m.Service))
 		return nil
 	})
 	if err != nil {
