@@ -9,9 +9,9 @@ export GOTOOLCHAIN := local
 
 # Every Go module of the workspace (tools/ and tools/temporal are outside it
 # on purpose: their dependency graphs must not enter the services' build list).
-MODULES := gen/go pkg services/customer services/complaint services/callback services/evaluation services/campaign services/gateway workflows tools/dev tools/cli
+MODULES := gen/go pkg services/customer services/complaint services/callback services/evaluation services/campaign services/gateway workflows services/webhook tools/dev tools/cli
 # Programs `make build` produces.
-COMMANDS := services/customer/cmd/customer services/complaint/cmd/complaint services/callback/cmd/callback services/evaluation/cmd/evaluation services/campaign/cmd/campaign services/campaign/cmd/campaign-provider services/gateway/cmd/gateway workflows/cmd/worker tools/dev/cmd/devstack tools/dev/cmd/devtoken tools/cli/cmd/dealercare
+COMMANDS := services/customer/cmd/customer services/complaint/cmd/complaint services/callback/cmd/callback services/evaluation/cmd/evaluation services/campaign/cmd/campaign services/campaign/cmd/campaign-provider services/gateway/cmd/gateway services/webhook/cmd/webhook workflows/cmd/worker tools/dev/cmd/devstack tools/dev/cmd/devtoken tools/cli/cmd/dealercare
 
 GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 $(BIN)/protoc-gen-openapi31 $(BIN)/oapi-codegen
 

@@ -333,11 +333,23 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, dealer, id string, a
 		if ch.Event == "" {
 			return nil
 		}
-		return outbox.Add(ctx, tx, outbox.Event{
+		if err := outbox.Add(ctx, tx, outbox.Event{
 			DealerID: dealer, Kind: ch.Event, WorkflowID: out.WorkflowID, WorkflowType: events.CallbackWorkflowType,
 			TaskQueue: events.CallbackTaskQueue, SignalName: events.CallbackSignal, StartInput: out.Start(),
 			Payload: ch.Payload, OccurredAt: at,
-		})
+		}); err != nil {
+			return err
+		}
+		if ch.Event != events.KindCallbackCompleted {
+			return nil
+		}
+		// A completion reaches the webhook subscribers too: the score and
+		// outcome, no personal data.
+		hook, err := events.WebhookEvent(dealer, events.WebhookCallbackCompleted, "dealers/"+dealer+"/callbackTasks/"+id, at, ch.Payload)
+		if err != nil {
+			return err
+		}
+		return outbox.Add(ctx, tx, hook)
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {

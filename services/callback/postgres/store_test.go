@@ -523,3 +523,40 @@ func TestReportFigures(t *testing.T) {
 		t.Errorf("BJ001 counted SH001's tasks: %+v", r)
 	}
 }
+
+// TestCompletionQueuesTheWebhookEvent: a completed callback's outbox holds
+// the webhook event for the dealer's subscribers, bound for the task's
+// delivery workflow, with the score and no personal data; an attempt
+// queues none.
+func TestCompletionQueuesTheWebhookEvent(t *testing.T) {
+	s, db := open(t)
+	task := ensure(t, s, "SH001", callback.Kind3DC, "RO-W1", t0, false)
+	if _, err := attempt(s, pg.Dealers("SH001"), task, 1, callback.OutcomeAnswered, t0); err != nil {
+		t.Fatal(err)
+	}
+	kind := "webhook." + events.WebhookCallbackCompleted
+	if n := outboxCount(t, db, kind); n != 0 {
+		t.Fatalf("%d webhook events after an attempt, want 0", n)
+	}
+	if _, err := complete(s, task, []callback.Answer{{Question: "Q1", Rating: 9}, {Question: "Q2", YesNo: "yes"}}, false, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	var dealer, wf, queue string
+	var payload events.WebhookPayload
+	err := pg.InReadOnlyTx(context.Background(), db, pg.AllDealers(), func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT dealer_id, workflow_id, task_queue, payload FROM outbox_events WHERE kind = $1`,
+			kind).Scan(&dealer, &wf, &queue, &payload)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resource := "dealers/SH001/callbackTasks/" + task.ID
+	if dealer != "SH001" || wf != events.WebhookWorkflowID(resource) || queue != events.WebhookTaskQueue ||
+		payload.Type != events.WebhookCallbackCompleted || payload.Resource != resource {
+		t.Errorf("webhook event: dealer %s, workflow %s, queue %s, payload %+v", dealer, wf, queue, payload)
+	}
+	var data events.CallbackCompleted
+	if err := json.Unmarshal(payload.Data, &data); err != nil || data.TaskID != task.ID || data.Score == 0 {
+		t.Errorf("data %s: %+v, %v", payload.Data, data, err)
+	}
+}

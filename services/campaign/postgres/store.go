@@ -246,12 +246,33 @@ func (s *Store) Update(ctx context.Context, scope campaign.Scope, owner, id stri
 			int64(c.ReturnWindow/time.Second), c.Code, c.ContactPhone, c.CancelReason, c.Version, c.UpdateTime); err != nil {
 			return mapError(err, "campaign")
 		}
+		if before != c.State && c.State == campaign.StateCompleted {
+			if err := completedHook(ctx, tx, c); err != nil {
+				return err
+			}
+		}
 		if before == c.State || (c.State != campaign.StateScheduled && c.State != campaign.StateCancelled) || before == campaign.StateDraft && c.State == campaign.StateCancelled {
 			return nil
 		}
 		return outbox.Add(ctx, tx, campaignEvent(c))
 	})
 	return out, err
+}
+
+// completedHook queues the campaign.completed webhook event for the
+// owner's subscribers (HQ's campaign: HQ's only) and HQ's.
+func completedHook(ctx context.Context, tx pgx.Tx, c *campaign.Campaign) error {
+	dealer, resource := c.Owner, "dealers/"+c.Owner+"/campaigns/"+c.ID
+	if dealer == campaign.HQOwner {
+		dealer, resource = events.CampaignOutboxDealer, "campaigns/"+c.ID
+	}
+	e, err := events.WebhookEvent(dealer, events.WebhookCampaignCompleted, resource, c.UpdateTime, map[string]any{
+		"campaign": c.ID, "dealer": c.Owner, "kind": c.Kind, "name": c.Name, "complete_time": c.UpdateTime.UTC(),
+	})
+	if err != nil {
+		return err
+	}
+	return outbox.Add(ctx, tx, e)
 }
 
 // campaignEvent is the outbox event that starts (scheduled) or stops

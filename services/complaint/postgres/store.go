@@ -87,15 +87,40 @@ func scan(row pgx.Row) (*complaint.Complaint, error) {
 
 func notFound(id string) error { return apperr.NotFound("complaint", "投诉", id) }
 
-// changed queues the workflow's event in tx.
+// changed queues the workflow's event in tx, and the webhook event when
+// the change is one subscribers can ask for.
 func changed(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, change complaint.ChangeKind, at time.Time) error {
-	return outbox.Add(ctx, tx, outbox.Event{
+	if err := outbox.Add(ctx, tx, outbox.Event{
 		DealerID: c.Dealer, Kind: events.KindComplaintChanged,
 		WorkflowID: events.ComplaintWorkflowID(c.OriginDealer, c.ID), WorkflowType: events.ComplaintWorkflowType,
 		TaskQueue: events.ComplaintTaskQueue, SignalName: events.ComplaintSignal,
 		StartInput: events.ComplaintStart{ComplaintID: c.ID, OriginDealer: c.OriginDealer},
 		Payload:    c.Changed(change, at), OccurredAt: at,
-	})
+	}); err != nil {
+		return err
+	}
+	return webhookEvent(ctx, tx, c, change, at)
+}
+
+// webhookTypes are the complaint changes webhook subscribers receive.
+var webhookTypes = map[complaint.ChangeKind]string{
+	complaint.ChangeCreated: events.WebhookComplaintCreated, complaint.ChangeEscalated: events.WebhookComplaintEscalated,
+	complaint.ChangeResolved: events.WebhookComplaintResolved, complaint.ChangeClosed: events.WebhookComplaintClosed,
+}
+
+// webhookEvent queues the webhook event of change, if any, for the
+// complaint's current owner. Its data is the workflow's event: ids,
+// states and times, no personal data.
+func webhookEvent(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, change complaint.ChangeKind, at time.Time) error {
+	typ, ok := webhookTypes[change]
+	if !ok {
+		return nil
+	}
+	e, err := events.WebhookEvent(c.Dealer, typ, "dealers/"+c.OriginDealer+"/complaints/"+c.ID, at, c.Changed(change, at))
+	if err != nil {
+		return err
+	}
+	return outbox.Add(ctx, tx, e)
 }
 
 func appendEvent(ctx context.Context, tx pgx.Tx, c *complaint.Complaint, e complaint.Event) error {
@@ -436,6 +461,10 @@ func (s *Store) RecordClockEvent(ctx context.Context, id, key string, at time.Ti
 		recorded = true
 		if rec.Raised {
 			if _, err := tx.Exec(ctx, `UPDATE complaints SET level = greatest(level, $2), update_time = now() WHERE id = $1`, c.ID, c.Level); err != nil {
+				return err
+			}
+			// The clock's escalation is an escalation to webhook subscribers too.
+			if err := webhookEvent(ctx, tx, c, complaint.ChangeEscalated, at); err != nil {
 				return err
 			}
 		}

@@ -410,7 +410,18 @@ func (s *ArchiveStore) CloseRepairOrder(ctx context.Context, dealer, id string, 
 			Kind: events.Callback3DC, Dealer: dealer, SourceType: events.SourceRepairOrder, SourceID: out.ID,
 		}, closed)
 		callback.Backfill = backfill
-		return outbox.Add(ctx, tx, callback)
+		if err := outbox.Add(ctx, tx, callback); err != nil {
+			return err
+		}
+		// And reaches the webhook subscribers (DMS, BI) of the dealer and
+		// HQ: ids and facts, no personal data.
+		hook, err := events.WebhookEvent(dealer, events.WebhookRepairOrderClosed, "dealers/"+dealer+"/repairOrders/"+out.ID,
+			time.Time{}, closed)
+		if err != nil {
+			return err
+		}
+		hook.Backfill = backfill
+		return outbox.Add(ctx, tx, hook)
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {

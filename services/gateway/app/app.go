@@ -20,6 +20,7 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
+	webhookv1 "github.com/dealercare/dealercare/gen/go/dealercare/webhook/v1"
 	"github.com/dealercare/dealercare/gen/go/openapi"
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
@@ -55,6 +56,8 @@ type Config struct {
 	ComplaintTarget string
 	CallbackTarget  string
 	CampaignTarget  string
+	// WebhookTarget is the webhook service (WEBHOOK_GRPC_TARGET).
+	WebhookTarget   string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	// MaxImportBytes limits DMS import uploads (base64 in JSON), which are
@@ -84,6 +87,7 @@ func LoadConfig(l *config.Loader) (Config, error) {
 		ComplaintTarget: l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
 		CallbackTarget:  l.String("CALLBACK_GRPC_TARGET", "127.0.0.1:9102"),
 		CampaignTarget:  l.String("CAMPAIGN_GRPC_TARGET", "127.0.0.1:9105"),
+		WebhookTarget:   l.String("WEBHOOK_GRPC_TARGET", "127.0.0.1:9106"),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second),
 		MaxBodyBytes:    int64(l.Int("GATEWAY_MAX_BODY_BYTES", 1<<20)),
 		MaxImportBytes:  int64(l.Int("GATEWAY_MAX_IMPORT_BYTES", 280<<20)),
@@ -179,6 +183,11 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("CAMPAIGN_GRPC_TARGET: %w", err)
 	}
 	m.conns = append(m.conns, campaigns)
+	webhooks, err := dial(m.Config.WebhookTarget)
+	if err != nil {
+		return fmt.Errorf("WEBHOOK_GRPC_TARGET: %w", err)
+	}
+	m.conns = append(m.conns, webhooks)
 
 	mux := runtime.NewServeMux(
 		// HTTPBodyMarshaler writes a google.api.HttpBody answer (the
@@ -221,6 +230,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := campaignv1.RegisterCampaignServiceHandler(ctx, mux, campaigns); err != nil {
 		return fmt.Errorf("register campaign routes: %w", err)
 	}
+	if err := webhookv1.RegisterWebhookServiceHandler(ctx, mux, webhooks); err != nil {
+		return fmt.Errorf("register webhook routes: %w", err)
+	}
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
@@ -242,6 +254,7 @@ func (m *Main) Open(ctx context.Context) error {
 		{"callback", callbacks},
 		{"evaluation", evaluations},
 		{"campaign", campaigns},
+		{"webhook", webhooks},
 	}))
 	// Order matters: CORS answers preflights before authentication; the
 	// rate limit is per tenant, so it follows authentication.

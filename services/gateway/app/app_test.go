@@ -30,6 +30,8 @@ import (
 	"github.com/dealercare/dealercare/services/gateway/app"
 	"github.com/dealercare/dealercare/services/gateway/idempotency"
 	"github.com/dealercare/dealercare/services/gateway/middleware"
+	webhook "github.com/dealercare/dealercare/services/webhook/app"
+	webhookpg "github.com/dealercare/dealercare/services/webhook/postgres"
 )
 
 // gw is the real gateway in front of the real customer service.
@@ -108,6 +110,13 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 	}}
 	runUntilCleanup(t, ev.Open, ev.Run, ev.Close)
 
+	wdb := pgtest.NewFrom(t, webhookpg.Schema, webhookpg.Migrations)
+	wh := &webhook.Main{Config: webhook.Config{
+		Config: service.Config{GRPC: grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Auth: authCfg, Database: pg.Config{URL: wdb.AppURL}},
+		Keys:   pii.NewRandomKeys(),
+	}}
+	runUntilCleanup(t, wh.Open, wh.Run, wh.Close)
+
 	gwdb := pgtest.NewFrom(t, idempotency.Schema, idempotency.Migrations)
 	g := &app.Main{Config: app.Config{
 		Auth: authCfg, HTTPAddr: "127.0.0.1:0", CustomerTarget: c.Addr(), ComplaintTarget: cm.Addr(), CallbackTarget: cb.Addr(), CampaignTarget: cp.Addr(),
@@ -116,6 +125,7 @@ func startWith(t testing.TB, tune func(*app.Config)) *gw {
 		Database:    pg.Config{URL: gwdb.AppURL},
 	}}
 	g.Config.EvaluationTarget = ev.Addr()
+	g.Config.WebhookTarget = wh.Addr()
 	tune(&g.Config)
 	runUntilCleanup(t, g.Open, g.Run, g.Close)
 	wire.watch(g.URL())

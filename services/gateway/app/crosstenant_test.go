@@ -138,7 +138,7 @@ func example(doc apiDoc, sc schema, name string, depth int) any {
 		switch {
 		case sc["format"] == "date-time" || strings.HasSuffix(lower, "time"):
 			return "2026-11-20T01:00:00Z"
-		case strings.HasSuffix(lower, "duration") || strings.HasSuffix(lower, "window"):
+		case strings.HasSuffix(lower, "duration") || strings.HasSuffix(lower, "window") || lower == "overlap":
 			return "60s"
 		case lower == "vin":
 			return vinA

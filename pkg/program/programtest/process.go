@@ -1,0 +1,107 @@
+// Package programtest runs dealercare programs in tests. This file runs
+// them as real processes (built from the workspace, started with an
+// environment, killed with SIGKILL to prove that no work is lost in a
+// crash).
+
+package programtest
+
+import (
+	"bufio"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// Build builds the main package pkg (e.g. "./cmd/webhook") of the module
+// in moduleDir into a temporary directory and returns the binary's path.
+func Build(t testing.TB, moduleDir, pkg string) string {
+	t.Helper()
+	out := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", out+string(filepath.Separator), pkg)
+	cmd.Dir = moduleDir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return filepath.Join(out, filepath.Base(pkg))
+}
+
+// Proc is a started program; its output goes to Log.
+type Proc struct {
+	Log string
+	cmd *exec.Cmd
+}
+
+// Start starts bin with env (nothing else is inherited) and logs its
+// output to dir/<name>.log, appending across restarts. The process gets
+// SIGTERM when the test ends, and its log's tail is printed if the test
+// failed.
+func Start(t testing.TB, bin, dir string, env []string) *Proc {
+	t.Helper()
+	p := &Proc{Log: filepath.Join(dir, filepath.Base(bin)+".log")}
+	f, err := os.OpenFile(p.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = exec.Command(bin)
+	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = env, f, f
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			_ = p.cmd.Wait()
+		}
+		f.Close()
+		if t.Failed() {
+			p.tail(t)
+		}
+	})
+	return p
+}
+
+// Kill ends the process with SIGKILL, as a crash or an OOM kill would.
+func (p *Proc) Kill(t testing.TB) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Logf("kill %s: %v", p.cmd.Path, err)
+	}
+	_ = p.cmd.Wait()
+}
+
+func (p *Proc) tail(t testing.TB) {
+	f, err := os.Open(p.Log)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	var lines []string
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		lines = append(lines, sc.Text())
+	}
+	for _, l := range lines[max(0, len(lines)-20):] {
+		t.Logf("%s: %s", filepath.Base(p.Log), l)
+	}
+}
+
+// FreePorts returns n loopback addresses whose ports were free a moment ago.
+func FreePorts(t testing.TB, n int) []string {
+	t.Helper()
+	var ls []net.Listener
+	var out []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		out = append(out, l.Addr().String())
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return out
+}
