@@ -2,10 +2,11 @@
 // from a terminal. It signs in with a token or the dev key, lists and shows
 // any resource of the OpenAPI document (so resources added later need no
 // change here), runs a DMS import with a progress bar that follows it to
-// its end and prints its row errors, and exports KPI reports and rankings
-// to CSV or XLSX. Output is a table, or JSON with --json; errors are the
-// API's message, in the caller's language (--lang, else $LANG), which is
-// also the language of table and report headers.
+// its end and prints its row errors, and prints or saves the evaluation
+// service's KPI and ranking exports (CSV or XLSX, made by the server).
+// Output is a table, or JSON with --json; errors are the API's message,
+// in the caller's language (--lang, else $LANG, sent as Accept-Language),
+// which is also the language of table and file headers.
 package cli
 
 import (

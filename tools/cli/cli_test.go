@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,10 +149,10 @@ func TestKpiExport(t *testing.T) {
 	s.evaluate(t)
 	dir := t.TempDir()
 
-	// CSV in English.
+	// CSV in English: the server's file, saved as it came.
 	csvPath := filepath.Join(dir, "sh001.csv")
 	r := s.cli(t, cfg, "--lang", "en", "kpis", "--dealer", "SH001", "--out", csvPath)
-	if r.code != 0 || !strings.Contains(r.stdout, "wrote ") {
+	if r.code != 0 || !strings.Contains(r.stdout, "wrote "+csvPath) {
 		t.Fatalf("kpis --out csv: %+v", r)
 	}
 	raw, err := os.ReadFile(csvPath)
@@ -165,29 +166,34 @@ func TestKpiExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"Scope", "Period start", "Period end", "KPI code", "KPI", "Numerator", "Denominator", "Value", "Target", "Rating"}
+	want := []string{"Scope", "Granularity", "Start date", "End date", "KPI code", "KPI", "Numerator", "Denominator", "Value", "Target", "Rating"}
 	if strings.Join(recs[0], "|") != strings.Join(want, "|") {
 		t.Errorf("CSV header %q", recs[0])
 	}
 	byKPI := map[string][]string{}
 	for _, rec := range recs[1:] {
-		byKPI[rec[3]] = rec
+		byKPI[rec[4]] = rec
 	}
-	if got := byKPI["appointment_rate"]; got == nil || got[0] != "dealers/SH001" || got[4] != "Appointment rate" || got[5] != "1" || got[6] != "1" || got[7] != "1" || got[8] != "0.5" || got[9] != "green" {
+	if got := byKPI["appointment_rate"]; got == nil || got[0] != "dealers/SH001" || got[1] != "month" || got[5] != "Appointment rate" || got[6] != "1" || got[7] != "1" || got[8] != "1" || got[9] != "0.5" || got[10] != "green" {
 		t.Errorf("appointment_rate row %q", got)
 	}
-	if got := byKPI["archive_accuracy_rate"]; got == nil || got[6] != "2" {
+	if got := byKPI["archive_accuracy_rate"]; got == nil || got[7] != "2" {
 		t.Errorf("archive_accuracy_rate row %q (want 2 archives)", got)
 	}
-	if len(recs) < 16 || byKPI["composite_score"] == nil {
-		t.Errorf("%d rows, composite %q", len(recs), byKPI["composite_score"])
+	if got := byKPI["composite_score"]; len(recs) != 17 || got == nil || got[5] != "Composite score" || got[8] == "" {
+		t.Errorf("%d rows, composite %q", len(recs), got)
+	}
+	// The terminal table is the same CSV, aligned, in the same language.
+	r = s.cli(t, cfg, "--lang", "en", "kpis", "--dealer", "SH001")
+	if r.code != 0 || !regexp.MustCompile(`(?m)^dealers/SH001\s+month\s+\S+\s+\S+\s+appointment_rate\s+Appointment rate\s+1\s+1\s+1\s+0\.5\s+green$`).MatchString(r.stdout) {
+		t.Errorf("kpis table:\n%+v", r)
 	}
 
 	// XLSX in Chinese, read back with excelize: headers, names, numbers
 	// as numbers.
 	xlsxPath := filepath.Join(dir, "east.xlsx")
 	r = s.cli(t, cfg, "--lang", "zh-CN", "kpis", "--region", "EAST", "--periods", "3", "--out", xlsxPath)
-	if r.code != 0 || !strings.Contains(r.stdout, "已写入") {
+	if r.code != 0 || !strings.Contains(r.stdout, "已写入 "+xlsxPath) {
 		t.Fatalf("kpis --out xlsx: %+v", r)
 	}
 	f, err := excelize.OpenFile(xlsxPath)
@@ -195,42 +201,44 @@ func TestKpiExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if sheets := f.GetSheetList(); len(sheets) != 1 || sheets[0] != "KPI指标" {
+	sheets := f.GetSheetList()
+	if len(sheets) != 1 {
 		t.Fatalf("sheets %v", sheets)
 	}
-	rows, err := f.GetRows("KPI指标")
+	rows, err := f.GetRows(sheets[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(rows[0], "|") != "范围|开始日期|结束日期|指标代码|指标|分子|分母|值|目标|评级" {
+	if strings.Join(rows[0], "|") != "范围|周期类型|开始日期|结束日期|指标代码|指标|分子|分母|值|目标|评级" {
 		t.Errorf("XLSX header %q", rows[0])
 	}
 	var last []string
 	var lastRow int
 	for i, row := range rows {
-		if len(row) > 4 && row[3] == "appointment_rate" {
+		if len(row) > 5 && row[4] == "appointment_rate" {
 			last, lastRow = row, i+1
 		}
 	}
 	// Three months, the current one last: the region's sum (1 of 2 visits).
-	if last == nil || last[0] != "regions/EAST" || last[4] != "预约率" || last[5] != "1" || last[6] != "2" || last[7] != "0.5" || last[9] != "绿" {
+	if last == nil || last[0] != "regions/EAST" || last[1] != "月" || last[5] != "预约率" || last[6] != "1" || last[7] != "2" || last[8] != "0.5" || last[10] != "绿" {
 		t.Errorf("EAST appointment_rate row %q", last)
 	}
-	if len(rows) < 1+3*15 {
-		t.Errorf("%d rows for 3 months", len(rows))
+	if len(rows) != 1+3*16 {
+		t.Errorf("%d rows for 3 months of 15 KPIs and a composite", len(rows))
 	}
-	if typ, err := f.GetCellType("KPI指标", "G"+strconv.Itoa(lastRow)); err != nil || typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
+	if typ, err := f.GetCellType(sheets[0], "H"+strconv.Itoa(lastRow)); err != nil || typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
 		t.Errorf("denominator cell type %v %v, want a number", typ, err)
 	}
-	if v, err := f.CalcCellValue("KPI指标", "G"+strconv.Itoa(lastRow)); err != nil || v != "2" {
+	if v, err := f.CalcCellValue(sheets[0], "H"+strconv.Itoa(lastRow)); err != nil || v != "2" {
 		t.Errorf("denominator %q %v", v, err)
 	}
 
-	// The ranking: SH001 (all visits booked) above HZ001, as a table and
-	// as XLSX.
-	r = s.cli(t, cfg, "rank")
+	// The ranking: SH001 (all visits booked) above HZ001, as a table (in
+	// English) and as XLSX (in Chinese, with the server's KPI names).
+	r = s.cli(t, cfg, "--lang", "en", "rank")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if r.code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[1], "1 ") || !strings.Contains(lines[1], "SH001") || !strings.Contains(lines[2], "HZ001") {
+	if r.code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[0], "Rank ") || !strings.Contains(lines[0], "Appointment rate") ||
+		!strings.HasPrefix(lines[1], "1 ") || !strings.Contains(lines[1], "SH001") || !strings.Contains(lines[2], "HZ001") {
 		t.Fatalf("rank: %+v", r)
 	}
 	rankPath := filepath.Join(dir, "rank.xlsx")
@@ -242,9 +250,25 @@ func TestKpiExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rf.Close()
-	rrows, _ := rf.GetRows("排名")
-	if len(rrows) != 3 || rrows[0][0] != "排名" || rrows[0][1] != "经销商" || rrows[1][0] != "1" || rrows[1][1] != "SH001" || rrows[2][1] != "HZ001" {
+	rrows, _ := rf.GetRows(rf.GetSheetList()[0])
+	if len(rrows) != 3 || rrows[0][0] != "排名" || rrows[0][1] != "经销商" || !slices.Contains(rrows[0], "预约率") || rrows[1][0] != "1" || rrows[1][1] != "SH001" || rrows[2][1] != "HZ001" {
 		t.Errorf("ranking sheet %q", rrows)
+	}
+	if i := slices.Index(rrows[0], "预约率"); i < 0 || len(rrows[1]) <= i || rrows[1][i] != "1" || len(rrows[2]) <= i || rrows[2][i] != "0" {
+		t.Errorf("ranking appointment rates %q", rrows)
+	}
+	// The CSV ranking in English, the same rows.
+	rankCSV := filepath.Join(dir, "rank.csv")
+	if r := s.cli(t, cfg, "--lang", "en", "rank", "--region", "EAST", "--out", rankCSV); r.code != 0 {
+		t.Fatalf("rank --out csv: %+v", r)
+	}
+	raw, err = os.ReadFile(rankCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rrecs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), "\ufeff"))).ReadAll()
+	if err != nil || len(rrecs) != 3 || rrecs[0][0] != "Rank" || rrecs[0][1] != "Dealer" || !slices.Contains(rrecs[0], "Appointment rate") || rrecs[1][1] != "SH001" || rrecs[2][1] != "HZ001" {
+		t.Errorf("ranking CSV %q %v", rrecs, err)
 	}
 	// --json prints the API's own object.
 	r = s.cli(t, cfg, "--json", "kpis")

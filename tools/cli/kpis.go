@@ -1,54 +1,29 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"flag"
 	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/dealercare/dealercare/gen/go/client"
 )
 
-// kpiNames are the KPIs of SPEC in the two languages of the API.
-var kpiNames = map[string][2]string{
-	"callback_rate_3dc":               {"3DC callback rate", "3DC回访率"},
-	"callback_rate_7dc":               {"7DC callback rate", "7DC回访率"},
-	"new_customer_callback_rate":      {"New-customer callback rate", "新客户回访率"},
-	"ssi":                             {"SSI (after-sales satisfaction)", "售后满意度(SSI)"},
-	"csi":                             {"CSI (sales satisfaction)", "销售满意度(CSI)"},
-	"complaint_one_time_closure_rate": {"Complaint one-time closure rate", "抱怨一次关闭率"},
-	"complaint_response_sla_rate":     {"Complaint response within SLA", "抱怨及时响应率"},
-	"complaint_resolution_sla_rate":   {"Complaint resolution within SLA", "抱怨及时解决率"},
-	"return_rate":                     {"Return rate", "回站率"},
-	"churn_rate":                      {"Churn rate", "流失率"},
-	"campaign_return_count":           {"Campaign returns", "服务活动回站人数"},
-	"first_time_fix_rate":             {"First-time fix rate", "一次达标率"},
-	"archive_timeliness_rate":         {"Archive timeliness rate", "档案上传及时率"},
-	"archive_accuracy_rate":           {"Archive accuracy rate", "档案填写准确率"},
-	"appointment_rate":                {"Appointment rate", "预约率"},
-}
-
-// kpiName is a KPI's name in the caller's language (the code itself for a
-// KPI this CLI does not know yet).
-func (a *api) kpiName(kpi string) string {
-	if n, ok := kpiNames[kpi]; ok {
-		return a.msg(n[0], n[1])
-	}
-	return kpi
-}
-
-func (a *api) rating(r *client.Rating) any {
-	switch deref(r) {
-	case client.RATINGGREEN:
-		return a.msg("green", "绿")
-	case client.RATINGAMBER:
-		return a.msg("amber", "黄")
-	case client.RATINGRED:
-		return a.msg("red", "红")
-	}
-	return nil
-}
+// The KPI commands ask the evaluation service for its files (the
+// KpiExportService routes, /v1/...kpis:export and /v1/kpis:exportRanking):
+// --out saves the CSV or XLSX it answers as it came, and the terminal
+// table is its CSV, so the headers, KPI names and ratings are the
+// server's, in the language of --lang (sent as Accept-Language). --json
+// prints the JSON routes' own objects instead.
 
 // periodFlags are the flags of a KPI query.
 type periodFlags struct {
@@ -61,29 +36,44 @@ func (a *api) periodFlagSet(name string, p *periodFlags) *flag.FlagSet {
 	fs.SetOutput(a.m.Stderr)
 	fs.StringVar(&p.granularity, "granularity", "month", "day, week or month")
 	fs.StringVar(&p.date, "date", "", "a date `YYYY-MM-DD` inside the last period (default today)")
-	fs.StringVar(&p.out, "out", "", "write the report to `FILE` (.csv or .xlsx) instead of a table")
+	fs.StringVar(&p.out, "out", "", "save the server's export to `FILE` (.csv or .xlsx) instead of printing a table")
 	fs.StringVar(&p.format, "format", "", "csv or xlsx (default: from --out's extension)")
 	return fs
 }
 
+// kpiQuery is a checked KPI query: the values of its parameters, shared
+// by the JSON and the export routes.
+type kpiQuery struct {
+	granularity string // GRANULARITY_MONTH
+	date        *string
+	format      string // EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX
+}
+
 // query checks the flags before any call: the granularity and date of
-// the query, and the export format when --out is given.
-func (p periodFlags) query() (g *client.GetDealerKpisParamsQueryGranularity, date *string, format string, err error) {
-	gran := client.GetDealerKpisParamsQueryGranularity("GRANULARITY_" + strings.ToUpper(p.granularity))
-	switch gran {
+// the query, and the file's format (CSV for the terminal table).
+func (p periodFlags) query() (kpiQuery, error) {
+	q := kpiQuery{granularity: "GRANULARITY_" + strings.ToUpper(p.granularity), format: "EXPORT_FORMAT_CSV"}
+	switch client.GetDealerKpisParamsQueryGranularity(q.granularity) {
 	case client.GetDealerKpisParamsQueryGranularityGRANULARITYDAY, client.GetDealerKpisParamsQueryGranularityGRANULARITYWEEK, client.GetDealerKpisParamsQueryGranularityGRANULARITYMONTH:
 	default:
-		return nil, nil, "", exitError{code: 2, msg: fmt.Sprintf("--granularity %q: want day, week or month", p.granularity)}
+		return q, exitError{code: 2, msg: fmt.Sprintf("--granularity %q: want day, week or month", p.granularity)}
 	}
 	if p.out != "" {
-		if format, err = exportFormat(p.out, p.format); err != nil {
-			return nil, nil, "", err
+		format := p.format
+		if format == "" {
+			format = strings.TrimPrefix(strings.ToLower(filepath.Ext(p.out)), ".")
+		}
+		switch format {
+		case "csv", "xlsx":
+			q.format = "EXPORT_FORMAT_" + strings.ToUpper(format)
+		default:
+			return q, exitError{code: 2, msg: fmt.Sprintf("--out %s: name a .csv or .xlsx file (or give --format csv|xlsx)", p.out)}
 		}
 	}
 	if p.date != "" {
-		date = &p.date
+		q.date = &p.date
 	}
-	return &gran, date, format, nil
+	return q, nil
 }
 
 // kpis prints or exports the KPIs of a dealer, a region or the network,
@@ -100,7 +90,7 @@ func (a *api) kpis(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 || (*dealer != "" && *region != "") {
 		return exitError{code: 2, msg: "usage: dealercare kpis [--dealer CODE | --region CODE] [--granularity month] [--date YYYY-MM-DD] [--periods N] [--out FILE.csv|FILE.xlsx]"}
 	}
-	g, date, out, err := p.query()
+	q, err := p.query()
 	if err != nil {
 		return err
 	}
@@ -109,57 +99,45 @@ func (a *api) kpis(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var table *client.KpiTable
-	switch {
-	case *dealer != "":
-		res, err := c.GetDealerKpisWithResponse(ctx, *dealer, &client.GetDealerKpisParams{QueryGranularity: g, QueryDate: date, QueryPeriods: &periods})
-		if err != nil {
-			return err
-		}
-		if err := check(res, res.Body); err != nil {
-			return err
-		}
-		table = res.JSON200
-	case *region != "":
-		res, err := c.GetRegionKpisWithResponse(ctx, *region, &client.GetRegionKpisParams{QueryGranularity: (*client.GetRegionKpisParamsQueryGranularity)(g), QueryDate: date, QueryPeriods: &periods})
-		if err != nil {
-			return err
-		}
-		if err := check(res, res.Body); err != nil {
-			return err
-		}
-		table = res.JSON200
-	default:
-		res, err := c.GetNetworkKpisWithResponse(ctx, &client.GetNetworkKpisParams{QueryGranularity: (*client.GetNetworkKpisParamsQueryGranularity)(g), QueryDate: date, QueryPeriods: &periods})
-		if err != nil {
-			return err
-		}
-		if err := check(res, res.Body); err != nil {
-			return err
-		}
-		table = res.JSON200
-	}
 	if a.g.json {
+		var res result
+		var body []byte
+		var table *client.KpiTable
+		switch {
+		case *dealer != "":
+			r, err := c.GetDealerKpisWithResponse(ctx, *dealer, &client.GetDealerKpisParams{QueryGranularity: (*client.GetDealerKpisParamsQueryGranularity)(&q.granularity), QueryDate: q.date, QueryPeriods: &periods})
+			if err != nil {
+				return err
+			}
+			res, body, table = r, r.Body, r.JSON200
+		case *region != "":
+			r, err := c.GetRegionKpisWithResponse(ctx, *region, &client.GetRegionKpisParams{QueryGranularity: (*client.GetRegionKpisParamsQueryGranularity)(&q.granularity), QueryDate: q.date, QueryPeriods: &periods})
+			if err != nil {
+				return err
+			}
+			res, body, table = r, r.Body, r.JSON200
+		default:
+			r, err := c.GetNetworkKpisWithResponse(ctx, &client.GetNetworkKpisParams{QueryGranularity: (*client.GetNetworkKpisParamsQueryGranularity)(&q.granularity), QueryDate: q.date, QueryPeriods: &periods})
+			if err != nil {
+				return err
+			}
+			res, body, table = r, r.Body, r.JSON200
+		}
+		if err := check(res, body); err != nil {
+			return err
+		}
 		return a.printJSON(table)
 	}
-	r := report{
-		sheet: a.msg("KPIs", "KPI指标"),
-		headers: []string{a.msg("Scope", "范围"), a.msg("Period start", "开始日期"), a.msg("Period end", "结束日期"),
-			a.msg("KPI code", "指标代码"), a.msg("KPI", "指标"), a.msg("Numerator", "分子"), a.msg("Denominator", "分母"),
-			a.msg("Value", "值"), a.msg("Target", "目标"), a.msg("Rating", "评级")},
+	var res *http.Response
+	switch {
+	case *dealer != "":
+		res, err = c.ExportDealerKpis(ctx, *dealer, &client.ExportDealerKpisParams{QueryGranularity: (*client.ExportDealerKpisParamsQueryGranularity)(&q.granularity), QueryDate: q.date, QueryPeriods: &periods, Format: (*client.ExportDealerKpisParamsFormat)(&q.format)})
+	case *region != "":
+		res, err = c.ExportRegionKpis(ctx, *region, &client.ExportRegionKpisParams{QueryGranularity: (*client.ExportRegionKpisParamsQueryGranularity)(&q.granularity), QueryDate: q.date, QueryPeriods: &periods, Format: (*client.ExportRegionKpisParamsFormat)(&q.format)})
+	default:
+		res, err = c.ExportNetworkKpis(ctx, &client.ExportNetworkKpisParams{QueryGranularity: (*client.ExportNetworkKpisParamsQueryGranularity)(&q.granularity), QueryDate: q.date, QueryPeriods: &periods, Format: (*client.ExportNetworkKpisParamsFormat)(&q.format)})
 	}
-	scope := deref(table.Scope)
-	for _, per := range deref(table.Periods) {
-		for _, v := range deref(per.Values) {
-			r.rows = append(r.rows, []any{scope, deref(per.StartDate), deref(per.EndDate), deref(v.Kpi), a.kpiName(deref(v.Kpi)),
-				deref(v.Numerator), count(v.Denominator), num(v.Value), num(v.Target), a.rating(v.Rating)})
-		}
-		if per.CompositeScore != nil {
-			r.rows = append(r.rows, []any{scope, deref(per.StartDate), deref(per.EndDate), "composite_score", a.msg("Composite score", "综合得分"),
-				nil, nil, *per.CompositeScore, nil, nil})
-		}
-	}
-	return a.emit(r, out, p.out)
+	return a.emit(res, err, p.out)
 }
 
 // rank prints or exports the dealers' ranking by composite score.
@@ -173,7 +151,7 @@ func (a *api) rank(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return exitError{code: 2, msg: "usage: dealercare rank [--region CODE] [--granularity month] [--date YYYY-MM-DD] [--out FILE.csv|FILE.xlsx]"}
 	}
-	g, date, out, err := p.query()
+	q, err := p.query()
 	if err != nil {
 		return err
 	}
@@ -181,63 +159,72 @@ func (a *api) rank(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	params := &client.RankDealersParams{QueryGranularity: (*client.RankDealersParamsQueryGranularity)(g), QueryDate: date}
+	var reg *string
 	if *region != "" {
-		params.Region = region
+		reg = region
 	}
-	res, err := c.RankDealersWithResponse(ctx, params)
-	if err != nil {
-		return err
-	}
-	if err := check(res, res.Body); err != nil {
-		return err
-	}
-	ranking := res.JSON200
 	if a.g.json {
-		return a.printJSON(ranking)
+		res, err := c.RankDealersWithResponse(ctx, &client.RankDealersParams{QueryGranularity: (*client.RankDealersParamsQueryGranularity)(&q.granularity), QueryDate: q.date, Region: reg})
+		if err != nil {
+			return err
+		}
+		if err := check(res, res.Body); err != nil {
+			return err
+		}
+		return a.printJSON(res.JSON200)
 	}
-	r := report{
-		sheet: a.msg("Ranking", "排名"),
-		headers: []string{a.msg("Rank", "排名"), a.msg("Dealer", "经销商"), a.msg("Region", "大区"), a.msg("Composite score", "综合得分"),
-			a.msg("Percentile", "百分位"), a.msg("Previous rank", "上期排名"), a.msg("Movement", "变化"),
-			a.msg("Period start", "开始日期"), a.msg("Period end", "结束日期")},
-	}
-	for _, d := range deref(ranking.Ranks) {
-		r.rows = append(r.rows, []any{int64(deref(d.Rank)), deref(d.Dealer), deref(d.Region), deref(d.CompositeScore),
-			deref(d.Percentile), int64(deref(d.PreviousRank)), int64(deref(d.Movement)), deref(ranking.StartDate), deref(ranking.EndDate)})
-	}
-	return a.emit(r, out, p.out)
+	res, err := c.ExportRanking(ctx, &client.ExportRankingParams{QueryGranularity: (*client.ExportRankingParamsQueryGranularity)(&q.granularity), QueryDate: q.date, Region: reg, Format: (*client.ExportRankingParamsFormat)(&q.format)})
+	return a.emit(res, err, p.out)
 }
 
-// emit prints r as a table, or writes it to path in format.
-func (a *api) emit(r report, format, path string) error {
-	if path == "" {
-		return r.print(a.m.Stdout)
-	}
-	if err := r.write(path, format); err != nil {
+// emit takes an export's answer: saved to path as it came, or, without
+// a path, its CSV printed as an aligned table. An answer that is not 2xx
+// is the API's error.
+func (a *api) emit(res *http.Response, err error, path string) error {
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.m.Stdout, a.msg("wrote %d rows to %s\n", "已写入 %d 行到 %s\n"), len(r.rows), path)
-	return nil
-}
-
-// count is an int64 the API writes as a JSON string (protojson), as a
-// number for the sheet.
-func count(s *string) any {
-	if s == nil {
-		return int64(0)
-	}
-	n, err := strconv.ParseInt(*s, 10, 64)
+	body, err := io.ReadAll(res.Body)
+	res.Body.Close()
 	if err != nil {
-		return *s
+		return err
 	}
-	return n
-}
-
-// num is an optional number: an empty cell when unset.
-func num(v *float64) any {
-	if v == nil {
+	if res.StatusCode < 200 || res.StatusCode >= 300 {
+		return apiError(res.StatusCode, body)
+	}
+	if path != "" {
+		if err := os.WriteFile(path, body, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.m.Stdout, a.msg("wrote %s (%d bytes)\n", "已写入 %s（%d 字节）\n"), path, len(body))
 		return nil
 	}
-	return *v
+	recs, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(body, []byte("\ufeff")))).ReadAll()
+	if err != nil {
+		return fmt.Errorf("the server's CSV: %w", err)
+	}
+	tw := tabwriter.NewWriter(a.m.Stdout, 0, 2, 2, ' ', 0)
+	for _, rec := range recs {
+		for i, v := range rec {
+			if i > 0 {
+				fmt.Fprint(tw, "\t")
+			}
+			fmt.Fprint(tw, short(v))
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
+
+// short shows a rate to four places on the terminal (the files keep every
+// digit); other cells as they are.
+func short(s string) string {
+	if !strings.Contains(s, ".") || len(s) <= 6 {
+		return s
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	return strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
 }
