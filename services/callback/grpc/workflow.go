@@ -52,10 +52,11 @@ func (s *WorkflowServer) GetCallbackSchedule(ctx context.Context, req *callbackv
 		return nil, err
 	}
 	t, _ := p.Timing(kindName(req.GetKind()))
+	severity, rules := severityRulesToProto(p)
 	return &callbackv1.CallbackSchedule{
 		Delay: durationpb.New(t.Delay), Window: durationpb.New(t.Window), MaxAttempts: int32(p.MaxAttempts),
 		RetryInterval: durationpb.New(p.RetryInterval), CallingStart: p.CallingStart, CallingEnd: p.CallingEnd,
-		TimeZone: zone, ScoreThreshold: p.ScoreThreshold,
+		TimeZone: zone, ScoreThreshold: p.ScoreThreshold, ComplaintSeverity: severity, ComplaintSeverityRules: rules,
 	}, nil
 }
 

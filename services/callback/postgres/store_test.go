@@ -523,3 +523,34 @@ func TestReportFigures(t *testing.T) {
 		t.Errorf("BJ001 counted SH001's tasks: %+v", r)
 	}
 }
+
+// A policy stored before the complaint severities were part of it (a row
+// without the columns) reads with the default: HIGH under 50, MEDIUM
+// otherwise, as the workflow did before.
+func TestStoredPolicyWithoutSeveritiesTakesTheDefault(t *testing.T) {
+	s, pool := open(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `INSERT INTO callback_policies (scope, max_attempts, retry_interval_s, calling_start, calling_end, score_threshold)
+		VALUES ('HZ001', 4, 3600, '08:00', '20:00', 75)`); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Policy(ctx, "HZ001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := callback.DefaultPolicy()
+	if !p.Overridden || p.MaxAttempts != 4 || p.ComplaintSeverity != want.ComplaintSeverity ||
+		!slices.Equal(p.ComplaintSeverityRules, want.ComplaintSeverityRules) {
+		t.Errorf("policy %+v", p)
+	}
+	own := callback.Policy{ComplaintSeverity: callback.SeverityLow, ComplaintSeverityRules: []callback.SeverityRule{{ScoreBelow: 20, Severity: callback.SeverityCritical}, {ScoreBelow: 45.5, Severity: callback.SeverityHigh}}}
+	if err := own.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPolicy(ctx, "HZ001", own); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = s.Policy(ctx, "HZ001"); err != nil || p.ComplaintSeverity != callback.SeverityLow || !slices.Equal(p.ComplaintSeverityRules, own.ComplaintSeverityRules) {
+		t.Errorf("stored own severities: %v %+v", err, p)
+	}
+}
