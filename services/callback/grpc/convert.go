@@ -1,6 +1,7 @@
 // Package grpc is the callback service's gRPC port: the public
 // CallbackService and the internal CallbackWorkflowService of the callback
-// workflows.
+// workflows, over callback.Service; it converts proto ↔ domain and holds no
+// rules.
 package grpc
 
 import (
@@ -10,7 +11,6 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	"github.com/dealercare/dealercare/services/callback/callback"
-	"github.com/dealercare/dealercare/services/callback/postgres"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -130,7 +130,7 @@ func policyFromProto(in *callbackv1.CallbackPolicy) callback.Policy {
 	return p
 }
 
-func agentToProto(a postgres.Agent) *callbackv1.CallbackAgent {
+func agentToProto(a callback.Agent) *callbackv1.CallbackAgent {
 	return &callbackv1.CallbackAgent{Subject: a.Subject, DisplayName: a.DisplayName, Dealer: a.Dealer, OpenTasks: int32(a.OpenTasks), CreateTime: pbconv.Timestamp(a.CreateTime)}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/tenancy"
+	"github.com/dealercare/dealercare/services/callback/callback"
 	callbackgrpc "github.com/dealercare/dealercare/services/callback/grpc"
 	"github.com/dealercare/dealercare/services/callback/postgres"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -66,8 +67,9 @@ func start(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	store := postgres.NewStore(pool)
-	callbackv1.RegisterCallbackServiceServer(srv.Server, callbackgrpc.NewServer(store, tenancy.Access{Network: network{}}))
-	callbackv1.RegisterCallbackWorkflowServiceServer(srv.Server, callbackgrpc.NewWorkflowServer(store, network{}))
+	svc := callback.NewService(store, tenancy.Access{Network: network{}}, time.Now)
+	callbackv1.RegisterCallbackServiceServer(srv.Server, callbackgrpc.NewServer(svc))
+	callbackv1.RegisterCallbackWorkflowServiceServer(srv.Server, callbackgrpc.NewWorkflowServer(svc))
 	if err := srv.Listen(); err != nil {
 		cancel()
 		t.Fatal(err)

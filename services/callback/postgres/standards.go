@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultScope is the policy row of HQ's default.
-const DefaultScope = "default"
+const DefaultScope = callback.DefaultScope
 
 type storedTiming struct {
 	Kind    string `json:"kind"`
@@ -238,17 +238,10 @@ func (s *Store) PutDealerQuestions(ctx context.Context, scope pg.Scope, dealer, 
 	return out, nil
 }
 
-// Agent is an agent of a dealer's rotation.
-type Agent struct {
-	Subject, DisplayName, Dealer string
-	OpenTasks                    int
-	CreateTime                   time.Time
-}
-
 // Agents lists dealer's active agents in rotation order, with the open
 // tasks assigned to each.
-func (s *Store) Agents(ctx context.Context, scope pg.Scope, dealer string) ([]Agent, error) {
-	var out []Agent
+func (s *Store) Agents(ctx context.Context, scope pg.Scope, dealer string) ([]callback.Agent, error) {
+	var out []callback.Agent
 	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT a.subject, a.display_name, a.dealer_id, a.create_time,
 				(SELECT count(*) FROM callback_tasks t WHERE t.dealer_id = a.dealer_id AND t.assignee = a.subject
@@ -257,8 +250,8 @@ func (s *Store) Agents(ctx context.Context, scope pg.Scope, dealer string) ([]Ag
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) {
-			var a Agent
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (callback.Agent, error) {
+			var a callback.Agent
 			err := r.Scan(&a.Subject, &a.DisplayName, &a.Dealer, &a.CreateTime, &a.OpenTasks)
 			return a, err
 		})
