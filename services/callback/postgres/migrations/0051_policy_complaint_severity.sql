@@ -1,3 +1,6 @@
+-- Numbered after 0050: the migrator refuses a migration numbered below one
+-- already applied (ErrMigrationOutOfOrder), and every database of the
+-- previous release has 0050_change_feed (TestUpgradeFromThePreviousRelease).
 -- The severity of the complaint a dissatisfied callback opens becomes part
 -- of the callback policy (it was code in the callback workflow: HIGH under
 -- a score of 50, MEDIUM otherwise). Stored policies take that default, so
