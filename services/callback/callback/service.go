@@ -161,9 +161,9 @@ func (s *Service) Get(ctx context.Context, dealer, id string) (*Task, error) {
 
 // Permissions of the task actions, checked on the locked task.
 var (
-	mayWork = permission{CanWork, "work callback tasks", "处理回访任务"}
-	mayMgmt = permission{CanManage, "manage this dealer's callbacks", "管理本店回访"}
-	mayInst = permission{CanInstruct, "instruct on callback findings", "批示回访问题"}
+	mayWork     = permission{CanWork, "work callback tasks", "处理回访任务"}
+	mayManage   = permission{CanManage, "manage this dealer's callbacks", "管理本店回访"}
+	mayInstruct = permission{CanInstruct, "instruct on callback findings", "批示回访问题"}
 )
 
 type permission struct {
@@ -204,7 +204,7 @@ func (s *Service) Claim(ctx context.Context, dealer, id string) (*Task, error) {
 
 // Assign gives an open task to agent (a manager's). EFORBIDDEN, ECONFLICT.
 func (s *Service) Assign(ctx context.Context, dealer, id, agent string) (*Task, error) {
-	return s.act(ctx, dealer, id, mayMgmt, func(_ *auth.Principal, t *Task, _ time.Time) (Change, error) {
+	return s.act(ctx, dealer, id, mayManage, func(_ *auth.Principal, t *Task, _ time.Time) (Change, error) {
 		return Change{Kind: ChangeAssigned}, t.Assign(agent)
 	})
 }
@@ -243,7 +243,7 @@ func (s *Service) Complete(ctx context.Context, dealer, id string, answers []Ans
 
 // Cancel ends an open task cancelled (a manager's). EFORBIDDEN, ECONFLICT.
 func (s *Service) Cancel(ctx context.Context, dealer, id, reason string) (*Task, error) {
-	return s.act(ctx, dealer, id, mayMgmt, func(_ *auth.Principal, t *Task, now time.Time) (Change, error) {
+	return s.act(ctx, dealer, id, mayManage, func(_ *auth.Principal, t *Task, now time.Time) (Change, error) {
 		if err := t.Cancel(reason, now); err != nil {
 			return Change{}, err
 		}
@@ -253,14 +253,14 @@ func (s *Service) Cancel(ctx context.Context, dealer, id, reason string) (*Task,
 
 // Instruct records the caller's instruction. EFORBIDDEN, ECONFLICT.
 func (s *Service) Instruct(ctx context.Context, dealer, id, instruction string) (*Task, error) {
-	return s.act(ctx, dealer, id, mayInst, func(p *auth.Principal, t *Task, now time.Time) (Change, error) {
+	return s.act(ctx, dealer, id, mayInstruct, func(p *auth.Principal, t *Task, now time.Time) (Change, error) {
 		return Change{Kind: ChangeInstructed}, t.Instruct(instruction, p.Subject, now)
 	})
 }
 
 // Rectify records the rectification done. EFORBIDDEN, ECONFLICT.
 func (s *Service) Rectify(ctx context.Context, dealer, id, rectification string) (*Task, error) {
-	return s.act(ctx, dealer, id, mayInst, func(p *auth.Principal, t *Task, now time.Time) (Change, error) {
+	return s.act(ctx, dealer, id, mayInstruct, func(p *auth.Principal, t *Task, now time.Time) (Change, error) {
 		return Change{Kind: ChangeRectified}, t.Rectify(rectification, p.Subject, now)
 	})
 }
@@ -280,7 +280,7 @@ func (s *Service) manage(ctx context.Context, dealer string) (pg.Scope, error) {
 	if err != nil {
 		return scope, err
 	}
-	return scope, mayMgmt.check(p, dealer)
+	return scope, mayManage.check(p, dealer)
 }
 
 // PutAgent adds subject to dealer's rotation and returns it. EFORBIDDEN.
