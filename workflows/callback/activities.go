@@ -300,25 +300,51 @@ type OpenInput struct {
 // source, so opening is idempotent.
 func ComplaintSource(task string) string { return "callback/" + task }
 
-// highSeverityScore: a callback scoring under it opens a HIGH complaint.
-const highSeverityScore = 50
+// legacySeverity is the severity callbacks opened complaints with before
+// it was part of the callback policy: HIGH under a score of 50, MEDIUM
+// otherwise. It applies only when the callback service does not send the
+// policy's (a service older than this worker, during a rolling upgrade).
+func legacySeverity(score float64) complaintv1.Severity {
+	if score < 50 {
+		return complaintv1.Severity_SEVERITY_HIGH
+	}
+	return complaintv1.Severity_SEVERITY_MEDIUM
+}
+
+// ComplaintSeverity is the severity of the complaint a callback scoring
+// score opens under the dealer's callback policy (s): the first rule, by
+// ascending score_below, whose score_below is above score, else the
+// policy's complaint severity.
+func ComplaintSeverity(s *callbackv1.CallbackSchedule, score float64) complaintv1.Severity {
+	if s.GetComplaintSeverity() == complaintv1.Severity_SEVERITY_UNSPECIFIED {
+		return legacySeverity(score)
+	}
+	for _, r := range s.GetComplaintSeverityRules() {
+		if score < r.GetScoreBelow() {
+			return r.GetSeverity()
+		}
+	}
+	return s.GetComplaintSeverity()
+}
 
 // OpenComplaint creates the complaint a dissatisfied callback opens, on
-// the task's dealer, with the task's findings as its description, and
+// the task's dealer, with the task's findings as its description and the
+// severity the dealer's callback policy in force now gives its score, and
 // returns its id.
 func (a *Activities) OpenComplaint(ctx context.Context, in OpenInput) (string, error) {
 	t, err := a.Tasks.GetCallbackTask(ctx, &callbackv1.GetCallbackTaskRequest{Dealer: in.Dealer, Task: in.Task})
 	if err != nil {
 		return "", classify(err, "get callback task %s", in.Task)
 	}
+	sched, err := a.Workflow.GetCallbackSchedule(ctx, &callbackv1.GetCallbackScheduleRequest{Dealer: in.Dealer, Kind: kindProto(in.Kind)})
+	if err != nil {
+		return "", classify(err, "get callback policy of dealer %s kind %s", in.Dealer, in.Kind)
+	}
 	category := complaintv1.Category_CATEGORY_OTHER
 	if in.Kind == events.Callback7DC || in.Kind == events.CallbackNewCustomer {
 		category = complaintv1.Category_CATEGORY_SALES_PROMISE
 	}
-	severity := complaintv1.Severity_SEVERITY_MEDIUM
-	if in.Score < highSeverityScore {
-		severity = complaintv1.Severity_SEVERITY_HIGH
-	}
+	severity := ComplaintSeverity(sched, in.Score)
 	desc := strings.TrimSpace(t.GetFindings())
 	if desc == "" {
 		desc = fmt.Sprintf("%s callback %s: the customer was not satisfied (score %.0f).", in.Kind, in.Task, in.Score)

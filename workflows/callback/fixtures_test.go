@@ -47,12 +47,14 @@ func wall(s string) time.Time {
 
 // schedule is a dealer's callback schedule; defaultSchedule the one most
 // tests use: 3 days' delay, a 5-day window, 3 attempts a day apart,
-// 09:00-21:00 in Shanghai.
+// 09:00-21:00 in Shanghai, complaints HIGH under 50 and MEDIUM otherwise.
 func defaultSchedule() *callbackv1.CallbackSchedule {
 	return &callbackv1.CallbackSchedule{
 		Delay: durationpb.New(72 * time.Hour), Window: durationpb.New(5 * 24 * time.Hour),
 		MaxAttempts: 3, RetryInterval: durationpb.New(24 * time.Hour),
 		CallingStart: "09:00", CallingEnd: "21:00", TimeZone: "Asia/Shanghai", ScoreThreshold: 80,
+		ComplaintSeverity:      complaintv1.Severity_SEVERITY_MEDIUM,
+		ComplaintSeverityRules: []*callbackv1.ComplaintSeverityRule{{ScoreBelow: 50, Severity: complaintv1.Severity_SEVERITY_HIGH}},
 	}
 }
 

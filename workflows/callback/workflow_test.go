@@ -377,16 +377,25 @@ func TestCompletedDissatisfiedOpensALinkedComplaint(t *testing.T) {
 		score    float64
 		severity complaintv1.Severity
 		category complaintv1.Category
+		policy   func(*callbackv1.CallbackSchedule) // the dealer's policy, when not the default
 	}{
-		{"3DC under 50: high", start3DC(), roClosed("E1", t0), 40, complaintv1.Severity_SEVERITY_HIGH, complaintv1.Category_CATEGORY_OTHER},
-		{"3DC at 65: medium", start3DC(), roClosed("E1", t0), 65, complaintv1.Severity_SEVERITY_MEDIUM, complaintv1.Category_CATEGORY_OTHER},
+		{"3DC under 50: high", start3DC(), roClosed("E1", t0), 40, complaintv1.Severity_SEVERITY_HIGH, complaintv1.Category_CATEGORY_OTHER, nil},
+		{"3DC at 65: medium", start3DC(), roClosed("E1", t0), 65, complaintv1.Severity_SEVERITY_MEDIUM, complaintv1.Category_CATEGORY_OTHER, nil},
 		{"7DC: sales promise", Input{CallbackStart: events.CallbackStart{Kind: events.Callback7DC, Dealer: testDealer, SourceType: events.SourceSale, SourceID: "S-1"}},
-			delivered("E1", t0), 70, complaintv1.Severity_SEVERITY_MEDIUM, complaintv1.Category_CATEGORY_SALES_PROMISE},
+			delivered("E1", t0), 70, complaintv1.Severity_SEVERITY_MEDIUM, complaintv1.Category_CATEGORY_SALES_PROMISE, nil},
+		{"dealer's bands: under 30 critical", start3DC(), roClosed("E1", t0), 25, complaintv1.Severity_SEVERITY_CRITICAL, complaintv1.Category_CATEGORY_OTHER, ownBands},
+		{"dealer's bands: under 60 high", start3DC(), roClosed("E1", t0), 55, complaintv1.Severity_SEVERITY_HIGH, complaintv1.Category_CATEGORY_OTHER, ownBands},
+		{"dealer's bands: otherwise low", start3DC(), roClosed("E1", t0), 65, complaintv1.Severity_SEVERITY_LOW, complaintv1.Category_CATEGORY_OTHER, ownBands},
+		{"an older callback service without severities", start3DC(), roClosed("E1", t0), 45, complaintv1.Severity_SEVERITY_HIGH, complaintv1.Category_CATEGORY_OTHER,
+			func(s *callbackv1.CallbackSchedule) { s.ComplaintSeverity, s.ComplaintSeverityRules = 0, nil }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ct := newCallbackTest(t, t0)
 			ct.wf.schedule.Delay = durationpbHours(1)
+			if c.policy != nil {
+				c.policy(ct.wf.schedule)
+			}
 			ct.sendAt(t0, c.source)
 			a1 := wall("2026-03-09 11:30")
 			ct.sendAt(a1, attempted("A1", 1, "answered", a1, time.Time{}))
@@ -416,6 +425,14 @@ func TestCompletedDissatisfiedOpensALinkedComplaint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// ownBands is a dealer's policy of complaint severities: CRITICAL under
+// 30, HIGH under 60, LOW otherwise.
+func ownBands(s *callbackv1.CallbackSchedule) {
+	s.ComplaintSeverity = complaintv1.Severity_SEVERITY_LOW
+	s.ComplaintSeverityRules = []*callbackv1.ComplaintSeverityRule{
+		{ScoreBelow: 30, Severity: complaintv1.Severity_SEVERITY_CRITICAL}, {ScoreBelow: 60, Severity: complaintv1.Severity_SEVERITY_HIGH}}
 }
 
 func TestCompletedSatisfiedOpensNothing(t *testing.T) {

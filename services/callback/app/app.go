@@ -5,8 +5,11 @@
 package app
 
 import (
+	"time"
+
 	"context"
 	"errors"
+	"github.com/dealercare/dealercare/services/callback/callback"
 	"log/slog"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
@@ -59,8 +62,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	return m.server.Open(ctx, func(srv *grpc.Server, pool *pgxpool.Pool, network tenancy.NetworkClient) error {
 		store := postgres.NewStore(pool)
-		callbackv1.RegisterCallbackServiceServer(srv, callbackgrpc.NewServer(store, tenancy.Access{Network: network}))
-		callbackv1.RegisterCallbackWorkflowServiceServer(srv, callbackgrpc.NewWorkflowServer(store, network))
+		svc := callback.NewService(store, tenancy.Access{Network: network}, time.Now)
+		callbackv1.RegisterCallbackServiceServer(srv, callbackgrpc.NewServer(svc))
+		callbackv1.RegisterCallbackWorkflowServiceServer(srv, callbackgrpc.NewWorkflowServer(svc))
 		callbackv1.RegisterCallbackChangeServiceServer(srv, callbackgrpc.NewChangeServer(store))
 		return nil
 	})

@@ -1,8 +1,6 @@
 package callback
 
 import (
-	"time"
-
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 )
@@ -37,6 +35,3 @@ func CanSetStandards(p *auth.Principal) bool { return p.HasRole(auth.RoleHQAdmin
 func Forbidden(what, whatZh string) error {
 	return apperr.Errorf(apperr.EFORBIDDEN, "your role may not %s", what).Zh("您的角色不能" + whatZh)
 }
-
-// Now is the service's clock; tests replace it.
-var Now = time.Now

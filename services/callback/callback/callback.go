@@ -1,7 +1,9 @@
 // Package callback holds the callback (回访) rules: a task's states and
 // what each attempt, completion or manager action does to it, questionnaires
-// and their 0-100 score, the callback policy as data, who may do what, and
-// report periods. It imports no database, gRPC or Temporal code.
+// and their 0-100 score, the callback policy as data, who may do what,
+// report periods, and Service, the application layer over a Store. It
+// imports no database driver, gRPC or Temporal code (pkg/postgres only for
+// the scope type a Store takes).
 package callback
 
 import (

@@ -2,6 +2,7 @@ package callback
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -291,8 +292,18 @@ func TestPolicy(t *testing.T) {
 	if err := p.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if p.MaxAttempts != 3 || p.CallingStart != "09:00" || p.Timings[0].Delay != time.Second {
+	if p.MaxAttempts != 3 || p.CallingStart != "09:00" || p.Timings[0].Delay != time.Second ||
+		p.ComplaintSeverity != SeverityMedium || !slices.Equal(p.ComplaintSeverityRules, []SeverityRule{{50, SeverityHigh}}) {
 		t.Errorf("defaults: %+v", p)
+	}
+	// The default's rules are copied, not shared.
+	p.ComplaintSeverityRules[0].Severity = SeverityLow
+	if DefaultPolicy().ComplaintSeverityRules[0].Severity != SeverityHigh {
+		t.Error("Validate shares the default's rules")
+	}
+	bands := Policy{ComplaintSeverity: SeverityLow, ComplaintSeverityRules: []SeverityRule{{30, SeverityCritical}, {60, SeverityHigh}}}
+	if err := bands.Validate(); err != nil || bands.ComplaintSeverity != SeverityLow || len(bands.ComplaintSeverityRules) != 2 {
+		t.Errorf("own bands: %v %+v", err, bands)
 	}
 	for _, tc := range []struct {
 		p     Policy
@@ -303,6 +314,13 @@ func TestPolicy(t *testing.T) {
 		{Policy{Timings: []Timing{{Kind: Kind3DC, Window: time.Hour}, {Kind: Kind3DC, Window: time.Hour}}}, "policy.timings[1].kind"},
 		{Policy{Timings: []Timing{{Kind: Kind7DC}}}, "policy.timings[0].window"},
 		{Policy{ScoreThreshold: 101}, "policy.score_threshold"},
+		{Policy{ComplaintSeverity: "urgent"}, "policy.complaint_severity"},
+		{Policy{ComplaintSeverityRules: []SeverityRule{{ScoreBelow: 0, Severity: SeverityHigh}}}, "policy.complaint_severity_rules[0].score_below"},
+		{Policy{ComplaintSeverityRules: []SeverityRule{{ScoreBelow: 100.5, Severity: SeverityHigh}}}, "policy.complaint_severity_rules[0].score_below"},
+		{Policy{ComplaintSeverityRules: []SeverityRule{{ScoreBelow: 30, Severity: SeverityCritical}, {ScoreBelow: 30, Severity: SeverityHigh}}},
+			"policy.complaint_severity_rules[1].score_below"},
+		{Policy{ComplaintSeverityRules: []SeverityRule{{ScoreBelow: 30, Severity: SeverityCritical}, {ScoreBelow: 60}}}, "policy.complaint_severity_rules[1].severity"},
+		{Policy{ComplaintSeverityRules: make([]SeverityRule, 5)}, "policy.complaint_severity_rules"},
 	} {
 		wantInvalid(t, tc.p.Validate(), tc.field)
 	}
@@ -314,16 +332,19 @@ func TestPolicy(t *testing.T) {
 	hq.ScoreThreshold = 70
 	hq.Timings = hq.Timings[:1] // 3DC only
 	hq.Timings[0].Delay = time.Minute
-	own := &Policy{MaxAttempts: 5, ScoreThreshold: 90, Timings: []Timing{{Kind: Kind7DC, Delay: time.Second, Window: time.Minute}}}
+	own := &Policy{MaxAttempts: 5, ScoreThreshold: 90, Timings: []Timing{{Kind: Kind7DC, Delay: time.Second, Window: time.Minute}},
+		ComplaintSeverity: SeverityHigh, ComplaintSeverityRules: []SeverityRule{{40, SeverityCritical}}}
 	eff := Effective("SH001", hq, own)
 	t3, _ := eff.Timing(Kind3DC)
 	t7, _ := eff.Timing(Kind7DC)
 	tc, _ := eff.Timing(KindCampaign)
 	if !eff.Overridden || eff.MaxAttempts != 5 || eff.ScoreThreshold != 90 || t3.Delay != time.Minute || t7.Delay != time.Second ||
-		tc.Window != 7*24*time.Hour || len(eff.Timings) != len(Kinds) {
+		tc.Window != 7*24*time.Hour || len(eff.Timings) != len(Kinds) ||
+		eff.ComplaintSeverity != SeverityHigh || !slices.Equal(eff.ComplaintSeverityRules, own.ComplaintSeverityRules) {
 		t.Errorf("effective: %+v", eff)
 	}
-	if e := Effective("SH001", hq, nil); e.Overridden || e.ScoreThreshold != 70 {
+	if e := Effective("SH001", hq, nil); e.Overridden || e.ScoreThreshold != 70 || e.ComplaintSeverity != SeverityMedium ||
+		!slices.Equal(e.ComplaintSeverityRules, hq.ComplaintSeverityRules) {
 		t.Errorf("no override: %+v", e)
 	}
 }

@@ -15,6 +15,25 @@ type Timing struct {
 	Window time.Duration // due time to deadline
 }
 
+// Complaint severities a dissatisfied callback's complaint may take (the
+// complaint service's names).
+const (
+	SeverityLow      = "low"
+	SeverityMedium   = "medium"
+	SeverityHigh     = "high"
+	SeverityCritical = "critical"
+)
+
+// Severities lists them, lowest first.
+var Severities = []string{SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}
+
+// SeverityRule is a band of scores: a dissatisfied callback scoring under
+// ScoreBelow opens its complaint at Severity.
+type SeverityRule struct {
+	ScoreBelow float64
+	Severity   string
+}
+
 // Policy is a callback policy: HQ's default (Dealer "") or a dealer's
 // override. Durations are kept to the second.
 type Policy struct {
@@ -25,13 +44,20 @@ type Policy struct {
 	CallingStart   string // HH:MM
 	CallingEnd     string // HH:MM or 24:00
 	ScoreThreshold float64
-	Overridden     bool
-	UpdateTime     time.Time
+	// ComplaintSeverity is the severity of the complaint a dissatisfied
+	// callback opens when no rule of ComplaintSeverityRules applies.
+	ComplaintSeverity string
+	// ComplaintSeverityRules, by ascending ScoreBelow: the first whose
+	// ScoreBelow is above the callback's score sets the severity instead.
+	ComplaintSeverityRules []SeverityRule
+	Overridden             bool
+	UpdateTime             time.Time
 }
 
 // DefaultPolicy is the built-in default, until HQ stores its own: 3 days
 // after a repair order, 7 after a delivery, 3 attempts 24 h apart, calls
-// between 09:00 and 21:00, a complaint under 80.
+// between 09:00 and 21:00, a complaint under 80, HIGH under 50 and MEDIUM
+// otherwise.
 func DefaultPolicy() Policy {
 	d := 24 * time.Hour
 	return Policy{
@@ -40,6 +66,7 @@ func DefaultPolicy() Policy {
 			{KindComplaintFollowUp, 1 * d, 3 * d}, {KindRevisitOverdue, 0, 7 * d}, {KindCampaign, 0, 7 * d},
 		},
 		MaxAttempts: 3, RetryInterval: d, CallingStart: "09:00", CallingEnd: "21:00", ScoreThreshold: 80,
+		ComplaintSeverity: SeverityMedium, ComplaintSeverityRules: []SeverityRule{{ScoreBelow: 50, Severity: SeverityHigh}},
 	}
 }
 
@@ -71,6 +98,12 @@ func (p *Policy) Validate() error {
 	if p.CallingEnd == "" {
 		p.CallingEnd = def.CallingEnd
 	}
+	if p.ComplaintSeverity == "" {
+		p.ComplaintSeverity = def.ComplaintSeverity
+	}
+	if len(p.ComplaintSeverityRules) == 0 {
+		p.ComplaintSeverityRules = slices.Clone(def.ComplaintSeverityRules)
+	}
 	p.RetryInterval = p.RetryInterval.Truncate(time.Second)
 	start, okStart := minutes(p.CallingStart)
 	end, okEnd := minutes(p.CallingEnd)
@@ -87,6 +120,22 @@ func (p *Policy) Validate() error {
 		return apperr.Invalid("policy.calling_start", "must be before calling_end").ZhReason("须早于 calling_end")
 	case p.ScoreThreshold < 0 || p.ScoreThreshold > 100:
 		return apperr.Invalid("policy.score_threshold", "must be between 0 and 100").ZhReason("须在 0 到 100 之间")
+	case !slices.Contains(Severities, p.ComplaintSeverity):
+		return apperr.Invalid("policy.complaint_severity", "must be LOW, MEDIUM, HIGH or CRITICAL").ZhReason("须为 LOW、MEDIUM、HIGH 或 CRITICAL")
+	case len(p.ComplaintSeverityRules) > maxSeverityRules:
+		return apperr.Invalid("policy.complaint_severity_rules", fmt.Sprintf("must list at most %d rules", maxSeverityRules)).
+			ZhReason(fmt.Sprintf("最多 %d 条", maxSeverityRules))
+	}
+	for i, r := range p.ComplaintSeverityRules {
+		f := fmt.Sprintf("policy.complaint_severity_rules[%d]", i)
+		switch {
+		case r.ScoreBelow <= 0 || r.ScoreBelow > 100:
+			return apperr.Invalid(f+".score_below", "must be above 0 and at most 100").ZhReason("须大于 0 且不超过 100")
+		case i > 0 && r.ScoreBelow <= p.ComplaintSeverityRules[i-1].ScoreBelow:
+			return apperr.Invalid(f+".score_below", "must be above the previous rule's").ZhReason("须大于上一条规则的分数")
+		case !slices.Contains(Severities, r.Severity):
+			return apperr.Invalid(f+".severity", "must be LOW, MEDIUM, HIGH or CRITICAL").ZhReason("须为 LOW、MEDIUM、HIGH 或 CRITICAL")
+		}
 	}
 	seen := map[string]bool{}
 	for i := range p.Timings {
@@ -107,6 +156,9 @@ func (p *Policy) Validate() error {
 	}
 	return nil
 }
+
+// maxSeverityRules bounds the bands (the API's max_items).
+const maxSeverityRules = 4
 
 // Timing returns the policy's timing of kind.
 func (p Policy) Timing(kind string) (Timing, bool) {

@@ -1,15 +1,16 @@
 // Package grpc is the callback service's gRPC port: the public
 // CallbackService and the internal CallbackWorkflowService of the callback
-// workflows.
+// workflows, over callback.Service; it converts proto ↔ domain and holds no
+// rules.
 package grpc
 
 import (
 	"strings"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	"github.com/dealercare/dealercare/services/callback/callback"
-	"github.com/dealercare/dealercare/services/callback/postgres"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -98,19 +99,38 @@ func PolicyToProto(p callback.Policy) *callbackv1.CallbackPolicy {
 	for _, t := range p.Timings {
 		out.Timings = append(out.Timings, &callbackv1.KindTiming{Kind: kindValue(t.Kind), Delay: durationpb.New(t.Delay), Window: durationpb.New(t.Window)})
 	}
+	out.ComplaintSeverity, out.ComplaintSeverityRules = severityRulesToProto(p)
 	return out
+}
+
+func severityValue(s string) complaintv1.Severity {
+	return complaintv1.Severity(pbconv.EnumValue(s, "SEVERITY_", complaintv1.Severity_value))
+}
+
+// severityRulesToProto converts the policy's complaint severities.
+func severityRulesToProto(p callback.Policy) (complaintv1.Severity, []*callbackv1.ComplaintSeverityRule) {
+	var rules []*callbackv1.ComplaintSeverityRule
+	for _, r := range p.ComplaintSeverityRules {
+		rules = append(rules, &callbackv1.ComplaintSeverityRule{ScoreBelow: r.ScoreBelow, Severity: severityValue(r.Severity)})
+	}
+	return severityValue(p.ComplaintSeverity), rules
 }
 
 func policyFromProto(in *callbackv1.CallbackPolicy) callback.Policy {
 	p := callback.Policy{MaxAttempts: int(in.GetMaxAttempts()), RetryInterval: in.GetRetryInterval().AsDuration(),
-		CallingStart: in.GetCallingStart(), CallingEnd: in.GetCallingEnd(), ScoreThreshold: in.GetScoreThreshold()}
+		CallingStart: in.GetCallingStart(), CallingEnd: in.GetCallingEnd(), ScoreThreshold: in.GetScoreThreshold(),
+		ComplaintSeverity: pbconv.EnumName(in.GetComplaintSeverity().String(), "SEVERITY_")}
 	for _, t := range in.GetTimings() {
 		p.Timings = append(p.Timings, callback.Timing{Kind: kindName(t.GetKind()), Delay: t.GetDelay().AsDuration(), Window: t.GetWindow().AsDuration()})
+	}
+	for _, r := range in.GetComplaintSeverityRules() {
+		p.ComplaintSeverityRules = append(p.ComplaintSeverityRules,
+			callback.SeverityRule{ScoreBelow: r.GetScoreBelow(), Severity: pbconv.EnumName(r.GetSeverity().String(), "SEVERITY_")})
 	}
 	return p
 }
 
-func agentToProto(a postgres.Agent) *callbackv1.CallbackAgent {
+func agentToProto(a callback.Agent) *callbackv1.CallbackAgent {
 	return &callbackv1.CallbackAgent{Subject: a.Subject, DisplayName: a.DisplayName, Dealer: a.Dealer, OpenTasks: int32(a.OpenTasks), CreateTime: pbconv.Timestamp(a.CreateTime)}
 }
 

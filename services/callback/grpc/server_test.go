@@ -8,14 +8,17 @@ import (
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/tenancy"
+	"github.com/dealercare/dealercare/services/callback/callback"
 	callbackgrpc "github.com/dealercare/dealercare/services/callback/grpc"
 	"github.com/dealercare/dealercare/services/callback/postgres"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -64,8 +67,9 @@ func start(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	store := postgres.NewStore(pool)
-	callbackv1.RegisterCallbackServiceServer(srv.Server, callbackgrpc.NewServer(store, tenancy.Access{Network: network{}}))
-	callbackv1.RegisterCallbackWorkflowServiceServer(srv.Server, callbackgrpc.NewWorkflowServer(store, network{}))
+	svc := callback.NewService(store, tenancy.Access{Network: network{}}, time.Now)
+	callbackv1.RegisterCallbackServiceServer(srv.Server, callbackgrpc.NewServer(svc))
+	callbackv1.RegisterCallbackWorkflowServiceServer(srv.Server, callbackgrpc.NewWorkflowServer(svc))
 	if err := srv.Listen(); err != nil {
 		cancel()
 		t.Fatal(err)
@@ -114,6 +118,25 @@ func wantCode(t *testing.T, what string, err error, code codes.Code) {
 	if got := status.Code(err); got != code {
 		t.Errorf("%s: got %v (%v), want %v", what, got, err, code)
 	}
+}
+
+// wantField fails unless err is INVALID_ARGUMENT with a violation of field.
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	st := status.Convert(err)
+	if st.Code() != codes.InvalidArgument {
+		t.Fatalf("%s: got %v (%v), want InvalidArgument", field, st.Code(), err)
+	}
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				if v.GetField() == field {
+					return
+				}
+			}
+		}
+	}
+	t.Errorf("no violation of %s in %v", field, st.Details())
 }
 
 func (s *stack) ensure(t *testing.T, dealer, source string) *callbackv1.CallbackTask {
@@ -363,6 +386,34 @@ func TestCallbackLoop(t *testing.T) {
 	sched, err := s.workflow.GetCallbackSchedule(s.as(t, worker), &callbackv1.GetCallbackScheduleRequest{Dealer: "SH001", Kind: callbackv1.CallbackKind_CALLBACK_KIND_3DC})
 	if err != nil || sched.GetMaxAttempts() != 5 || sched.GetCallingEnd() != "24:00" || sched.GetDelay().AsDuration() != 72*time.Hour || sched.GetTimeZone() != "Asia/Shanghai" {
 		t.Fatalf("schedule: %v %v", err, sched)
+	}
+	// Left unset, the complaint severities are the default: under 50 HIGH,
+	// MEDIUM otherwise.
+	if sched.GetComplaintSeverity() != complaintv1.Severity_SEVERITY_MEDIUM || len(sched.GetComplaintSeverityRules()) != 1 ||
+		sched.GetComplaintSeverityRules()[0].GetScoreBelow() != 50 || sched.GetComplaintSeverityRules()[0].GetSeverity() != complaintv1.Severity_SEVERITY_HIGH {
+		t.Fatalf("default complaint severities: %v", sched)
+	}
+
+	// The complaint severities: bad bands are refused naming the field; a
+	// dealer's own reach its schedule, and HQ's default stays.
+	_, err = s.api.UpdateCallbackPolicy(s.as(t, managerSH), &callbackv1.UpdateCallbackPolicyRequest{Dealer: "SH001", Policy: &callbackv1.CallbackPolicy{
+		MaxAttempts: 5, CallingStart: "00:00", CallingEnd: "24:00", ScoreThreshold: 60, ComplaintSeverityRules: []*callbackv1.ComplaintSeverityRule{{ScoreBelow: 60, Severity: complaintv1.Severity_SEVERITY_HIGH}, {ScoreBelow: 30, Severity: complaintv1.Severity_SEVERITY_CRITICAL}}}})
+	wantField(t, err, "policy.complaint_severity_rules[1].score_below")
+	own := &callbackv1.CallbackPolicy{MaxAttempts: 5, CallingStart: "00:00", CallingEnd: "24:00", ScoreThreshold: 60, ComplaintSeverity: complaintv1.Severity_SEVERITY_LOW, ComplaintSeverityRules: []*callbackv1.ComplaintSeverityRule{
+		{ScoreBelow: 30, Severity: complaintv1.Severity_SEVERITY_CRITICAL}, {ScoreBelow: 60, Severity: complaintv1.Severity_SEVERITY_HIGH}}}
+	pol, err := s.api.UpdateCallbackPolicy(s.as(t, managerSH), &callbackv1.UpdateCallbackPolicyRequest{Dealer: "SH001", Policy: own})
+	if err != nil || pol.GetComplaintSeverity() != own.GetComplaintSeverity() || len(pol.GetComplaintSeverityRules()) != 2 ||
+		pol.GetComplaintSeverityRules()[1].GetScoreBelow() != 60 || !pol.GetOverridden() {
+		t.Fatalf("own severities: %v %v", err, pol)
+	}
+	sched, err = s.workflow.GetCallbackSchedule(s.as(t, worker), &callbackv1.GetCallbackScheduleRequest{Dealer: "SH001", Kind: callbackv1.CallbackKind_CALLBACK_KIND_3DC})
+	if err != nil || sched.GetComplaintSeverity() != complaintv1.Severity_SEVERITY_LOW || len(sched.GetComplaintSeverityRules()) != 2 ||
+		sched.GetComplaintSeverityRules()[0].GetSeverity() != complaintv1.Severity_SEVERITY_CRITICAL {
+		t.Fatalf("schedule with own severities: %v %v", err, sched)
+	}
+	if hq, err := s.api.GetDefaultCallbackPolicy(agent, &callbackv1.GetDefaultCallbackPolicyRequest{}); err != nil ||
+		hq.GetComplaintSeverity() != complaintv1.Severity_SEVERITY_MEDIUM || len(hq.GetComplaintSeverityRules()) != 1 {
+		t.Fatalf("HQ's default after a dealer's override: %v %v", err, hq)
 	}
 
 	// Dealer questions must start with D and not clash with HQ's.

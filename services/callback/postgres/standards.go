@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultScope is the policy row of HQ's default.
-const DefaultScope = "default"
+const DefaultScope = callback.DefaultScope
 
 type storedTiming struct {
 	Kind    string `json:"kind"`
@@ -23,13 +23,20 @@ type storedTiming struct {
 	WindowS int64  `json:"window_s"`
 }
 
+type storedSeverityRule struct {
+	ScoreBelow float64 `json:"score_below"`
+	Severity   string  `json:"severity"`
+}
+
 // policyRow reads the policy of scope; nil when none is stored.
 func policyRow(ctx context.Context, tx pgx.Tx, scope string) (*callback.Policy, error) {
 	var p callback.Policy
-	var raw []byte
+	var raw, rawRules []byte
 	var retry int64
-	err := tx.QueryRow(ctx, `SELECT timings, max_attempts, retry_interval_s, calling_start, calling_end, score_threshold, update_time
-		FROM callback_policies WHERE scope = $1`, scope).Scan(&raw, &p.MaxAttempts, &retry, &p.CallingStart, &p.CallingEnd, &p.ScoreThreshold, &p.UpdateTime)
+	err := tx.QueryRow(ctx, `SELECT timings, max_attempts, retry_interval_s, calling_start, calling_end, score_threshold,
+		complaint_severity, complaint_severity_rules, update_time
+		FROM callback_policies WHERE scope = $1`, scope).Scan(&raw, &p.MaxAttempts, &retry, &p.CallingStart, &p.CallingEnd, &p.ScoreThreshold,
+		&p.ComplaintSeverity, &rawRules, &p.UpdateTime)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -42,6 +49,13 @@ func policyRow(ctx context.Context, tx pgx.Tx, scope string) (*callback.Policy, 
 	}
 	for _, t := range ts {
 		p.Timings = append(p.Timings, callback.Timing{Kind: t.Kind, Delay: time.Duration(t.DelayS) * time.Second, Window: time.Duration(t.WindowS) * time.Second})
+	}
+	var rules []storedSeverityRule
+	if err := json.Unmarshal(rawRules, &rules); err != nil {
+		return nil, err
+	}
+	for _, r := range rules {
+		p.ComplaintSeverityRules = append(p.ComplaintSeverityRules, callback.SeverityRule{ScoreBelow: r.ScoreBelow, Severity: r.Severity})
 	}
 	p.RetryInterval = time.Duration(retry) * time.Second
 	return &p, nil
@@ -85,13 +99,21 @@ func (s *Store) PutPolicy(ctx context.Context, scope string, p callback.Policy) 
 		ts = append(ts, storedTiming{t.Kind, int64(t.Delay / time.Second), int64(t.Window / time.Second)})
 	}
 	raw, _ := json.Marshal(ts)
+	rules := []storedSeverityRule{}
+	for _, r := range p.ComplaintSeverityRules {
+		rules = append(rules, storedSeverityRule{r.ScoreBelow, r.Severity})
+	}
+	rawRules, _ := json.Marshal(rules)
 	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO callback_policies (scope, timings, max_attempts, retry_interval_s, calling_start, calling_end, score_threshold)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
+		_, err := tx.Exec(ctx, `INSERT INTO callback_policies (scope, timings, max_attempts, retry_interval_s, calling_start, calling_end, score_threshold,
+				complaint_severity, complaint_severity_rules)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (scope) DO UPDATE SET timings = EXCLUDED.timings, max_attempts = EXCLUDED.max_attempts,
 				retry_interval_s = EXCLUDED.retry_interval_s, calling_start = EXCLUDED.calling_start, calling_end = EXCLUDED.calling_end,
-				score_threshold = EXCLUDED.score_threshold, update_time = now()`,
-			scope, raw, p.MaxAttempts, int64(p.RetryInterval/time.Second), p.CallingStart, p.CallingEnd, p.ScoreThreshold)
+				score_threshold = EXCLUDED.score_threshold, complaint_severity = EXCLUDED.complaint_severity,
+				complaint_severity_rules = EXCLUDED.complaint_severity_rules, update_time = now()`,
+			scope, raw, p.MaxAttempts, int64(p.RetryInterval/time.Second), p.CallingStart, p.CallingEnd, p.ScoreThreshold,
+			p.ComplaintSeverity, rawRules)
 		return err
 	})
 	if err != nil {
@@ -216,17 +238,10 @@ func (s *Store) PutDealerQuestions(ctx context.Context, scope pg.Scope, dealer, 
 	return out, nil
 }
 
-// Agent is an agent of a dealer's rotation.
-type Agent struct {
-	Subject, DisplayName, Dealer string
-	OpenTasks                    int
-	CreateTime                   time.Time
-}
-
 // Agents lists dealer's active agents in rotation order, with the open
 // tasks assigned to each.
-func (s *Store) Agents(ctx context.Context, scope pg.Scope, dealer string) ([]Agent, error) {
-	var out []Agent
+func (s *Store) Agents(ctx context.Context, scope pg.Scope, dealer string) ([]callback.Agent, error) {
+	var out []callback.Agent
 	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT a.subject, a.display_name, a.dealer_id, a.create_time,
 				(SELECT count(*) FROM callback_tasks t WHERE t.dealer_id = a.dealer_id AND t.assignee = a.subject
@@ -235,8 +250,8 @@ func (s *Store) Agents(ctx context.Context, scope pg.Scope, dealer string) ([]Ag
 		if err != nil {
 			return err
 		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) {
-			var a Agent
+		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (callback.Agent, error) {
+			var a callback.Agent
 			err := r.Scan(&a.Subject, &a.DisplayName, &a.Dealer, &a.CreateTime, &a.OpenTasks)
 			return a, err
 		})

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,11 +32,13 @@ var migrationFiles embed.FS
 // Migrations returns the embedded, versioned migrations.
 func Migrations() (fs.FS, error) { return fs.Sub(migrationFiles, "migrations") }
 
-// Store persists callbacks. Methods on dealer data take the caller's scope;
-// row-level security backs every query up.
+// Store is the callback.Store over PostgreSQL. Methods on dealer data take
+// the caller's scope; row-level security backs every query up.
 type Store struct {
 	pool *pgxpool.Pool
 }
+
+var _ callback.Store = (*Store)(nil)
 
 // NewStore returns a store over pool (the service role).
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
@@ -285,32 +288,24 @@ func (s *Store) Get(ctx context.Context, scope pg.Scope, dealer, id string) (*ca
 	return t, err
 }
 
-// Change is what an update did besides the task's own columns.
-type Change struct {
-	// Unchanged: nothing to write (a retried or stale request).
-	Unchanged bool
-	// Attempted: the task's last attempt is new.
-	Attempted bool
-	// Event, if set, is queued for the task's workflow with Payload.
-	Event   string
-	Payload any
-}
-
-// Update locks dealer's task id, applies fn and writes the task, a new
-// attempt and the workflow's event in one transaction.
-func (s *Store) Update(ctx context.Context, scope pg.Scope, dealer, id string, at time.Time, fn func(*callback.Task) (Change, error)) (*callback.Task, error) {
+// Update implements callback.Store: it locks dealer's task id, applies fn
+// and writes the task, a new attempt and the workflow's event in one
+// transaction.
+func (s *Store) Update(ctx context.Context, scope pg.Scope, dealer, id string, at time.Time, fn func(*callback.Task) (callback.Change, error)) (*callback.Task, error) {
 	var out *callback.Task
 	err := pg.InTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
 		t, err := load(ctx, tx, dealer, id, true)
 		if err != nil {
 			return err
 		}
+		loaded := *t
+		loaded.Attempts, loaded.Answers = slices.Clone(t.Attempts), slices.Clone(t.Answers)
 		ch, err := fn(t)
 		if err != nil {
 			return err
 		}
-		if ch.Unchanged {
-			out = t
+		if ch.Kind == callback.ChangeNone {
+			out = &loaded // as stored, whatever fn did to its copy
 			return nil
 		}
 		attempts, q := t.Attempts, t.Questionnaire
@@ -323,29 +318,29 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, dealer, id string, a
 			return err
 		}
 		out.Attempts, out.Questionnaire = attempts, q
-		if ch.Attempted {
+		if ch.Kind == callback.ChangeAttempted {
 			a := attempts[len(attempts)-1]
 			if _, err := tx.Exec(ctx, `INSERT INTO callback_attempts (dealer_id, task_id, number, time, outcome, call_back_time, note, agent)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, dealer, id, a.Number, a.Time, a.Outcome, pg.NullTime(a.CallBackTime), a.Note, a.Agent); err != nil {
 				return err
 			}
 		}
-		if ch.Event == "" {
+		if ch.Event == nil {
 			return nil
 		}
 		if err := outbox.Add(ctx, tx, outbox.Event{
-			DealerID: dealer, Kind: ch.Event, WorkflowID: out.WorkflowID, WorkflowType: events.CallbackWorkflowType,
+			DealerID: dealer, Kind: ch.Event.Kind, WorkflowID: out.WorkflowID, WorkflowType: events.CallbackWorkflowType,
 			TaskQueue: events.CallbackTaskQueue, SignalName: events.CallbackSignal, StartInput: out.Start(),
-			Payload: ch.Payload, OccurredAt: at,
+			Payload: ch.Event.Payload, OccurredAt: at,
 		}); err != nil {
 			return err
 		}
-		if ch.Event != events.KindCallbackCompleted {
+		if ch.Event.Kind != events.KindCallbackCompleted {
 			return nil
 		}
 		// A completion reaches the webhook subscribers too: the score and
 		// outcome, no personal data.
-		hook, err := events.WebhookEvent(dealer, events.WebhookCallbackCompleted, "dealers/"+dealer+"/callbackTasks/"+id, at, ch.Payload)
+		hook, err := events.WebhookEvent(dealer, events.WebhookCallbackCompleted, "dealers/"+dealer+"/callbackTasks/"+id, at, ch.Event.Payload)
 		if err != nil {
 			return err
 		}
@@ -360,22 +355,6 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, dealer, id string, a
 	return out, nil
 }
 
-// Filter selects tasks of one dealer.
-type Filter struct {
-	Dealer   string
-	Kind     string
-	Status   string
-	Assignee string
-	// DueOnly: pending or in progress with the next attempt due by Now.
-	DueOnly bool
-	// AwaitingInstruction: completed with findings or a dissatisfied
-	// customer, and no instruction yet.
-	AwaitingInstruction bool
-	Now                 time.Time
-	PageToken           string
-	Size                int
-}
-
 // List lists tasks by next attempt time (unplanned last), then due time
 // and id; pages continue after the last row's keys.
 //
@@ -388,7 +367,7 @@ type Filter struct {
 // bounds next_key, so a generic plan (pgx prepares statements) still
 // starts and stops the index scan where the page does. ORDER BY says
 // t.id: a bare id names the id::text output column and sorts text.
-func (s *Store) List(ctx context.Context, scope pg.Scope, f Filter) ([]callback.Task, string, error) {
+func (s *Store) List(ctx context.Context, scope pg.Scope, f callback.Filter) ([]callback.Task, string, error) {
 	after, err := decodeListToken(f.PageToken)
 	if err != nil {
 		return nil, "", err

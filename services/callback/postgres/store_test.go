@@ -54,28 +54,28 @@ func ensure(t *testing.T, s *postgres.Store, dealer, kind, source string, due ti
 
 // attempt records an attempt through Store.Update the way the gRPC layer does.
 func attempt(s *postgres.Store, scope pg.Scope, task *callback.Task, n int, outcome string, at time.Time) (*callback.Task, error) {
-	return s.Update(context.Background(), scope, task.Dealer, task.ID, at, func(t *callback.Task) (postgres.Change, error) {
+	return s.Update(context.Background(), scope, task.Dealer, task.ID, at, func(t *callback.Task) (callback.Change, error) {
 		ok, err := t.RecordAttempt(callback.Attempt{Number: n, Outcome: outcome, Time: at, Agent: "agent-1"})
 		if err != nil || !ok {
-			return postgres.Change{Unchanged: true}, err
+			return callback.Change{}, err
 		}
-		return postgres.Change{Attempted: true, Event: events.KindCallbackAttempted, Payload: t.Attempted()}, nil
+		return callback.Change{Kind: callback.ChangeAttempted, Event: &callback.WorkflowEvent{Kind: events.KindCallbackAttempted, Payload: t.Attempted()}}, nil
 	})
 }
 
 func complete(s *postgres.Store, task *callback.Task, answers []callback.Answer, problem bool, findings string, at time.Time) (*callback.Task, error) {
-	return s.Update(context.Background(), pg.Dealers(task.Dealer), task.Dealer, task.ID, at, func(t *callback.Task) (postgres.Change, error) {
+	return s.Update(context.Background(), pg.Dealers(task.Dealer), task.Dealer, task.ID, at, func(t *callback.Task) (callback.Change, error) {
 		if err := t.Complete(answers, problem, findings, 80, at); err != nil {
-			return postgres.Change{}, err
+			return callback.Change{}, err
 		}
-		return postgres.Change{Event: events.KindCallbackCompleted, Payload: t.Completed()}, nil
+		return callback.Change{Kind: callback.ChangeCompleted, Event: &callback.WorkflowEvent{Kind: events.KindCallbackCompleted, Payload: t.Completed()}}, nil
 	})
 }
 
 func end(s *postgres.Store, task *callback.Task, status string, at time.Time) {
-	_, err := s.Update(context.Background(), pg.Dealers(task.Dealer), task.Dealer, task.ID, at, func(t *callback.Task) (postgres.Change, error) {
+	_, err := s.Update(context.Background(), pg.Dealers(task.Dealer), task.Dealer, task.ID, at, func(t *callback.Task) (callback.Change, error) {
 		ok, err := t.End(status, "test", at)
-		return postgres.Change{Unchanged: !ok}, err
+		return changeIf(ok, callback.ChangeEnded), err
 	})
 	if err != nil {
 		panic(err)
@@ -265,7 +265,7 @@ func TestListQueueAndPages(t *testing.T) {
 	var seen []string
 	tok := ""
 	for {
-		page, next, err := s.List(ctx, scope, postgres.Filter{Dealer: "SH001", Size: 2, PageToken: tok})
+		page, next, err := s.List(ctx, scope, callback.Filter{Dealer: "SH001", Size: 2, PageToken: tok})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,11 +280,11 @@ func TestListQueueAndPages(t *testing.T) {
 	if fmt.Sprint(seen) != fmt.Sprint(want) {
 		t.Fatalf("order %v, want %v", seen, want)
 	}
-	due, _, err := s.List(ctx, scope, postgres.Filter{Dealer: "SH001", DueOnly: true, Now: t0.Add(2 * time.Hour), Size: 100})
+	due, _, err := s.List(ctx, scope, callback.Filter{Dealer: "SH001", DueOnly: true, Now: t0.Add(2 * time.Hour), Size: 100})
 	if err != nil || len(due) != 2 {
 		t.Fatalf("due by +2h: %d (%v)", len(due), err)
 	}
-	if _, _, err := s.List(ctx, scope, postgres.Filter{Dealer: "SH001", PageToken: "x.y", Size: 2}); apperr.Code(err) != apperr.EINVALID {
+	if _, _, err := s.List(ctx, scope, callback.Filter{Dealer: "SH001", PageToken: "x.y", Size: 2}); apperr.Code(err) != apperr.EINVALID {
 		t.Fatalf("bad token: %v", err)
 	}
 
@@ -315,8 +315,8 @@ func TestListQueueAndPages(t *testing.T) {
 			_, err = attempt(s, scope, task, 1, callback.OutcomeBusy, base)
 		case 2: // unreached, retried at one time with the others
 			if _, err = attempt(s, scope, task, 1, callback.OutcomeNoAnswer, base); err == nil {
-				_, err = s.Update(ctx, scope, "SH001", task.ID, base, func(t *callback.Task) (postgres.Change, error) {
-					return postgres.Change{Unchanged: !t.ScheduleRetry(1, retry)}, nil
+				_, err = s.Update(ctx, scope, "SH001", task.ID, base, func(t *callback.Task) (callback.Change, error) {
+					return changeIf(t.ScheduleRetry(1, retry), callback.ChangeRetryPlanned), nil
 				})
 			}
 		case 3: // in progress
@@ -354,7 +354,7 @@ func TestListQueueAndPages(t *testing.T) {
 		t.Fatalf("the fixture does not tie: %d planned, %d unplanned, %d ties on (next, due)", planned, unplanned, ties)
 	}
 	now := base.Add(45 * time.Minute) // the retried ones and those due at base are due
-	for _, f := range []postgres.Filter{
+	for _, f := range []callback.Filter{
 		{},
 		{Status: callback.StatusPending},
 		{Status: callback.StatusCompleted},
@@ -449,7 +449,7 @@ func listedTasks(t *testing.T, db *pgxpool.Pool, dealer string) []listed {
 }
 
 // matches says whether List's filter f selects r, per Filter's comments.
-func (r listed) matches(f postgres.Filter) bool {
+func (r listed) matches(f callback.Filter) bool {
 	open := r.status == callback.StatusPending || r.status == callback.StatusInProgress
 	return (f.Kind == "" || r.kind == f.Kind) && (f.Status == "" || r.status == f.Status) && (f.Assignee == "" || r.assignee == f.Assignee) &&
 		(!f.DueOnly || open && !r.next.IsZero() && !r.next.After(f.Now)) &&
@@ -477,9 +477,9 @@ func TestReportFigures(t *testing.T) {
 	if _, err := complete(s, b, []callback.Answer{{Question: "Q1", Rating: 1}, {Question: "Q2", YesNo: "no"}}, false, "异响未修好", in); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Update(ctx, scope, "SH001", b.ID, in, func(t *callback.Task) (postgres.Change, error) {
+	if _, err := s.Update(ctx, scope, "SH001", b.ID, in, func(t *callback.Task) (callback.Change, error) {
 		ok, err := t.LinkComplaint("11111111-1111-4111-8111-111111111111")
-		return postgres.Change{Unchanged: !ok}, err
+		return changeIf(ok, callback.ChangeComplaintLink), err
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -559,4 +559,43 @@ func TestCompletionQueuesTheWebhookEvent(t *testing.T) {
 	if err := json.Unmarshal(payload.Data, &data); err != nil || data.TaskID != task.ID || data.Score == 0 {
 		t.Errorf("data %s: %+v, %v", payload.Data, data, err)
 	}
+}
+
+// A policy stored before the complaint severities were part of it (a row
+// without the columns) reads with the default: HIGH under 50, MEDIUM
+// otherwise, as the workflow did before.
+func TestStoredPolicyWithoutSeveritiesTakesTheDefault(t *testing.T) {
+	s, pool := open(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `INSERT INTO callback_policies (scope, max_attempts, retry_interval_s, calling_start, calling_end, score_threshold)
+		VALUES ('HZ001', 4, 3600, '08:00', '20:00', 75)`); err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Policy(ctx, "HZ001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := callback.DefaultPolicy()
+	if !p.Overridden || p.MaxAttempts != 4 || p.ComplaintSeverity != want.ComplaintSeverity ||
+		!slices.Equal(p.ComplaintSeverityRules, want.ComplaintSeverityRules) {
+		t.Errorf("policy %+v", p)
+	}
+	own := callback.Policy{ComplaintSeverity: callback.SeverityLow, ComplaintSeverityRules: []callback.SeverityRule{{ScoreBelow: 20, Severity: callback.SeverityCritical}, {ScoreBelow: 45.5, Severity: callback.SeverityHigh}}}
+	if err := own.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutPolicy(ctx, "HZ001", own); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = s.Policy(ctx, "HZ001"); err != nil || p.ComplaintSeverity != callback.SeverityLow || !slices.Equal(p.ComplaintSeverityRules, own.ComplaintSeverityRules) {
+		t.Errorf("stored own severities: %v %+v", err, p)
+	}
+}
+
+// changeIf is a change of kind when changed, else none.
+func changeIf(changed bool, kind callback.ChangeKind) callback.Change {
+	if !changed {
+		return callback.Change{}
+	}
+	return callback.Change{Kind: kind}
 }

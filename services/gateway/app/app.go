@@ -10,9 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
-	"strings"
-	"sync"
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
@@ -22,14 +19,11 @@ import (
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	webhookv1 "github.com/dealercare/dealercare/gen/go/dealercare/webhook/v1"
 	"github.com/dealercare/dealercare/gen/go/openapi"
-	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
-	"github.com/dealercare/dealercare/pkg/dealerlist"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/telemetry"
-	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/gateway/idempotency"
 	"github.com/dealercare/dealercare/services/gateway/middleware"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -38,9 +32,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -260,14 +252,14 @@ func (m *Main) Open(ctx context.Context) error {
 	// rate limit is per tenant, so it follows authentication.
 	// Idempotency keys by the caller, so it follows authentication, and
 	// reads the whole body, so it sits inside the body limit.
-	api := bodyLimit(m.Config.MaxBodyBytes, m.Config.MaxImportBytes, idempotency.Middleware(m.store, m.Config.Idempotency.Options(m.Log))(mux))
-	api = dealerPathGuard(&visibleDealers{client: customerv1.NewDealerNetworkServiceClient(customer), cache: map[string]dealersEntry{}}, api)
+	api := middleware.BodyLimit(m.Config.MaxBodyBytes, m.Config.MaxImportBytes)(idempotency.Middleware(m.store, m.Config.Idempotency.Options(m.Log))(mux))
+	api = middleware.DealerPathGuard(customerv1.NewDealerNetworkServiceClient(customer))(api)
 	if m.Config.RateLimit.Enabled() {
 		api = middleware.RateLimit(m.Config.RateLimit)(api)
 	}
 	api = middleware.UTF8()(api)
 	api = middleware.LogPrincipal()(api)
-	root.Handle("/v1/", routeFallback(m.authenticate(verifier, api)))
+	root.Handle("/v1/", routeFallback(middleware.Authenticate(verifier)(api)))
 
 	var h http.Handler = root
 	if m.Config.CORS.Enabled() {
@@ -286,181 +278,6 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.lis = lis
 	return nil
-}
-
-// authenticate rejects requests without a valid bearer token with 401 in the
-// google.rpc.Status shape. The token itself travels on to the services.
-func (m *Main) authenticate(v auth.TokenVerifier, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, err := auth.BearerToken(r.Header.Get("Authorization"))
-		if err == nil {
-			var p *auth.Principal
-			if p, err = v.Verify(r.Context(), raw); err == nil {
-				next.ServeHTTP(w, r.WithContext(auth.NewContextWithPrincipal(r.Context(), p)))
-				return
-			}
-		}
-		w.Header().Set("WWW-Authenticate", `Bearer realm="dealercare"`)
-		msg := err.Error()
-		if apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language")) == apperr.LangZH {
-			msg = tokenErrorZh(err)
-		}
-		middleware.WriteStatus(w, http.StatusUnauthorized, codes.Unauthenticated, msg)
-	})
-}
-
-// bodyLimit caps request bodies: imports (POST .../imports) get their own,
-// larger limit.
-func bodyLimit(limit, importLimit int64, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The body is kept for the path of a field it gets wrong
-		// (errorHandler); an import's file is not.
-		n, isImport := limit, r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/imports")
-		if isImport {
-			n = importLimit
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, n)
-		next.ServeHTTP(w, withBody(r, &requestBody{limit: n}, !isImport))
-	})
-}
-
-// dealerPathGuard answers 404 at the edge when a user addresses a dealer
-// outside their view by path (/v1/dealers/{other}/...): for dealer staff
-// another dealer, for a region manager a dealer of another region, for HQ a
-// dealer that does not exist (whose lists would otherwise answer empty, as
-// if a mistyped code were a dealer without complaints). The services check
-// again (and PostgreSQL row-level security below them); answering here
-// keeps the answer uniform, whatever a service would have validated
-// first, and saves the call.
-func dealerPathGuard(network *visibleDealers, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := auth.PrincipalFromContext(r.Context())
-		rest, scoped := strings.CutPrefix(r.URL.Path, "/v1/dealers/")
-		if !ok || !scoped || p.IsService() {
-			next.ServeHTTP(w, r)
-			return
-		}
-		code, _, _ := strings.Cut(rest, "/")
-		code, _, _ = strings.Cut(code, ":")
-		visible := code == "" || (p.IsDealer() && code == p.Dealer) || acrossDealers(r)
-		if !visible && (p.IsRegion() || p.IsHQ()) {
-			var err error
-			visible, err = network.sees(r.Context(), p, r.Header.Get("Authorization"), code)
-			if err != nil {
-				middleware.WriteStatus(w, http.StatusServiceUnavailable, codes.Unavailable, "dealer network unavailable, retry later")
-				return
-			}
-		}
-		if !visible {
-			msg := fmt.Sprintf("dealer %q not found", code)
-			if apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language")) == apperr.LangZH {
-				msg = fmt.Sprintf("经销商“%s”不存在", code)
-			}
-			middleware.WriteStatus(w, http.StatusNotFound, codes.NotFound, msg)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// acrossDealers reports whether r reads a collection across every dealer
-// the caller sees (/v1/dealers/-/complaints): the service scopes it.
-func acrossDealers(r *http.Request) bool {
-	switch r.URL.Path {
-	case "/v1/dealers/" + tenancy.AnyDealer + "/complaints", "/v1/dealers/" + tenancy.AnyDealer + "/notifications":
-		return r.Method == http.MethodGet
-	}
-	return false
-}
-
-// visibleDealers caches, per region, the dealers the customer service says
-// a region manager sees, for a short while: a dealer moved between regions
-// is seen within dealerCacheTTL, and a code missing from a list older than
-// dealerRecheck is asked again. HQ sees every dealer, so for HQ it caches
-// the network's codes the same way, and asks the customer service for a
-// code missing from them (one dealer: a dealer just created is found at
-// once, and a mistyped code costs one lookup).
-type visibleDealers struct {
-	client customerv1.DealerNetworkServiceClient
-	mu     sync.Mutex
-	cache  map[string]dealersEntry
-}
-
-type dealersEntry struct {
-	codes []string
-	at    time.Time
-}
-
-const (
-	dealerCacheTTL = 30 * time.Second
-	dealerRecheck  = 2 * time.Second
-)
-
-// sees reports whether p (a region manager or HQ) sees dealer code.
-func (vd *visibleDealers) sees(ctx context.Context, p *auth.Principal, authorization, code string) (bool, error) {
-	key := "region:" + p.Region
-	if p.IsHQ() {
-		key = "hq"
-	}
-	vd.mu.Lock()
-	e, ok := vd.cache[key]
-	vd.mu.Unlock()
-	age := time.Since(e.at)
-	fresh := ok && age < dealerCacheTTL
-	switch {
-	case fresh && slices.Contains(e.codes, code):
-		return true, nil
-	case fresh && p.IsHQ():
-		return vd.exists(ctx, authorization, code)
-	case fresh && age < dealerRecheck:
-		return false, nil
-	}
-	// Asked with the caller's own token: the customer service applies its
-	// visibility rule to exactly this principal.
-	raw, _ := auth.BearerToken(authorization)
-	list, err := dealerlist.Codes(auth.WithToken(ctx, raw), vd.client)
-	if err != nil {
-		return false, err
-	}
-	vd.mu.Lock()
-	vd.cache[key] = dealersEntry{codes: list, at: time.Now()}
-	vd.mu.Unlock()
-	return slices.Contains(list, code), nil
-}
-
-// exists asks the customer service whether dealer code exists, with the
-// caller's (HQ's) token.
-func (vd *visibleDealers) exists(ctx context.Context, authorization, code string) (bool, error) {
-	raw, _ := auth.BearerToken(authorization)
-	_, err := vd.client.GetDealer(auth.WithToken(ctx, raw), &customerv1.GetDealerRequest{Dealer: code})
-	switch status.Code(err) {
-	case codes.OK:
-		return true, nil
-	case codes.NotFound, codes.InvalidArgument:
-		return false, nil
-	}
-	return false, err
-}
-
-// tokenErrorZh is the Chinese message of a token error, by its kind.
-func tokenErrorZh(err error) string {
-	for kind, msg := range map[error]string{
-		auth.ErrMissingToken:         "缺少 Bearer 令牌（Authorization 请求头）",
-		auth.ErrMalformedToken:       "令牌格式错误",
-		auth.ErrUnsupportedAlgorithm: "不支持的签名算法",
-		auth.ErrUnknownKey:           "未知的签名密钥",
-		auth.ErrInvalidSignature:     "令牌签名无效",
-		auth.ErrTokenExpired:         "令牌已过期",
-		auth.ErrTokenNotYetValid:     "令牌尚未生效",
-		auth.ErrUntrustedIssuer:      "令牌签发方不受信任",
-		auth.ErrWrongAudience:        "令牌受众不匹配",
-		auth.ErrInvalidClaims:        "令牌声明无效",
-	} {
-		if errors.Is(err, kind) {
-			return msg
-		}
-	}
-	return "令牌无效"
 }
 
 // URL is the gateway's base URL.

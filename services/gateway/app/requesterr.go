@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -29,62 +28,19 @@ import (
 // failures the same shape, naming the field by its path in the body as
 // sent (answers[0].rating) or the query parameter.
 
-// requestBody is what the error answers know of a request's body: its
-// limit (bodyLimit's) and, for all but an import's file, a copy of what was
-// read, so that a decoder error's position can be turned into the field's
-// path.
-type requestBody struct {
-	limit int64
-	buf   bytes.Buffer
-	cut   bool // the body went past the limit: buf holds its first part
-}
-
-type requestBodyKey struct{}
-
-// withBody puts b in r's context and, when record, copies r's body into b
-// as it is read.
-func withBody(r *http.Request, b *requestBody, record bool) *http.Request {
-	if record {
-		r.Body = recordingBody{ReadCloser: r.Body, rec: b}
-	}
-	return r.WithContext(context.WithValue(r.Context(), requestBodyKey{}, b))
-}
-
-// recordingBody copies what is read into its record, up to the body's
-// limit (a body cut short only loses the path of a later error).
-type recordingBody struct {
-	io.ReadCloser
-	rec *requestBody
-}
-
-func (b recordingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	switch {
-	case b.rec.cut:
-	case int64(b.rec.buf.Len()+n) > b.rec.limit:
-		b.rec.cut = true
-	default:
-		b.rec.buf.Write(p[:n])
-	}
-	return n, err
-}
-
 // errorHandler is grpc-gateway's error writer with the gateway's own
 // InvalidArgument errors (those without details: every service error has
 // them) translated by requestError, and a body over its limit answered 413
 // as the idempotency middleware answers it.
 func errorHandler(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	st, ok := status.FromError(err)
-	body, _ := r.Context().Value(requestBodyKey{}).(*requestBody)
-	if body == nil {
-		body = &requestBody{}
-	}
+	limit, body := middleware.RequestBody(r.Context())
 	if ok && st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "http: request body too large") {
-		middleware.WriteTooLarge(w, r, body.limit)
+		middleware.WriteTooLarge(w, r, limit)
 		return
 	}
 	if ok && st.Code() == codes.InvalidArgument && len(st.Proto().GetDetails()) == 0 {
-		err = grpcserver.ToLocalizedStatus(requestError(st.Message(), body.buf.Bytes()), apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language"))).Err()
+		err = grpcserver.ToLocalizedStatus(requestError(st.Message(), body), apperr.ParseAcceptLanguage(r.Header.Get("Accept-Language"))).Err()
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"io"
 	"net/url"
 	"strings"
 	"testing"
@@ -109,18 +108,5 @@ func TestPathAt(t *testing.T) {
 	}
 	if got := offsetOf([]byte("{\n  \"名\": 1}"), 2, 8); got != strings.Index("{\n  \"名\": 1}", "1") {
 		t.Errorf("offset of line 2, column 8: %d", got)
-	}
-}
-
-// TestRecordedBodyStaysContiguous: once a read would pass the limit,
-// nothing more is recorded, so the record is always the body's beginning.
-func TestRecordedBodyStaysContiguous(t *testing.T) {
-	rec := &requestBody{limit: 10}
-	b := recordingBody{ReadCloser: io.NopCloser(strings.NewReader("0123456789abcdefghij")), rec: rec}
-	for _, n := range []int{4, 8, 2, 6} {
-		_, _ = b.Read(make([]byte, n))
-	}
-	if got := rec.buf.String(); got != "0123" || !rec.cut {
-		t.Errorf("recorded %q (cut %v), want the first 4 bytes and cut", got, rec.cut)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
-// fakeAuth stands in for the gateway's authenticate: "Bearer good-token"
+// fakeAuth stands in for Authenticate: "Bearer good-token"
 // runs as dealerA, anything else is 401.
 func fakeAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,11 +1,13 @@
 // Package middleware holds the gateway's HTTP middleware: request ids, access
-// logging, panic recovery, CORS and per-tenant rate limiting. Each
-// constructor returns a plain func(http.Handler) http.Handler.
+// logging, panic recovery, CORS, bearer-token authentication, the dealer
+// path guard, per-tenant rate limiting and body limits. Each constructor
+// returns a plain func(http.Handler) http.Handler.
 //
 // The intended order, outermost first:
 //
 //	otelhttp → RequestID → AccessLog → Recover → CORS → routes
-//	/v1/ routes: authenticate → LogPrincipal → UTF8 → RateLimit → grpc-gateway
+//	/v1/ routes: Authenticate → LogPrincipal → UTF8 → RateLimit →
+//	             DealerPathGuard → BodyLimit → idempotency → grpc-gateway
 //
 // RequestID sits inside otelhttp so a generated id can reuse the trace id and
 // outside AccessLog and Recover so both log it; Recover sits inside AccessLog

@@ -8,6 +8,7 @@ package callbackv1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	v1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -2298,8 +2299,64 @@ func (x *KindTiming) GetWindow() *durationpb.Duration {
 	return nil
 }
 
-// A callback policy: timing per kind, retries, calling hours and the score
-// threshold.
+// A severity band of the complaints callbacks open: a callback scoring
+// under score_below opens its complaint at severity.
+type ComplaintSeverityRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Scores under this (0-100, exclusive) take the rule's severity.
+	ScoreBelow float64 `protobuf:"fixed64,1,opt,name=score_below,json=scoreBelow,proto3" json:"score_below,omitempty"`
+	// The complaint's severity.
+	Severity      v1.Severity `protobuf:"varint,2,opt,name=severity,proto3,enum=dealercare.complaint.v1.Severity" json:"severity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ComplaintSeverityRule) Reset() {
+	*x = ComplaintSeverityRule{}
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ComplaintSeverityRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ComplaintSeverityRule) ProtoMessage() {}
+
+func (x *ComplaintSeverityRule) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ComplaintSeverityRule.ProtoReflect.Descriptor instead.
+func (*ComplaintSeverityRule) Descriptor() ([]byte, []int) {
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ComplaintSeverityRule) GetScoreBelow() float64 {
+	if x != nil {
+		return x.ScoreBelow
+	}
+	return 0
+}
+
+func (x *ComplaintSeverityRule) GetSeverity() v1.Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return v1.Severity(0)
+}
+
+// A callback policy: timing per kind, retries, calling hours, the score
+// threshold and the severity of the complaints dissatisfied callbacks open.
 type CallbackPolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Dealer code, or empty for HQ's default. Output only.
@@ -2322,14 +2379,22 @@ type CallbackPolicy struct {
 	// Whether this is the dealer's own override. Output only.
 	Overridden bool `protobuf:"varint,8,opt,name=overridden,proto3" json:"overridden,omitempty"`
 	// Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Severity of the complaint a dissatisfied callback opens when no rule
+	// of complaint_severity_rules applies (default MEDIUM).
+	ComplaintSeverity v1.Severity `protobuf:"varint,10,opt,name=complaint_severity,json=complaintSeverity,proto3,enum=dealercare.complaint.v1.Severity" json:"complaint_severity,omitempty"`
+	// Severity bands by score, in ascending score_below, each a distinct
+	// score: the first whose score_below is above the callback's score sets
+	// the complaint's severity (default: under 50, HIGH). Left empty, the
+	// default applies.
+	ComplaintSeverityRules []*ComplaintSeverityRule `protobuf:"bytes,11,rep,name=complaint_severity_rules,json=complaintSeverityRules,proto3" json:"complaint_severity_rules,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *CallbackPolicy) Reset() {
 	*x = CallbackPolicy{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[23]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2341,7 +2406,7 @@ func (x *CallbackPolicy) String() string {
 func (*CallbackPolicy) ProtoMessage() {}
 
 func (x *CallbackPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[23]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2354,7 +2419,7 @@ func (x *CallbackPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallbackPolicy.ProtoReflect.Descriptor instead.
 func (*CallbackPolicy) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{23}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CallbackPolicy) GetDealer() string {
@@ -2420,6 +2485,20 @@ func (x *CallbackPolicy) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CallbackPolicy) GetComplaintSeverity() v1.Severity {
+	if x != nil {
+		return x.ComplaintSeverity
+	}
+	return v1.Severity(0)
+}
+
+func (x *CallbackPolicy) GetComplaintSeverityRules() []*ComplaintSeverityRule {
+	if x != nil {
+		return x.ComplaintSeverityRules
+	}
+	return nil
+}
+
 // Request for GetCallbackPolicy.
 type GetCallbackPolicyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2431,7 +2510,7 @@ type GetCallbackPolicyRequest struct {
 
 func (x *GetCallbackPolicyRequest) Reset() {
 	*x = GetCallbackPolicyRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[24]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2443,7 +2522,7 @@ func (x *GetCallbackPolicyRequest) String() string {
 func (*GetCallbackPolicyRequest) ProtoMessage() {}
 
 func (x *GetCallbackPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[24]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2456,7 +2535,7 @@ func (x *GetCallbackPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCallbackPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetCallbackPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{24}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetCallbackPolicyRequest) GetDealer() string {
@@ -2479,7 +2558,7 @@ type UpdateCallbackPolicyRequest struct {
 
 func (x *UpdateCallbackPolicyRequest) Reset() {
 	*x = UpdateCallbackPolicyRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[25]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2491,7 +2570,7 @@ func (x *UpdateCallbackPolicyRequest) String() string {
 func (*UpdateCallbackPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateCallbackPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[25]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2504,7 +2583,7 @@ func (x *UpdateCallbackPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCallbackPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCallbackPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{25}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateCallbackPolicyRequest) GetDealer() string {
@@ -2530,7 +2609,7 @@ type GetDefaultCallbackPolicyRequest struct {
 
 func (x *GetDefaultCallbackPolicyRequest) Reset() {
 	*x = GetDefaultCallbackPolicyRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[26]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2542,7 +2621,7 @@ func (x *GetDefaultCallbackPolicyRequest) String() string {
 func (*GetDefaultCallbackPolicyRequest) ProtoMessage() {}
 
 func (x *GetDefaultCallbackPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[26]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2555,7 +2634,7 @@ func (x *GetDefaultCallbackPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDefaultCallbackPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetDefaultCallbackPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{26}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{27}
 }
 
 // Request for UpdateDefaultCallbackPolicy.
@@ -2569,7 +2648,7 @@ type UpdateDefaultCallbackPolicyRequest struct {
 
 func (x *UpdateDefaultCallbackPolicyRequest) Reset() {
 	*x = UpdateDefaultCallbackPolicyRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[27]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2581,7 +2660,7 @@ func (x *UpdateDefaultCallbackPolicyRequest) String() string {
 func (*UpdateDefaultCallbackPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateDefaultCallbackPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[27]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2594,7 +2673,7 @@ func (x *UpdateDefaultCallbackPolicyRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use UpdateDefaultCallbackPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDefaultCallbackPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{27}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateDefaultCallbackPolicyRequest) GetPolicy() *CallbackPolicy {
@@ -2615,7 +2694,7 @@ type ListQuestionnairesRequest struct {
 
 func (x *ListQuestionnairesRequest) Reset() {
 	*x = ListQuestionnairesRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[28]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2627,7 +2706,7 @@ func (x *ListQuestionnairesRequest) String() string {
 func (*ListQuestionnairesRequest) ProtoMessage() {}
 
 func (x *ListQuestionnairesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[28]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2640,7 +2719,7 @@ func (x *ListQuestionnairesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuestionnairesRequest.ProtoReflect.Descriptor instead.
 func (*ListQuestionnairesRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{28}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListQuestionnairesRequest) GetKind() CallbackKind {
@@ -2661,7 +2740,7 @@ type ListQuestionnairesResponse struct {
 
 func (x *ListQuestionnairesResponse) Reset() {
 	*x = ListQuestionnairesResponse{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[29]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2673,7 +2752,7 @@ func (x *ListQuestionnairesResponse) String() string {
 func (*ListQuestionnairesResponse) ProtoMessage() {}
 
 func (x *ListQuestionnairesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[29]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2686,7 +2765,7 @@ func (x *ListQuestionnairesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListQuestionnairesResponse.ProtoReflect.Descriptor instead.
 func (*ListQuestionnairesResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{29}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListQuestionnairesResponse) GetQuestionnaires() []*Questionnaire {
@@ -2707,7 +2786,7 @@ type CreateQuestionnaireRequest struct {
 
 func (x *CreateQuestionnaireRequest) Reset() {
 	*x = CreateQuestionnaireRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[30]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2719,7 +2798,7 @@ func (x *CreateQuestionnaireRequest) String() string {
 func (*CreateQuestionnaireRequest) ProtoMessage() {}
 
 func (x *CreateQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[30]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2732,7 +2811,7 @@ func (x *CreateQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*CreateQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{30}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateQuestionnaireRequest) GetQuestionnaire() *Questionnaire {
@@ -2755,7 +2834,7 @@ type GetDealerQuestionnaireRequest struct {
 
 func (x *GetDealerQuestionnaireRequest) Reset() {
 	*x = GetDealerQuestionnaireRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[31]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2767,7 +2846,7 @@ func (x *GetDealerQuestionnaireRequest) String() string {
 func (*GetDealerQuestionnaireRequest) ProtoMessage() {}
 
 func (x *GetDealerQuestionnaireRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[31]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2780,7 +2859,7 @@ func (x *GetDealerQuestionnaireRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDealerQuestionnaireRequest.ProtoReflect.Descriptor instead.
 func (*GetDealerQuestionnaireRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{31}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetDealerQuestionnaireRequest) GetDealer() string {
@@ -2813,7 +2892,7 @@ type UpdateDealerQuestionsRequest struct {
 
 func (x *UpdateDealerQuestionsRequest) Reset() {
 	*x = UpdateDealerQuestionsRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[32]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2825,7 +2904,7 @@ func (x *UpdateDealerQuestionsRequest) String() string {
 func (*UpdateDealerQuestionsRequest) ProtoMessage() {}
 
 func (x *UpdateDealerQuestionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[32]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2838,7 +2917,7 @@ func (x *UpdateDealerQuestionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateDealerQuestionsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDealerQuestionsRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{32}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateDealerQuestionsRequest) GetDealer() string {
@@ -2878,7 +2957,7 @@ type GetCallbackReportRequest struct {
 
 func (x *GetCallbackReportRequest) Reset() {
 	*x = GetCallbackReportRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[33]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2890,7 +2969,7 @@ func (x *GetCallbackReportRequest) String() string {
 func (*GetCallbackReportRequest) ProtoMessage() {}
 
 func (x *GetCallbackReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[33]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2903,7 +2982,7 @@ func (x *GetCallbackReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCallbackReportRequest.ProtoReflect.Descriptor instead.
 func (*GetCallbackReportRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{33}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetCallbackReportRequest) GetDealer() string {
@@ -2959,7 +3038,7 @@ type ReportFigures struct {
 
 func (x *ReportFigures) Reset() {
 	*x = ReportFigures{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[34]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2971,7 +3050,7 @@ func (x *ReportFigures) String() string {
 func (*ReportFigures) ProtoMessage() {}
 
 func (x *ReportFigures) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[34]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2984,7 +3063,7 @@ func (x *ReportFigures) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportFigures.ProtoReflect.Descriptor instead.
 func (*ReportFigures) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{34}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReportFigures) GetKind() CallbackKind {
@@ -3087,7 +3166,7 @@ type CallbackReport struct {
 
 func (x *CallbackReport) Reset() {
 	*x = CallbackReport{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[35]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3099,7 +3178,7 @@ func (x *CallbackReport) String() string {
 func (*CallbackReport) ProtoMessage() {}
 
 func (x *CallbackReport) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[35]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3112,7 +3191,7 @@ func (x *CallbackReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallbackReport.ProtoReflect.Descriptor instead.
 func (*CallbackReport) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{35}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CallbackReport) GetDealer() string {
@@ -3177,7 +3256,7 @@ type GetCallbackScheduleRequest struct {
 
 func (x *GetCallbackScheduleRequest) Reset() {
 	*x = GetCallbackScheduleRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[36]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3189,7 +3268,7 @@ func (x *GetCallbackScheduleRequest) String() string {
 func (*GetCallbackScheduleRequest) ProtoMessage() {}
 
 func (x *GetCallbackScheduleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[36]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3202,7 +3281,7 @@ func (x *GetCallbackScheduleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCallbackScheduleRequest.ProtoReflect.Descriptor instead.
 func (*GetCallbackScheduleRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{36}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetCallbackScheduleRequest) GetDealer() string {
@@ -3238,13 +3317,18 @@ type CallbackSchedule struct {
 	TimeZone string `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	// Score threshold.
 	ScoreThreshold float64 `protobuf:"fixed64,8,opt,name=score_threshold,json=scoreThreshold,proto3" json:"score_threshold,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Severity of the complaint a dissatisfied callback opens when no rule
+	// applies.
+	ComplaintSeverity v1.Severity `protobuf:"varint,9,opt,name=complaint_severity,json=complaintSeverity,proto3,enum=dealercare.complaint.v1.Severity" json:"complaint_severity,omitempty"`
+	// Severity bands by score, ascending (see CallbackPolicy).
+	ComplaintSeverityRules []*ComplaintSeverityRule `protobuf:"bytes,10,rep,name=complaint_severity_rules,json=complaintSeverityRules,proto3" json:"complaint_severity_rules,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *CallbackSchedule) Reset() {
 	*x = CallbackSchedule{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[37]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3256,7 +3340,7 @@ func (x *CallbackSchedule) String() string {
 func (*CallbackSchedule) ProtoMessage() {}
 
 func (x *CallbackSchedule) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[37]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3269,7 +3353,7 @@ func (x *CallbackSchedule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallbackSchedule.ProtoReflect.Descriptor instead.
 func (*CallbackSchedule) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{37}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CallbackSchedule) GetDelay() *durationpb.Duration {
@@ -3328,6 +3412,20 @@ func (x *CallbackSchedule) GetScoreThreshold() float64 {
 	return 0
 }
 
+func (x *CallbackSchedule) GetComplaintSeverity() v1.Severity {
+	if x != nil {
+		return x.ComplaintSeverity
+	}
+	return v1.Severity(0)
+}
+
+func (x *CallbackSchedule) GetComplaintSeverityRules() []*ComplaintSeverityRule {
+	if x != nil {
+		return x.ComplaintSeverityRules
+	}
+	return nil
+}
+
 // Request for EnsureCallbackTask.
 type EnsureCallbackTaskRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3361,7 +3459,7 @@ type EnsureCallbackTaskRequest struct {
 
 func (x *EnsureCallbackTaskRequest) Reset() {
 	*x = EnsureCallbackTaskRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[38]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3373,7 +3471,7 @@ func (x *EnsureCallbackTaskRequest) String() string {
 func (*EnsureCallbackTaskRequest) ProtoMessage() {}
 
 func (x *EnsureCallbackTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[38]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3386,7 +3484,7 @@ func (x *EnsureCallbackTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnsureCallbackTaskRequest.ProtoReflect.Descriptor instead.
 func (*EnsureCallbackTaskRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{38}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *EnsureCallbackTaskRequest) GetDealer() string {
@@ -3491,7 +3589,7 @@ type ScheduleCallbackRetryRequest struct {
 
 func (x *ScheduleCallbackRetryRequest) Reset() {
 	*x = ScheduleCallbackRetryRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[39]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3503,7 +3601,7 @@ func (x *ScheduleCallbackRetryRequest) String() string {
 func (*ScheduleCallbackRetryRequest) ProtoMessage() {}
 
 func (x *ScheduleCallbackRetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[39]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3516,7 +3614,7 @@ func (x *ScheduleCallbackRetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleCallbackRetryRequest.ProtoReflect.Descriptor instead.
 func (*ScheduleCallbackRetryRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{39}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ScheduleCallbackRetryRequest) GetDealer() string {
@@ -3566,7 +3664,7 @@ type EndCallbackTaskRequest struct {
 
 func (x *EndCallbackTaskRequest) Reset() {
 	*x = EndCallbackTaskRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[40]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3578,7 +3676,7 @@ func (x *EndCallbackTaskRequest) String() string {
 func (*EndCallbackTaskRequest) ProtoMessage() {}
 
 func (x *EndCallbackTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[40]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3591,7 +3689,7 @@ func (x *EndCallbackTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndCallbackTaskRequest.ProtoReflect.Descriptor instead.
 func (*EndCallbackTaskRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{40}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *EndCallbackTaskRequest) GetDealer() string {
@@ -3644,7 +3742,7 @@ type LinkCallbackComplaintRequest struct {
 
 func (x *LinkCallbackComplaintRequest) Reset() {
 	*x = LinkCallbackComplaintRequest{}
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[41]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3656,7 +3754,7 @@ func (x *LinkCallbackComplaintRequest) String() string {
 func (*LinkCallbackComplaintRequest) ProtoMessage() {}
 
 func (x *LinkCallbackComplaintRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[41]
+	mi := &file_dealercare_callback_v1_callback_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3669,7 +3767,7 @@ func (x *LinkCallbackComplaintRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LinkCallbackComplaintRequest.ProtoReflect.Descriptor instead.
 func (*LinkCallbackComplaintRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{41}
+	return file_dealercare_callback_v1_callback_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *LinkCallbackComplaintRequest) GetDealer() string {
@@ -3697,7 +3795,7 @@ var File_dealercare_callback_v1_callback_proto protoreflect.FileDescriptor
 
 const file_dealercare_callback_v1_callback_proto_rawDesc = "" +
 	"\n" +
-	"%dealercare/callback/v1/callback.proto\x12\x16dealercare.callback.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x02\n" +
+	"%dealercare/callback/v1/callback.proto\x12\x16dealercare.callback.v1\x1a\x1bbuf/validate/validate.proto\x1a'dealercare/complaint/v1/complaint.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x02\n" +
 	"\x0fCallbackAttempt\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12.\n" +
 	"\x04time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12@\n" +
@@ -3858,7 +3956,12 @@ const file_dealercare_callback_v1_callback_proto_rawDesc = "" +
 	"\x04kind\x18\x01 \x01(\x0e2$.dealercare.callback.v1.CallbackKindB\n" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\x12@\n" +
 	"\x05delay\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\xe7\x84\x0f2\x00R\x05delay\x12B\n" +
-	"\x06window\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\xe7\x84\x0f*\x00R\x06window\"\xae\x04\n" +
+	"\x06window\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\x0f\xbaH\f\xaa\x01\t\"\x05\b\x80\xe7\x84\x0f*\x00R\x06window\"\x9c\x01\n" +
+	"\x15ComplaintSeverityRule\x128\n" +
+	"\vscore_below\x18\x01 \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00Y@!\x00\x00\x00\x00\x00\x00\x00\x00R\n" +
+	"scoreBelow\x12I\n" +
+	"\bseverity\x18\x02 \x01(\x0e2!.dealercare.complaint.v1.SeverityB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\bseverity\"\xfd\x05\n" +
 	"\x0eCallbackPolicy\x12\x16\n" +
 	"\x06dealer\x18\x01 \x01(\tR\x06dealer\x12F\n" +
 	"\atimings\x18\x02 \x03(\v2\".dealercare.callback.v1.KindTimingB\b\xbaH\x05\x92\x01\x02\x10\x06R\atimings\x12,\n" +
@@ -3872,7 +3975,10 @@ const file_dealercare_callback_v1_callback_proto_rawDesc = "" +
 	"overridden\x18\b \x01(\bR\n" +
 	"overridden\x12;\n" +
 	"\vupdate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\";\n" +
+	"updateTime\x12Z\n" +
+	"\x12complaint_severity\x18\n" +
+	" \x01(\x0e2!.dealercare.complaint.v1.SeverityB\b\xbaH\x05\x82\x01\x02\x10\x01R\x11complaintSeverity\x12q\n" +
+	"\x18complaint_severity_rules\x18\v \x03(\v2-.dealercare.callback.v1.ComplaintSeverityRuleB\b\xbaH\x05\x92\x01\x02\x10\x04R\x16complaintSeverityRules\";\n" +
 	"\x18GetCallbackPolicyRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\"\x86\x01\n" +
 	"\x1bUpdateCallbackPolicyRequest\x12\x1f\n" +
@@ -3926,7 +4032,7 @@ const file_dealercare_callback_v1_callback_proto_rawDesc = "" +
 	"\x1aGetCallbackScheduleRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12D\n" +
 	"\x04kind\x18\x02 \x01(\x0e2$.dealercare.callback.v1.CallbackKindB\n" +
-	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\"\xe7\x02\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x04kind\"\xa2\x04\n" +
 	"\x10CallbackSchedule\x12/\n" +
 	"\x05delay\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x05delay\x121\n" +
 	"\x06window\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06window\x12!\n" +
@@ -3936,7 +4042,10 @@ const file_dealercare_callback_v1_callback_proto_rawDesc = "" +
 	"\vcalling_end\x18\x06 \x01(\tR\n" +
 	"callingEnd\x12\x1b\n" +
 	"\ttime_zone\x18\a \x01(\tR\btimeZone\x12'\n" +
-	"\x0fscore_threshold\x18\b \x01(\x01R\x0escoreThreshold\"\xc2\x04\n" +
+	"\x0fscore_threshold\x18\b \x01(\x01R\x0escoreThreshold\x12P\n" +
+	"\x12complaint_severity\x18\t \x01(\x0e2!.dealercare.complaint.v1.SeverityR\x11complaintSeverity\x12g\n" +
+	"\x18complaint_severity_rules\x18\n" +
+	" \x03(\v2-.dealercare.callback.v1.ComplaintSeverityRuleR\x16complaintSeverityRules\"\xc2\x04\n" +
 	"\x19EnsureCallbackTaskRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12D\n" +
 	"\x04kind\x18\x02 \x01(\x0e2$.dealercare.callback.v1.CallbackKindB\n" +
@@ -4052,7 +4161,7 @@ func file_dealercare_callback_v1_callback_proto_rawDescGZIP() []byte {
 }
 
 var file_dealercare_callback_v1_callback_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_dealercare_callback_v1_callback_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_dealercare_callback_v1_callback_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
 var file_dealercare_callback_v1_callback_proto_goTypes = []any{
 	(CallbackKind)(0),                          // 0: dealercare.callback.v1.CallbackKind
 	(CallbackStatus)(0),                        // 1: dealercare.callback.v1.CallbackStatus
@@ -4083,146 +4192,153 @@ var file_dealercare_callback_v1_callback_proto_goTypes = []any{
 	(*DeleteCallbackAgentRequest)(nil),         // 26: dealercare.callback.v1.DeleteCallbackAgentRequest
 	(*DeleteCallbackAgentResponse)(nil),        // 27: dealercare.callback.v1.DeleteCallbackAgentResponse
 	(*KindTiming)(nil),                         // 28: dealercare.callback.v1.KindTiming
-	(*CallbackPolicy)(nil),                     // 29: dealercare.callback.v1.CallbackPolicy
-	(*GetCallbackPolicyRequest)(nil),           // 30: dealercare.callback.v1.GetCallbackPolicyRequest
-	(*UpdateCallbackPolicyRequest)(nil),        // 31: dealercare.callback.v1.UpdateCallbackPolicyRequest
-	(*GetDefaultCallbackPolicyRequest)(nil),    // 32: dealercare.callback.v1.GetDefaultCallbackPolicyRequest
-	(*UpdateDefaultCallbackPolicyRequest)(nil), // 33: dealercare.callback.v1.UpdateDefaultCallbackPolicyRequest
-	(*ListQuestionnairesRequest)(nil),          // 34: dealercare.callback.v1.ListQuestionnairesRequest
-	(*ListQuestionnairesResponse)(nil),         // 35: dealercare.callback.v1.ListQuestionnairesResponse
-	(*CreateQuestionnaireRequest)(nil),         // 36: dealercare.callback.v1.CreateQuestionnaireRequest
-	(*GetDealerQuestionnaireRequest)(nil),      // 37: dealercare.callback.v1.GetDealerQuestionnaireRequest
-	(*UpdateDealerQuestionsRequest)(nil),       // 38: dealercare.callback.v1.UpdateDealerQuestionsRequest
-	(*GetCallbackReportRequest)(nil),           // 39: dealercare.callback.v1.GetCallbackReportRequest
-	(*ReportFigures)(nil),                      // 40: dealercare.callback.v1.ReportFigures
-	(*CallbackReport)(nil),                     // 41: dealercare.callback.v1.CallbackReport
-	(*GetCallbackScheduleRequest)(nil),         // 42: dealercare.callback.v1.GetCallbackScheduleRequest
-	(*CallbackSchedule)(nil),                   // 43: dealercare.callback.v1.CallbackSchedule
-	(*EnsureCallbackTaskRequest)(nil),          // 44: dealercare.callback.v1.EnsureCallbackTaskRequest
-	(*ScheduleCallbackRetryRequest)(nil),       // 45: dealercare.callback.v1.ScheduleCallbackRetryRequest
-	(*EndCallbackTaskRequest)(nil),             // 46: dealercare.callback.v1.EndCallbackTaskRequest
-	(*LinkCallbackComplaintRequest)(nil),       // 47: dealercare.callback.v1.LinkCallbackComplaintRequest
-	(*timestamppb.Timestamp)(nil),              // 48: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),                // 49: google.protobuf.Duration
+	(*ComplaintSeverityRule)(nil),              // 29: dealercare.callback.v1.ComplaintSeverityRule
+	(*CallbackPolicy)(nil),                     // 30: dealercare.callback.v1.CallbackPolicy
+	(*GetCallbackPolicyRequest)(nil),           // 31: dealercare.callback.v1.GetCallbackPolicyRequest
+	(*UpdateCallbackPolicyRequest)(nil),        // 32: dealercare.callback.v1.UpdateCallbackPolicyRequest
+	(*GetDefaultCallbackPolicyRequest)(nil),    // 33: dealercare.callback.v1.GetDefaultCallbackPolicyRequest
+	(*UpdateDefaultCallbackPolicyRequest)(nil), // 34: dealercare.callback.v1.UpdateDefaultCallbackPolicyRequest
+	(*ListQuestionnairesRequest)(nil),          // 35: dealercare.callback.v1.ListQuestionnairesRequest
+	(*ListQuestionnairesResponse)(nil),         // 36: dealercare.callback.v1.ListQuestionnairesResponse
+	(*CreateQuestionnaireRequest)(nil),         // 37: dealercare.callback.v1.CreateQuestionnaireRequest
+	(*GetDealerQuestionnaireRequest)(nil),      // 38: dealercare.callback.v1.GetDealerQuestionnaireRequest
+	(*UpdateDealerQuestionsRequest)(nil),       // 39: dealercare.callback.v1.UpdateDealerQuestionsRequest
+	(*GetCallbackReportRequest)(nil),           // 40: dealercare.callback.v1.GetCallbackReportRequest
+	(*ReportFigures)(nil),                      // 41: dealercare.callback.v1.ReportFigures
+	(*CallbackReport)(nil),                     // 42: dealercare.callback.v1.CallbackReport
+	(*GetCallbackScheduleRequest)(nil),         // 43: dealercare.callback.v1.GetCallbackScheduleRequest
+	(*CallbackSchedule)(nil),                   // 44: dealercare.callback.v1.CallbackSchedule
+	(*EnsureCallbackTaskRequest)(nil),          // 45: dealercare.callback.v1.EnsureCallbackTaskRequest
+	(*ScheduleCallbackRetryRequest)(nil),       // 46: dealercare.callback.v1.ScheduleCallbackRetryRequest
+	(*EndCallbackTaskRequest)(nil),             // 47: dealercare.callback.v1.EndCallbackTaskRequest
+	(*LinkCallbackComplaintRequest)(nil),       // 48: dealercare.callback.v1.LinkCallbackComplaintRequest
+	(*timestamppb.Timestamp)(nil),              // 49: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),                // 50: google.protobuf.Duration
+	(v1.Severity)(0),                           // 51: dealercare.complaint.v1.Severity
 }
 var file_dealercare_callback_v1_callback_proto_depIdxs = []int32{
-	48, // 0: dealercare.callback.v1.CallbackAttempt.time:type_name -> google.protobuf.Timestamp
+	49, // 0: dealercare.callback.v1.CallbackAttempt.time:type_name -> google.protobuf.Timestamp
 	2,  // 1: dealercare.callback.v1.CallbackAttempt.outcome:type_name -> dealercare.callback.v1.AttemptOutcome
-	48, // 2: dealercare.callback.v1.CallbackAttempt.call_back_time:type_name -> google.protobuf.Timestamp
+	49, // 2: dealercare.callback.v1.CallbackAttempt.call_back_time:type_name -> google.protobuf.Timestamp
 	3,  // 3: dealercare.callback.v1.Question.type:type_name -> dealercare.callback.v1.QuestionType
 	7,  // 4: dealercare.callback.v1.Question.options:type_name -> dealercare.callback.v1.ChoiceOption
 	4,  // 5: dealercare.callback.v1.Question.problem_answer:type_name -> dealercare.callback.v1.YesNoProblem
 	0,  // 6: dealercare.callback.v1.Questionnaire.kind:type_name -> dealercare.callback.v1.CallbackKind
 	8,  // 7: dealercare.callback.v1.Questionnaire.questions:type_name -> dealercare.callback.v1.Question
-	48, // 8: dealercare.callback.v1.Questionnaire.create_time:type_name -> google.protobuf.Timestamp
+	49, // 8: dealercare.callback.v1.Questionnaire.create_time:type_name -> google.protobuf.Timestamp
 	0,  // 9: dealercare.callback.v1.CallbackTask.kind:type_name -> dealercare.callback.v1.CallbackKind
 	1,  // 10: dealercare.callback.v1.CallbackTask.status:type_name -> dealercare.callback.v1.CallbackStatus
-	48, // 11: dealercare.callback.v1.CallbackTask.due_time:type_name -> google.protobuf.Timestamp
-	48, // 12: dealercare.callback.v1.CallbackTask.deadline:type_name -> google.protobuf.Timestamp
-	48, // 13: dealercare.callback.v1.CallbackTask.next_attempt_time:type_name -> google.protobuf.Timestamp
+	49, // 11: dealercare.callback.v1.CallbackTask.due_time:type_name -> google.protobuf.Timestamp
+	49, // 12: dealercare.callback.v1.CallbackTask.deadline:type_name -> google.protobuf.Timestamp
+	49, // 13: dealercare.callback.v1.CallbackTask.next_attempt_time:type_name -> google.protobuf.Timestamp
 	6,  // 14: dealercare.callback.v1.CallbackTask.attempts:type_name -> dealercare.callback.v1.CallbackAttempt
 	9,  // 15: dealercare.callback.v1.CallbackTask.questionnaire:type_name -> dealercare.callback.v1.Questionnaire
 	10, // 16: dealercare.callback.v1.CallbackTask.answers:type_name -> dealercare.callback.v1.Answer
-	48, // 17: dealercare.callback.v1.CallbackTask.instruct_time:type_name -> google.protobuf.Timestamp
-	48, // 18: dealercare.callback.v1.CallbackTask.rectify_time:type_name -> google.protobuf.Timestamp
-	48, // 19: dealercare.callback.v1.CallbackTask.end_time:type_name -> google.protobuf.Timestamp
-	48, // 20: dealercare.callback.v1.CallbackTask.create_time:type_name -> google.protobuf.Timestamp
-	48, // 21: dealercare.callback.v1.CallbackTask.update_time:type_name -> google.protobuf.Timestamp
+	49, // 17: dealercare.callback.v1.CallbackTask.instruct_time:type_name -> google.protobuf.Timestamp
+	49, // 18: dealercare.callback.v1.CallbackTask.rectify_time:type_name -> google.protobuf.Timestamp
+	49, // 19: dealercare.callback.v1.CallbackTask.end_time:type_name -> google.protobuf.Timestamp
+	49, // 20: dealercare.callback.v1.CallbackTask.create_time:type_name -> google.protobuf.Timestamp
+	49, // 21: dealercare.callback.v1.CallbackTask.update_time:type_name -> google.protobuf.Timestamp
 	0,  // 22: dealercare.callback.v1.ListCallbackTasksRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
 	1,  // 23: dealercare.callback.v1.ListCallbackTasksRequest.status:type_name -> dealercare.callback.v1.CallbackStatus
 	11, // 24: dealercare.callback.v1.ListCallbackTasksResponse.tasks:type_name -> dealercare.callback.v1.CallbackTask
 	2,  // 25: dealercare.callback.v1.RecordCallbackAttemptRequest.outcome:type_name -> dealercare.callback.v1.AttemptOutcome
-	48, // 26: dealercare.callback.v1.RecordCallbackAttemptRequest.call_back_time:type_name -> google.protobuf.Timestamp
+	49, // 26: dealercare.callback.v1.RecordCallbackAttemptRequest.call_back_time:type_name -> google.protobuf.Timestamp
 	10, // 27: dealercare.callback.v1.CompleteCallbackTaskRequest.answers:type_name -> dealercare.callback.v1.Answer
-	48, // 28: dealercare.callback.v1.CallbackAgent.create_time:type_name -> google.protobuf.Timestamp
+	49, // 28: dealercare.callback.v1.CallbackAgent.create_time:type_name -> google.protobuf.Timestamp
 	22, // 29: dealercare.callback.v1.ListCallbackAgentsResponse.agents:type_name -> dealercare.callback.v1.CallbackAgent
 	22, // 30: dealercare.callback.v1.CreateCallbackAgentRequest.agent:type_name -> dealercare.callback.v1.CallbackAgent
 	0,  // 31: dealercare.callback.v1.KindTiming.kind:type_name -> dealercare.callback.v1.CallbackKind
-	49, // 32: dealercare.callback.v1.KindTiming.delay:type_name -> google.protobuf.Duration
-	49, // 33: dealercare.callback.v1.KindTiming.window:type_name -> google.protobuf.Duration
-	28, // 34: dealercare.callback.v1.CallbackPolicy.timings:type_name -> dealercare.callback.v1.KindTiming
-	49, // 35: dealercare.callback.v1.CallbackPolicy.retry_interval:type_name -> google.protobuf.Duration
-	48, // 36: dealercare.callback.v1.CallbackPolicy.update_time:type_name -> google.protobuf.Timestamp
-	29, // 37: dealercare.callback.v1.UpdateCallbackPolicyRequest.policy:type_name -> dealercare.callback.v1.CallbackPolicy
-	29, // 38: dealercare.callback.v1.UpdateDefaultCallbackPolicyRequest.policy:type_name -> dealercare.callback.v1.CallbackPolicy
-	0,  // 39: dealercare.callback.v1.ListQuestionnairesRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
-	9,  // 40: dealercare.callback.v1.ListQuestionnairesResponse.questionnaires:type_name -> dealercare.callback.v1.Questionnaire
-	9,  // 41: dealercare.callback.v1.CreateQuestionnaireRequest.questionnaire:type_name -> dealercare.callback.v1.Questionnaire
-	0,  // 42: dealercare.callback.v1.GetDealerQuestionnaireRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
-	0,  // 43: dealercare.callback.v1.UpdateDealerQuestionsRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
-	8,  // 44: dealercare.callback.v1.UpdateDealerQuestionsRequest.questions:type_name -> dealercare.callback.v1.Question
-	5,  // 45: dealercare.callback.v1.GetCallbackReportRequest.period:type_name -> dealercare.callback.v1.ReportPeriod
-	0,  // 46: dealercare.callback.v1.ReportFigures.kind:type_name -> dealercare.callback.v1.CallbackKind
-	5,  // 47: dealercare.callback.v1.CallbackReport.period:type_name -> dealercare.callback.v1.ReportPeriod
-	40, // 48: dealercare.callback.v1.CallbackReport.total:type_name -> dealercare.callback.v1.ReportFigures
-	40, // 49: dealercare.callback.v1.CallbackReport.kinds:type_name -> dealercare.callback.v1.ReportFigures
-	0,  // 50: dealercare.callback.v1.GetCallbackScheduleRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
-	49, // 51: dealercare.callback.v1.CallbackSchedule.delay:type_name -> google.protobuf.Duration
-	49, // 52: dealercare.callback.v1.CallbackSchedule.window:type_name -> google.protobuf.Duration
-	49, // 53: dealercare.callback.v1.CallbackSchedule.retry_interval:type_name -> google.protobuf.Duration
-	0,  // 54: dealercare.callback.v1.EnsureCallbackTaskRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
-	48, // 55: dealercare.callback.v1.EnsureCallbackTaskRequest.due_time:type_name -> google.protobuf.Timestamp
-	48, // 56: dealercare.callback.v1.EnsureCallbackTaskRequest.deadline:type_name -> google.protobuf.Timestamp
-	48, // 57: dealercare.callback.v1.ScheduleCallbackRetryRequest.next_attempt_time:type_name -> google.protobuf.Timestamp
-	1,  // 58: dealercare.callback.v1.EndCallbackTaskRequest.status:type_name -> dealercare.callback.v1.CallbackStatus
-	48, // 59: dealercare.callback.v1.EndCallbackTaskRequest.time:type_name -> google.protobuf.Timestamp
-	12, // 60: dealercare.callback.v1.CallbackService.ListCallbackTasks:input_type -> dealercare.callback.v1.ListCallbackTasksRequest
-	14, // 61: dealercare.callback.v1.CallbackService.GetCallbackTask:input_type -> dealercare.callback.v1.GetCallbackTaskRequest
-	15, // 62: dealercare.callback.v1.CallbackService.ClaimCallbackTask:input_type -> dealercare.callback.v1.ClaimCallbackTaskRequest
-	16, // 63: dealercare.callback.v1.CallbackService.AssignCallbackTask:input_type -> dealercare.callback.v1.AssignCallbackTaskRequest
-	17, // 64: dealercare.callback.v1.CallbackService.RecordCallbackAttempt:input_type -> dealercare.callback.v1.RecordCallbackAttemptRequest
-	18, // 65: dealercare.callback.v1.CallbackService.CompleteCallbackTask:input_type -> dealercare.callback.v1.CompleteCallbackTaskRequest
-	19, // 66: dealercare.callback.v1.CallbackService.CancelCallbackTask:input_type -> dealercare.callback.v1.CancelCallbackTaskRequest
-	20, // 67: dealercare.callback.v1.CallbackService.InstructCallbackTask:input_type -> dealercare.callback.v1.InstructCallbackTaskRequest
-	21, // 68: dealercare.callback.v1.CallbackService.RectifyCallbackTask:input_type -> dealercare.callback.v1.RectifyCallbackTaskRequest
-	23, // 69: dealercare.callback.v1.CallbackService.ListCallbackAgents:input_type -> dealercare.callback.v1.ListCallbackAgentsRequest
-	25, // 70: dealercare.callback.v1.CallbackService.CreateCallbackAgent:input_type -> dealercare.callback.v1.CreateCallbackAgentRequest
-	26, // 71: dealercare.callback.v1.CallbackService.DeleteCallbackAgent:input_type -> dealercare.callback.v1.DeleteCallbackAgentRequest
-	30, // 72: dealercare.callback.v1.CallbackService.GetCallbackPolicy:input_type -> dealercare.callback.v1.GetCallbackPolicyRequest
-	31, // 73: dealercare.callback.v1.CallbackService.UpdateCallbackPolicy:input_type -> dealercare.callback.v1.UpdateCallbackPolicyRequest
-	32, // 74: dealercare.callback.v1.CallbackService.GetDefaultCallbackPolicy:input_type -> dealercare.callback.v1.GetDefaultCallbackPolicyRequest
-	33, // 75: dealercare.callback.v1.CallbackService.UpdateDefaultCallbackPolicy:input_type -> dealercare.callback.v1.UpdateDefaultCallbackPolicyRequest
-	34, // 76: dealercare.callback.v1.CallbackService.ListQuestionnaires:input_type -> dealercare.callback.v1.ListQuestionnairesRequest
-	36, // 77: dealercare.callback.v1.CallbackService.CreateQuestionnaire:input_type -> dealercare.callback.v1.CreateQuestionnaireRequest
-	37, // 78: dealercare.callback.v1.CallbackService.GetDealerQuestionnaire:input_type -> dealercare.callback.v1.GetDealerQuestionnaireRequest
-	38, // 79: dealercare.callback.v1.CallbackService.UpdateDealerQuestions:input_type -> dealercare.callback.v1.UpdateDealerQuestionsRequest
-	39, // 80: dealercare.callback.v1.CallbackService.GetCallbackReport:input_type -> dealercare.callback.v1.GetCallbackReportRequest
-	42, // 81: dealercare.callback.v1.CallbackWorkflowService.GetCallbackSchedule:input_type -> dealercare.callback.v1.GetCallbackScheduleRequest
-	44, // 82: dealercare.callback.v1.CallbackWorkflowService.EnsureCallbackTask:input_type -> dealercare.callback.v1.EnsureCallbackTaskRequest
-	45, // 83: dealercare.callback.v1.CallbackWorkflowService.ScheduleCallbackRetry:input_type -> dealercare.callback.v1.ScheduleCallbackRetryRequest
-	46, // 84: dealercare.callback.v1.CallbackWorkflowService.EndCallbackTask:input_type -> dealercare.callback.v1.EndCallbackTaskRequest
-	47, // 85: dealercare.callback.v1.CallbackWorkflowService.LinkCallbackComplaint:input_type -> dealercare.callback.v1.LinkCallbackComplaintRequest
-	13, // 86: dealercare.callback.v1.CallbackService.ListCallbackTasks:output_type -> dealercare.callback.v1.ListCallbackTasksResponse
-	11, // 87: dealercare.callback.v1.CallbackService.GetCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
-	11, // 88: dealercare.callback.v1.CallbackService.ClaimCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
-	11, // 89: dealercare.callback.v1.CallbackService.AssignCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
-	11, // 90: dealercare.callback.v1.CallbackService.RecordCallbackAttempt:output_type -> dealercare.callback.v1.CallbackTask
-	11, // 91: dealercare.callback.v1.CallbackService.CompleteCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
-	11, // 92: dealercare.callback.v1.CallbackService.CancelCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
-	11, // 93: dealercare.callback.v1.CallbackService.InstructCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
-	11, // 94: dealercare.callback.v1.CallbackService.RectifyCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
-	24, // 95: dealercare.callback.v1.CallbackService.ListCallbackAgents:output_type -> dealercare.callback.v1.ListCallbackAgentsResponse
-	22, // 96: dealercare.callback.v1.CallbackService.CreateCallbackAgent:output_type -> dealercare.callback.v1.CallbackAgent
-	27, // 97: dealercare.callback.v1.CallbackService.DeleteCallbackAgent:output_type -> dealercare.callback.v1.DeleteCallbackAgentResponse
-	29, // 98: dealercare.callback.v1.CallbackService.GetCallbackPolicy:output_type -> dealercare.callback.v1.CallbackPolicy
-	29, // 99: dealercare.callback.v1.CallbackService.UpdateCallbackPolicy:output_type -> dealercare.callback.v1.CallbackPolicy
-	29, // 100: dealercare.callback.v1.CallbackService.GetDefaultCallbackPolicy:output_type -> dealercare.callback.v1.CallbackPolicy
-	29, // 101: dealercare.callback.v1.CallbackService.UpdateDefaultCallbackPolicy:output_type -> dealercare.callback.v1.CallbackPolicy
-	35, // 102: dealercare.callback.v1.CallbackService.ListQuestionnaires:output_type -> dealercare.callback.v1.ListQuestionnairesResponse
-	9,  // 103: dealercare.callback.v1.CallbackService.CreateQuestionnaire:output_type -> dealercare.callback.v1.Questionnaire
-	9,  // 104: dealercare.callback.v1.CallbackService.GetDealerQuestionnaire:output_type -> dealercare.callback.v1.Questionnaire
-	9,  // 105: dealercare.callback.v1.CallbackService.UpdateDealerQuestions:output_type -> dealercare.callback.v1.Questionnaire
-	41, // 106: dealercare.callback.v1.CallbackService.GetCallbackReport:output_type -> dealercare.callback.v1.CallbackReport
-	43, // 107: dealercare.callback.v1.CallbackWorkflowService.GetCallbackSchedule:output_type -> dealercare.callback.v1.CallbackSchedule
-	11, // 108: dealercare.callback.v1.CallbackWorkflowService.EnsureCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
-	11, // 109: dealercare.callback.v1.CallbackWorkflowService.ScheduleCallbackRetry:output_type -> dealercare.callback.v1.CallbackTask
-	11, // 110: dealercare.callback.v1.CallbackWorkflowService.EndCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
-	11, // 111: dealercare.callback.v1.CallbackWorkflowService.LinkCallbackComplaint:output_type -> dealercare.callback.v1.CallbackTask
-	86, // [86:112] is the sub-list for method output_type
-	60, // [60:86] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	50, // 32: dealercare.callback.v1.KindTiming.delay:type_name -> google.protobuf.Duration
+	50, // 33: dealercare.callback.v1.KindTiming.window:type_name -> google.protobuf.Duration
+	51, // 34: dealercare.callback.v1.ComplaintSeverityRule.severity:type_name -> dealercare.complaint.v1.Severity
+	28, // 35: dealercare.callback.v1.CallbackPolicy.timings:type_name -> dealercare.callback.v1.KindTiming
+	50, // 36: dealercare.callback.v1.CallbackPolicy.retry_interval:type_name -> google.protobuf.Duration
+	49, // 37: dealercare.callback.v1.CallbackPolicy.update_time:type_name -> google.protobuf.Timestamp
+	51, // 38: dealercare.callback.v1.CallbackPolicy.complaint_severity:type_name -> dealercare.complaint.v1.Severity
+	29, // 39: dealercare.callback.v1.CallbackPolicy.complaint_severity_rules:type_name -> dealercare.callback.v1.ComplaintSeverityRule
+	30, // 40: dealercare.callback.v1.UpdateCallbackPolicyRequest.policy:type_name -> dealercare.callback.v1.CallbackPolicy
+	30, // 41: dealercare.callback.v1.UpdateDefaultCallbackPolicyRequest.policy:type_name -> dealercare.callback.v1.CallbackPolicy
+	0,  // 42: dealercare.callback.v1.ListQuestionnairesRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
+	9,  // 43: dealercare.callback.v1.ListQuestionnairesResponse.questionnaires:type_name -> dealercare.callback.v1.Questionnaire
+	9,  // 44: dealercare.callback.v1.CreateQuestionnaireRequest.questionnaire:type_name -> dealercare.callback.v1.Questionnaire
+	0,  // 45: dealercare.callback.v1.GetDealerQuestionnaireRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
+	0,  // 46: dealercare.callback.v1.UpdateDealerQuestionsRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
+	8,  // 47: dealercare.callback.v1.UpdateDealerQuestionsRequest.questions:type_name -> dealercare.callback.v1.Question
+	5,  // 48: dealercare.callback.v1.GetCallbackReportRequest.period:type_name -> dealercare.callback.v1.ReportPeriod
+	0,  // 49: dealercare.callback.v1.ReportFigures.kind:type_name -> dealercare.callback.v1.CallbackKind
+	5,  // 50: dealercare.callback.v1.CallbackReport.period:type_name -> dealercare.callback.v1.ReportPeriod
+	41, // 51: dealercare.callback.v1.CallbackReport.total:type_name -> dealercare.callback.v1.ReportFigures
+	41, // 52: dealercare.callback.v1.CallbackReport.kinds:type_name -> dealercare.callback.v1.ReportFigures
+	0,  // 53: dealercare.callback.v1.GetCallbackScheduleRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
+	50, // 54: dealercare.callback.v1.CallbackSchedule.delay:type_name -> google.protobuf.Duration
+	50, // 55: dealercare.callback.v1.CallbackSchedule.window:type_name -> google.protobuf.Duration
+	50, // 56: dealercare.callback.v1.CallbackSchedule.retry_interval:type_name -> google.protobuf.Duration
+	51, // 57: dealercare.callback.v1.CallbackSchedule.complaint_severity:type_name -> dealercare.complaint.v1.Severity
+	29, // 58: dealercare.callback.v1.CallbackSchedule.complaint_severity_rules:type_name -> dealercare.callback.v1.ComplaintSeverityRule
+	0,  // 59: dealercare.callback.v1.EnsureCallbackTaskRequest.kind:type_name -> dealercare.callback.v1.CallbackKind
+	49, // 60: dealercare.callback.v1.EnsureCallbackTaskRequest.due_time:type_name -> google.protobuf.Timestamp
+	49, // 61: dealercare.callback.v1.EnsureCallbackTaskRequest.deadline:type_name -> google.protobuf.Timestamp
+	49, // 62: dealercare.callback.v1.ScheduleCallbackRetryRequest.next_attempt_time:type_name -> google.protobuf.Timestamp
+	1,  // 63: dealercare.callback.v1.EndCallbackTaskRequest.status:type_name -> dealercare.callback.v1.CallbackStatus
+	49, // 64: dealercare.callback.v1.EndCallbackTaskRequest.time:type_name -> google.protobuf.Timestamp
+	12, // 65: dealercare.callback.v1.CallbackService.ListCallbackTasks:input_type -> dealercare.callback.v1.ListCallbackTasksRequest
+	14, // 66: dealercare.callback.v1.CallbackService.GetCallbackTask:input_type -> dealercare.callback.v1.GetCallbackTaskRequest
+	15, // 67: dealercare.callback.v1.CallbackService.ClaimCallbackTask:input_type -> dealercare.callback.v1.ClaimCallbackTaskRequest
+	16, // 68: dealercare.callback.v1.CallbackService.AssignCallbackTask:input_type -> dealercare.callback.v1.AssignCallbackTaskRequest
+	17, // 69: dealercare.callback.v1.CallbackService.RecordCallbackAttempt:input_type -> dealercare.callback.v1.RecordCallbackAttemptRequest
+	18, // 70: dealercare.callback.v1.CallbackService.CompleteCallbackTask:input_type -> dealercare.callback.v1.CompleteCallbackTaskRequest
+	19, // 71: dealercare.callback.v1.CallbackService.CancelCallbackTask:input_type -> dealercare.callback.v1.CancelCallbackTaskRequest
+	20, // 72: dealercare.callback.v1.CallbackService.InstructCallbackTask:input_type -> dealercare.callback.v1.InstructCallbackTaskRequest
+	21, // 73: dealercare.callback.v1.CallbackService.RectifyCallbackTask:input_type -> dealercare.callback.v1.RectifyCallbackTaskRequest
+	23, // 74: dealercare.callback.v1.CallbackService.ListCallbackAgents:input_type -> dealercare.callback.v1.ListCallbackAgentsRequest
+	25, // 75: dealercare.callback.v1.CallbackService.CreateCallbackAgent:input_type -> dealercare.callback.v1.CreateCallbackAgentRequest
+	26, // 76: dealercare.callback.v1.CallbackService.DeleteCallbackAgent:input_type -> dealercare.callback.v1.DeleteCallbackAgentRequest
+	31, // 77: dealercare.callback.v1.CallbackService.GetCallbackPolicy:input_type -> dealercare.callback.v1.GetCallbackPolicyRequest
+	32, // 78: dealercare.callback.v1.CallbackService.UpdateCallbackPolicy:input_type -> dealercare.callback.v1.UpdateCallbackPolicyRequest
+	33, // 79: dealercare.callback.v1.CallbackService.GetDefaultCallbackPolicy:input_type -> dealercare.callback.v1.GetDefaultCallbackPolicyRequest
+	34, // 80: dealercare.callback.v1.CallbackService.UpdateDefaultCallbackPolicy:input_type -> dealercare.callback.v1.UpdateDefaultCallbackPolicyRequest
+	35, // 81: dealercare.callback.v1.CallbackService.ListQuestionnaires:input_type -> dealercare.callback.v1.ListQuestionnairesRequest
+	37, // 82: dealercare.callback.v1.CallbackService.CreateQuestionnaire:input_type -> dealercare.callback.v1.CreateQuestionnaireRequest
+	38, // 83: dealercare.callback.v1.CallbackService.GetDealerQuestionnaire:input_type -> dealercare.callback.v1.GetDealerQuestionnaireRequest
+	39, // 84: dealercare.callback.v1.CallbackService.UpdateDealerQuestions:input_type -> dealercare.callback.v1.UpdateDealerQuestionsRequest
+	40, // 85: dealercare.callback.v1.CallbackService.GetCallbackReport:input_type -> dealercare.callback.v1.GetCallbackReportRequest
+	43, // 86: dealercare.callback.v1.CallbackWorkflowService.GetCallbackSchedule:input_type -> dealercare.callback.v1.GetCallbackScheduleRequest
+	45, // 87: dealercare.callback.v1.CallbackWorkflowService.EnsureCallbackTask:input_type -> dealercare.callback.v1.EnsureCallbackTaskRequest
+	46, // 88: dealercare.callback.v1.CallbackWorkflowService.ScheduleCallbackRetry:input_type -> dealercare.callback.v1.ScheduleCallbackRetryRequest
+	47, // 89: dealercare.callback.v1.CallbackWorkflowService.EndCallbackTask:input_type -> dealercare.callback.v1.EndCallbackTaskRequest
+	48, // 90: dealercare.callback.v1.CallbackWorkflowService.LinkCallbackComplaint:input_type -> dealercare.callback.v1.LinkCallbackComplaintRequest
+	13, // 91: dealercare.callback.v1.CallbackService.ListCallbackTasks:output_type -> dealercare.callback.v1.ListCallbackTasksResponse
+	11, // 92: dealercare.callback.v1.CallbackService.GetCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
+	11, // 93: dealercare.callback.v1.CallbackService.ClaimCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
+	11, // 94: dealercare.callback.v1.CallbackService.AssignCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
+	11, // 95: dealercare.callback.v1.CallbackService.RecordCallbackAttempt:output_type -> dealercare.callback.v1.CallbackTask
+	11, // 96: dealercare.callback.v1.CallbackService.CompleteCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
+	11, // 97: dealercare.callback.v1.CallbackService.CancelCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
+	11, // 98: dealercare.callback.v1.CallbackService.InstructCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
+	11, // 99: dealercare.callback.v1.CallbackService.RectifyCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
+	24, // 100: dealercare.callback.v1.CallbackService.ListCallbackAgents:output_type -> dealercare.callback.v1.ListCallbackAgentsResponse
+	22, // 101: dealercare.callback.v1.CallbackService.CreateCallbackAgent:output_type -> dealercare.callback.v1.CallbackAgent
+	27, // 102: dealercare.callback.v1.CallbackService.DeleteCallbackAgent:output_type -> dealercare.callback.v1.DeleteCallbackAgentResponse
+	30, // 103: dealercare.callback.v1.CallbackService.GetCallbackPolicy:output_type -> dealercare.callback.v1.CallbackPolicy
+	30, // 104: dealercare.callback.v1.CallbackService.UpdateCallbackPolicy:output_type -> dealercare.callback.v1.CallbackPolicy
+	30, // 105: dealercare.callback.v1.CallbackService.GetDefaultCallbackPolicy:output_type -> dealercare.callback.v1.CallbackPolicy
+	30, // 106: dealercare.callback.v1.CallbackService.UpdateDefaultCallbackPolicy:output_type -> dealercare.callback.v1.CallbackPolicy
+	36, // 107: dealercare.callback.v1.CallbackService.ListQuestionnaires:output_type -> dealercare.callback.v1.ListQuestionnairesResponse
+	9,  // 108: dealercare.callback.v1.CallbackService.CreateQuestionnaire:output_type -> dealercare.callback.v1.Questionnaire
+	9,  // 109: dealercare.callback.v1.CallbackService.GetDealerQuestionnaire:output_type -> dealercare.callback.v1.Questionnaire
+	9,  // 110: dealercare.callback.v1.CallbackService.UpdateDealerQuestions:output_type -> dealercare.callback.v1.Questionnaire
+	42, // 111: dealercare.callback.v1.CallbackService.GetCallbackReport:output_type -> dealercare.callback.v1.CallbackReport
+	44, // 112: dealercare.callback.v1.CallbackWorkflowService.GetCallbackSchedule:output_type -> dealercare.callback.v1.CallbackSchedule
+	11, // 113: dealercare.callback.v1.CallbackWorkflowService.EnsureCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
+	11, // 114: dealercare.callback.v1.CallbackWorkflowService.ScheduleCallbackRetry:output_type -> dealercare.callback.v1.CallbackTask
+	11, // 115: dealercare.callback.v1.CallbackWorkflowService.EndCallbackTask:output_type -> dealercare.callback.v1.CallbackTask
+	11, // 116: dealercare.callback.v1.CallbackWorkflowService.LinkCallbackComplaint:output_type -> dealercare.callback.v1.CallbackTask
+	91, // [91:117] is the sub-list for method output_type
+	65, // [65:91] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_callback_v1_callback_proto_init() }
@@ -4236,7 +4352,7 @@ func file_dealercare_callback_v1_callback_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_callback_v1_callback_proto_rawDesc), len(file_dealercare_callback_v1_callback_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   42,
+			NumMessages:   43,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
