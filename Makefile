@@ -164,6 +164,7 @@ IMAGES += evaluation=services/evaluation/cmd/evaluation
 IMAGES += campaign=services/campaign/cmd/campaign
 IMAGES += campaign-provider=services/campaign/cmd/campaign-provider
 IMAGES += gateway=services/gateway/cmd/gateway
+IMAGES += webhook=services/webhook/cmd/webhook
 IMAGES += worker=workflows/cmd/worker
 IMAGES += temporal-setup=workflows/cmd/temporal-setup
 

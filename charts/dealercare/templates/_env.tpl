@@ -40,7 +40,7 @@
     secretKeyRef:
       name: {{ ($c.database).secretName | default $v.database.secretName }}
       key: {{ ($c.database).key | default $v.database.key }}
-{{- range $var, $val := dict "DATABASE_MAX_CONNS" $v.database.maxConns "DATABASE_MIN_CONNS" $v.database.minConns "DATABASE_MAX_CONN_LIFETIME" $v.database.maxConnLifetime "DATABASE_MAX_CONN_IDLE_TIME" $v.database.maxConnIdleTime "DATABASE_CONNECT_TIMEOUT" $v.database.connectTimeout }}
+{{- range $var, $val := dict "DATABASE_MAX_CONNS" (($c.database).maxConns | default $v.database.maxConns) "DATABASE_MIN_CONNS" $v.database.minConns "DATABASE_MAX_CONN_LIFETIME" $v.database.maxConnLifetime "DATABASE_MAX_CONN_IDLE_TIME" $v.database.maxConnIdleTime "DATABASE_CONNECT_TIMEOUT" $v.database.connectTimeout }}
 {{- if $val }}
 - name: {{ $var }}
   value: {{ $val | quote }}
@@ -67,7 +67,8 @@
 - name: SERVICE_TOKEN_FILE
   value: /var/run/secrets/dealercare/service-token/token
 {{- end }}
-{{- if eq $name "customer" }}
+{{- if or (eq $name "customer") (eq $name "webhook") }}
+{{- /* Each service's own PII keys (<component>.pii): one existing Secret. */}}
 {{- $p := $c.pii }}
 {{- range $var, $key := dict "PII_KEYS" $p.keysKey "PII_CURRENT_KEY" $p.currentKeyKey "PII_INDEX_KEY" $p.indexKeyKey }}
 - name: {{ $var }}
@@ -76,6 +77,15 @@
       name: {{ $p.secretName }}
       key: {{ $key }}
 {{- end }}
+{{- end }}
+{{- if eq $name "webhook" }}
+{{- $d := $c.delivery }}
+{{- range $var, $val := dict "WEBHOOK_WORKER" $d.worker "WEBHOOK_ATTEMPT_TIMEOUT" $d.attemptTimeout "WEBHOOK_RETRY_INITIAL" $d.retryInitial "WEBHOOK_RETRY_MAX" $d.retryMax "WEBHOOK_RETRY_FOR" $d.retryFor "WEBHOOK_WORKFLOW_IDLE" $d.workflowIdle "WEBHOOK_ORDER_WINDOW" $d.orderWindow }}
+- name: {{ $var }}
+  value: {{ $val | toString | quote }}
+{{- end }}
+{{- end }}
+{{- if eq $name "customer" }}
 - name: IMPORT_BATCH_SIZE
   value: {{ $c.import.batchSize | quote }}
 - name: IMPORT_WORKERS

@@ -55,6 +55,9 @@ relay to Temporal; database: DATABASE_URL; auth: verifies tokens; temporal:
 talks to Temporal; drain: reads SHUTDOWN_TIMEOUT (others drain in 5 s);
 extraPorts: more listeners (name, port, addrVar). campaign-provider is the
 recording provider, a dev/test tool (off unless a dev values file turns it on).
+webhook runs the dealercare-webhooks worker (the WebhookDelivery workflow
+and its activities) in its own process, so the main worker needs nothing
+of it.
 */}}
 {{- define "dealercare.components" -}}
 customer:   {kind: grpc, port: 9101, addrVar: CUSTOMER_GRPC_ADDR, targetVar: CUSTOMER_GRPC_TARGET, schema: true, token: false, relay: true, database: true, auth: true, temporal: true, drain: true}
@@ -64,13 +67,14 @@ evaluation: {kind: grpc, port: 9104, addrVar: EVALUATION_GRPC_ADDR, targetVar: E
 campaign:   {kind: grpc, port: 9105, addrVar: CAMPAIGN_GRPC_ADDR, targetVar: CAMPAIGN_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true, drain: true, extraPorts: [{name: receipts, port: 9115, addrVar: CAMPAIGN_RECEIPTS_ADDR, appProtocol: http}]}
 gateway:    {kind: http, port: 8080, addrVar: GATEWAY_HTTP_ADDR, schema: true, token: false, relay: false, database: true, auth: true, temporal: false, drain: true, liveness: /livez, readiness: /healthz}
 worker:     {kind: http, port: 9190, addrVar: WORKER_HEALTH_ADDR, schema: false, token: true, relay: false, database: false, auth: false, temporal: true, drain: false, liveness: /livez, readiness: /healthz}
+webhook:    {kind: grpc, port: 9106, addrVar: WEBHOOK_GRPC_ADDR, targetVar: WEBHOOK_GRPC_TARGET, schema: true, token: false, relay: true, database: true, auth: true, temporal: true, drain: true}
 campaign-provider: {kind: http, port: 9185, addrVar: PROVIDER_HTTP_ADDR, schema: false, token: false, relay: false, database: false, auth: false, temporal: false, drain: false, liveness: /livez, readiness: /healthz, extraPorts: [{name: smtp, port: 2525, addrVar: PROVIDER_SMTP_ADDR}]}
 {{- end -}}
 
 {{/* dealercare.enabled: the enabled components' names, as a YAML list, in a fixed order. */}}
 {{- define "dealercare.enabled" -}}
 {{- $out := list -}}
-{{- range $name := list "customer" "complaint" "callback" "evaluation" "campaign" "campaign-provider" "gateway" "worker" -}}
+{{- range $name := list "customer" "complaint" "callback" "evaluation" "campaign" "campaign-provider" "webhook" "gateway" "worker" -}}
 {{- if (index $.Values $name).enabled -}}{{- $out = append $out $name -}}{{- end -}}
 {{- end -}}
 {{- toYaml $out -}}
@@ -110,7 +114,7 @@ seccompProfile:
 {{- define "dealercare.validate" -}}
 {{- $facts := include "dealercare.components" . | fromYaml -}}
 {{- $enabled := include "dealercare.enabled" . | fromYamlArray -}}
-{{- if not $enabled -}}{{- fail "no component is enabled: set <component>.enabled=true for at least one of customer, complaint, callback, evaluation, campaign, gateway, worker" -}}{{- end -}}
+{{- if not $enabled -}}{{- fail "no component is enabled: set <component>.enabled=true for at least one of customer, complaint, callback, evaluation, campaign, webhook, gateway, worker" -}}{{- end -}}
 {{- range $name := $enabled -}}
 {{- $c := index $.Values $name -}}
 {{- $f := index $facts $name -}}
@@ -148,9 +152,15 @@ seccompProfile:
 {{- if .Values.customer.enabled -}}
 {{- $p := .Values.customer.pii -}}
 {{- if not $p.secretName -}}{{- fail "customer.pii.secretName is required: the customer service encrypts ID numbers with PII_KEYS, PII_CURRENT_KEY and PII_INDEX_KEY from that Secret" -}}{{- end -}}
-{{- $conns := int (default 0 .Values.database.maxConns) -}}
+{{- $conns := int (default 0 ((.Values.customer.database).maxConns | default .Values.database.maxConns)) -}}
 {{- $need := add (mul (int .Values.customer.import.workers) (int .Values.customer.import.writers)) 2 -}}
 {{- if and (gt $conns 0) (lt $conns (int $need)) -}}{{- fail (printf "database.maxConns (%d) must be at least customer.import.workers × customer.import.writers + 2 (%d): the customer service keeps 2 connections for API calls and refuses to start otherwise" $conns $need) -}}{{- end -}}
+{{- end -}}
+{{- if .Values.webhook.enabled -}}
+{{- $p := .Values.webhook.pii -}}
+{{- if not $p.secretName -}}{{- fail "webhook.pii.secretName is required: the webhook service seals subscription secrets with PII_KEYS, PII_CURRENT_KEY and PII_INDEX_KEY from that Secret (its own keys, not the customer service's)" -}}{{- end -}}
+{{- if and .Values.customer.enabled (eq $p.secretName .Values.customer.pii.secretName) -}}{{- fail (printf "webhook.pii.secretName (%q) must differ from customer.pii.secretName: the webhook service gets its own PII keys, so one leaked key set does not open both ID numbers and webhook secrets" $p.secretName) -}}{{- end -}}
+{{- if hasKey .Values.webhook.extraEnv "WEBHOOK_ALLOW_LOOPBACK" -}}{{- fail "webhook.extraEnv.WEBHOOK_ALLOW_LOOPBACK is refused: it admits http://localhost endpoints (tests and local development only)" -}}{{- end -}}
 {{- end -}}
 {{- if and .Values.migrations.enabled (not .Values.database.migrateSecretName) -}}{{- fail "database.migrateSecretName is required while migrations.enabled: the hooks run `migrate` as the schema owner (MIGRATE_DATABASE_URL)" -}}{{- end -}}
 {{- if and .Values.serviceMonitor.enabled (not .Values.otel.endpoint) -}}{{- fail "serviceMonitor.enabled needs otel.endpoint: the programs push metrics over OTLP to the collector the ServiceMonitor scrapes" -}}{{- end -}}

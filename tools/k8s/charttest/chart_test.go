@@ -148,7 +148,14 @@ func TestBadValuesRefused(t *testing.T) {
 		{filepath.Join(root, "deploy", "values-prod.yaml"), "campaign.providers.smtpAddr=", "campaign.providers.smtpAddr is required"},
 		{filepath.Join(root, "deploy", "values-prod.yaml"), "campaign.providers.smsURL=sms.example.com", "/campaign/providers/smsURL"},
 		{filepath.Join(root, "deploy", "values-prod.yaml"), "campaign.providers.egress[0].cidrs[0]=everywhere", "/campaign/providers/egress/0/cidrs/0"},
-		{filepath.Join(root, "deploy", "values-dev.yaml"), "campaign.enabled=false,gateway.targets={customer},worker.targets={customer}", "campaign-provider.enabled needs campaign.enabled"},
+		{filepath.Join(root, "deploy", "values-dev.yaml"), "campaign.enabled=false,gateway.targets={customer},worker.targets={customer},evaluation.targets={customer}", "campaign-provider.enabled needs campaign.enabled"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "campaign.enabled=false,gateway.targets={customer},worker.targets={customer}", "evaluation.targets names campaign, which is disabled"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "webhook.enabled=false", "gateway.targets names webhook, which is disabled"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "webhook.pii.secretName=", "webhook.pii.secretName is required"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "webhook.pii.secretName=dealercare-pii", `webhook.pii.secretName ("dealercare-pii") must differ from customer.pii.secretName`},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "webhook.extraEnv.WEBHOOK_ALLOW_LOOPBACK=true", "webhook.extraEnv.WEBHOOK_ALLOW_LOOPBACK is refused"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "webhook.subscribers.ipBlocks[0].cidr=anywhere", "/webhook/subscribers/ipBlocks/0/cidr"},
+		{filepath.Join(root, "deploy", "values-prod.yaml"), "webhook.delivery.retryFor=forever", "/webhook/delivery/retryFor"},
 		{filepath.Join(root, "deploy", "values-prod.yaml"), "prometheusRule.enabled=notabool", "/prometheusRule/enabled"},
 	} {
 		args := []string{"template", "dealercare", chart, "--kube-version", kubeVersion, "-f", c.file}
@@ -300,7 +307,7 @@ func TestNoDrift(t *testing.T) {
 		for _, p := range drift(t, render(t, f, "dealercare"), &deployments) {
 			t.Errorf("%s: %s", filepath.Base(f), p)
 		}
-		if deployments < 7 {
+		if deployments < 8 {
 			t.Errorf("%s: %d Deployments checked", filepath.Base(f), deployments)
 		}
 	}
@@ -309,7 +316,9 @@ func TestNoDrift(t *testing.T) {
 // drift returns the problems of a rendered manifest's Deployments and Jobs.
 func drift(t *testing.T, manifest string, deployments *int) []string {
 	var problems []string
-	for _, o := range objects(t, manifest) {
+	objs := objects(t, manifest)
+	deployed := deployedComponents(objs)
+	for _, o := range objs {
 		if o.GetKind() != "Deployment" && o.GetKind() != "Job" {
 			continue
 		}
@@ -325,7 +334,7 @@ func drift(t *testing.T, manifest string, deployments *int) []string {
 		case *appsv1.Deployment:
 			*deployments++
 			program := obj.Labels["app.kubernetes.io/component"]
-			problems = append(problems, checkDeployment(program, obj.Spec.Template.Spec.Containers[0], helpVars(t, program)["serve"])...)
+			problems = append(problems, checkDeployment(program, obj.Spec.Template.Spec.Containers[0], helpVars(t, program)["serve"], deployed)...)
 		case *batchv1.Job:
 			ctr := obj.Spec.Template.Spec.Containers[0]
 			program := filepath.Base(strings.SplitN(strings.SplitN(ctr.Image, "@", 2)[0], ":", 2)[0])
@@ -342,6 +351,17 @@ func drift(t *testing.T, manifest string, deployments *int) []string {
 		}
 	}
 	return problems
+}
+
+// deployedComponents are the components a manifest has a Deployment of.
+func deployedComponents(objs []*unstructured.Unstructured) map[string]bool {
+	deployed := map[string]bool{}
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" {
+			deployed[o.GetLabels()["app.kubernetes.io/component"]] = true
+		}
+	}
+	return deployed
 }
 
 func checkEnv(where string, env []corev1.EnvVar, vars map[string]envVar) (map[string]string, []string) {
@@ -384,9 +404,18 @@ func listenVar(name string) (kind string, ok bool) {
 	return "", false
 }
 
-func checkDeployment(program string, ctr corev1.Container, vars map[string]envVar) []string {
+func checkDeployment(program string, ctr corev1.Container, vars map[string]envVar, deployed map[string]bool) []string {
 	where := program
 	set, problems := checkEnv(where, ctr.Env, vars)
+	// A target without a default (a feature that is off unless set, like
+	// evaluation's CAMPAIGN_GRPC_TARGET) must be set when the release
+	// deploys that service.
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		service, ok := strings.CutSuffix(name, "_GRPC_TARGET")
+		if _, isSet := set[name]; ok && !isSet && vars[name].def == "" && deployed[strings.ToLower(service)] {
+			problems = append(problems, fmt.Sprintf("%s does not set %s, though the release deploys %s", where, name, strings.ToLower(service)))
+		}
+	}
 	ports := map[int32]string{} // container port -> its name
 	for _, p := range ctr.Ports {
 		ports[p.ContainerPort] = p.Name
@@ -458,8 +487,10 @@ func checkDeployment(program string, ctr corev1.Container, vars map[string]envVa
 // expects a problem naming it, so the check cannot quietly stop working.
 func TestDriftCaught(t *testing.T) {
 	dev := filepath.Join(root, "deploy", "values-dev.yaml")
-	var campaign, gateway *appsv1.Deployment
-	for _, o := range objects(t, render(t, dev, "dealercare")) {
+	var campaign, gateway, evaluation, webhook *appsv1.Deployment
+	devObjs := objects(t, render(t, dev, "dealercare"))
+	deployed := deployedComponents(devObjs)
+	for _, o := range devObjs {
 		if o.GetKind() != "Deployment" {
 			continue
 		}
@@ -472,10 +503,14 @@ func TestDriftCaught(t *testing.T) {
 			campaign = d
 		case "gateway":
 			gateway = d
+		case "evaluation":
+			evaluation = d
+		case "webhook":
+			webhook = d
 		}
 	}
-	if campaign == nil || gateway == nil {
-		t.Fatal("values-dev.yaml renders no campaign or gateway Deployment")
+	if campaign == nil || gateway == nil || evaluation == nil || webhook == nil {
+		t.Fatal("values-dev.yaml renders no campaign, gateway, evaluation or webhook Deployment")
 	}
 	renameEnv := func(from, to string) func(*corev1.Container) {
 		return func(c *corev1.Container) {
@@ -510,6 +545,15 @@ func TestDriftCaught(t *testing.T) {
 			[]string{"campaign does not set CALLBACK_GRPC_TARGET, so the program would use its loopback default 127.0.0.1:9102"}},
 		{"port dropped", campaign, func(c *corev1.Container) { c.Ports = c.Ports[:1] },
 			[]string{`campaign: CAMPAIGN_RECEIPTS_ADDR=":9115" but no container port 9115`}},
+		{"webhook target dropped", gateway, dropEnv("WEBHOOK_GRPC_TARGET"),
+			[]string{"gateway does not set WEBHOOK_GRPC_TARGET, so the program would use its loopback default 127.0.0.1:9106"}},
+		{"feed target dropped", evaluation, dropEnv("CAMPAIGN_GRPC_TARGET"),
+			[]string{"evaluation does not set CAMPAIGN_GRPC_TARGET, though the release deploys campaign"}},
+		{"webhook unchanged", webhook, func(*corev1.Container) {}, nil},
+		{"webhook pii key dropped", webhook, dropEnv("PII_INDEX_KEY"),
+			[]string{"webhook does not set PII_INDEX_KEY, which the program requires"}},
+		{"webhook probe port", webhook, func(c *corev1.Container) { c.LivenessProbe.GRPC.Port = 9105 },
+			[]string{"webhook: liveness gRPC probe on 9105, but the program serves gRPC on 9106"}},
 		{"http probe path", gateway, func(c *corev1.Container) { c.LivenessProbe.HTTPGet.Path = "/ready" },
 			[]string{"gateway: liveness probe asks /ready, which the program does not serve"}},
 		{"http probe port", gateway, func(c *corev1.Container) { c.StartupProbe.HTTPGet.Port = intstr.FromInt32(8081) },
@@ -520,7 +564,7 @@ func TestDriftCaught(t *testing.T) {
 			ctr := &d.Spec.Template.Spec.Containers[0]
 			c.mutate(ctr)
 			program := d.Labels["app.kubernetes.io/component"]
-			got := checkDeployment(program, *ctr, helpVars(t, program)["serve"])
+			got := checkDeployment(program, *ctr, helpVars(t, program)["serve"], deployed)
 			if len(c.want) == 0 && len(got) > 0 {
 				t.Errorf("unchanged Deployment: %v", got)
 			}
