@@ -43,6 +43,7 @@ const usage = `dealercare: the dealercare REST API from a terminal.
   dealercare import FILE --dealer SH001 [--encoding gbk]
   dealercare kpis [--dealer SH001 | --region EAST] [--granularity month|week|day] [--date YYYY-MM-DD] [--periods N] [--out FILE.csv|FILE.xlsx]
   dealercare rank [--region EAST] [--granularity month|week|day] [--date YYYY-MM-DD] [--out FILE.csv|FILE.xlsx]
+  dealercare webhooks list|deliveries SUBSCRIPTION|redeliver SUBSCRIPTION DELIVERY [--dealer SH001]
   dealercare collections
 
 Global flags (before the command): --json, --lang zh-CN|en, --url, --token.

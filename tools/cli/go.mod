@@ -8,6 +8,7 @@ require (
 	github.com/dealercare/dealercare/services/customer v0.0.0-00010101000000-000000000000
 	github.com/dealercare/dealercare/services/evaluation v0.0.0-00010101000000-000000000000
 	github.com/dealercare/dealercare/services/gateway v0.0.0-00010101000000-000000000000
+	github.com/dealercare/dealercare/services/webhook v0.0.0-00010101000000-000000000000
 	github.com/dealercare/dealercare/tools/dev v0.0.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/xuri/excelize/v2 v2.11.1
@@ -90,5 +91,6 @@ replace (
 	github.com/dealercare/dealercare/services/customer => ../../services/customer
 	github.com/dealercare/dealercare/services/evaluation => ../../services/evaluation
 	github.com/dealercare/dealercare/services/gateway => ../../services/gateway
+	github.com/dealercare/dealercare/services/webhook => ../../services/webhook
 	github.com/dealercare/dealercare/tools/dev => ../dev
 )

@@ -20,6 +20,8 @@ import (
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/program/programtest"
 	"github.com/dealercare/dealercare/pkg/service"
+	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	customer "github.com/dealercare/dealercare/services/customer/app"
 	"github.com/dealercare/dealercare/services/customer/importer"
 	customerpg "github.com/dealercare/dealercare/services/customer/postgres"
@@ -28,18 +30,31 @@ import (
 	evaluationpg "github.com/dealercare/dealercare/services/evaluation/postgres"
 	gateway "github.com/dealercare/dealercare/services/gateway/app"
 	"github.com/dealercare/dealercare/services/gateway/idempotency"
+	webhook "github.com/dealercare/dealercare/services/webhook/app"
+	"github.com/dealercare/dealercare/services/webhook/delivery"
+	webhookpg "github.com/dealercare/dealercare/services/webhook/postgres"
 	"github.com/dealercare/dealercare/tools/cli"
 )
 
 // stack is the real gateway in front of the real customer service (the
 // archive, the dealer network and DMS imports) and the real evaluation
-// service (KPIs), each on its own throwaway PostgreSQL database. The
-// complaint, callback and campaign services are not started: the CLI's
-// commands under test do not reach them.
+// service (KPIs) and the real webhook service, each on its own throwaway
+// PostgreSQL database. The complaint, callback and campaign services are
+// not started: the CLI's commands under test do not reach them.
 type stack struct {
 	url            string
 	id             *authtest.Issuer
 	evaluationAddr string
+	// webhookDB is the webhook service's database (its outbox, where a
+	// test emits events as a source service does).
+	webhookDB *pgtest.DB
+}
+
+// stackOptions are what a test adds to the stack.
+type stackOptions struct {
+	// webhookWorker runs the webhook delivery worker and the relay on the
+	// Temporal dev server (the test is skipped without one).
+	webhookWorker bool
 }
 
 // noService is an address nothing listens on, for the services the
@@ -47,7 +62,9 @@ type stack struct {
 // reach (a call to one would answer 503).
 const noService = "127.0.0.1:1"
 
-func startStack(t *testing.T) *stack {
+func startStack(t *testing.T) *stack { t.Helper(); return startStackWith(t, stackOptions{}) }
+
+func startStackWith(t *testing.T, opt stackOptions) *stack {
 	t.Helper()
 	id := authtest.New(t)
 	grpcCfg := grpcserver.Config{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}
@@ -68,17 +85,30 @@ func startStack(t *testing.T) *stack {
 	}}
 	programtest.Serve(t, ev)
 
+	wdb := pgtest.NewFrom(t, webhookpg.Schema, webhookpg.Migrations)
+	wh := &webhook.Main{Config: webhook.Config{
+		Config: service.Config{GRPC: grpcCfg, Auth: id.Config, Database: pg.Config{URL: wdb.AppURL}},
+		Keys:   pii.NewRandomKeys(), AllowLoopback: true, Policy: delivery.DefaultPolicy,
+	}}
+	if opt.webhookWorker {
+		wh.Config.Worker, wh.Config.RelayEnabled = true, true
+		wh.Config.Temporal = dctemporal.Config{Address: temporaltest.Address(t), Namespace: "default"}
+		wh.Config.Policy.Idle, wh.Config.Policy.Settle = 5*time.Second, 200*time.Millisecond
+	}
+	programtest.Serve(t, wh)
+
 	gdb := pgtest.NewFrom(t, idempotency.Schema, idempotency.Migrations)
 	g := &gateway.Main{Config: gateway.Config{
 		Auth: id.Config, HTTPAddr: "127.0.0.1:0",
 		CustomerTarget: c.Addr(), EvaluationTarget: ev.Addr(),
 		ComplaintTarget: noService, CallbackTarget: noService, CampaignTarget: noService,
+		WebhookTarget:   wh.Addr(),
 		ShutdownTimeout: 5 * time.Second, MaxBodyBytes: 1 << 20, MaxImportBytes: 64 << 20,
 		Idempotency: idempotency.LoadConfig(config.FromMap(nil)),
 		Database:    pg.Config{URL: gdb.AppURL},
 	}}
 	programtest.Serve(t, g)
-	return &stack{url: g.URL(), id: id, evaluationAddr: ev.Addr()}
+	return &stack{url: g.URL(), id: id, evaluationAddr: ev.Addr(), webhookDB: wdb}
 }
 
 // keysDir is the folder of the dev keys the stack trusts, as `make run`'s

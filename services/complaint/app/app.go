@@ -64,6 +64,7 @@ func (m *Main) Open(ctx context.Context) error {
 		svc := complaint.NewService(store, complaint.Access{Network: network}, time.Now)
 		complaintv1.RegisterComplaintServiceServer(srv, complaintgrpc.NewServer(svc))
 		complaintv1.RegisterComplaintClockServiceServer(srv, complaintgrpc.NewClockServer(svc))
+		complaintv1.RegisterNoticeServiceServer(srv, complaintgrpc.NewNoticeServer(svc))
 		complaintv1.RegisterComplaintChangeServiceServer(srv, complaintgrpc.NewChangeServer(store))
 		return nil
 	})

@@ -286,6 +286,24 @@ func (s *Service) Notifications(ctx context.Context, dealer, role string, size i
 	return s.store.Notifications(ctx, scope, dealer, role, size)
 }
 
+// PostNotice posts a notice another service sends to a role's inbox at
+// dealer ("": HQ's), once per key; only the service identity may.
+func (s *Service) PostNotice(ctx context.Context, dealer, role, subject, message, key string) (Notification, error) {
+	if err := RequireService(ctx); err != nil {
+		return Notification{}, err
+	}
+	r := auth.Role(role)
+	switch {
+	case !r.Known() || r == auth.RoleService:
+		return Notification{}, apperr.Invalid("recipient_role", "must be a user role, e.g. dealer_gm or hq_admin").ZhReason("须为用户角色，如 dealer_gm 或 hq_admin")
+	case dealer == "" && r.IsDealerRole():
+		return Notification{}, apperr.Invalid("recipient_role", "HQ's inbox (dealer empty) takes HQ and region roles only").ZhReason("总部收件箱（经销商为空）只收总部与大区角色")
+	case dealer != "" && !r.IsDealerRole():
+		return Notification{}, apperr.Invalid("recipient_role", "a dealer's inbox takes dealer roles only").ZhReason("经销商收件箱只收经销商角色")
+	}
+	return s.store.PostNotice(ctx, Notification{Dealer: dealer, RecipientRole: role, Subject: subject, Message: message, CreateTime: s.now().UTC()}, key)
+}
+
 // Policy is the SLA policy in force for a dealer the caller sees.
 func (s *Service) Policy(ctx context.Context, dealer string) (Policy, error) {
 	if _, _, err := s.access.Scope(ctx, dealer); err != nil {

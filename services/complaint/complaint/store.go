@@ -10,9 +10,12 @@ import (
 // Notification is a stored notice.
 type Notification struct {
 	ID, Complaint, RecipientRole, Message string
-	Dealer                                string // the complaint's owner then
-	Level                                 int
-	CreateTime                            time.Time
+	Dealer                                string // the complaint's owner then ("" HQ's)
+	// Subject is what a notice another service posted is about
+	// (Complaint is empty then).
+	Subject    string
+	Level      int
+	CreateTime time.Time
 }
 
 // ListFilter selects the complaints List shows.
@@ -54,6 +57,10 @@ type Store interface {
 	// Notifications lists a dealer's notifications (tenancy.AnyDealer: the
 	// scope's), newest first; role "" for every role.
 	Notifications(ctx context.Context, scope pg.Scope, dealer, role string, size int) ([]Notification, error)
+	// PostNotice stores a notice about n.Subject in n.Dealer's inbox ("":
+	// HQ's) unless one with its (dealer, role, key) exists, and returns
+	// the stored one.
+	PostNotice(ctx context.Context, n Notification, key string) (Notification, error)
 	// RecordClockEvent locks the complaint and, unless key was recorded
 	// before, applies fn and writes its ClockRecord; it reports whether
 	// this call recorded it. It runs across dealers (the worker's).

@@ -167,7 +167,7 @@ func (s *Server) ListNotifications(ctx context.Context, req *complaintv1.ListNot
 	}
 	out := &complaintv1.ListNotificationsResponse{}
 	for _, n := range ns {
-		out.Notifications = append(out.Notifications, &complaintv1.Notification{Id: n.ID, Complaint: n.Complaint, RecipientRole: n.RecipientRole, Level: int32(n.Level), Message: n.Message, CreateTime: pbconv.Timestamp(n.CreateTime), Dealer: n.Dealer})
+		out.Notifications = append(out.Notifications, &complaintv1.Notification{Id: n.ID, Complaint: n.Complaint, RecipientRole: n.RecipientRole, Level: int32(n.Level), Message: n.Message, CreateTime: pbconv.Timestamp(n.CreateTime), Dealer: n.Dealer, Subject: n.Subject})
 	}
 	return out, nil
 }
@@ -244,6 +244,25 @@ func (s *Server) CreateResolutionTemplate(ctx context.Context, req *complaintv1.
 		return nil, err
 	}
 	return templateToProto(*t), nil
+}
+
+// NoticeServer implements the internal complaintv1.NoticeServiceServer.
+type NoticeServer struct {
+	complaintv1.UnimplementedNoticeServiceServer
+	svc *complaint.Service
+}
+
+// NewNoticeServer returns the inbox other services post notices to.
+func NewNoticeServer(svc *complaint.Service) *NoticeServer { return &NoticeServer{svc: svc} }
+
+// PostNotice implements the RPC.
+func (s *NoticeServer) PostNotice(ctx context.Context, req *complaintv1.PostNoticeRequest) (*complaintv1.Notification, error) {
+	n, err := s.svc.PostNotice(ctx, req.GetDealer(), req.GetRecipientRole(), req.GetSubject(), req.GetMessage(), req.GetKey())
+	if err != nil {
+		return nil, err
+	}
+	return &complaintv1.Notification{Id: n.ID, RecipientRole: n.RecipientRole, Message: n.Message,
+		CreateTime: pbconv.Timestamp(n.CreateTime), Dealer: n.Dealer, Subject: n.Subject}, nil
 }
 
 // ClockServer implements the internal complaintv1.ComplaintClockServiceServer.

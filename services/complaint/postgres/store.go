@@ -404,7 +404,7 @@ func (s *Store) Notifications(ctx context.Context, scope pg.Scope, dealer, role 
 		}
 		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (complaint.Notification, error) {
 			var n complaint.Notification
-			err := r.Scan(&n.ID, &n.Complaint, &n.RecipientRole, &n.Message, &n.Level, &n.CreateTime, &n.Dealer)
+			err := r.Scan(&n.ID, &n.Complaint, &n.RecipientRole, &n.Message, &n.Level, &n.CreateTime, &n.Dealer, &n.Subject)
 			return n, err
 		})
 		return err
@@ -413,6 +413,30 @@ func (s *Store) Notifications(ctx context.Context, scope pg.Scope, dealer, role 
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
 	return out, nil
+}
+
+// PostNotice implements complaint.Store: one notice per (dealer, role,
+// key), under the dealer's scope (HQ's inbox, dealer "", under all
+// dealers': the tenant policy admits ” only there).
+func (s *Store) PostNotice(ctx context.Context, n complaint.Notification, key string) (complaint.Notification, error) {
+	scope := pg.Dealers(n.Dealer)
+	if n.Dealer == "" {
+		scope = pg.AllDealers()
+	}
+	err := pg.InTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO notifications (dealer_id, id, recipient_role, level, message, create_time, subject, notice_key)
+			VALUES ($1, $2, $3, 0, $4, $5, $6, $7) ON CONFLICT (dealer_id, recipient_role, notice_key) WHERE notice_key IS NOT NULL DO NOTHING`,
+			n.Dealer, outbox.NewID(), n.RecipientRole, n.Message, n.CreateTime, n.Subject, key); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT id::text, message, create_time, subject FROM notifications
+			WHERE dealer_id = $1 AND recipient_role = $2 AND notice_key = $3`, n.Dealer, n.RecipientRole, key).
+			Scan(&n.ID, &n.Message, &n.CreateTime, &n.Subject)
+	})
+	if err != nil {
+		return complaint.Notification{}, fmt.Errorf("post notice %s: %w", key, err)
+	}
+	return n, nil
 }
 
 // notificationsQuery is Notifications' statement. Each form reads its
@@ -433,7 +457,7 @@ func notificationsQuery(q *pg.Params, scope pg.Scope, dealer, role, limit string
 	if role != "" {
 		cond += ` AND recipient_role = ` + q.Add(role)
 	}
-	return `SELECT id::text, complaint_id::text, recipient_role, message, level, create_time, dealer_id FROM notifications
+	return `SELECT id::text, COALESCE(complaint_id::text, ''), recipient_role, message, level, create_time, dealer_id, subject FROM notifications
 		WHERE ` + cond + ` ORDER BY create_time DESC, notifications.id LIMIT ` + limit
 }
 

@@ -6,6 +6,7 @@ package complainttest
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ type Fake struct {
 	complaints    map[string]complaint.Complaint
 	events        map[string][]complaint.Event
 	notifications []complaint.Notification
+	noticeKeys    []string // PostNotice's key of notifications[i] ("" for none)
 	policies      map[string]complaint.Policy
 	versions      []complaint.Policy // version i+1
 	templates     []complaint.Template
@@ -182,6 +184,25 @@ func (f *Fake) Notifications(_ context.Context, scope pg.Scope, dealer, role str
 		}
 	}
 	return out[:min(size, len(out))], nil
+}
+
+// PostNotice implements complaint.Store.
+func (f *Fake) PostNotice(_ context.Context, n complaint.Notification, key string) (complaint.Notification, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	k := n.Dealer + "\x00" + n.RecipientRole + "\x00" + key
+	for i, done := range f.noticeKeys {
+		if done == k {
+			return f.notifications[i], nil
+		}
+	}
+	f.seq++
+	n.ID = fmt.Sprintf("n%d", f.seq)
+	for len(f.noticeKeys) < len(f.notifications) {
+		f.noticeKeys = append(f.noticeKeys, "")
+	}
+	f.notifications, f.noticeKeys = append(f.notifications, n), append(f.noticeKeys, k)
+	return n, nil
 }
 
 // RecordClockEvent implements complaint.Store.

@@ -1779,8 +1779,12 @@ type Notification struct {
 	Message string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	// The dealer that owned the complaint then. Output only.
-	Dealer        string `protobuf:"bytes,7,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// The dealer that owned the complaint then (empty: an HQ notice). Output
+	// only.
+	Dealer string `protobuf:"bytes,7,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// What a notice that is not about a complaint (`complaint` empty) is
+	// about, e.g. `dealers/SH001/webhookSubscriptions/{id}`. Output only.
+	Subject       string `protobuf:"bytes,8,opt,name=subject,proto3" json:"subject,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1860,6 +1864,13 @@ func (x *Notification) GetCreateTime() *timestamppb.Timestamp {
 func (x *Notification) GetDealer() string {
 	if x != nil {
 		return x.Dealer
+	}
+	return ""
+}
+
+func (x *Notification) GetSubject() string {
+	if x != nil {
+		return x.Subject
 	}
 	return ""
 }
@@ -2545,6 +2556,88 @@ func (x *CreateResolutionTemplateRequest) GetTemplate() *ResolutionTemplate {
 	return nil
 }
 
+// Request for PostNotice.
+type PostNoticeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dealer whose inbox receives it; empty for HQ's.
+	Dealer string `protobuf:"bytes,1,opt,name=dealer,proto3" json:"dealer,omitempty"`
+	// Recipient role, e.g. `dealer_gm`, `hq_admin`.
+	RecipientRole string `protobuf:"bytes,2,opt,name=recipient_role,json=recipientRole,proto3" json:"recipient_role,omitempty"`
+	// What the notice is about, e.g. `dealers/SH001/webhookSubscriptions/{id}`.
+	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The message.
+	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	// Idempotency key, e.g. `webhook-disabled/{id}/{time}`.
+	Key           string `protobuf:"bytes,5,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostNoticeRequest) Reset() {
+	*x = PostNoticeRequest{}
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostNoticeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostNoticeRequest) ProtoMessage() {}
+
+func (x *PostNoticeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostNoticeRequest.ProtoReflect.Descriptor instead.
+func (*PostNoticeRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *PostNoticeRequest) GetDealer() string {
+	if x != nil {
+		return x.Dealer
+	}
+	return ""
+}
+
+func (x *PostNoticeRequest) GetRecipientRole() string {
+	if x != nil {
+		return x.RecipientRole
+	}
+	return ""
+}
+
+func (x *PostNoticeRequest) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *PostNoticeRequest) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *PostNoticeRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
 // Request for RecordClockEvent.
 type RecordClockEventRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2568,7 +2661,7 @@ type RecordClockEventRequest struct {
 
 func (x *RecordClockEventRequest) Reset() {
 	*x = RecordClockEventRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[32]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2580,7 +2673,7 @@ func (x *RecordClockEventRequest) String() string {
 func (*RecordClockEventRequest) ProtoMessage() {}
 
 func (x *RecordClockEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[32]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2593,7 +2686,7 @@ func (x *RecordClockEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordClockEventRequest.ProtoReflect.Descriptor instead.
 func (*RecordClockEventRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{32}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *RecordClockEventRequest) GetDealer() string {
@@ -2656,7 +2749,7 @@ type RecordClockEventResponse struct {
 
 func (x *RecordClockEventResponse) Reset() {
 	*x = RecordClockEventResponse{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[33]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2668,7 +2761,7 @@ func (x *RecordClockEventResponse) String() string {
 func (*RecordClockEventResponse) ProtoMessage() {}
 
 func (x *RecordClockEventResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[33]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2681,7 +2774,7 @@ func (x *RecordClockEventResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordClockEventResponse.ProtoReflect.Descriptor instead.
 func (*RecordClockEventResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{33}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RecordClockEventResponse) GetRecorded() bool {
@@ -2707,7 +2800,7 @@ type SetDeadlinesRequest struct {
 
 func (x *SetDeadlinesRequest) Reset() {
 	*x = SetDeadlinesRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2719,7 +2812,7 @@ func (x *SetDeadlinesRequest) String() string {
 func (*SetDeadlinesRequest) ProtoMessage() {}
 
 func (x *SetDeadlinesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[34]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2732,7 +2825,7 @@ func (x *SetDeadlinesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDeadlinesRequest.ProtoReflect.Descriptor instead.
 func (*SetDeadlinesRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{34}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SetDeadlinesRequest) GetComplaint() string {
@@ -2765,7 +2858,7 @@ type SetDeadlinesResponse struct {
 
 func (x *SetDeadlinesResponse) Reset() {
 	*x = SetDeadlinesResponse{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[35]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2777,7 +2870,7 @@ func (x *SetDeadlinesResponse) String() string {
 func (*SetDeadlinesResponse) ProtoMessage() {}
 
 func (x *SetDeadlinesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[35]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2790,7 +2883,7 @@ func (x *SetDeadlinesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDeadlinesResponse.ProtoReflect.Descriptor instead.
 func (*SetDeadlinesResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{35}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{36}
 }
 
 // Request for GetClockInput.
@@ -2804,7 +2897,7 @@ type GetClockInputRequest struct {
 
 func (x *GetClockInputRequest) Reset() {
 	*x = GetClockInputRequest{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[36]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2816,7 +2909,7 @@ func (x *GetClockInputRequest) String() string {
 func (*GetClockInputRequest) ProtoMessage() {}
 
 func (x *GetClockInputRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[36]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2829,7 +2922,7 @@ func (x *GetClockInputRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetClockInputRequest.ProtoReflect.Descriptor instead.
 func (*GetClockInputRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{36}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *GetClockInputRequest) GetComplaint() string {
@@ -2858,7 +2951,7 @@ type ClockInput struct {
 
 func (x *ClockInput) Reset() {
 	*x = ClockInput{}
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[37]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2870,7 +2963,7 @@ func (x *ClockInput) String() string {
 func (*ClockInput) ProtoMessage() {}
 
 func (x *ClockInput) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[37]
+	mi := &file_dealercare_complaint_v1_complaint_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2883,7 +2976,7 @@ func (x *ClockInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClockInput.ProtoReflect.Descriptor instead.
 func (*ClockInput) Descriptor() ([]byte, []int) {
-	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{37}
+	return file_dealercare_complaint_v1_complaint_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ClockInput) GetDealer() string {
@@ -3042,7 +3135,7 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12%\n" +
 	"\tcomplaint\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\tcomplaint\"^\n" +
 	"\x1bListComplaintEventsResponse\x12?\n" +
-	"\x06events\x18\x01 \x03(\v2'.dealercare.complaint.v1.ComplaintEventR\x06events\"\xe8\x01\n" +
+	"\x06events\x18\x01 \x03(\v2'.dealercare.complaint.v1.ComplaintEventR\x06events\"\x82\x02\n" +
 	"\fNotification\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tcomplaint\x18\x02 \x01(\tR\tcomplaint\x12%\n" +
@@ -3051,7 +3144,8 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\amessage\x18\x05 \x01(\tR\amessage\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12\x16\n" +
-	"\x06dealer\x18\a \x01(\tR\x06dealer\"\x94\x01\n" +
+	"\x06dealer\x18\a \x01(\tR\x06dealer\x12\x18\n" +
+	"\asubject\x18\b \x01(\tR\asubject\"\x94\x01\n" +
 	"\x18ListNotificationsRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12.\n" +
 	"\x0erecipient_role\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18(R\rrecipientRole\x12'\n" +
@@ -3100,7 +3194,16 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\x1fListResolutionTemplatesResponse\x12I\n" +
 	"\ttemplates\x18\x01 \x03(\v2+.dealercare.complaint.v1.ResolutionTemplateR\ttemplates\"r\n" +
 	"\x1fCreateResolutionTemplateRequest\x12O\n" +
-	"\btemplate\x18\x01 \x01(\v2+.dealercare.complaint.v1.ResolutionTemplateB\x06\xbaH\x03\xc8\x01\x01R\btemplate\"\xb1\x02\n" +
+	"\btemplate\x18\x01 \x01(\v2+.dealercare.complaint.v1.ResolutionTemplateB\x06\xbaH\x03\xc8\x01\x01R\btemplate\"\xd0\x01\n" +
+	"\x11PostNoticeRequest\x12\x1f\n" +
+	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18(R\x06dealer\x120\n" +
+	"\x0erecipient_role\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18(R\rrecipientRole\x12$\n" +
+	"\asubject\x18\x03 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\asubject\x12$\n" +
+	"\amessage\x18\x04 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xe8\aR\amessage\x12\x1c\n" +
+	"\x03key\x18\x05 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x03key\"\xb1\x02\n" +
 	"\x17RecordClockEventRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12%\n" +
 	"\tcomplaint\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\tcomplaint\x12\x1b\n" +
@@ -3185,7 +3288,10 @@ const file_dealercare_complaint_v1_complaint_proto_rawDesc = "" +
 	"\x15ComplaintClockService\x12w\n" +
 	"\x10RecordClockEvent\x120.dealercare.complaint.v1.RecordClockEventRequest\x1a1.dealercare.complaint.v1.RecordClockEventResponse\x12c\n" +
 	"\rGetClockInput\x12-.dealercare.complaint.v1.GetClockInputRequest\x1a#.dealercare.complaint.v1.ClockInput\x12k\n" +
-	"\fSetDeadlines\x12,.dealercare.complaint.v1.SetDeadlinesRequest\x1a-.dealercare.complaint.v1.SetDeadlinesResponseBMZKgithub.com/dealercare/dealercare/gen/go/dealercare/complaint/v1;complaintv1b\x06proto3"
+	"\fSetDeadlines\x12,.dealercare.complaint.v1.SetDeadlinesRequest\x1a-.dealercare.complaint.v1.SetDeadlinesResponse2p\n" +
+	"\rNoticeService\x12_\n" +
+	"\n" +
+	"PostNotice\x12*.dealercare.complaint.v1.PostNoticeRequest\x1a%.dealercare.complaint.v1.NotificationBMZKgithub.com/dealercare/dealercare/gen/go/dealercare/complaint/v1;complaintv1b\x06proto3"
 
 var (
 	file_dealercare_complaint_v1_complaint_proto_rawDescOnce sync.Once
@@ -3200,7 +3306,7 @@ func file_dealercare_complaint_v1_complaint_proto_rawDescGZIP() []byte {
 }
 
 var file_dealercare_complaint_v1_complaint_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_dealercare_complaint_v1_complaint_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_dealercare_complaint_v1_complaint_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_dealercare_complaint_v1_complaint_proto_goTypes = []any{
 	(Channel)(0),                            // 0: dealercare.complaint.v1.Channel
 	(Category)(0),                           // 1: dealercare.complaint.v1.Category
@@ -3238,52 +3344,53 @@ var file_dealercare_complaint_v1_complaint_proto_goTypes = []any{
 	(*ListResolutionTemplatesRequest)(nil),  // 33: dealercare.complaint.v1.ListResolutionTemplatesRequest
 	(*ListResolutionTemplatesResponse)(nil), // 34: dealercare.complaint.v1.ListResolutionTemplatesResponse
 	(*CreateResolutionTemplateRequest)(nil), // 35: dealercare.complaint.v1.CreateResolutionTemplateRequest
-	(*RecordClockEventRequest)(nil),         // 36: dealercare.complaint.v1.RecordClockEventRequest
-	(*RecordClockEventResponse)(nil),        // 37: dealercare.complaint.v1.RecordClockEventResponse
-	(*SetDeadlinesRequest)(nil),             // 38: dealercare.complaint.v1.SetDeadlinesRequest
-	(*SetDeadlinesResponse)(nil),            // 39: dealercare.complaint.v1.SetDeadlinesResponse
-	(*GetClockInputRequest)(nil),            // 40: dealercare.complaint.v1.GetClockInputRequest
-	(*ClockInput)(nil),                      // 41: dealercare.complaint.v1.ClockInput
-	(*timestamppb.Timestamp)(nil),           // 42: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),           // 43: google.protobuf.FieldMask
-	(*durationpb.Duration)(nil),             // 44: google.protobuf.Duration
+	(*PostNoticeRequest)(nil),               // 36: dealercare.complaint.v1.PostNoticeRequest
+	(*RecordClockEventRequest)(nil),         // 37: dealercare.complaint.v1.RecordClockEventRequest
+	(*RecordClockEventResponse)(nil),        // 38: dealercare.complaint.v1.RecordClockEventResponse
+	(*SetDeadlinesRequest)(nil),             // 39: dealercare.complaint.v1.SetDeadlinesRequest
+	(*SetDeadlinesResponse)(nil),            // 40: dealercare.complaint.v1.SetDeadlinesResponse
+	(*GetClockInputRequest)(nil),            // 41: dealercare.complaint.v1.GetClockInputRequest
+	(*ClockInput)(nil),                      // 42: dealercare.complaint.v1.ClockInput
+	(*timestamppb.Timestamp)(nil),           // 43: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),           // 44: google.protobuf.FieldMask
+	(*durationpb.Duration)(nil),             // 45: google.protobuf.Duration
 }
 var file_dealercare_complaint_v1_complaint_proto_depIdxs = []int32{
 	0,  // 0: dealercare.complaint.v1.Complaint.channel:type_name -> dealercare.complaint.v1.Channel
 	1,  // 1: dealercare.complaint.v1.Complaint.category:type_name -> dealercare.complaint.v1.Category
 	2,  // 2: dealercare.complaint.v1.Complaint.severity:type_name -> dealercare.complaint.v1.Severity
 	3,  // 3: dealercare.complaint.v1.Complaint.state:type_name -> dealercare.complaint.v1.State
-	42, // 4: dealercare.complaint.v1.Complaint.response_due_time:type_name -> google.protobuf.Timestamp
-	42, // 5: dealercare.complaint.v1.Complaint.resolution_due_time:type_name -> google.protobuf.Timestamp
-	42, // 6: dealercare.complaint.v1.Complaint.acknowledge_time:type_name -> google.protobuf.Timestamp
-	42, // 7: dealercare.complaint.v1.Complaint.resolve_time:type_name -> google.protobuf.Timestamp
-	42, // 8: dealercare.complaint.v1.Complaint.create_time:type_name -> google.protobuf.Timestamp
-	42, // 9: dealercare.complaint.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
+	43, // 4: dealercare.complaint.v1.Complaint.response_due_time:type_name -> google.protobuf.Timestamp
+	43, // 5: dealercare.complaint.v1.Complaint.resolution_due_time:type_name -> google.protobuf.Timestamp
+	43, // 6: dealercare.complaint.v1.Complaint.acknowledge_time:type_name -> google.protobuf.Timestamp
+	43, // 7: dealercare.complaint.v1.Complaint.resolve_time:type_name -> google.protobuf.Timestamp
+	43, // 8: dealercare.complaint.v1.Complaint.create_time:type_name -> google.protobuf.Timestamp
+	43, // 9: dealercare.complaint.v1.Complaint.update_time:type_name -> google.protobuf.Timestamp
 	4,  // 10: dealercare.complaint.v1.CreateComplaintRequest.complaint:type_name -> dealercare.complaint.v1.Complaint
 	3,  // 11: dealercare.complaint.v1.ListComplaintsRequest.state:type_name -> dealercare.complaint.v1.State
 	2,  // 12: dealercare.complaint.v1.ListComplaintsRequest.severity:type_name -> dealercare.complaint.v1.Severity
 	4,  // 13: dealercare.complaint.v1.ListComplaintsResponse.complaints:type_name -> dealercare.complaint.v1.Complaint
 	4,  // 14: dealercare.complaint.v1.UpdateComplaintRequest.complaint:type_name -> dealercare.complaint.v1.Complaint
-	43, // 15: dealercare.complaint.v1.UpdateComplaintRequest.update_mask:type_name -> google.protobuf.FieldMask
-	42, // 16: dealercare.complaint.v1.ComplaintEvent.time:type_name -> google.protobuf.Timestamp
+	44, // 15: dealercare.complaint.v1.UpdateComplaintRequest.update_mask:type_name -> google.protobuf.FieldMask
+	43, // 16: dealercare.complaint.v1.ComplaintEvent.time:type_name -> google.protobuf.Timestamp
 	20, // 17: dealercare.complaint.v1.ListComplaintEventsResponse.events:type_name -> dealercare.complaint.v1.ComplaintEvent
-	42, // 18: dealercare.complaint.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
+	43, // 18: dealercare.complaint.v1.Notification.create_time:type_name -> google.protobuf.Timestamp
 	23, // 19: dealercare.complaint.v1.ListNotificationsResponse.notifications:type_name -> dealercare.complaint.v1.Notification
 	2,  // 20: dealercare.complaint.v1.SeverityTarget.severity:type_name -> dealercare.complaint.v1.Severity
-	44, // 21: dealercare.complaint.v1.SeverityTarget.response:type_name -> google.protobuf.Duration
-	44, // 22: dealercare.complaint.v1.SeverityTarget.resolution:type_name -> google.protobuf.Duration
+	45, // 21: dealercare.complaint.v1.SeverityTarget.response:type_name -> google.protobuf.Duration
+	45, // 22: dealercare.complaint.v1.SeverityTarget.resolution:type_name -> google.protobuf.Duration
 	26, // 23: dealercare.complaint.v1.SlaPolicy.targets:type_name -> dealercare.complaint.v1.SeverityTarget
-	42, // 24: dealercare.complaint.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
+	43, // 24: dealercare.complaint.v1.SlaPolicy.update_time:type_name -> google.protobuf.Timestamp
 	27, // 25: dealercare.complaint.v1.UpdateSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
 	27, // 26: dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest.policy:type_name -> dealercare.complaint.v1.SlaPolicy
 	1,  // 27: dealercare.complaint.v1.ResolutionTemplate.category:type_name -> dealercare.complaint.v1.Category
-	42, // 28: dealercare.complaint.v1.ResolutionTemplate.create_time:type_name -> google.protobuf.Timestamp
+	43, // 28: dealercare.complaint.v1.ResolutionTemplate.create_time:type_name -> google.protobuf.Timestamp
 	1,  // 29: dealercare.complaint.v1.ListResolutionTemplatesRequest.category:type_name -> dealercare.complaint.v1.Category
 	32, // 30: dealercare.complaint.v1.ListResolutionTemplatesResponse.templates:type_name -> dealercare.complaint.v1.ResolutionTemplate
 	32, // 31: dealercare.complaint.v1.CreateResolutionTemplateRequest.template:type_name -> dealercare.complaint.v1.ResolutionTemplate
-	42, // 32: dealercare.complaint.v1.RecordClockEventRequest.time:type_name -> google.protobuf.Timestamp
-	42, // 33: dealercare.complaint.v1.SetDeadlinesRequest.response_due_time:type_name -> google.protobuf.Timestamp
-	42, // 34: dealercare.complaint.v1.SetDeadlinesRequest.resolution_due_time:type_name -> google.protobuf.Timestamp
+	43, // 32: dealercare.complaint.v1.RecordClockEventRequest.time:type_name -> google.protobuf.Timestamp
+	43, // 33: dealercare.complaint.v1.SetDeadlinesRequest.response_due_time:type_name -> google.protobuf.Timestamp
+	43, // 34: dealercare.complaint.v1.SetDeadlinesRequest.resolution_due_time:type_name -> google.protobuf.Timestamp
 	3,  // 35: dealercare.complaint.v1.ClockInput.state:type_name -> dealercare.complaint.v1.State
 	2,  // 36: dealercare.complaint.v1.ClockInput.severity:type_name -> dealercare.complaint.v1.Severity
 	27, // 37: dealercare.complaint.v1.ClockInput.policy:type_name -> dealercare.complaint.v1.SlaPolicy
@@ -3309,36 +3416,38 @@ var file_dealercare_complaint_v1_complaint_proto_depIdxs = []int32{
 	31, // 57: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:input_type -> dealercare.complaint.v1.UpdateDefaultSlaPolicyRequest
 	33, // 58: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:input_type -> dealercare.complaint.v1.ListResolutionTemplatesRequest
 	35, // 59: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:input_type -> dealercare.complaint.v1.CreateResolutionTemplateRequest
-	36, // 60: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:input_type -> dealercare.complaint.v1.RecordClockEventRequest
-	40, // 61: dealercare.complaint.v1.ComplaintClockService.GetClockInput:input_type -> dealercare.complaint.v1.GetClockInputRequest
-	38, // 62: dealercare.complaint.v1.ComplaintClockService.SetDeadlines:input_type -> dealercare.complaint.v1.SetDeadlinesRequest
-	4,  // 63: dealercare.complaint.v1.ComplaintService.CreateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 64: dealercare.complaint.v1.ComplaintService.GetComplaint:output_type -> dealercare.complaint.v1.Complaint
-	8,  // 65: dealercare.complaint.v1.ComplaintService.ListComplaints:output_type -> dealercare.complaint.v1.ListComplaintsResponse
-	4,  // 66: dealercare.complaint.v1.ComplaintService.UpdateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 67: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 68: dealercare.complaint.v1.ComplaintService.StartComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 69: dealercare.complaint.v1.ComplaintService.WaitForCustomer:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 70: dealercare.complaint.v1.ComplaintService.ResumeComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 71: dealercare.complaint.v1.ComplaintService.ResolveComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 72: dealercare.complaint.v1.ComplaintService.ReopenComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 73: dealercare.complaint.v1.ComplaintService.CloseComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 74: dealercare.complaint.v1.ComplaintService.EscalateComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 75: dealercare.complaint.v1.ComplaintService.TransferComplaint:output_type -> dealercare.complaint.v1.Complaint
-	4,  // 76: dealercare.complaint.v1.ComplaintService.AssignComplaint:output_type -> dealercare.complaint.v1.Complaint
-	22, // 77: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:output_type -> dealercare.complaint.v1.ListComplaintEventsResponse
-	25, // 78: dealercare.complaint.v1.ComplaintService.ListNotifications:output_type -> dealercare.complaint.v1.ListNotificationsResponse
-	27, // 79: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	27, // 80: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	27, // 81: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	27, // 82: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
-	34, // 83: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:output_type -> dealercare.complaint.v1.ListResolutionTemplatesResponse
-	32, // 84: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:output_type -> dealercare.complaint.v1.ResolutionTemplate
-	37, // 85: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:output_type -> dealercare.complaint.v1.RecordClockEventResponse
-	41, // 86: dealercare.complaint.v1.ComplaintClockService.GetClockInput:output_type -> dealercare.complaint.v1.ClockInput
-	39, // 87: dealercare.complaint.v1.ComplaintClockService.SetDeadlines:output_type -> dealercare.complaint.v1.SetDeadlinesResponse
-	63, // [63:88] is the sub-list for method output_type
-	38, // [38:63] is the sub-list for method input_type
+	37, // 60: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:input_type -> dealercare.complaint.v1.RecordClockEventRequest
+	41, // 61: dealercare.complaint.v1.ComplaintClockService.GetClockInput:input_type -> dealercare.complaint.v1.GetClockInputRequest
+	39, // 62: dealercare.complaint.v1.ComplaintClockService.SetDeadlines:input_type -> dealercare.complaint.v1.SetDeadlinesRequest
+	36, // 63: dealercare.complaint.v1.NoticeService.PostNotice:input_type -> dealercare.complaint.v1.PostNoticeRequest
+	4,  // 64: dealercare.complaint.v1.ComplaintService.CreateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 65: dealercare.complaint.v1.ComplaintService.GetComplaint:output_type -> dealercare.complaint.v1.Complaint
+	8,  // 66: dealercare.complaint.v1.ComplaintService.ListComplaints:output_type -> dealercare.complaint.v1.ListComplaintsResponse
+	4,  // 67: dealercare.complaint.v1.ComplaintService.UpdateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 68: dealercare.complaint.v1.ComplaintService.AcknowledgeComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 69: dealercare.complaint.v1.ComplaintService.StartComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 70: dealercare.complaint.v1.ComplaintService.WaitForCustomer:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 71: dealercare.complaint.v1.ComplaintService.ResumeComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 72: dealercare.complaint.v1.ComplaintService.ResolveComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 73: dealercare.complaint.v1.ComplaintService.ReopenComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 74: dealercare.complaint.v1.ComplaintService.CloseComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 75: dealercare.complaint.v1.ComplaintService.EscalateComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 76: dealercare.complaint.v1.ComplaintService.TransferComplaint:output_type -> dealercare.complaint.v1.Complaint
+	4,  // 77: dealercare.complaint.v1.ComplaintService.AssignComplaint:output_type -> dealercare.complaint.v1.Complaint
+	22, // 78: dealercare.complaint.v1.ComplaintService.ListComplaintEvents:output_type -> dealercare.complaint.v1.ListComplaintEventsResponse
+	25, // 79: dealercare.complaint.v1.ComplaintService.ListNotifications:output_type -> dealercare.complaint.v1.ListNotificationsResponse
+	27, // 80: dealercare.complaint.v1.ComplaintService.GetSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 81: dealercare.complaint.v1.ComplaintService.UpdateSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 82: dealercare.complaint.v1.ComplaintService.GetDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	27, // 83: dealercare.complaint.v1.ComplaintService.UpdateDefaultSlaPolicy:output_type -> dealercare.complaint.v1.SlaPolicy
+	34, // 84: dealercare.complaint.v1.ComplaintService.ListResolutionTemplates:output_type -> dealercare.complaint.v1.ListResolutionTemplatesResponse
+	32, // 85: dealercare.complaint.v1.ComplaintService.CreateResolutionTemplate:output_type -> dealercare.complaint.v1.ResolutionTemplate
+	38, // 86: dealercare.complaint.v1.ComplaintClockService.RecordClockEvent:output_type -> dealercare.complaint.v1.RecordClockEventResponse
+	42, // 87: dealercare.complaint.v1.ComplaintClockService.GetClockInput:output_type -> dealercare.complaint.v1.ClockInput
+	40, // 88: dealercare.complaint.v1.ComplaintClockService.SetDeadlines:output_type -> dealercare.complaint.v1.SetDeadlinesResponse
+	23, // 89: dealercare.complaint.v1.NoticeService.PostNotice:output_type -> dealercare.complaint.v1.Notification
+	64, // [64:90] is the sub-list for method output_type
+	38, // [38:64] is the sub-list for method input_type
 	38, // [38:38] is the sub-list for extension type_name
 	38, // [38:38] is the sub-list for extension extendee
 	0,  // [0:38] is the sub-list for field type_name
@@ -3355,9 +3464,9 @@ func file_dealercare_complaint_v1_complaint_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_complaint_v1_complaint_proto_rawDesc), len(file_dealercare_complaint_v1_complaint_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_dealercare_complaint_v1_complaint_proto_goTypes,
 		DependencyIndexes: file_dealercare_complaint_v1_complaint_proto_depIdxs,

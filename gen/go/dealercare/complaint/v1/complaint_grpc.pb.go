@@ -1189,3 +1189,119 @@ var ComplaintClockService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "dealercare/complaint/v1/complaint.proto",
 }
+
+const (
+	NoticeService_PostNotice_FullMethodName = "/dealercare.complaint.v1.NoticeService/PostNotice"
+)
+
+// NoticeServiceClient is the client API for NoticeService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// NoticeService is internal (no REST route): another service posts a
+// notice to a role's inbox, read over REST with ListNotifications
+// (`/v1/dealers/{dealer}/notifications`, HQ's with dealer `-`). Only the
+// platform's service identity may call it.
+type NoticeServiceClient interface {
+	// Posts a notice, once per (dealer, recipient role, key): a retried
+	// call returns the notice posted first.
+	PostNotice(ctx context.Context, in *PostNoticeRequest, opts ...grpc.CallOption) (*Notification, error)
+}
+
+type noticeServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewNoticeServiceClient(cc grpc.ClientConnInterface) NoticeServiceClient {
+	return &noticeServiceClient{cc}
+}
+
+func (c *noticeServiceClient) PostNotice(ctx context.Context, in *PostNoticeRequest, opts ...grpc.CallOption) (*Notification, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Notification)
+	err := c.cc.Invoke(ctx, NoticeService_PostNotice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// NoticeServiceServer is the server API for NoticeService service.
+// All implementations must embed UnimplementedNoticeServiceServer
+// for forward compatibility.
+//
+// NoticeService is internal (no REST route): another service posts a
+// notice to a role's inbox, read over REST with ListNotifications
+// (`/v1/dealers/{dealer}/notifications`, HQ's with dealer `-`). Only the
+// platform's service identity may call it.
+type NoticeServiceServer interface {
+	// Posts a notice, once per (dealer, recipient role, key): a retried
+	// call returns the notice posted first.
+	PostNotice(context.Context, *PostNoticeRequest) (*Notification, error)
+	mustEmbedUnimplementedNoticeServiceServer()
+}
+
+// UnimplementedNoticeServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedNoticeServiceServer struct{}
+
+func (UnimplementedNoticeServiceServer) PostNotice(context.Context, *PostNoticeRequest) (*Notification, error) {
+	return nil, status.Error(codes.Unimplemented, "method PostNotice not implemented")
+}
+func (UnimplementedNoticeServiceServer) mustEmbedUnimplementedNoticeServiceServer() {}
+func (UnimplementedNoticeServiceServer) testEmbeddedByValue()                       {}
+
+// UnsafeNoticeServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to NoticeServiceServer will
+// result in compilation errors.
+type UnsafeNoticeServiceServer interface {
+	mustEmbedUnimplementedNoticeServiceServer()
+}
+
+func RegisterNoticeServiceServer(s grpc.ServiceRegistrar, srv NoticeServiceServer) {
+	// If the following call panics, it indicates UnimplementedNoticeServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&NoticeService_ServiceDesc, srv)
+}
+
+func _NoticeService_PostNotice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PostNoticeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).PostNotice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_PostNotice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).PostNotice(ctx, req.(*PostNoticeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// NoticeService_ServiceDesc is the grpc.ServiceDesc for NoticeService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var NoticeService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "dealercare.complaint.v1.NoticeService",
+	HandlerType: (*NoticeServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "PostNotice",
+			Handler:    _NoticeService_PostNotice_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "dealercare/complaint/v1/complaint.proto",
+}

@@ -1,0 +1,93 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"net/url"
+	"strconv"
+)
+
+func init() { commands["webhooks"] = (*api).webhooks }
+
+const webhooksUsage = `usage: dealercare webhooks list [--dealer CODE]
+       dealercare webhooks deliveries SUBSCRIPTION [--dealer CODE] [--limit N]
+       dealercare webhooks redeliver SUBSCRIPTION DELIVERY [--dealer CODE]
+(without --dealer: HQ's subscriptions)`
+
+// webhooks runs `dealercare webhooks list|deliveries|redeliver`: a
+// dealer's (or, without --dealer, HQ's) webhook subscriptions, one
+// subscription's delivery log (newest first), and a manual redelivery,
+// which sends the delivery's event again with the same event id (the
+// REST `:redeliver` custom method).
+func (a *api) webhooks(ctx context.Context, args []string) error {
+	bad := exitError{code: 2, msg: webhooksUsage}
+	if len(args) == 0 {
+		return bad
+	}
+	sub, args := args[0], args[1:]
+	want := map[string]int{"list": 0, "deliveries": 1, "redeliver": 2}
+	n, ok := want[sub]
+	if !ok {
+		return bad
+	}
+	fs := flag.NewFlagSet("webhooks "+sub, flag.ContinueOnError)
+	fs.SetOutput(a.m.Stderr)
+	dealer := fs.String("dealer", "", "the subscriptions' dealer (empty: HQ's)")
+	limit := fs.Int("limit", 50, "deliveries: at most this many, newest first (1-1000)")
+	// Flags may follow the positional arguments.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return bad
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	if len(pos) != n {
+		return bad
+	}
+	path := "/v1/webhookSubscriptions"
+	if *dealer != "" {
+		path = "/v1/dealers/" + url.PathEscape(*dealer) + "/webhookSubscriptions"
+	}
+	var out map[string]any
+	var rows []map[string]any
+	switch sub {
+	case "list":
+		if err := a.call(ctx, "GET", path, nil, &out); err != nil {
+			return err
+		}
+		rows = items(out["subscriptions"])
+	case "deliveries":
+		q := url.Values{"page_size": {strconv.Itoa(*limit)}}
+		if err := a.call(ctx, "GET", path+"/"+url.PathEscape(pos[0])+"/deliveries?"+q.Encode(), nil, &out); err != nil {
+			return err
+		}
+		rows = items(out["deliveries"])
+	case "redeliver":
+		p := path + "/" + url.PathEscape(pos[0]) + "/deliveries/" + url.PathEscape(pos[1]) + ":redeliver"
+		if err := a.call(ctx, "POST", p, map[string]any{}, &out); err != nil {
+			return err
+		}
+		rows = []map[string]any{out}
+	}
+	if a.g.json {
+		return a.printJSON(out)
+	}
+	printTable(a.m.Stdout, rows)
+	return nil
+}
+
+// items is a JSON array of objects (nil when absent).
+func items(v any) []map[string]any {
+	var rows []map[string]any
+	list, _ := v.([]any)
+	for _, it := range list {
+		if row, ok := it.(map[string]any); ok {
+			rows = append(rows, row)
+		}
+	}
+	return rows
+}
