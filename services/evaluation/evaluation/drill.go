@@ -3,6 +3,7 @@ package evaluation
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
@@ -90,7 +91,7 @@ func (s *Service) KPIFacts(ctx context.Context, facts FactStore, q FactQuery, pe
 		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only the dealer's own staff may list the facts behind its KPIs; HQ and regions read the aggregates").
 			Zh("只有经销商本店员工可以查看指标明细；总部和大区只能查看汇总数据")
 	}
-	if !isDrill(q.KPI) {
+	if !slices.Contains(DrillKPIs, q.KPI) {
 		return nil, apperr.NotFound("kpi", "指标明细", q.KPI)
 	}
 	switch {
@@ -119,13 +120,4 @@ func (s *Service) KPIFacts(ctx context.Context, facts FactStore, q FactQuery, pe
 		page.Facts, page.More = rows[:limit], true
 	}
 	return page, nil
-}
-
-func isDrill(kpi string) bool {
-	for _, k := range DrillKPIs {
-		if k == kpi {
-			return true
-		}
-	}
-	return false
 }

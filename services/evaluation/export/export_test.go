@@ -156,6 +156,19 @@ func TestRankingSheet(t *testing.T) {
 	}
 }
 
+// Every KPI the evaluation computes has its name in both languages, and
+// no name is left for a KPI it does not.
+func TestEveryKPIHasAName(t *testing.T) {
+	for _, k := range evaluation.KPIs {
+		if l, ok := kpiNames[k]; !ok || l.zh == "" || l.en == "" {
+			t.Errorf("%s has no name (%+v)", k, l)
+		}
+	}
+	if len(kpiNames) != len(evaluation.KPIs)+1 {
+		t.Errorf("%d names for %d KPIs and the composite", len(kpiNames), len(evaluation.KPIs))
+	}
+}
+
 func TestUnknownFormatNamesTheField(t *testing.T) {
 	_, err := Write("pdf", Sheet{})
 	if e, ok := err.(*apperr.Error); !ok || e.Code != apperr.EINVALID || len(e.Violations) != 1 || e.Violations[0].Field != "format" {

@@ -1,6 +1,9 @@
 package export
 
-import "github.com/dealercare/dealercare/pkg/apperr"
+import (
+	"github.com/dealercare/dealercare/pkg/apperr"
+	"github.com/dealercare/dealercare/services/evaluation/evaluation"
+)
 
 // label is a text in both of the API's languages.
 type label struct{ zh, en string }
@@ -12,24 +15,25 @@ func (l label) in(lang string) string {
 	return l.zh
 }
 
-// kpiNames are SPEC's names of the KPIs (evaluation: KPIs and rankings).
+// kpiNames are SPEC's names of the KPIs (evaluation: KPIs and rankings):
+// one for each of evaluation.KPIs, and the composite score.
 var kpiNames = map[string]label{
-	"callback_rate_3dc":               {"3DC回访率", "3DC callback rate"},
-	"callback_rate_7dc":               {"7DC回访率", "7DC callback rate"},
-	"new_customer_callback_rate":      {"新客户回访率", "New customer callback rate"},
-	"ssi":                             {"售后满意度(SSI)", "After-sales satisfaction (SSI)"},
-	"csi":                             {"销售满意度(CSI)", "Sales satisfaction (CSI)"},
-	"complaint_one_time_closure_rate": {"抱怨一次关闭率", "Complaint one-time closure rate"},
-	"complaint_response_sla_rate":     {"抱怨及时响应率", "Complaint response within target"},
-	"complaint_resolution_sla_rate":   {"抱怨及时解决率", "Complaint resolution within target"},
-	"return_rate":                     {"回站率", "Return rate"},
-	"churn_rate":                      {"流失率", "Churn rate"},
-	"campaign_return_count":           {"服务活动回站人数", "Campaign returns"},
-	"first_time_fix_rate":             {"一次达标率", "First-time fix rate"},
-	"archive_timeliness_rate":         {"档案上传及时率", "Archive timeliness rate"},
-	"archive_accuracy_rate":           {"档案填写准确率", "Archive accuracy rate"},
-	"appointment_rate":                {"预约率", "Appointment rate"},
-	compositeKPI:                      {"综合得分", "Composite score"},
+	evaluation.CallbackRate3DC:            {"3DC回访率", "3DC callback rate"},
+	evaluation.CallbackRate7DC:            {"7DC回访率", "7DC callback rate"},
+	evaluation.NewCustomerCallbackRate:    {"新客户回访率", "New customer callback rate"},
+	evaluation.SSI:                        {"售后满意度(SSI)", "After-sales satisfaction (SSI)"},
+	evaluation.CSI:                        {"销售满意度(CSI)", "Sales satisfaction (CSI)"},
+	evaluation.ComplaintOneTimeClosure:    {"抱怨一次关闭率", "Complaint one-time closure rate"},
+	evaluation.ComplaintResponseSLARate:   {"抱怨及时响应率", "Complaint response within target"},
+	evaluation.ComplaintResolutionSLARate: {"抱怨及时解决率", "Complaint resolution within target"},
+	evaluation.ReturnRate:                 {"回站率", "Return rate"},
+	evaluation.ChurnRate:                  {"流失率", "Churn rate"},
+	evaluation.CampaignReturnCount:        {"服务活动回站人数", "Campaign returns"},
+	evaluation.FirstTimeFixRate:           {"一次达标率", "First-time fix rate"},
+	evaluation.ArchiveTimelinessRate:      {"档案上传及时率", "Archive timeliness rate"},
+	evaluation.ArchiveAccuracyRate:        {"档案填写准确率", "Archive accuracy rate"},
+	evaluation.AppointmentRate:            {"预约率", "Appointment rate"},
+	compositeKPI:                          {"综合得分", "Composite score"},
 }
 
 // compositeKPI is the row of a KPI table that holds the period's
@@ -65,7 +69,7 @@ var (
 	hDealer      = label{"经销商", "Dealer"}
 	hDealerName  = label{"经销商名称", "Dealer name"}
 	hRegion      = label{"大区", "Region"}
-	hScore       = label{"综合得分", "Composite score"}
+	hScore       = kpiNames[compositeKPI]
 	hPercentile  = label{"百分位", "Percentile"}
 	hPrevious    = label{"上期排名", "Previous rank"}
 	hMovement    = label{"名次变化", "Movement"}

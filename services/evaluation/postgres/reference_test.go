@@ -580,6 +580,10 @@ func TestLateFactMovesOnlyItsPeriod(t *testing.T) {
 	}
 	ranked["SH001"]["callback_rate_3dc"] = evaluation.Figure{}
 	delete(ranked, "SH001")
+	if again, err := s.DealerFigures(ctx, pg.AllDealers(), evaluation.Month, months[1]); err != nil ||
+		again["SH001"]["callback_rate_3dc"] != (evaluation.Figure{Numerator: 4, Denominator: 4}) {
+		t.Fatalf("October's figures read again at the same generation: %v %v", again, err)
+	}
 
 	// October's second task turns out not completed (a late correction).
 	late := f.Callbacks[5]
