@@ -36,17 +36,8 @@ test: build $(BIN)/temporal check-generate lint lint-openapi chart-tools $(BIN)/
 test-go:
 	@set -e; for m in $(MODULES); do \
 		echo "== go test $$m"; \
-		case $$m in \
-		services/webhook|tools/cli) (cd $$m && env -u DEALERCARE_TEST_DATABASE_URL -u DEALERCARE_TEST_TEMPORAL_ADDRESS \
-			$(BIN)/devstack testenv -- go test -count=1 -race -timeout 20m ./...);; \
-		*) (cd $$m && go test -count=1 -race -timeout 20m ./...);; \
-		esac; \
+		(cd $$m && go test -count=1 -race -timeout 20m ./...); \
 	done
-	@# services/webhook and tools/cli (which runs the webhook service) run on
-	@# a Temporal server of their own: their webhook workers
-	@# poll the shared webhook task queue, where the other modules' tests
-	@# leave delivery workflows for their dealers that would reach these
-	@# tests' subscriptions.
 	@# The strict OpenAPI wire check of every gateway answer, without -race
 	@# (libopenapi-validator under the race detector outran the timeout).
 	@echo "== go test services/gateway/app (OpenAPI wire check)"

@@ -92,7 +92,8 @@ func startStackWith(t *testing.T, opt stackOptions) *stack {
 	}}
 	if opt.webhookWorker {
 		wh.Config.Worker, wh.Config.RelayEnabled = true, true
-		wh.Config.Temporal = dctemporal.Config{Address: temporaltest.Address(t), Namespace: "default"}
+		addr := temporaltest.Address(t)
+		wh.Config.Temporal = dctemporal.Config{Address: addr, Namespace: temporaltest.Namespace(t, addr)}
 		wh.Config.Policy.Idle, wh.Config.Policy.Settle = 5*time.Second, 200*time.Millisecond
 	}
 	programtest.Serve(t, wh)

@@ -3,8 +3,18 @@
 package temporaltest
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
 	"os"
 	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Environment variables read by Address.
@@ -25,4 +35,39 @@ func Address(t testing.TB) string {
 		t.Skipf("%s not set; `make test` starts a Temporal dev server", EnvAddress)
 	}
 	return addr
+}
+
+// Namespace registers a namespace of the test's own on the server at addr
+// and returns its name, once the server answers for it. A test whose
+// worker polls a task queue other modules' tests also start workflows on
+// (they leave them there when nothing of theirs polls it) runs in its own
+// namespace, so that worker gets only this test's workflows.
+func Namespace(t testing.TB, addr string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "test-" + hex.EncodeToString(b)
+	if _, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace: name, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+	}); err != nil {
+		t.Fatalf("register namespace %s: %v", name, err)
+	}
+	for {
+		_, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: name})
+		if err == nil {
+			return name
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("namespace %s: %v", name, err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -1,19 +1,15 @@
 package app_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +20,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/program/programtest"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	"github.com/dealercare/dealercare/services/campaign/postgres"
 	"google.golang.org/grpc"
@@ -59,7 +56,7 @@ func TestCrashSendsEachMessageOnce(t *testing.T) {
 	id := authtest.New(t)
 	dir := t.TempDir()
 
-	ports := freePorts(t, 6)
+	ports := programtest.FreePorts(t, 6)
 	customerAddr, campaignAddr, receiptsAddr := ports[0], ports[1], ports[2]
 	providerHTTP, providerSMTP, workerHealth := ports[3], ports[4], ports[5]
 	common := []string{
@@ -69,16 +66,16 @@ func TestCrashSendsEachMessageOnce(t *testing.T) {
 		"LOG_LEVEL=warn", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 	}
 	recordFile := filepath.Join(dir, "provider.jsonl")
-	start(t, bin, "campaign-provider", dir, append(common, "PROVIDER_HTTP_ADDR="+providerHTTP, "PROVIDER_SMTP_ADDR="+providerSMTP,
+	programtest.Start(t, bin["campaign-provider"], dir, append(common, "PROVIDER_HTTP_ADDR="+providerHTTP, "PROVIDER_SMTP_ADDR="+providerSMTP,
 		"PROVIDER_RECORD_FILE="+recordFile, "PROVIDER_DELAY="+providerDelay(n), "PROVIDER_RECEIPT_URL=http://"+receiptsAddr+"/v1/receipts"))
-	start(t, bin, "customer", dir, append(append(common, pii.NewRandomKeys().Env()...), "CUSTOMER_GRPC_ADDR="+customerAddr,
+	programtest.Start(t, bin["customer"], dir, append(append(common, pii.NewRandomKeys().Env()...), "CUSTOMER_GRPC_ADDR="+customerAddr,
 		"DATABASE_URL="+db.AppURL, "MIGRATE_ON_START=true", "MIGRATE_DATABASE_URL="+db.OwnerURL, "DATABASE_APP_ROLE="+pgtest.AppRole))
 	campaignEnv := append(common, "CAMPAIGN_GRPC_ADDR="+campaignAddr, "DATABASE_URL="+db.AppURL, "CAMPAIGN_RECEIPTS_ADDR="+receiptsAddr,
 		"SMS_GATEWAY_URL=http://"+providerHTTP, "WECHAT_API_URL=http://"+providerHTTP, "SMTP_ADDR="+providerSMTP,
 		"CAMPAIGN_SEND_LEASE=3s")
 	workerEnv := append(common, "WORKER_HEALTH_ADDR="+workerHealth)
-	campaignProc := start(t, bin, "campaign", dir, campaignEnv)
-	workerProc := start(t, bin, "worker", dir, workerEnv)
+	campaignProc := programtest.Start(t, bin["campaign"], dir, campaignEnv)
+	workerProc := programtest.Start(t, bin["worker"], dir, workerEnv)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -86,7 +83,7 @@ func TestCrashSendsEachMessageOnce(t *testing.T) {
 	cc := dialGRPC(t, customerAddr)
 	network, archive := customerv1.NewDealerNetworkServiceClient(cc), customerv1.NewArchiveServiceClient(cc)
 	campaigns := campaignv1.NewCampaignServiceClient(dialGRPC(t, campaignAddr))
-	waitFor(t, ctx, func() bool {
+	temporaltest.WaitFor(ctx, t, func() bool {
 		_, err := network.ListRegions(hq, &customerv1.ListRegionsRequest{})
 		return err == nil
 	})
@@ -197,13 +194,13 @@ func TestCrashSendsEachMessageOnce(t *testing.T) {
 			if kills%2 == 1 {
 				victim = &campaignProc
 			}
-			(*victim).kill(t)
+			(*victim).Kill(t)
 			kills++
 			time.Sleep(300 * time.Millisecond)
 			if kills%2 == 1 {
-				*victim = start(t, bin, "worker", dir, workerEnv)
+				*victim = programtest.Start(t, bin["worker"], dir, workerEnv)
 			} else {
-				*victim = start(t, bin, "campaign", dir, campaignEnv)
+				*victim = programtest.Start(t, bin["campaign"], dir, campaignEnv)
 			}
 		}
 	}
@@ -294,92 +291,20 @@ func zones(t *testing.T, now time.Time) (day, night string) {
 	return day, night
 }
 
-type proc struct{ cmd *exec.Cmd }
-
-func (p proc) kill(t *testing.T) {
+// buildPrograms builds the processes the test runs, from the workspace,
+// and returns their binaries by name.
+func buildPrograms(t *testing.T) map[string]string {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Logf("kill %s: %v", p.cmd.Path, err)
-	}
-	_ = p.cmd.Wait()
-}
-
-func start(t *testing.T, bin, name, dir string, env []string) proc {
-	t.Helper()
-	log, err := os.OpenFile(filepath.Join(dir, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(bin, name))
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := proc{cmd: cmd}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			_ = cmd.Wait()
-		}
-		log.Close()
-		if t.Failed() {
-			tail(t, filepath.Join(dir, name+".log"))
-		}
-	})
-	return p
-}
-
-func tail(t *testing.T, file string) {
-	f, err := os.Open(file)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-	}
-	for _, l := range lines[max(0, len(lines)-15):] {
-		t.Logf("%s: %s", filepath.Base(file), l)
-	}
-}
-
-// buildPrograms builds the processes the test runs, from the workspace.
-func buildPrograms(t *testing.T) string {
-	t.Helper()
-	out := t.TempDir()
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
+	bins := map[string]string{}
 	for _, p := range []struct{ dir, pkg string }{
 		{"services/customer", "./cmd/customer"}, {"services/campaign", "./cmd/campaign"},
 		{"services/campaign", "./cmd/campaign-provider"}, {"workflows", "./cmd/worker"},
 	} {
-		cmd := exec.Command("go", "build", "-o", out+string(filepath.Separator), p.pkg)
-		cmd.Dir = filepath.Join(root, p.dir)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", p.pkg, err, b)
-		}
+		bins[filepath.Base(p.pkg)] = programtest.Build(t, filepath.Join(root, p.dir), p.pkg)
 	}
-	return out
-}
-
-func freePorts(t *testing.T, n int) []string {
-	t.Helper()
-	var ls []net.Listener
-	var out []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().String())
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return out
+	return bins
 }
 
 func dialGRPC(t *testing.T, addr string) *grpc.ClientConn {
@@ -390,15 +315,4 @@ func dialGRPC(t *testing.T, addr string) *grpc.ClientConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-func waitFor(t *testing.T, ctx context.Context, cond func() bool) {
-	t.Helper()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatal("timed out waiting")
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }

@@ -151,7 +151,8 @@ func setup(t *testing.T) *env {
 	svc := &webhook.Service{Store: postgres.NewStore(db.AppPool(t, pg.Config{})), Sealer: cipher, AllowLoopback: true}
 	base := append([]string{
 		"AUTH_JWKS_URL=" + id.Config.JWKSURL, "AUTH_ISSUER=" + id.Config.Issuer, "AUTH_AUDIENCE=" + id.Config.Audience,
-		"TEMPORAL_ADDRESS=" + temporalAddr, "DATABASE_URL=" + db.AppURL, "LOG_LEVEL=warn",
+		"TEMPORAL_ADDRESS=" + temporalAddr, "TEMPORAL_NAMESPACE=" + temporaltest.Namespace(t, temporalAddr),
+		"DATABASE_URL=" + db.AppURL, "LOG_LEVEL=warn",
 		"WEBHOOK_GRPC_ADDR=" + programtest.FreePorts(t, 1)[0], "WEBHOOK_ALLOW_LOOPBACK=true",
 		"WEBHOOK_ATTEMPT_TIMEOUT=3s", "WEBHOOK_RETRY_INITIAL=200ms", "WEBHOOK_RETRY_MAX=1s",
 		"WEBHOOK_WORKFLOW_IDLE=5s", "WEBHOOK_ORDER_WINDOW=500ms",
