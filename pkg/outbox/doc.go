@@ -50,6 +50,7 @@
 //	    attempts        integer     NOT NULL DEFAULT 0,
 //	    last_error      text,
 //	    backfill        boolean     NOT NULL DEFAULT false,
+//	    trace_context   text,
 //	    PRIMARY KEY (dealer_id, id)
 //	);
 //	-- Undelivered events, oldest first (the age of the oldest pending one).
@@ -71,7 +72,9 @@
 // A service whose outbox migration was written before the backfill column
 // and the per-dealer queue (LegacyTableSQL) pastes UpgradeSQL("") into a
 // later migration; until then its relay serves events first come, first
-// served and warns.
+// served and warns. One written before the trace_context column pastes
+// TraceContextSQL(""); until then its events carry no trace context, so a
+// hand-off's trace does not continue the request's.
 //
 // The table is dealer data like any other: keyed by dealer_id first and
 // under the tenant policy, so a dealer's transaction can add events only for

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/dealercare/dealercare/pkg/validate"
 )
@@ -79,22 +81,31 @@ func (e *Event) validate() error {
 // with equal payloads in one transaction are folded into one.
 //
 // A live event leaves the backfill column to its default, so services
-// whose table predates it (LegacyTableSQL) keep adding events.
-const addSQL = `WITH e AS (
+// whose table predates it (LegacyTableSQL) keep adding events; an event
+// recorded without a span, or into a table without trace_context, leaves
+// that column out too.
+func addSQL(backfill, traced bool) string {
+	cols, vals := "", ""
+	if backfill {
+		cols, vals = cols+", backfill", vals+", true"
+	}
+	if traced {
+		cols, vals = cols+", trace_context", vals+", $11"
+	}
+	return `WITH e AS (
     INSERT INTO ` + TableName + ` (dealer_id, id, kind, workflow_id, workflow_type, task_queue, signal_name,
-                               payload, start_input, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))
+                               payload, start_input, created_at` + cols + `)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now())` + vals + `)
     RETURNING 1
 )
 SELECT pg_notify('` + channelPrefix + `' || '` + TableName + `'::regclass::oid::text, '') FROM e`
+}
 
-const addBackfillSQL = `WITH e AS (
-    INSERT INTO ` + TableName + ` (dealer_id, id, kind, workflow_id, workflow_type, task_queue, signal_name,
-                               payload, start_input, created_at, backfill)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()), true)
-    RETURNING 1
-)
-SELECT pg_notify('` + channelPrefix + `' || '` + TableName + `'::regclass::oid::text, '') FROM e`
+// addStatements are addSQL's variants, indexed by backfill and traced.
+var addStatements = [2][2]string{
+	{addSQL(false, false), addSQL(false, true)},
+	{addSQL(true, false), addSQL(true, true)},
+}
 
 // channelPrefix starts the notification channel of an outbox table; the
 // table's oid completes it, so relays of different schemas sharing one
@@ -110,12 +121,35 @@ const channelPrefix = "dealercare_outbox_"
 //
 // An invalid event is an error here, before anything is written: a missing
 // routing field would otherwise fail every delivery attempt.
-func Add(ctx context.Context, tx pgx.Tx, e Event) error {
+//
+// When ctx carries a span, Add records the event in an "outbox add" span
+// under it and stores that span's context with the event, so the relay's
+// hand-off continues the trace (see SpanDeliver).
+func Add(ctx context.Context, tx pgx.Tx, e Event) (err error) {
 	if err := e.validate(); err != nil {
 		return fmt.Errorf("outbox: add %s event for %s: %w", e.Kind, e.WorkflowID, err)
 	}
 	if e.ID == "" {
 		e.ID = NewID()
+	}
+	var traced string
+	if trace.SpanContextFromContext(ctx).IsValid() {
+		ok, err := hasTraceColumn(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("outbox: add %s event %s: %w", e.Kind, e.ID, err)
+		}
+		if ok {
+			var span trace.Span
+			ctx, span = tracer().Start(ctx, SpanAdd, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(eventAttrs(&e)...))
+			defer func() {
+				if err != nil {
+					span.RecordError(err)
+					span.SetStatus(codes.Error, "add failed")
+				}
+				span.End()
+			}()
+			traced = traceparent(ctx)
+		}
 	}
 	payload, err := json.Marshal(e.Payload)
 	if err != nil {
@@ -134,15 +168,22 @@ func Add(ctx context.Context, tx pgx.Tx, e Event) error {
 		t := e.OccurredAt.UTC()
 		occurredAt = &t
 	}
-	sql := addSQL
-	if e.Backfill {
-		sql = addBackfillSQL
+	args := []any{e.DealerID, e.ID, e.Kind, e.WorkflowID, e.WorkflowType, e.TaskQueue,
+		e.SignalName, json.RawMessage(payload), startInput, occurredAt}
+	if traced != "" {
+		args = append(args, traced)
 	}
-	if _, err := tx.Exec(ctx, sql, e.DealerID, e.ID, e.Kind, e.WorkflowID, e.WorkflowType, e.TaskQueue,
-		e.SignalName, json.RawMessage(payload), startInput, occurredAt); err != nil {
+	if _, err := tx.Exec(ctx, addStatements[b2i(e.Backfill)][b2i(traced != "")], args...); err != nil {
 		return fmt.Errorf("outbox: add %s event %s: %w", e.Kind, e.ID, err)
 	}
 	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // NewID returns a random UUID (version 4) in its canonical text form.

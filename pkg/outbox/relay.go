@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -276,6 +278,8 @@ type runState struct {
 	// UpgradeSQL applied); checked before the first batch and after a
 	// failed one.
 	queue queueKind
+	// traced says whether the table has trace_context, found with queue.
+	traced bool
 	// cursor is the last dealer the previous batch served: the next batch
 	// starts with the dealers after it, so every dealer with due events
 	// gets its turn however many there are.
@@ -308,6 +312,7 @@ type claimed struct {
 	payload, startInput []byte
 	createdAt           time.Time
 	attempts            int
+	traceContext        *string // the producer's traceparent
 }
 
 type batchResult struct {
@@ -433,9 +438,16 @@ func (r *Relay) handOff(ctx context.Context, s settings, st *runState, events []
 	return out
 }
 
-// claimColumns are the columns claim reads, in scanClaimed's order.
-const claimColumns = `dealer_id, id::text, kind, workflow_id, workflow_type, task_queue, signal_name,
-       payload, start_input, created_at, attempts`
+// claimColumns are the columns claim reads, in scanClaimed's order; a
+// table without trace_context reads NULL in its place.
+func claimColumns(traced bool) string {
+	tc := "NULL::text AS trace_context"
+	if traced {
+		tc = "trace_context"
+	}
+	return `dealer_id, id::text, kind, workflow_id, workflow_type, task_queue, signal_name,
+       payload, start_input, created_at, attempts, ` + tc
+}
 
 // claim locks the batch's events (FOR UPDATE SKIP LOCKED, so replicas
 // share the work), in the order they should be handed off.
@@ -448,6 +460,9 @@ func (r *Relay) claim(ctx context.Context, tx pgx.Tx, s settings, st *runState) 
 		if err != nil {
 			return nil, fmt.Errorf("look for the per-dealer queue of %s: %w", s.table, err)
 		}
+		if err := tx.QueryRow(ctx, traceColumnSQL, s.table).Scan(&st.traced); err != nil {
+			return nil, fmt.Errorf("look for the trace_context column of %s: %w", s.table, err)
+		}
 		st.queue = queueFIFO
 		if ok {
 			st.queue = queueByDealer
@@ -457,15 +472,15 @@ func (r *Relay) claim(ctx context.Context, tx pgx.Tx, s settings, st *runState) 
 		}
 	}
 	if st.queue == queueFIFO {
-		return claimFIFO(ctx, tx, s)
+		return claimFIFO(ctx, tx, s, st.traced)
 	}
-	return claimByDealer(ctx, tx, s, &st.cursor)
+	return claimByDealer(ctx, tx, s, st.traced, &st.cursor)
 }
 
 // claimFIFO is the claim of a table without the per-dealer queue.
-func claimFIFO(ctx context.Context, tx pgx.Tx, s settings) ([]*claimed, error) {
+func claimFIFO(ctx context.Context, tx pgx.Tx, s settings, traced bool) ([]*claimed, error) {
 	rows, err := tx.Query(ctx, `
-SELECT `+claimColumns+`
+SELECT `+claimColumns(traced)+`
 FROM `+s.table+`
 WHERE delivered_at IS NULL AND next_attempt_at <= now()
 ORDER BY next_attempt_at, created_at
@@ -505,7 +520,7 @@ SELECT dealer_id FROM walk WHERE dealer_id IS NOT NULL`
 // first event, then every dealer's second, and so on. A dealer with 50,000
 // events waiting thus gets one turn among the dealers with work, not the
 // whole relay.
-func claimByDealer(ctx context.Context, tx pgx.Tx, s settings, cursor *string) ([]*claimed, error) {
+func claimByDealer(ctx context.Context, tx pgx.Tx, s settings, traced bool, cursor *string) ([]*claimed, error) {
 	walk := walkSQL(s.table)
 	list := func(after string, n int) ([]string, error) {
 		rows, err := tx.Query(ctx, walk, after, n)
@@ -539,10 +554,10 @@ func claimByDealer(ctx context.Context, tx pgx.Tx, s settings, cursor *string) (
 	share := (s.batchSize + len(dealers) - 1) / len(dealers)
 	rows, err := tx.Query(ctx, `
 SELECT e.dealer_id, e.id, e.kind, e.workflow_id, e.workflow_type, e.task_queue, e.signal_name,
-       e.payload, e.start_input, e.created_at, e.attempts
+       e.payload, e.start_input, e.created_at, e.attempts, e.trace_context
 FROM unnest($1::text[]) WITH ORDINALITY AS d (dealer_id, turn)
 CROSS JOIN LATERAL (
-    SELECT `+claimColumns+`, backfill, next_attempt_at
+    SELECT `+claimColumns(traced)+`, backfill, next_attempt_at
     FROM `+s.table+` AS o
     WHERE o.dealer_id = d.dealer_id AND o.delivered_at IS NULL AND o.next_attempt_at <= now()
     ORDER BY o.backfill, o.next_attempt_at, o.created_at
@@ -584,7 +599,7 @@ func roundRobin(events []*claimed) []*claimed {
 func scanClaimed(row pgx.CollectableRow) (*claimed, error) {
 	var c claimed
 	err := row.Scan(&c.DealerID, &c.ID, &c.Kind, &c.WorkflowID, &c.WorkflowType, &c.TaskQueue, &c.SignalName,
-		&c.payload, &c.startInput, &c.createdAt, &c.attempts)
+		&c.payload, &c.startInput, &c.createdAt, &c.attempts, &c.traceContext)
 	c.Payload = json.RawMessage(c.payload)
 	c.OccurredAt = c.createdAt
 	if c.startInput != nil {
@@ -593,10 +608,27 @@ func scanClaimed(row pgx.CollectableRow) (*claimed, error) {
 	return &c, err
 }
 
-// signal hands one event to Temporal.
-func (r *Relay) signal(ctx context.Context, s settings, e *claimed) error {
+// signal hands one event to Temporal, in a SpanDeliver span that
+// continues (and links to) the trace the event was recorded in; the
+// Temporal client's tracing interceptor carries it on into the workflow.
+func (r *Relay) signal(ctx context.Context, s settings, e *claimed) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.signalTimeout)
 	defer cancel()
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(eventAttrs(&e.Event)...)}
+	if producer := producerContext(e.traceContext); producer.IsValid() {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, producer)
+		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: producer}))
+	} else {
+		opts = append(opts, trace.WithNewRoot())
+	}
+	ctx, span := tracer().Start(ctx, SpanDeliver, opts...)
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(otelcodes.Error, "hand-off failed")
+		}
+		span.End()
+	}()
 	env := Envelope{
 		EventID:    e.ID,
 		Kind:       e.Kind,
@@ -604,7 +636,7 @@ func (r *Relay) signal(ctx context.Context, s settings, e *claimed) error {
 		OccurredAt: e.createdAt.UTC(),
 		Payload:    json.RawMessage(e.payload),
 	}
-	opts := client.StartWorkflowOptions{
+	wopts := client.StartWorkflowOptions{
 		ID:        e.WorkflowID,
 		TaskQueue: e.TaskQueue,
 		// A running workflow just gets the signal; a closed one is started
@@ -616,7 +648,7 @@ func (r *Relay) signal(ctx context.Context, s settings, e *claimed) error {
 	if e.startInput != nil {
 		args = append(args, json.RawMessage(e.startInput))
 	}
-	_, err := r.Temporal.SignalWithStartWorkflow(ctx, e.WorkflowID, e.SignalName, env, opts, e.WorkflowType, args...)
+	_, err = r.Temporal.SignalWithStartWorkflow(ctx, e.WorkflowID, e.SignalName, env, wopts, e.WorkflowType, args...)
 	return err
 }
 

@@ -38,6 +38,18 @@ func UpgradeSQL(schema string) string {
 ` + dealerQueueIndex(t)
 }
 
+// TraceContextSQL returns the statement that adds the trace_context column
+// (TableSQL has it) to a table created without it: a service pastes
+// TraceContextSQL("") into a later migration of its own. Until it runs,
+// Add records no trace context and the relay starts each hand-off's trace
+// afresh.
+func TraceContextSQL(schema string) string {
+	return `-- The W3C traceparent of the span that recorded the event, so the
+-- relay's hand-off continues the request's trace.
+ALTER TABLE ` + table(schema) + ` ADD COLUMN trace_context text;
+`
+}
+
 func table(schema string) string {
 	if schema != "" {
 		return pgx.Identifier{schema, TableName}.Sanitize()
@@ -62,7 +74,7 @@ func tableSQL(schema string, legacy bool) string {
 	if schema != "" {
 		policy = postgres.TenantPolicySQL(schema + "." + TableName)
 	}
-	backfill, queue := "    backfill        boolean     NOT NULL DEFAULT false,\n", dealerQueueIndex(t)
+	backfill, queue := "    backfill        boolean     NOT NULL DEFAULT false,\n    trace_context   text,\n", dealerQueueIndex(t)
 	pendingComment := "-- Undelivered events, oldest first (the age of the oldest pending one).\n"
 	if legacy {
 		backfill, queue = "", ""
