@@ -201,7 +201,7 @@ func TestCampaignBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	var (
-		stats    *campaignv1.CampaignStats
+		stats        *campaignv1.CampaignStats
 		resolved     time.Duration
 		lastProgress = time.Now()
 	)
