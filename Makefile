@@ -15,7 +15,7 @@ COMMANDS := services/customer/cmd/customer services/complaint/cmd/complaint serv
 
 GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 $(BIN)/protoc-gen-openapi31 $(BIN)/oapi-codegen
 
-.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation bench-relay bench-kpi clean-run
+.PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation bench-relay bench-kpi bench-campaign clean-run
 .PHONY: images chart-test chart-test-go chart-tools
 .PHONY: lint-openapi test-cli-import
 
@@ -142,6 +142,10 @@ bench-kpi: build $(BIN)/temporal
 ## bench-relay: the outbox relay's delivery rate next to bare SignalWithStart calls on the same server.
 bench-relay: build $(BIN)/temporal
 	@$(BIN)/devstack testenv -- sh -c 'cd pkg && DEALERCARE_RELAY_BENCH=$${DEALERCARE_RELAY_BENCH:-5000} go test -count=1 -timeout 60m -run TestRelayRate -v ./outbox/ | grep -E "rate_test|ok|FAIL"'
+
+## bench-campaign: a campaign to DEALERCARE_CAMPAIGN_BENCH_RECIPIENTS customers (default 1,000,000) through the real processes, next to writing the same message rows straight into the table; peak RSS of the worker and the service.
+bench-campaign: build $(BIN)/temporal
+	@$(BIN)/devstack testenv -- sh -c 'cd services/campaign && DEALERCARE_CAMPAIGN_BENCH=1 DEALERCARE_CAMPAIGN_BENCH_RECIPIENTS=$${DEALERCARE_CAMPAIGN_BENCH_RECIPIENTS:-1000000} go test -count=1 -timeout 180m -run TestCampaignBench -v ./app/ | grep -E "campaign_bench|ok|FAIL|Error|error"'
 
 clean-run:
 	rm -rf .run

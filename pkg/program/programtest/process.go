@@ -63,6 +63,9 @@ func Start(t testing.TB, bin, dir string, env []string) *Proc {
 	return p
 }
 
+// Pid is the process's id (to read /proc/<pid>/status, or to profile it).
+func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+
 // Kill ends the process with SIGKILL, as a crash or an OOM kill would.
 func (p *Proc) Kill(t testing.TB) {
 	t.Helper()

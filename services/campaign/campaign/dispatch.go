@@ -356,8 +356,35 @@ func (s *Service) Complete(ctx context.Context, owner, id string) (*Campaign, er
 
 // Receipt records a provider's delivery receipt for a message id.
 func (s *Service) Receipt(ctx context.Context, messageID, delivery string, at time.Time) (bool, error) {
-	if !slices.Contains([]string{DeliveryAccepted, DeliveryDelivered, DeliveryUndelivered}, delivery) {
-		return false, apperr.Invalid("status", "must be accepted, delivered or undelivered").ZhReason("须为 accepted、delivered 或 undelivered")
+	n, err := s.Receipts(ctx, []Receipt{{MessageID: messageID, Delivery: delivery, Time: at}})
+	return n > 0, err
+}
+
+// Receipts records a provider's batch of delivery receipts at once (one
+// statement, not one transaction per message: a campaign's receipts come
+// back as fast as it sends). A message's latest receipt wins, within the
+// batch and against what is recorded. It returns how many of the messages
+// are known; a bad status is EINVALID naming the receipt, and records
+// nothing.
+func (s *Service) Receipts(ctx context.Context, rs []Receipt) (int, error) {
+	latest := make(map[string]int, len(rs))
+	batch := make([]Receipt, 0, len(rs))
+	for i, r := range rs {
+		if !slices.Contains([]string{DeliveryAccepted, DeliveryDelivered, DeliveryUndelivered}, r.Delivery) {
+			return 0, apperr.Invalid(fmt.Sprintf("receipts[%d].status", i), "must be accepted, delivered or undelivered").
+				ZhReason("须为 accepted、delivered 或 undelivered")
+		}
+		if j, ok := latest[r.MessageID]; ok {
+			if !r.Time.Before(batch[j].Time) {
+				batch[j] = r
+			}
+			continue
+		}
+		latest[r.MessageID] = len(batch)
+		batch = append(batch, r)
 	}
-	return s.store.RecordReceipt(ctx, messageID, delivery, at)
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	return s.store.RecordReceipts(ctx, batch)
 }

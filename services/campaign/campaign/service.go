@@ -42,6 +42,12 @@ const (
 	DeliveryUndelivered = "undelivered"
 )
 
+// Receipt is a provider's delivery report for a message id.
+type Receipt struct {
+	MessageID, Delivery string
+	Time                time.Time
+}
+
 // Recipient is one customer of a campaign: the unit sent at most once.
 type Recipient struct {
 	Owner          string
@@ -116,8 +122,10 @@ type Store interface {
 	// ReturnCandidates lists recipients with a VIN not yet returned.
 	ReturnCandidates(ctx context.Context, owner, id string, after string, limit int) ([]Recipient, error)
 	MarkReturned(ctx context.Context, owner, id string, rs []Recipient) error
-	// RecordReceipt updates the delivery state of the message id.
-	RecordReceipt(ctx context.Context, messageID, delivery string, at time.Time) (bool, error)
+	// RecordReceipts updates the delivery state of each receipt's message
+	// (at most one receipt per message id) in one statement, unless the
+	// message has a later receipt; it returns how many messages it found.
+	RecordReceipts(ctx context.Context, rs []Receipt) (int, error)
 
 	RecallStore
 	PlanStore

@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/dealercare/dealercare/pkg/apperr"
+	"github.com/dealercare/dealercare/services/campaign/campaign"
 )
 
-// Receipts records delivery receipts (campaign.Service.Receipt).
+// Receipts records delivery receipts (campaign.Service.Receipts).
 type Receipts interface {
-	Receipt(ctx context.Context, messageID, delivery string, at time.Time) (bool, error)
+	Receipts(ctx context.Context, rs []campaign.Receipt) (int, error)
 }
 
 // Receipt is one delivery report a provider posts, keyed by the message id
@@ -44,17 +47,20 @@ func ReceiptHandler(rs Receipts, secret string, log *slog.Logger) http.Handler {
 			http.Error(w, "body: not a JSON array of receipts", http.StatusBadRequest)
 			return
 		}
-		known := 0
-		for _, rc := range batch {
-			ok, err := rs.Receipt(r.Context(), rc.MessageID, rc.Status, rc.Time)
-			if err != nil {
-				log.Warn("delivery receipt not recorded", "message_id", rc.MessageID, "error", err)
-				http.Error(w, "receipt not recorded; retry", http.StatusServiceUnavailable)
-				return
-			}
-			if ok {
-				known++
-			}
+		got := make([]campaign.Receipt, len(batch))
+		for i, rc := range batch {
+			got[i] = campaign.Receipt{MessageID: rc.MessageID, Delivery: rc.Status, Time: rc.Time}
+		}
+		known, err := rs.Receipts(r.Context(), got)
+		if apperr.Code(err) == apperr.EINVALID {
+			// Retrying would not help: the provider must fix the batch.
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err != nil {
+			log.Warn("delivery receipts not recorded", "receipts", len(batch), "error", err)
+			http.Error(w, "receipts not recorded; retry", http.StatusServiceUnavailable)
+			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]int{"accepted": len(batch), "known": known})

@@ -89,4 +89,15 @@ func client(c *http.Client) *http.Client {
 	return defaultClient
 }
 
-var defaultClient = &http.Client{Timeout: 15 * time.Second}
+// defaultClient keeps as many idle connections per provider host as
+// sends can be in flight (a batch's SendConcurrency times the workflow's
+// parallel batches): net/http's default keeps 2, so most of a campaign's
+// connections were closed after one message and dialled again, leaving a
+// socket in TIME_WAIT per message.
+var defaultClient = &http.Client{Timeout: 15 * time.Second, Transport: idleTransport(256)}
+
+func idleTransport(perHost int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = perHost, perHost
+	return t
+}

@@ -769,20 +769,29 @@ func (s *Store) MarkReturned(ctx context.Context, owner, id string, rs []campaig
 	})
 }
 
-// RecordReceipt sets a message's delivery state; a receipt for an unknown
-// message reports false.
-func (s *Store) RecordReceipt(ctx context.Context, messageID, delivery string, at time.Time) (bool, error) {
-	if !validate.IsUUID(messageID) {
-		return false, nil
+// RecordReceipts sets the messages' delivery states in one statement; a
+// receipt for an unknown message (or an id that is not one) is not counted.
+func (s *Store) RecordReceipts(ctx context.Context, rs []campaign.Receipt) (int, error) {
+	ids := make([]string, 0, len(rs))
+	states := make([]string, 0, len(rs))
+	times := make([]time.Time, 0, len(rs))
+	for _, r := range rs {
+		if validate.IsUUID(r.MessageID) {
+			ids, states, times = append(ids, r.MessageID), append(states, r.Delivery), append(times, r.Time)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
 	}
 	var n int64
 	err := pg.InTx(ctx, s.pool, all, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE recipients SET delivery = $2, receipt_at = $3
-			WHERE message_id = $1 AND (receipt_at IS NULL OR receipt_at <= $3)`, messageID, delivery, at)
+		tag, err := tx.Exec(ctx, `UPDATE recipients r SET delivery = x.s, receipt_at = x.t
+			FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS x(m, s, t)
+			WHERE r.message_id = x.m AND (r.receipt_at IS NULL OR r.receipt_at <= x.t)`, ids, states, times)
 		n = tag.RowsAffected()
 		return err
 	})
-	return n > 0, err
+	return int(n), err
 }
 
 // mapError turns constraint violations into application errors.

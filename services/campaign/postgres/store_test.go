@@ -415,6 +415,33 @@ func TestDispatchRulesAndCrashes(t *testing.T) {
 	if _, st, _ = e.svc.Get(manager, "SH001", c.ID); st.Delivered != 1 {
 		t.Errorf("delivered = %d, want 1", st.Delivered)
 	}
+	// A provider's batch is recorded at once: within it and against what
+	// is recorded, a message's latest receipt wins; unknown ids (and ids
+	// that are none) are not counted.
+	msg := func(i int) string { return campaign.MessageID(c.ID, "SH001", ids[i].Customer) }
+	now := e.clock.now()
+	known, err := e.svc.Receipts(context.Background(), []campaign.Receipt{
+		{MessageID: msg(6), Delivery: campaign.DeliveryDelivered, Time: now.Add(2 * time.Second)},
+		{MessageID: msg(6), Delivery: campaign.DeliveryAccepted, Time: now.Add(time.Second)},
+		{MessageID: msg(7), Delivery: campaign.DeliveryUndelivered, Time: now.Add(time.Second)},
+		{MessageID: msg(5), Delivery: campaign.DeliveryUndelivered, Time: now.Add(-time.Hour)},
+		{MessageID: outbox.NewID(), Delivery: campaign.DeliveryDelivered, Time: now},
+		{MessageID: "not-a-message", Delivery: campaign.DeliveryDelivered, Time: now},
+	})
+	if err != nil || known != 2 {
+		t.Errorf("batch of receipts: %d known, %v; want 2 (message 5's receipt is older than its recorded one)", known, err)
+	}
+	if _, st, _ = e.svc.Get(manager, "SH001", c.ID); st.Delivered != 2 || st.Failed != 1 {
+		t.Errorf("after the batch: delivered %d, failed %d; want 2 and 1", st.Delivered, st.Failed)
+	}
+	if _, err := e.svc.Receipts(context.Background(), []campaign.Receipt{
+		{MessageID: msg(8), Delivery: campaign.DeliveryDelivered, Time: now}, {MessageID: msg(9), Delivery: "read", Time: now},
+	}); apperr.Code(err) != apperr.EINVALID || !strings.Contains(err.Error(), "receipts[1].status") {
+		t.Errorf("a bad status: %v, want EINVALID naming receipts[1].status", err)
+	}
+	if _, st, _ = e.svc.Get(manager, "SH001", c.ID); st.Delivered != 2 {
+		t.Errorf("a refused batch changed the messages: delivered %d, want 2", st.Delivered)
+	}
 }
 
 func mapsEqual(a, b map[string]int64) bool {
