@@ -1,7 +1,8 @@
 // Package app wires the evaluation service: configuration, PostgreSQL,
 // the clients of the source services' change feeds, and the gRPC server.
 // The half every domain service shares (pool, gRPC server) is
-// pkg/service; the evaluation has no outbox, so no relay.
+// pkg/service, whose outbox relay hands the kpi_period.published webhook
+// events to the webhook service's delivery workflows.
 package app
 
 import (
@@ -51,7 +52,6 @@ type Config struct {
 // LoadConfig reads the environment; the error names every bad variable.
 func LoadConfig(l *config.Loader) (Config, error) {
 	common, dbErr := service.LoadConfig(l, ServiceName, "EVALUATION_GRPC_ADDR", "127.0.0.1:9104")
-	common.RelayEnabled = false // no outbox: the evaluation publishes no events
 	c := Config{Config: common, Network: service.LoadNetworkConfig(l),
 		CallbackTarget:  l.String("CALLBACK_GRPC_TARGET", "127.0.0.1:9102"),
 		ComplaintTarget: l.String("COMPLAINT_GRPC_TARGET", "127.0.0.1:9103"),
@@ -114,6 +114,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	return m.server.Open(ctx, func(srv *grpc.Server, pool *pgxpool.Pool, network tenancy.NetworkClient) error {
 		store := postgres.NewStore(pool)
+		store.Now = m.Now
 		f := &feeds.Feeds{
 			Callback:  callbackv1.NewCallbackChangeServiceClient(conns["CALLBACK_GRPC_TARGET"]),
 			Complaint: complaintv1.NewComplaintChangeServiceClient(conns["COMPLAINT_GRPC_TARGET"]),

@@ -73,6 +73,12 @@ func (s *WorkflowServer) Rollup(ctx context.Context, req *evaluationv1.RollupReq
 	if err != nil {
 		return nil, err
 	}
+	if !res.More {
+		// Dealers without new facts whose week or month has just ended.
+		if _, err := s.store.Publish(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return &evaluationv1.RollupResponse{Dealers: int32(res.Dealers), Days: int32(res.Days), More: res.More}, nil
 }
 

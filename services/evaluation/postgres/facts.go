@@ -33,6 +33,16 @@ type Store struct {
 	// periods keeps the all-dealers period figures DealerFigures read, by
 	// the rollup generation they were read at (rollup_generation).
 	periods periodCache
+	// Now is the clock that decides which periods have ended (time.Now
+	// when nil).
+	Now func() time.Time
+}
+
+func (s *Store) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 // NewStore returns a store over pool (the service role).

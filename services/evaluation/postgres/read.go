@@ -169,25 +169,29 @@ func (s *Store) SyncDealers(ctx context.Context, dealers []evaluation.Dealer, no
 // TargetSets lists HQ's target sets, newest version first.
 func (s *Store) TargetSets(ctx context.Context) ([]evaluation.TargetSet, error) {
 	var out []evaluation.TargetSet
-	err := pg.InReadOnlyTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT version, effective_month, targets, create_by, create_time FROM kpi_target_sets ORDER BY version DESC`)
-		if err != nil {
-			return err
-		}
-		out, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (evaluation.TargetSet, error) {
-			var t evaluation.TargetSet
-			var raw []byte
-			if err := r.Scan(&t.Version, &t.EffectiveMonth, &raw, &t.CreateBy, &t.CreateTime); err != nil {
-				return t, err
-			}
-			return t, json.Unmarshal(raw, &t.Targets)
-		})
+	err := pg.InReadOnlyTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) (err error) {
+		out, err = targetSets(ctx, tx)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list target sets: %w", err)
 	}
 	return out, nil
+}
+
+func targetSets(ctx context.Context, tx pgx.Tx) ([]evaluation.TargetSet, error) {
+	rows, err := tx.Query(ctx, `SELECT version, effective_month, targets, create_by, create_time FROM kpi_target_sets ORDER BY version DESC`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (evaluation.TargetSet, error) {
+		var t evaluation.TargetSet
+		var raw []byte
+		if err := r.Scan(&t.Version, &t.EffectiveMonth, &raw, &t.CreateBy, &t.CreateTime); err != nil {
+			return t, err
+		}
+		return t, json.Unmarshal(raw, &t.Targets)
+	})
 }
 
 // CreateTargetSet stores a new version (the next number); two at once

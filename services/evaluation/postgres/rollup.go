@@ -170,7 +170,8 @@ type RollupResult struct {
 // figures and the weeks and months that contain them, each dealer in one
 // transaction with the removal of its dirty marks: re-running it changes
 // nothing, and a fact applied meanwhile leaves its mark for the next run.
-// Dealers another rollup is working on are skipped.
+// Dealers another rollup is working on are skipped. The same transaction
+// publishes the dealer's periods that are due (see publish).
 func (s *Store) Rollup(ctx context.Context, limit int) (RollupResult, error) {
 	var res RollupResult
 	var dealers []string
@@ -255,6 +256,10 @@ func (s *Store) rollupDealer(ctx context.Context, dealer string) (int, error) {
 			if _, err := tx.Exec(ctx, periodFigures, dealer, string(g), list); err != nil {
 				return err
 			}
+		}
+		if err := s.publish(ctx, tx, dealer, zone, map[evaluation.Granularity]map[evaluation.Date]bool{
+			evaluation.Week: weeks, evaluation.Month: months}); err != nil {
+			return fmt.Errorf("publish periods: %w", err)
 		}
 		if days == 0 {
 			return nil
