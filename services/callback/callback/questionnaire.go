@@ -249,3 +249,41 @@ func onlyField(f string, a Answer, want string) error {
 	}
 	return nil
 }
+
+// AnswerFact is an answer as the change feed hands it to the survey
+// analysis: with its question's type and scale and whether it reports a
+// problem. A text answer keeps only that it was given: free text can hold
+// a name or a mobile, and no analysis needs its words.
+type AnswerFact struct {
+	Question       string
+	Type           string
+	DealerQuestion bool
+	Scale          int
+	Rating         int
+	YesNo          string
+	Choice         string
+	Problem        bool
+}
+
+// AnswerFacts describes answers (already checked by Score) with their
+// questions; an answer to a question the questionnaire lacks is left out.
+func (q *Questionnaire) AnswerFacts(answers []Answer) []AnswerFact {
+	var out []AnswerFact
+	for _, a := range answers {
+		x, ok := q.question(a.Question)
+		if !ok {
+			continue
+		}
+		f := AnswerFact{Question: x.Code, Type: x.Type, DealerQuestion: strings.HasPrefix(x.Code, "D")}
+		switch x.Type {
+		case QuestionRating:
+			f.Scale, f.Rating = x.Scale, a.Rating
+		case QuestionYesNo:
+			f.YesNo, f.Problem = a.YesNo, x.ProblemAnswer != "" && a.YesNo == x.ProblemAnswer
+		case QuestionChoice:
+			f.Choice = a.Choice
+		}
+		out = append(out, f)
+	}
+	return out
+}

@@ -38,8 +38,19 @@ func (s *ChangeServer) ListCallbackTaskChanges(ctx context.Context, req *callbac
 	for _, c := range changes {
 		out.Changes = append(out.Changes, &callbackv1.CallbackTaskChange{Dealer: c.Dealer, Task: c.Task, Kind: c.Kind, SourceId: c.SourceID,
 			Status: c.Status, DueTime: pbconv.Timestamp(c.DueTime), Deadline: pbconv.Timestamp(c.Deadline),
-			CompleteTime: pbconv.Timestamp(c.CompleteTime), Score: c.Score, Seq: c.Cursor.Seq})
+			CompleteTime: pbconv.Timestamp(c.CompleteTime), Score: c.Score, Seq: c.Cursor.Seq,
+			Questionnaire: c.QuestionnaireID, QuestionnaireVersion: int32(c.QuestionnaireVersion), DealerQuestionsVersion: int32(c.DealerVersion),
+			Answers: answerChanges(c.Answers)})
 		out.NextCursor = c.Cursor.String()
 	}
 	return out, nil
+}
+
+func answerChanges(as []callback.AnswerFact) []*callbackv1.CallbackAnswerChange {
+	var out []*callbackv1.CallbackAnswerChange
+	for _, a := range as {
+		out = append(out, &callbackv1.CallbackAnswerChange{Question: a.Question, Type: a.Type, DealerQuestion: a.DealerQuestion,
+			Scale: int32(a.Scale), Rating: int32(a.Rating), YesNo: a.YesNo, Choice: a.Choice, Problem: a.Problem})
+	}
+	return out
 }

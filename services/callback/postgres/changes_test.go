@@ -2,10 +2,14 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/services/callback/callback"
 	"github.com/dealercare/dealercare/services/callback/postgres"
 	"github.com/jackc/pgx/v5"
 )
@@ -71,5 +75,54 @@ func TestTaskChangesWaitForEarlierTransactions(t *testing.T) {
 	}
 	if _, err := pg.ParseChangeCursor("after", "bogus"); err == nil {
 		t.Error("a cursor no call returned is refused")
+	}
+}
+
+// A completed task's change carries its questionnaire's versions and its
+// answers with their questions' types, HQ's and the dealer's own; a text
+// answer's words never leave the callback service; an open task carries
+// no answers.
+func TestTaskChangesCarryTypedAnswers(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	scope := pg.Dealers("SH001")
+	own := []callback.Question{{Code: "D1", Text: "是否愿意推荐本店?", Type: callback.QuestionYesNo, ProblemAnswer: "no"}}
+	if _, err := s.PutDealerQuestions(ctx, scope, "SH001", callback.Kind3DC, own, func([]string) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	done := ensure(t, s, "SH001", callback.Kind3DC, "RO-1", t0, false)
+	open := ensure(t, s, "SH001", callback.Kind3DC, "RO-2", t0, false)
+	if _, err := attempt(s, scope, done, 1, callback.OutcomeAnswered, t0); err != nil {
+		t.Fatal(err)
+	}
+	answers := []callback.Answer{{Question: "Q1", Rating: 3}, {Question: "Q2", YesNo: "no"}, {Question: "Q4", Choice: "C"},
+		{Question: "Q6", Text: "请联系欧阳先生 13912345678"}, {Question: "D1", YesNo: "yes"}}
+	if _, err := complete(s, done, answers, false, "未一次修复", t0); err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := pgtest.ChangesReady(t, 2, func() ([]postgres.TaskChange, bool, error) { return s.ListTaskChanges(ctx, pg.ChangeCursor{}, 0) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	byTask := map[string]postgres.TaskChange{}
+	for _, c := range all {
+		byTask[c.Task] = c
+	}
+	got := byTask[done.ID]
+	want := []callback.AnswerFact{
+		{Question: "Q1", Type: callback.QuestionRating, Scale: 10, Rating: 3},
+		{Question: "Q2", Type: callback.QuestionYesNo, YesNo: "no", Problem: true},
+		{Question: "Q4", Type: callback.QuestionChoice, Choice: "C"},
+		{Question: "Q6", Type: callback.QuestionText},
+		{Question: "D1", Type: callback.QuestionYesNo, DealerQuestion: true, YesNo: "yes"},
+	}
+	if got.QuestionnaireID != done.QuestionnaireID || got.QuestionnaireVersion != 1 || got.DealerVersion != 1 || !reflect.DeepEqual(got.Answers, want) {
+		t.Errorf("completed task's change: %+v\nwant answers %+v", got, want)
+	}
+	if strings.Contains(fmt.Sprintf("%+v", all), "13912345678") {
+		t.Errorf("a text answer's words are in the feed: %+v", got)
+	}
+	if o := byTask[open.ID]; o.Answers != nil || o.QuestionnaireVersion != 1 {
+		t.Errorf("open task's change: %+v", o)
 	}
 }

@@ -42,6 +42,12 @@ type CallbackFact struct {
 	CompleteTime time.Time
 	// Score is the 0-100 satisfaction score of a completed task.
 	Score float64
+	// QuestionnaireVersion and DealerQuestionsVersion are the versions of
+	// HQ's questionnaire and of the dealer's own questions it was asked
+	// with; Answers a completed task's (the survey analysis).
+	QuestionnaireVersion   int
+	DealerQuestionsVersion int
+	Answers                []SurveyAnswer
 }
 
 // ScoreHundredths is the score as stored, in hundredths of a point.
@@ -171,6 +177,9 @@ func (f Facts) Validate() error {
 	}
 	for i, v := range f.Callbacks {
 		if err := check(fmt.Sprintf("callbacks[%d]", i), v.Fact.Dealer, v.Fact.TaskID, v.Fact.DueTime); err != nil {
+			return err
+		}
+		if err := validateAnswers(fmt.Sprintf("callbacks[%d]", i), v.Fact); err != nil {
 			return err
 		}
 	}

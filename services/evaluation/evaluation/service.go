@@ -155,20 +155,35 @@ func (s *Service) DealerKpis(ctx context.Context, dealer string, q Query) (*Tabl
 // (HQ, the region's manager). Another region, or one without dealers, is
 // ENOTFOUND; dealer staff are EFORBIDDEN.
 func (s *Service) RegionKpis(ctx context.Context, region string, q Query) (*Table, error) {
-	p, scope, err := s.access.Visible(ctx)
+	scope, codes, err := s.regionDealers(ctx, region)
 	if err != nil {
 		return nil, err
 	}
+	g, starts, err := s.periods(q, DefaultZone)
+	if err != nil {
+		return nil, err
+	}
+	return s.table(ctx, "regions/"+region, scope, codes, g, starts)
+}
+
+// regionDealers is the scope and the dealers of a region the caller may
+// read (HQ, the region's manager): another region, or one without
+// dealers, is ENOTFOUND; anyone else EFORBIDDEN.
+func (s *Service) regionDealers(ctx context.Context, region string) (pg.Scope, []string, error) {
+	p, scope, err := s.access.Visible(ctx)
+	if err != nil {
+		return pg.Scope{}, nil, err
+	}
 	if !p.IsHQ() && !p.IsRegion() {
-		return nil, forbidden()
+		return pg.Scope{}, nil, forbidden()
 	}
 	notFound := apperr.NotFound("region", "大区", region)
 	if p.IsRegion() && p.Region != region {
-		return nil, notFound
+		return pg.Scope{}, nil, notFound
 	}
 	ds, err := s.store.Dealers(ctx, scope)
 	if err != nil {
-		return nil, err
+		return pg.Scope{}, nil, err
 	}
 	codes := []string{}
 	for _, d := range ds {
@@ -177,13 +192,9 @@ func (s *Service) RegionKpis(ctx context.Context, region string, q Query) (*Tabl
 		}
 	}
 	if len(codes) == 0 {
-		return nil, notFound
+		return pg.Scope{}, nil, notFound
 	}
-	g, starts, err := s.periods(q, DefaultZone)
-	if err != nil {
-		return nil, err
-	}
-	return s.table(ctx, "regions/"+region, scope, codes, g, starts)
+	return scope, codes, nil
 }
 
 // NetworkKpis answers the network's KPIs (HQ only: EFORBIDDEN otherwise).

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
@@ -123,10 +124,29 @@ func CallbackFacts(changes []*callbackv1.CallbackTaskChange) evaluation.Facts {
 		f.Callbacks = append(f.Callbacks, evaluation.Versioned[evaluation.CallbackFact]{Seq: c.GetSeq(), Fact: evaluation.CallbackFact{
 			Dealer: c.GetDealer(), TaskID: c.GetTask(), Kind: c.GetKind(), SourceID: c.GetSourceId(), Status: c.GetStatus(),
 			DueTime: pbconv.Time(c.GetDueTime()), Deadline: pbconv.Time(c.GetDeadline()), CompleteTime: pbconv.Time(c.GetCompleteTime()),
-			Score: c.GetScore(),
+			Score: c.GetScore(), QuestionnaireVersion: int(c.GetQuestionnaireVersion()), DealerQuestionsVersion: int(c.GetDealerQuestionsVersion()),
+			Answers: surveyAnswers(c.GetAnswers()),
 		}})
 	}
 	return f
+}
+
+// surveyAnswers converts a task's answers; a rating travels as its digits.
+func surveyAnswers(as []*callbackv1.CallbackAnswerChange) []evaluation.SurveyAnswer {
+	var out []evaluation.SurveyAnswer
+	for _, a := range as {
+		v := evaluation.SurveyAnswer{Question: a.GetQuestion(), Type: a.GetType(), DealerQuestion: a.GetDealerQuestion(), Scale: int(a.GetScale()), Problem: a.GetProblem()}
+		switch a.GetType() {
+		case evaluation.QuestionRating:
+			v.Answer = strconv.Itoa(int(a.GetRating()))
+		case evaluation.QuestionYesNo:
+			v.Answer = a.GetYesNo()
+		case evaluation.QuestionChoice:
+			v.Answer = a.GetChoice()
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // ComplaintFacts converts complaint changes.

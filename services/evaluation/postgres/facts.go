@@ -111,7 +111,11 @@ func (s *Store) ApplyFacts(ctx context.Context, f evaluation.Facts, source, curs
 			if err != nil {
 				return fmt.Errorf("apply callback fact %s/%s: %w", v.Fact.Dealer, v.Fact.TaskID, err)
 			}
-			changed += b2i(ok)
+			answered, err := applySurvey(ctx, tx, v)
+			if err != nil {
+				return fmt.Errorf("apply survey answers %s/%s: %w", v.Fact.Dealer, v.Fact.TaskID, err)
+			}
+			changed += b2i(ok || answered)
 		}
 		for _, v := range f.Deliveries {
 			ok, err := applyDelivery(ctx, tx, v)

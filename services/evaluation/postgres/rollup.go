@@ -239,6 +239,9 @@ func (s *Store) rollupDealer(ctx context.Context, dealer string) (int, error) {
 			if _, err := tx.Exec(ctx, dayFigures, dealer, r.from, r.to, zone.String()); err != nil {
 				return err
 			}
+			if err := surveyDays(ctx, tx, dealer, r, zone.String()); err != nil {
+				return err
+			}
 			for d := r.from; !d.After(r.to); d = d.AddDate(0, 0, 1) {
 				weeks[evaluation.PeriodStart(evaluation.Week, d)] = true
 				months[evaluation.PeriodStart(evaluation.Month, d)] = true

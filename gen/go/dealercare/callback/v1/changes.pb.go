@@ -100,7 +100,17 @@ type CallbackTaskChange struct {
 	// Score 0-100 of a completed task.
 	Score float64 `protobuf:"fixed64,9,opt,name=score,proto3" json:"score,omitempty"`
 	// The change's sequence: higher is newer for the same task.
-	Seq           int64 `protobuf:"varint,10,opt,name=seq,proto3" json:"seq,omitempty"`
+	Seq int64 `protobuf:"varint,10,opt,name=seq,proto3" json:"seq,omitempty"`
+	// HQ's questionnaire the task was asked with (its id).
+	Questionnaire string `protobuf:"bytes,11,opt,name=questionnaire,proto3" json:"questionnaire,omitempty"`
+	// That questionnaire's version (per kind).
+	QuestionnaireVersion int32 `protobuf:"varint,12,opt,name=questionnaire_version,json=questionnaireVersion,proto3" json:"questionnaire_version,omitempty"`
+	// The version of the dealer's own questions asked after HQ's (0: none).
+	DealerQuestionsVersion int32 `protobuf:"varint,13,opt,name=dealer_questions_version,json=dealerQuestionsVersion,proto3" json:"dealer_questions_version,omitempty"`
+	// The answers of a completed task, each with its question's type; empty
+	// otherwise. A text answer's words are never in the feed (free text can
+	// hold personal data): only that it was answered.
+	Answers       []*CallbackAnswerChange `protobuf:"bytes,14,rep,name=answers,proto3" json:"answers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -205,6 +215,143 @@ func (x *CallbackTaskChange) GetSeq() int64 {
 	return 0
 }
 
+func (x *CallbackTaskChange) GetQuestionnaire() string {
+	if x != nil {
+		return x.Questionnaire
+	}
+	return ""
+}
+
+func (x *CallbackTaskChange) GetQuestionnaireVersion() int32 {
+	if x != nil {
+		return x.QuestionnaireVersion
+	}
+	return 0
+}
+
+func (x *CallbackTaskChange) GetDealerQuestionsVersion() int32 {
+	if x != nil {
+		return x.DealerQuestionsVersion
+	}
+	return 0
+}
+
+func (x *CallbackTaskChange) GetAnswers() []*CallbackAnswerChange {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
+// One answer of a completed callback, for the survey analysis.
+type CallbackAnswerChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Question code (dealer questions' codes start with D).
+	Question string `protobuf:"bytes,1,opt,name=question,proto3" json:"question,omitempty"`
+	// `rating`, `yes_no`, `choice` or `text`.
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// The question is one of the dealer's own, not HQ's.
+	DealerQuestion bool `protobuf:"varint,3,opt,name=dealer_question,json=dealerQuestion,proto3" json:"dealer_question,omitempty"`
+	// A rating question's scale (its top value; ratings start at 1).
+	Scale int32 `protobuf:"varint,4,opt,name=scale,proto3" json:"scale,omitempty"`
+	// A rating answer, 1..scale.
+	Rating int32 `protobuf:"varint,5,opt,name=rating,proto3" json:"rating,omitempty"`
+	// A yes/no answer: `yes` or `no`.
+	YesNo string `protobuf:"bytes,6,opt,name=yes_no,json=yesNo,proto3" json:"yes_no,omitempty"`
+	// A choice answer: the option's code.
+	Choice string `protobuf:"bytes,7,opt,name=choice,proto3" json:"choice,omitempty"`
+	// The answer is the yes/no question's problem answer.
+	Problem       bool `protobuf:"varint,8,opt,name=problem,proto3" json:"problem,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallbackAnswerChange) Reset() {
+	*x = CallbackAnswerChange{}
+	mi := &file_dealercare_callback_v1_changes_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallbackAnswerChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallbackAnswerChange) ProtoMessage() {}
+
+func (x *CallbackAnswerChange) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_callback_v1_changes_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallbackAnswerChange.ProtoReflect.Descriptor instead.
+func (*CallbackAnswerChange) Descriptor() ([]byte, []int) {
+	return file_dealercare_callback_v1_changes_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CallbackAnswerChange) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
+func (x *CallbackAnswerChange) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *CallbackAnswerChange) GetDealerQuestion() bool {
+	if x != nil {
+		return x.DealerQuestion
+	}
+	return false
+}
+
+func (x *CallbackAnswerChange) GetScale() int32 {
+	if x != nil {
+		return x.Scale
+	}
+	return 0
+}
+
+func (x *CallbackAnswerChange) GetRating() int32 {
+	if x != nil {
+		return x.Rating
+	}
+	return 0
+}
+
+func (x *CallbackAnswerChange) GetYesNo() string {
+	if x != nil {
+		return x.YesNo
+	}
+	return ""
+}
+
+func (x *CallbackAnswerChange) GetChoice() string {
+	if x != nil {
+		return x.Choice
+	}
+	return ""
+}
+
+func (x *CallbackAnswerChange) GetProblem() bool {
+	if x != nil {
+		return x.Problem
+	}
+	return false
+}
+
 // Response of ListCallbackTaskChanges.
 type ListCallbackTaskChangesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -220,7 +367,7 @@ type ListCallbackTaskChangesResponse struct {
 
 func (x *ListCallbackTaskChangesResponse) Reset() {
 	*x = ListCallbackTaskChangesResponse{}
-	mi := &file_dealercare_callback_v1_changes_proto_msgTypes[2]
+	mi := &file_dealercare_callback_v1_changes_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -232,7 +379,7 @@ func (x *ListCallbackTaskChangesResponse) String() string {
 func (*ListCallbackTaskChangesResponse) ProtoMessage() {}
 
 func (x *ListCallbackTaskChangesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_callback_v1_changes_proto_msgTypes[2]
+	mi := &file_dealercare_callback_v1_changes_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -245,7 +392,7 @@ func (x *ListCallbackTaskChangesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCallbackTaskChangesResponse.ProtoReflect.Descriptor instead.
 func (*ListCallbackTaskChangesResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_callback_v1_changes_proto_rawDescGZIP(), []int{2}
+	return file_dealercare_callback_v1_changes_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListCallbackTaskChangesResponse) GetChanges() []*CallbackTaskChange {
@@ -277,7 +424,7 @@ const file_dealercare_callback_v1_changes_proto_rawDesc = "" +
 	"\x1eListCallbackTaskChangesRequest\x12\x1d\n" +
 	"\x05after\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\x05after\x12 \n" +
 	"\x05limit\x18\x02 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\x88'(\x00R\x05limit\"\xe1\x02\n" +
+	"\xbaH\a\x1a\x05\x18\x88'(\x00R\x05limit\"\xbe\x04\n" +
 	"\x12CallbackTaskChange\x12\x16\n" +
 	"\x06dealer\x18\x01 \x01(\tR\x06dealer\x12\x12\n" +
 	"\x04task\x18\x02 \x01(\tR\x04task\x12\x12\n" +
@@ -289,7 +436,20 @@ const file_dealercare_callback_v1_changes_proto_rawDesc = "" +
 	"\rcomplete_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fcompleteTime\x12\x14\n" +
 	"\x05score\x18\t \x01(\x01R\x05score\x12\x10\n" +
 	"\x03seq\x18\n" +
-	" \x01(\x03R\x03seq\"\x9c\x01\n" +
+	" \x01(\x03R\x03seq\x12$\n" +
+	"\rquestionnaire\x18\v \x01(\tR\rquestionnaire\x123\n" +
+	"\x15questionnaire_version\x18\f \x01(\x05R\x14questionnaireVersion\x128\n" +
+	"\x18dealer_questions_version\x18\r \x01(\x05R\x16dealerQuestionsVersion\x12F\n" +
+	"\aanswers\x18\x0e \x03(\v2,.dealercare.callback.v1.CallbackAnswerChangeR\aanswers\"\xe6\x01\n" +
+	"\x14CallbackAnswerChange\x12\x1a\n" +
+	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12'\n" +
+	"\x0fdealer_question\x18\x03 \x01(\bR\x0edealerQuestion\x12\x14\n" +
+	"\x05scale\x18\x04 \x01(\x05R\x05scale\x12\x16\n" +
+	"\x06rating\x18\x05 \x01(\x05R\x06rating\x12\x15\n" +
+	"\x06yes_no\x18\x06 \x01(\tR\x05yesNo\x12\x16\n" +
+	"\x06choice\x18\a \x01(\tR\x06choice\x12\x18\n" +
+	"\aproblem\x18\b \x01(\bR\aproblem\"\x9c\x01\n" +
 	"\x1fListCallbackTaskChangesResponse\x12D\n" +
 	"\achanges\x18\x01 \x03(\v2*.dealercare.callback.v1.CallbackTaskChangeR\achanges\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
@@ -310,25 +470,27 @@ func file_dealercare_callback_v1_changes_proto_rawDescGZIP() []byte {
 	return file_dealercare_callback_v1_changes_proto_rawDescData
 }
 
-var file_dealercare_callback_v1_changes_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_dealercare_callback_v1_changes_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_dealercare_callback_v1_changes_proto_goTypes = []any{
 	(*ListCallbackTaskChangesRequest)(nil),  // 0: dealercare.callback.v1.ListCallbackTaskChangesRequest
 	(*CallbackTaskChange)(nil),              // 1: dealercare.callback.v1.CallbackTaskChange
-	(*ListCallbackTaskChangesResponse)(nil), // 2: dealercare.callback.v1.ListCallbackTaskChangesResponse
-	(*timestamppb.Timestamp)(nil),           // 3: google.protobuf.Timestamp
+	(*CallbackAnswerChange)(nil),            // 2: dealercare.callback.v1.CallbackAnswerChange
+	(*ListCallbackTaskChangesResponse)(nil), // 3: dealercare.callback.v1.ListCallbackTaskChangesResponse
+	(*timestamppb.Timestamp)(nil),           // 4: google.protobuf.Timestamp
 }
 var file_dealercare_callback_v1_changes_proto_depIdxs = []int32{
-	3, // 0: dealercare.callback.v1.CallbackTaskChange.due_time:type_name -> google.protobuf.Timestamp
-	3, // 1: dealercare.callback.v1.CallbackTaskChange.deadline:type_name -> google.protobuf.Timestamp
-	3, // 2: dealercare.callback.v1.CallbackTaskChange.complete_time:type_name -> google.protobuf.Timestamp
-	1, // 3: dealercare.callback.v1.ListCallbackTaskChangesResponse.changes:type_name -> dealercare.callback.v1.CallbackTaskChange
-	0, // 4: dealercare.callback.v1.CallbackChangeService.ListCallbackTaskChanges:input_type -> dealercare.callback.v1.ListCallbackTaskChangesRequest
-	2, // 5: dealercare.callback.v1.CallbackChangeService.ListCallbackTaskChanges:output_type -> dealercare.callback.v1.ListCallbackTaskChangesResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4, // 0: dealercare.callback.v1.CallbackTaskChange.due_time:type_name -> google.protobuf.Timestamp
+	4, // 1: dealercare.callback.v1.CallbackTaskChange.deadline:type_name -> google.protobuf.Timestamp
+	4, // 2: dealercare.callback.v1.CallbackTaskChange.complete_time:type_name -> google.protobuf.Timestamp
+	2, // 3: dealercare.callback.v1.CallbackTaskChange.answers:type_name -> dealercare.callback.v1.CallbackAnswerChange
+	1, // 4: dealercare.callback.v1.ListCallbackTaskChangesResponse.changes:type_name -> dealercare.callback.v1.CallbackTaskChange
+	0, // 5: dealercare.callback.v1.CallbackChangeService.ListCallbackTaskChanges:input_type -> dealercare.callback.v1.ListCallbackTaskChangesRequest
+	3, // 6: dealercare.callback.v1.CallbackChangeService.ListCallbackTaskChanges:output_type -> dealercare.callback.v1.ListCallbackTaskChangesResponse
+	6, // [6:7] is the sub-list for method output_type
+	5, // [5:6] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_callback_v1_changes_proto_init() }
@@ -342,7 +504,7 @@ func file_dealercare_callback_v1_changes_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_callback_v1_changes_proto_rawDesc), len(file_dealercare_callback_v1_changes_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
