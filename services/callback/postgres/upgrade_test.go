@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"io/fs"
-	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -12,9 +11,10 @@ import (
 	"github.com/dealercare/dealercare/services/callback/postgres"
 )
 
-// A database migrated by the previous release (every migration but the
-// complaint severities') takes this release's migrations.
+// A database migrated by the previous release (every migration numbered
+// below the complaint severities') takes this release's migrations.
 func TestUpgradeFromThePreviousRelease(t *testing.T) {
+	const severityMigration = "0051_policy_complaint_severity.sql"
 	all, err := postgres.Migrations()
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +25,7 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if strings.Contains(e.Name(), "policy_complaint_severity") {
+		if e.Name() >= severityMigration {
 			continue
 		}
 		raw, err := fs.ReadFile(all, e.Name())
@@ -33,6 +33,9 @@ func TestUpgradeFromThePreviousRelease(t *testing.T) {
 			t.Fatal(err)
 		}
 		previous[e.Name()] = &fstest.MapFile{Data: raw}
+	}
+	if _, err := fs.Stat(all, severityMigration); err != nil {
+		t.Fatalf("the release's migrations: %v", err)
 	}
 	db := pgtest.New(t, postgres.Schema, previous)
 	if err := pg.Migrate(context.Background(), db.OwnerURL, postgres.Schema, pgtest.AppRole, all); err != nil {
