@@ -80,9 +80,9 @@ func ValidateQuestions(field string, qs []Question, dealer bool, hqCodes []strin
 		switch {
 		case q.Code == "":
 			return apperr.Invalid(f+".code", "is required").ZhReason("为必填项")
-		case dealer && !strings.HasPrefix(q.Code, "D"):
+		case dealer && !IsDealerQuestion(q.Code):
 			return apperr.Invalid(f+".code", "a dealer's question code must start with D").ZhReason("经销商自定义问题的编码须以 D 开头")
-		case !dealer && strings.HasPrefix(q.Code, "D"):
+		case !dealer && IsDealerQuestion(q.Code):
 			return apperr.Invalid(f+".code", "codes starting with D are kept for dealers' questions").ZhReason("以 D 开头的编码保留给经销商自定义问题")
 		case seen[q.Code]:
 			return apperr.Invalid(f+".code", "\""+q.Code+"\" is used twice").ZhReason("编码“" + q.Code + "”重复")
@@ -250,6 +250,10 @@ func onlyField(f string, a Answer, want string) error {
 	return nil
 }
 
+// IsDealerQuestion reports whether code is one of a dealer's own
+// questions: their codes start with D, HQ's never do.
+func IsDealerQuestion(code string) bool { return strings.HasPrefix(code, "D") }
+
 // AnswerFact is an answer as the change feed hands it to the survey
 // analysis: with its question's type and scale and whether it reports a
 // problem. A text answer keeps only that it was given: free text can hold
@@ -274,7 +278,7 @@ func (q *Questionnaire) AnswerFacts(answers []Answer) []AnswerFact {
 		if !ok {
 			continue
 		}
-		f := AnswerFact{Question: x.Code, Type: x.Type, DealerQuestion: strings.HasPrefix(x.Code, "D")}
+		f := AnswerFact{Question: x.Code, Type: x.Type, DealerQuestion: IsDealerQuestion(x.Code)}
 		switch x.Type {
 		case QuestionRating:
 			f.Scale, f.Rating = x.Scale, a.Rating

@@ -38,7 +38,9 @@ func (s *Store) ListTaskChanges(ctx context.Context, after pg.ChangeCursor, limi
 		// dealer's own of its version) give its answers their types.
 		rows, err := tx.Query(ctx, `SELECT t.dealer_id, t.id::text, t.kind, t.source_id, t.status, t.due_time, t.deadline, t.complete_time, t.score,
 			t.change_xid::text, t.change_seq, t.questionnaire_id::text, coalesce(q.version, 0), t.dealer_questions_version,
-			CASE WHEN t.status = 'completed' THEN t.answers ELSE '[]' END, coalesce(q.questions, '[]'), coalesce(d.questions, '[]')
+			CASE WHEN t.status = 'completed' THEN t.answers ELSE '[]' END,
+			CASE WHEN t.status = 'completed' THEN coalesce(q.questions, '[]') ELSE '[]' END,
+			CASE WHEN t.status = 'completed' THEN coalesce(d.questions, '[]') ELSE '[]' END
 			FROM callback_tasks t
 			LEFT JOIN questionnaires q ON q.id = t.questionnaire_id
 			LEFT JOIN dealer_questions d ON d.dealer_id = t.dealer_id AND d.kind = t.kind AND d.version = t.dealer_questions_version
@@ -70,17 +72,19 @@ func (s *Store) ListTaskChanges(ctx context.Context, after pg.ChangeCursor, limi
 	return page, more, nil
 }
 
-// answerFacts reads stored answers with the questions they answer.
+// answerFacts reads stored answers with the questions they answer (HQ's
+// and the dealer's own); the questions are read only for answers.
 func answerFacts(answers, hq, own []byte) ([]callback.AnswerFact, error) {
 	var as []callback.Answer
-	var q, d []callback.Question
-	for raw, dst := range map[*[]byte]any{&answers: &as, &hq: &q, &own: &d} {
-		if err := json.Unmarshal(*raw, dst); err != nil {
-			return nil, err
-		}
+	if err := json.Unmarshal(answers, &as); err != nil || len(as) == 0 {
+		return nil, err
 	}
-	if len(as) == 0 {
-		return nil, nil
+	var q, d []callback.Question
+	if err := json.Unmarshal(hq, &q); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(own, &d); err != nil {
+		return nil, err
 	}
 	full := callback.Questionnaire{Questions: append(q, d...)}
 	return full.AnswerFacts(as), nil

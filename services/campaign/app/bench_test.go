@@ -18,12 +18,10 @@ import (
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
-	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/outbox"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
-	"github.com/dealercare/dealercare/pkg/program/programtest"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	"github.com/dealercare/dealercare/services/campaign/postgres"
 	"github.com/jackc/pgx/v5"
@@ -70,45 +68,15 @@ func TestCampaignBench(t *testing.T) {
 			t.Fatalf("DEALERCARE_CAMPAIGN_BENCH_RECIPIENTS=%q: want a number ≥ %d", s, benchDealers)
 		}
 	}
-	temporalAddr := temporaltest.Address(t)
-	db := pgtest.New(t, "customer", nil)
-	fsys, err := postgres.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pg.Migrate(context.Background(), db.OwnerURL, postgres.Schema, pgtest.AppRole, fsys); err != nil {
-		t.Fatal(err)
-	}
-	bin := buildPrograms(t)
-	id := authtest.New(t)
-	dir := t.TempDir()
 	t.Logf("campaign_bench: load average %s at the start", loadAverage())
-
-	ports := programtest.FreePorts(t, 6)
-	customerAddr, campaignAddr, receiptsAddr := ports[0], ports[1], ports[2]
-	providerHTTP, providerSMTP, workerHealth := ports[3], ports[4], ports[5]
-	common := []string{
-		"AUTH_JWKS_URL=" + id.Config.JWKSURL, "AUTH_ISSUER=" + id.Config.Issuer, "AUTH_AUDIENCE=" + id.Config.Audience,
-		"TEMPORAL_ADDRESS=" + temporalAddr, "CUSTOMER_GRPC_TARGET=" + customerAddr, "CAMPAIGN_GRPC_TARGET=" + campaignAddr,
-		"CALLBACK_GRPC_TARGET=127.0.0.1:1", "COMPLAINT_GRPC_TARGET=127.0.0.1:1", "SERVICE_TOKEN_FILE=" + id.ServiceTokenFile,
-		"LOG_LEVEL=warn", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-	}
-	recordFile := filepath.Join(dir, "provider.jsonl")
-	provider := programtest.Start(t, bin["campaign-provider"], dir, append(common, "PROVIDER_HTTP_ADDR="+providerHTTP,
-		"PROVIDER_SMTP_ADDR="+providerSMTP, "PROVIDER_RECORD_FILE="+recordFile, "PROVIDER_RECEIPT_URL=http://"+receiptsAddr+"/v1/receipts"))
-	customerProc := programtest.Start(t, bin["customer"], dir, append(append(common, pii.NewRandomKeys().Env()...), "CUSTOMER_GRPC_ADDR="+customerAddr,
-		"DATABASE_URL="+db.AppURL, "MIGRATE_ON_START=true", "MIGRATE_DATABASE_URL="+db.OwnerURL, "DATABASE_APP_ROLE="+pgtest.AppRole))
-	campaignProc := programtest.Start(t, bin["campaign"], dir, append(common, "CAMPAIGN_GRPC_ADDR="+campaignAddr, "DATABASE_URL="+db.AppURL,
-		"CAMPAIGN_RECEIPTS_ADDR="+receiptsAddr, "SMS_GATEWAY_URL=http://"+providerHTTP, "WECHAT_API_URL=http://"+providerHTTP,
-		"SMTP_ADDR="+providerSMTP))
-	workerProc := programtest.Start(t, bin["worker"], dir, append(common, "WORKER_HEALTH_ADDR="+workerHealth))
+	st := startCampaignStack(t, nil, nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
 	defer cancel()
-	hq := auth.WithToken(ctx, id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}))
-	cc := dialGRPC(t, customerAddr)
+	hq := auth.WithToken(ctx, st.id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}))
+	cc := dialGRPC(t, st.customerAddr)
 	network, imports := customerv1.NewDealerNetworkServiceClient(cc), customerv1.NewImportServiceClient(cc)
-	campaigns := campaignv1.NewCampaignServiceClient(dialGRPC(t, campaignAddr))
+	campaigns := campaignv1.NewCampaignServiceClient(dialGRPC(t, st.campaignAddr))
 	temporaltest.WaitFor(ctx, t, func() bool {
 		_, err := network.ListRegions(hq, &customerv1.ListRegionsRequest{})
 		return err == nil
@@ -139,7 +107,7 @@ func TestCampaignBench(t *testing.T) {
 			fmt.Fprintf(&csv, "C%08d,客户%d,139%08d,常规,个人\n", i, i, i)
 			want[fmt.Sprintf("+86139%08d", i)] = true
 		}
-		staff := auth.WithToken(ctx, id.Token(t, auth.Principal{Subject: "manager", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: dealers[d]}))
+		staff := auth.WithToken(ctx, st.id.Token(t, auth.Principal{Subject: "manager", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: dealers[d]}))
 		imp, err := imports.CreateImport(staff, &customerv1.CreateImportRequest{Dealer: dealers[d], FileName: dealers[d] + ".csv", Content: []byte(csv.String())})
 		if err != nil {
 			t.Fatalf("import %s: %v", dealers[d], err)
@@ -158,7 +126,7 @@ func TestCampaignBench(t *testing.T) {
 			return true
 		})
 	}
-	owner, err := pgx.Connect(ctx, db.OwnerURL)
+	owner, err := pgx.Connect(ctx, st.db.OwnerURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,8 +160,8 @@ func TestCampaignBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rss := newRSSSampler(map[string]int{"worker": workerProc.Pid(), "campaign": campaignProc.Pid(),
-		"customer": customerProc.Pid(), "campaign-provider": provider.Pid()})
+	rss := newRSSSampler(map[string]int{"worker": st.worker.Pid(), "campaign": st.campaign.Pid(),
+		"customer": st.customer.Pid(), "campaign-provider": st.provider.Pid()})
 	cpu0 := rss.cpu()
 	stopPerf := perfRecord(t, rss.pids)
 	start := time.Now()
@@ -234,7 +202,7 @@ func TestCampaignBench(t *testing.T) {
 	rss.sample()
 	stopPerf()
 	peaks, cpu1 := rss.peaks(), rss.cpu()
-	f, err := os.Open(recordFile)
+	f, err := os.Open(st.recordFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +227,7 @@ func TestCampaignBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	floor := writeFloor(ctx, t, db, c.GetId(), floorCampaign.GetId())
+	floor := writeFloor(ctx, t, st.db, c.GetId(), floorCampaign.GetId())
 	floorRate := float64(n) / floor.Seconds()
 	t.Logf("campaign_bench: floor: %d message rows into campaign.recipients with %d sessions, %d rows a transaction, in %v: %.0f rows/s",
 		n, benchSessions, benchBatch, floor.Round(time.Millisecond), floorRate)

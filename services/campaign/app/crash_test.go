@@ -16,13 +16,9 @@ import (
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
-	"github.com/dealercare/dealercare/pkg/auth/authtest"
-	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
-	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/program/programtest"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
-	"github.com/dealercare/dealercare/services/campaign/postgres"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -37,52 +33,22 @@ import (
 // nothing. DEALERCARE_CAMPAIGN_CRASH_RECIPIENTS sets the audience (default
 // 300; the issue's run is 10000).
 func TestCrashSendsEachMessageOnce(t *testing.T) {
-	temporalAddr := temporaltest.Address(t)
-	db := pgtest.New(t, "customer", nil)
-	fsys, err := postgres.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pg.Migrate(context.Background(), db.OwnerURL, postgres.Schema, pgtest.AppRole, fsys); err != nil {
-		t.Fatal(err)
-	}
 	n := 300
 	if s := os.Getenv("DEALERCARE_CAMPAIGN_CRASH_RECIPIENTS"); s != "" {
+		var err error
 		if n, err = strconv.Atoi(s); err != nil || n < 10 {
 			t.Fatalf("DEALERCARE_CAMPAIGN_CRASH_RECIPIENTS=%q: want a number ≥ 10", s)
 		}
 	}
-	bin := buildPrograms(t)
-	id := authtest.New(t)
-	dir := t.TempDir()
-
-	ports := programtest.FreePorts(t, 6)
-	customerAddr, campaignAddr, receiptsAddr := ports[0], ports[1], ports[2]
-	providerHTTP, providerSMTP, workerHealth := ports[3], ports[4], ports[5]
-	common := []string{
-		"AUTH_JWKS_URL=" + id.Config.JWKSURL, "AUTH_ISSUER=" + id.Config.Issuer, "AUTH_AUDIENCE=" + id.Config.Audience,
-		"TEMPORAL_ADDRESS=" + temporalAddr, "CUSTOMER_GRPC_TARGET=" + customerAddr, "CAMPAIGN_GRPC_TARGET=" + campaignAddr,
-		"CALLBACK_GRPC_TARGET=127.0.0.1:1", "COMPLAINT_GRPC_TARGET=127.0.0.1:1", "SERVICE_TOKEN_FILE=" + id.ServiceTokenFile,
-		"LOG_LEVEL=warn", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
-	}
-	recordFile := filepath.Join(dir, "provider.jsonl")
-	programtest.Start(t, bin["campaign-provider"], dir, append(common, "PROVIDER_HTTP_ADDR="+providerHTTP, "PROVIDER_SMTP_ADDR="+providerSMTP,
-		"PROVIDER_RECORD_FILE="+recordFile, "PROVIDER_DELAY="+providerDelay(n), "PROVIDER_RECEIPT_URL=http://"+receiptsAddr+"/v1/receipts"))
-	programtest.Start(t, bin["customer"], dir, append(append(common, pii.NewRandomKeys().Env()...), "CUSTOMER_GRPC_ADDR="+customerAddr,
-		"DATABASE_URL="+db.AppURL, "MIGRATE_ON_START=true", "MIGRATE_DATABASE_URL="+db.OwnerURL, "DATABASE_APP_ROLE="+pgtest.AppRole))
-	campaignEnv := append(common, "CAMPAIGN_GRPC_ADDR="+campaignAddr, "DATABASE_URL="+db.AppURL, "CAMPAIGN_RECEIPTS_ADDR="+receiptsAddr,
-		"SMS_GATEWAY_URL=http://"+providerHTTP, "WECHAT_API_URL=http://"+providerHTTP, "SMTP_ADDR="+providerSMTP,
-		"CAMPAIGN_SEND_LEASE=3s")
-	workerEnv := append(common, "WORKER_HEALTH_ADDR="+workerHealth)
-	campaignProc := programtest.Start(t, bin["campaign"], dir, campaignEnv)
-	workerProc := programtest.Start(t, bin["worker"], dir, workerEnv)
+	st := startCampaignStack(t, []string{"PROVIDER_DELAY=" + providerDelay(n)}, []string{"CAMPAIGN_SEND_LEASE=3s"})
+	campaignProc, workerProc := st.campaign, st.worker
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	hq := auth.WithToken(ctx, id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}))
-	cc := dialGRPC(t, customerAddr)
+	hq := auth.WithToken(ctx, st.id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}))
+	cc := dialGRPC(t, st.customerAddr)
 	network, archive := customerv1.NewDealerNetworkServiceClient(cc), customerv1.NewArchiveServiceClient(cc)
-	campaigns := campaignv1.NewCampaignServiceClient(dialGRPC(t, campaignAddr))
+	campaigns := campaignv1.NewCampaignServiceClient(dialGRPC(t, st.campaignAddr))
 	temporaltest.WaitFor(ctx, t, func() bool {
 		_, err := network.ListRegions(hq, &customerv1.ListRegionsRequest{})
 		return err == nil
@@ -114,7 +80,7 @@ func TestCrashSendsEachMessageOnce(t *testing.T) {
 	}
 	agentTokens := map[string]context.Context{}
 	for _, d := range []string{"DAY001", "NIGHT01"} {
-		agentTokens[d] = auth.WithToken(ctx, id.Token(t, auth.Principal{Subject: "agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: d}))
+		agentTokens[d] = auth.WithToken(ctx, st.id.Token(t, auth.Principal{Subject: "agent", Roles: []auth.Role{auth.RoleAgent}, Dealer: d}))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, len(people))
@@ -198,9 +164,9 @@ func TestCrashSendsEachMessageOnce(t *testing.T) {
 			kills++
 			time.Sleep(300 * time.Millisecond)
 			if kills%2 == 1 {
-				*victim = programtest.Start(t, bin["worker"], dir, workerEnv)
+				*victim = programtest.Start(t, st.bin["worker"], st.dir, st.workerEnv)
 			} else {
-				*victim = programtest.Start(t, bin["campaign"], dir, campaignEnv)
+				*victim = programtest.Start(t, st.bin["campaign"], st.dir, st.campaignEnv)
 			}
 		}
 	}
@@ -212,7 +178,7 @@ func TestCrashSendsEachMessageOnce(t *testing.T) {
 		t.Errorf("suppressed = %v", stats.GetSuppressed())
 	}
 
-	resp, err := http.Get("http://" + providerHTTP + "/recorded")
+	resp, err := http.Get("http://" + st.providerHTTP + "/recorded")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -354,12 +354,6 @@ func (s *Service) Complete(ctx context.Context, owner, id string) (*Campaign, er
 	})
 }
 
-// Receipt records a provider's delivery receipt for a message id.
-func (s *Service) Receipt(ctx context.Context, messageID, delivery string, at time.Time) (bool, error) {
-	n, err := s.Receipts(ctx, []Receipt{{MessageID: messageID, Delivery: delivery, Time: at}})
-	return n > 0, err
-}
-
 // Receipts records a provider's batch of delivery receipts at once (one
 // statement, not one transaction per message: a campaign's receipts come
 // back as fast as it sends). A message's latest receipt wins, within the

@@ -409,8 +409,9 @@ func TestDispatchRulesAndCrashes(t *testing.T) {
 		t.Errorf("stats = %+v, want 30 targeted, 26 sent, suppressed %v", st, want)
 	}
 	// Receipts update the messages.
-	if ok, err := e.svc.Receipt(context.Background(), campaign.MessageID(c.ID, "SH001", ids[5].Customer), campaign.DeliveryDelivered, e.clock.now()); err != nil || !ok {
-		t.Errorf("receipt: %v %v", ok, err)
+	if n, err := e.svc.Receipts(context.Background(), []campaign.Receipt{
+		{MessageID: campaign.MessageID(c.ID, "SH001", ids[5].Customer), Delivery: campaign.DeliveryDelivered, Time: e.clock.now()}}); err != nil || n != 1 {
+		t.Errorf("receipt: %d known, %v", n, err)
 	}
 	if _, st, _ = e.svc.Get(manager, "SH001", c.ID); st.Delivered != 1 {
 		t.Errorf("delivered = %d, want 1", st.Delivered)

@@ -19,11 +19,7 @@ import (
 func TestKPIFactsMatchTheRollups(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
-	dealers := []evaluation.Dealer{
-		{Code: "SH001", Region: "EAST", TimeZone: "Asia/Shanghai"},
-		{Code: "NY001", Region: "EAST", TimeZone: "America/New_York"},
-		{Code: "AK001", Region: "SOUTH", TimeZone: "Pacific/Auckland"},
-	}
+	dealers := fourZones[:3]
 	if err := s.SyncDealers(ctx, dealers, time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -107,11 +107,11 @@ func (s *Store) ApplyFacts(ctx context.Context, f evaluation.Facts, source, curs
 	err := pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
 		changed = 0
 		for _, v := range f.Callbacks {
-			ok, err := applyCallback(ctx, tx, v)
+			ok, stale, err := applyCallback(ctx, tx, v)
 			if err != nil {
 				return fmt.Errorf("apply callback fact %s/%s: %w", v.Fact.Dealer, v.Fact.TaskID, err)
 			}
-			answered, err := applySurvey(ctx, tx, v)
+			answered, err := applySurvey(ctx, tx, v, stale)
 			if err != nil {
 				return fmt.Errorf("apply survey answers %s/%s: %w", v.Fact.Dealer, v.Fact.TaskID, err)
 			}
@@ -198,15 +198,20 @@ func markInstants(ctx context.Context, tx pgx.Tx, dealer string, at ...time.Time
 	return nil
 }
 
-func applyCallback(ctx context.Context, tx pgx.Tx, v evaluation.Versioned[evaluation.CallbackFact]) (bool, error) {
+// applyCallback stores a callback fact unless the stored copy is as new
+// (changed reports whether it did); stale reports that the stored copy
+// is newer than this one.
+func applyCallback(ctx context.Context, tx pgx.Tx, v evaluation.Versioned[evaluation.CallbackFact]) (changed, stale bool, err error) {
 	f := v.Fact
 	var oldDue, oldComplete *time.Time
 	var oldSource string
-	err := tx.QueryRow(ctx, `SELECT due_time, complete_time, source_id FROM callback_facts WHERE dealer_id = $1 AND task_id = $2 FOR UPDATE`,
-		f.Dealer, f.TaskID).Scan(&oldDue, &oldComplete, &oldSource)
+	var oldSeq int64
+	err = tx.QueryRow(ctx, `SELECT due_time, complete_time, source_id, source_seq FROM callback_facts WHERE dealer_id = $1 AND task_id = $2 FOR UPDATE`,
+		f.Dealer, f.TaskID).Scan(&oldDue, &oldComplete, &oldSource, &oldSeq)
 	if err != nil && err != pgx.ErrNoRows {
-		return false, err
+		return false, false, err
 	}
+	stale = oldSeq > v.Seq
 	tag, err := tx.Exec(ctx, `INSERT INTO callback_facts (dealer_id, task_id, kind, source_id, status, due_time, deadline, complete_time, score, source_seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (dealer_id, task_id) DO UPDATE SET kind = excluded.kind, source_id = excluded.source_id, status = excluded.status,
@@ -215,16 +220,16 @@ func applyCallback(ctx context.Context, tx pgx.Tx, v evaluation.Versioned[evalua
 		WHERE callback_facts.source_seq < excluded.source_seq`,
 		f.Dealer, f.TaskID, f.Kind, f.SourceID, f.Status, f.DueTime, f.Deadline, nullTime(f.CompleteTime), f.ScoreHundredths(), v.Seq)
 	if err != nil || tag.RowsAffected() == 0 {
-		return false, err
+		return false, stale, err
 	}
 	if err := markInstants(ctx, tx, f.Dealer, f.DueTime, f.CompleteTime, deref(oldDue), deref(oldComplete)); err != nil {
-		return false, err
+		return false, false, err
 	}
 	// A 7DC decides its delivery's new_customer_callback_rate.
 	_, err = tx.Exec(ctx, `INSERT INTO dirty_ranges (dealer_id, from_time, to_time)
 		SELECT dealer_id, delivered_time, delivered_time FROM delivery_facts WHERE dealer_id = $1 AND sale_id IN ($2, $3)`,
 		f.Dealer, f.SourceID, oldSource)
-	return true, err
+	return true, false, err
 }
 
 func deref(t *time.Time) time.Time {

@@ -477,6 +477,15 @@ func check(t *testing.T, s *postgres.Store, w *world, first, last evaluation.Dat
 	}
 }
 
+// fourZones are the reference checks' dealers: two regions, four time
+// zones, two of them with daylight saving.
+var fourZones = []evaluation.Dealer{
+	{Code: "SH001", Region: "EAST", TimeZone: "Asia/Shanghai"},
+	{Code: "NY001", Region: "EAST", TimeZone: "America/New_York"},
+	{Code: "AK001", Region: "SOUTH", TimeZone: "Pacific/Auckland"},
+	{Code: "UT001", Region: "SOUTH", TimeZone: "UTC"},
+}
+
 // The reference check: random facts for dealers in four time zones (two
 // with daylight saving) over 16 months, rolled up, must match the naive
 // reference for every dealer, region, granularity and period; and again
@@ -484,12 +493,7 @@ func check(t *testing.T, s *postgres.Store, w *world, first, last evaluation.Dat
 func TestRollupsMatchTheNaiveReference(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
-	dealers := []evaluation.Dealer{
-		{Code: "SH001", Region: "EAST", TimeZone: "Asia/Shanghai"},
-		{Code: "NY001", Region: "EAST", TimeZone: "America/New_York"},
-		{Code: "AK001", Region: "SOUTH", TimeZone: "Pacific/Auckland"},
-		{Code: "UT001", Region: "SOUTH", TimeZone: "UTC"},
-	}
+	dealers := fourZones
 	if err := s.SyncDealers(ctx, dealers, time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -16,16 +16,12 @@ import (
 // task's earlier answers, and the local days of both completions are
 // marked dirty. A task without answers has no row, unless an earlier copy
 // had answers (then they are removed). It runs after applyCallback, in
-// its transaction.
-func applySurvey(ctx context.Context, tx pgx.Tx, v evaluation.Versioned[evaluation.CallbackFact]) (bool, error) {
+// its transaction; stale is applyCallback's finding that the task's
+// stored fact is newer than this copy (a stale copy changes nothing, even
+// when no answers are stored: the newer copy had none).
+func applySurvey(ctx context.Context, tx pgx.Tx, v evaluation.Versioned[evaluation.CallbackFact], stale bool) (bool, error) {
 	f := v.Fact
-	// The task's fact is stored first: a copy older than it is stale even
-	// when no answers are stored (the newer copy had none).
-	var taskSeq int64
-	if err := tx.QueryRow(ctx, `SELECT source_seq FROM callback_facts WHERE dealer_id = $1 AND task_id = $2`, f.Dealer, f.TaskID).Scan(&taskSeq); err != nil {
-		return false, err
-	}
-	if taskSeq > v.Seq {
+	if stale {
 		return false, nil
 	}
 	var old *time.Time

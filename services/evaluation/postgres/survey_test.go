@@ -214,12 +214,7 @@ func checkSurveys(t *testing.T, s *postgres.Store, w *world, first, last evaluat
 func TestSurveyAnalysisMatchesTheNaiveReference(t *testing.T) {
 	s := open(t)
 	ctx := context.Background()
-	dealers := []evaluation.Dealer{
-		{Code: "SH001", Region: "EAST", TimeZone: "Asia/Shanghai"},
-		{Code: "NY001", Region: "EAST", TimeZone: "America/New_York"},
-		{Code: "AK001", Region: "SOUTH", TimeZone: "Pacific/Auckland"},
-		{Code: "UT001", Region: "SOUTH", TimeZone: "UTC"},
-	}
+	dealers := fourZones
 	if err := s.SyncDealers(ctx, dealers, time.Now()); err != nil {
 		t.Fatal(err)
 	}
