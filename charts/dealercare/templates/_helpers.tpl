@@ -67,7 +67,7 @@ evaluation: {kind: grpc, port: 9104, addrVar: EVALUATION_GRPC_ADDR, targetVar: E
 campaign:   {kind: grpc, port: 9105, addrVar: CAMPAIGN_GRPC_ADDR, targetVar: CAMPAIGN_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true, drain: true, extraPorts: [{name: receipts, port: 9115, addrVar: CAMPAIGN_RECEIPTS_ADDR, appProtocol: http}]}
 gateway:    {kind: http, port: 8080, addrVar: GATEWAY_HTTP_ADDR, schema: true, token: false, relay: false, database: true, auth: true, temporal: false, drain: true, liveness: /livez, readiness: /healthz}
 worker:     {kind: http, port: 9190, addrVar: WORKER_HEALTH_ADDR, schema: false, token: true, relay: false, database: false, auth: false, temporal: true, drain: false, liveness: /livez, readiness: /healthz}
-webhook:    {kind: grpc, port: 9106, addrVar: WEBHOOK_GRPC_ADDR, targetVar: WEBHOOK_GRPC_TARGET, schema: true, token: false, relay: true, database: true, auth: true, temporal: true, drain: true}
+webhook:    {kind: grpc, port: 9106, addrVar: WEBHOOK_GRPC_ADDR, targetVar: WEBHOOK_GRPC_TARGET, schema: true, token: true, relay: true, database: true, auth: true, temporal: true, drain: true}
 campaign-provider: {kind: http, port: 9185, addrVar: PROVIDER_HTTP_ADDR, schema: false, token: false, relay: false, database: false, auth: false, temporal: false, drain: false, liveness: /livez, readiness: /healthz, extraPorts: [{name: smtp, port: 2525, addrVar: PROVIDER_SMTP_ADDR}]}
 {{- end -}}
 

@@ -8,7 +8,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -25,9 +24,7 @@ import (
 	evaluationgrpc "github.com/dealercare/dealercare/services/evaluation/grpc"
 	"github.com/dealercare/dealercare/services/evaluation/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // ServiceName names the process in logs and traces.
@@ -78,15 +75,6 @@ type Main struct {
 	conns  []*grpc.ClientConn
 }
 
-func dial(target, variable string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", variable, err)
-	}
-	return conn, nil
-}
-
 // Open connects (lazily) to the source services and PostgreSQL and binds
 // the port.
 func (m *Main) Open(ctx context.Context) error {
@@ -101,7 +89,7 @@ func (m *Main) Open(ctx context.Context) error {
 		if target == "" {
 			continue
 		}
-		conn, err := dial(target, variable)
+		conn, err := service.Dial(target, variable)
 		if err != nil {
 			return err
 		}

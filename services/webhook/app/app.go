@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	webhookv1 "github.com/dealercare/dealercare/gen/go/dealercare/webhook/v1"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/events"
@@ -46,6 +47,13 @@ type Config struct {
 	// Worker runs the delivery workflows' worker in this process
 	// (WEBHOOK_WORKER).
 	Worker bool
+	// ComplaintTarget is the complaint service, whose inboxes tell a
+	// disabled subscription's owner (COMPLAINT_GRPC_TARGET); empty: the
+	// disabling is only logged (a warning) and shown in the API.
+	ComplaintTarget string
+	// ServiceTokenFile holds the token the notices are posted with
+	// (SERVICE_TOKEN_FILE, required with COMPLAINT_GRPC_TARGET).
+	ServiceTokenFile string
 }
 
 // LoadConfig reads the environment; the error names every bad variable.
@@ -62,8 +70,11 @@ func LoadConfig(l *config.Loader) (Config, error) {
 			Idle:           l.Duration("WEBHOOK_WORKFLOW_IDLE", d.Idle),
 			Settle:         l.Duration("WEBHOOK_ORDER_WINDOW", d.Settle),
 		},
-		Worker: l.Bool("WEBHOOK_WORKER", true),
+		Worker:           l.Bool("WEBHOOK_WORKER", true),
+		ComplaintTarget:  l.String("COMPLAINT_GRPC_TARGET", ""),
+		ServiceTokenFile: l.String("SERVICE_TOKEN_FILE", ""),
 	}
+	l.Check(c.ComplaintTarget == "" || c.ServiceTokenFile != "", "SERVICE_TOKEN_FILE", "is required with COMPLAINT_GRPC_TARGET (the owner's notices are posted with it)")
 	p := c.Policy
 	l.Check(p.AttemptTimeout >= time.Second, "WEBHOOK_ATTEMPT_TIMEOUT", "must be at least 1s")
 	l.Check(p.FirstRetry >= 100*time.Millisecond, "WEBHOOK_RETRY_INITIAL", "must be at least 100ms")
@@ -86,9 +97,10 @@ type Main struct {
 	Config Config
 	Log    *slog.Logger
 
-	server   service.Server
-	temporal client.Client
-	worker   worker.Worker
+	server    service.Server
+	temporal  client.Client
+	complaint *grpc.ClientConn
+	worker    worker.Worker
 	// Service is the domain service (set by Open), which the gRPC
 	// handlers use.
 	Service *webhook.Service
@@ -137,8 +149,16 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	// The attempt's HTTP timeout leaves the activity a moment to record it.
 	httpTimeout := max(m.Config.Policy.AttemptTimeout-2*time.Second, m.Config.Policy.AttemptTimeout/2)
+	var notify delivery.Notifier = delivery.LogNotifier{Log: m.Log}
+	if m.Config.ComplaintTarget != "" {
+		if m.complaint, err = service.Dial(m.Config.ComplaintTarget, "COMPLAINT_GRPC_TARGET"); err != nil {
+			return err
+		}
+		notify = delivery.InboxNotifier{Client: complaintv1.NewNoticeServiceClient(m.complaint),
+			TokenFile: m.Config.ServiceTokenFile, Log: m.Log}
+	}
 	acts := &delivery.Activities{Store: store, Sealer: cipher, Policy: m.Config.Policy, Log: m.Log,
-		Client: HTTPClient(m.Config.AllowLoopback, httpTimeout), Notify: delivery.LogNotifier{Log: m.Log}}
+		Client: HTTPClient(m.Config.AllowLoopback, httpTimeout), Notify: notify}
 	m.worker = dctemporal.NewWorker(m.temporal, events.WebhookTaskQueue)
 	m.worker.RegisterWorkflowWithOptions(delivery.Workflow, workflow.RegisterOptions{Name: events.WebhookWorkflowType})
 	m.worker.RegisterActivityWithOptions(acts, activity.RegisterOptions{})
@@ -180,5 +200,8 @@ func (m *Main) Close() error {
 		m.temporal.Close()
 	}
 	m.server.Close()
+	if m.complaint != nil {
+		return m.complaint.Close()
+	}
 	return nil
 }

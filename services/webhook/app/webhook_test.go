@@ -135,6 +135,7 @@ type env struct {
 	dir     string
 	baseEnv []string
 	hq      context.Context
+	id      *authtest.Issuer
 }
 
 func setup(t *testing.T) *env {
@@ -158,7 +159,7 @@ func setup(t *testing.T) *env {
 		"WEBHOOK_WORKFLOW_IDLE=5s", "WEBHOOK_ORDER_WINDOW=500ms",
 	}, keys.Env()...)
 	hq := auth.NewContextWithPrincipal(context.Background(), &auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
-	return &env{db: db, svc: svc, bin: bin, dir: t.TempDir(), baseEnv: base, hq: hq}
+	return &env{db: db, svc: svc, bin: bin, dir: t.TempDir(), baseEnv: base, hq: hq, id: id}
 }
 
 func manager(dealer string) context.Context {

@@ -14,13 +14,17 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/outbox"
+	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/services/webhook/postgres"
 	"github.com/dealercare/dealercare/services/webhook/webhook"
 )
 
-// Notifier tells a subscription's owner it was disabled.
+// Notifier tells a subscription's owner it was disabled at. It may be
+// called more than once for one disabling (a retried activity, several
+// deliveries finding it disabled) and must notify once per (subscription,
+// at).
 type Notifier interface {
-	SubscriptionDisabled(ctx context.Context, owner, subscription, reason string) error
+	SubscriptionDisabled(ctx context.Context, owner, subscription, reason string, at time.Time) error
 }
 
 // Activities are the workflow's effects, over the webhook service's store.
@@ -86,6 +90,14 @@ func (a *Activities) Attempt(ctx context.Context, t postgres.Target) (string, er
 		return "", err
 	}
 	if !job.Active {
+		// Disabled: make sure its owner knows (this may be the retry of
+		// the attempt that disabled it, whose notice failed).
+		if err := a.notify(ctx, t); err != nil {
+			return "", err
+		}
+		if job.Delivery.State != webhook.DeliveryPending {
+			return job.Delivery.State, nil
+		}
 		return webhook.DeliverySkipped, a.Store.Finish(ctx, t.Owner, t.DeliveryID, webhook.DeliverySkipped)
 	}
 	if job.Delivery.State != webhook.DeliveryPending {
@@ -139,8 +151,10 @@ func (a *Activities) Attempt(ctx context.Context, t postgres.Target) (string, er
 		if err := a.Store.Finish(rctx, t.Owner, t.DeliveryID, webhook.DeliveryFailed); err != nil {
 			return "", err
 		}
-		if err := a.notify(rctx, t, fmt.Sprintf("deliveries failed for %s", a.Policy.RetryFor)); err != nil {
-			a.Log.Error("webhook: notify the owner", "owner", t.Owner, "subscription", t.SubscriptionID, "error", err)
+		if err := a.notify(rctx, t); err != nil {
+			// Retried: the retry finds the subscription disabled and
+			// notifies again (the delivery's state is recorded).
+			return "", err
 		}
 		return webhook.DeliveryFailed, nil
 	}
@@ -153,15 +167,29 @@ func (a *Activities) Attempt(ctx context.Context, t postgres.Target) (string, er
 // GiveUp fails a delivery retried for a day without success; its
 // subscription, failing all that time, is disabled and its owner notified.
 func (a *Activities) GiveUp(ctx context.Context, t postgres.Target) error {
-	disabled, err := a.Store.GiveUp(ctx, t.Owner, t.DeliveryID, t.SubscriptionID, a.now())
-	if err != nil || !disabled {
+	if _, err := a.Store.GiveUp(ctx, t.Owner, t.DeliveryID, t.SubscriptionID, a.now()); err != nil {
 		return err
 	}
-	return a.notify(ctx, t, fmt.Sprintf("a delivery failed for %s", a.Policy.RetryFor))
+	// Whether this call disabled it or a retried one did: the notice is
+	// once per disabling, so a retry after a failed notice still posts it.
+	return a.notify(ctx, t)
 }
 
-func (a *Activities) notify(ctx context.Context, t postgres.Target, reason string) error {
-	if err := a.Notify.SubscriptionDisabled(ctx, t.Owner, t.SubscriptionID, reason); err != nil {
+// notify tells the owner of t's subscription that it is disabled, if it
+// is (not re-enabled or deleted since); the disable time makes the
+// notice once per disabling, however often this runs.
+func (a *Activities) notify(ctx context.Context, t postgres.Target) error {
+	s, err := a.Store.GetSubscription(ctx, pg.AllDealers(), t.Owner, t.SubscriptionID)
+	if apperr.Code(err) == apperr.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if s.State != webhook.StateDisabled || s.DisableTime.IsZero() {
+		return nil
+	}
+	if err := a.Notify.SubscriptionDisabled(ctx, t.Owner, t.SubscriptionID, s.DisabledReason, s.DisableTime); err != nil {
 		return fmt.Errorf("notify the owner of disabled subscription %s: %w", t.SubscriptionID, err)
 	}
 	return nil
@@ -171,8 +199,9 @@ func (a *Activities) notify(ctx context.Context, t postgres.Target, reason strin
 // the owner and subscription), for alerting to pick up.
 type LogNotifier struct{ Log *slog.Logger }
 
-// SubscriptionDisabled logs the disabling.
-func (n LogNotifier) SubscriptionDisabled(_ context.Context, owner, subscription, reason string) error {
-	n.Log.Warn("webhook subscription disabled", "owner", owner, "subscription", subscription, "reason", reason)
+// SubscriptionDisabled logs the disabling (once per call: without an
+// inbox, a repeated call logs again).
+func (n LogNotifier) SubscriptionDisabled(_ context.Context, owner, subscription, reason string, at time.Time) error {
+	n.Log.Warn("webhook subscription disabled", "owner", owner, "subscription", subscription, "reason", reason, "disable_time", at)
 	return nil
 }

@@ -24,7 +24,7 @@ var services = []service{
 	{name: "campaign-provider", addrEnv: "PROVIDER_HTTP_ADDR", addr: "127.0.0.1:9185", health: healthHTTP},
 	{name: "campaign", addrEnv: "CAMPAIGN_GRPC_ADDR", addr: "127.0.0.1:9105", health: healthGRPC, database: true, serviceToken: true},
 	{name: "worker", addrEnv: "WORKER_HEALTH_ADDR", addr: "127.0.0.1:9190", health: healthHTTP, serviceToken: true},
-	{name: "webhook", addrEnv: "WEBHOOK_GRPC_ADDR", addr: "127.0.0.1:9106", health: healthGRPC, database: true, personalData: true},
+	{name: "webhook", addrEnv: "WEBHOOK_GRPC_ADDR", addr: "127.0.0.1:9106", health: healthGRPC, database: true, personalData: true, serviceToken: true},
 	{name: "gateway", addrEnv: "GATEWAY_HTTP_ADDR", addr: "127.0.0.1:8080", health: healthHTTP, database: true},
 }
 
