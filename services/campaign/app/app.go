@@ -21,6 +21,7 @@ import (
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/grpcclient"
 	"github.com/dealercare/dealercare/pkg/service"
 	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/campaign/campaign"
@@ -29,9 +30,7 @@ import (
 	campaigngrpc "github.com/dealercare/dealercare/services/campaign/grpc"
 	"github.com/dealercare/dealercare/services/campaign/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // ServiceName names the process in logs and traces.
@@ -124,8 +123,7 @@ func (v visibility) Visible(ctx context.Context) (*auth.Principal, campaign.Scop
 }
 
 func (m *Main) dial(target, variable string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	conn, err := grpcclient.Dial(target)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", variable, err)
 	}

@@ -17,6 +17,7 @@ import (
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/grpcclient"
 	"github.com/dealercare/dealercare/pkg/service"
 	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/evaluation/evaluation"
@@ -24,9 +25,7 @@ import (
 	evaluationgrpc "github.com/dealercare/dealercare/services/evaluation/grpc"
 	"github.com/dealercare/dealercare/services/evaluation/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // ServiceName names the process in logs and traces.
@@ -79,8 +78,7 @@ type Main struct {
 }
 
 func dial(target, variable string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	conn, err := grpcclient.Dial(target)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", variable, err)
 	}
