@@ -5,19 +5,18 @@ import (
 	"fmt"
 
 	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/grpcclient"
 	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
-// Dial connects lazily to another service's gRPC address target, traced;
+// Dial connects lazily to another service's gRPC address target (as
+// grpcclient.Dial: traced, round robin over replicas);
 // the error names variable, the setting target came from (e.g.
 // COMPLAINT_GRPC_TARGET).
 func Dial(target, variable string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	conn, err := grpcclient.Dial(target)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", variable, err)
 	}

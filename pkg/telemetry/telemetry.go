@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/config"
@@ -30,7 +31,7 @@ import (
 type Config struct {
 	ServiceName  string
 	LogLevel     slog.Level
-	OTLPEndpoint string // host:port of an OTLP/gRPC collector; empty disables export
+	OTLPEndpoint string // host:port or URL (http://host:4317) of an OTLP/gRPC collector; empty disables export
 	OTLPInsecure bool
 }
 
@@ -84,7 +85,12 @@ func Setup(ctx context.Context, c Config) (shutdown func(context.Context) error,
 	if c.OTLPEndpoint != "" {
 		topts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(c.OTLPEndpoint)}
 		mopts := []otlpmetricgrpc.Option{otlpmetricgrpc.WithEndpoint(c.OTLPEndpoint)}
-		if c.OTLPInsecure {
+		if strings.Contains(c.OTLPEndpoint, "://") {
+			// The specification's form: a URL whose scheme says whether
+			// to use TLS (http: plaintext).
+			topts = []otlptracegrpc.Option{otlptracegrpc.WithEndpointURL(c.OTLPEndpoint)}
+			mopts = []otlpmetricgrpc.Option{otlpmetricgrpc.WithEndpointURL(c.OTLPEndpoint)}
+		} else if c.OTLPInsecure {
 			topts = append(topts, otlptracegrpc.WithInsecure())
 			mopts = append(mopts, otlpmetricgrpc.WithInsecure())
 		}

@@ -16,11 +16,10 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/dealerlist"
+	"github.com/dealercare/dealercare/pkg/grpcclient"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
@@ -97,8 +96,7 @@ type NetworkClient struct {
 // DialNetwork connects to the customer service at target
 // (CUSTOMER_GRPC_TARGET) lazily; close the returned connection when done.
 func DialNetwork(target, tokenFile string) (NetworkClient, *grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	conn, err := grpcclient.Dial(target)
 	if err != nil {
 		return NetworkClient{}, nil, fmt.Errorf("CUSTOMER_GRPC_TARGET: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	"github.com/dealercare/dealercare/pkg/config"
 	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/grpcclient"
 	"github.com/dealercare/dealercare/pkg/telemetry"
 	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/workflows/callback"
@@ -30,13 +31,11 @@ import (
 	"github.com/dealercare/dealercare/workflows/greeting"
 	"github.com/dealercare/dealercare/workflows/network"
 	"github.com/dealercare/dealercare/workflows/vehicle"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // ServiceName names the process in logs and traces.
@@ -119,11 +118,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.temporal = tc
 	dialService := func(target, variable string) (*grpc.ClientConn, error) {
-		conn, err := grpc.NewClient(target,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithPerRPCCredentials(tokenFile{m.Config.ServiceTokenFile}),
-			grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-		)
+		conn, err := grpcclient.Dial(target, grpc.WithPerRPCCredentials(tokenFile{m.Config.ServiceTokenFile}))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", variable, err)
 		}

@@ -11,8 +11,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/dealercare/dealercare/pkg/telemetry/telemetrytest"
 )
 
 // Build builds the main package pkg (e.g. "./cmd/webhook") of the module
@@ -37,10 +40,14 @@ type Proc struct {
 // Start starts bin with env (nothing else is inherited) and logs its
 // output to dir/<name>.log, appending across restarts. The process gets
 // SIGTERM when the test ends, and its log's tail is printed if the test
-// failed.
+// failed. After every process of the test has stopped, each log is
+// scanned for personal data in clear (telemetrytest.FindClear: a mobile
+// number, a resident ID number, an email address), and each find fails
+// the test.
 func Start(t testing.TB, bin, dir string, env []string) *Proc {
 	t.Helper()
 	p := &Proc{Log: filepath.Join(dir, filepath.Base(bin)+".log")}
+	scanWhenDone(t, p.Log)
 	f, err := os.OpenFile(p.Log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +73,57 @@ func Start(t testing.TB, bin, dir string, env []string) *Proc {
 // Pid is the process's id (to read /proc/<pid>/status, or to profile it).
 func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 
+var (
+	scannedMu sync.Mutex
+	scanned   = map[testing.TB]map[string]bool{} // the logs each test scans
+)
+
+// scanWhenDone scans log once the test's processes have stopped: its
+// cleanup is registered before the first process writing to log, so it
+// runs after theirs.
+func scanWhenDone(t testing.TB, log string) {
+	scannedMu.Lock()
+	defer scannedMu.Unlock()
+	if scanned[t] == nil {
+		scanned[t] = map[string]bool{}
+		t.Cleanup(func() {
+			scannedMu.Lock()
+			delete(scanned, t)
+			scannedMu.Unlock()
+		})
+	}
+	if scanned[t][log] {
+		return
+	}
+	scanned[t][log] = true
+	t.Cleanup(func() { ScanLog(t, log) })
+}
+
+// maxLeaksShown bounds the errors one log adds.
+const maxLeaksShown = 10
+
+// ScanLog fails t for every line of the log file at path that holds
+// personal data in clear.
+func ScanLog(t testing.TB, path string) {
+	t.Helper()
+	s := telemetrytest.NewLogScan(nil)
+	if err := s.ScanFile(path); err != nil {
+		t.Errorf("scan %s for personal data: %v", path, err)
+		return
+	}
+	leaks, lines := s.Leaks()
+	for i, l := range leaks {
+		if i == maxLeaksShown {
+			t.Errorf("... and %d more", len(leaks)-i)
+			break
+		}
+		t.Errorf("personal data in clear in a log: %s", l)
+	}
+	if len(leaks) == 0 {
+		t.Logf("log scan of %s: %d lines, no mobile, resident ID or email in clear", filepath.Base(path), lines)
+	}
+}
+
 // Kill ends the process with SIGKILL, as a crash or an OOM kill would.
 func (p *Proc) Kill(t testing.TB) {
 	t.Helper()
@@ -74,6 +132,19 @@ func (p *Proc) Kill(t testing.TB) {
 	}
 	_ = p.cmd.Wait()
 }
+
+// Stop ends the process with SIGTERM, as Kubernetes does before a
+// rolling update, and waits for it; the error is its exit status (nil for
+// a clean exit).
+func (p *Proc) Stop() error {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	return p.cmd.Wait()
+}
+
+// Wait waits for the process to exit by itself.
+func (p *Proc) Wait() error { return p.cmd.Wait() }
 
 func (p *Proc) tail(t testing.TB) {
 	f, err := os.Open(p.Log)

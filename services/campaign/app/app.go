@@ -29,9 +29,7 @@ import (
 	campaigngrpc "github.com/dealercare/dealercare/services/campaign/grpc"
 	"github.com/dealercare/dealercare/services/campaign/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // ServiceName names the process in logs and traces.
@@ -124,10 +122,9 @@ func (v visibility) Visible(ctx context.Context) (*auth.Principal, campaign.Scop
 }
 
 func (m *Main) dial(target, variable string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	conn, err := service.Dial(target, variable)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", variable, err)
+		return nil, err
 	}
 	m.conns = append(m.conns, conn)
 	return conn, nil

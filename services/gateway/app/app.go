@@ -21,6 +21,7 @@ import (
 	"github.com/dealercare/dealercare/gen/go/openapi"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/grpcclient"
 	"github.com/dealercare/dealercare/pkg/grpcserver"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/telemetry"
@@ -28,11 +29,9 @@ import (
 	"github.com/dealercare/dealercare/services/gateway/middleware"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
@@ -116,9 +115,7 @@ type Main struct {
 
 // dial opens a client connection to a service with trace propagation.
 func dial(target string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(target,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+	conn, err := grpcclient.Dial(target,
 		grpc.WithDefaultCallOptions(grpc.MaxCallSendMsgSize(grpcserver.DefaultMaxRecvBytes), grpc.MaxCallRecvMsgSize(64<<20)),
 	)
 	if err != nil {
