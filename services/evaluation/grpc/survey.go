@@ -14,7 +14,9 @@ type SurveyServer struct {
 }
 
 // NewSurveyServer returns the survey analysis API.
-func NewSurveyServer(surveys *evaluation.Surveys) *SurveyServer { return &SurveyServer{surveys: surveys} }
+func NewSurveyServer(surveys *evaluation.Surveys) *SurveyServer {
+	return &SurveyServer{surveys: surveys}
+}
 
 func surveyToProto(a *evaluation.SurveyAnalysis) *evaluationv1.SurveyAnalysis {
 	out := &evaluationv1.SurveyAnalysis{Scope: a.Scope, Granularity: granularityValue(a.Granularity)}
