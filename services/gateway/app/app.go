@@ -216,6 +216,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := evaluationv1.RegisterRankingSettingsServiceHandler(ctx, mux, evaluations); err != nil {
 		return fmt.Errorf("register evaluation settings routes: %w", err)
 	}
+	if err := evaluationv1.RegisterSurveyAnalysisServiceHandler(ctx, mux, evaluations); err != nil {
+		return fmt.Errorf("register survey analysis routes: %w", err)
+	}
 	if err := campaignv1.RegisterCampaignServiceHandler(ctx, mux, campaigns); err != nil {
 		return fmt.Errorf("register campaign routes: %w", err)
 	}
