@@ -30,6 +30,28 @@ type Audience struct {
 	ChurnRisk        bool      `json:"churn_risk,omitempty"`
 	// VINs is a recall's list.
 	VINs []string `json:"vins,omitempty"`
+	// Birthdays: customers born on these days of the year, "MM-DD".
+	Birthdays []string `json:"birthdays,omitempty"`
+	// LocalSend, "YYYY-MM-DDTHH:MM", sends each recipient at that civil
+	// time in their own time zone (a birthday greeting) instead of at the
+	// campaign's start.
+	LocalSend string `json:"local_send,omitempty"`
+}
+
+// localSendLayout is LocalSend's layout.
+const localSendLayout = "2006-01-02T15:04"
+
+// SendTime is when a recipient in zone is due: LocalSend in that zone (the
+// network's default zone when it has none), never before start.
+func (a *Audience) SendTime(zone string, start time.Time) time.Time {
+	if a.LocalSend == "" {
+		return start
+	}
+	t, err := time.ParseInLocation(localSendLayout, a.LocalSend, calendar.Zone(zone))
+	if err != nil || t.Before(start) {
+		return start
+	}
+	return t.UTC()
 }
 
 // MaxVINs bounds a recall list held on the campaign.
@@ -70,6 +92,16 @@ func (a *Audience) Validate(prefix string) error {
 			return apperr.Invalid(fmt.Sprintf("%s.tiers[%d]", prefix, i), "is not a tier").ZhReason("不是有效的客户等级")
 		}
 	}
+	for i, b := range a.Birthdays {
+		if !validMonthDay(b) {
+			return apperr.Invalid(fmt.Sprintf("%s.birthdays[%d]", prefix, i), "must be a day of the year MM-DD").ZhReason("须为月-日 MM-DD")
+		}
+	}
+	if a.LocalSend != "" {
+		if _, err := time.Parse(localSendLayout, a.LocalSend); err != nil {
+			return apperr.Invalid(prefix+".local_send", "must be a civil time YYYY-MM-DDTHH:MM").ZhReason("须为 YYYY-MM-DDTHH:MM")
+		}
+	}
 	if len(a.VINs) > MaxVINs {
 		return apperr.Invalid(prefix+".vins", fmt.Sprintf("at most %d VINs", MaxVINs)).ZhReason(fmt.Sprintf("最多 %d 个 VIN", MaxVINs))
 	}
@@ -86,4 +118,11 @@ func (a *Audience) Validate(prefix string) error {
 		a.VINs[i] = v
 	}
 	return nil
+}
+
+// validMonthDay reports whether s is "MM-DD" of some year (02-29 included:
+// 2000 had one).
+func validMonthDay(s string) bool {
+	_, err := time.Parse("2006-01-02", "2000-"+s)
+	return len(s) == 5 && err == nil
 }

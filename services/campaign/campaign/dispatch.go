@@ -57,7 +57,7 @@ func (s *Service) StartPage(ctx context.Context, owner, id string) (c *Campaign,
 	rs := make([]Recipient, 0, len(members))
 	for _, m := range members {
 		rs = append(rs, Recipient{Owner: owner, Campaign: id, Dealer: m.Dealer, Customer: m.Customer, VIN: m.VIN,
-			State: RecipientPending, NextAttemptTime: c.StartTime})
+			State: RecipientPending, NextAttemptTime: c.Audience.SendTime(m.TimeZone, c.StartTime)})
 	}
 	targeted, err = s.store.AddRecipients(ctx, owner, id, rs, next, next == "")
 	return c, targeted, next == "", err

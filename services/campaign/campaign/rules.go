@@ -22,13 +22,21 @@ type Policy struct {
 	FrequencyWindow time.Duration
 	// CapExemptKinds are outside the cap.
 	CapExemptKinds []Kind
-	UpdateTime     time.Time
+	// GreetingLead is how long before a holiday its greeting is scheduled;
+	// GreetingHour the local hour greetings go out at (a holiday's in
+	// GreetingZone, a birthday's in the customer's zone); GreetingZone the
+	// network's zone for holiday dates and the birthday workflow's day.
+	GreetingLead time.Duration
+	GreetingHour int
+	GreetingZone string
+	UpdateTime   time.Time
 }
 
 // DefaultPolicy is HQ's default.
 func DefaultPolicy() Policy {
 	return Policy{QuietStart: "21:00", QuietEnd: "09:00", FrequencyCap: 3, FrequencyWindow: 7 * 24 * time.Hour,
-		CapExemptKinds: []Kind{KindRecall, KindServiceReminder}}
+		CapExemptKinds: []Kind{KindRecall, KindServiceReminder},
+		GreetingLead:   30 * 24 * time.Hour, GreetingHour: 10, GreetingZone: "Asia/Shanghai"}
 }
 
 // Sendable is the window messages may go out in: the complement of the
@@ -52,6 +60,15 @@ func (p Policy) Validate() error {
 		return apperr.Invalid("policy.frequency_cap", "must not be negative").ZhReason("不能为负数")
 	case p.FrequencyCap > 0 && (p.FrequencyWindow < time.Second || p.FrequencyWindow > 366*24*time.Hour):
 		return apperr.Invalid("policy.frequency_window", "must be between 1s and 366 days").ZhReason("须在 1 秒到 366 天之间")
+	}
+	switch {
+	case p.GreetingLead < time.Hour || p.GreetingLead > 90*24*time.Hour:
+		return apperr.Invalid("policy.greeting_lead", "must be between 1h and 90 days").ZhReason("须在 1 小时到 90 天之间")
+	case p.GreetingHour < 0 || p.GreetingHour > 23:
+		return apperr.Invalid("policy.greeting_hour", "must be an hour 0-23").ZhReason("须为 0-23 点")
+	}
+	if _, err := time.LoadLocation(p.GreetingZone); err != nil || p.GreetingZone == "" {
+		return apperr.Invalid("policy.greeting_zone", "must be an IANA time zone, e.g. Asia/Shanghai").ZhReason("须为 IANA 时区，例如 Asia/Shanghai")
 	}
 	for i, k := range p.CapExemptKinds {
 		if k == "" {

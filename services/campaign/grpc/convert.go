@@ -60,7 +60,7 @@ func audienceFromProto(s *customerv1.Segment) campaign.Audience {
 		PurchaseDateFrom: s.GetPurchaseDateFrom(), PurchaseDateTo: s.GetPurchaseDateTo(),
 		LastVisitBefore: pbconv.Time(s.GetLastVisitBefore()), LastVisitAfter: pbconv.Time(s.GetLastVisitAfter()),
 		MileageMinKM: int(s.GetMileageMinKm()), MileageMaxKM: int(s.GetMileageMaxKm()),
-		Tags: s.GetTags(), ChurnRisk: s.GetChurnRisk(), VINs: s.GetVins(),
+		Tags: s.GetTags(), ChurnRisk: s.GetChurnRisk(), VINs: s.GetVins(), Birthdays: s.GetBirthdays(),
 	}
 	for _, t := range s.GetTiers() {
 		a.Tiers = append(a.Tiers, pbconv.EnumName(t.String(), "CUSTOMER_TIER_"))
@@ -75,6 +75,7 @@ func SegmentToProto(a campaign.Audience) *customerv1.Segment {
 		PurchaseDateFrom: a.PurchaseDateFrom, PurchaseDateTo: a.PurchaseDateTo,
 		LastVisitBefore: pbconv.Timestamp(a.LastVisitBefore), LastVisitAfter: pbconv.Timestamp(a.LastVisitAfter),
 		MileageMinKm: int32(a.MileageMinKM), MileageMaxKm: int32(a.MileageMaxKM), Tags: a.Tags, ChurnRisk: a.ChurnRisk, Vins: a.VINs,
+		Birthdays: a.Birthdays,
 	}
 	for _, t := range a.Tiers {
 		s.Tiers = append(s.Tiers, customerv1.CustomerTier(pbconv.EnumValue(t, "CUSTOMER_TIER_", customerv1.CustomerTier_value)))
@@ -143,7 +144,8 @@ func messageToProto(r campaign.Recipient) *campaignv1.Message {
 
 func policyToProto(p campaign.Policy) *campaignv1.MessagingPolicy {
 	out := &campaignv1.MessagingPolicy{QuietStart: p.QuietStart, QuietEnd: p.QuietEnd, FrequencyCap: int32(p.FrequencyCap),
-		FrequencyWindow: durationpb.New(p.FrequencyWindow), UpdateTime: pbconv.Timestamp(p.UpdateTime)}
+		FrequencyWindow: durationpb.New(p.FrequencyWindow), UpdateTime: pbconv.Timestamp(p.UpdateTime),
+		GreetingLead: durationpb.New(p.GreetingLead), GreetingHour: int32(p.GreetingHour), GreetingZone: p.GreetingZone}
 	for _, k := range p.CapExemptKinds {
 		out.CapExemptKinds = append(out.CapExemptKinds, kindToProto(k))
 	}

@@ -105,3 +105,27 @@ func (s *Server) UpdateDealerMessagingPolicy(ctx context.Context, req *campaignv
 	}
 	return dealerPolicyToProto(p, d), nil
 }
+
+// EnsureBirthdayGreeting implements the RPC.
+func (s *WorkflowServer) EnsureBirthdayGreeting(ctx context.Context, req *campaignv1.EnsureBirthdayGreetingRequest) (*campaignv1.Campaign, error) {
+	if err := requireService(ctx); err != nil {
+		return nil, err
+	}
+	c, err := s.svc.EnsureBirthdayGreeting(ctx, req.GetDate())
+	if err != nil {
+		return nil, err
+	}
+	return CampaignToProto(c, nil), nil
+}
+
+// GetGreetingPolicy implements the RPC.
+func (s *WorkflowServer) GetGreetingPolicy(ctx context.Context, _ *campaignv1.GetGreetingPolicyRequest) (*campaignv1.MessagingPolicy, error) {
+	if err := requireService(ctx); err != nil {
+		return nil, err
+	}
+	p, err := s.svc.GreetingPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return policyToProto(p), nil
+}

@@ -143,7 +143,8 @@ func (s *Server) GetMessagingPolicy(ctx context.Context, _ *campaignv1.GetMessag
 	return policyToProto(p), nil
 }
 
-var policyFields = []string{"quiet_start", "quiet_end", "frequency_cap", "frequency_window", "cap_exempt_kinds"}
+var policyFields = []string{"quiet_start", "quiet_end", "frequency_cap", "frequency_window", "cap_exempt_kinds",
+	"greeting_lead", "greeting_hour", "greeting_zone"}
 
 // UpdateMessagingPolicy implements the RPC.
 func (s *Server) UpdateMessagingPolicy(ctx context.Context, req *campaignv1.UpdateMessagingPolicyRequest) (*campaignv1.MessagingPolicy, error) {
@@ -168,6 +169,12 @@ func (s *Server) UpdateMessagingPolicy(ctx context.Context, req *campaignv1.Upda
 				p.FrequencyCap = int(in.GetFrequencyCap())
 			case "frequency_window":
 				p.FrequencyWindow = durationOr(in.GetFrequencyWindow(), p.FrequencyWindow)
+			case "greeting_lead":
+				p.GreetingLead = durationOr(in.GetGreetingLead(), p.GreetingLead)
+			case "greeting_hour":
+				p.GreetingHour = int(in.GetGreetingHour())
+			case "greeting_zone":
+				p.GreetingZone = in.GetGreetingZone()
 			case "cap_exempt_kinds":
 				p.CapExemptKinds = nil
 				for _, k := range in.GetCapExemptKinds() {

@@ -447,13 +447,17 @@ func (s *Store) Policy(ctx context.Context) (campaign.Policy, error) {
 	var (
 		p      campaign.Policy
 		window int64
+		lead   int64
 		kinds  []string
 	)
 	err := pg.InReadOnlyTx(ctx, s.pool, all, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT quiet_start, quiet_end, frequency_cap, frequency_window_s, cap_exempt_kinds, update_time
-			FROM messaging_policy WHERE id = 'default'`).Scan(&p.QuietStart, &p.QuietEnd, &p.FrequencyCap, &window, &kinds, &p.UpdateTime)
+		return tx.QueryRow(ctx, `SELECT quiet_start, quiet_end, frequency_cap, frequency_window_s, cap_exempt_kinds,
+			greeting_lead_s, greeting_hour, greeting_zone, update_time
+			FROM messaging_policy WHERE id = 'default'`).Scan(&p.QuietStart, &p.QuietEnd, &p.FrequencyCap, &window, &kinds,
+			&lead, &p.GreetingHour, &p.GreetingZone, &p.UpdateTime)
 	})
 	p.FrequencyWindow = time.Duration(window) * time.Second
+	p.GreetingLead = time.Duration(lead) * time.Second
 	for _, k := range kinds {
 		p.CapExemptKinds = append(p.CapExemptKinds, campaign.Kind(k))
 	}
@@ -468,8 +472,9 @@ func (s *Store) SetPolicy(ctx context.Context, p campaign.Policy) (campaign.Poli
 	}
 	err := pg.InTx(ctx, s.pool, all, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE messaging_policy SET quiet_start = $1, quiet_end = $2, frequency_cap = $3, frequency_window_s = $4,
-			cap_exempt_kinds = $5, update_time = $6 WHERE id = 'default'`,
-			p.QuietStart, p.QuietEnd, p.FrequencyCap, int64(p.FrequencyWindow/time.Second), kinds, p.UpdateTime)
+			cap_exempt_kinds = $5, update_time = $6, greeting_lead_s = $7, greeting_hour = $8, greeting_zone = $9 WHERE id = 'default'`,
+			p.QuietStart, p.QuietEnd, p.FrequencyCap, int64(p.FrequencyWindow/time.Second), kinds, p.UpdateTime,
+			int64(p.GreetingLead/time.Second), p.GreetingHour, p.GreetingZone)
 		return err
 	})
 	return p, err

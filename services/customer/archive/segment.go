@@ -26,7 +26,9 @@ type Segment struct {
 	Tags             []string
 	ChurnRisk        bool
 	VINs             []string
-	AsOf             time.Time
+	// Birthdays are days of the year, "MM-DD".
+	Birthdays []string
+	AsOf      time.Time
 }
 
 // ChurnRiskAfter is how long past due a vehicle is at risk of churn
@@ -53,6 +55,11 @@ func (s Segment) Validate() error {
 			return apperr.Invalid(d.field, "must be a date YYYY-MM-DD").ZhReason("须为日期 YYYY-MM-DD")
 		}
 	}
+	for i, b := range s.Birthdays {
+		if _, _, err := MonthDay(b); err != nil {
+			return apperr.Invalid(fmt.Sprintf("segment.birthdays[%d]", i), "must be a day of the year MM-DD").ZhReason("须为月-日 MM-DD")
+		}
+	}
 	for i, c := range s.Customers {
 		if len(c) != 36 {
 			return apperr.Invalid(fmt.Sprintf("customers[%d]", i), "is not a customer id").ZhReason("不是有效的客户 ID")
@@ -74,4 +81,16 @@ type SegmentMember struct {
 type VehicleVisit struct {
 	VIN, Dealer, RepairOrder, Type, CampaignCode string
 	OpenTime, CloseTime                          time.Time
+}
+
+// MonthDay parses "MM-DD", a day of some year (02-29 included).
+func MonthDay(s string) (month, day int, err error) {
+	t, err := time.Parse("01-02", s)
+	if err != nil {
+		if s != "02-29" {
+			return 0, 0, err
+		}
+		return 2, 29, nil
+	}
+	return int(t.Month()), t.Day(), nil
 }

@@ -44,7 +44,7 @@ func (s *SegmentServer) ListSegmentMembers(ctx context.Context, req *customerv1.
 		PurchaseDateFrom: g.GetPurchaseDateFrom(), PurchaseDateTo: g.GetPurchaseDateTo(),
 		LastVisitBefore: pbconv.Time(g.GetLastVisitBefore()), LastVisitAfter: pbconv.Time(g.GetLastVisitAfter()),
 		MileageMinKM: int(g.GetMileageMinKm()), MileageMaxKM: int(g.GetMileageMaxKm()),
-		Tags: g.GetTags(), ChurnRisk: g.GetChurnRisk(), VINs: g.GetVins(), AsOf: pbconv.Time(req.GetAsOf()),
+		Tags: g.GetTags(), ChurnRisk: g.GetChurnRisk(), VINs: g.GetVins(), Birthdays: g.GetBirthdays(), AsOf: pbconv.Time(req.GetAsOf()),
 	}
 	for _, t := range g.GetTiers() {
 		seg.Tiers = append(seg.Tiers, pbconv.EnumName(t.String(), "CUSTOMER_TIER_"))

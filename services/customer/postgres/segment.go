@@ -95,6 +95,19 @@ func (s *SegmentStore) Members(ctx context.Context, seg archive.Segment, after s
 	if len(seg.Tags) > 0 {
 		where = append(where, "c.tags && "+ps.Add(seg.Tags)+"::text[]")
 	}
+	if len(seg.Birthdays) > 0 {
+		days := make([]int, len(seg.Birthdays))
+		for i, b := range seg.Birthdays {
+			m, d, err := archive.MonthDay(b)
+			if err != nil {
+				return nil, "", apperr.Invalid(fmt.Sprintf("segment.birthdays[%d]", i), "must be a day of the year MM-DD").ZhReason("须为月-日 MM-DD")
+			}
+			days[i] = m*100 + d
+		}
+		// The expression of customers_birthday_idx.
+		where = append(where, "c.birthday IS NOT NULL",
+			"(extract(month FROM c.birthday) * 100 + extract(day FROM c.birthday))::int = ANY("+ps.Add(days)+"::int[])")
+	}
 	q := `SELECT c.dealer_id, c.id::text, coalesce(d.name, ''), coalesce(d.time_zone, ''), c.name, c.mobile, c.email,
 			coalesce(to_char(c.birthday, 'YYYY-MM-DD'), ''), c.tier,
 			(SELECT coalesce(jsonb_object_agg(k.channel, k.granted), '{}') FROM consents k WHERE k.dealer_id = c.dealer_id AND k.customer_id = c.id),

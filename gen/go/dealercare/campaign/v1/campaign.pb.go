@@ -2093,7 +2093,16 @@ type MessagingPolicy struct {
 	// Kinds the cap does not apply to (default recall and service reminder).
 	CapExemptKinds []CampaignKind `protobuf:"varint,5,rep,packed,name=cap_exempt_kinds,json=capExemptKinds,proto3,enum=dealercare.campaign.v1.CampaignKind" json:"cap_exempt_kinds,omitempty"`
 	// Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// How long before a holiday its greeting campaign is scheduled (default
+	// 30 days; at least an hour, at most 90 days).
+	GreetingLead *durationpb.Duration `protobuf:"bytes,7,opt,name=greeting_lead,json=greetingLead,proto3" json:"greeting_lead,omitempty"`
+	// The local hour greetings go out at (default 10): a holiday's in
+	// `greeting_zone`, a birthday's in the customer's own time zone.
+	GreetingHour int32 `protobuf:"varint,8,opt,name=greeting_hour,json=greetingHour,proto3" json:"greeting_hour,omitempty"`
+	// The network's IANA zone for holiday dates and the birthday workflow's
+	// day (default Asia/Shanghai).
+	GreetingZone  string `protobuf:"bytes,9,opt,name=greeting_zone,json=greetingZone,proto3" json:"greeting_zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2168,6 +2177,27 @@ func (x *MessagingPolicy) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *MessagingPolicy) GetGreetingLead() *durationpb.Duration {
+	if x != nil {
+		return x.GreetingLead
+	}
+	return nil
+}
+
+func (x *MessagingPolicy) GetGreetingHour() int32 {
+	if x != nil {
+		return x.GreetingHour
+	}
+	return 0
+}
+
+func (x *MessagingPolicy) GetGreetingZone() string {
+	if x != nil {
+		return x.GreetingZone
+	}
+	return ""
 }
 
 // Request for GetMessagingPolicy.
@@ -2262,6 +2292,89 @@ func (x *UpdateMessagingPolicyRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
 	return nil
 }
 
+// Request for EnsureBirthdayGreeting.
+type EnsureBirthdayGreetingRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The date, `YYYY-MM-DD`.
+	Date          string `protobuf:"bytes,1,opt,name=date,proto3" json:"date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EnsureBirthdayGreetingRequest) Reset() {
+	*x = EnsureBirthdayGreetingRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EnsureBirthdayGreetingRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EnsureBirthdayGreetingRequest) ProtoMessage() {}
+
+func (x *EnsureBirthdayGreetingRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EnsureBirthdayGreetingRequest.ProtoReflect.Descriptor instead.
+func (*EnsureBirthdayGreetingRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *EnsureBirthdayGreetingRequest) GetDate() string {
+	if x != nil {
+		return x.Date
+	}
+	return ""
+}
+
+// Request for GetGreetingPolicy.
+type GetGreetingPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGreetingPolicyRequest) Reset() {
+	*x = GetGreetingPolicyRequest{}
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGreetingPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGreetingPolicyRequest) ProtoMessage() {}
+
+func (x *GetGreetingPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGreetingPolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetGreetingPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{25}
+}
+
 // Request for RemindVehicle.
 type RemindVehicleRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2279,7 +2392,7 @@ type RemindVehicleRequest struct {
 
 func (x *RemindVehicleRequest) Reset() {
 	*x = RemindVehicleRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[24]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2291,7 +2404,7 @@ func (x *RemindVehicleRequest) String() string {
 func (*RemindVehicleRequest) ProtoMessage() {}
 
 func (x *RemindVehicleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[24]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2304,7 +2417,7 @@ func (x *RemindVehicleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemindVehicleRequest.ProtoReflect.Descriptor instead.
 func (*RemindVehicleRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{24}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RemindVehicleRequest) GetVin() string {
@@ -2350,7 +2463,7 @@ type RemindVehicleResponse struct {
 
 func (x *RemindVehicleResponse) Reset() {
 	*x = RemindVehicleResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[25]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2362,7 +2475,7 @@ func (x *RemindVehicleResponse) String() string {
 func (*RemindVehicleResponse) ProtoMessage() {}
 
 func (x *RemindVehicleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[25]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2375,7 +2488,7 @@ func (x *RemindVehicleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemindVehicleResponse.ProtoReflect.Descriptor instead.
 func (*RemindVehicleResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{25}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RemindVehicleResponse) GetCampaign() string {
@@ -2412,7 +2525,7 @@ type StartCampaignRequest struct {
 
 func (x *StartCampaignRequest) Reset() {
 	*x = StartCampaignRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[26]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2537,7 @@ func (x *StartCampaignRequest) String() string {
 func (*StartCampaignRequest) ProtoMessage() {}
 
 func (x *StartCampaignRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[26]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2550,7 @@ func (x *StartCampaignRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartCampaignRequest.ProtoReflect.Descriptor instead.
 func (*StartCampaignRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{26}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *StartCampaignRequest) GetDealer() string {
@@ -2469,7 +2582,7 @@ type StartCampaignResponse struct {
 
 func (x *StartCampaignResponse) Reset() {
 	*x = StartCampaignResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[27]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +2594,7 @@ func (x *StartCampaignResponse) String() string {
 func (*StartCampaignResponse) ProtoMessage() {}
 
 func (x *StartCampaignResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[27]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +2607,7 @@ func (x *StartCampaignResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartCampaignResponse.ProtoReflect.Descriptor instead.
 func (*StartCampaignResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{27}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *StartCampaignResponse) GetCampaign() *Campaign {
@@ -2533,7 +2646,7 @@ type DispatchBatchRequest struct {
 
 func (x *DispatchBatchRequest) Reset() {
 	*x = DispatchBatchRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[28]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2545,7 +2658,7 @@ func (x *DispatchBatchRequest) String() string {
 func (*DispatchBatchRequest) ProtoMessage() {}
 
 func (x *DispatchBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[28]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2558,7 +2671,7 @@ func (x *DispatchBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchBatchRequest.ProtoReflect.Descriptor instead.
 func (*DispatchBatchRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{28}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DispatchBatchRequest) GetDealer() string {
@@ -2604,7 +2717,7 @@ type DispatchBatchResponse struct {
 
 func (x *DispatchBatchResponse) Reset() {
 	*x = DispatchBatchResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[29]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2616,7 +2729,7 @@ func (x *DispatchBatchResponse) String() string {
 func (*DispatchBatchResponse) ProtoMessage() {}
 
 func (x *DispatchBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[29]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2629,7 +2742,7 @@ func (x *DispatchBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DispatchBatchResponse.ProtoReflect.Descriptor instead.
 func (*DispatchBatchResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{29}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DispatchBatchResponse) GetSent() int32 {
@@ -2687,7 +2800,7 @@ type ReconcileReturnsRequest struct {
 
 func (x *ReconcileReturnsRequest) Reset() {
 	*x = ReconcileReturnsRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[30]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2699,7 +2812,7 @@ func (x *ReconcileReturnsRequest) String() string {
 func (*ReconcileReturnsRequest) ProtoMessage() {}
 
 func (x *ReconcileReturnsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[30]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2712,7 +2825,7 @@ func (x *ReconcileReturnsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconcileReturnsRequest.ProtoReflect.Descriptor instead.
 func (*ReconcileReturnsRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{30}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReconcileReturnsRequest) GetDealer() string {
@@ -2742,7 +2855,7 @@ type ReconcileReturnsResponse struct {
 
 func (x *ReconcileReturnsResponse) Reset() {
 	*x = ReconcileReturnsResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[31]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2754,7 +2867,7 @@ func (x *ReconcileReturnsResponse) String() string {
 func (*ReconcileReturnsResponse) ProtoMessage() {}
 
 func (x *ReconcileReturnsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[31]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2767,7 +2880,7 @@ func (x *ReconcileReturnsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReconcileReturnsResponse.ProtoReflect.Descriptor instead.
 func (*ReconcileReturnsResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{31}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReconcileReturnsResponse) GetReturned() int64 {
@@ -2797,7 +2910,7 @@ type CompleteCampaignRequest struct {
 
 func (x *CompleteCampaignRequest) Reset() {
 	*x = CompleteCampaignRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[32]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2809,7 +2922,7 @@ func (x *CompleteCampaignRequest) String() string {
 func (*CompleteCampaignRequest) ProtoMessage() {}
 
 func (x *CompleteCampaignRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[32]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2822,7 +2935,7 @@ func (x *CompleteCampaignRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteCampaignRequest.ProtoReflect.Descriptor instead.
 func (*CompleteCampaignRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{32}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CompleteCampaignRequest) GetDealer() string {
@@ -2854,7 +2967,7 @@ type ImportRecallVinsRequest struct {
 
 func (x *ImportRecallVinsRequest) Reset() {
 	*x = ImportRecallVinsRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[33]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2866,7 +2979,7 @@ func (x *ImportRecallVinsRequest) String() string {
 func (*ImportRecallVinsRequest) ProtoMessage() {}
 
 func (x *ImportRecallVinsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[33]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2879,7 +2992,7 @@ func (x *ImportRecallVinsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRecallVinsRequest.ProtoReflect.Descriptor instead.
 func (*ImportRecallVinsRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{33}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ImportRecallVinsRequest) GetDealer() string {
@@ -2920,7 +3033,7 @@ type ImportRecallVinsResponse struct {
 
 func (x *ImportRecallVinsResponse) Reset() {
 	*x = ImportRecallVinsResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[34]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2932,7 +3045,7 @@ func (x *ImportRecallVinsResponse) String() string {
 func (*ImportRecallVinsResponse) ProtoMessage() {}
 
 func (x *ImportRecallVinsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[34]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2945,7 +3058,7 @@ func (x *ImportRecallVinsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportRecallVinsResponse.ProtoReflect.Descriptor instead.
 func (*ImportRecallVinsResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{34}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ImportRecallVinsResponse) GetRead() int32 {
@@ -3002,7 +3115,7 @@ type RecallVin struct {
 
 func (x *RecallVin) Reset() {
 	*x = RecallVin{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[35]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3014,7 +3127,7 @@ func (x *RecallVin) String() string {
 func (*RecallVin) ProtoMessage() {}
 
 func (x *RecallVin) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[35]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3027,7 +3140,7 @@ func (x *RecallVin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallVin.ProtoReflect.Descriptor instead.
 func (*RecallVin) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{35}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RecallVin) GetVin() string {
@@ -3107,7 +3220,7 @@ type ListRecallVinsRequest struct {
 
 func (x *ListRecallVinsRequest) Reset() {
 	*x = ListRecallVinsRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[36]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3119,7 +3232,7 @@ func (x *ListRecallVinsRequest) String() string {
 func (*ListRecallVinsRequest) ProtoMessage() {}
 
 func (x *ListRecallVinsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[36]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3132,7 +3245,7 @@ func (x *ListRecallVinsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecallVinsRequest.ProtoReflect.Descriptor instead.
 func (*ListRecallVinsRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{36}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListRecallVinsRequest) GetDealer() string {
@@ -3190,7 +3303,7 @@ type ListRecallVinsResponse struct {
 
 func (x *ListRecallVinsResponse) Reset() {
 	*x = ListRecallVinsResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[37]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3202,7 +3315,7 @@ func (x *ListRecallVinsResponse) String() string {
 func (*ListRecallVinsResponse) ProtoMessage() {}
 
 func (x *ListRecallVinsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[37]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3215,7 +3328,7 @@ func (x *ListRecallVinsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRecallVinsResponse.ProtoReflect.Descriptor instead.
 func (*ListRecallVinsResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{37}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListRecallVinsResponse) GetVins() []*RecallVin {
@@ -3245,7 +3358,7 @@ type GetRecallCompletionRequest struct {
 
 func (x *GetRecallCompletionRequest) Reset() {
 	*x = GetRecallCompletionRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[38]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3257,7 +3370,7 @@ func (x *GetRecallCompletionRequest) String() string {
 func (*GetRecallCompletionRequest) ProtoMessage() {}
 
 func (x *GetRecallCompletionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[38]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3270,7 +3383,7 @@ func (x *GetRecallCompletionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecallCompletionRequest.ProtoReflect.Descriptor instead.
 func (*GetRecallCompletionRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{38}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetRecallCompletionRequest) GetDealer() string {
@@ -3311,7 +3424,7 @@ type RecallTally struct {
 
 func (x *RecallTally) Reset() {
 	*x = RecallTally{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[39]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3323,7 +3436,7 @@ func (x *RecallTally) String() string {
 func (*RecallTally) ProtoMessage() {}
 
 func (x *RecallTally) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[39]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3336,7 +3449,7 @@ func (x *RecallTally) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallTally.ProtoReflect.Descriptor instead.
 func (*RecallTally) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{39}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RecallTally) GetKey() string {
@@ -3403,7 +3516,7 @@ type RecallCompletion struct {
 
 func (x *RecallCompletion) Reset() {
 	*x = RecallCompletion{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[40]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3415,7 +3528,7 @@ func (x *RecallCompletion) String() string {
 func (*RecallCompletion) ProtoMessage() {}
 
 func (x *RecallCompletion) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[40]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3428,7 +3541,7 @@ func (x *RecallCompletion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallCompletion.ProtoReflect.Descriptor instead.
 func (*RecallCompletion) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{40}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RecallCompletion) GetNetwork() *RecallTally {
@@ -3471,7 +3584,7 @@ type RecordRecallRepairRequest struct {
 
 func (x *RecordRecallRepairRequest) Reset() {
 	*x = RecordRecallRepairRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[41]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3483,7 +3596,7 @@ func (x *RecordRecallRepairRequest) String() string {
 func (*RecordRecallRepairRequest) ProtoMessage() {}
 
 func (x *RecordRecallRepairRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[41]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3496,7 +3609,7 @@ func (x *RecordRecallRepairRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRecallRepairRequest.ProtoReflect.Descriptor instead.
 func (*RecordRecallRepairRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{41}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RecordRecallRepairRequest) GetVin() string {
@@ -3545,7 +3658,7 @@ type RecordRecallRepairResponse struct {
 
 func (x *RecordRecallRepairResponse) Reset() {
 	*x = RecordRecallRepairResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[42]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3557,7 +3670,7 @@ func (x *RecordRecallRepairResponse) String() string {
 func (*RecordRecallRepairResponse) ProtoMessage() {}
 
 func (x *RecordRecallRepairResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[42]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3570,7 +3683,7 @@ func (x *RecordRecallRepairResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRecallRepairResponse.ProtoReflect.Descriptor instead.
 func (*RecordRecallRepairResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{42}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RecordRecallRepairResponse) GetCompleted() int32 {
@@ -3593,7 +3706,7 @@ type ChaseRecallVinsRequest struct {
 
 func (x *ChaseRecallVinsRequest) Reset() {
 	*x = ChaseRecallVinsRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[43]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3605,7 +3718,7 @@ func (x *ChaseRecallVinsRequest) String() string {
 func (*ChaseRecallVinsRequest) ProtoMessage() {}
 
 func (x *ChaseRecallVinsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[43]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3618,7 +3731,7 @@ func (x *ChaseRecallVinsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChaseRecallVinsRequest.ProtoReflect.Descriptor instead.
 func (*ChaseRecallVinsRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{43}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ChaseRecallVinsRequest) GetDealer() string {
@@ -3648,7 +3761,7 @@ type ChaseRecallVinsResponse struct {
 
 func (x *ChaseRecallVinsResponse) Reset() {
 	*x = ChaseRecallVinsResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[44]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3660,7 +3773,7 @@ func (x *ChaseRecallVinsResponse) String() string {
 func (*ChaseRecallVinsResponse) ProtoMessage() {}
 
 func (x *ChaseRecallVinsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[44]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3673,7 +3786,7 @@ func (x *ChaseRecallVinsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChaseRecallVinsResponse.ProtoReflect.Descriptor instead.
 func (*ChaseRecallVinsResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{44}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ChaseRecallVinsResponse) GetOpened() int32 {
@@ -3713,7 +3826,7 @@ type MaintenancePlan struct {
 
 func (x *MaintenancePlan) Reset() {
 	*x = MaintenancePlan{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[45]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3725,7 +3838,7 @@ func (x *MaintenancePlan) String() string {
 func (*MaintenancePlan) ProtoMessage() {}
 
 func (x *MaintenancePlan) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[45]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3738,7 +3851,7 @@ func (x *MaintenancePlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MaintenancePlan.ProtoReflect.Descriptor instead.
 func (*MaintenancePlan) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{45}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *MaintenancePlan) GetModel() string {
@@ -3785,7 +3898,7 @@ type ListMaintenancePlansRequest struct {
 
 func (x *ListMaintenancePlansRequest) Reset() {
 	*x = ListMaintenancePlansRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[46]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3797,7 +3910,7 @@ func (x *ListMaintenancePlansRequest) String() string {
 func (*ListMaintenancePlansRequest) ProtoMessage() {}
 
 func (x *ListMaintenancePlansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[46]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3810,7 +3923,7 @@ func (x *ListMaintenancePlansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMaintenancePlansRequest.ProtoReflect.Descriptor instead.
 func (*ListMaintenancePlansRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{46}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{48}
 }
 
 // Response for ListMaintenancePlans.
@@ -3824,7 +3937,7 @@ type ListMaintenancePlansResponse struct {
 
 func (x *ListMaintenancePlansResponse) Reset() {
 	*x = ListMaintenancePlansResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[47]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3836,7 +3949,7 @@ func (x *ListMaintenancePlansResponse) String() string {
 func (*ListMaintenancePlansResponse) ProtoMessage() {}
 
 func (x *ListMaintenancePlansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[47]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3849,7 +3962,7 @@ func (x *ListMaintenancePlansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMaintenancePlansResponse.ProtoReflect.Descriptor instead.
 func (*ListMaintenancePlansResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{47}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListMaintenancePlansResponse) GetPlans() []*MaintenancePlan {
@@ -3870,7 +3983,7 @@ type GetMaintenancePlanRequest struct {
 
 func (x *GetMaintenancePlanRequest) Reset() {
 	*x = GetMaintenancePlanRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[48]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3882,7 +3995,7 @@ func (x *GetMaintenancePlanRequest) String() string {
 func (*GetMaintenancePlanRequest) ProtoMessage() {}
 
 func (x *GetMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[48]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3895,7 +4008,7 @@ func (x *GetMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMaintenancePlanRequest.ProtoReflect.Descriptor instead.
 func (*GetMaintenancePlanRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{48}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *GetMaintenancePlanRequest) GetModel() string {
@@ -3919,7 +4032,7 @@ type UpdateMaintenancePlanRequest struct {
 
 func (x *UpdateMaintenancePlanRequest) Reset() {
 	*x = UpdateMaintenancePlanRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[49]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3931,7 +4044,7 @@ func (x *UpdateMaintenancePlanRequest) String() string {
 func (*UpdateMaintenancePlanRequest) ProtoMessage() {}
 
 func (x *UpdateMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[49]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3944,7 +4057,7 @@ func (x *UpdateMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateMaintenancePlanRequest.ProtoReflect.Descriptor instead.
 func (*UpdateMaintenancePlanRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{49}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *UpdateMaintenancePlanRequest) GetPlan() *MaintenancePlan {
@@ -3972,7 +4085,7 @@ type DeleteMaintenancePlanRequest struct {
 
 func (x *DeleteMaintenancePlanRequest) Reset() {
 	*x = DeleteMaintenancePlanRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[50]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3984,7 +4097,7 @@ func (x *DeleteMaintenancePlanRequest) String() string {
 func (*DeleteMaintenancePlanRequest) ProtoMessage() {}
 
 func (x *DeleteMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[50]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3997,7 +4110,7 @@ func (x *DeleteMaintenancePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMaintenancePlanRequest.ProtoReflect.Descriptor instead.
 func (*DeleteMaintenancePlanRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{50}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DeleteMaintenancePlanRequest) GetModel() string {
@@ -4016,7 +4129,7 @@ type DeleteMaintenancePlanResponse struct {
 
 func (x *DeleteMaintenancePlanResponse) Reset() {
 	*x = DeleteMaintenancePlanResponse{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[51]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4028,7 +4141,7 @@ func (x *DeleteMaintenancePlanResponse) String() string {
 func (*DeleteMaintenancePlanResponse) ProtoMessage() {}
 
 func (x *DeleteMaintenancePlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[51]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4041,7 +4154,7 @@ func (x *DeleteMaintenancePlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMaintenancePlanResponse.ProtoReflect.Descriptor instead.
 func (*DeleteMaintenancePlanResponse) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{51}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{53}
 }
 
 // Request for GetVehiclePlan.
@@ -4055,7 +4168,7 @@ type GetVehiclePlanRequest struct {
 
 func (x *GetVehiclePlanRequest) Reset() {
 	*x = GetVehiclePlanRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[52]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4067,7 +4180,7 @@ func (x *GetVehiclePlanRequest) String() string {
 func (*GetVehiclePlanRequest) ProtoMessage() {}
 
 func (x *GetVehiclePlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[52]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4080,7 +4193,7 @@ func (x *GetVehiclePlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVehiclePlanRequest.ProtoReflect.Descriptor instead.
 func (*GetVehiclePlanRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{52}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GetVehiclePlanRequest) GetVin() string {
@@ -4107,7 +4220,7 @@ type EnsureHolidayGreetingRequest struct {
 
 func (x *EnsureHolidayGreetingRequest) Reset() {
 	*x = EnsureHolidayGreetingRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[53]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4119,7 +4232,7 @@ func (x *EnsureHolidayGreetingRequest) String() string {
 func (*EnsureHolidayGreetingRequest) ProtoMessage() {}
 
 func (x *EnsureHolidayGreetingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[53]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4132,7 +4245,7 @@ func (x *EnsureHolidayGreetingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnsureHolidayGreetingRequest.ProtoReflect.Descriptor instead.
 func (*EnsureHolidayGreetingRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{53}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *EnsureHolidayGreetingRequest) GetHoliday() string {
@@ -4185,7 +4298,7 @@ type DealerMessagingPolicy struct {
 
 func (x *DealerMessagingPolicy) Reset() {
 	*x = DealerMessagingPolicy{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[54]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4197,7 +4310,7 @@ func (x *DealerMessagingPolicy) String() string {
 func (*DealerMessagingPolicy) ProtoMessage() {}
 
 func (x *DealerMessagingPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[54]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4210,7 +4323,7 @@ func (x *DealerMessagingPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DealerMessagingPolicy.ProtoReflect.Descriptor instead.
 func (*DealerMessagingPolicy) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{54}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *DealerMessagingPolicy) GetQuietStart() string {
@@ -4266,7 +4379,7 @@ type GetDealerMessagingPolicyRequest struct {
 
 func (x *GetDealerMessagingPolicyRequest) Reset() {
 	*x = GetDealerMessagingPolicyRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[55]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4278,7 +4391,7 @@ func (x *GetDealerMessagingPolicyRequest) String() string {
 func (*GetDealerMessagingPolicyRequest) ProtoMessage() {}
 
 func (x *GetDealerMessagingPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[55]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4291,7 +4404,7 @@ func (x *GetDealerMessagingPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDealerMessagingPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetDealerMessagingPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{55}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetDealerMessagingPolicyRequest) GetDealer() string {
@@ -4321,7 +4434,7 @@ type UpdateDealerMessagingPolicyRequest struct {
 
 func (x *UpdateDealerMessagingPolicyRequest) Reset() {
 	*x = UpdateDealerMessagingPolicyRequest{}
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[56]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4333,7 +4446,7 @@ func (x *UpdateDealerMessagingPolicyRequest) String() string {
 func (*UpdateDealerMessagingPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateDealerMessagingPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[56]
+	mi := &file_dealercare_campaign_v1_campaign_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4346,7 +4459,7 @@ func (x *UpdateDealerMessagingPolicyRequest) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use UpdateDealerMessagingPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateDealerMessagingPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{56}
+	return file_dealercare_campaign_v1_campaign_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *UpdateDealerMessagingPolicyRequest) GetDealer() string {
@@ -4529,7 +4642,7 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"createTime\"w\n" +
 	"\x13CreateOptOutRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12?\n" +
-	"\aopt_out\x18\x02 \x01(\v2\x1e.dealercare.campaign.v1.OptOutB\x06\xbaH\x03\xc8\x01\x01R\x06optOut\"\xef\x02\n" +
+	"\aopt_out\x18\x02 \x01(\v2\x1e.dealercare.campaign.v1.OptOutB\x06\xbaH\x03\xc8\x01\x01R\x06optOut\"\x8d\x04\n" +
 	"\x0fMessagingPolicy\x12(\n" +
 	"\vquiet_start\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18\x05R\n" +
 	"quietStart\x12$\n" +
@@ -4540,12 +4653,18 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x10cap_exempt_kinds\x18\x05 \x03(\x0e2$.dealercare.campaign.v1.CampaignKindB\b\xbaH\x05\x92\x01\x02\x10\n" +
 	"R\x0ecapExemptKinds\x12;\n" +
 	"\vupdate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x1b\n" +
+	"updateTime\x12>\n" +
+	"\rgreeting_lead\x18\a \x01(\v2\x19.google.protobuf.DurationR\fgreetingLead\x12.\n" +
+	"\rgreeting_hour\x18\b \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x17(\x00R\fgreetingHour\x12,\n" +
+	"\rgreeting_zone\x18\t \x01(\tB\a\xbaH\x04r\x02\x18@R\fgreetingZone\"\x1b\n" +
 	"\x19GetMessagingPolicyRequest\"\xa4\x01\n" +
 	"\x1cUpdateMessagingPolicyRequest\x12G\n" +
 	"\x06policy\x18\x01 \x01(\v2'.dealercare.campaign.v1.MessagingPolicyB\x06\xbaH\x03\xc8\x01\x01R\x06policy\x12;\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xb2\x01\n" +
+	"updateMask\"X\n" +
+	"\x1dEnsureBirthdayGreetingRequest\x127\n" +
+	"\x04date\x18\x01 \x01(\tB#\xbaH r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x04date\"\x1a\n" +
+	"\x18GetGreetingPolicyRequest\"\xb2\x01\n" +
 	"\x14RemindVehicleRequest\x12\x1a\n" +
 	"\x03vin\x18\x01 \x01(\tB\b\xbaH\x05r\x03\x98\x01\x11R\x03vin\x12\x1f\n" +
 	"\x06dealer\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06dealer\x12>\n" +
@@ -4757,7 +4876,7 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x18GetDealerMessagingPolicy\x127.dealercare.campaign.v1.GetDealerMessagingPolicyRequest\x1a-.dealercare.campaign.v1.DealerMessagingPolicy\",\x82\xd3\xe4\x93\x02&\x12$/v1/dealers/{dealer}/messagingPolicy\x12\xbe\x01\n" +
 	"\x1bUpdateDealerMessagingPolicy\x12:.dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest\x1a-.dealercare.campaign.v1.DealerMessagingPolicy\"4\x82\xd3\xe4\x93\x02.:\x06policy2$/v1/dealers/{dealer}/messagingPolicy\x12\x97\x01\n" +
 	"\x12GetMessagingPolicy\x121.dealercare.campaign.v1.GetMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/messagingPolicies/default\x12\xa5\x01\n" +
-	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\x8d\b\n" +
+	"\x15UpdateMessagingPolicy\x124.dealercare.campaign.v1.UpdateMessagingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicy\"-\x82\xd3\xe4\x93\x02':\x06policy2\x1d/v1/messagingPolicies/default2\xf0\t\n" +
 	"\x17CampaignWorkflowService\x12l\n" +
 	"\rStartCampaign\x12,.dealercare.campaign.v1.StartCampaignRequest\x1a-.dealercare.campaign.v1.StartCampaignResponse\x12l\n" +
 	"\rDispatchBatch\x12,.dealercare.campaign.v1.DispatchBatchRequest\x1a-.dealercare.campaign.v1.DispatchBatchResponse\x12u\n" +
@@ -4767,7 +4886,9 @@ const file_dealercare_campaign_v1_campaign_proto_rawDesc = "" +
 	"\x12RecordRecallRepair\x121.dealercare.campaign.v1.RecordRecallRepairRequest\x1a2.dealercare.campaign.v1.RecordRecallRepairResponse\x12r\n" +
 	"\x0fChaseRecallVins\x12..dealercare.campaign.v1.ChaseRecallVinsRequest\x1a/.dealercare.campaign.v1.ChaseRecallVinsResponse\x12h\n" +
 	"\x0eGetVehiclePlan\x12-.dealercare.campaign.v1.GetVehiclePlanRequest\x1a'.dealercare.campaign.v1.MaintenancePlan\x12o\n" +
-	"\x15EnsureHolidayGreeting\x124.dealercare.campaign.v1.EnsureHolidayGreetingRequest\x1a .dealercare.campaign.v1.CampaignBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/campaign/v1;campaignv1b\x06proto3"
+	"\x15EnsureHolidayGreeting\x124.dealercare.campaign.v1.EnsureHolidayGreetingRequest\x1a .dealercare.campaign.v1.Campaign\x12q\n" +
+	"\x16EnsureBirthdayGreeting\x125.dealercare.campaign.v1.EnsureBirthdayGreetingRequest\x1a .dealercare.campaign.v1.Campaign\x12n\n" +
+	"\x11GetGreetingPolicy\x120.dealercare.campaign.v1.GetGreetingPolicyRequest\x1a'.dealercare.campaign.v1.MessagingPolicyBKZIgithub.com/dealercare/dealercare/gen/go/dealercare/campaign/v1;campaignv1b\x06proto3"
 
 var (
 	file_dealercare_campaign_v1_campaign_proto_rawDescOnce sync.Once
@@ -4782,7 +4903,7 @@ func file_dealercare_campaign_v1_campaign_proto_rawDescGZIP() []byte {
 }
 
 var file_dealercare_campaign_v1_campaign_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_dealercare_campaign_v1_campaign_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_dealercare_campaign_v1_campaign_proto_goTypes = []any{
 	(CampaignKind)(0),                          // 0: dealercare.campaign.v1.CampaignKind
 	(CampaignState)(0),                         // 1: dealercare.campaign.v1.CampaignState
@@ -4814,174 +4935,181 @@ var file_dealercare_campaign_v1_campaign_proto_goTypes = []any{
 	(*MessagingPolicy)(nil),                    // 27: dealercare.campaign.v1.MessagingPolicy
 	(*GetMessagingPolicyRequest)(nil),          // 28: dealercare.campaign.v1.GetMessagingPolicyRequest
 	(*UpdateMessagingPolicyRequest)(nil),       // 29: dealercare.campaign.v1.UpdateMessagingPolicyRequest
-	(*RemindVehicleRequest)(nil),               // 30: dealercare.campaign.v1.RemindVehicleRequest
-	(*RemindVehicleResponse)(nil),              // 31: dealercare.campaign.v1.RemindVehicleResponse
-	(*StartCampaignRequest)(nil),               // 32: dealercare.campaign.v1.StartCampaignRequest
-	(*StartCampaignResponse)(nil),              // 33: dealercare.campaign.v1.StartCampaignResponse
-	(*DispatchBatchRequest)(nil),               // 34: dealercare.campaign.v1.DispatchBatchRequest
-	(*DispatchBatchResponse)(nil),              // 35: dealercare.campaign.v1.DispatchBatchResponse
-	(*ReconcileReturnsRequest)(nil),            // 36: dealercare.campaign.v1.ReconcileReturnsRequest
-	(*ReconcileReturnsResponse)(nil),           // 37: dealercare.campaign.v1.ReconcileReturnsResponse
-	(*CompleteCampaignRequest)(nil),            // 38: dealercare.campaign.v1.CompleteCampaignRequest
-	(*ImportRecallVinsRequest)(nil),            // 39: dealercare.campaign.v1.ImportRecallVinsRequest
-	(*ImportRecallVinsResponse)(nil),           // 40: dealercare.campaign.v1.ImportRecallVinsResponse
-	(*RecallVin)(nil),                          // 41: dealercare.campaign.v1.RecallVin
-	(*ListRecallVinsRequest)(nil),              // 42: dealercare.campaign.v1.ListRecallVinsRequest
-	(*ListRecallVinsResponse)(nil),             // 43: dealercare.campaign.v1.ListRecallVinsResponse
-	(*GetRecallCompletionRequest)(nil),         // 44: dealercare.campaign.v1.GetRecallCompletionRequest
-	(*RecallTally)(nil),                        // 45: dealercare.campaign.v1.RecallTally
-	(*RecallCompletion)(nil),                   // 46: dealercare.campaign.v1.RecallCompletion
-	(*RecordRecallRepairRequest)(nil),          // 47: dealercare.campaign.v1.RecordRecallRepairRequest
-	(*RecordRecallRepairResponse)(nil),         // 48: dealercare.campaign.v1.RecordRecallRepairResponse
-	(*ChaseRecallVinsRequest)(nil),             // 49: dealercare.campaign.v1.ChaseRecallVinsRequest
-	(*ChaseRecallVinsResponse)(nil),            // 50: dealercare.campaign.v1.ChaseRecallVinsResponse
-	(*MaintenancePlan)(nil),                    // 51: dealercare.campaign.v1.MaintenancePlan
-	(*ListMaintenancePlansRequest)(nil),        // 52: dealercare.campaign.v1.ListMaintenancePlansRequest
-	(*ListMaintenancePlansResponse)(nil),       // 53: dealercare.campaign.v1.ListMaintenancePlansResponse
-	(*GetMaintenancePlanRequest)(nil),          // 54: dealercare.campaign.v1.GetMaintenancePlanRequest
-	(*UpdateMaintenancePlanRequest)(nil),       // 55: dealercare.campaign.v1.UpdateMaintenancePlanRequest
-	(*DeleteMaintenancePlanRequest)(nil),       // 56: dealercare.campaign.v1.DeleteMaintenancePlanRequest
-	(*DeleteMaintenancePlanResponse)(nil),      // 57: dealercare.campaign.v1.DeleteMaintenancePlanResponse
-	(*GetVehiclePlanRequest)(nil),              // 58: dealercare.campaign.v1.GetVehiclePlanRequest
-	(*EnsureHolidayGreetingRequest)(nil),       // 59: dealercare.campaign.v1.EnsureHolidayGreetingRequest
-	(*DealerMessagingPolicy)(nil),              // 60: dealercare.campaign.v1.DealerMessagingPolicy
-	(*GetDealerMessagingPolicyRequest)(nil),    // 61: dealercare.campaign.v1.GetDealerMessagingPolicyRequest
-	(*UpdateDealerMessagingPolicyRequest)(nil), // 62: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest
-	nil,                           // 63: dealercare.campaign.v1.CampaignStats.SuppressedEntry
-	nil,                           // 64: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
-	(*v1.Segment)(nil),            // 65: dealercare.customer.v1.Segment
-	(*timestamppb.Timestamp)(nil), // 66: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 67: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil), // 68: google.protobuf.FieldMask
+	(*EnsureBirthdayGreetingRequest)(nil),      // 30: dealercare.campaign.v1.EnsureBirthdayGreetingRequest
+	(*GetGreetingPolicyRequest)(nil),           // 31: dealercare.campaign.v1.GetGreetingPolicyRequest
+	(*RemindVehicleRequest)(nil),               // 32: dealercare.campaign.v1.RemindVehicleRequest
+	(*RemindVehicleResponse)(nil),              // 33: dealercare.campaign.v1.RemindVehicleResponse
+	(*StartCampaignRequest)(nil),               // 34: dealercare.campaign.v1.StartCampaignRequest
+	(*StartCampaignResponse)(nil),              // 35: dealercare.campaign.v1.StartCampaignResponse
+	(*DispatchBatchRequest)(nil),               // 36: dealercare.campaign.v1.DispatchBatchRequest
+	(*DispatchBatchResponse)(nil),              // 37: dealercare.campaign.v1.DispatchBatchResponse
+	(*ReconcileReturnsRequest)(nil),            // 38: dealercare.campaign.v1.ReconcileReturnsRequest
+	(*ReconcileReturnsResponse)(nil),           // 39: dealercare.campaign.v1.ReconcileReturnsResponse
+	(*CompleteCampaignRequest)(nil),            // 40: dealercare.campaign.v1.CompleteCampaignRequest
+	(*ImportRecallVinsRequest)(nil),            // 41: dealercare.campaign.v1.ImportRecallVinsRequest
+	(*ImportRecallVinsResponse)(nil),           // 42: dealercare.campaign.v1.ImportRecallVinsResponse
+	(*RecallVin)(nil),                          // 43: dealercare.campaign.v1.RecallVin
+	(*ListRecallVinsRequest)(nil),              // 44: dealercare.campaign.v1.ListRecallVinsRequest
+	(*ListRecallVinsResponse)(nil),             // 45: dealercare.campaign.v1.ListRecallVinsResponse
+	(*GetRecallCompletionRequest)(nil),         // 46: dealercare.campaign.v1.GetRecallCompletionRequest
+	(*RecallTally)(nil),                        // 47: dealercare.campaign.v1.RecallTally
+	(*RecallCompletion)(nil),                   // 48: dealercare.campaign.v1.RecallCompletion
+	(*RecordRecallRepairRequest)(nil),          // 49: dealercare.campaign.v1.RecordRecallRepairRequest
+	(*RecordRecallRepairResponse)(nil),         // 50: dealercare.campaign.v1.RecordRecallRepairResponse
+	(*ChaseRecallVinsRequest)(nil),             // 51: dealercare.campaign.v1.ChaseRecallVinsRequest
+	(*ChaseRecallVinsResponse)(nil),            // 52: dealercare.campaign.v1.ChaseRecallVinsResponse
+	(*MaintenancePlan)(nil),                    // 53: dealercare.campaign.v1.MaintenancePlan
+	(*ListMaintenancePlansRequest)(nil),        // 54: dealercare.campaign.v1.ListMaintenancePlansRequest
+	(*ListMaintenancePlansResponse)(nil),       // 55: dealercare.campaign.v1.ListMaintenancePlansResponse
+	(*GetMaintenancePlanRequest)(nil),          // 56: dealercare.campaign.v1.GetMaintenancePlanRequest
+	(*UpdateMaintenancePlanRequest)(nil),       // 57: dealercare.campaign.v1.UpdateMaintenancePlanRequest
+	(*DeleteMaintenancePlanRequest)(nil),       // 58: dealercare.campaign.v1.DeleteMaintenancePlanRequest
+	(*DeleteMaintenancePlanResponse)(nil),      // 59: dealercare.campaign.v1.DeleteMaintenancePlanResponse
+	(*GetVehiclePlanRequest)(nil),              // 60: dealercare.campaign.v1.GetVehiclePlanRequest
+	(*EnsureHolidayGreetingRequest)(nil),       // 61: dealercare.campaign.v1.EnsureHolidayGreetingRequest
+	(*DealerMessagingPolicy)(nil),              // 62: dealercare.campaign.v1.DealerMessagingPolicy
+	(*GetDealerMessagingPolicyRequest)(nil),    // 63: dealercare.campaign.v1.GetDealerMessagingPolicyRequest
+	(*UpdateDealerMessagingPolicyRequest)(nil), // 64: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest
+	nil,                           // 65: dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	nil,                           // 66: dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	(*v1.Segment)(nil),            // 67: dealercare.customer.v1.Segment
+	(*timestamppb.Timestamp)(nil), // 68: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 69: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 70: google.protobuf.FieldMask
 }
 var file_dealercare_campaign_v1_campaign_proto_depIdxs = []int32{
-	63, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
+	65, // 0: dealercare.campaign.v1.CampaignStats.suppressed:type_name -> dealercare.campaign.v1.CampaignStats.SuppressedEntry
 	0,  // 1: dealercare.campaign.v1.Campaign.kind:type_name -> dealercare.campaign.v1.CampaignKind
 	1,  // 2: dealercare.campaign.v1.Campaign.state:type_name -> dealercare.campaign.v1.CampaignState
 	2,  // 3: dealercare.campaign.v1.Campaign.channels:type_name -> dealercare.campaign.v1.Channel
 	6,  // 4: dealercare.campaign.v1.Campaign.template:type_name -> dealercare.campaign.v1.MessageTemplate
-	65, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
-	66, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
-	67, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
+	67, // 5: dealercare.campaign.v1.Campaign.audience:type_name -> dealercare.customer.v1.Segment
+	68, // 6: dealercare.campaign.v1.Campaign.start_time:type_name -> google.protobuf.Timestamp
+	69, // 7: dealercare.campaign.v1.Campaign.return_window:type_name -> google.protobuf.Duration
 	7,  // 8: dealercare.campaign.v1.Campaign.stats:type_name -> dealercare.campaign.v1.CampaignStats
-	66, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
-	66, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
+	68, // 9: dealercare.campaign.v1.Campaign.create_time:type_name -> google.protobuf.Timestamp
+	68, // 10: dealercare.campaign.v1.Campaign.update_time:type_name -> google.protobuf.Timestamp
 	8,  // 11: dealercare.campaign.v1.CreateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
 	1,  // 12: dealercare.campaign.v1.ListCampaignsRequest.state:type_name -> dealercare.campaign.v1.CampaignState
 	8,  // 13: dealercare.campaign.v1.ListCampaignsResponse.campaigns:type_name -> dealercare.campaign.v1.Campaign
 	8,  // 14: dealercare.campaign.v1.UpdateCampaignRequest.campaign:type_name -> dealercare.campaign.v1.Campaign
-	68, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
+	70, // 15: dealercare.campaign.v1.UpdateCampaignRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 16: dealercare.campaign.v1.PreviewRecipient.channel:type_name -> dealercare.campaign.v1.Channel
-	64, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
+	66, // 17: dealercare.campaign.v1.CampaignPreview.count_by_dealer:type_name -> dealercare.campaign.v1.CampaignPreview.CountByDealerEntry
 	15, // 18: dealercare.campaign.v1.CampaignPreview.sample:type_name -> dealercare.campaign.v1.PreviewRecipient
-	66, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
+	68, // 19: dealercare.campaign.v1.ScheduleCampaignRequest.start_time:type_name -> google.protobuf.Timestamp
 	3,  // 20: dealercare.campaign.v1.Recipient.state:type_name -> dealercare.campaign.v1.RecipientState
 	2,  // 21: dealercare.campaign.v1.Recipient.channel:type_name -> dealercare.campaign.v1.Channel
-	66, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
-	66, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
+	68, // 22: dealercare.campaign.v1.Recipient.next_attempt_time:type_name -> google.protobuf.Timestamp
+	68, // 23: dealercare.campaign.v1.Recipient.sent_time:type_name -> google.protobuf.Timestamp
 	4,  // 24: dealercare.campaign.v1.Recipient.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	66, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
+	68, // 25: dealercare.campaign.v1.Recipient.return_time:type_name -> google.protobuf.Timestamp
 	3,  // 26: dealercare.campaign.v1.ListCampaignRecipientsRequest.state:type_name -> dealercare.campaign.v1.RecipientState
 	19, // 27: dealercare.campaign.v1.ListCampaignRecipientsResponse.recipients:type_name -> dealercare.campaign.v1.Recipient
 	2,  // 28: dealercare.campaign.v1.Message.channel:type_name -> dealercare.campaign.v1.Channel
 	4,  // 29: dealercare.campaign.v1.Message.delivery:type_name -> dealercare.campaign.v1.DeliveryState
-	66, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
-	66, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
+	68, // 30: dealercare.campaign.v1.Message.sent_time:type_name -> google.protobuf.Timestamp
+	68, // 31: dealercare.campaign.v1.Message.receipt_time:type_name -> google.protobuf.Timestamp
 	22, // 32: dealercare.campaign.v1.ListCampaignMessagesResponse.messages:type_name -> dealercare.campaign.v1.Message
 	2,  // 33: dealercare.campaign.v1.OptOut.channel:type_name -> dealercare.campaign.v1.Channel
-	66, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
+	68, // 34: dealercare.campaign.v1.OptOut.create_time:type_name -> google.protobuf.Timestamp
 	25, // 35: dealercare.campaign.v1.CreateOptOutRequest.opt_out:type_name -> dealercare.campaign.v1.OptOut
-	67, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
+	69, // 36: dealercare.campaign.v1.MessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
 	0,  // 37: dealercare.campaign.v1.MessagingPolicy.cap_exempt_kinds:type_name -> dealercare.campaign.v1.CampaignKind
-	66, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
-	27, // 39: dealercare.campaign.v1.UpdateMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.MessagingPolicy
-	68, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	66, // 41: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
-	8,  // 42: dealercare.campaign.v1.StartCampaignResponse.campaign:type_name -> dealercare.campaign.v1.Campaign
-	66, // 43: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
-	66, // 44: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
-	5,  // 45: dealercare.campaign.v1.RecallVin.state:type_name -> dealercare.campaign.v1.RecallVinState
-	66, // 46: dealercare.campaign.v1.RecallVin.complete_time:type_name -> google.protobuf.Timestamp
-	5,  // 47: dealercare.campaign.v1.ListRecallVinsRequest.state:type_name -> dealercare.campaign.v1.RecallVinState
-	41, // 48: dealercare.campaign.v1.ListRecallVinsResponse.vins:type_name -> dealercare.campaign.v1.RecallVin
-	45, // 49: dealercare.campaign.v1.RecallCompletion.network:type_name -> dealercare.campaign.v1.RecallTally
-	45, // 50: dealercare.campaign.v1.RecallCompletion.regions:type_name -> dealercare.campaign.v1.RecallTally
-	45, // 51: dealercare.campaign.v1.RecallCompletion.dealers:type_name -> dealercare.campaign.v1.RecallTally
-	66, // 52: dealercare.campaign.v1.RecordRecallRepairRequest.close_time:type_name -> google.protobuf.Timestamp
-	66, // 53: dealercare.campaign.v1.MaintenancePlan.update_time:type_name -> google.protobuf.Timestamp
-	51, // 54: dealercare.campaign.v1.ListMaintenancePlansResponse.plans:type_name -> dealercare.campaign.v1.MaintenancePlan
-	51, // 55: dealercare.campaign.v1.UpdateMaintenancePlanRequest.plan:type_name -> dealercare.campaign.v1.MaintenancePlan
-	68, // 56: dealercare.campaign.v1.UpdateMaintenancePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
-	66, // 57: dealercare.campaign.v1.EnsureHolidayGreetingRequest.start_time:type_name -> google.protobuf.Timestamp
-	67, // 58: dealercare.campaign.v1.DealerMessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
-	66, // 59: dealercare.campaign.v1.DealerMessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
-	60, // 60: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.DealerMessagingPolicy
-	68, // 61: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	9,  // 62: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
-	10, // 63: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
-	11, // 64: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
-	13, // 65: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
-	14, // 66: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
-	17, // 67: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
-	18, // 68: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
-	20, // 69: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
-	23, // 70: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
-	26, // 71: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
-	39, // 72: dealercare.campaign.v1.CampaignService.ImportRecallVins:input_type -> dealercare.campaign.v1.ImportRecallVinsRequest
-	42, // 73: dealercare.campaign.v1.CampaignService.ListRecallVins:input_type -> dealercare.campaign.v1.ListRecallVinsRequest
-	44, // 74: dealercare.campaign.v1.CampaignService.GetRecallCompletion:input_type -> dealercare.campaign.v1.GetRecallCompletionRequest
-	52, // 75: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:input_type -> dealercare.campaign.v1.ListMaintenancePlansRequest
-	54, // 76: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:input_type -> dealercare.campaign.v1.GetMaintenancePlanRequest
-	55, // 77: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:input_type -> dealercare.campaign.v1.UpdateMaintenancePlanRequest
-	56, // 78: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:input_type -> dealercare.campaign.v1.DeleteMaintenancePlanRequest
-	61, // 79: dealercare.campaign.v1.CampaignService.GetDealerMessagingPolicy:input_type -> dealercare.campaign.v1.GetDealerMessagingPolicyRequest
-	62, // 80: dealercare.campaign.v1.CampaignService.UpdateDealerMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest
-	28, // 81: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
-	29, // 82: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
-	32, // 83: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
-	34, // 84: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
-	36, // 85: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
-	38, // 86: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
-	30, // 87: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
-	47, // 88: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:input_type -> dealercare.campaign.v1.RecordRecallRepairRequest
-	49, // 89: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:input_type -> dealercare.campaign.v1.ChaseRecallVinsRequest
-	58, // 90: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:input_type -> dealercare.campaign.v1.GetVehiclePlanRequest
-	59, // 91: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:input_type -> dealercare.campaign.v1.EnsureHolidayGreetingRequest
-	8,  // 92: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	8,  // 93: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
-	12, // 94: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
-	8,  // 95: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
-	16, // 96: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
-	8,  // 97: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
-	8,  // 98: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
-	21, // 99: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
-	24, // 100: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
-	25, // 101: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
-	40, // 102: dealercare.campaign.v1.CampaignService.ImportRecallVins:output_type -> dealercare.campaign.v1.ImportRecallVinsResponse
-	43, // 103: dealercare.campaign.v1.CampaignService.ListRecallVins:output_type -> dealercare.campaign.v1.ListRecallVinsResponse
-	46, // 104: dealercare.campaign.v1.CampaignService.GetRecallCompletion:output_type -> dealercare.campaign.v1.RecallCompletion
-	53, // 105: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:output_type -> dealercare.campaign.v1.ListMaintenancePlansResponse
-	51, // 106: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
-	51, // 107: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
-	57, // 108: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:output_type -> dealercare.campaign.v1.DeleteMaintenancePlanResponse
-	60, // 109: dealercare.campaign.v1.CampaignService.GetDealerMessagingPolicy:output_type -> dealercare.campaign.v1.DealerMessagingPolicy
-	60, // 110: dealercare.campaign.v1.CampaignService.UpdateDealerMessagingPolicy:output_type -> dealercare.campaign.v1.DealerMessagingPolicy
-	27, // 111: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	27, // 112: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
-	33, // 113: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
-	35, // 114: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
-	37, // 115: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
-	8,  // 116: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
-	31, // 117: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
-	48, // 118: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:output_type -> dealercare.campaign.v1.RecordRecallRepairResponse
-	50, // 119: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:output_type -> dealercare.campaign.v1.ChaseRecallVinsResponse
-	51, // 120: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
-	8,  // 121: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:output_type -> dealercare.campaign.v1.Campaign
-	92, // [92:122] is the sub-list for method output_type
-	62, // [62:92] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	68, // 38: dealercare.campaign.v1.MessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
+	69, // 39: dealercare.campaign.v1.MessagingPolicy.greeting_lead:type_name -> google.protobuf.Duration
+	27, // 40: dealercare.campaign.v1.UpdateMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.MessagingPolicy
+	70, // 41: dealercare.campaign.v1.UpdateMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 42: dealercare.campaign.v1.RemindVehicleResponse.next_attempt_time:type_name -> google.protobuf.Timestamp
+	8,  // 43: dealercare.campaign.v1.StartCampaignResponse.campaign:type_name -> dealercare.campaign.v1.Campaign
+	68, // 44: dealercare.campaign.v1.DispatchBatchResponse.next_due_time:type_name -> google.protobuf.Timestamp
+	68, // 45: dealercare.campaign.v1.ReconcileReturnsResponse.window_end:type_name -> google.protobuf.Timestamp
+	5,  // 46: dealercare.campaign.v1.RecallVin.state:type_name -> dealercare.campaign.v1.RecallVinState
+	68, // 47: dealercare.campaign.v1.RecallVin.complete_time:type_name -> google.protobuf.Timestamp
+	5,  // 48: dealercare.campaign.v1.ListRecallVinsRequest.state:type_name -> dealercare.campaign.v1.RecallVinState
+	43, // 49: dealercare.campaign.v1.ListRecallVinsResponse.vins:type_name -> dealercare.campaign.v1.RecallVin
+	47, // 50: dealercare.campaign.v1.RecallCompletion.network:type_name -> dealercare.campaign.v1.RecallTally
+	47, // 51: dealercare.campaign.v1.RecallCompletion.regions:type_name -> dealercare.campaign.v1.RecallTally
+	47, // 52: dealercare.campaign.v1.RecallCompletion.dealers:type_name -> dealercare.campaign.v1.RecallTally
+	68, // 53: dealercare.campaign.v1.RecordRecallRepairRequest.close_time:type_name -> google.protobuf.Timestamp
+	68, // 54: dealercare.campaign.v1.MaintenancePlan.update_time:type_name -> google.protobuf.Timestamp
+	53, // 55: dealercare.campaign.v1.ListMaintenancePlansResponse.plans:type_name -> dealercare.campaign.v1.MaintenancePlan
+	53, // 56: dealercare.campaign.v1.UpdateMaintenancePlanRequest.plan:type_name -> dealercare.campaign.v1.MaintenancePlan
+	70, // 57: dealercare.campaign.v1.UpdateMaintenancePlanRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 58: dealercare.campaign.v1.EnsureHolidayGreetingRequest.start_time:type_name -> google.protobuf.Timestamp
+	69, // 59: dealercare.campaign.v1.DealerMessagingPolicy.frequency_window:type_name -> google.protobuf.Duration
+	68, // 60: dealercare.campaign.v1.DealerMessagingPolicy.update_time:type_name -> google.protobuf.Timestamp
+	62, // 61: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest.policy:type_name -> dealercare.campaign.v1.DealerMessagingPolicy
+	70, // 62: dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	9,  // 63: dealercare.campaign.v1.CampaignService.CreateCampaign:input_type -> dealercare.campaign.v1.CreateCampaignRequest
+	10, // 64: dealercare.campaign.v1.CampaignService.GetCampaign:input_type -> dealercare.campaign.v1.GetCampaignRequest
+	11, // 65: dealercare.campaign.v1.CampaignService.ListCampaigns:input_type -> dealercare.campaign.v1.ListCampaignsRequest
+	13, // 66: dealercare.campaign.v1.CampaignService.UpdateCampaign:input_type -> dealercare.campaign.v1.UpdateCampaignRequest
+	14, // 67: dealercare.campaign.v1.CampaignService.PreviewCampaign:input_type -> dealercare.campaign.v1.PreviewCampaignRequest
+	17, // 68: dealercare.campaign.v1.CampaignService.ScheduleCampaign:input_type -> dealercare.campaign.v1.ScheduleCampaignRequest
+	18, // 69: dealercare.campaign.v1.CampaignService.CancelCampaign:input_type -> dealercare.campaign.v1.CancelCampaignRequest
+	20, // 70: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:input_type -> dealercare.campaign.v1.ListCampaignRecipientsRequest
+	23, // 71: dealercare.campaign.v1.CampaignService.ListCampaignMessages:input_type -> dealercare.campaign.v1.ListCampaignMessagesRequest
+	26, // 72: dealercare.campaign.v1.CampaignService.CreateOptOut:input_type -> dealercare.campaign.v1.CreateOptOutRequest
+	41, // 73: dealercare.campaign.v1.CampaignService.ImportRecallVins:input_type -> dealercare.campaign.v1.ImportRecallVinsRequest
+	44, // 74: dealercare.campaign.v1.CampaignService.ListRecallVins:input_type -> dealercare.campaign.v1.ListRecallVinsRequest
+	46, // 75: dealercare.campaign.v1.CampaignService.GetRecallCompletion:input_type -> dealercare.campaign.v1.GetRecallCompletionRequest
+	54, // 76: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:input_type -> dealercare.campaign.v1.ListMaintenancePlansRequest
+	56, // 77: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:input_type -> dealercare.campaign.v1.GetMaintenancePlanRequest
+	57, // 78: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:input_type -> dealercare.campaign.v1.UpdateMaintenancePlanRequest
+	58, // 79: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:input_type -> dealercare.campaign.v1.DeleteMaintenancePlanRequest
+	63, // 80: dealercare.campaign.v1.CampaignService.GetDealerMessagingPolicy:input_type -> dealercare.campaign.v1.GetDealerMessagingPolicyRequest
+	64, // 81: dealercare.campaign.v1.CampaignService.UpdateDealerMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateDealerMessagingPolicyRequest
+	28, // 82: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:input_type -> dealercare.campaign.v1.GetMessagingPolicyRequest
+	29, // 83: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:input_type -> dealercare.campaign.v1.UpdateMessagingPolicyRequest
+	34, // 84: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:input_type -> dealercare.campaign.v1.StartCampaignRequest
+	36, // 85: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:input_type -> dealercare.campaign.v1.DispatchBatchRequest
+	38, // 86: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:input_type -> dealercare.campaign.v1.ReconcileReturnsRequest
+	40, // 87: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:input_type -> dealercare.campaign.v1.CompleteCampaignRequest
+	32, // 88: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:input_type -> dealercare.campaign.v1.RemindVehicleRequest
+	49, // 89: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:input_type -> dealercare.campaign.v1.RecordRecallRepairRequest
+	51, // 90: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:input_type -> dealercare.campaign.v1.ChaseRecallVinsRequest
+	60, // 91: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:input_type -> dealercare.campaign.v1.GetVehiclePlanRequest
+	61, // 92: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:input_type -> dealercare.campaign.v1.EnsureHolidayGreetingRequest
+	30, // 93: dealercare.campaign.v1.CampaignWorkflowService.EnsureBirthdayGreeting:input_type -> dealercare.campaign.v1.EnsureBirthdayGreetingRequest
+	31, // 94: dealercare.campaign.v1.CampaignWorkflowService.GetGreetingPolicy:input_type -> dealercare.campaign.v1.GetGreetingPolicyRequest
+	8,  // 95: dealercare.campaign.v1.CampaignService.CreateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 96: dealercare.campaign.v1.CampaignService.GetCampaign:output_type -> dealercare.campaign.v1.Campaign
+	12, // 97: dealercare.campaign.v1.CampaignService.ListCampaigns:output_type -> dealercare.campaign.v1.ListCampaignsResponse
+	8,  // 98: dealercare.campaign.v1.CampaignService.UpdateCampaign:output_type -> dealercare.campaign.v1.Campaign
+	16, // 99: dealercare.campaign.v1.CampaignService.PreviewCampaign:output_type -> dealercare.campaign.v1.CampaignPreview
+	8,  // 100: dealercare.campaign.v1.CampaignService.ScheduleCampaign:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 101: dealercare.campaign.v1.CampaignService.CancelCampaign:output_type -> dealercare.campaign.v1.Campaign
+	21, // 102: dealercare.campaign.v1.CampaignService.ListCampaignRecipients:output_type -> dealercare.campaign.v1.ListCampaignRecipientsResponse
+	24, // 103: dealercare.campaign.v1.CampaignService.ListCampaignMessages:output_type -> dealercare.campaign.v1.ListCampaignMessagesResponse
+	25, // 104: dealercare.campaign.v1.CampaignService.CreateOptOut:output_type -> dealercare.campaign.v1.OptOut
+	42, // 105: dealercare.campaign.v1.CampaignService.ImportRecallVins:output_type -> dealercare.campaign.v1.ImportRecallVinsResponse
+	45, // 106: dealercare.campaign.v1.CampaignService.ListRecallVins:output_type -> dealercare.campaign.v1.ListRecallVinsResponse
+	48, // 107: dealercare.campaign.v1.CampaignService.GetRecallCompletion:output_type -> dealercare.campaign.v1.RecallCompletion
+	55, // 108: dealercare.campaign.v1.CampaignService.ListMaintenancePlans:output_type -> dealercare.campaign.v1.ListMaintenancePlansResponse
+	53, // 109: dealercare.campaign.v1.CampaignService.GetMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	53, // 110: dealercare.campaign.v1.CampaignService.UpdateMaintenancePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	59, // 111: dealercare.campaign.v1.CampaignService.DeleteMaintenancePlan:output_type -> dealercare.campaign.v1.DeleteMaintenancePlanResponse
+	62, // 112: dealercare.campaign.v1.CampaignService.GetDealerMessagingPolicy:output_type -> dealercare.campaign.v1.DealerMessagingPolicy
+	62, // 113: dealercare.campaign.v1.CampaignService.UpdateDealerMessagingPolicy:output_type -> dealercare.campaign.v1.DealerMessagingPolicy
+	27, // 114: dealercare.campaign.v1.CampaignService.GetMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	27, // 115: dealercare.campaign.v1.CampaignService.UpdateMessagingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	35, // 116: dealercare.campaign.v1.CampaignWorkflowService.StartCampaign:output_type -> dealercare.campaign.v1.StartCampaignResponse
+	37, // 117: dealercare.campaign.v1.CampaignWorkflowService.DispatchBatch:output_type -> dealercare.campaign.v1.DispatchBatchResponse
+	39, // 118: dealercare.campaign.v1.CampaignWorkflowService.ReconcileReturns:output_type -> dealercare.campaign.v1.ReconcileReturnsResponse
+	8,  // 119: dealercare.campaign.v1.CampaignWorkflowService.CompleteCampaign:output_type -> dealercare.campaign.v1.Campaign
+	33, // 120: dealercare.campaign.v1.CampaignWorkflowService.RemindVehicle:output_type -> dealercare.campaign.v1.RemindVehicleResponse
+	50, // 121: dealercare.campaign.v1.CampaignWorkflowService.RecordRecallRepair:output_type -> dealercare.campaign.v1.RecordRecallRepairResponse
+	52, // 122: dealercare.campaign.v1.CampaignWorkflowService.ChaseRecallVins:output_type -> dealercare.campaign.v1.ChaseRecallVinsResponse
+	53, // 123: dealercare.campaign.v1.CampaignWorkflowService.GetVehiclePlan:output_type -> dealercare.campaign.v1.MaintenancePlan
+	8,  // 124: dealercare.campaign.v1.CampaignWorkflowService.EnsureHolidayGreeting:output_type -> dealercare.campaign.v1.Campaign
+	8,  // 125: dealercare.campaign.v1.CampaignWorkflowService.EnsureBirthdayGreeting:output_type -> dealercare.campaign.v1.Campaign
+	27, // 126: dealercare.campaign.v1.CampaignWorkflowService.GetGreetingPolicy:output_type -> dealercare.campaign.v1.MessagingPolicy
+	95, // [95:127] is the sub-list for method output_type
+	63, // [63:95] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_dealercare_campaign_v1_campaign_proto_init() }
@@ -4995,7 +5123,7 @@ func file_dealercare_campaign_v1_campaign_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_dealercare_campaign_v1_campaign_proto_rawDesc), len(file_dealercare_campaign_v1_campaign_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   59,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -963,15 +963,17 @@ var CampaignService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	CampaignWorkflowService_StartCampaign_FullMethodName         = "/dealercare.campaign.v1.CampaignWorkflowService/StartCampaign"
-	CampaignWorkflowService_DispatchBatch_FullMethodName         = "/dealercare.campaign.v1.CampaignWorkflowService/DispatchBatch"
-	CampaignWorkflowService_ReconcileReturns_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/ReconcileReturns"
-	CampaignWorkflowService_CompleteCampaign_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/CompleteCampaign"
-	CampaignWorkflowService_RemindVehicle_FullMethodName         = "/dealercare.campaign.v1.CampaignWorkflowService/RemindVehicle"
-	CampaignWorkflowService_RecordRecallRepair_FullMethodName    = "/dealercare.campaign.v1.CampaignWorkflowService/RecordRecallRepair"
-	CampaignWorkflowService_ChaseRecallVins_FullMethodName       = "/dealercare.campaign.v1.CampaignWorkflowService/ChaseRecallVins"
-	CampaignWorkflowService_GetVehiclePlan_FullMethodName        = "/dealercare.campaign.v1.CampaignWorkflowService/GetVehiclePlan"
-	CampaignWorkflowService_EnsureHolidayGreeting_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/EnsureHolidayGreeting"
+	CampaignWorkflowService_StartCampaign_FullMethodName          = "/dealercare.campaign.v1.CampaignWorkflowService/StartCampaign"
+	CampaignWorkflowService_DispatchBatch_FullMethodName          = "/dealercare.campaign.v1.CampaignWorkflowService/DispatchBatch"
+	CampaignWorkflowService_ReconcileReturns_FullMethodName       = "/dealercare.campaign.v1.CampaignWorkflowService/ReconcileReturns"
+	CampaignWorkflowService_CompleteCampaign_FullMethodName       = "/dealercare.campaign.v1.CampaignWorkflowService/CompleteCampaign"
+	CampaignWorkflowService_RemindVehicle_FullMethodName          = "/dealercare.campaign.v1.CampaignWorkflowService/RemindVehicle"
+	CampaignWorkflowService_RecordRecallRepair_FullMethodName     = "/dealercare.campaign.v1.CampaignWorkflowService/RecordRecallRepair"
+	CampaignWorkflowService_ChaseRecallVins_FullMethodName        = "/dealercare.campaign.v1.CampaignWorkflowService/ChaseRecallVins"
+	CampaignWorkflowService_GetVehiclePlan_FullMethodName         = "/dealercare.campaign.v1.CampaignWorkflowService/GetVehiclePlan"
+	CampaignWorkflowService_EnsureHolidayGreeting_FullMethodName  = "/dealercare.campaign.v1.CampaignWorkflowService/EnsureHolidayGreeting"
+	CampaignWorkflowService_EnsureBirthdayGreeting_FullMethodName = "/dealercare.campaign.v1.CampaignWorkflowService/EnsureBirthdayGreeting"
+	CampaignWorkflowService_GetGreetingPolicy_FullMethodName      = "/dealercare.campaign.v1.CampaignWorkflowService/GetGreetingPolicy"
 )
 
 // CampaignWorkflowServiceClient is the client API for CampaignWorkflowService service.
@@ -1012,6 +1014,13 @@ type CampaignWorkflowServiceClient interface {
 	// scheduled to start at `start_time`: one per holiday and date, so the
 	// greeting workflow's retries and repeats find the one it made.
 	EnsureHolidayGreeting(ctx context.Context, in *EnsureHolidayGreetingRequest, opts ...grpc.CallOption) (*Campaign, error)
+	// Ensures HQ's network-wide birthday greeting campaign for a date: the
+	// consenting customers whose birthday it is (a 29 February birthday on
+	// 28 February in a year without one), each at the policy's greeting hour
+	// in their own time zone. One per date, so retries find the one made.
+	EnsureBirthdayGreeting(ctx context.Context, in *EnsureBirthdayGreetingRequest, opts ...grpc.CallOption) (*Campaign, error)
+	// HQ's messaging policy, for the greeting workflows' lead, hour and zone.
+	GetGreetingPolicy(ctx context.Context, in *GetGreetingPolicyRequest, opts ...grpc.CallOption) (*MessagingPolicy, error)
 }
 
 type campaignWorkflowServiceClient struct {
@@ -1112,6 +1121,26 @@ func (c *campaignWorkflowServiceClient) EnsureHolidayGreeting(ctx context.Contex
 	return out, nil
 }
 
+func (c *campaignWorkflowServiceClient) EnsureBirthdayGreeting(ctx context.Context, in *EnsureBirthdayGreetingRequest, opts ...grpc.CallOption) (*Campaign, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Campaign)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_EnsureBirthdayGreeting_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *campaignWorkflowServiceClient) GetGreetingPolicy(ctx context.Context, in *GetGreetingPolicyRequest, opts ...grpc.CallOption) (*MessagingPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MessagingPolicy)
+	err := c.cc.Invoke(ctx, CampaignWorkflowService_GetGreetingPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CampaignWorkflowServiceServer is the server API for CampaignWorkflowService service.
 // All implementations must embed UnimplementedCampaignWorkflowServiceServer
 // for forward compatibility.
@@ -1150,6 +1179,13 @@ type CampaignWorkflowServiceServer interface {
 	// scheduled to start at `start_time`: one per holiday and date, so the
 	// greeting workflow's retries and repeats find the one it made.
 	EnsureHolidayGreeting(context.Context, *EnsureHolidayGreetingRequest) (*Campaign, error)
+	// Ensures HQ's network-wide birthday greeting campaign for a date: the
+	// consenting customers whose birthday it is (a 29 February birthday on
+	// 28 February in a year without one), each at the policy's greeting hour
+	// in their own time zone. One per date, so retries find the one made.
+	EnsureBirthdayGreeting(context.Context, *EnsureBirthdayGreetingRequest) (*Campaign, error)
+	// HQ's messaging policy, for the greeting workflows' lead, hour and zone.
+	GetGreetingPolicy(context.Context, *GetGreetingPolicyRequest) (*MessagingPolicy, error)
 	mustEmbedUnimplementedCampaignWorkflowServiceServer()
 }
 
@@ -1186,6 +1222,12 @@ func (UnimplementedCampaignWorkflowServiceServer) GetVehiclePlan(context.Context
 }
 func (UnimplementedCampaignWorkflowServiceServer) EnsureHolidayGreeting(context.Context, *EnsureHolidayGreetingRequest) (*Campaign, error) {
 	return nil, status.Error(codes.Unimplemented, "method EnsureHolidayGreeting not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) EnsureBirthdayGreeting(context.Context, *EnsureBirthdayGreetingRequest) (*Campaign, error) {
+	return nil, status.Error(codes.Unimplemented, "method EnsureBirthdayGreeting not implemented")
+}
+func (UnimplementedCampaignWorkflowServiceServer) GetGreetingPolicy(context.Context, *GetGreetingPolicyRequest) (*MessagingPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetGreetingPolicy not implemented")
 }
 func (UnimplementedCampaignWorkflowServiceServer) mustEmbedUnimplementedCampaignWorkflowServiceServer() {
 }
@@ -1371,6 +1413,42 @@ func _CampaignWorkflowService_EnsureHolidayGreeting_Handler(srv interface{}, ctx
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignWorkflowService_EnsureBirthdayGreeting_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EnsureBirthdayGreetingRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).EnsureBirthdayGreeting(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_EnsureBirthdayGreeting_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).EnsureBirthdayGreeting(ctx, req.(*EnsureBirthdayGreetingRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CampaignWorkflowService_GetGreetingPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetGreetingPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignWorkflowServiceServer).GetGreetingPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CampaignWorkflowService_GetGreetingPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignWorkflowServiceServer).GetGreetingPolicy(ctx, req.(*GetGreetingPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CampaignWorkflowService_ServiceDesc is the grpc.ServiceDesc for CampaignWorkflowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1413,6 +1491,14 @@ var CampaignWorkflowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EnsureHolidayGreeting",
 			Handler:    _CampaignWorkflowService_EnsureHolidayGreeting_Handler,
+		},
+		{
+			MethodName: "EnsureBirthdayGreeting",
+			Handler:    _CampaignWorkflowService_EnsureBirthdayGreeting_Handler,
+		},
+		{
+			MethodName: "GetGreetingPolicy",
+			Handler:    _CampaignWorkflowService_GetGreetingPolicy_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

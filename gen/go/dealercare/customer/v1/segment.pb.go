@@ -164,7 +164,10 @@ type Segment struct {
 	// (judged on `as_of`'s date).
 	ChurnRisk bool `protobuf:"varint,12,opt,name=churn_risk,json=churnRisk,proto3" json:"churn_risk,omitempty"`
 	// Only vehicles with these VINs (a recall's list).
-	Vins          []string `protobuf:"bytes,13,rep,name=vins,proto3" json:"vins,omitempty"`
+	Vins []string `protobuf:"bytes,13,rep,name=vins,proto3" json:"vins,omitempty"`
+	// Only customers whose birthday falls on one of these days, `MM-DD`
+	// (a birthday greeting's day).
+	Birthdays     []string `protobuf:"bytes,14,rep,name=birthdays,proto3" json:"birthdays,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -286,6 +289,13 @@ func (x *Segment) GetChurnRisk() bool {
 func (x *Segment) GetVins() []string {
 	if x != nil {
 		return x.Vins
+	}
+	return nil
+}
+
+func (x *Segment) GetBirthdays() []string {
+	if x != nil {
+		return x.Birthdays
 	}
 	return nil
 }
@@ -829,7 +839,7 @@ const file_dealercare_customer_v1_segment_proto_rawDesc = "" +
 	"\aat_risk\x18\x02 \x01(\bR\x06atRisk\x120\n" +
 	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\"B\n" +
 	"\x15MarkChurnRiskResponse\x12)\n" +
-	"\x10updated_archives\x18\x01 \x01(\x05R\x0fupdatedArchives\"\xab\x05\n" +
+	"\x10updated_archives\x18\x01 \x01(\x05R\x0fupdatedArchives\"\xec\x05\n" +
 	"\aSegment\x12(\n" +
 	"\x06models\x18\x01 \x03(\tB\x10\xbaH\r\x92\x01\n" +
 	"\x10d\"\x06r\x04\x10\x01\x18dR\x06models\x120\n" +
@@ -852,7 +862,8 @@ const file_dealercare_customer_v1_segment_proto_rawDesc = "" +
 	"\n" +
 	"churn_risk\x18\f \x01(\bR\tchurnRisk\x12\x1e\n" +
 	"\x04vins\x18\r \x03(\tB\n" +
-	"\xbaH\a\x92\x01\x04\x10\xa0\x8d\x06R\x04vins\"\xa9\x02\n" +
+	"\xbaH\a\x92\x01\x04\x10\xa0\x8d\x06R\x04vins\x12?\n" +
+	"\tbirthdays\x18\x0e \x03(\tB!\xbaH\x1e\x92\x01\x1b\x10\x1f\"\x17r\x152\x13^[0-9]{2}-[0-9]{2}$R\tbirthdays\"\xa9\x02\n" +
 	"\x19ListSegmentMembersRequest\x12%\n" +
 	"\adealers\x18\x01 \x03(\tB\v\xbaH\b\x92\x01\x05\b\x01\x10\x90NR\adealers\x129\n" +
 	"\asegment\x18\x02 \x01(\v2\x1f.dealercare.customer.v1.SegmentR\asegment\x12'\n" +

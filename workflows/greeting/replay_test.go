@@ -1,0 +1,88 @@
+package greeting
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/dealercare/dealercare/pkg/outbox"
+	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
+	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// go test ./greeting/ -run TestGreetingsOnTemporal -update, with
+// DEALERCARE_TEST_TEMPORAL_ADDRESS set, records the histories anew; commit
+// them, and keep the old ones: they are the runs still open in production.
+var update = flag.Bool("update", false, "rewrite testdata/*.json from runs on the Temporal dev server")
+
+// TestReplayRecordedHistories replays every recorded history with the
+// current code: a non-deterministic change fails here.
+func TestReplayRecordedHistories(t *testing.T) {
+	temporaltest.ReplayTestdata(t, newReplayer())
+}
+
+func newReplayer() worker.WorkflowReplayer {
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(HolidayGreetings, workflow.RegisterOptions{Name: WorkflowType})
+	return r
+}
+
+// firstRun waits until the run's history holds a timer or its continuation
+// (whichever the date of the run brings first) and returns it.
+func firstRun(ctx context.Context, t *testing.T, c client.Client, id, runID string) *historypb.History {
+	t.Helper()
+	var h *historypb.History
+	temporaltest.WaitFor(ctx, t, func() bool {
+		h = temporaltest.History(ctx, t, c, id, runID)
+		for _, e := range h.GetEvents() {
+			switch e.GetEventType() {
+			case enumspb.EVENT_TYPE_TIMER_STARTED, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+				return true
+			}
+		}
+		return false
+	})
+	return h
+}
+
+// TestGreetingsOnTemporal runs the greeting workflows on the real Temporal
+// server and replays the histories they produced.
+func TestGreetingsOnTemporal(t *testing.T) {
+	addr := temporaltest.Address(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := dctemporal.Dial(ctx, dctemporal.Config{Address: addr, Namespace: "default"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	queue := "greeting-test-" + outbox.NewID()
+	fake := &campaigns{}
+	w := worker.New(c, queue, worker.Options{})
+	register(w, &Activities{Campaigns: fake})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+
+	id := "greetings/holidays-test-" + outbox.NewID()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, WorkflowType, Input{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.TerminateWorkflow(context.Background(), id, "", "test over") }()
+	h := firstRun(ctx, t, c, id, run.GetRunID())
+	if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	if *update {
+		temporaltest.SaveHistory(t, "holidays_v0.json", h)
+	}
+}
