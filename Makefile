@@ -18,6 +18,7 @@ GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/p
 .PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation bench-relay bench-kpi clean-run
 .PHONY: images chart-test chart-test-go chart-tools
 .PHONY: lint-openapi test-cli-import
+.PHONY: chaos
 
 all: build
 
@@ -142,6 +143,14 @@ bench-kpi: build $(BIN)/temporal
 ## bench-relay: the outbox relay's delivery rate next to bare SignalWithStart calls on the same server.
 bench-relay: build $(BIN)/temporal
 	@$(BIN)/devstack testenv -- sh -c 'cd pkg && DEALERCARE_RELAY_BENCH=$${DEALERCARE_RELAY_BENCH:-5000} go test -count=1 -timeout 60m -run TestRelayRate -v ./outbox/ | grep -E "rate_test|ok|FAIL"'
+
+## chaos: DEALERCARE_CHAOS_OPS (default 10,000) mixed operations through the
+## REST API while every program, Temporal and PostgreSQL are killed with
+## SIGKILL at random moments; then checks that nothing acknowledged was lost
+## or done twice (make test runs a 500-operation variant, TestChaosShort).
+chaos: build $(BIN)/temporal
+	@cd tools/chaos && go build -o $(BIN)/chaos ./cmd/chaos
+	@$(BIN)/chaos -ops $${DEALERCARE_CHAOS_OPS:-10000}
 
 clean-run:
 	rm -rf .run

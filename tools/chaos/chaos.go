@@ -111,6 +111,7 @@ func Run(ctx context.Context, cfg Config) (Report, *Stack, *Ledger, error) {
 	logf("stack ready: gateway %s, PostgreSQL and Temporal %s (%s)", s.GatewayURL(), s.TemporalAddr(), time.Since(began).Round(time.Millisecond))
 	run := fmt.Sprintf("%08x", rand.Uint32())
 	w := &workload{c: newClient(s.GatewayURL()), ledger: newLedger(), run: run, target: int64(cfg.Ops)}
+	w.ledger.Run = run
 	if err := w.setUp(ctx, s.Token, cfg.Dealers); err != nil {
 		return Report{}, s, nil, fmt.Errorf("set-up: %w", err)
 	}

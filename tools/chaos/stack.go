@@ -387,6 +387,12 @@ func (s *Stack) killPostgres() error {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	// A postmaster nobody reaps stays a zombie, and PostgreSQL takes the
+	// zombie's pid in postmaster.pid for a live server; a container's
+	// restart would start from a fresh pid namespace instead.
+	if !alive(pid) {
+		os.Remove(filepath.Join(s.cluster.Dir, "data", "postmaster.pid"))
+	}
 	return nil
 }
 

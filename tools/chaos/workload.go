@@ -33,6 +33,8 @@ const (
 // Ledger is what the API acknowledged (a 200 answer), for the checker.
 type Ledger struct {
 	mu sync.Mutex
+	// Run marks this run's names.
+	Run string
 	// Customers by their unique name, with the id the API answered.
 	Customers map[string]string
 	// Vehicles by VIN, with their id.
@@ -259,6 +261,9 @@ func (w *workload) workCallback(ctx context.Context, d string, rng *rand.Rand) b
 	var list callbackv1.ListCallbackTasksResponse
 	q := url.Values{"kind": {"CALLBACK_KIND_3DC"}, "status": {"CALLBACK_STATUS_PENDING"}, "page_size": {"50"}}
 	if err := w.c.call(ctx, "GET", "/v1/dealers/"+d+"/callbackTasks?"+q.Encode(), tok, nil, &list); err != nil {
+		if ctx.Err() == nil {
+			w.ledger.refuse("list_callbacks", err)
+		}
 		return false
 	}
 	var task *callbackv1.CallbackTask
