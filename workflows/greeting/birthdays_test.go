@@ -57,7 +57,9 @@ func (c *birthdayCampaigns) EnsureBirthdayGreeting(_ context.Context, r *campaig
 	if _, ok := c.made[r.GetDate()]; !ok {
 		c.made[r.GetDate()] = "bday-" + r.GetDate()
 		c.dates = append(c.dates, r.GetDate())
-		c.times = append(c.times, c.env.Now().UTC())
+		if c.env != nil {
+			c.times = append(c.times, c.env.Now().UTC())
+		}
 	}
 	return &campaignv1.Campaign{Id: c.made[r.GetDate()]}, nil
 }
