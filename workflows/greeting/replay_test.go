@@ -109,4 +109,19 @@ func TestGreetingsOnTemporal(t *testing.T) {
 	if *update {
 		temporaltest.SaveHistory(t, "birthdays_v0.json", h)
 	}
+	// A day ahead of the lead: the run waits on its timer.
+	tid := bid + "-timer"
+	trun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: tid, TaskQueue: queue + "-b"}, BirthdayWorkflowType,
+		BirthdayInput{Date: time.Now().AddDate(0, 0, 20).Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.TerminateWorkflow(context.Background(), tid, "", "test over") }()
+	h = firstRun(ctx, t, c, tid, trun.GetRunID())
+	if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
+		t.Fatalf("replay birthdays (timer): %v", err)
+	}
+	if *update {
+		temporaltest.SaveHistory(t, "birthdays_timer_v0.json", h)
+	}
 }
