@@ -156,6 +156,8 @@ func example(doc apiDoc, sc schema, name string, depth int) any {
 			return "EAST"
 		case lower == "start" || lower == "end":
 			return "09:00"
+		case lower == "birthdays": // MM-DD
+			return "12-08"
 		}
 		return "x"
 	}
