@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -252,7 +253,7 @@ func TestSurveyAnalysisEndToEnd(t *testing.T) {
 		{"/v1/dealers/BJ001/surveyAnalysis", east, "EAST's manager", []int{403, 404}},
 		{"/v1/regions/NORTH/surveyAnalysis", east, "EAST's manager", []int{404}},
 	} {
-		if code, body := g.do(t, "GET", c.path, c.token, ""); !containsInt(c.want, code) {
+		if code, body := g.do(t, "GET", c.path, c.token, ""); !slices.Contains(c.want, code) {
 			t.Errorf("%s: GET %s answered %d, want %v: %v", c.who, c.path, code, c.want, body)
 		}
 	}
@@ -277,13 +278,4 @@ func TestSurveyAnalysisEndToEnd(t *testing.T) {
 			t.Errorf("GET %s names a dealer: %s", c.path, raw)
 		}
 	}
-}
-
-func containsInt(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
