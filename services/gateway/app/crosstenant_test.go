@@ -235,6 +235,7 @@ func TestCrossTenantWalk(t *testing.T) {
 		"customer": c["id"].(string), "customer.id": c["id"].(string), "vehicle": v["id"].(string), "vehicle.id": v["id"].(string),
 		"repair_order": ro["id"].(string), "sale": sale["id"].(string),
 	}
+	ids["region"] = "EAST" // the victim's region: KPI and survey rollups above a dealer
 	for name, id := range victimExtraIDs(t, g, va) {
 		ids[name] = id
 	}
