@@ -96,7 +96,7 @@ func TestRelayRecoversAfterTemporalRestart(t *testing.T) {
 
 	h.waitDeliveredWithin(recoverWithin, ids)
 	for _, wf := range wfs {
-		h.waitProcessed(wf, 1)
+		h.waitStarted(wf)
 	}
 }
 
@@ -135,4 +135,22 @@ func TestRelayRecoversAfterDatabaseOutage(t *testing.T) {
 	id := h.add(h.event(wf, "after"))
 	h.waitDeliveredWithin(dbRecoverWithin, []string{id})
 	h.waitProcessed(wf, 2)
+}
+
+// waitStarted waits until Temporal has the workflow wf (started by a
+// hand-off) with the event's signal. The worker may still be catching up after the restart, so
+// this asks Temporal, not the workflow's query.
+func (h *harness) waitStarted(wf string) {
+	h.t.Helper()
+	eventually(h.t, "workflow "+wf+" started", func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d, err := h.tc.DescribeWorkflowExecution(ctx, wf, "")
+		if err != nil {
+			return false, err.Error()
+		}
+		info := d.GetWorkflowExecutionInfo()
+		// Started and signalled: at least those two events.
+		return info.GetType().GetName() == workflowType && info.GetHistoryLength() >= 2, d.String()
+	})
 }

@@ -79,9 +79,9 @@ const (
 // start-up and after such a failure one hand-off goes first, alone, and
 // the number at once doubles with each success up to Concurrency. An
 // outage of Temporal is not the events' fault, so it does not postpone
-// them: the relay tries again every PollInterval (one hand-off per try),
-// and the backlog goes out as soon as Temporal answers, however long the
-// outage lasted.
+// the skipped ones (the one tried waits at most 10 s): the relay tries
+// again every PollInterval (one hand-off per try), and the backlog goes
+// out as soon as Temporal answers, however long the outage lasted.
 //
 // The relay LISTENs for the notification [Add] sends at commit, so a new
 // event is usually handed off within milliseconds; polling every
@@ -721,12 +721,15 @@ const (
 )
 
 // markFailed records each failure in last_error. A failure of the event
-// counts as an attempt and postpones it by backoff(attempts). A failure
-// that concerns Temporal as a whole does not postpone the event (a tried
-// one still counts as an attempt): the event goes out with the first
-// batch that finds Temporal back. Postponing it made the backlog wait,
-// after Temporal came back, about as long as the outage had lasted (up
-// to MaxBackoff), since every batch during the outage doubled its delay.
+// counts as an attempt and postpones it by backoff(attempts). An event
+// skipped because Temporal was unreachable is neither counted nor
+// postponed: it goes out with the first batch that finds Temporal back.
+// The one tried counts, and is postponed by at most outageWait, so the
+// next batch tries another (and an event that alone keeps timing out
+// does not slow every batch). Postponing them all by backoff made the
+// backlog wait, after Temporal came back, about as long as the outage
+// had lasted (up to MaxBackoff), since every batch during the outage
+// doubled its delay.
 func markFailed(ctx context.Context, tx pgx.Tx, s settings, events []*claimed, errs []error, kinds []failure) error {
 	if len(events) == 0 {
 		return nil
@@ -739,8 +742,12 @@ func markFailed(ctx context.Context, tx pgx.Tx, s settings, events []*claimed, e
 		dealers[i], ids[i] = e.DealerID, e.ID
 		msgs[i] = truncate(errs[i].Error(), maxErrorLen)
 		tried[i] = kinds[i] != notAttempted
-		if kinds[i] == failedEvent {
+		switch kinds[i] {
+		case failedEvent:
 			d := s.backoff(e.attempts + 1).Milliseconds()
+			delays[i] = &d
+		case failedOutage:
+			d := s.outageWait(e.attempts + 1).Milliseconds()
 			delays[i] = &d
 		}
 	}
