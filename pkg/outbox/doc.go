@@ -97,7 +97,8 @@
 // batch at most, and within a dealer live events go before those added
 // with Event.Backfill.
 // An event that cannot be handed off stays pending with its attempts and
-// last_error and is retried with backoff; operators watch for stuck ones:
+// last_error and is retried with backoff (an outage of Temporal records
+// last_error but does not postpone it); operators watch for stuck ones:
 //
 //	SELECT dealer_id, id, kind, workflow_id, attempts, last_error
 //	FROM outbox_events WHERE delivered_at IS NULL AND attempts > 5;

@@ -40,3 +40,9 @@ func Purge(ctx context.Context, r *Relay) (int64, error) {
 func Backoff(minBackoff, maxBackoff time.Duration, n int) time.Duration {
 	return settings{minBackoff: minBackoff, maxBackoff: maxBackoff}.backoff(n)
 }
+
+// OutageWait is the relay's delay before retrying a failed batch or
+// listener after n consecutive failures.
+func OutageWait(minBackoff, maxBackoff time.Duration, n int) time.Duration {
+	return settings{minBackoff: minBackoff, maxBackoff: maxBackoff}.outageWait(n)
+}

@@ -46,6 +46,11 @@ const (
 	purgeChunk = 1000
 	// maxErrorLen bounds last_error.
 	maxErrorLen = 2000
+	// maxOutageWait bounds the wait before a failed batch or listener is
+	// tried again (MinBackoff doubling up to MaxBackoff would otherwise
+	// grow to minutes during a long database outage, and the relay would
+	// sleep that long after the database is back).
+	maxOutageWait = 10 * time.Second
 )
 
 // Relay delivers committed outbox events to Temporal: for each pending event
@@ -69,10 +74,14 @@ const (
 // postpones the event with exponential backoff (MinBackoff doubling up to
 // MaxBackoff); other events go on. Events are never dropped: one that keeps
 // failing stays pending, visible to operators in the table. When Temporal
-// is unreachable the rest of the batch is postponed with the same error
-// instead of waiting out SignalTimeout for every event: after start-up and
-// after such a failure one hand-off goes first, alone, and the number at
-// once doubles with each success up to Concurrency.
+// is unreachable the rest of the batch is not attempted (it records the
+// same error) instead of waiting out SignalTimeout for every event: after
+// start-up and after such a failure one hand-off goes first, alone, and
+// the number at once doubles with each success up to Concurrency. An
+// outage of Temporal is not the events' fault, so it does not postpone
+// the skipped ones (the one tried waits at most 10 s): the relay tries
+// again every PollInterval (one hand-off per try), and the backlog goes
+// out as soon as Temporal answers, however long the outage lasted.
 //
 // The relay LISTENs for the notification [Add] sends at commit, so a new
 // event is usually handed off within milliseconds; polling every
@@ -105,7 +114,9 @@ type Relay struct {
 	// transient errors within it.
 	SignalTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the delay before a failed event is
-	// retried (and before a failed batch or listener is retried).
+	// retried. A failed batch or listener (the database is down) is
+	// retried after the same delay, but never more than maxOutageWait
+	// (10 s) later, so the relay resumes soon after an outage.
 	MinBackoff, MaxBackoff time.Duration
 	// Retention is how long delivered events are kept (for inspection)
 	// before the relay deletes them, checked hourly; zero means
@@ -209,6 +220,13 @@ func (s settings) backoff(n int) time.Duration {
 	return min(d, s.maxBackoff)
 }
 
+// outageWait is the delay before the relay's own work (a batch, the
+// listener) is retried after its n-th consecutive failure: backoff, but
+// at most maxOutageWait (or MinBackoff, if that is longer).
+func (s settings) outageWait(n int) time.Duration {
+	return min(s.backoff(n), max(maxOutageWait, s.minBackoff))
+}
+
 // Run delivers events until ctx is cancelled, then returns nil once the
 // batch in flight is recorded. It returns an error only for an invalid
 // configuration: database and Temporal failures are logged and retried, so
@@ -243,7 +261,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		switch {
 		case err != nil:
 			failures++
-			wait = s.backoff(failures)
+			wait = s.outageWait(failures)
 			st.queue = queueUnknown // a migration may have run meanwhile
 			s.log.WarnContext(ctx, "outbox relay: batch failed; retrying", "table", s.table, "retry_in", wait, "error", err)
 		case res.claimed > 0 && !res.unreachable:
@@ -345,7 +363,7 @@ func (r *Relay) deliverBatch(ctx context.Context, s settings, st *runState) (bat
 			return err
 		}
 		delivered = out.delivered
-		return markFailed(dbCtx, tx, s, out.failed, out.errs)
+		return markFailed(dbCtx, tx, s, out.failed, out.errs, out.kinds)
 	})
 	if err == nil {
 		st.metrics.delivered(ctx, delivered)
@@ -364,8 +382,11 @@ func (r *Relay) deliverBatch(ctx context.Context, s settings, st *runState) (bat
 type handOffs struct {
 	delivered, failed []*claimed
 	errs              []error // of failed, index by index
-	unreachable       bool
-	crash             error // from afterSignal
+	// kinds, of failed index by index, tells the event's own failures
+	// from those that concern Temporal as a whole (see markFailed).
+	kinds       []failure
+	unreachable bool
+	crash       error // from afterSignal
 }
 
 // handOff hands events off in order, up to st.window at once (at most
@@ -400,12 +421,14 @@ func (r *Relay) handOff(ctx context.Context, s settings, st *runState, events []
 			out.failed = append(out.failed, e)
 			out.errs = append(out.errs, res.err)
 			if unreachable(res.err) {
+				out.kinds = append(out.kinds, failedOutage)
 				st.window = 1
 				if down == nil {
 					down = res.err
 				}
 				return
 			}
+			out.kinds = append(out.kinds, failedEvent)
 			s.log.WarnContext(ctx, "outbox relay: hand-off failed; will retry",
 				"event_id", e.ID, "kind", e.Kind, "dealer_id", e.DealerID, "workflow_id", e.WorkflowID,
 				"attempts", e.attempts+1, "error", res.err)
@@ -431,6 +454,7 @@ func (r *Relay) handOff(ctx context.Context, s settings, st *runState, events []
 		for _, e := range rest {
 			out.failed = append(out.failed, e)
 			out.errs = append(out.errs, fmt.Errorf("not attempted, Temporal unreachable: %w", down))
+			out.kinds = append(out.kinds, notAttempted)
 		}
 		s.log.WarnContext(ctx, "outbox relay: Temporal unreachable; postponing events",
 			"table", s.table, "events", len(rest)+1, "error", down)
@@ -687,23 +711,52 @@ WHERE o.dealer_id = d.dealer_id AND o.id = d.id`, dealers, ids)
 	return nil
 }
 
-func markFailed(ctx context.Context, tx pgx.Tx, s settings, events []*claimed, errs []error) error {
+// failure is how a hand-off failed, for markFailed.
+type failure int
+
+const (
+	failedEvent  failure = iota // the event's own failure
+	failedOutage                // tried, but Temporal was unreachable
+	notAttempted                // skipped because Temporal was unreachable
+)
+
+// markFailed records each failure in last_error. A failure of the event
+// counts as an attempt and postpones it by backoff(attempts). An event
+// skipped because Temporal was unreachable is neither counted nor
+// postponed: it goes out with the first batch that finds Temporal back.
+// The one tried counts, and is postponed by at most outageWait, so the
+// next batch tries another (and an event that alone keeps timing out
+// does not slow every batch). Postponing them all by backoff made the
+// backlog wait, after Temporal came back, about as long as the outage
+// had lasted (up to MaxBackoff), since every batch during the outage
+// doubled its delay.
+func markFailed(ctx context.Context, tx pgx.Tx, s settings, events []*claimed, errs []error, kinds []failure) error {
 	if len(events) == 0 {
 		return nil
 	}
-	dealers, ids, msgs := make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
-	delays := make([]int64, len(events))
+	n := len(events)
+	dealers, ids, msgs := make([]string, n), make([]string, n), make([]string, n)
+	tried := make([]bool, n)
+	delays := make([]*int64, n) // nil: not postponed
 	for i, e := range events {
 		dealers[i], ids[i] = e.DealerID, e.ID
 		msgs[i] = truncate(errs[i].Error(), maxErrorLen)
-		delays[i] = s.backoff(e.attempts + 1).Milliseconds()
+		tried[i] = kinds[i] != notAttempted
+		switch kinds[i] {
+		case failedEvent:
+			d := s.backoff(e.attempts + 1).Milliseconds()
+			delays[i] = &d
+		case failedOutage:
+			d := s.outageWait(e.attempts + 1).Milliseconds()
+			delays[i] = &d
+		}
 	}
 	_, err := tx.Exec(ctx, `
 UPDATE `+s.table+` AS o
-SET attempts = o.attempts + 1, last_error = f.err,
-    next_attempt_at = clock_timestamp() + f.delay_ms * interval '1 millisecond'
-FROM unnest($1::text[], $2::uuid[], $3::text[], $4::bigint[]) AS f(dealer_id, id, err, delay_ms)
-WHERE o.dealer_id = f.dealer_id AND o.id = f.id`, dealers, ids, msgs, delays)
+SET attempts = o.attempts + f.tried::int, last_error = f.err,
+    next_attempt_at = coalesce(clock_timestamp() + f.delay_ms * interval '1 millisecond', o.next_attempt_at)
+FROM unnest($1::text[], $2::uuid[], $3::text[], $4::bigint[], $5::bool[]) AS f(dealer_id, id, err, delay_ms, tried)
+WHERE o.dealer_id = f.dealer_id AND o.id = f.id`, dealers, ids, msgs, delays, tried)
 	if err != nil {
 		return fmt.Errorf("record %d failed hand-offs: %w", len(events), err)
 	}
@@ -761,7 +814,7 @@ func (r *Relay) listen(ctx context.Context, s settings, wake chan<- struct{}) {
 			return
 		}
 		failures++
-		wait := s.backoff(failures)
+		wait := s.outageWait(failures)
 		s.log.WarnContext(ctx, "outbox relay: listening for new events failed; polling until it is back",
 			"table", s.table, "poll_interval", s.pollInterval, "retry_in", wait, "error", err)
 		timer := time.NewTimer(wait)

@@ -113,6 +113,28 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
+// The relay's own retries (a failed batch or listener: the database is
+// down) back off too, but never past 10 s (or MinBackoff, if longer), so
+// a long outage does not leave the relay asleep once it is over.
+func TestOutageWait(t *testing.T) {
+	for _, c := range []struct {
+		minB, maxB time.Duration
+		n          int
+		want       time.Duration
+	}{
+		{time.Second, 5 * time.Minute, 1, time.Second},
+		{time.Second, 5 * time.Minute, 4, 8 * time.Second},
+		{time.Second, 5 * time.Minute, 5, 10 * time.Second},
+		{time.Second, 5 * time.Minute, 1000, 10 * time.Second},
+		{50 * time.Millisecond, 200 * time.Millisecond, 1000, 200 * time.Millisecond},
+		{time.Minute, 5 * time.Minute, 3, time.Minute},
+	} {
+		if got := outbox.OutageWait(c.minB, c.maxB, c.n); got != c.want {
+			t.Errorf("outage wait after %d failures (backoff %s..%s) = %s, want %s", c.n, c.minB, c.maxB, got, c.want)
+		}
+	}
+}
+
 func TestDedupSeen(t *testing.T) {
 	var d outbox.Dedup
 	if d.Seen("a") {
