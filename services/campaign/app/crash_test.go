@@ -267,6 +267,7 @@ func buildPrograms(t *testing.T) map[string]string {
 	for _, p := range []struct{ dir, pkg string }{
 		{"services/customer", "./cmd/customer"}, {"services/campaign", "./cmd/campaign"},
 		{"services/campaign", "./cmd/campaign-provider"}, {"workflows", "./cmd/worker"},
+		{"services/callback", "./cmd/callback"},
 	} {
 		bins[filepath.Base(p.pkg)] = programtest.Build(t, filepath.Join(root, p.dir), p.pkg)
 	}

@@ -28,9 +28,12 @@ type campaignStack struct {
 	// providerHTTP its HTTP address (also GET /recorded).
 	recordFile, providerHTTP   string
 	customerAddr, campaignAddr string
+	// callbackAddr is the callback service's, when the stack runs it.
+	callbackAddr string
 	// campaignEnv and workerEnv start those programs again (after a kill).
 	campaignEnv, workerEnv               []string
 	provider, customer, campaign, worker *programtest.Proc
+	callback                             *programtest.Proc
 }
 
 // startCampaignStack migrates the campaign schema (the customer service
@@ -38,6 +41,13 @@ type campaignStack struct {
 // campaignEnv are added to the provider's and the campaign service's
 // environment.
 func startCampaignStack(t *testing.T, providerEnv, campaignEnv []string) *campaignStack {
+	t.Helper()
+	return startStack(t, providerEnv, campaignEnv, false)
+}
+
+// startStack is startCampaignStack, with the callback service as a fifth
+// program (migrating its own schema) when withCallback is set.
+func startStack(t *testing.T, providerEnv, campaignEnv []string, withCallback bool) *campaignStack {
 	t.Helper()
 	temporalAddr := temporaltest.Address(t)
 	s := &campaignStack{db: pgtest.New(t, "customer", nil)}
@@ -50,14 +60,19 @@ func startCampaignStack(t *testing.T, providerEnv, campaignEnv []string) *campai
 	}
 	s.bin, s.id, s.dir = buildPrograms(t), authtest.New(t), t.TempDir()
 
-	ports := programtest.FreePorts(t, 6)
+	ports := programtest.FreePorts(t, 7)
+	callbackTarget := "127.0.0.1:1"
+	if withCallback {
+		s.callbackAddr = ports[6]
+		callbackTarget = s.callbackAddr
+	}
 	receiptsAddr, providerSMTP, workerHealth := ports[2], ports[4], ports[5]
 	s.customerAddr, s.campaignAddr, s.providerHTTP = ports[0], ports[1], ports[3]
 	providerHTTP := s.providerHTTP
 	common := []string{
 		"AUTH_JWKS_URL=" + s.id.Config.JWKSURL, "AUTH_ISSUER=" + s.id.Config.Issuer, "AUTH_AUDIENCE=" + s.id.Config.Audience,
 		"TEMPORAL_ADDRESS=" + temporalAddr, "CUSTOMER_GRPC_TARGET=" + s.customerAddr, "CAMPAIGN_GRPC_TARGET=" + s.campaignAddr,
-		"CALLBACK_GRPC_TARGET=127.0.0.1:1", "COMPLAINT_GRPC_TARGET=127.0.0.1:1", "SERVICE_TOKEN_FILE=" + s.id.ServiceTokenFile,
+		"CALLBACK_GRPC_TARGET=" + callbackTarget, "COMPLAINT_GRPC_TARGET=127.0.0.1:1", "SERVICE_TOKEN_FILE=" + s.id.ServiceTokenFile,
 		"LOG_LEVEL=warn", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 	}
 	with := func(extra ...[]string) []string {
@@ -73,6 +88,10 @@ func startCampaignStack(t *testing.T, providerEnv, campaignEnv []string) *campai
 		"PROVIDER_RECEIPT_URL=http://" + receiptsAddr + "/v1/receipts"}, providerEnv))
 	s.customer = programtest.Start(t, s.bin["customer"], s.dir, with(pii.NewRandomKeys().Env(), []string{"CUSTOMER_GRPC_ADDR=" + s.customerAddr,
 		"DATABASE_URL=" + s.db.AppURL, "MIGRATE_ON_START=true", "MIGRATE_DATABASE_URL=" + s.db.OwnerURL, "DATABASE_APP_ROLE=" + pgtest.AppRole}))
+	if withCallback {
+		s.callback = programtest.Start(t, s.bin["callback"], s.dir, with([]string{"CALLBACK_GRPC_ADDR=" + s.callbackAddr,
+			"DATABASE_URL=" + s.db.AppURL, "MIGRATE_ON_START=true", "MIGRATE_DATABASE_URL=" + s.db.OwnerURL, "DATABASE_APP_ROLE=" + pgtest.AppRole}))
+	}
 	s.campaignEnv = with([]string{"CAMPAIGN_GRPC_ADDR=" + s.campaignAddr, "DATABASE_URL=" + s.db.AppURL,
 		"CAMPAIGN_RECEIPTS_ADDR=" + receiptsAddr, "SMS_GATEWAY_URL=http://" + providerHTTP, "WECHAT_API_URL=http://" + providerHTTP,
 		"SMTP_ADDR=" + providerSMTP}, campaignEnv)
