@@ -28,15 +28,12 @@ func TestRecallChaseEndsWhenRepairedElsewhere(t *testing.T) {
 	st := startStack(t, nil, nil, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	hq := auth.WithToken(ctx, st.id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}))
-	cc := dialGRPC(t, st.customerAddr)
+	hq, cc, campaigns := st.hqReady(ctx, t)
 	network, archive := customerv1.NewDealerNetworkServiceClient(cc), customerv1.NewArchiveServiceClient(cc)
-	campaigns := campaignv1.NewCampaignServiceClient(dialGRPC(t, st.campaignAddr))
 	callbacks := callbackv1.NewCallbackServiceClient(dialGRPC(t, st.callbackAddr))
 	temporaltest.WaitFor(ctx, t, func() bool {
-		_, err := network.ListRegions(hq, &customerv1.ListRegionsRequest{})
-		_, err2 := callbacks.ListCallbackTasks(hq, &callbackv1.ListCallbackTasksRequest{Dealer: "OWN001"})
-		return err == nil && status.Code(err2) != codes.Unavailable
+		_, err := callbacks.ListCallbackTasks(hq, &callbackv1.ListCallbackTasksRequest{Dealer: "OWN001"})
+		return status.Code(err) != codes.Unavailable
 	})
 	if _, err := network.CreateRegion(hq, &customerv1.CreateRegionRequest{Region: &customerv1.Region{Code: "EAST", Name: "华东"}}); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
+	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
+	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/auth/authtest"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	"github.com/dealercare/dealercare/pkg/pii"
@@ -13,6 +16,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/program/programtest"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	"github.com/dealercare/dealercare/services/campaign/postgres"
+	"google.golang.org/grpc"
 )
 
 // campaignStack is what the process tests run: the real customer
@@ -99,4 +103,18 @@ func startStack(t *testing.T, providerEnv, campaignEnv []string, withCallback bo
 	s.campaign = programtest.Start(t, s.bin["campaign"], s.dir, s.campaignEnv)
 	s.worker = programtest.Start(t, s.bin["worker"], s.dir, s.workerEnv)
 	return s
+}
+
+// hqReady returns an HQ admin's context, the customer service's connection
+// and the campaign client, once the customer service answers.
+func (s *campaignStack) hqReady(ctx context.Context, t *testing.T) (context.Context, *grpc.ClientConn, campaignv1.CampaignServiceClient) {
+	t.Helper()
+	hq := auth.WithToken(ctx, s.id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}))
+	cc := dialGRPC(t, s.customerAddr)
+	network := customerv1.NewDealerNetworkServiceClient(cc)
+	temporaltest.WaitFor(ctx, t, func() bool {
+		_, err := network.ListRegions(hq, &customerv1.ListRegionsRequest{})
+		return err == nil
+	})
+	return hq, cc, campaignv1.NewCampaignServiceClient(dialGRPC(t, s.campaignAddr))
 }
