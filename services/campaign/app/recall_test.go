@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/program/programtest"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	"github.com/dealercare/dealercare/pkg/validate"
 	"google.golang.org/grpc/codes"
@@ -21,8 +23,9 @@ import (
 // worker) against PostgreSQL and Temporal: an HQ recall of two VINs owned
 // by OWN001. One is repaired under the recall at OTHER01 before the recall
 // is sent, so it is never chased. The other gets a chase task at OWN001
-// (the campaign workflow); then a recall repair order closed at OTHER01
-// completes it through the vehicle workflow, attributed to OTHER01, and
+// (the campaign workflow); then a recall repair order closed at OTHER01,
+// while the callback service is killed, completes it through the vehicle
+// workflow, attributed to OTHER01, and once the callback service is back
 // OWN001's chase task is ended, once, as the callback service shows.
 func TestRecallChaseEndsWhenRepairedElsewhere(t *testing.T) {
 	st := startStack(t, nil, nil, true)
@@ -121,9 +124,21 @@ func TestRecallChaseEndsWhenRepairedElsewhere(t *testing.T) {
 		t.Fatalf("chase task at OWN001: %v, %v", tk, err)
 	}
 
-	// The chased VIN's recall repair order is closed at OTHER01.
+	// The chased VIN's recall repair order is closed at OTHER01 while the
+	// callback service is down (SIGKILL): the completion is kept, and the
+	// vehicle workflow's activity retries until the callback service is
+	// back and the task is ended.
+	before, _ := os.ReadFile(st.worker.Log)
+	st.callback.Kill(t)
 	repair(chased, "RO-CHASED")
 	temporaltest.WaitFor(ctx, t, func() bool { return completed(chased) })
+	// An attempt to end the task failed (the worker logs the activity's
+	// error) before the callback service comes back.
+	temporaltest.WaitFor(ctx, t, func() bool {
+		b, err := os.ReadFile(st.worker.Log)
+		return err == nil && len(b) > len(before) && strings.Contains(string(b[len(before):]), `"ActivityType":"CompleteRecall"`)
+	})
+	st.callback = programtest.Start(t, st.bin["callback"], st.dir, st.callbackEnv)
 	if v := vinOf(chased); v.GetCompletedDealer() != "OTHER01" || v.GetOwnerDealer() != "OWN001" {
 		t.Errorf("completed VIN: %v, want owned by OWN001, completed at OTHER01", v)
 	}

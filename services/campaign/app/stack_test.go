@@ -35,7 +35,7 @@ type campaignStack struct {
 	// callbackAddr is the callback service's, when the stack runs it.
 	callbackAddr string
 	// campaignEnv and workerEnv start those programs again (after a kill).
-	campaignEnv, workerEnv               []string
+	campaignEnv, workerEnv, callbackEnv  []string
 	provider, customer, campaign, worker *programtest.Proc
 	callback                             *programtest.Proc
 }
@@ -93,8 +93,9 @@ func startStack(t *testing.T, providerEnv, campaignEnv []string, withCallback bo
 	s.customer = programtest.Start(t, s.bin["customer"], s.dir, with(pii.NewRandomKeys().Env(), []string{"CUSTOMER_GRPC_ADDR=" + s.customerAddr,
 		"DATABASE_URL=" + s.db.AppURL, "MIGRATE_ON_START=true", "MIGRATE_DATABASE_URL=" + s.db.OwnerURL, "DATABASE_APP_ROLE=" + pgtest.AppRole}))
 	if withCallback {
-		s.callback = programtest.Start(t, s.bin["callback"], s.dir, with([]string{"CALLBACK_GRPC_ADDR=" + s.callbackAddr,
-			"DATABASE_URL=" + s.db.AppURL, "MIGRATE_ON_START=true", "MIGRATE_DATABASE_URL=" + s.db.OwnerURL, "DATABASE_APP_ROLE=" + pgtest.AppRole}))
+		s.callbackEnv = with([]string{"CALLBACK_GRPC_ADDR=" + s.callbackAddr,
+			"DATABASE_URL=" + s.db.AppURL, "MIGRATE_ON_START=true", "MIGRATE_DATABASE_URL=" + s.db.OwnerURL, "DATABASE_APP_ROLE=" + pgtest.AppRole})
+		s.callback = programtest.Start(t, s.bin["callback"], s.dir, s.callbackEnv)
 	}
 	s.campaignEnv = with([]string{"CAMPAIGN_GRPC_ADDR=" + s.campaignAddr, "DATABASE_URL=" + s.db.AppURL,
 		"CAMPAIGN_RECEIPTS_ADDR=" + receiptsAddr, "SMS_GATEWAY_URL=http://" + providerHTTP, "WECHAT_API_URL=http://" + providerHTTP,
