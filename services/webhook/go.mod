@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/dealercare/dealercare/gen/go v0.0.0
 	github.com/dealercare/dealercare/pkg v0.0.0
+	github.com/dealercare/dealercare/services/evaluation v0.0.0-00010101000000-000000000000
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/stretchr/testify v1.12.1
 	go.temporal.io/sdk v1.50.0
@@ -53,7 +54,7 @@ require (
 	go.temporal.io/sdk/contrib/opentelemetry v0.8.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/exp v0.0.0-20261014143641-f0251eb4aa3e // indirect
-	golang.org/x/net v0.61.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
@@ -65,4 +66,5 @@ require (
 replace (
 	github.com/dealercare/dealercare/gen/go => ../../gen/go
 	github.com/dealercare/dealercare/pkg => ../../pkg
+	github.com/dealercare/dealercare/services/evaluation => ../evaluation
 )

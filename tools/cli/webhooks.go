@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net/url"
 	"strconv"
 )
@@ -10,13 +11,14 @@ import (
 func init() { commands["webhooks"] = (*api).webhooks }
 
 const webhooksUsage = `usage: dealercare webhooks list [--dealer CODE]
-       dealercare webhooks deliveries SUBSCRIPTION [--dealer CODE] [--limit N]
+       dealercare webhooks deliveries SUBSCRIPTION [--dealer CODE] [--limit N] [--page-token T | --all]
        dealercare webhooks redeliver SUBSCRIPTION DELIVERY [--dealer CODE]
 (without --dealer: HQ's subscriptions)`
 
 // webhooks runs `dealercare webhooks list|deliveries|redeliver`: a
 // dealer's (or, without --dealer, HQ's) webhook subscriptions, one
-// subscription's delivery log (newest first), and a manual redelivery,
+// subscription's delivery log (newest first, a page of --limit rows, the
+// next from --page-token, or every page with --all), and a manual redelivery,
 // which sends the delivery's event again with the same event id (the
 // REST `:redeliver` custom method).
 func (a *api) webhooks(ctx context.Context, args []string) error {
@@ -33,7 +35,9 @@ func (a *api) webhooks(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("webhooks "+sub, flag.ContinueOnError)
 	fs.SetOutput(a.m.Stderr)
 	dealer := fs.String("dealer", "", "the subscriptions' dealer (empty: HQ's)")
-	limit := fs.Int("limit", 50, "deliveries: at most this many, newest first (1-1000)")
+	limit := fs.Int("limit", 50, "deliveries: rows per page, newest first (1-1000)")
+	pageToken := fs.String("page-token", "", "deliveries: continue after the page that gave this nextPageToken")
+	all := fs.Bool("all", false, "deliveries: follow nextPageToken to the last page")
 	// Flags may follow the positional arguments.
 	var pos []string
 	for {
@@ -62,10 +66,31 @@ func (a *api) webhooks(ctx context.Context, args []string) error {
 		rows = items(out["subscriptions"])
 	case "deliveries":
 		q := url.Values{"page_size": {strconv.Itoa(*limit)}}
-		if err := a.call(ctx, "GET", path+"/"+url.PathEscape(pos[0])+"/deliveries?"+q.Encode(), nil, &out); err != nil {
-			return err
+		if *pageToken != "" {
+			q.Set("page_token", *pageToken)
 		}
-		rows = items(out["deliveries"])
+		for {
+			var page map[string]any
+			if err := a.call(ctx, "GET", path+"/"+url.PathEscape(pos[0])+"/deliveries?"+q.Encode(), nil, &page); err != nil {
+				return err
+			}
+			rows = append(rows, items(page["deliveries"])...)
+			out = page
+			next, _ := page["nextPageToken"].(string)
+			if !*all || next == "" {
+				break
+			}
+			q.Set("page_token", next)
+		}
+		if *all {
+			list := make([]any, len(rows))
+			for i, r := range rows {
+				list[i] = r
+			}
+			out = map[string]any{"deliveries": list}
+		} else if next, _ := out["nextPageToken"].(string); next != "" && !a.g.json {
+			fmt.Fprintf(a.m.Stderr, "more: --page-token %s\n", next)
+		}
 	case "redeliver":
 		p := path + "/" + url.PathEscape(pos[0]) + "/deliveries/" + url.PathEscape(pos[1]) + ":redeliver"
 		if err := a.call(ctx, "POST", p, map[string]any{}, &out); err != nil {

@@ -149,4 +149,50 @@ func TestWebhooksListDeliveriesAndRedeliver(t *testing.T) {
 	if r := received(); len(r) != 2 || r[1] != eventID {
 		t.Fatalf("after the redelivery the receiver got %v, want [%s %s]", r, eventID, eventID)
 	}
+
+	// A second event: pages of one row, followed by --page-token or
+	// --all, give both deliveries once, newest first.
+	ev.ID = outbox.NewID()
+	if err := pg.InTx(ctx, s.webhookDB.Pool, pg.Dealers("SH001"), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL search_path TO "+webhookpg.Schema); err != nil {
+			return err
+		}
+		return outbox.Add(ctx, tx, ev)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for len(received()) < 3 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	type page struct {
+		Deliveries    []struct{ ID, EventID string } `json:"deliveries"`
+		NextPageToken string                         `json:"nextPageToken"`
+	}
+	var first, second, all page
+	for _, c := range []struct {
+		args []string
+		into *page
+	}{
+		{[]string{"--limit", "1"}, &first},
+		{[]string{"--limit", "1", "--all"}, &all},
+	} {
+		r := s.cli(t, cfg, append([]string{"--json", "webhooks", "deliveries", sub, "--dealer", "SH001"}, c.args...)...)
+		if err := json.Unmarshal([]byte(r.stdout), c.into); err != nil || r.code != 0 {
+			t.Fatalf("webhooks deliveries %v: %v %+v", c.args, err, r)
+		}
+	}
+	r = s.cli(t, cfg, "--json", "webhooks", "deliveries", sub, "--dealer", "SH001", "--limit", "1", "--page-token", first.NextPageToken)
+	if err := json.Unmarshal([]byte(r.stdout), &second); err != nil || r.code != 0 {
+		t.Fatalf("webhooks deliveries --page-token: %v %+v", err, r)
+	}
+	if len(first.Deliveries) != 1 || first.Deliveries[0].EventID != ev.ID || first.NextPageToken == "" ||
+		len(second.Deliveries) != 1 || second.Deliveries[0].EventID != eventID || second.NextPageToken != "" {
+		t.Errorf("pages of one: %+v then %+v; want %s then %s", first, second, ev.ID, eventID)
+	}
+	if len(all.Deliveries) != 2 || all.Deliveries[0].EventID != ev.ID || all.Deliveries[1].EventID != eventID {
+		t.Errorf("--all: %+v, want %s and %s", all, ev.ID, eventID)
+	}
+	if r := s.cli(t, cfg, "--lang", "en", "webhooks", "deliveries", sub, "--dealer", "SH001", "--page-token", "bm90IGEgdG9rZW4"); r.code != 1 || !strings.Contains(r.stderr, "page_token") {
+		t.Errorf("a bad --page-token: %+v", r)
+	}
 }

@@ -178,6 +178,11 @@ func (m *Main) Open(ctx context.Context) error {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}, greeting.WorkflowType, greeting.Input{}); err != nil {
 		return fmt.Errorf("start %s: %w", greeting.WorkflowID, err)
 	}
+	// And one birthday-greeting workflow, a day at a time.
+	if _, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: greeting.BirthdayWorkflowID, TaskQueue: events.CampaignTaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}, greeting.BirthdayWorkflowType, greeting.BirthdayInput{}); err != nil {
+		return fmt.Errorf("start %s: %w", greeting.BirthdayWorkflowID, err)
+	}
 	// Without an evaluation service (a worker configured in code, as tests
 	// do) there is no feed to run.
 	if m.Config.EvaluationTarget != "" {

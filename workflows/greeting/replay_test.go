@@ -31,6 +31,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 func newReplayer() worker.WorkflowReplayer {
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(HolidayGreetings, workflow.RegisterOptions{Name: WorkflowType})
+	r.RegisterWorkflowWithOptions(BirthdayGreetings, workflow.RegisterOptions{Name: BirthdayWorkflowType})
 	return r
 }
 
@@ -84,5 +85,43 @@ func TestGreetingsOnTemporal(t *testing.T) {
 	}
 	if *update {
 		temporaltest.SaveHistory(t, "holidays_v0.json", h)
+	}
+
+	// The birthday workflow: today's campaign is made at once (its hour has
+	// come at UTC+14 or comes within the lead), then the run continues as new.
+	bfake := &birthdayCampaigns{lead: 14 * 24 * time.Hour, hour: 10}
+	bw := worker.New(c, queue+"-b", worker.Options{})
+	register(bw, &Activities{Campaigns: bfake})
+	if err := bw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer bw.Stop()
+	bid := "greetings/birthdays-test-" + outbox.NewID()
+	brun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: bid, TaskQueue: queue + "-b"}, BirthdayWorkflowType, BirthdayInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.TerminateWorkflow(context.Background(), bid, "", "test over") }()
+	h = firstRun(ctx, t, c, bid, brun.GetRunID())
+	if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
+		t.Fatalf("replay birthdays: %v", err)
+	}
+	if *update {
+		temporaltest.SaveHistory(t, "birthdays_v0.json", h)
+	}
+	// A day ahead of the lead: the run waits on its timer.
+	tid := bid + "-timer"
+	trun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: tid, TaskQueue: queue + "-b"}, BirthdayWorkflowType,
+		BirthdayInput{Date: time.Now().AddDate(0, 0, 20).Format(time.DateOnly)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.TerminateWorkflow(context.Background(), tid, "", "test over") }()
+	h = firstRun(ctx, t, c, tid, trun.GetRunID())
+	if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
+		t.Fatalf("replay birthdays (timer): %v", err)
+	}
+	if *update {
+		temporaltest.SaveHistory(t, "birthdays_timer_v0.json", h)
 	}
 }

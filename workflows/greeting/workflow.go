@@ -9,8 +9,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -54,6 +52,7 @@ type registry interface {
 
 func register(r registry, a *Activities) {
 	r.RegisterWorkflowWithOptions(HolidayGreetings, workflow.RegisterOptions{Name: WorkflowType})
+	r.RegisterWorkflowWithOptions(BirthdayGreetings, workflow.RegisterOptions{Name: BirthdayWorkflowType})
 	r.RegisterActivity(a)
 }
 
@@ -138,11 +137,8 @@ func (a *Activities) NextHoliday(_ context.Context, in NextInput) (*Occurrence, 
 func (a *Activities) ScheduleGreeting(ctx context.Context, o Occurrence) (string, error) {
 	c, err := a.Campaigns.EnsureHolidayGreeting(ctx, &campaignv1.EnsureHolidayGreetingRequest{Holiday: o.Key, Name: o.Name, Date: o.Date,
 		StartTime: timestamppb.New(o.At)})
-	switch status.Code(err) {
-	case codes.OK:
-		return c.GetId(), nil
-	case codes.InvalidArgument, codes.PermissionDenied, codes.NotFound, codes.Unauthenticated, codes.FailedPrecondition:
-		return "", temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, nil)
+	if err != nil {
+		return "", rejected(err)
 	}
-	return "", err
+	return c.GetId(), nil
 }

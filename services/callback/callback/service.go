@@ -455,16 +455,7 @@ func (s *Service) Report(ctx context.Context, dealer, period, date string) (*Rep
 
 // RequireService is EFORBIDDEN unless the caller is the platform's service
 // identity (the worker); the internal APIs are its alone.
-func RequireService(ctx context.Context) error {
-	p, err := principal(ctx)
-	if err != nil {
-		return err
-	}
-	if !p.IsService() {
-		return apperr.Errorf(apperr.EFORBIDDEN, "only the platform's service identity may call this").Zh("仅平台服务身份可调用")
-	}
-	return nil
-}
+func RequireService(ctx context.Context) error { return tenancy.RequireService(ctx) }
 
 // Schedule is what a kind's workflow times on for a dealer: the policy in
 // force, the kind's timing and the dealer's time zone.

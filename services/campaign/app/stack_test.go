@@ -32,6 +32,7 @@ type campaignStack struct {
 	// providerHTTP its HTTP address (also GET /recorded).
 	recordFile, providerHTTP   string
 	customerAddr, campaignAddr string
+	temporalAddr, namespace    string
 	// callbackAddr is the callback service's, when the stack runs it.
 	callbackAddr string
 	// campaignEnv and workerEnv start those programs again (after a kill).
@@ -53,8 +54,25 @@ func startCampaignStack(t *testing.T, providerEnv, campaignEnv []string) *campai
 // program (migrating its own schema) when withCallback is set.
 func startStack(t *testing.T, providerEnv, campaignEnv []string, withCallback bool) *campaignStack {
 	t.Helper()
+	s := startServices(t, providerEnv, campaignEnv, withCallback)
+	s.worker = programtest.Start(t, s.bin["worker"], s.dir, s.workerEnv)
+	return s
+}
+
+// startCampaignServices starts the stack but its worker (s.workerEnv
+// starts it), all in a Temporal namespace of their own: the worker's
+// network-wide greeting workflows are this stack's.
+func startCampaignServices(t *testing.T, providerEnv, campaignEnv []string) *campaignStack {
+	t.Helper()
+	return startServices(t, providerEnv, campaignEnv, false)
+}
+
+// startServices is startCampaignServices, with the callback service when
+// withCallback is set.
+func startServices(t *testing.T, providerEnv, campaignEnv []string, withCallback bool) *campaignStack {
+	t.Helper()
 	temporalAddr := temporaltest.Address(t)
-	s := &campaignStack{db: pgtest.New(t, "customer", nil)}
+	s := &campaignStack{db: pgtest.New(t, "customer", nil), temporalAddr: temporalAddr, namespace: temporaltest.Namespace(t, temporalAddr)}
 	fsys, err := postgres.Migrations()
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +93,7 @@ func startStack(t *testing.T, providerEnv, campaignEnv []string, withCallback bo
 	providerHTTP := s.providerHTTP
 	common := []string{
 		"AUTH_JWKS_URL=" + s.id.Config.JWKSURL, "AUTH_ISSUER=" + s.id.Config.Issuer, "AUTH_AUDIENCE=" + s.id.Config.Audience,
-		"TEMPORAL_ADDRESS=" + temporalAddr, "CUSTOMER_GRPC_TARGET=" + s.customerAddr, "CAMPAIGN_GRPC_TARGET=" + s.campaignAddr,
+		"TEMPORAL_ADDRESS=" + temporalAddr, "TEMPORAL_NAMESPACE=" + s.namespace, "CUSTOMER_GRPC_TARGET=" + s.customerAddr, "CAMPAIGN_GRPC_TARGET=" + s.campaignAddr,
 		"CALLBACK_GRPC_TARGET=" + callbackTarget, "COMPLAINT_GRPC_TARGET=127.0.0.1:1", "SERVICE_TOKEN_FILE=" + s.id.ServiceTokenFile,
 		"LOG_LEVEL=warn", "PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 	}
@@ -102,7 +120,6 @@ func startStack(t *testing.T, providerEnv, campaignEnv []string, withCallback bo
 		"SMTP_ADDR=" + providerSMTP}, campaignEnv)
 	s.workerEnv = with([]string{"WORKER_HEALTH_ADDR=" + workerHealth})
 	s.campaign = programtest.Start(t, s.bin["campaign"], s.dir, s.campaignEnv)
-	s.worker = programtest.Start(t, s.bin["worker"], s.dir, s.workerEnv)
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/campaign/postgres"
 )
 
@@ -22,7 +23,7 @@ func NewChangeServer(store *postgres.Store) *ChangeServer { return &ChangeServer
 
 // ListCampaignTargetChanges implements the RPC.
 func (s *ChangeServer) ListCampaignTargetChanges(ctx context.Context, req *campaignv1.ListCampaignTargetChangesRequest) (*campaignv1.ListCampaignTargetChangesResponse, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	after, err := pg.ParseChangeCursor("after", req.GetAfter())

@@ -3,10 +3,12 @@ package grpc
 import (
 	"context"
 
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/campaign/campaign"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 func planToProto(p campaign.Plan) *campaignv1.MaintenancePlan {
@@ -58,7 +60,7 @@ func (s *Server) DeleteMaintenancePlan(ctx context.Context, req *campaignv1.Dele
 
 // GetVehiclePlan implements the RPC.
 func (s *WorkflowServer) GetVehiclePlan(ctx context.Context, req *campaignv1.GetVehiclePlanRequest) (*campaignv1.MaintenancePlan, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	p, err := s.svc.VehiclePlan(ctx, req.GetVin())
@@ -70,7 +72,7 @@ func (s *WorkflowServer) GetVehiclePlan(ctx context.Context, req *campaignv1.Get
 
 // EnsureHolidayGreeting implements the RPC.
 func (s *WorkflowServer) EnsureHolidayGreeting(ctx context.Context, req *campaignv1.EnsureHolidayGreetingRequest) (*campaignv1.Campaign, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	c, err := s.svc.EnsureHolidayGreeting(ctx, req.GetHoliday(), req.GetName(), req.GetDate(), pbconv.Time(req.GetStartTime()))
@@ -108,7 +110,7 @@ func (s *Server) UpdateDealerMessagingPolicy(ctx context.Context, req *campaignv
 
 // EnsureBirthdayGreeting implements the RPC.
 func (s *WorkflowServer) EnsureBirthdayGreeting(ctx context.Context, req *campaignv1.EnsureBirthdayGreetingRequest) (*campaignv1.Campaign, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	c, err := s.svc.EnsureBirthdayGreeting(ctx, req.GetDate())
@@ -120,7 +122,7 @@ func (s *WorkflowServer) EnsureBirthdayGreeting(ctx context.Context, req *campai
 
 // GetGreetingPolicy implements the RPC.
 func (s *WorkflowServer) GetGreetingPolicy(ctx context.Context, _ *campaignv1.GetGreetingPolicyRequest) (*campaignv1.MessagingPolicy, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	p, err := s.svc.GreetingPolicy(ctx)

@@ -5,6 +5,7 @@ import (
 
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/campaign/campaign"
 )
 
@@ -63,7 +64,7 @@ func (s *Server) GetRecallCompletion(ctx context.Context, req *campaignv1.GetRec
 
 // RecordRecallRepair implements the RPC.
 func (s *WorkflowServer) RecordRecallRepair(ctx context.Context, req *campaignv1.RecordRecallRepairRequest) (*campaignv1.RecordRecallRepairResponse, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	n, err := s.svc.RecordRecallRepair(ctx, req.GetVin(), req.GetDealer(), req.GetRepairOrder(), req.GetCampaignCode(), pbconv.Time(req.GetCloseTime()))
@@ -75,7 +76,7 @@ func (s *WorkflowServer) RecordRecallRepair(ctx context.Context, req *campaignv1
 
 // ChaseRecallVins implements the RPC.
 func (s *WorkflowServer) ChaseRecallVins(ctx context.Context, req *campaignv1.ChaseRecallVinsRequest) (*campaignv1.ChaseRecallVinsResponse, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	n, open, err := s.svc.ChaseRecall(ctx, req.GetDealer(), req.GetCampaign())

@@ -6,8 +6,8 @@ import (
 
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	"github.com/dealercare/dealercare/pkg/apperr"
-	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/pbconv"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/campaign/campaign"
 )
 
@@ -199,17 +199,9 @@ type WorkflowServer struct {
 // NewWorkflowServer returns the workflow's API.
 func NewWorkflowServer(svc *campaign.Service) *WorkflowServer { return &WorkflowServer{svc: svc} }
 
-func requireService(ctx context.Context) error {
-	p, ok := auth.PrincipalFromContext(ctx)
-	if !ok || !p.IsService() {
-		return apperr.Errorf(apperr.EFORBIDDEN, "only the platform's service identity may call this").Zh("仅平台服务身份可调用")
-	}
-	return nil
-}
-
 // StartCampaign implements the RPC.
 func (s *WorkflowServer) StartCampaign(ctx context.Context, req *campaignv1.StartCampaignRequest) (*campaignv1.StartCampaignResponse, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	c, n, done, err := s.svc.StartPage(ctx, req.GetDealer(), req.GetCampaign())
@@ -221,7 +213,7 @@ func (s *WorkflowServer) StartCampaign(ctx context.Context, req *campaignv1.Star
 
 // DispatchBatch implements the RPC.
 func (s *WorkflowServer) DispatchBatch(ctx context.Context, req *campaignv1.DispatchBatchRequest) (*campaignv1.DispatchBatchResponse, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	b, err := s.svc.Dispatch(ctx, req.GetDealer(), req.GetCampaign(), int(req.GetLimit()))
@@ -234,7 +226,7 @@ func (s *WorkflowServer) DispatchBatch(ctx context.Context, req *campaignv1.Disp
 
 // ReconcileReturns implements the RPC.
 func (s *WorkflowServer) ReconcileReturns(ctx context.Context, req *campaignv1.ReconcileReturnsRequest) (*campaignv1.ReconcileReturnsResponse, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	n, end, err := s.svc.Reconcile(ctx, req.GetDealer(), req.GetCampaign())
@@ -246,7 +238,7 @@ func (s *WorkflowServer) ReconcileReturns(ctx context.Context, req *campaignv1.R
 
 // CompleteCampaign implements the RPC.
 func (s *WorkflowServer) CompleteCampaign(ctx context.Context, req *campaignv1.CompleteCampaignRequest) (*campaignv1.Campaign, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	c, err := s.svc.Complete(ctx, req.GetDealer(), req.GetCampaign())
@@ -258,7 +250,7 @@ func (s *WorkflowServer) CompleteCampaign(ctx context.Context, req *campaignv1.C
 
 // RemindVehicle implements the RPC.
 func (s *WorkflowServer) RemindVehicle(ctx context.Context, req *campaignv1.RemindVehicleRequest) (*campaignv1.RemindVehicleResponse, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	r, err := s.svc.RemindVehicle(ctx, req.GetVin(), req.GetDealer(), req.GetDueDate(), req.GetStep())

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
-	"github.com/dealercare/dealercare/pkg/auth"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/complaint/escalation"
 )
 
@@ -15,10 +15,7 @@ import (
 
 // RequireService admits only the platform's service identity (the worker, the evaluation service).
 func RequireService(ctx context.Context) error {
-	if p, ok := auth.PrincipalFromContext(ctx); !ok || !p.IsService() {
-		return apperr.Errorf(apperr.EFORBIDDEN, "only the platform's service identity may call this").Zh("仅平台服务身份可调用")
-	}
-	return nil
+	return tenancy.RequireService(ctx)
 }
 
 // ClockEvent is a threshold the workflow's clock reached: Key makes it

@@ -4,9 +4,8 @@ import (
 	"context"
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
-	"github.com/dealercare/dealercare/pkg/apperr"
-	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/pbconv"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/customer/archive"
 )
 
@@ -385,9 +384,8 @@ func NewVehicleStateServer(store archive.Store) *VehicleStateServer {
 
 // RecordServiceState implements the RPC; only the service role may call it.
 func (s *VehicleStateServer) RecordServiceState(ctx context.Context, req *customerv1.RecordServiceStateRequest) (*customerv1.RecordServiceStateResponse, error) {
-	p, ok := auth.PrincipalFromContext(ctx)
-	if !ok || !p.IsService() {
-		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only the platform's service identity may record service state").Zh("仅平台服务身份可调用")
+	if err := tenancy.RequireService(ctx); err != nil {
+		return nil, err
 	}
 	readings := make([]archive.MileageReading, 0, len(req.GetReadings()))
 	for _, r := range req.GetReadings() {

@@ -4,10 +4,9 @@ import (
 	"context"
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
-	"github.com/dealercare/dealercare/pkg/apperr"
-	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/customer/postgres"
 )
 
@@ -25,8 +24,8 @@ func NewChangeServer(store *postgres.ChangeStore) *ChangeServer { return &Change
 
 // ListArchiveChanges implements the RPC.
 func (s *ChangeServer) ListArchiveChanges(ctx context.Context, req *customerv1.ListArchiveChangesRequest) (*customerv1.ListArchiveChangesResponse, error) {
-	if p, ok := auth.PrincipalFromContext(ctx); !ok || !p.IsService() {
-		return nil, apperr.Errorf(apperr.EFORBIDDEN, "only the platform's service identity may read the change feed").Zh("仅平台服务身份可调用")
+	if err := tenancy.RequireService(ctx); err != nil {
+		return nil, err
 	}
 	after, err := pg.ParseChangeCursor("after", req.GetAfter())
 	if err != nil {

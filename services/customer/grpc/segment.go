@@ -5,8 +5,8 @@ import (
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/apperr"
-	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/pbconv"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/customer/archive"
 	"github.com/dealercare/dealercare/services/customer/postgres"
 )
@@ -24,17 +24,9 @@ func NewSegmentServer(store *postgres.SegmentStore) *SegmentServer {
 	return &SegmentServer{store: store}
 }
 
-func requireServiceIdentity(ctx context.Context) error {
-	p, ok := auth.PrincipalFromContext(ctx)
-	if !ok || !p.IsService() {
-		return apperr.Errorf(apperr.EFORBIDDEN, "only the platform's service identity may query segments").Zh("仅平台服务身份可调用")
-	}
-	return nil
-}
-
 // ListSegmentMembers implements the RPC.
 func (s *SegmentServer) ListSegmentMembers(ctx context.Context, req *customerv1.ListSegmentMembersRequest) (*customerv1.ListSegmentMembersResponse, error) {
-	if err := requireServiceIdentity(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	g := req.GetSegment()
@@ -80,7 +72,7 @@ func (s *SegmentServer) ListSegmentMembers(ctx context.Context, req *customerv1.
 
 // ListVehicleVisits implements the RPC.
 func (s *SegmentServer) ListVehicleVisits(ctx context.Context, req *customerv1.ListVehicleVisitsRequest) (*customerv1.ListVehicleVisitsResponse, error) {
-	if err := requireServiceIdentity(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	visits, err := s.store.Visits(ctx, req.GetVins(), pbconv.Time(req.GetOpenedAfter()), pbconv.Time(req.GetOpenedBefore()))
@@ -100,7 +92,7 @@ func (s *SegmentServer) ListVehicleVisits(ctx context.Context, req *customerv1.L
 
 // MarkChurnRisk implements the RPC.
 func (s *SegmentServer) MarkChurnRisk(ctx context.Context, req *customerv1.MarkChurnRiskRequest) (*customerv1.MarkChurnRiskResponse, error) {
-	if err := requireServiceIdentity(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	if req.GetAtRisk() && req.GetSince() == nil {

@@ -9,7 +9,6 @@ import (
 
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
-	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/dealerlist"
 	"github.com/dealercare/dealercare/pkg/tenancy"
@@ -37,20 +36,9 @@ func NewWorkflowServer(store *postgres.Store, f *feeds.Feeds, network customerv1
 	return &WorkflowServer{store: store, feeds: f, network: network, tokenFile: tokenFile, now: now}
 }
 
-func requireService(ctx context.Context) error {
-	p, ok := auth.PrincipalFromContext(ctx)
-	if !ok {
-		return apperr.Errorf(apperr.EUNAUTHORIZED, "authentication required").Zh("需要登录认证")
-	}
-	if !p.IsService() {
-		return apperr.Errorf(apperr.EFORBIDDEN, "only the platform's service identity may call this").Zh("仅平台服务身份可调用")
-	}
-	return nil
-}
-
 // SyncFeed implements the RPC.
 func (s *WorkflowServer) SyncFeed(ctx context.Context, req *evaluationv1.SyncFeedRequest) (*evaluationv1.SyncFeedResponse, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	res, err := s.feeds.Sync(ctx, req.GetSource(), int(req.GetLimit()))
@@ -62,7 +50,7 @@ func (s *WorkflowServer) SyncFeed(ctx context.Context, req *evaluationv1.SyncFee
 
 // Rollup implements the RPC.
 func (s *WorkflowServer) Rollup(ctx context.Context, req *evaluationv1.RollupRequest) (*evaluationv1.RollupResponse, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	limit := int(req.GetLimit())
@@ -84,7 +72,7 @@ func (s *WorkflowServer) Rollup(ctx context.Context, req *evaluationv1.RollupReq
 
 // SyncDealers implements the RPC.
 func (s *WorkflowServer) SyncDealers(ctx context.Context, _ *evaluationv1.SyncDealersRequest) (*evaluationv1.SyncDealersResponse, error) {
-	if err := requireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	raw, err := os.ReadFile(s.tokenFile)

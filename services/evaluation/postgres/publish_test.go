@@ -14,6 +14,8 @@ import (
 	"github.com/dealercare/dealercare/services/evaluation/evaluation"
 	"github.com/dealercare/dealercare/services/evaluation/postgres"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
 type publication struct {
@@ -173,4 +175,50 @@ func appointments(d evaluation.PublishedPeriod) evaluation.PublishedKPI {
 		}
 	}
 	return evaluation.PublishedKPI{}
+}
+
+// A period published under a span (the rollup workflow's activity) keeps
+// the span's trace with its event (migration 0071), so the webhook
+// delivery continues the rollup's trace.
+func TestPublishedPeriodCarriesTheTrace(t *testing.T) {
+	db := pgtest.NewFrom(t, postgres.Schema, postgres.Migrations)
+	s := postgres.NewStore(db.AppPool(t, pg.Config{}))
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, sh)
+	s.Now = func() time.Time { return now }
+	ctx := context.Background()
+	if err := s.SyncDealers(ctx, []evaluation.Dealer{{Code: "SH001", TimeZone: "Asia/Shanghai"}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ApplyFacts(ctx, repairOrder("SH001", outbox.NewID(), time.Date(2026, 11, 10, 9, 0, 0, 0, sh), 1), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(ctx)
+	prev := otel.GetTracerProvider()
+	otel.SetTracerProvider(tp)
+	defer otel.SetTracerProvider(prev)
+	ctx, span := tp.Tracer("test").Start(ctx, "rollup")
+	for more := true; more; {
+		res, err := s.Rollup(ctx, 100) // publishes in each dealer's transaction
+		if err != nil {
+			t.Fatal(err)
+		}
+		more = res.More || res.Dealers > 0
+	}
+	if _, err := s.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	var n, traced int
+	err := pg.InReadOnlyTx(context.Background(), db.Pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), `SELECT count(*), count(*) FILTER (WHERE trace_context LIKE '00-' || $1 || '-%')
+            FROM evaluation.outbox_events`, span.SpanContext().TraceID().String()).Scan(&n, &traced)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || traced != n {
+		t.Fatalf("%d of %d published events carry the rollup's trace", traced, n)
+	}
 }

@@ -156,6 +156,8 @@ func example(doc apiDoc, sc schema, name string, depth int) any {
 			return "EAST"
 		case lower == "start" || lower == "end":
 			return "09:00"
+		case lower == "birthdays": // MM-DD
+			return "12-08"
 		}
 		return "x"
 	}
@@ -233,6 +235,7 @@ func TestCrossTenantWalk(t *testing.T) {
 		"customer": c["id"].(string), "customer.id": c["id"].(string), "vehicle": v["id"].(string), "vehicle.id": v["id"].(string),
 		"repair_order": ro["id"].(string), "sale": sale["id"].(string),
 	}
+	ids["region"] = "EAST" // the victim's region: KPI and survey rollups above a dealer
 	for name, id := range victimExtraIDs(t, g, va) {
 		ids[name] = id
 	}
@@ -359,8 +362,10 @@ func victimExtraIDs(t *testing.T, g *gw, token string) map[string]string {
 	task := g.seedCallbackTask(t, victim, "victim-ro")
 	camp := must(t, 200)(g.do(t, "POST", "/v1/dealers/"+victim+"/campaigns", vm,
 		`{"kind":"CAMPAIGN_KIND_CARE_EVENT","name":"`+victimCustomer+` 冬季关怀","channels":["CHANNEL_SMS"],"template":{"body":"{{customer_name}}您好"}}`))
+	hook := must(t, 200)(g.do(t, "POST", "/v1/dealers/"+victim+"/webhookSubscriptions", vm,
+		`{"url":"https://dms.example.com/hooks","eventTypes":["complaint.created"],"description":"`+victimCustomer+` DMS"}`))["subscription"].(map[string]any)
 	return map[string]string{"import": id, "complaint": cp["id"].(string), "task": task.GetId(), "agent": "victim-agent",
-		"campaign": camp["id"].(string), "campaign.id": camp["id"].(string)}
+		"campaign": camp["id"].(string), "campaign.id": camp["id"].(string), "subscription": hook["id"].(string)}
 }
 
 // seedCallbackTask creates a due 3DC task for source at dealer as the

@@ -56,6 +56,12 @@ func TestWebhookSubscriptionsOverREST(t *testing.T) {
 	if ds, _ := deliveries["deliveries"].([]any); len(ds) != 0 {
 		t.Errorf("deliveries of a new subscription: %v", deliveries)
 	}
+	for q, field := range map[string]string{"page_token=bm90IGEgdG9rZW4": "page_token", "page_size=1001": "page_size"} {
+		code, body := g.do(t, "GET", base+"/"+id+"/deliveries?"+q, gm, "")
+		if msg, _ := body["message"].(string); code != 400 || !strings.Contains(msg, field) {
+			t.Errorf("deliveries?%s: %d %v, want 400 naming %s", q, code, body, field)
+		}
+	}
 	list := must(t, 200)(g.do(t, "GET", base, gm, ""))
 	if subs, _ := list["subscriptions"].([]any); len(subs) != 1 {
 		t.Errorf("dealer's list: %v", list)

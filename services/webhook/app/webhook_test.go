@@ -240,7 +240,7 @@ func TestWebhooksAtLeastOnceInOrderAcrossFailuresRotationAndKills(t *testing.T) 
 	if _, err := e.svc.Get(manager("D2"), "D1", d1Sub.ID); apperr.Code(err) != apperr.ENOTFOUND {
 		t.Fatalf("D2 reading D1's subscription: %v, want not found", err)
 	}
-	if _, err := e.svc.ListDeliveries(manager("D2"), "D1", d1Sub.ID, 10); apperr.Code(err) != apperr.ENOTFOUND {
+	if _, _, err := e.svc.ListDeliveries(manager("D2"), "D1", d1Sub.ID, webhook.Page{Size: 10}); apperr.Code(err) != apperr.ENOTFOUND {
 		t.Fatalf("D2 reading D1's delivery log: %v, want not found", err)
 	}
 	if _, err := e.svc.List(manager("D1"), webhook.HQ); apperr.Code(err) != apperr.EFORBIDDEN {
@@ -326,7 +326,7 @@ func TestWebhooksAtLeastOnceInOrderAcrossFailuresRotationAndKills(t *testing.T) 
 
 	// The delivery log: every D1 delivery delivered, the early ones after
 	// several attempts.
-	log, err := e.svc.ListDeliveries(manager("D1"), "D1", d1Sub.ID, 1000)
+	log, _, err := e.svc.ListDeliveries(manager("D1"), "D1", d1Sub.ID, webhook.Page{Size: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +445,7 @@ func TestFailingSubscriptionIsDisabled(t *testing.T) {
 		t.Errorf("disabled without a reason or time: %+v", s)
 	}
 	waitUntil(t, time.Minute, "both deliveries finished", func() bool {
-		log, _ := e.svc.ListDeliveries(manager("D7"), "D7", sub.ID, 10)
+		log, _, _ := e.svc.ListDeliveries(manager("D7"), "D7", sub.ID, webhook.Page{Size: 10})
 		done := 0
 		for _, d := range log {
 			if d.State == webhook.DeliveryFailed || d.State == webhook.DeliverySkipped {
@@ -463,7 +463,7 @@ func TestFailingSubscriptionIsDisabled(t *testing.T) {
 	later := callback()
 	e.emit(t, []emitted{later}, time.Now())
 	time.Sleep(3 * time.Second)
-	if log, _ := e.svc.ListDeliveries(manager("D7"), "D7", sub.ID, 10); len(log) != 2 {
+	if log, _, _ := e.svc.ListDeliveries(manager("D7"), "D7", sub.ID, webhook.Page{Size: 10}); len(log) != 2 {
 		t.Errorf("a disabled subscription's log has %d deliveries, want the 2 before", len(log))
 	}
 
@@ -477,7 +477,7 @@ func TestFailingSubscriptionIsDisabled(t *testing.T) {
 	}
 	again := callback()
 	e.emit(t, []emitted{again}, time.Now())
-	log, _ := e.svc.ListDeliveries(manager("D7"), "D7", sub.ID, 10)
+	log, _, _ := e.svc.ListDeliveries(manager("D7"), "D7", sub.ID, webhook.Page{Size: 10})
 	var failed string
 	for _, d := range log {
 		if d.EventID == first[0].id {

@@ -113,11 +113,12 @@ func (s *Server) EnableWebhookSubscription(ctx context.Context, req *webhookv1.E
 
 // ListWebhookDeliveries implements the RPC.
 func (s *Server) ListWebhookDeliveries(ctx context.Context, req *webhookv1.ListWebhookDeliveriesRequest) (*webhookv1.ListWebhookDeliveriesResponse, error) {
-	ds, err := s.svc.ListDeliveries(ctx, req.GetDealer(), req.GetSubscription(), int(req.GetPageSize()))
+	ds, next, err := s.svc.ListDeliveries(ctx, req.GetDealer(), req.GetSubscription(),
+		webhook.Page{After: req.GetPageToken(), Size: int(req.GetPageSize())})
 	if err != nil {
 		return nil, err
 	}
-	out := &webhookv1.ListWebhookDeliveriesResponse{}
+	out := &webhookv1.ListWebhookDeliveriesResponse{NextPageToken: next}
 	for _, d := range ds {
 		out.Deliveries = append(out.Deliveries, DeliveryToProto(d))
 	}

@@ -164,21 +164,57 @@ func scanDelivery(row pgx.Row) (webhook.Delivery, error) {
 	return d, err
 }
 
-// ListDeliveries is the subscription's log, newest first.
-func (st *Store) ListDeliveries(ctx context.Context, scope pg.Scope, owner, subscription string, limit int) (ds []webhook.Delivery, err error) {
+// ListDeliveries pages the subscription's log newest first, by keyset
+// over webhook_deliveries_log_idx (dealer_id, subscription_id,
+// create_time DESC, id DESC).
+//
+// A token must name a row of this subscription's log at the time it
+// carries: a well-formed token from another list, subscription or dealer
+// is EINVALID on page_token rather than a page of some other position.
+// Log rows go only with their subscription, so a token this call gave
+// stays valid.
+func (st *Store) ListDeliveries(ctx context.Context, scope pg.Scope, owner, subscription string, p webhook.Page) (ds []webhook.Delivery, next string, err error) {
+	at, after, err := pg.DecodePageToken(p.After)
+	if err != nil {
+		return nil, "", err
+	}
+	size := p.Limit()
 	err = pg.InReadOnlyTx(ctx, st.pool, scope, func(tx pgx.Tx) error {
 		if _, err := getSub(ctx, tx, owner, subscription, false); err != nil {
 			return err
 		}
+		if !at.IsZero() {
+			var ok bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+                WHERE dealer_id = $1 AND id = $2 AND subscription_id = $3 AND create_time = $4)`,
+				owner, after, subscription, at).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				return apperr.Invalid("page_token", "is not a token returned by a previous call").ZhReason("不是上一次调用返回的分页令牌")
+			}
+		}
+		var ps pg.Params
+		pat, pid := pg.PagePosition(at, after)
 		rows, err := tx.Query(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries
-            WHERE dealer_id = $1 AND subscription_id = $2 ORDER BY create_time DESC, id DESC LIMIT $3`, owner, subscription, limit)
+            WHERE dealer_id = `+ps.Add(owner)+` AND subscription_id = `+ps.Add(subscription)+`
+            AND `+pg.NewestFirstAfter("create_time", "id", ps.Add(pat), ps.Add(pid))+`
+            ORDER BY create_time DESC, id DESC LIMIT `+ps.Add(size+1), ps.Args...)
 		if err != nil {
 			return err
 		}
 		ds, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (webhook.Delivery, error) { return scanDelivery(r) })
 		return err
 	})
-	return ds, err
+	if err != nil {
+		return nil, "", err
+	}
+	if len(ds) > size {
+		ds = ds[:size]
+		last := ds[size-1]
+		next = pg.EncodePageToken(last.CreateTime, last.ID)
+	}
+	return ds, next, nil
 }
 
 // Redeliver sets the delivery pending and asks its resource's workflow,

@@ -157,16 +157,15 @@ func (s *Service) Enable(ctx context.Context, owner, id string) (Subscription, e
 	return s.Store.Enable(ctx, scope, owner, id, s.now())
 }
 
-// ListDeliveries is the subscription's delivery log, newest first.
-func (s *Service) ListDeliveries(ctx context.Context, owner, subscription string, limit int) ([]Delivery, error) {
+// ListDeliveries pages the subscription's delivery log, newest first
+// (page size as Page.Limit), and returns the next page's token, empty on
+// the last.
+func (s *Service) ListDeliveries(ctx context.Context, owner, subscription string, p Page) ([]Delivery, string, error) {
 	scope, err := s.scope(ctx, owner)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	return s.Store.ListDeliveries(ctx, scope, owner, subscription, limit)
+	return s.Store.ListDeliveries(ctx, scope, owner, subscription, p)
 }
 
 // Redeliver sends a logged delivery again, whatever its state, with the

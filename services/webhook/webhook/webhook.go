@@ -76,6 +76,31 @@ type Delivery struct {
 	CreateTime      time.Time
 }
 
+// Page is a page of the delivery log: after the token of the previous
+// page (empty: the first page), at most Size rows.
+type Page struct {
+	After string
+	Size  int
+}
+
+// DefaultPageSize and MaxPageSize bound a page of the delivery log.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// Limit is the page's size within bounds: 0 (or less) is
+// DefaultPageSize, more than MaxPageSize is MaxPageSize.
+func (p Page) Limit() int {
+	switch {
+	case p.Size <= 0:
+		return DefaultPageSize
+	case p.Size > MaxPageSize:
+		return MaxPageSize
+	}
+	return p.Size
+}
+
 // MaxEventTypes, MaxURLLength and MaxDescription bound a subscription.
 const (
 	MaxURLLength   = 2048
@@ -204,7 +229,11 @@ type Store interface {
 	RotateSecret(ctx context.Context, scope pg.Scope, owner, id string, secret []byte, previousExpire, now time.Time) (Subscription, error)
 	// Enable makes a disabled subscription active again.
 	Enable(ctx context.Context, scope pg.Scope, owner, id string, now time.Time) (Subscription, error)
-	ListDeliveries(ctx context.Context, scope pg.Scope, owner, subscription string, limit int) ([]Delivery, error)
+	// ListDeliveries pages the subscription's log newest first, by
+	// keyset: p.After is a previous page's token (pg.EncodePageToken of
+	// its last row), p.Size the page's size; the answer's token
+	// continues after it, empty on the last page.
+	ListDeliveries(ctx context.Context, scope pg.Scope, owner, subscription string, p Page) ([]Delivery, string, error)
 	// Redeliver sets a logged delivery pending again and, in the same
 	// transaction, records the outbox event that asks its resource's
 	// workflow to send it.

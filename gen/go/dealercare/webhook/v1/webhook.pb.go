@@ -928,7 +928,9 @@ type ListWebhookDeliveriesRequest struct {
 	// Subscription id.
 	Subscription string `protobuf:"bytes,2,opt,name=subscription,proto3" json:"subscription,omitempty"`
 	// Maximum results (default 100, at most 1000).
-	PageSize      int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Token from a previous response.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -984,11 +986,20 @@ func (x *ListWebhookDeliveriesRequest) GetPageSize() int32 {
 	return 0
 }
 
+func (x *ListWebhookDeliveriesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // Response for ListWebhookDeliveries.
 type ListWebhookDeliveriesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Deliveries, newest first.
-	Deliveries    []*WebhookDelivery `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	Deliveries []*WebhookDelivery `protobuf:"bytes,1,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1028,6 +1039,13 @@ func (x *ListWebhookDeliveriesResponse) GetDeliveries() []*WebhookDelivery {
 		return x.Deliveries
 	}
 	return nil
+}
+
+func (x *ListWebhookDeliveriesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // Request for RedeliverWebhookDelivery.
@@ -1158,16 +1176,19 @@ const file_dealercare_webhook_v1_webhook_proto_rawDesc = "" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\"p\n" +
 	" EnableWebhookSubscriptionRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18 R\x06dealer\x12+\n" +
-	"\fsubscription\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\fsubscription\"\x95\x01\n" +
+	"\fsubscription\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\fsubscription\"\xbe\x01\n" +
 	"\x1cListWebhookDeliveriesRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18 R\x06dealer\x12+\n" +
 	"\fsubscription\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\fsubscription\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\"g\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tpageToken\"\x8f\x01\n" +
 	"\x1dListWebhookDeliveriesResponse\x12F\n" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2&.dealercare.webhook.v1.WebhookDeliveryR\n" +
-	"deliveries\"\x94\x01\n" +
+	"deliveries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\x01\n" +
 	"\x1fRedeliverWebhookDeliveryRequest\x12\x1f\n" +
 	"\x06dealer\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18 R\x06dealer\x12+\n" +
 	"\fsubscription\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\fsubscription\x12#\n" +
