@@ -73,14 +73,8 @@ func TestCampaignBench(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
 	defer cancel()
-	hq := auth.WithToken(ctx, st.id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}))
-	cc := dialGRPC(t, st.customerAddr)
+	hq, cc, campaigns := st.hqReady(ctx, t)
 	network, imports := customerv1.NewDealerNetworkServiceClient(cc), customerv1.NewImportServiceClient(cc)
-	campaigns := campaignv1.NewCampaignServiceClient(dialGRPC(t, st.campaignAddr))
-	temporaltest.WaitFor(ctx, t, func() bool {
-		_, err := network.ListRegions(hq, &customerv1.ListRegionsRequest{})
-		return err == nil
-	})
 
 	// Setup: ten dealers in a zone whose local time is inside the sending
 	// window, their customers through the DMS import, SMS consent for all.

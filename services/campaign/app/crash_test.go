@@ -18,7 +18,6 @@ import (
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/pii"
 	"github.com/dealercare/dealercare/pkg/program/programtest"
-	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 )
@@ -45,14 +44,8 @@ func TestCrashSendsEachMessageOnce(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	hq := auth.WithToken(ctx, st.id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}))
-	cc := dialGRPC(t, st.customerAddr)
+	hq, cc, campaigns := st.hqReady(ctx, t)
 	network, archive := customerv1.NewDealerNetworkServiceClient(cc), customerv1.NewArchiveServiceClient(cc)
-	campaigns := campaignv1.NewCampaignServiceClient(dialGRPC(t, st.campaignAddr))
-	temporaltest.WaitFor(ctx, t, func() bool {
-		_, err := network.ListRegions(hq, &customerv1.ListRegionsRequest{})
-		return err == nil
-	})
 	dayZone, nightZone := zones(t, time.Now())
 	if _, err := network.CreateRegion(hq, &customerv1.CreateRegionRequest{Region: &customerv1.Region{Code: "EAST", Name: "华东"}}); err != nil {
 		t.Fatal(err)
@@ -267,6 +260,7 @@ func buildPrograms(t *testing.T) map[string]string {
 	for _, p := range []struct{ dir, pkg string }{
 		{"services/customer", "./cmd/customer"}, {"services/campaign", "./cmd/campaign"},
 		{"services/campaign", "./cmd/campaign-provider"}, {"workflows", "./cmd/worker"},
+		{"services/callback", "./cmd/callback"},
 	} {
 		bins[filepath.Base(p.pkg)] = programtest.Build(t, filepath.Join(root, p.dir), p.pkg)
 	}

@@ -38,6 +38,19 @@ type RecallVIN struct {
 	ChaseTask                          string
 }
 
+// RecallChase is the chase task of a completed VIN, still to be ended.
+type RecallChase struct {
+	Owner, Campaign, VIN, OwnerDealer, Task string
+	CompletedDealer, RepairOrder            string
+}
+
+// TaskEnder ends a callback task the campaign opened (the callback
+// channel). An error wrapping ErrPermanent means the task cannot be ended
+// by any retry (gone, refused).
+type TaskEnder interface {
+	EndTask(ctx context.Context, dealer, task, reason string, at time.Time) error
+}
+
 // RecallTally is the completion of a set of a recall's VINs.
 type RecallTally struct {
 	Key, Region                                     string
@@ -76,6 +89,12 @@ type RecallStore interface {
 	// UnchasedRecallVINs lists open VINs with an owner and no chase task.
 	UnchasedRecallVINs(ctx context.Context, owner, id string, limit int) ([]RecallVIN, error)
 	SetChaseTask(ctx context.Context, owner, id, vin, task string) error
+	// UnendedChases lists completed VINs whose chase task is still to be
+	// ended: of the recall (owner, id) when id is set, else of vin on every
+	// recall.
+	UnendedChases(ctx context.Context, owner, id, vin string, limit int) ([]RecallChase, error)
+	// SetChaseEnded records that the VIN's chase task was ended.
+	SetChaseEnded(ctx context.Context, owner, id, vin string, at time.Time) error
 	OpenRecallVINs(ctx context.Context, owner, id string) (int64, error)
 }
 
@@ -341,7 +360,47 @@ func (s *Service) RecordRecallRepair(ctx context.Context, vin, dealer, repairOrd
 	if strings.TrimSpace(code) == "" {
 		return 0, apperr.Invalid("campaign_code", "is required").ZhReason("必填")
 	}
-	return s.store.CompleteRecallVIN(ctx, v, strings.TrimSpace(code), dealer, repairOrder, at.UTC())
+	n, err := s.store.CompleteRecallVIN(ctx, v, strings.TrimSpace(code), dealer, repairOrder, at.UTC())
+	if err != nil {
+		return 0, err
+	}
+	// The owning dealer stops chasing a VIN repaired anywhere. A retry
+	// (the completion already stored) ends what the last call left.
+	if _, err := s.endChases(ctx, "", "", v); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// endChases ends, through the callback service, the chase task of each
+// completed VIN that still has one open (of the recall, or of vin), and
+// records each end, so every task is ended once however often this runs.
+func (s *Service) endChases(ctx context.Context, owner, id, vin string) (int, error) {
+	ender, ok := s.senders[ChannelCallback].(TaskEnder)
+	if !ok {
+		return 0, nil // no callback channel: no chase task was opened
+	}
+	ended := 0
+	for {
+		chases, err := s.store.UnendedChases(ctx, owner, id, vin, chasePage)
+		if err != nil {
+			return ended, err
+		}
+		for _, c := range chases {
+			reason := fmt.Sprintf("召回已完成：%s 维修工单 %s（recall completed at %s, repair order %s）",
+				c.CompletedDealer, c.RepairOrder, c.CompletedDealer, c.RepairOrder)
+			if err := ender.EndTask(ctx, c.OwnerDealer, c.Task, reason, s.now()); err != nil && !errors.Is(err, ErrPermanent) {
+				return ended, err
+			}
+			if err := s.store.SetChaseEnded(ctx, c.Owner, c.Campaign, c.VIN, s.now()); err != nil {
+				return ended, err
+			}
+			ended++
+		}
+		if len(chases) < chasePage {
+			return ended, nil
+		}
+	}
 }
 
 // chasePage is how many VINs one pass of the chase takes.
@@ -349,8 +408,10 @@ const chasePage = 200
 
 // ChaseRecall opens a callback task at the owning dealer of each open VIN
 // that has none yet, through the callback channel, whose task is unique
-// per source: a repeat after a crash finds the task it made. It returns
-// the tasks opened and the VINs still open.
+// per source: a repeat after a crash finds the task it made. Then it ends
+// the chase tasks of VINs completed since (a repair that raced the chase,
+// or whose end failed). It returns the tasks opened and the VINs still
+// open.
 func (s *Service) ChaseRecall(ctx context.Context, owner, id string) (opened int, open int64, err error) {
 	c, err := s.store.Get(ctx, all, owner, id)
 	if err != nil {
@@ -384,6 +445,9 @@ func (s *Service) ChaseRecall(ctx context.Context, owner, id string) (opened int
 		if len(vins) < chasePage {
 			break
 		}
+	}
+	if _, err := s.endChases(ctx, owner, id, ""); err != nil {
+		return opened, 0, err
 	}
 	open, err = s.store.OpenRecallVINs(ctx, owner, id)
 	return opened, open, err

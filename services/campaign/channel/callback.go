@@ -42,12 +42,37 @@ func (c *Callback) Send(ctx context.Context, m campaign.Message) (string, error)
 		DueTime: timestamp(now), Deadline: timestamp(now.Add(window)),
 	})
 	if err != nil {
-		if code := status.Code(err); code == codes.InvalidArgument || code == codes.NotFound || code == codes.PermissionDenied {
+		if permanent(err) {
 			return "", fmt.Errorf("%w: callback task: %w", campaign.ErrPermanent, err)
 		}
 		return "", fmt.Errorf("callback task: %w", err)
 	}
 	return t.GetId(), nil
+}
+
+// EndTask implements campaign.TaskEnder: the task is CANCELLED through
+// EndCallbackTask, which leaves a task that already ended as it is.
+func (c *Callback) EndTask(ctx context.Context, dealer, task, reason string, at time.Time) error {
+	tok, err := c.Token()
+	if err != nil {
+		return err
+	}
+	_, err = c.Client.EndCallbackTask(auth.WithToken(ctx, tok), &callbackv1.EndCallbackTaskRequest{
+		Dealer: dealer, Task: task, Status: callbackv1.CallbackStatus_CALLBACK_STATUS_CANCELLED, Reason: reason, Time: timestamp(at),
+	})
+	if err != nil {
+		if permanent(err) {
+			return fmt.Errorf("%w: end callback task %s: %w", campaign.ErrPermanent, task, err)
+		}
+		return fmt.Errorf("end callback task %s: %w", task, err)
+	}
+	return nil
+}
+
+// permanent reports a callback service refusal no retry changes.
+func permanent(err error) bool {
+	code := status.Code(err)
+	return code == codes.InvalidArgument || code == codes.NotFound || code == codes.PermissionDenied
 }
 
 func timestamp(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }

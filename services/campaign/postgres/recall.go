@@ -184,6 +184,47 @@ func (s *Store) SetChaseTask(ctx context.Context, owner, id, vin, task string) e
 	})
 }
 
+// UnendedChases lists completed VINs whose chase task is not ended yet,
+// of one recall (id set) or of one VIN on every recall.
+func (s *Store) UnendedChases(ctx context.Context, owner, id, vin string, limit int) ([]campaign.RecallChase, error) {
+	var out []campaign.RecallChase
+	err := pg.InReadOnlyTx(ctx, s.pool, all, func(tx pgx.Tx) error {
+		var ps pg.Params
+		q := `SELECT dealer_id, campaign_id::text, vin, owner_dealer, chase_task, completed_dealer, repair_order FROM recall_vins
+			WHERE state = 'completed' AND chase_task NOT IN ('', 'refused') AND chase_end_time IS NULL`
+		if id != "" {
+			q += ` AND dealer_id = ` + ps.Add(owner) + ` AND campaign_id = ` + ps.Add(id)
+		}
+		if vin != "" {
+			q += ` AND vin = ` + ps.Add(vin)
+		}
+		q += ` ORDER BY dealer_id, campaign_id, vin LIMIT ` + ps.Add(limit)
+		rows, err := tx.Query(ctx, q, ps.Args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c campaign.RecallChase
+			if err := rows.Scan(&c.Owner, &c.Campaign, &c.VIN, &c.OwnerDealer, &c.Task, &c.CompletedDealer, &c.RepairOrder); err != nil {
+				return err
+			}
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// SetChaseEnded records that the VIN's chase task was ended.
+func (s *Store) SetChaseEnded(ctx context.Context, owner, id, vin string, at time.Time) error {
+	return pg.InTx(ctx, s.pool, all, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE recall_vins SET chase_end_time = $4
+			WHERE dealer_id = $1 AND campaign_id = $2 AND vin = $3 AND chase_end_time IS NULL`, owner, id, vin, at)
+		return err
+	})
+}
+
 // OpenRecallVINs counts the recall's open VINs.
 func (s *Store) OpenRecallVINs(ctx context.Context, owner, id string) (int64, error) {
 	var n int64

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,6 +20,27 @@ import (
 type callbacks struct {
 	mu    sync.Mutex
 	tasks map[string]campaign.Message
+	// ended counts the ends of each task; failEnds fails that many ends
+	// first, as an unreachable callback service does.
+	ended    map[string]int
+	failEnds int
+}
+
+func (c *callbacks) EndTask(_ context.Context, dealer, task, reason string, _ time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failEnds > 0 {
+		c.failEnds--
+		return errors.New("callback service unavailable")
+	}
+	if c.ended == nil {
+		c.ended = map[string]int{}
+	}
+	c.ended[dealer+"/"+task]++
+	if !strings.Contains(reason, "召回已完成") {
+		return fmt.Errorf("end reason %q", reason)
+	}
+	return nil
 }
 
 func (c *callbacks) Send(_ context.Context, m campaign.Message) (string, error) {
@@ -169,6 +191,49 @@ func TestRecallAcrossDealers(t *testing.T) {
 	if err != nil || len(open1) != 2 || slices.ContainsFunc(open1, func(v campaign.RecallVIN) bool { return v.ChaseTask == "" }) {
 		t.Errorf("SH001's open VINs = %+v, %v", open1, err)
 	}
+	// A chased VIN completed elsewhere has its chase task ended at its
+	// owner, once, even when the first end fails: the repair is kept and
+	// the retry (the workflow's activity) ends only the task.
+	chased := map[string]string{}
+	for _, v := range open1 {
+		chased[v.VIN] = v.ChaseTask
+	}
+	cb.mu.Lock()
+	cb.failEnds = 1
+	cb.mu.Unlock()
+	if _, err := e.svc.RecordRecallRepair(worker, recallVIN(1), "BJ001", "RO-BJ-RC", "RC2026-01", at); err == nil {
+		t.Errorf("repair with the callback service down: no error, so no retry")
+	}
+	if n, err := e.svc.RecordRecallRepair(worker, recallVIN(1), "BJ001", "RO-BJ-RC", "RC2026-01", at); err != nil || n != 0 {
+		t.Errorf("retried repair: %d, %v; want 0 (already completed), nil", n, err)
+	}
+	if n, err := e.svc.RecordRecallRepair(worker, recallVIN(1), "BJ001", "RO-BJ-RC", "RC2026-01", at); err != nil || n != 0 {
+		t.Errorf("third repair: %d, %v", n, err)
+	}
+	// VIN 2 completes while the callback service is down for every try
+	// of the repair's call; the next chase pass ends its task.
+	cb.mu.Lock()
+	cb.failEnds = 1
+	cb.mu.Unlock()
+	if _, err := e.svc.RecordRecallRepair(worker, recallVIN(2), "SH002", "RO-SH2-RC", "RC2026-01", at); err == nil {
+		t.Errorf("repair of VIN 2 with the callback service down: no error")
+	}
+	if opened, open, err := e.svc.ChaseRecall(worker, campaign.HQOwner, c.ID); err != nil || opened != 0 || open != 6 {
+		t.Errorf("chase after the repairs: opened %d, %d open, %v; want 0, 6", opened, open, err)
+	}
+	cb.mu.Lock()
+	if len(cb.ended) != 2 || cb.ended["SH001/"+chased[recallVIN(1)]] != 1 || cb.ended["SH001/"+chased[recallVIN(2)]] != 1 {
+		t.Errorf("ended chase tasks = %v, want SH001's tasks of VINs 1 and 2 once each (%v)", cb.ended, chased)
+	}
+	cb.mu.Unlock()
+	if _, _, err := e.svc.ChaseRecall(worker, campaign.HQOwner, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	cb.mu.Lock()
+	if len(cb.ended) != 2 {
+		t.Errorf("a second pass ended more: %v", cb.ended)
+	}
+	cb.mu.Unlock()
 	// Paging by VIN.
 	p1, next, err := e.svc.RecallVINs(hq, campaign.HQOwner, c.ID, "", "", campaign.Page{Size: 4})
 	if err != nil || len(p1) != 4 || next == "" {

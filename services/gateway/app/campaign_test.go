@@ -208,6 +208,48 @@ func TestCampaignScenarios(t *testing.T) {
 	if found != 1 {
 		t.Errorf("BJ001's chase task for its open VIN: %d in %v", found, tasks)
 	}
+	// SH001's VIN, completed before the chase, never got a chase task.
+	shMgr := g.token(t, auth.Principal{Subject: "mgr-sh", Roles: []auth.Role{auth.RoleDealerManager}, Dealer: "SH001"})
+	for _, x := range must(t, 200)(g.do(t, "GET", "/v1/dealers/SH001/callbackTasks", shMgr, ""))["tasks"].([]any) {
+		if tk := x.(map[string]any); tk["vin"] == vins["SH001"] && tk["kind"] == "CALLBACK_KIND_CAMPAIGN" {
+			t.Errorf("a chase task for SH001's VIN completed before the chase: %v", tk)
+		}
+	}
+	// BJ001's VIN is repaired under the recall at SH001: the VIN is
+	// completed there, and BJ001's chase task is ended (cancelled, with the
+	// reason) through the callback service, once: a repeat of the report
+	// and another chase pass leave it as it was.
+	var chaseTask string
+	for _, x := range must(t, 200)(g.do(t, "GET", "/v1/campaigns/"+rid+"/recallVins?ownerDealer=BJ001", analyst, ""))["vins"].([]any) {
+		chaseTask, _ = x.(map[string]any)["chaseTask"].(string)
+	}
+	if chaseTask == "" {
+		t.Fatal("BJ001's open VIN has no chase task on the recall's list")
+	}
+	if tk := must(t, 200)(g.do(t, "GET", "/v1/dealers/BJ001/callbackTasks/"+chaseTask, bjMgr, "")); tk["status"] != "CALLBACK_STATUS_PENDING" {
+		t.Errorf("chase task before the repair: %v", tk)
+	}
+	for range 2 {
+		if _, err := wf.RecordRecallRepair(svc, &campaignv1.RecordRecallRepairRequest{Vin: vins["BJ001"], Dealer: "SH001", RepairOrder: "RO-RC-2",
+			CampaignCode: "RC2026-01", CloseTime: timestamppb.Now()}); err != nil {
+			t.Fatalf("record BJ001's recall repair at SH001: %v", err)
+		}
+	}
+	ended := must(t, 200)(g.do(t, "GET", "/v1/dealers/BJ001/callbackTasks/"+chaseTask, bjMgr, ""))
+	if ended["status"] != "CALLBACK_STATUS_CANCELLED" || !strings.Contains(fmt.Sprint(ended["endReason"]), "SH001") || ended["endTime"] == nil {
+		t.Errorf("BJ001's chase task after its VIN's repair at SH001: %v, want cancelled naming SH001", ended)
+	}
+	if ch, err := wf.ChaseRecallVins(svc, &campaignv1.ChaseRecallVinsRequest{Campaign: rid}); err != nil || ch.GetOpened() != 0 || ch.GetOpen() != 1 {
+		t.Errorf("chase after BJ001's repair: %v %v, want none opened, 1 open", ch, err)
+	}
+	if again := must(t, 200)(g.do(t, "GET", "/v1/dealers/BJ001/callbackTasks/"+chaseTask, bjMgr, "")); again["endTime"] != ended["endTime"] ||
+		again["updateTime"] != ended["updateTime"] || again["status"] != ended["status"] {
+		t.Errorf("the chase task changed again: %v, was %v", again, ended)
+	}
+	bjVINs := must(t, 200)(g.do(t, "GET", "/v1/campaigns/"+rid+"/recallVins?ownerDealer=BJ001", analyst, ""))["vins"].([]any)
+	if v := bjVINs[0].(map[string]any); len(bjVINs) != 1 || v["state"] != "RECALL_VIN_STATE_COMPLETED" || v["completedDealer"] != "SH001" {
+		t.Errorf("BJ001's VIN after its repair at SH001: %v", bjVINs)
+	}
 
 	// HQ's maintenance plans: a model's plan from the default, refused to
 	// dealer staff, a bad value named.
