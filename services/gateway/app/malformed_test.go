@@ -32,8 +32,11 @@ func TestMalformedPageTokens(t *testing.T) {
 		`{"kind":"CAMPAIGN_KIND_CARE_EVENT","name":"冬季关怀","channels":["CHANNEL_SMS"],"template":{"body":"您好"}}`))
 	hqCamp := must(t, 200)(g.do(t, "POST", "/v1/campaigns", admin,
 		`{"kind":"CAMPAIGN_KIND_CARE_EVENT","name":"冬季关怀","channels":["CHANNEL_SMS"],"template":{"body":"您好"}}`))
-	ids := map[string]string{"customer": c["id"].(string), "import": imp["id"].(string), "vehicle": v["id"].(string), "campaign": camp["id"].(string)}
-	hqIDs := map[string]string{"campaign": hqCamp["id"].(string)}
+	hook := must(t, 200)(g.do(t, "POST", base+"/webhookSubscriptions", mgr, `{"url":"https://dms.example.com/hooks","eventTypes":["complaint.created"]}`))
+	hqHook := must(t, 200)(g.do(t, "POST", "/v1/webhookSubscriptions", admin, `{"url":"https://bi.example.com/hooks","eventTypes":["complaint.created"]}`))
+	ids := map[string]string{"customer": c["id"].(string), "import": imp["id"].(string), "vehicle": v["id"].(string), "campaign": camp["id"].(string),
+		"subscription": hook["subscription"].(map[string]any)["id"].(string)}
+	hqIDs := map[string]string{"campaign": hqCamp["id"].(string), "subscription": hqHook["subscription"].(map[string]any)["id"].(string)}
 
 	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 	tokens := []string{
@@ -53,6 +56,9 @@ func TestMalformedPageTokens(t *testing.T) {
 		}
 		p := fill(r.path, "SH001", ids)
 		tok := agent
+		if strings.Contains(r.path, "/webhookSubscriptions") {
+			tok = mgr // a dealer's subscriptions are its managers'
+		}
 		if !isDealerRoute(r.path) {
 			tok = admin
 			p = fill(r.path, "SH001", hqIDs)
