@@ -363,7 +363,7 @@ func (r *Relay) deliverBatch(ctx context.Context, s settings, st *runState) (bat
 			return err
 		}
 		delivered = out.delivered
-		return markFailed(dbCtx, tx, s, out.failed, out.errs, out.kinds)
+		return markFailed(dbCtx, tx, s, out.failed)
 	})
 	if err == nil {
 		st.metrics.delivered(ctx, delivered)
@@ -380,13 +380,19 @@ func (r *Relay) deliverBatch(ctx context.Context, s settings, st *runState) (bat
 // handOffs is the outcome of a batch's hand-offs. Events in neither list
 // were not attempted (shutdown, maxBatchTime) and stay pending as they are.
 type handOffs struct {
-	delivered, failed []*claimed
-	errs              []error // of failed, index by index
-	// kinds, of failed index by index, tells the event's own failures
-	// from those that concern Temporal as a whole (see markFailed).
-	kinds       []failure
+	delivered   []*claimed
+	failed      []failedHandOff
 	unreachable bool
 	crash       error // from afterSignal
+}
+
+// failedHandOff is an event whose hand-off failed (or was skipped), with
+// the error for last_error and kind, which tells the event's own failures
+// from those that concern Temporal as a whole (see markFailed).
+type failedHandOff struct {
+	*claimed
+	err  error
+	kind failure
 }
 
 // handOff hands events off in order, up to st.window at once (at most
@@ -418,17 +424,15 @@ func (r *Relay) handOff(ctx context.Context, s settings, st *runState, events []
 		case ctx.Err() != nil:
 			// Shutting down; not the event's fault: left pending.
 		default:
-			out.failed = append(out.failed, e)
-			out.errs = append(out.errs, res.err)
 			if unreachable(res.err) {
-				out.kinds = append(out.kinds, failedOutage)
+				out.failed = append(out.failed, failedHandOff{e, res.err, failedOutage})
 				st.window = 1
 				if down == nil {
 					down = res.err
 				}
 				return
 			}
-			out.kinds = append(out.kinds, failedEvent)
+			out.failed = append(out.failed, failedHandOff{e, res.err, failedEvent})
 			s.log.WarnContext(ctx, "outbox relay: hand-off failed; will retry",
 				"event_id", e.ID, "kind", e.Kind, "dealer_id", e.DealerID, "workflow_id", e.WorkflowID,
 				"attempts", e.attempts+1, "error", res.err)
@@ -440,7 +444,7 @@ func (r *Relay) handOff(ctx context.Context, s settings, st *runState, events []
 			collect()
 		}
 		if down != nil || out.crash != nil || ctx.Err() != nil || time.Since(start) > maxBatchTime {
-			break // the rest is left pending (or postponed, below)
+			break // the rest is left pending (or, below, recorded as not attempted)
 		}
 		inFlight++
 		go func(i int) { results <- result{i, r.signal(ctx, s, events[i])} }(next)
@@ -452,11 +456,9 @@ func (r *Relay) handOff(ctx context.Context, s settings, st *runState, events []
 		out.unreachable = true
 		rest := events[next:]
 		for _, e := range rest {
-			out.failed = append(out.failed, e)
-			out.errs = append(out.errs, fmt.Errorf("not attempted, Temporal unreachable: %w", down))
-			out.kinds = append(out.kinds, notAttempted)
+			out.failed = append(out.failed, failedHandOff{e, fmt.Errorf("not attempted, Temporal unreachable: %w", down), notAttempted})
 		}
-		s.log.WarnContext(ctx, "outbox relay: Temporal unreachable; postponing events",
+		s.log.WarnContext(ctx, "outbox relay: Temporal unreachable; the rest of the batch waits for the next try",
 			"table", s.table, "events", len(rest)+1, "error", down)
 	}
 	return out
@@ -730,19 +732,17 @@ const (
 // backlog wait, after Temporal came back, about as long as the outage
 // had lasted (up to MaxBackoff), since every batch during the outage
 // doubled its delay.
-func markFailed(ctx context.Context, tx pgx.Tx, s settings, events []*claimed, errs []error, kinds []failure) error {
-	if len(events) == 0 {
+func markFailed(ctx context.Context, tx pgx.Tx, s settings, failed []failedHandOff) error {
+	if len(failed) == 0 {
 		return nil
 	}
-	n := len(events)
+	n := len(failed)
 	dealers, ids, msgs := make([]string, n), make([]string, n), make([]string, n)
-	tried := make([]bool, n)
-	delays := make([]*int64, n) // nil: not postponed
-	for i, e := range events {
+	delays := make([]*int64, n) // nil: skipped, so neither counted nor postponed
+	for i, e := range failed {
 		dealers[i], ids[i] = e.DealerID, e.ID
-		msgs[i] = truncate(errs[i].Error(), maxErrorLen)
-		tried[i] = kinds[i] != notAttempted
-		switch kinds[i] {
+		msgs[i] = truncate(e.err.Error(), maxErrorLen)
+		switch e.kind {
 		case failedEvent:
 			d := s.backoff(e.attempts + 1).Milliseconds()
 			delays[i] = &d
@@ -753,12 +753,12 @@ func markFailed(ctx context.Context, tx pgx.Tx, s settings, events []*claimed, e
 	}
 	_, err := tx.Exec(ctx, `
 UPDATE `+s.table+` AS o
-SET attempts = o.attempts + f.tried::int, last_error = f.err,
+SET attempts = o.attempts + (f.delay_ms IS NOT NULL)::int, last_error = f.err,
     next_attempt_at = coalesce(clock_timestamp() + f.delay_ms * interval '1 millisecond', o.next_attempt_at)
-FROM unnest($1::text[], $2::uuid[], $3::text[], $4::bigint[], $5::bool[]) AS f(dealer_id, id, err, delay_ms, tried)
-WHERE o.dealer_id = f.dealer_id AND o.id = f.id`, dealers, ids, msgs, delays, tried)
+FROM unnest($1::text[], $2::uuid[], $3::text[], $4::bigint[]) AS f(dealer_id, id, err, delay_ms)
+WHERE o.dealer_id = f.dealer_id AND o.id = f.id`, dealers, ids, msgs, delays)
 	if err != nil {
-		return fmt.Errorf("record %d failed hand-offs: %w", len(events), err)
+		return fmt.Errorf("record %d failed hand-offs: %w", len(failed), err)
 	}
 	return nil
 }
