@@ -133,16 +133,6 @@ func (p *Proc) Kill(t testing.TB) {
 	_ = p.cmd.Wait()
 }
 
-// Stop ends the process with SIGTERM, as Kubernetes does before a
-// rolling update, and waits for it; the error is its exit status (nil for
-// a clean exit).
-func (p *Proc) Stop() error {
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return err
-	}
-	return p.cmd.Wait()
-}
-
 // Wait waits for the process to exit by itself.
 func (p *Proc) Wait() error { return p.cmd.Wait() }
 
