@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -45,7 +44,6 @@ type testStack struct {
 	addrs map[string]string // program name -> address
 	env   []string          // what every program gets
 	bins  map[string]string
-	procs map[string]*programtest.Proc
 	// temporal is the frontend address, namespace the test's namespace.
 	temporal, namespace string
 }
@@ -54,13 +52,15 @@ type testStack struct {
 // to every program's (OTEL_EXPORTER_OTLP_ENDPOINT, ...).
 func newStack(t *testing.T, progs []program, extra ...string) *testStack {
 	t.Helper()
-	s := &testStack{t: t, dir: t.TempDir(), addrs: map[string]string{}, bins: map[string]string{}, procs: map[string]*programtest.Proc{}}
+	s := &testStack{t: t, dir: t.TempDir(), addrs: map[string]string{}, bins: map[string]string{}}
 	s.temporal = temporaltest.Address(t)
 	s.namespace = temporaltest.Namespace(t, s.temporal)
 	s.db = pgtest.New(t, "e2e", nil)
 	s.id = authtest.New(t)
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
+	root, err := stack.FindRepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ports := programtest.FreePorts(t, len(progs))
 	for i, p := range progs {
 		s.bins[p.name] = programtest.Build(t, filepath.Join(root, p.dir), p.pkg)
@@ -91,7 +91,7 @@ func newStack(t *testing.T, progs []program, extra ...string) *testStack {
 func (s *testStack) start(p program) {
 	s.t.Helper()
 	addr := s.addrs[p.name]
-	s.procs[p.name] = programtest.Start(s.t, s.bins[p.name], s.dir, append(s.env, p.addrEnv+"="+addr))
+	programtest.Start(s.t, s.bins[p.name], s.dir, append(s.env, p.addrEnv+"="+addr))
 	var check func(context.Context) error
 	if p.health != "" {
 		check = stack.HTTPHealthCheck("http://" + addr + p.health)
