@@ -77,12 +77,10 @@ func newStack(t *testing.T, progs []program, extra ...string) *testStack {
 		"TEMPORAL_ADDRESS=" + s.temporal, "TEMPORAL_NAMESPACE=" + s.namespace,
 		"SERVICE_TOKEN_FILE=" + s.id.ServiceTokenFile,
 		"DATABASE_URL=" + s.db.AppURL, "MIGRATE_ON_START=true", "MIGRATE_DATABASE_URL=" + s.db.OwnerURL, "DATABASE_APP_ROLE=" + pgtest.AppRole,
-		"CUSTOMER_GRPC_TARGET=" + target("customer"), "CALLBACK_GRPC_TARGET=" + target("callback"),
-		"COMPLAINT_GRPC_TARGET=" + target("complaint"), "CAMPAIGN_GRPC_TARGET=" + target("campaign"),
-		"EVALUATION_GRPC_TARGET=" + target("evaluation"), "WEBHOOK_GRPC_TARGET=" + target("webhook"),
 		"SHUTDOWN_TIMEOUT=10s",
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 	}, pii.NewRandomKeys().Env()...)
+	s.env = append(s.env, stack.TargetEnv(target)...)
 	s.env = append(s.env, extra...)
 	return s
 }

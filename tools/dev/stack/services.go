@@ -98,9 +98,20 @@ func commonEnv(st stackSettings) []string {
 		"AUTH_AUDIENCE=" + auth.DevAudience,
 		"TEMPORAL_ADDRESS=" + temporalAddr,
 	}
+	return append(env, TargetEnv(func(s string) string {
+		svc, _ := serviceNamed(s)
+		return svc.addr
+	})...)
+}
+
+// TargetEnv is the target variable of every gRPC service in the table
+// (CUSTOMER_GRPC_TARGET=..., ...), each set to addr(name), for a stack
+// that runs the programs on addresses of its own.
+func TargetEnv(addr func(name string) string) []string {
+	var env []string
 	for _, s := range services {
 		if s.health == healthGRPC {
-			env = append(env, s.targetEnv()+"="+s.addr)
+			env = append(env, s.targetEnv()+"="+addr(s.name))
 		}
 	}
 	return env
