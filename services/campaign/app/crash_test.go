@@ -39,7 +39,7 @@ func TestCrashSendsEachMessageOnce(t *testing.T) {
 			t.Fatalf("DEALERCARE_CAMPAIGN_CRASH_RECIPIENTS=%q: want a number ≥ 10", s)
 		}
 	}
-	st := startCampaignStack(t, []string{"PROVIDER_DELAY=" + providerDelay(n)}, []string{"CAMPAIGN_SEND_LEASE=3s"})
+	st := startCampaignStack(t, []string{"PROVIDER_DELAY=" + providerDelay(n)}, []string{"CAMPAIGN_SEND_LEASE=3s"}, false)
 	campaignProc, workerProc := st.campaign, st.worker
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
