@@ -67,7 +67,7 @@ func startServices(t *testing.T, providerEnv, campaignEnv []string, withCallback
 	if err := pg.Migrate(context.Background(), s.db.OwnerURL, postgres.Schema, pgtest.AppRole, fsys); err != nil {
 		t.Fatal(err)
 	}
-	s.bin, s.id, s.dir = buildPrograms(t), authtest.New(t), t.TempDir()
+	s.bin, s.id, s.dir = buildPrograms(t, withCallback), authtest.New(t), t.TempDir()
 
 	ports := programtest.FreePorts(t, 7)
 	callbackTarget := "127.0.0.1:1"
