@@ -173,15 +173,13 @@ func (m *Main) Open(ctx context.Context) error {
 	campaign.Register(campaignWorker, campaignv1.NewCampaignWorkflowServiceClient(campaigns))
 	greeting.Register(campaignWorker, campaignv1.NewCampaignWorkflowServiceClient(campaigns))
 	m.workers = append(m.workers, campaignWorker)
-	// One holiday-greeting workflow for the network; a running one is kept.
-	if _, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: greeting.WorkflowID, TaskQueue: events.CampaignTaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}, greeting.WorkflowType, greeting.Input{}); err != nil {
-		return fmt.Errorf("start %s: %w", greeting.WorkflowID, err)
+	// One holiday-greeting workflow for the network, and one
+	// birthday-greeting workflow, a day at a time.
+	if err := m.startOne(ctx, events.CampaignTaskQueue, greeting.WorkflowID, greeting.WorkflowType, greeting.Input{}); err != nil {
+		return err
 	}
-	// And one birthday-greeting workflow, a day at a time.
-	if _, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: greeting.BirthdayWorkflowID, TaskQueue: events.CampaignTaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}, greeting.BirthdayWorkflowType, greeting.BirthdayInput{}); err != nil {
-		return fmt.Errorf("start %s: %w", greeting.BirthdayWorkflowID, err)
+	if err := m.startOne(ctx, events.CampaignTaskQueue, greeting.BirthdayWorkflowID, greeting.BirthdayWorkflowType, greeting.BirthdayInput{}); err != nil {
+		return err
 	}
 	// Without an evaluation service (a worker configured in code, as tests
 	// do) there is no feed to run.
@@ -215,10 +213,16 @@ func (m *Main) openEvaluation(ctx context.Context, dial func(target, variable st
 	evaluationWorker := dctemporal.NewWorker(m.temporal, evaluation.TaskQueue)
 	evaluation.Register(evaluationWorker, evaluationv1.NewEvaluationWorkflowServiceClient(evaluations))
 	m.workers = append(m.workers, evaluationWorker)
-	// One feed workflow for the network; a running one is kept.
-	if _, err := m.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: evaluation.WorkflowID, TaskQueue: evaluation.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}, evaluation.WorkflowType, evaluation.Input{}); err != nil {
-		return fmt.Errorf("start %s: %w", evaluation.WorkflowID, err)
+	// One feed workflow for the network.
+	return m.startOne(ctx, evaluation.TaskQueue, evaluation.WorkflowID, evaluation.WorkflowType, evaluation.Input{})
+}
+
+// startOne starts the network's one workflow id of workflowType on queue;
+// a running one is kept.
+func (m *Main) startOne(ctx context.Context, queue, id, workflowType string, in any) error {
+	if _, err := m.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING}, workflowType, in); err != nil {
+		return fmt.Errorf("start %s: %w", id, err)
 	}
 	return nil
 }

@@ -8,8 +8,6 @@ import (
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // The one birthday-greeting workflow of the network (生日祝福): a durable
@@ -120,14 +118,4 @@ func (a *Activities) EnsureBirthdays(ctx context.Context, date string) (string, 
 		return "", rejected(err)
 	}
 	return c.GetId(), nil
-}
-
-// rejected makes the campaign service's final refusals non-retryable;
-// anything else (unavailable, deadline) is retried.
-func rejected(err error) error {
-	switch status.Code(err) {
-	case codes.InvalidArgument, codes.PermissionDenied, codes.NotFound, codes.Unauthenticated, codes.FailedPrecondition:
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, nil)
-	}
-	return err
 }

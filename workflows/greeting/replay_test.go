@@ -63,7 +63,7 @@ func TestGreetingsOnTemporal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(c.Close) // after the runs' termination (cleanups run last first)
 	queue := "greeting-test-" + outbox.NewID()
 	fake := &campaigns{}
 	w := worker.New(c, queue, worker.Options{})
@@ -72,20 +72,7 @@ func TestGreetingsOnTemporal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-
-	id := "greetings/holidays-test-" + outbox.NewID()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, WorkflowType, Input{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.TerminateWorkflow(context.Background(), id, "", "test over") }()
-	h := firstRun(ctx, t, c, id, run.GetRunID())
-	if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
-		t.Fatalf("replay: %v", err)
-	}
-	if *update {
-		temporaltest.SaveHistory(t, "holidays_v0.json", h)
-	}
+	recordRun(ctx, t, c, queue, "greetings/holidays-test-"+outbox.NewID(), WorkflowType, Input{}, "holidays_v0.json")
 
 	// The birthday workflow: today's campaign is made at once (its hour has
 	// come at UTC+14 or comes within the lead), then the run continues as new.
@@ -97,31 +84,28 @@ func TestGreetingsOnTemporal(t *testing.T) {
 	}
 	defer bw.Stop()
 	bid := "greetings/birthdays-test-" + outbox.NewID()
-	brun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: bid, TaskQueue: queue + "-b"}, BirthdayWorkflowType, BirthdayInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.TerminateWorkflow(context.Background(), bid, "", "test over") }()
-	h = firstRun(ctx, t, c, bid, brun.GetRunID())
-	if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
-		t.Fatalf("replay birthdays: %v", err)
-	}
-	if *update {
-		temporaltest.SaveHistory(t, "birthdays_v0.json", h)
-	}
+	recordRun(ctx, t, c, queue+"-b", bid, BirthdayWorkflowType, BirthdayInput{}, "birthdays_v0.json")
 	// A day ahead of the lead: the run waits on its timer.
-	tid := bid + "-timer"
-	trun, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: tid, TaskQueue: queue + "-b"}, BirthdayWorkflowType,
-		BirthdayInput{Date: time.Now().AddDate(0, 0, 20).Format(time.DateOnly)})
+	recordRun(ctx, t, c, queue+"-b", bid+"-timer", BirthdayWorkflowType,
+		BirthdayInput{Date: time.Now().AddDate(0, 0, 20).Format(time.DateOnly)}, "birthdays_timer_v0.json")
+}
+
+// recordRun starts workflow id of workflowType with in on queue (it is
+// terminated when the test ends), waits for its first timer or
+// continuation, replays that history with the current code and, with
+// -update, records it as testdata/file.
+func recordRun(ctx context.Context, t *testing.T, c client.Client, queue, id, workflowType string, in any, file string) {
+	t.Helper()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflowType, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = c.TerminateWorkflow(context.Background(), tid, "", "test over") }()
-	h = firstRun(ctx, t, c, tid, trun.GetRunID())
+	t.Cleanup(func() { _ = c.TerminateWorkflow(context.Background(), id, "", "test over") })
+	h := firstRun(ctx, t, c, id, run.GetRunID())
 	if err := newReplayer().ReplayWorkflowHistory(nil, h); err != nil {
-		t.Fatalf("replay birthdays (timer): %v", err)
+		t.Fatalf("replay %s: %v", file, err)
 	}
 	if *update {
-		temporaltest.SaveHistory(t, "birthdays_timer_v0.json", h)
+		temporaltest.SaveHistory(t, file, h)
 	}
 }

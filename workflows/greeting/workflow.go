@@ -9,6 +9,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -114,6 +116,16 @@ type Activities struct {
 
 // ErrTypeRejected: the campaign service refused the greeting for good.
 const ErrTypeRejected = "GreetingRejected"
+
+// rejected makes the campaign service's final refusals non-retryable;
+// anything else (unavailable, deadline) is retried.
+func rejected(err error) error {
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.PermissionDenied, codes.NotFound, codes.Unauthenticated, codes.FailedPrecondition:
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeRejected, nil)
+	}
+	return err
+}
 
 // NextInput asks for the first holiday whose greeting starts after After.
 type NextInput struct {

@@ -69,7 +69,7 @@ func TestCampaignBench(t *testing.T) {
 		}
 	}
 	t.Logf("campaign_bench: load average %s at the start", loadAverage())
-	st := startCampaignStack(t, nil, nil)
+	st := startCampaignStack(t, nil, nil, false)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
 	defer cancel()

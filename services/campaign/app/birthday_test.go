@@ -35,18 +35,11 @@ import (
 // and restarted (it starts the workflow again from today): D's campaign is
 // ensured again, and there is still one campaign for D and one message.
 func TestBirthdayGreetingOnce(t *testing.T) {
-	st := startCampaignServices(t, nil, nil)
+	st := startServices(t, nil, nil, false)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	hq := auth.WithToken(ctx, st.id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}))
-	cc := dialGRPC(t, st.customerAddr)
+	hq, cc, campaigns := st.hqReady(ctx, t)
 	network, archive := customerv1.NewDealerNetworkServiceClient(cc), customerv1.NewArchiveServiceClient(cc)
-	campaigns := campaignv1.NewCampaignServiceClient(dialGRPC(t, st.campaignAddr))
-	temporaltest.WaitFor(ctx, t, func() bool {
-		_, err := network.ListRegions(hq, &customerv1.ListRegionsRequest{})
-		_, perr := campaigns.GetMessagingPolicy(hq, &campaignv1.GetMessagingPolicyRequest{})
-		return err == nil && perr == nil
-	})
 
 	kiritimati, shanghai := time.FixedZone("UTC+14", 14*3600), time.FixedZone("UTC+8", 8*3600)
 	start := time.Now().UTC().Truncate(time.Hour).In(kiritimati) // D's greeting hour at UTC+14
@@ -91,7 +84,6 @@ func TestBirthdayGreetingOnce(t *testing.T) {
 
 	st.worker = programtest.Start(t, st.bin["worker"], st.dir, st.workerEnv)
 	id := campaign.BirthdayCampaignID(day)
-	var recipients []*campaignv1.Recipient
 	temporaltest.WaitFor(ctx, t, func() bool {
 		got, err := campaigns.GetCampaign(hq, &campaignv1.GetCampaignRequest{Campaign: id})
 		return err == nil && got.GetStats().GetTargeted() == 2 && got.GetStats().GetSent() == 1
@@ -100,7 +92,7 @@ func TestBirthdayGreetingOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recipients = r.GetRecipients()
+	recipients := r.GetRecipients()
 	byCustomer := map[string]*campaignv1.Recipient{}
 	for _, r := range recipients {
 		byCustomer[r.GetCustomer()] = r

@@ -39,7 +39,7 @@ func TestCrashSendsEachMessageOnce(t *testing.T) {
 			t.Fatalf("DEALERCARE_CAMPAIGN_CRASH_RECIPIENTS=%q: want a number ≥ 10", s)
 		}
 	}
-	st := startCampaignStack(t, []string{"PROVIDER_DELAY=" + providerDelay(n)}, []string{"CAMPAIGN_SEND_LEASE=3s"})
+	st := startCampaignStack(t, []string{"PROVIDER_DELAY=" + providerDelay(n)}, []string{"CAMPAIGN_SEND_LEASE=3s"}, false)
 	campaignProc, workerProc := st.campaign, st.worker
 
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
@@ -250,18 +250,22 @@ func zones(t *testing.T, now time.Time) (day, night string) {
 	return day, night
 }
 
-// buildPrograms builds the processes the test runs, from the workspace,
-// and returns their binaries by name.
-func buildPrograms(t *testing.T) map[string]string {
+// buildPrograms builds the processes the test runs, from the workspace
+// (the callback service only withCallback), and returns their binaries by
+// name.
+func buildPrograms(t *testing.T, withCallback bool) map[string]string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
 	bins := map[string]string{}
-	for _, p := range []struct{ dir, pkg string }{
+	programs := []struct{ dir, pkg string }{
 		{"services/customer", "./cmd/customer"}, {"services/campaign", "./cmd/campaign"},
 		{"services/campaign", "./cmd/campaign-provider"}, {"workflows", "./cmd/worker"},
-		{"services/callback", "./cmd/callback"},
-	} {
+	}
+	if withCallback {
+		programs = append(programs, struct{ dir, pkg string }{"services/callback", "./cmd/callback"})
+	}
+	for _, p := range programs {
 		bins[filepath.Base(p.pkg)] = programtest.Build(t, filepath.Join(root, p.dir), p.pkg)
 	}
 	return bins

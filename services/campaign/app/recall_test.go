@@ -1,8 +1,11 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,9 +14,14 @@ import (
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/events"
 	"github.com/dealercare/dealercare/pkg/program/programtest"
+	dctemporal "github.com/dealercare/dealercare/pkg/temporal"
 	"github.com/dealercare/dealercare/pkg/temporal/temporaltest"
 	"github.com/dealercare/dealercare/pkg/validate"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -28,7 +36,7 @@ import (
 // workflow, attributed to OTHER01, and once the callback service is back
 // OWN001's chase task is ended, once, as the callback service shows.
 func TestRecallChaseEndsWhenRepairedElsewhere(t *testing.T) {
-	st := startStack(t, nil, nil, true)
+	st := startCampaignStack(t, nil, nil, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	hq, cc, campaigns := st.hqReady(ctx, t)
@@ -153,8 +161,14 @@ func TestRecallChaseEndsWhenRepairedElsewhere(t *testing.T) {
 	// Exactly once: another recall repair order of the VIN through the
 	// same event path leaves the ended task as it is, and OWN001 holds one
 	// chase task in all.
+	tc, err := dctemporal.Dial(ctx, dctemporal.Config{Address: st.temporalAddr, Namespace: st.namespace}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
 	repair(chased, "RO-CHASED-2")
-	time.Sleep(3 * time.Second) // the relay and the vehicle workflow's activity run in the meantime
+	// Its CompleteRecall activity (which ends what chase is left) is done.
+	temporaltest.WaitFor(ctx, t, func() bool { return recallRepairReported(ctx, t, tc, chased, "RO-CHASED-2") })
 	again, err := callbacks.GetCallbackTask(ownMgr, &callbackv1.GetCallbackTaskRequest{Dealer: "OWN001", Task: task})
 	if err != nil || !again.GetUpdateTime().AsTime().Equal(ended.GetUpdateTime().AsTime()) || !again.GetEndTime().AsTime().Equal(ended.GetEndTime().AsTime()) {
 		t.Errorf("the ended chase task changed: %v (%v), was %v", again, err, ended)
@@ -175,4 +189,24 @@ func TestRecallChaseEndsWhenRepairedElsewhere(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d chase tasks at OWN001, want 1", n)
 	}
+}
+
+// recallRepairReported reports whether the vehicle workflow of vin has
+// completed the CompleteRecall activity of the repair order number.
+func recallRepairReported(ctx context.Context, t *testing.T, c client.Client, vin, number string) bool {
+	t.Helper()
+	scheduled := map[int64]bool{}
+	for _, e := range temporaltest.History(ctx, t, c, events.VehicleWorkflowID(vin), "").GetEvents() {
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			a := e.GetActivityTaskScheduledEventAttributes()
+			scheduled[e.GetEventId()] = a.GetActivityType().GetName() == "CompleteRecall" &&
+				slices.ContainsFunc(a.GetInput().GetPayloads(), func(p *commonpb.Payload) bool { return bytes.Contains(p.GetData(), []byte(`"`+number+`"`)) })
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			if scheduled[e.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()] {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -42,33 +42,20 @@ type campaignStack struct {
 }
 
 // startCampaignStack migrates the campaign schema (the customer service
-// migrates its own on start) and starts the four programs; providerEnv and
-// campaignEnv are added to the provider's and the campaign service's
-// environment.
-func startCampaignStack(t *testing.T, providerEnv, campaignEnv []string) *campaignStack {
-	t.Helper()
-	return startStack(t, providerEnv, campaignEnv, false)
-}
-
-// startStack is startCampaignStack, with the callback service as a fifth
-// program (migrating its own schema) when withCallback is set.
-func startStack(t *testing.T, providerEnv, campaignEnv []string, withCallback bool) *campaignStack {
+// migrates its own on start) and starts the four programs, with the
+// callback service as a fifth (migrating its own schema) when
+// withCallback is set; providerEnv and campaignEnv are added to the
+// provider's and the campaign service's environment.
+func startCampaignStack(t *testing.T, providerEnv, campaignEnv []string, withCallback bool) *campaignStack {
 	t.Helper()
 	s := startServices(t, providerEnv, campaignEnv, withCallback)
 	s.worker = programtest.Start(t, s.bin["worker"], s.dir, s.workerEnv)
 	return s
 }
 
-// startCampaignServices starts the stack but its worker (s.workerEnv
-// starts it), all in a Temporal namespace of their own: the worker's
+// startServices is startCampaignStack but its worker (s.workerEnv starts
+// it), all in a Temporal namespace of their own: the worker's
 // network-wide greeting workflows are this stack's.
-func startCampaignServices(t *testing.T, providerEnv, campaignEnv []string) *campaignStack {
-	t.Helper()
-	return startServices(t, providerEnv, campaignEnv, false)
-}
-
-// startServices is startCampaignServices, with the callback service when
-// withCallback is set.
 func startServices(t *testing.T, providerEnv, campaignEnv []string, withCallback bool) *campaignStack {
 	t.Helper()
 	temporalAddr := temporaltest.Address(t)
@@ -80,7 +67,7 @@ func startServices(t *testing.T, providerEnv, campaignEnv []string, withCallback
 	if err := pg.Migrate(context.Background(), s.db.OwnerURL, postgres.Schema, pgtest.AppRole, fsys); err != nil {
 		t.Fatal(err)
 	}
-	s.bin, s.id, s.dir = buildPrograms(t), authtest.New(t), t.TempDir()
+	s.bin, s.id, s.dir = buildPrograms(t, withCallback), authtest.New(t), t.TempDir()
 
 	ports := programtest.FreePorts(t, 7)
 	callbackTarget := "127.0.0.1:1"
@@ -124,15 +111,17 @@ func startServices(t *testing.T, providerEnv, campaignEnv []string, withCallback
 }
 
 // hqReady returns an HQ admin's context, the customer service's connection
-// and the campaign client, once the customer service answers.
+// and the campaign client, once the customer and campaign services answer.
 func (s *campaignStack) hqReady(ctx context.Context, t *testing.T) (context.Context, *grpc.ClientConn, campaignv1.CampaignServiceClient) {
 	t.Helper()
 	hq := auth.WithToken(ctx, s.id.Token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}}))
 	cc := dialGRPC(t, s.customerAddr)
 	network := customerv1.NewDealerNetworkServiceClient(cc)
+	campaigns := campaignv1.NewCampaignServiceClient(dialGRPC(t, s.campaignAddr))
 	temporaltest.WaitFor(ctx, t, func() bool {
 		_, err := network.ListRegions(hq, &customerv1.ListRegionsRequest{})
-		return err == nil
+		_, perr := campaigns.GetMessagingPolicy(hq, &campaignv1.GetMessagingPolicyRequest{})
+		return err == nil && perr == nil
 	})
-	return hq, cc, campaignv1.NewCampaignServiceClient(dialGRPC(t, s.campaignAddr))
+	return hq, cc, campaigns
 }

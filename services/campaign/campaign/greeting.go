@@ -23,23 +23,29 @@ func (s *Service) EnsureHolidayGreeting(ctx context.Context, holiday, name, date
 	if _, err := calendar.ParseDate(date); err != nil {
 		return nil, apperr.Invalid("date", "must be a date YYYY-MM-DD").ZhReason("须为日期 YYYY-MM-DD")
 	}
-	id := HolidayCampaignID(holiday, date)
-	c, err := s.store.Get(ctx, all, HQOwner, id)
+	return s.ensureGreeting(ctx, Campaign{ID: HolidayCampaignID(holiday, date), Kind: KindHolidayGreeting, Name: name + "祝福 " + date,
+		Template: Template{Locale: LocaleZH, Title: name + "祝福", Body: "{{customer_name}}您好，{{dealer_name}}祝您" + name + "快乐！"}}, start)
+}
+
+// ensureGreeting drafts HQ's greeting g (WeChat, then SMS) under its
+// derived id unless it exists, and schedules it to start at start while it
+// is a draft; a repeat returns it as it stands.
+func (s *Service) ensureGreeting(ctx context.Context, g Campaign, start time.Time) (*Campaign, error) {
+	c, err := s.store.Get(ctx, all, HQOwner, g.ID)
 	if apperr.Code(err) == apperr.ENOTFOUND {
-		draft, nerr := New(Campaign{ID: id, Owner: HQOwner, Kind: KindHolidayGreeting, Name: name + "祝福 " + date,
-			Channels: []Channel{ChannelWeChat, ChannelSMS},
-			Template: Template{Locale: LocaleZH, Title: name + "祝福", Body: "{{customer_name}}您好，{{dealer_name}}祝您" + name + "快乐！"}}, s.now())
+		g.Owner, g.Channels = HQOwner, []Channel{ChannelWeChat, ChannelSMS}
+		draft, nerr := New(g, s.now())
 		if nerr != nil {
 			return nil, nerr
 		}
 		if c, err = s.store.Create(ctx, all, draft); apperr.Code(err) == apperr.ECONFLICT {
-			c, err = s.store.Get(ctx, all, HQOwner, id) // made meanwhile by a retry
+			c, err = s.store.Get(ctx, all, HQOwner, g.ID) // made meanwhile by a retry
 		}
 	}
 	if err != nil || c.State != StateDraft {
 		return c, err
 	}
-	return s.store.Update(ctx, all, HQOwner, id, func(c *Campaign) error { return c.Schedule(start, s.now()) })
+	return s.store.Update(ctx, all, HQOwner, g.ID, func(c *Campaign) error { return c.Schedule(start, s.now()) })
 }
 
 // BirthdayCampaignID is the id of HQ's birthday greeting of a date.
@@ -78,29 +84,14 @@ func (s *Service) EnsureBirthdayGreeting(ctx context.Context, date string) (*Cam
 	if err != nil {
 		return nil, err
 	}
-	id := BirthdayCampaignID(date)
 	local := time.Date(d.Year, d.Month, d.Day, policy.GreetingHour, 0, 0, 0, time.UTC)
-	c, err := s.store.Get(ctx, all, HQOwner, id)
-	if apperr.Code(err) == apperr.ENOTFOUND {
-		draft, nerr := New(Campaign{ID: id, Owner: HQOwner, Kind: KindBirthdayGreeting, Name: "生日祝福 " + date,
-			Channels: []Channel{ChannelWeChat, ChannelSMS},
-			Audience: Audience{Birthdays: BirthdayDays(d), LocalSend: local.Format(localSendLayout)},
-			Template: Template{Locale: LocaleZH, Title: "生日祝福", Body: "{{customer_name}}您好，{{dealer_name}}祝您生日快乐！"}}, s.now())
-		if nerr != nil {
-			return nil, nerr
-		}
-		if c, err = s.store.Create(ctx, all, draft); apperr.Code(err) == apperr.ECONFLICT {
-			c, err = s.store.Get(ctx, all, HQOwner, id) // made meanwhile by a retry
-		}
-	}
-	if err != nil || c.State != StateDraft {
-		return c, err
-	}
 	start := time.Date(d.Year, d.Month, d.Day, policy.GreetingHour, 0, 0, 0, latestZone)
 	if now := s.now(); start.Before(now) {
 		start = now // scheduled late (the worker was down): recipients whose hour passed go at once
 	}
-	return s.store.Update(ctx, all, HQOwner, id, func(c *Campaign) error { return c.Schedule(start, s.now()) })
+	return s.ensureGreeting(ctx, Campaign{ID: BirthdayCampaignID(date), Kind: KindBirthdayGreeting, Name: "生日祝福 " + date,
+		Audience: Audience{Birthdays: BirthdayDays(d), LocalSend: local.Format(localSendLayout)},
+		Template: Template{Locale: LocaleZH, Title: "生日祝福", Body: "{{customer_name}}您好，{{dealer_name}}祝您生日快乐！"}}, start)
 }
 
 // GreetingPolicy returns HQ's messaging policy to the greeting workflows

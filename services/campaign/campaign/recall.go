@@ -366,45 +366,53 @@ func (s *Service) RecordRecallRepair(ctx context.Context, vin, dealer, repairOrd
 	}
 	// The owning dealer stops chasing a VIN repaired anywhere. A retry
 	// (the completion already stored) ends what the last call left.
-	if _, err := s.endChases(ctx, "", "", v); err != nil {
-		return n, err
-	}
-	return n, nil
+	return n, s.endChases(ctx, "", "", v)
 }
 
 // endChases ends, through the callback service, the chase task of each
 // completed VIN that still has one open (of the recall, or of vin), and
 // records each end, so every task is ended once however often this runs.
-func (s *Service) endChases(ctx context.Context, owner, id, vin string) (int, error) {
+func (s *Service) endChases(ctx context.Context, owner, id, vin string) error {
 	ender, ok := s.senders[ChannelCallback].(TaskEnder)
 	if !ok {
-		return 0, nil // no callback channel: no chase task was opened
+		return nil // no callback channel: no chase task was opened
 	}
-	ended := 0
-	for {
-		chases, err := s.store.UnendedChases(ctx, owner, id, vin, chasePage)
-		if err != nil {
-			return ended, err
-		}
-		for _, c := range chases {
+	_, err := eachChasePage(func() ([]RecallChase, error) { return s.store.UnendedChases(ctx, owner, id, vin, chasePage) },
+		func(c RecallChase) error {
 			reason := fmt.Sprintf("召回已完成：%s 维修工单 %s（recall completed at %s, repair order %s）",
 				c.CompletedDealer, c.RepairOrder, c.CompletedDealer, c.RepairOrder)
 			if err := ender.EndTask(ctx, c.OwnerDealer, c.Task, reason, s.now()); err != nil && !errors.Is(err, ErrPermanent) {
-				return ended, err
+				return err
 			}
-			if err := s.store.SetChaseEnded(ctx, c.Owner, c.Campaign, c.VIN, s.now()); err != nil {
-				return ended, err
-			}
-			ended++
-		}
-		if len(chases) < chasePage {
-			return ended, nil
-		}
-	}
+			return s.store.SetChaseEnded(ctx, c.Owner, c.Campaign, c.VIN, s.now())
+		})
+	return err
 }
 
 // chasePage is how many VINs one pass of the chase takes.
 const chasePage = 200
+
+// eachChasePage runs do on every item page lists, chasePage at a time,
+// until a page comes back short: do takes its item off the list, so each
+// page lists what is left. It returns how many items were done.
+func eachChasePage[T any](page func() ([]T, error), do func(T) error) (int, error) {
+	done := 0
+	for {
+		items, err := page()
+		if err != nil {
+			return done, err
+		}
+		for _, it := range items {
+			if err := do(it); err != nil {
+				return done, err
+			}
+			done++
+		}
+		if len(items) < chasePage {
+			return done, nil
+		}
+	}
+}
 
 // ChaseRecall opens a callback task at the owning dealer of each open VIN
 // that has none yet, through the callback channel, whose task is unique
@@ -424,29 +432,21 @@ func (s *Service) ChaseRecall(ctx context.Context, owner, id string) (opened int
 	if sender == nil {
 		return 0, 0, apperr.Errorf(apperr.EINTERNAL, "no callback channel configured")
 	}
-	for {
-		vins, err := s.store.UnchasedRecallVINs(ctx, owner, id, chasePage)
-		if err != nil {
-			return opened, 0, err
-		}
-		for _, v := range vins {
+	opened, err = eachChasePage(func() ([]RecallVIN, error) { return s.store.UnchasedRecallVINs(ctx, owner, id, chasePage) },
+		func(v RecallVIN) error {
 			task, err := sender.Send(ctx, Message{ID: ChaseID(c.ID, v.VIN), Campaign: c.ID, Owner: c.Owner, Kind: c.Kind,
 				Channel: ChannelCallback, Dealer: v.OwnerDealer, Customer: v.OwnerCustomer, VIN: v.VIN})
 			if errors.Is(err, ErrPermanent) {
 				task = "refused" // the callback service will not take it; not retried
 			} else if err != nil {
-				return opened, 0, err
+				return err
 			}
-			if err := s.store.SetChaseTask(ctx, owner, id, v.VIN, task); err != nil {
-				return opened, 0, err
-			}
-			opened++
-		}
-		if len(vins) < chasePage {
-			break
-		}
+			return s.store.SetChaseTask(ctx, owner, id, v.VIN, task)
+		})
+	if err != nil {
+		return opened, 0, err
 	}
-	if _, err := s.endChases(ctx, owner, id, ""); err != nil {
+	if err := s.endChases(ctx, owner, id, ""); err != nil {
 		return opened, 0, err
 	}
 	open, err = s.store.OpenRecallVINs(ctx, owner, id)

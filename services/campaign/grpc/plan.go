@@ -3,12 +3,11 @@ package grpc
 import (
 	"context"
 
-	"google.golang.org/protobuf/types/known/durationpb"
-
 	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/campaign/campaign"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 func planToProto(p campaign.Plan) *campaignv1.MaintenancePlan {

@@ -10,7 +10,6 @@ import (
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/services/customer/archive"
 	"github.com/dealercare/dealercare/services/customer/postgres"
-	"github.com/jackc/pgx/v5"
 )
 
 // ownDealer lets dealer staff write their own dealer's archive.
@@ -28,13 +27,8 @@ func (ownDealer) CanRead(ctx context.Context, dealer string) (bool, error) {
 func TestDatesAreJudgedByTheDealersDay(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, db.adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, `SET search_path = `+postgres.Schema+`;
-		INSERT INTO regions (code, name) VALUES ('EAST', '华东');
+	admin := db.admin(t)
+	if _, err := admin.Exec(ctx, `INSERT INTO regions (code, name) VALUES ('EAST', '华东');
 		INSERT INTO dealers (dealer_id, name, region, time_zone) VALUES ('SH001', '上海', 'EAST', 'Asia/Shanghai'), ('UTC01', 'UTC', 'EAST', 'UTC')`); err != nil {
 		t.Fatal(err)
 	}

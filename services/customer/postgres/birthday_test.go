@@ -18,13 +18,8 @@ import (
 func TestBirthdaySegment(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, db.adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, `SET search_path = `+postgres.Schema+`;
-		INSERT INTO customers (dealer_id, id, kind, tier, name, birthday) VALUES
+	admin := db.admin(t)
+	if _, err := admin.Exec(ctx, `INSERT INTO customers (dealer_id, id, kind, tier, name, birthday) VALUES
 		  ('D1', '00000000-0000-7000-8000-0000000000b1', 'individual', 'regular', '甲', '1980-02-28'),
 		  ('D1', '00000000-0000-7000-8000-0000000000b2', 'individual', 'regular', '乙', '1992-02-29'),
 		  ('D1', '00000000-0000-7000-8000-0000000000b3', 'individual', 'regular', '丙', '1975-03-01'),

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/dealercare/dealercare/services/customer/postgres"
-	"github.com/jackc/pgx/v5"
 )
 
 // TestChurnMarkOnTheArchive: the vehicle workflow's churn mark shows on
@@ -15,14 +14,9 @@ import (
 func TestChurnMarkOnTheArchive(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, db.adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
+	admin := db.admin(t)
 	const vin = "LSVAU2180N2183294"
-	if _, err := admin.Exec(ctx, `SET search_path = `+postgres.Schema+`;
-		INSERT INTO customers (dealer_id, id, kind, tier, name) VALUES
+	if _, err := admin.Exec(ctx, `INSERT INTO customers (dealer_id, id, kind, tier, name) VALUES
 		  ('D1', '00000000-0000-7000-8000-0000000000c1', 'individual', 'regular', '王五'),
 		  ('D2', '00000000-0000-7000-8000-0000000000c2', 'individual', 'regular', '赵六');
 		INSERT INTO vehicles (dealer_id, id, customer_id, vin) VALUES

@@ -43,6 +43,22 @@ func newTestDB(t *testing.T) testDB {
 	return testDB{pool: pool, adminURL: db.AdminURL, cipher: cipher, index: index}
 }
 
+// admin connects as the database's admin, on the service's schema, for
+// fixtures no API writes; the connection closes when the test ends.
+func (db testDB) admin(t *testing.T) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, db.adminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	if _, err := conn.Exec(ctx, `SET search_path = `+postgres.Schema); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
 func newImportStore(t *testing.T) *postgres.ImportStore {
 	t.Helper()
 	db := newTestDB(t)

@@ -106,14 +106,9 @@ func readingsString(rs []archive.MileageReading) string {
 func TestNetworkReadings(t *testing.T) {
 	db := newTestDB(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, db.adminURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
+	admin := db.admin(t)
 	const vin = "LSVAU2180N2183294"
-	if _, err := admin.Exec(ctx, `SET search_path = `+postgres.Schema+`;
-		INSERT INTO customers (dealer_id, id, kind, tier, name) VALUES ('SH001', '00000000-0000-7000-8000-0000000000c1', 'individual', 'regular', '王五'), ('BJ001', '00000000-0000-7000-8000-0000000000c2', 'individual', 'regular', '王五');
+	if _, err := admin.Exec(ctx, `INSERT INTO customers (dealer_id, id, kind, tier, name) VALUES ('SH001', '00000000-0000-7000-8000-0000000000c1', 'individual', 'regular', '王五'), ('BJ001', '00000000-0000-7000-8000-0000000000c2', 'individual', 'regular', '王五');
 		INSERT INTO vehicles (dealer_id, id, customer_id, vin, mileage_km) VALUES
 		('SH001', '00000000-0000-7000-8000-0000000000f1', '00000000-0000-7000-8000-0000000000c1', '`+vin+`', 9000),
 		('BJ001', '00000000-0000-7000-8000-0000000000f2', '00000000-0000-7000-8000-0000000000c2', '`+vin+`', 0)`); err != nil {
@@ -157,7 +152,7 @@ func TestNetworkReadings(t *testing.T) {
 	}
 	// Below the application: a transaction scoped to BJ001 reads BJ001's
 	// rows only, and cannot write SH001's.
-	err = pg.InReadOnlyTx(ctx, db.pool, pg.Dealers("BJ001"), func(tx pgx.Tx) error {
+	err := pg.InReadOnlyTx(ctx, db.pool, pg.Dealers("BJ001"), func(tx pgx.Tx) error {
 		var dealers string
 		if err := tx.QueryRow(ctx, `SELECT string_agg(DISTINCT dealer_id, ',') FROM mileage_readings`).Scan(&dealers); err != nil {
 			return err
