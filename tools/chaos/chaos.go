@@ -10,12 +10,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Config is one chaos run.
@@ -76,13 +78,8 @@ func (r Report) Print(w io.Writer) {
 }
 
 func formatCounts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
@@ -97,15 +94,13 @@ func truncate(s string, n int) string {
 
 // Run starts the stack, drives the load under the controller's kills,
 // lets the stack settle and checks. The stack is left running for the
-// caller (to plant faults, say) and stopped by the returned stop.
+// caller (to plant faults, say), who stops it; it is nil when it did not
+// start.
 func Run(ctx context.Context, cfg Config) (Report, *Stack, *Ledger, error) {
 	began := time.Now()
 	logf := func(format string, args ...any) { fmt.Fprintf(cfg.Log, "chaos: "+format+"\n", args...) }
 	s, err := StartStack(ctx, cfg.Dir, cfg.Bin)
 	if err != nil {
-		if s != nil {
-			s.Stop()
-		}
 		return Report{}, nil, nil, err
 	}
 	logf("stack ready: gateway %s, PostgreSQL and Temporal %s (%s)", s.GatewayURL(), s.TemporalAddr(), time.Since(began).Round(time.Millisecond))
@@ -142,20 +137,12 @@ func Run(ctx context.Context, cfg Config) (Report, *Stack, *Ledger, error) {
 	}
 	w.ledger.mu.Lock()
 	r := Report{
-		Acknowledged: int(w.done.Load()), ByKind: maps(w.ledger.ops), Refused: maps(w.ledger.refused), Samples: slices.Clone(w.ledger.samples),
+		Acknowledged: int(w.done.Load()), ByKind: maps.Clone(w.ledger.ops), Refused: maps.Clone(w.ledger.refused), Samples: slices.Clone(w.ledger.samples),
 		Requests: w.c.requests.Load(), Retried: w.c.retried.Load(), Resent: w.c.resent.Load(),
 		Kills: ctl.kills, Unexpected: ctl.unexpected, Checks: checks, Took: time.Since(began),
 	}
 	w.ledger.mu.Unlock()
 	return r, s, w.ledger, nil
-}
-
-func maps(m map[string]int) map[string]int {
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // waitTasks waits up to limit until every closed repair order has its 3DC
@@ -184,7 +171,7 @@ func waitTasks(ctx context.Context, adminURL string, l *Ledger, limit time.Durat
 }
 
 func countTasks(ctx context.Context, adminURL string) (int, error) {
-	conn, err := connect(ctx, adminURL)
+	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return 0, err
 	}

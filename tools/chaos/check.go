@@ -344,5 +344,3 @@ func workflowCheck(ctx context.Context, addr string, c *Checks, name, wfType, pr
 	c.add(f)
 	return nil
 }
-
-func connect(ctx context.Context, url string) (*pgx.Conn, error) { return pgx.Connect(ctx, url) }

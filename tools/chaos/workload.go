@@ -395,11 +395,11 @@ func answers(q *callbackv1.Questionnaire, low bool) []*callbackv1.Answer {
 				a.Rating = 1
 			}
 		case callbackv1.QuestionType_QUESTION_TYPE_YES_NO:
-			bad := "no"
-			if qu.GetProblemAnswer() == callbackv1.YesNoProblem_YES_NO_PROBLEM_YES {
-				bad = "yes"
+			// "yes" is the problem answer, or the good one when "no" is.
+			a.YesNo = "no"
+			if (qu.GetProblemAnswer() == callbackv1.YesNoProblem_YES_NO_PROBLEM_YES) == low {
+				a.YesNo = "yes"
 			}
-			a.YesNo = map[bool]string{true: bad, false: map[string]string{"yes": "no", "no": "yes"}[bad]}[low]
 		case callbackv1.QuestionType_QUESTION_TYPE_CHOICE:
 			best, worst := qu.GetOptions()[0], qu.GetOptions()[0]
 			for _, o := range qu.GetOptions() {
@@ -410,7 +410,10 @@ func answers(q *callbackv1.Questionnaire, low bool) []*callbackv1.Answer {
 					worst = o
 				}
 			}
-			a.Choice = map[bool]string{true: worst.GetCode(), false: best.GetCode()}[low]
+			a.Choice = best.GetCode()
+			if low {
+				a.Choice = worst.GetCode()
+			}
 		case callbackv1.QuestionType_QUESTION_TYPE_TEXT:
 			a.Text = "客户意见"
 		}
