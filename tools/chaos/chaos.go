@@ -104,9 +104,7 @@ func Run(ctx context.Context, cfg Config) (Report, *Stack, *Ledger, error) {
 		return Report{}, nil, nil, err
 	}
 	logf("stack ready: gateway %s, PostgreSQL and Temporal %s (%s)", s.GatewayURL(), s.TemporalAddr(), time.Since(began).Round(time.Millisecond))
-	run := fmt.Sprintf("%08x", rand.Uint32())
-	w := &workload{c: newClient(s.GatewayURL()), ledger: newLedger(), run: run, target: int64(cfg.Ops)}
-	w.ledger.Run = run
+	w := &workload{c: newClient(s.GatewayURL()), ledger: newLedger(fmt.Sprintf("%08x", rand.Uint32())), target: int64(cfg.Ops)}
 	if err := w.setUp(ctx, s.Token, cfg.Dealers); err != nil {
 		return Report{}, s, nil, fmt.Errorf("set-up: %w", err)
 	}
@@ -131,7 +129,7 @@ func Run(ctx context.Context, cfg Config) (Report, *Stack, *Ledger, error) {
 		logf("outboxes not drained after %s: %v %v", cfg.Settle, pending, err)
 	}
 	waitTasks(ctx, s.AdminURL(), w.ledger, cfg.Settle, logf)
-	checks, err := Check(ctx, s.AdminURL(), s.TemporalAddr(), run, w.ledger)
+	checks, err := Check(ctx, s.AdminURL(), s.TemporalAddr(), w.ledger)
 	if err != nil {
 		return Report{}, s, w.ledger, fmt.Errorf("check: %w", err)
 	}

@@ -100,7 +100,7 @@ func TestChaosShort(t *testing.T) {
 	l.mu.Lock()
 	l.Customers["混沌"+l.Run+"客户-planted"] = "00000000-0000-0000-0000-000000000000"
 	l.mu.Unlock()
-	c, err := Check(ctx, s.AdminURL(), s.TemporalAddr(), l.Run, l)
+	c, err := Check(ctx, s.AdminURL(), s.TemporalAddr(), l)
 	if err != nil {
 		t.Fatal(err)
 	}
