@@ -144,38 +144,40 @@ func Run(ctx context.Context, cfg Config) (Report, *Stack, *Ledger, error) {
 }
 
 // waitTasks waits up to limit until every closed repair order has its 3DC
-// task (the workflow's timer fires threeDCDelay after the close).
+// task (the workflow's timer fires threeDCDelay after the close). It
+// counts the tasks of acknowledged closes only: a close whose answer was
+// lost has a task too, and counting it would end the wait early.
 func waitTasks(ctx context.Context, adminURL string, l *Ledger, limit time.Duration, logf func(string, ...any)) {
 	l.mu.Lock()
-	want := 0
+	var closed []string
 	for _, ro := range l.RepairOrders {
 		if ro.Closed {
-			want++
+			closed = append(closed, ro.ID)
 		}
 	}
 	l.mu.Unlock()
 	deadline := time.Now().Add(limit)
 	for {
-		n, err := countTasks(ctx, adminURL)
-		if err == nil && n >= want {
+		n, err := countTasks(ctx, adminURL, closed)
+		if err == nil && n >= len(closed) {
 			return
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			logf("%d of %d 3DC tasks after %s (%v)", n, want, limit, err)
+			logf("%d of %d 3DC tasks after %s (%v)", n, len(closed), limit, err)
 			return
 		}
 		time.Sleep(time.Second)
 	}
 }
 
-func countTasks(ctx context.Context, adminURL string) (int, error) {
+func countTasks(ctx context.Context, adminURL string, sources []string) (int, error) {
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var n int
-	err = conn.QueryRow(ctx, `SELECT count(*) FROM callback.callback_tasks WHERE kind = '3DC' AND dealer_id LIKE 'CH%'`).Scan(&n)
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM callback.callback_tasks WHERE kind = '3DC' AND dealer_id LIKE 'CH%' AND source_id = ANY($1)`, sources).Scan(&n)
 	return n, err
 }
 
