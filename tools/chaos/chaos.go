@@ -10,12 +10,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Config is one chaos run.
@@ -76,13 +78,8 @@ func (r Report) Print(w io.Writer) {
 }
 
 func formatCounts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 	}
 	return strings.Join(parts, ", ")
@@ -97,21 +94,17 @@ func truncate(s string, n int) string {
 
 // Run starts the stack, drives the load under the controller's kills,
 // lets the stack settle and checks. The stack is left running for the
-// caller (to plant faults, say) and stopped by the returned stop.
+// caller (to plant faults, say), who stops it; it is nil when it did not
+// start.
 func Run(ctx context.Context, cfg Config) (Report, *Stack, *Ledger, error) {
 	began := time.Now()
 	logf := func(format string, args ...any) { fmt.Fprintf(cfg.Log, "chaos: "+format+"\n", args...) }
 	s, err := StartStack(ctx, cfg.Dir, cfg.Bin)
 	if err != nil {
-		if s != nil {
-			s.Stop()
-		}
 		return Report{}, nil, nil, err
 	}
 	logf("stack ready: gateway %s, PostgreSQL and Temporal %s (%s)", s.GatewayURL(), s.TemporalAddr(), time.Since(began).Round(time.Millisecond))
-	run := fmt.Sprintf("%08x", rand.Uint32())
-	w := &workload{c: newClient(s.GatewayURL()), ledger: newLedger(), run: run, target: int64(cfg.Ops)}
-	w.ledger.Run = run
+	w := &workload{c: newClient(s.GatewayURL()), ledger: newLedger(fmt.Sprintf("%08x", rand.Uint32())), target: int64(cfg.Ops)}
 	if err := w.setUp(ctx, s.Token, cfg.Dealers); err != nil {
 		return Report{}, s, nil, fmt.Errorf("set-up: %w", err)
 	}
@@ -136,13 +129,13 @@ func Run(ctx context.Context, cfg Config) (Report, *Stack, *Ledger, error) {
 		logf("outboxes not drained after %s: %v %v", cfg.Settle, pending, err)
 	}
 	waitTasks(ctx, s.AdminURL(), w.ledger, cfg.Settle, logf)
-	checks, err := Check(ctx, s.AdminURL(), s.TemporalAddr(), run, w.ledger)
+	checks, err := Check(ctx, s.AdminURL(), s.TemporalAddr(), w.ledger)
 	if err != nil {
 		return Report{}, s, w.ledger, fmt.Errorf("check: %w", err)
 	}
 	w.ledger.mu.Lock()
 	r := Report{
-		Acknowledged: int(w.done.Load()), ByKind: maps(w.ledger.ops), Refused: maps(w.ledger.refused), Samples: slices.Clone(w.ledger.samples),
+		Acknowledged: int(w.done.Load()), ByKind: maps.Clone(w.ledger.ops), Refused: maps.Clone(w.ledger.refused), Samples: slices.Clone(w.ledger.samples),
 		Requests: w.c.requests.Load(), Retried: w.c.retried.Load(), Resent: w.c.resent.Load(),
 		Kills: ctl.kills, Unexpected: ctl.unexpected, Checks: checks, Took: time.Since(began),
 	}
@@ -150,47 +143,41 @@ func Run(ctx context.Context, cfg Config) (Report, *Stack, *Ledger, error) {
 	return r, s, w.ledger, nil
 }
 
-func maps(m map[string]int) map[string]int {
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // waitTasks waits up to limit until every closed repair order has its 3DC
-// task (the workflow's timer fires threeDCDelay after the close).
+// task (the workflow's timer fires threeDCDelay after the close). It
+// counts the tasks of acknowledged closes only: a close whose answer was
+// lost has a task too, and counting it would end the wait early.
 func waitTasks(ctx context.Context, adminURL string, l *Ledger, limit time.Duration, logf func(string, ...any)) {
 	l.mu.Lock()
-	want := 0
+	var closed []string
 	for _, ro := range l.RepairOrders {
 		if ro.Closed {
-			want++
+			closed = append(closed, ro.ID)
 		}
 	}
 	l.mu.Unlock()
 	deadline := time.Now().Add(limit)
 	for {
-		n, err := countTasks(ctx, adminURL)
-		if err == nil && n >= want {
+		n, err := countTasks(ctx, adminURL, closed)
+		if err == nil && n >= len(closed) {
 			return
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			logf("%d of %d 3DC tasks after %s (%v)", n, want, limit, err)
+			logf("%d of %d 3DC tasks after %s (%v)", n, len(closed), limit, err)
 			return
 		}
 		time.Sleep(time.Second)
 	}
 }
 
-func countTasks(ctx context.Context, adminURL string) (int, error) {
-	conn, err := connect(ctx, adminURL)
+func countTasks(ctx context.Context, adminURL string, sources []string) (int, error) {
+	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var n int
-	err = conn.QueryRow(ctx, `SELECT count(*) FROM callback.callback_tasks WHERE kind = '3DC' AND dealer_id LIKE 'CH%'`).Scan(&n)
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM callback.callback_tasks WHERE kind = '3DC' AND dealer_id LIKE 'CH%' AND source_id = ANY($1)`, sources).Scan(&n)
 	return n, err
 }
 

@@ -102,7 +102,7 @@ func undelivered(ctx context.Context, adminURL string) (map[string]int, error) {
 
 // Check compares the ledger with the databases (as the superuser, so row
 // level security hides nothing) and with Temporal.
-func Check(ctx context.Context, adminURL, temporalAddr, run string, l *Ledger) (Checks, error) {
+func Check(ctx context.Context, adminURL, temporalAddr string, l *Ledger) (Checks, error) {
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return Checks{}, err
@@ -158,6 +158,7 @@ func Check(ctx context.Context, adminURL, temporalAddr, run string, l *Ledger) (
 		}
 		return out
 	}
+	run := l.Run
 	like := "%" + run + "%"
 
 	if err := counted("customers", `SELECT name, count(*) FROM customer.customers WHERE name LIKE $1 GROUP BY name`, set(l.Customers), like); err != nil {
@@ -344,5 +345,3 @@ func workflowCheck(ctx context.Context, addr string, c *Checks, name, wfType, pr
 	c.add(f)
 	return nil
 }
-
-func connect(ctx context.Context, url string) (*pgx.Conn, error) { return pgx.Connect(ctx, url) }

@@ -57,7 +57,7 @@ func programs() []*program {
 			return []string{"SMS_GATEWAY_URL=" + provider, "WECHAT_API_URL=" + provider, "SMTP_ADDR=" + s.smtpAddr, "CAMPAIGN_RECEIPTS_ADDR=" + s.receiptsAddr}
 		}},
 		{name: "worker", addrEnv: "WORKER_HEALTH_ADDR", health: "http", token: true, killable: true},
-		{name: "webhook", addrEnv: "WEBHOOK_GRPC_ADDR", health: "grpc", database: true, personal: true, killable: true, extraEnv: func(*Stack) []string {
+		{name: "webhook", addrEnv: "WEBHOOK_GRPC_ADDR", health: "grpc", database: true, personal: true, token: true, killable: true, extraEnv: func(*Stack) []string {
 			return []string{"WEBHOOK_ALLOW_LOOPBACK=true"}
 		}},
 		{name: "gateway", addrEnv: "GATEWAY_HTTP_ADDR", health: "http", database: true, killable: true, extraEnv: func(*Stack) []string {
@@ -93,9 +93,15 @@ type Stack struct {
 
 var chaosDatabase = stack.Database{Name: "dealercare", Owner: "dealercare_owner", App: "dealercare_app", AppPassword: "dealercare_app"}
 
-// StartStack starts everything under dir with the programs of bin.
-func StartStack(ctx context.Context, dir, bin string) (*Stack, error) {
+// StartStack starts everything under dir with the programs of bin. When
+// it fails, it stops what it had started.
+func StartStack(ctx context.Context, dir, bin string) (_ *Stack, err error) {
 	s := &Stack{Dir: dir, Bin: bin, Logs: filepath.Join(dir, "logs"), keys: filepath.Join(dir, "keys"), progs: programs()}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
 	if err := os.MkdirAll(s.Logs, 0o755); err != nil {
 		return nil, err
 	}

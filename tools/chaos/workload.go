@@ -67,9 +67,9 @@ type Complaint struct {
 	Escalated         bool
 }
 
-func newLedger() *Ledger {
+func newLedger(run string) *Ledger {
 	return &Ledger{
-		Customers: map[string]string{}, Vehicles: map[string]string{}, RepairOrders: map[string]*RepairOrder{},
+		Run: run, Customers: map[string]string{}, Vehicles: map[string]string{}, RepairOrders: map[string]*RepairOrder{},
 		Attempts: map[string]bool{}, Completed: map[string]bool{}, Complaints: map[string]*Complaint{},
 		Imported: map[string][]string{}, ops: map[string]int{}, refused: map[string]int{},
 	}
@@ -109,7 +109,6 @@ func (l *Ledger) Acknowledged() int {
 type workload struct {
 	c       *client
 	ledger  *Ledger
-	run     string // distinguishes this run's names
 	dealers []string
 	hq      string
 	agent   map[string]string // token of each dealer's only agent
@@ -224,21 +223,21 @@ func (w *workload) op(ctx context.Context, kind string, call func() error, onAck
 func (w *workload) visit(ctx context.Context, d string, rng *rand.Rand) {
 	n := w.next()
 	tok := w.agent[d]
-	name := fmt.Sprintf("混沌%s客户%d", w.run, n)
+	name := fmt.Sprintf("混沌%s客户%d", w.ledger.Run, n)
 	var cust customerv1.Customer
 	if !w.op(ctx, "create_customer", func() error {
 		return w.c.call(ctx, "POST", "/v1/dealers/"+d+"/customers", tok, &customerv1.Customer{Name: name, Mobile: fmt.Sprintf("13%09d", rng.IntN(1e9))}, &cust)
 	}, func() { w.ledger.Customers[name] = cust.GetId() }) {
 		return
 	}
-	vin := validate.CompleteVIN(fmt.Sprintf("LCH%s%s", strings.ToUpper(w.run[:4]), fmt.Sprintf("%010d", n)))
+	vin := validate.CompleteVIN(fmt.Sprintf("LCH%s%s", strings.ToUpper(w.ledger.Run[:4]), fmt.Sprintf("%010d", n)))
 	var veh customerv1.Vehicle
 	if !w.op(ctx, "create_vehicle", func() error {
 		return w.c.call(ctx, "POST", "/v1/dealers/"+d+"/customers/"+cust.GetId()+"/vehicles", tok, &customerv1.Vehicle{Vin: vin, Brand: "混沌", Model: "C1"}, &veh)
 	}, func() { w.ledger.Vehicles[vin] = veh.GetId() }) {
 		return
 	}
-	number := fmt.Sprintf("RO-%s-%d", w.run, n)
+	number := fmt.Sprintf("RO-%s-%d", w.ledger.Run, n)
 	var ro customerv1.RepairOrder
 	if !w.op(ctx, "open_repair_order", func() error {
 		return w.c.call(ctx, "POST", "/v1/dealers/"+d+"/repairOrders", tok, &customerv1.RepairOrder{
@@ -302,7 +301,7 @@ func (w *workload) workCallback(ctx context.Context, d string, rng *rand.Rand) b
 func (w *workload) complaint(ctx context.Context, d string, rng *rand.Rand) {
 	n := w.next()
 	tok := w.manager[d]
-	desc := fmt.Sprintf("混沌%s投诉%d: 保养后异响", w.run, n)
+	desc := fmt.Sprintf("混沌%s投诉%d: 保养后异响", w.ledger.Run, n)
 	var c complaintv1.Complaint
 	if !w.op(ctx, "file_complaint", func() error {
 		return w.c.call(ctx, "POST", "/v1/dealers/"+d+"/complaints", tok, &complaintv1.Complaint{
@@ -347,7 +346,7 @@ func (w *workload) importFile(ctx context.Context, d string) {
 	b.WriteString("dms_customer_id,name,mobile\n")
 	var ids []string
 	for i := range importRows {
-		id := fmt.Sprintf("DMS-%s-%d-%d", w.run, n, i)
+		id := fmt.Sprintf("DMS-%s-%d-%d", w.ledger.Run, n, i)
 		ids = append(ids, id)
 		fmt.Fprintf(&b, "%s,导入客户%d,139%08d\n", id, i, (int(n)*importRows+i)%1e8)
 	}
@@ -395,11 +394,11 @@ func answers(q *callbackv1.Questionnaire, low bool) []*callbackv1.Answer {
 				a.Rating = 1
 			}
 		case callbackv1.QuestionType_QUESTION_TYPE_YES_NO:
-			bad := "no"
-			if qu.GetProblemAnswer() == callbackv1.YesNoProblem_YES_NO_PROBLEM_YES {
-				bad = "yes"
+			// "yes" is the problem answer, or the good one when "no" is.
+			a.YesNo = "no"
+			if (qu.GetProblemAnswer() == callbackv1.YesNoProblem_YES_NO_PROBLEM_YES) == low {
+				a.YesNo = "yes"
 			}
-			a.YesNo = map[bool]string{true: bad, false: map[string]string{"yes": "no", "no": "yes"}[bad]}[low]
 		case callbackv1.QuestionType_QUESTION_TYPE_CHOICE:
 			best, worst := qu.GetOptions()[0], qu.GetOptions()[0]
 			for _, o := range qu.GetOptions() {
@@ -410,7 +409,10 @@ func answers(q *callbackv1.Questionnaire, low bool) []*callbackv1.Answer {
 					worst = o
 				}
 			}
-			a.Choice = map[bool]string{true: worst.GetCode(), false: best.GetCode()}[low]
+			a.Choice = best.GetCode()
+			if low {
+				a.Choice = worst.GetCode()
+			}
 		case callbackv1.QuestionType_QUESTION_TYPE_TEXT:
 			a.Text = "客户意见"
 		}
