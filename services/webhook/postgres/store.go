@@ -300,6 +300,10 @@ type Job struct {
 	URL      string
 	// Active is false when the subscription is disabled or gone.
 	Active bool
+	// DisableTime and DisabledReason are the subscription's disabling
+	// (zero while it is active).
+	DisableTime    time.Time
+	DisabledReason string
 	// Secrets are sealed: the current one, then the previous one while it
 	// is valid.
 	Secrets [][]byte
@@ -318,10 +322,11 @@ func (st *Store) LoadJob(ctx context.Context, owner, id string, now time.Time) (
 		var state string
 		var secret, previous []byte
 		var previousExpire time.Time
-		if err := tx.QueryRow(ctx, `SELECT d.body, s.url, s.state, s.secret, s.previous_secret, s.previous_secret_expire_time
+		if err := tx.QueryRow(ctx, `SELECT d.body, s.url, s.state, s.secret, s.previous_secret, s.previous_secret_expire_time,
+            s.disable_time, s.disabled_reason
             FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.dealer_id = d.dealer_id AND s.id = d.subscription_id
             WHERE d.dealer_id = $1 AND d.id = $2`, owner, id).Scan(&j.Body, &j.URL, &state, &secret, &previous,
-			pg.OptTime{Dst: &previousExpire}); err != nil {
+			pg.OptTime{Dst: &previousExpire}, pg.OptTime{Dst: &j.DisableTime}, &j.DisabledReason); err != nil {
 			return err
 		}
 		j.Active = state == webhook.StateActive
