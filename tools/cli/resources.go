@@ -198,39 +198,50 @@ func (a *api) list(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var rows []map[string]any
-	var first map[string]any
-	for {
+	ps, err := pages(*all, func(token string) (map[string]any, error) {
+		if token != "" {
+			params["page_token"] = token
+		}
 		var page map[string]any
-		if err := a.get(ctx, op, params, &page); err != nil {
-			return err
-		}
-		if first == nil {
-			first = page
-		}
+		err := a.get(ctx, op, params, &page)
+		return page, err
+	})
+	if err != nil {
+		return err
+	}
+	var rows []map[string]any
+	for _, page := range ps {
 		for _, v := range page {
-			if items, ok := v.([]any); ok {
-				for _, it := range items {
-					if row, ok := it.(map[string]any); ok {
-						rows = append(rows, row)
-					}
-				}
-			}
+			rows = append(rows, items(v)...)
 		}
-		next, _ := page["nextPageToken"].(string)
-		if !*all || next == "" {
-			break
-		}
-		params["page_token"] = next
 	}
 	if a.g.json {
 		if *all {
 			return a.printJSON(rows)
 		}
-		return a.printJSON(first)
+		return a.printJSON(ps[0])
 	}
 	printTable(a.m.Stdout, rows)
 	return nil
+}
+
+// pages gets a list's first page and, with all, each next one
+// (nextPageToken) to the last; get fetches the page after token (empty:
+// the first page asked for).
+func pages(all bool, get func(token string) (map[string]any, error)) ([]map[string]any, error) {
+	var out []map[string]any
+	token := ""
+	for {
+		page, err := get(token)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page)
+		token, _ = page["nextPageToken"].(string)
+		if !all || token == "" {
+			return out, nil
+		}
+	}
 }
 
 func (a *api) show(ctx context.Context, args []string) error {

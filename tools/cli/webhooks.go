@@ -66,27 +66,27 @@ func (a *api) webhooks(ctx context.Context, args []string) error {
 		rows = items(out["subscriptions"])
 	case "deliveries":
 		q := url.Values{"page_size": {strconv.Itoa(*limit)}}
-		if *pageToken != "" {
-			q.Set("page_token", *pageToken)
-		}
-		for {
+		ps, err := pages(*all, func(token string) (map[string]any, error) {
+			if token == "" {
+				token = *pageToken
+			}
+			if token != "" {
+				q.Set("page_token", token)
+			}
 			var page map[string]any
-			if err := a.call(ctx, "GET", path+"/"+url.PathEscape(pos[0])+"/deliveries?"+q.Encode(), nil, &page); err != nil {
-				return err
-			}
-			rows = append(rows, items(page["deliveries"])...)
-			out = page
-			next, _ := page["nextPageToken"].(string)
-			if !*all || next == "" {
-				break
-			}
-			q.Set("page_token", next)
+			err := a.call(ctx, "GET", path+"/"+url.PathEscape(pos[0])+"/deliveries?"+q.Encode(), nil, &page)
+			return page, err
+		})
+		if err != nil {
+			return err
 		}
+		list := []any{}
+		for _, page := range ps {
+			ds, _ := page["deliveries"].([]any)
+			list = append(list, ds...)
+		}
+		rows, out = items(list), ps[0]
 		if *all {
-			list := make([]any, len(rows))
-			for i, r := range rows {
-				list[i] = r
-			}
 			out = map[string]any{"deliveries": list}
 		} else if next, _ := out["nextPageToken"].(string); next != "" && !a.g.json {
 			fmt.Fprintf(a.m.Stderr, "more: --page-token %s\n", next)

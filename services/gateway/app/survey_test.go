@@ -156,8 +156,9 @@ func TestSurveyAnalysisEndToEnd(t *testing.T) {
 	if q["questionnaireVersion"] != questionnaire["version"] {
 		t.Errorf("SH001 %s version %v, want the task's %v", npsQ, q["questionnaireVersion"], questionnaire["version"])
 	}
-	checkNPS(t, "SH001", q, npsFigures{ratings: map[int]int{10: 1, 7: 1, 3: 1}, responses: 3, sum: 20, low: 1,
-		promoters: 1, passives: 1, detractors: 1, mean: 20.0 / 3, lowShare: 1.0 / 3, score: 0})
+	sh001Figures := npsFigures{ratings: map[int]int{10: 1, 7: 1, 3: 1}, responses: 3, sum: 20, low: 1,
+		promoters: 1, passives: 1, detractors: 1, mean: 20.0 / 3, lowShare: 1.0 / 3, score: 0}
+	checkNPS(t, "SH001", q, sh001Figures)
 	// EAST: SH001's and SH002's 9 and 9: mean 38/5, NPS (3-1)/5 = 40.
 	eastFigures := npsFigures{ratings: map[int]int{10: 1, 9: 2, 7: 1, 3: 1}, responses: 5, sum: 38, low: 1,
 		promoters: 3, passives: 1, detractors: 1, mean: 7.6, lowShare: 0.2, score: 40}
@@ -168,8 +169,9 @@ func TestSurveyAnalysisEndToEnd(t *testing.T) {
 	if network["scope"] != "network" {
 		t.Errorf("network scope %v", network["scope"])
 	}
-	checkNPS(t, "network", question(t, network, npsQ), npsFigures{ratings: map[int]int{10: 1, 9: 2, 7: 1, 3: 1, 1: 1}, responses: 6, sum: 39, low: 2,
-		promoters: 3, passives: 1, detractors: 2, mean: 6.5, lowShare: 2.0 / 6, score: 100.0 / 6})
+	networkFigures := npsFigures{ratings: map[int]int{10: 1, 9: 2, 7: 1, 3: 1, 1: 1}, responses: 6, sum: 39, low: 2,
+		promoters: 3, passives: 1, detractors: 2, mean: 6.5, lowShare: 2.0 / 6, score: 100.0 / 6}
+	checkNPS(t, "network", question(t, network, npsQ), networkFigures)
 	// A region manager's network is its region.
 	checkNPS(t, "EAST's network", question(t, must(t, 200)(g.do(t, "GET", "/v1/surveyAnalysis", east, "")), npsQ), eastFigures)
 
@@ -216,8 +218,7 @@ func TestSurveyAnalysisEndToEnd(t *testing.T) {
 	if p := day["periods"].([]any)[0].(map[string]any); p["startDate"] != today || p["endDate"] != today {
 		t.Errorf("today's period %v", p)
 	}
-	checkNPS(t, "SH001 today", question(t, day, npsQ), npsFigures{ratings: map[int]int{10: 1, 7: 1, 3: 1}, responses: 3, sum: 20, low: 1,
-		promoters: 1, passives: 1, detractors: 1, mean: 20.0 / 3, lowShare: 1.0 / 3, score: 0})
+	checkNPS(t, "SH001 today", question(t, day, npsQ), sh001Figures)
 	jan := must(t, 200)(g.do(t, "GET", "/v1/regions/EAST/surveyAnalysis?query.date=2026-01-15", admin, ""))
 	if p := jan["periods"].([]any)[0].(map[string]any); p["startDate"] != "2026-01-01" || p["endDate"] != "2026-01-31" || len(asList(p["questions"])) != 0 {
 		t.Errorf("January: %v", p)
@@ -226,8 +227,7 @@ func TestSurveyAnalysisEndToEnd(t *testing.T) {
 	if ps := three["periods"].([]any); len(ps) != 3 || len(asList(ps[0].(map[string]any)["questions"])) != 0 {
 		t.Errorf("three months: %v", three)
 	}
-	checkNPS(t, "network, 3DC, this month", question(t, three, npsQ), npsFigures{ratings: map[int]int{10: 1, 9: 2, 7: 1, 3: 1, 1: 1}, responses: 6, sum: 39, low: 2,
-		promoters: 3, passives: 1, detractors: 2, mean: 6.5, lowShare: 2.0 / 6, score: 100.0 / 6})
+	checkNPS(t, "network, 3DC, this month", question(t, three, npsQ), networkFigures)
 	if other := must(t, 200)(g.do(t, "GET", "/v1/dealers/SH001/surveyAnalysis?kind=7DC", admin, "")); len(asList(other["periods"].([]any)[0].(map[string]any)["questions"])) != 0 {
 		t.Errorf("SH001's 7DC analysis: %v", other)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/grpcclient"
 	"github.com/dealercare/dealercare/pkg/outbox"
 	"github.com/dealercare/dealercare/pkg/pgtest"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
@@ -23,8 +22,6 @@ import (
 	"github.com/dealercare/dealercare/services/webhook/delivery"
 	"github.com/dealercare/dealercare/services/webhook/webhook"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 )
 
 // outboxed is a kpi_period.published event in the evaluation service's
@@ -73,8 +70,7 @@ func evaluationOutbox(t *testing.T, db *pgtest.DB) []outboxed {
 // dealer's subscription gets nothing.
 func TestKpiPeriodPublishedReachesSubscribers(t *testing.T) {
 	e := setup(t)
-	_, file, _, _ := runtime.Caller(0)
-	evalBin := programtest.Build(t, filepath.Join(filepath.Dir(file), "..", "..", "evaluation"), "./cmd/evaluation")
+	evalBin := serviceBin(t, "evaluation")
 	evalDB := pgtest.NewFrom(t, evalpg.Schema, evalpg.Migrations)
 	facts := evalpg.NewStore(evalDB.AppPool(t, pg.Config{}))
 	ctx := context.Background()
@@ -122,22 +118,15 @@ func TestKpiPeriodPublishedReachesSubscribers(t *testing.T) {
 
 	// Both services share the webhook test's Temporal namespace: the
 	// evaluation's relay starts the webhook's delivery workflows there.
-	var temporalEnv []string
-	for _, kv := range e.baseEnv {
-		if strings.HasPrefix(kv, "TEMPORAL_") {
-			temporalEnv = append(temporalEnv, kv)
-		}
-	}
 	evalAddr := programtest.FreePorts(t, 1)[0]
-	programtest.Start(t, evalBin, e.dir, append([]string{
-		"AUTH_JWKS_URL=" + e.id.Config.JWKSURL, "AUTH_ISSUER=" + e.id.Config.Issuer, "AUTH_AUDIENCE=" + e.id.Config.Audience,
+	programtest.Start(t, evalBin, e.dir, slices.Concat(e.authEnv, e.temporalEnv, []string{
 		"DATABASE_URL=" + evalDB.AppURL, "EVALUATION_GRPC_ADDR=" + evalAddr, "SERVICE_TOKEN_FILE=" + e.id.ServiceTokenFile,
 		"CUSTOMER_GRPC_TARGET=127.0.0.1:1", "CALLBACK_GRPC_TARGET=127.0.0.1:1", "COMPLAINT_GRPC_TARGET=127.0.0.1:1",
 		"LOG_LEVEL=warn",
-	}, temporalEnv...))
+	}))
 	programtest.Start(t, e.bin, e.dir, e.baseEnv)
 
-	conn, err := grpc.NewClient(evalAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpcclient.Dial(evalAddr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,7 @@ package app_test
 
 import (
 	"context"
-	"path/filepath"
-	"runtime"
+	"slices"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -48,8 +47,7 @@ func notices(db *pgtest.DB) ([]notice, error) {
 // retries asked.
 func TestDisabledSubscriptionNotifiesItsOwnerOnce(t *testing.T) {
 	e := setup(t)
-	_, file, _, _ := runtime.Caller(0)
-	complaintBin := programtest.Build(t, filepath.Join(filepath.Dir(file), "..", "..", "complaint"), "./cmd/complaint")
+	complaintBin := serviceBin(t, "complaint")
 	complaintDB := pgtest.New(t, "complaint", fstest.MapFS{})
 	complaintAddr := programtest.FreePorts(t, 1)[0]
 
@@ -80,13 +78,12 @@ func TestDisabledSubscriptionNotifiesItsOwnerOnce(t *testing.T) {
 	})
 	time.Sleep(2 * time.Second) // the notices fail meanwhile: no inbox is up
 
-	programtest.Start(t, complaintBin, e.dir, []string{
-		"AUTH_JWKS_URL=" + e.id.Config.JWKSURL, "AUTH_ISSUER=" + e.id.Config.Issuer, "AUTH_AUDIENCE=" + e.id.Config.Audience,
+	programtest.Start(t, complaintBin, e.dir, slices.Concat(e.authEnv, []string{
 		"DATABASE_URL=" + complaintDB.AppURL, "MIGRATE_ON_START=true", "MIGRATE_DATABASE_URL=" + complaintDB.OwnerURL,
 		"DATABASE_APP_ROLE=" + pgtest.AppRole, "COMPLAINT_GRPC_ADDR=" + complaintAddr, "SERVICE_TOKEN_FILE=" + e.id.ServiceTokenFile,
 		"CUSTOMER_GRPC_TARGET=" + programtest.FreePorts(t, 1)[0], "OUTBOX_RELAY=false", "LOG_LEVEL=warn",
 		"TEMPORAL_ADDRESS=" + temporaltest.Address(t),
-	})
+	}))
 	want := []notice{
 		{"", "hq_admin", "webhookSubscriptions/" + hqSub.ID, ""},
 		{"D7", "dealer_gm", "dealers/D7/webhookSubscriptions/" + dealerSub.ID, ""},

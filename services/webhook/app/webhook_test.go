@@ -136,13 +136,21 @@ type env struct {
 	baseEnv []string
 	hq      context.Context
 	id      *authtest.Issuer
+	// authEnv and temporalEnv are the parts of baseEnv another service's
+	// process shares: the test's token issuer and Temporal namespace.
+	authEnv, temporalEnv []string
+}
+
+// serviceBin builds the program of the service module services/<name>.
+func serviceBin(t *testing.T, name string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return programtest.Build(t, filepath.Join(filepath.Dir(file), "..", "..", name), "./cmd/"+name)
 }
 
 func setup(t *testing.T) *env {
 	temporalAddr := temporaltest.Address(t)
 	db := pgtest.NewFrom(t, postgres.Schema, postgres.Migrations)
-	_, file, _, _ := runtime.Caller(0)
-	bin := programtest.Build(t, filepath.Join(filepath.Dir(file), ".."), "./cmd/webhook")
+	bin := serviceBin(t, "webhook")
 	id := authtest.New(t)
 	keys := pii.NewRandomKeys()
 	cipher, err := pii.NewCipher(keys.Encryption, keys.Current)
@@ -150,16 +158,17 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	svc := &webhook.Service{Store: postgres.NewStore(db.AppPool(t, pg.Config{})), Sealer: cipher, AllowLoopback: true}
-	base := append([]string{
-		"AUTH_JWKS_URL=" + id.Config.JWKSURL, "AUTH_ISSUER=" + id.Config.Issuer, "AUTH_AUDIENCE=" + id.Config.Audience,
-		"TEMPORAL_ADDRESS=" + temporalAddr, "TEMPORAL_NAMESPACE=" + temporaltest.Namespace(t, temporalAddr),
+	authEnv := []string{"AUTH_JWKS_URL=" + id.Config.JWKSURL, "AUTH_ISSUER=" + id.Config.Issuer, "AUTH_AUDIENCE=" + id.Config.Audience}
+	temporalEnv := []string{"TEMPORAL_ADDRESS=" + temporalAddr, "TEMPORAL_NAMESPACE=" + temporaltest.Namespace(t, temporalAddr)}
+	base := append(slices.Concat(authEnv, temporalEnv, []string{
 		"DATABASE_URL=" + db.AppURL, "LOG_LEVEL=warn",
 		"WEBHOOK_GRPC_ADDR=" + programtest.FreePorts(t, 1)[0], "WEBHOOK_ALLOW_LOOPBACK=true",
 		"WEBHOOK_ATTEMPT_TIMEOUT=3s", "WEBHOOK_RETRY_INITIAL=200ms", "WEBHOOK_RETRY_MAX=1s",
 		"WEBHOOK_WORKFLOW_IDLE=5s", "WEBHOOK_ORDER_WINDOW=500ms",
-	}, keys.Env()...)
+	}), keys.Env()...)
 	hq := auth.NewContextWithPrincipal(context.Background(), &auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
-	return &env{db: db, svc: svc, bin: bin, dir: t.TempDir(), baseEnv: base, hq: hq, id: id}
+	return &env{db: db, svc: svc, bin: bin, dir: t.TempDir(), baseEnv: base, hq: hq, id: id,
+		authEnv: authEnv, temporalEnv: temporalEnv}
 }
 
 func manager(dealer string) context.Context {

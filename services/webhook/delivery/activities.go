@@ -92,7 +92,7 @@ func (a *Activities) Attempt(ctx context.Context, t postgres.Target) (string, er
 	if !job.Active {
 		// Disabled: make sure its owner knows (this may be the retry of
 		// the attempt that disabled it, whose notice failed).
-		if err := a.notify(ctx, t); err != nil {
+		if err := a.notifyDisabled(ctx, t, job.DisabledReason, job.DisableTime); err != nil {
 			return "", err
 		}
 		if job.Delivery.State != webhook.DeliveryPending {
@@ -176,8 +176,7 @@ func (a *Activities) GiveUp(ctx context.Context, t postgres.Target) error {
 }
 
 // notify tells the owner of t's subscription that it is disabled, if it
-// is (not re-enabled or deleted since); the disable time makes the
-// notice once per disabling, however often this runs.
+// is (not re-enabled or deleted since).
 func (a *Activities) notify(ctx context.Context, t postgres.Target) error {
 	s, err := a.Store.GetSubscription(ctx, pg.AllDealers(), t.Owner, t.SubscriptionID)
 	if apperr.Code(err) == apperr.ENOTFOUND {
@@ -186,10 +185,20 @@ func (a *Activities) notify(ctx context.Context, t postgres.Target) error {
 	if err != nil {
 		return err
 	}
-	if s.State != webhook.StateDisabled || s.DisableTime.IsZero() {
+	if s.State != webhook.StateDisabled {
 		return nil
 	}
-	if err := a.Notify.SubscriptionDisabled(ctx, t.Owner, t.SubscriptionID, s.DisabledReason, s.DisableTime); err != nil {
+	return a.notifyDisabled(ctx, t, s.DisabledReason, s.DisableTime)
+}
+
+// notifyDisabled tells the owner of t's subscription, disabled at at for
+// reason, that it is; at makes the notice once per disabling, however
+// often this runs.
+func (a *Activities) notifyDisabled(ctx context.Context, t postgres.Target, reason string, at time.Time) error {
+	if at.IsZero() {
+		return nil
+	}
+	if err := a.Notify.SubscriptionDisabled(ctx, t.Owner, t.SubscriptionID, reason, at); err != nil {
 		return fmt.Errorf("notify the owner of disabled subscription %s: %w", t.SubscriptionID, err)
 	}
 	return nil

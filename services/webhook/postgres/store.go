@@ -171,8 +171,10 @@ func scanDelivery(row pgx.Row) (webhook.Delivery, error) {
 // A token must name a row of this subscription's log at the time it
 // carries: a well-formed token from another list, subscription or dealer
 // is EINVALID on page_token rather than a page of some other position.
-// Log rows go only with their subscription, so a token this call gave
-// stays valid.
+// Log rows go only with their subscription and a token is given only
+// when a row follows it, so a token this call gave stays valid and its
+// page is never empty: the page query itself checks the token's row, and
+// an empty page after a token is that token's refusal.
 func (st *Store) ListDeliveries(ctx context.Context, scope pg.Scope, owner, subscription string, p webhook.Page) (ds []webhook.Delivery, next string, err error) {
 	at, after, err := pg.DecodePageToken(p.After)
 	if err != nil {
@@ -183,23 +185,17 @@ func (st *Store) ListDeliveries(ctx context.Context, scope pg.Scope, owner, subs
 		if _, err := getSub(ctx, tx, owner, subscription, false); err != nil {
 			return err
 		}
-		if !at.IsZero() {
-			var ok bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM webhook_deliveries
-                WHERE dealer_id = $1 AND id = $2 AND subscription_id = $3 AND create_time = $4)`,
-				owner, after, subscription, at).Scan(&ok); err != nil {
-				return err
-			}
-			if !ok {
-				return apperr.Invalid("page_token", "is not a token returned by a previous call").ZhReason("不是上一次调用返回的分页令牌")
-			}
-		}
 		var ps pg.Params
 		pat, pid := pg.PagePosition(at, after)
-		rows, err := tx.Query(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries
-            WHERE dealer_id = `+ps.Add(owner)+` AND subscription_id = `+ps.Add(subscription)+`
-            AND `+pg.NewestFirstAfter("create_time", "id", ps.Add(pat), ps.Add(pid))+`
-            ORDER BY create_time DESC, id DESC LIMIT `+ps.Add(size+1), ps.Args...)
+		dealer, sub, posAt, posID := ps.Add(owner), ps.Add(subscription), ps.Add(pat), ps.Add(pid)
+		q := `SELECT ` + deliveryColumns + ` FROM webhook_deliveries
+            WHERE dealer_id = ` + dealer + ` AND subscription_id = ` + sub + `
+            AND ` + pg.NewestFirstAfter("create_time", "id", posAt, posID)
+		if !at.IsZero() {
+			q += ` AND EXISTS (SELECT 1 FROM webhook_deliveries WHERE dealer_id = ` + dealer + ` AND subscription_id = ` + sub + `
+                AND id = ` + posID + ` AND create_time = ` + posAt + `)`
+		}
+		rows, err := tx.Query(ctx, q+` ORDER BY create_time DESC, id DESC LIMIT `+ps.Add(size+1), ps.Args...)
 		if err != nil {
 			return err
 		}
@@ -208,6 +204,9 @@ func (st *Store) ListDeliveries(ctx context.Context, scope pg.Scope, owner, subs
 	})
 	if err != nil {
 		return nil, "", err
+	}
+	if len(ds) == 0 && !at.IsZero() {
+		return nil, "", apperr.Invalid("page_token", "is not a token returned by a previous call").ZhReason("不是上一次调用返回的分页令牌")
 	}
 	if len(ds) > size {
 		ds = ds[:size]
@@ -301,6 +300,10 @@ type Job struct {
 	URL      string
 	// Active is false when the subscription is disabled or gone.
 	Active bool
+	// DisableTime and DisabledReason are the subscription's disabling
+	// (zero while it is active).
+	DisableTime    time.Time
+	DisabledReason string
 	// Secrets are sealed: the current one, then the previous one while it
 	// is valid.
 	Secrets [][]byte
@@ -319,10 +322,11 @@ func (st *Store) LoadJob(ctx context.Context, owner, id string, now time.Time) (
 		var state string
 		var secret, previous []byte
 		var previousExpire time.Time
-		if err := tx.QueryRow(ctx, `SELECT d.body, s.url, s.state, s.secret, s.previous_secret, s.previous_secret_expire_time
+		if err := tx.QueryRow(ctx, `SELECT d.body, s.url, s.state, s.secret, s.previous_secret, s.previous_secret_expire_time,
+            s.disable_time, s.disabled_reason
             FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.dealer_id = d.dealer_id AND s.id = d.subscription_id
             WHERE d.dealer_id = $1 AND d.id = $2`, owner, id).Scan(&j.Body, &j.URL, &state, &secret, &previous,
-			pg.OptTime{Dst: &previousExpire}); err != nil {
+			pg.OptTime{Dst: &previousExpire}, pg.OptTime{Dst: &j.DisableTime}, &j.DisabledReason); err != nil {
 			return err
 		}
 		j.Active = state == webhook.StateActive
