@@ -453,10 +453,6 @@ func (s *Service) Report(ctx context.Context, dealer, period, date string) (*Rep
 // The workflow's calls: the platform's service identity only, each
 // idempotent.
 
-// RequireService is EFORBIDDEN unless the caller is the platform's service
-// identity (the worker); the internal APIs are its alone.
-func RequireService(ctx context.Context) error { return tenancy.RequireService(ctx) }
-
 // Schedule is what a kind's workflow times on for a dealer: the policy in
 // force, the kind's timing and the dealer's time zone.
 type Schedule struct {
@@ -467,7 +463,7 @@ type Schedule struct {
 
 // Schedule returns dealer's schedule of kind. EFORBIDDEN.
 func (s *Service) Schedule(ctx context.Context, dealer, kind string) (*Schedule, error) {
-	if err := RequireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	p, err := s.store.Policy(ctx, dealer)
@@ -485,7 +481,7 @@ func (s *Service) Schedule(ctx context.Context, dealer, kind string) (*Schedule,
 // Ensure creates the task of t's source (see NewTask), or returns the one
 // it has. EFORBIDDEN, EINVALID, EFAILEDPRECOND.
 func (s *Service) Ensure(ctx context.Context, t Task, doNotCall bool) (*Task, error) {
-	if err := RequireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -500,7 +496,7 @@ func (s *Service) Ensure(ctx context.Context, t Task, doNotCall bool) (*Task, er
 // workflowUpdate changes dealer's task id for the workflow; fn reports
 // whether it changed anything.
 func (s *Service) workflowUpdate(ctx context.Context, dealer, id string, kind ChangeKind, fn func(*Task) (bool, error)) (*Task, error) {
-	if err := RequireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	return s.store.Update(ctx, pg.Dealers(dealer), dealer, id, s.now(), func(t *Task) (Change, error) {

@@ -6,6 +6,7 @@ import (
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/callback/callback"
 	"github.com/dealercare/dealercare/services/callback/postgres"
 )
@@ -23,7 +24,7 @@ func NewChangeServer(store *postgres.Store) *ChangeServer { return &ChangeServer
 
 // ListCallbackTaskChanges implements the RPC.
 func (s *ChangeServer) ListCallbackTaskChanges(ctx context.Context, req *callbackv1.ListCallbackTaskChangesRequest) (*callbackv1.ListCallbackTaskChangesResponse, error) {
-	if err := callback.RequireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	after, err := pg.ParseChangeCursor("after", req.GetAfter())

@@ -13,11 +13,6 @@ import (
 // The escalation workflow's side of the service: only the platform's
 // service identity (the worker) calls it, across dealers.
 
-// RequireService admits only the platform's service identity (the worker, the evaluation service).
-func RequireService(ctx context.Context) error {
-	return tenancy.RequireService(ctx)
-}
-
 // ClockEvent is a threshold the workflow's clock reached: Key makes it
 // once per complaint, Time is when it fell due.
 type ClockEvent struct {
@@ -33,7 +28,7 @@ type ClockEvent struct {
 // reports whether this call did. EINVALID names a missing key or an
 // unknown kind.
 func (s *Service) RecordClockEvent(ctx context.Context, id string, ev ClockEvent) (bool, error) {
-	if err := RequireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return false, err
 	}
 	if ev.Key == "" {
@@ -64,7 +59,7 @@ func (c *Complaint) Clock(ev ClockEvent) ClockRecord {
 // SetDeadlines writes the deadlines the workflow counts onto the
 // complaint; nil clears one.
 func (s *Service) SetDeadlines(ctx context.Context, id string, response, resolution *time.Time) error {
-	if err := RequireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return err
 	}
 	return s.store.SetDeadlines(ctx, id, response, resolution)
@@ -73,7 +68,7 @@ func (s *Service) SetDeadlines(ctx context.Context, id string, response, resolut
 // ClockInput is what the workflow counts with: the complaint and the SLA
 // policy version it counts under (Complaint.PolicyVersion).
 func (s *Service) ClockInput(ctx context.Context, id string) (*Complaint, Policy, error) {
-	if err := RequireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, Policy{}, err
 	}
 	c, err := s.store.Get(ctx, pg.AllDealers(), id)

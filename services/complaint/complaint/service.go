@@ -289,7 +289,7 @@ func (s *Service) Notifications(ctx context.Context, dealer, role string, size i
 // PostNotice posts a notice another service sends to a role's inbox at
 // dealer ("": HQ's), once per key; only the service identity may.
 func (s *Service) PostNotice(ctx context.Context, dealer, role, subject, message, key string) (Notification, error) {
-	if err := RequireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return Notification{}, err
 	}
 	r := auth.Role(role)

@@ -6,7 +6,7 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	"github.com/dealercare/dealercare/pkg/pbconv"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
-	"github.com/dealercare/dealercare/services/complaint/complaint"
+	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/complaint/postgres"
 )
 
@@ -23,7 +23,7 @@ func NewChangeServer(store *postgres.Store) *ChangeServer { return &ChangeServer
 
 // ListComplaintChanges implements the RPC.
 func (s *ChangeServer) ListComplaintChanges(ctx context.Context, req *complaintv1.ListComplaintChangesRequest) (*complaintv1.ListComplaintChangesResponse, error) {
-	if err := complaint.RequireService(ctx); err != nil {
+	if err := tenancy.RequireService(ctx); err != nil {
 		return nil, err
 	}
 	after, err := pg.ParseChangeCursor("after", req.GetAfter())
