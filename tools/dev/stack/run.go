@@ -12,6 +12,7 @@ import (
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
@@ -421,6 +422,30 @@ func (r *runner) loadDemo(ctx context.Context) error {
 	}
 	if created {
 		r.logf("demo KPI targets: HQ's standards for %d KPIs", len(demo.KpiTargets))
+	}
+
+	began = time.Now()
+	caConn, err := dialService("campaign")
+	if err != nil {
+		return fmt.Errorf("demo campaigns: %w", err)
+	}
+	defer caConn.Close()
+	managerOf := func(ctx context.Context, dealer string) (context.Context, error) {
+		tok, err := MintDevToken(r.paths.Keys(), auth.Principal{Subject: "demo-manager-" + dealer, Roles: []auth.Role{auth.RoleDealerManager}, Dealer: dealer}, time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		return metadata.NewOutgoingContext(ctx, metadata.Pairs("authorization", "Bearer "+tok)), nil
+	}
+	campaigns, err := demo.LoadCampaigns(ctx, campaignv1.NewCampaignServiceClient(caConn), customerv1.NewArchiveServiceClient(conn), network, demo.DefaultArchiveSize, managerOf, agentOf, time.Now())
+	if err != nil {
+		return fmt.Errorf("demo campaigns: %w", err)
+	}
+	if campaigns.Maintenance == "" && campaigns.Recall == "" {
+		r.logf("demo campaigns: already loaded")
+	} else {
+		r.logf("demo campaigns: %s's maintenance reminder, recall %s of %d VINs (%d repaired at another dealer) (%s)",
+			demo.MaintenanceDealer, demo.RecallCode, campaigns.RecallVINs, campaigns.Repaired, since(began))
 	}
 	go r.workCallbacks(ctx, network)
 	return nil
