@@ -136,6 +136,7 @@ func TestDemoCampaigns(t *testing.T) {
 			t.Errorf("completed %v; want it repaired at %q, not its owner", v, at)
 		}
 	}
+	t.Logf("maintenance reminder %v, stats %v; recall network %v, dealers %v", mc.GetState(), mc.GetStats(), completion.GetNetwork(), completion.GetDealers())
 	rc, err := campaigns.GetCampaign(hq, &campaignv1.GetCampaignRequest{Campaign: got.Recall})
 	if err != nil || rc.GetState() == campaignv1.CampaignState_CAMPAIGN_STATE_DRAFT {
 		t.Errorf("recall %v (%v), want scheduled", rc, err)
