@@ -72,8 +72,19 @@ func LoadCampaigns(hq context.Context, campaigns campaignv1.CampaignServiceClien
 	if err != nil {
 		return got, fmt.Errorf("recall: %w", err)
 	}
-	if existing == nil {
-		if err := loadRecall(hq, campaigns, archive, n, size, agentOf, now, &got); err != nil {
+	resume := ""
+	if existing != nil && existing.GetState() == campaignv1.CampaignState_CAMPAIGN_STATE_DRAFT {
+		// A load stopped before the VIN upload: carry on with its draft.
+		listed, err := campaigns.ListRecallVins(hq, &campaignv1.ListRecallVinsRequest{Campaign: existing.GetId(), PageSize: 1})
+		if err != nil {
+			return got, fmt.Errorf("recall %s: %w", RecallCode, err)
+		}
+		if len(listed.GetVins()) == 0 {
+			resume = existing.GetId()
+		}
+	}
+	if existing == nil || resume != "" {
+		if err := loadRecall(hq, campaigns, archive, n, size, agentOf, now, resume, &got); err != nil {
 			return got, fmt.Errorf("recall %s: %w", RecallCode, err)
 		}
 	}
@@ -163,27 +174,31 @@ func RecallVINs(n DealerNetwork, size ArchiveSize) []RecallVIN {
 // loadRecall drafts HQ's recall, uploads its VIN list as the CSV HQ would,
 // has the repaired VINs' recall repair orders opened and closed at the
 // repairing dealers (whose vehicle workflows complete them, attributed to
-// that dealer), then schedules the recall: the open VINs' owners message
+// that dealer), then schedules the recall (draft: the id of one a load
+// left before its VIN upload, to carry on with): the open VINs' owners message
 // their customers and get a callback task to chase each.
-func loadRecall(hq context.Context, campaigns campaignv1.CampaignServiceClient, archive customerv1.ArchiveServiceClient, n DealerNetwork, size ArchiveSize, agentOf TokenFor, now time.Time, got *CampaignsLoaded) error {
-	rc, err := campaigns.CreateCampaign(hq, &campaignv1.CreateCampaignRequest{Campaign: &campaignv1.Campaign{
-		Kind: campaignv1.CampaignKind_CAMPAIGN_KIND_RECALL, Name: "2026年制动软管召回（演示）", Code: RecallCode,
-		Channels: []campaignv1.Channel{campaignv1.Channel_CHANNEL_SMS},
-		Template: &campaignv1.MessageTemplate{Locale: "zh-CN", Title: "召回通知",
-			Body: "{{customer_name}}您好，您的爱车{{plate}}属于召回活动{{campaign_code}}范围，请联系{{dealer_name}}（{{dealer_phone}}）预约免费检修。"},
-		ContactPhone: "400-820-1234",
-	}})
-	if err != nil {
-		return fmt.Errorf("create: %w", err)
+func loadRecall(hq context.Context, campaigns campaignv1.CampaignServiceClient, archive customerv1.ArchiveServiceClient, n DealerNetwork, size ArchiveSize, agentOf TokenFor, now time.Time, draft string, got *CampaignsLoaded) error {
+	got.Recall = draft
+	if draft == "" {
+		rc, err := campaigns.CreateCampaign(hq, &campaignv1.CreateCampaignRequest{Campaign: &campaignv1.Campaign{
+			Kind: campaignv1.CampaignKind_CAMPAIGN_KIND_RECALL, Name: "2026年制动软管召回（演示）", Code: RecallCode,
+			Channels: []campaignv1.Channel{campaignv1.Channel_CHANNEL_SMS},
+			Template: &campaignv1.MessageTemplate{Locale: "zh-CN", Title: "召回通知",
+				Body: "{{customer_name}}您好，您的爱车{{plate}}属于召回活动{{campaign_code}}范围，请联系{{dealer_name}}（{{dealer_phone}}）预约免费检修。"},
+			ContactPhone: "400-820-1234",
+		}})
+		if err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+		got.Recall = rc.GetId()
 	}
-	got.Recall = rc.GetId()
 	vins := RecallVINs(n, size)
 	var csv strings.Builder
 	csv.WriteString("vin\n")
 	for _, v := range vins {
 		csv.WriteString(v.VIN + "\n")
 	}
-	res, err := campaigns.ImportRecallVins(hq, &campaignv1.ImportRecallVinsRequest{Campaign: rc.GetId(), Csv: csv.String()})
+	res, err := campaigns.ImportRecallVins(hq, &campaignv1.ImportRecallVinsRequest{Campaign: got.Recall, Csv: csv.String()})
 	if err != nil {
 		return fmt.Errorf("import VINs: %w", err)
 	}
@@ -219,7 +234,7 @@ func loadRecall(hq context.Context, campaigns campaignv1.CampaignServiceClient, 
 		}
 		got.Repaired++
 	}
-	if _, err := campaigns.ScheduleCampaign(hq, &campaignv1.ScheduleCampaignRequest{Campaign: rc.GetId()}); err != nil {
+	if _, err := campaigns.ScheduleCampaign(hq, &campaignv1.ScheduleCampaignRequest{Campaign: got.Recall}); err != nil {
 		return fmt.Errorf("schedule: %w", err)
 	}
 	return nil
