@@ -444,11 +444,20 @@ func (r *runner) loadDemo(ctx context.Context) error {
 	if campaigns.Maintenance == "" && campaigns.Recall == "" {
 		r.logf("demo campaigns: already loaded")
 	} else {
-		r.logf("demo campaigns: %s's maintenance reminder, recall %s of %d VINs (%d repaired at another dealer) (%s)",
-			demo.MaintenanceDealer, demo.RecallCode, campaigns.RecallVINs, campaigns.Repaired, since(began))
+		r.logf("demo campaigns: %s's maintenance reminder %s, recall %s %s of %d VINs (%d repaired at another dealer) (%s)",
+			demo.MaintenanceDealer, orExisting(campaigns.Maintenance), demo.RecallCode, orExisting(campaigns.Recall), campaigns.RecallVINs, campaigns.Repaired, since(began))
 	}
 	go r.workCallbacks(ctx, network)
 	return nil
+}
+
+// orExisting is a demo campaign's id when the load created it, or says it
+// existed.
+func orExisting(id string) string {
+	if id == "" {
+		return "(existed)"
+	}
+	return id
 }
 
 // demoAgentsEvery is how often the demo's agents go over the due
