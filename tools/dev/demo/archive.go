@@ -197,32 +197,12 @@ func visitElsewhere(ctx context.Context, client customerv1.ArchiveServiceClient,
 			return visits, err
 		}
 		for c := 0; c < size.CustomersPerDealer; c += visitElsewhereEvery {
-			vin := demoVIN(i, c)
-			found, err := client.ListCustomers(homeCtx, &customerv1.ListCustomersRequest{Dealer: home.Code, Query: vin, PageSize: 1})
-			if err != nil || len(found.GetCustomers()) == 0 {
-				return visits, fmt.Errorf("dealer %s: find %s: %v", home.Code, vin, err)
-			}
-			owner := found.GetCustomers()[0]
-			vehicles, err := client.ListVehicles(homeCtx, &customerv1.ListVehiclesRequest{Dealer: home.Code, Customer: owner.GetId()})
-			if err != nil || len(vehicles.GetVehicles()) == 0 {
-				return visits, fmt.Errorf("dealer %s: vehicles of %s: %v", home.Code, owner.GetId(), err)
-			}
-			v := vehicles.GetVehicles()[0]
 			// The customer's archive at the dealer visited, today: who came
 			// in, after the vehicle's visits at home.
 			open := now.Add(-90 * time.Minute)
-			cust, err := client.CreateCustomer(awayCtx, &customerv1.CreateCustomerRequest{Dealer: away.Code, Customer: &customerv1.Customer{
-				Name: owner.GetName(), Gender: owner.GetGender(), Mobile: owner.GetMobile(),
-				Source: customerv1.CustomerSource_CUSTOMER_SOURCE_SERVICE, TriggerTime: timestamppb.New(open),
-			}})
+			v, err := archiveVisitor(homeCtx, awayCtx, client, home.Code, away.Code, demoVIN(i, c), open)
 			if err != nil {
-				return visits, fmt.Errorf("dealer %s: archive a visitor: %w", away.Code, err)
-			}
-			if _, err := client.CreateVehicle(awayCtx, &customerv1.CreateVehicleRequest{Dealer: away.Code, Customer: cust.GetId(), Vehicle: &customerv1.Vehicle{
-				Vin: v.GetVin(), Plate: v.GetPlate(), Brand: v.GetBrand(), Model: v.GetModel(), ModelYear: v.GetModelYear(),
-				PurchaseDate: v.GetPurchaseDate(), SellingDealer: v.GetSellingDealer(),
-			}}); err != nil {
-				return visits, fmt.Errorf("dealer %s: archive a visiting vehicle: %w", away.Code, err)
+				return visits, err
 			}
 			ro, err := client.CreateRepairOrder(awayCtx, &customerv1.CreateRepairOrderRequest{Dealer: away.Code, RepairOrder: &customerv1.RepairOrder{
 				Number: fmt.Sprintf("RO%s-V%05d", away.Code, visits+1), Vin: v.GetVin(), Type: customerv1.RepairOrderType_REPAIR_ORDER_TYPE_MAINTENANCE,
@@ -239,6 +219,36 @@ func visitElsewhere(ctx context.Context, client customerv1.ArchiveServiceClient,
 		}
 	}
 	return visits, nil
+}
+
+// archiveVisitor finds vin's vehicle and its owner in home's archive and
+// archives both at away, as away's staff do when another dealer's customer
+// comes in at the time at. It returns the vehicle as home has it.
+func archiveVisitor(homeCtx, awayCtx context.Context, client customerv1.ArchiveServiceClient, home, away, vin string, at time.Time) (*customerv1.Vehicle, error) {
+	found, err := client.ListCustomers(homeCtx, &customerv1.ListCustomersRequest{Dealer: home, Query: vin, PageSize: 1})
+	if err != nil || len(found.GetCustomers()) == 0 {
+		return nil, fmt.Errorf("dealer %s: find %s: %v", home, vin, err)
+	}
+	owner := found.GetCustomers()[0]
+	vehicles, err := client.ListVehicles(homeCtx, &customerv1.ListVehiclesRequest{Dealer: home, Customer: owner.GetId()})
+	if err != nil || len(vehicles.GetVehicles()) == 0 {
+		return nil, fmt.Errorf("dealer %s: vehicles of %s: %v", home, owner.GetId(), err)
+	}
+	v := vehicles.GetVehicles()[0]
+	cust, err := client.CreateCustomer(awayCtx, &customerv1.CreateCustomerRequest{Dealer: away, Customer: &customerv1.Customer{
+		Name: owner.GetName(), Gender: owner.GetGender(), Mobile: owner.GetMobile(),
+		Source: customerv1.CustomerSource_CUSTOMER_SOURCE_SERVICE, TriggerTime: timestamppb.New(at),
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("dealer %s: archive a visitor: %w", away, err)
+	}
+	if _, err := client.CreateVehicle(awayCtx, &customerv1.CreateVehicleRequest{Dealer: away, Customer: cust.GetId(), Vehicle: &customerv1.Vehicle{
+		Vin: v.GetVin(), Plate: v.GetPlate(), Brand: v.GetBrand(), Model: v.GetModel(), ModelYear: v.GetModelYear(),
+		PurchaseDate: v.GetPurchaseDate(), SellingDealer: v.GetSellingDealer(),
+	}}); err != nil {
+		return nil, fmt.Errorf("dealer %s: archive a visiting vehicle: %w", away, err)
+	}
+	return v, nil
 }
 
 // nextInRegion is the index of the next dealer after i in i's region

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
+	campaignv1 "github.com/dealercare/dealercare/gen/go/dealercare/campaign/v1"
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	evaluationv1 "github.com/dealercare/dealercare/gen/go/dealercare/evaluation/v1"
@@ -422,8 +423,41 @@ func (r *runner) loadDemo(ctx context.Context) error {
 	if created {
 		r.logf("demo KPI targets: HQ's standards for %d KPIs", len(demo.KpiTargets))
 	}
+
+	began = time.Now()
+	caConn, err := dialService("campaign")
+	if err != nil {
+		return fmt.Errorf("demo campaigns: %w", err)
+	}
+	defer caConn.Close()
+	managerOf := func(ctx context.Context, dealer string) (context.Context, error) {
+		tok, err := MintDevToken(r.paths.Keys(), auth.Principal{Subject: "demo-manager-" + dealer, Roles: []auth.Role{auth.RoleDealerManager}, Dealer: dealer}, time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		return metadata.NewOutgoingContext(ctx, metadata.Pairs("authorization", "Bearer "+tok)), nil
+	}
+	campaigns, err := demo.LoadCampaigns(ctx, campaignv1.NewCampaignServiceClient(caConn), customerv1.NewArchiveServiceClient(conn), network, demo.DefaultArchiveSize, managerOf, agentOf, time.Now())
+	if err != nil {
+		return fmt.Errorf("demo campaigns: %w", err)
+	}
+	if campaigns.Maintenance == "" && campaigns.Recall == "" {
+		r.logf("demo campaigns: already loaded")
+	} else {
+		r.logf("demo campaigns: %s's maintenance reminder %s, recall %s %s of %d VINs (%d repaired at another dealer) (%s)",
+			demo.MaintenanceDealer, orExisting(campaigns.Maintenance), demo.RecallCode, orExisting(campaigns.Recall), campaigns.RecallVINs, campaigns.Repaired, since(began))
+	}
 	go r.workCallbacks(ctx, network)
 	return nil
+}
+
+// orExisting is a demo campaign's id when the load created it, or says it
+// existed.
+func orExisting(id string) string {
+	if id == "" {
+		return "(existed)"
+	}
+	return id
 }
 
 // demoAgentsEvery is how often the demo's agents go over the due
