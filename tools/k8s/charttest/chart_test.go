@@ -22,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -196,6 +197,9 @@ func TestAdmission(t *testing.T) {
 		BinaryAssetsDirectory: filepath.Dir(bin(t, "kube-apiserver")),
 		CRDDirectoryPaths:     []string{crds},
 		ErrorIfCRDPathMissing: true,
+		// envtest's default of 20 s a try is too short for kube-apiserver on a
+		// busy 2-core machine (five tries timed out under a load of 16).
+		ControlPlaneStartTimeout: 2 * time.Minute,
 	}
 	cfg, err := env.Start()
 	if err != nil {
