@@ -13,6 +13,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	// Embedded zone data, so dealers' zones load in minimal container images
@@ -169,8 +170,13 @@ func Zone(name string) *time.Location {
 }
 
 // loadLocation refuses "Local": it would make a dealer's hours depend on the
-// machine that happens to run the code.
+// machine that happens to run the code. Loaded zones are kept (a
+// *time.Location is immutable), so a campaign resolving thousands of
+// recipients reads and parses each zone's tzdata once, not per recipient.
 func loadLocation(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
 	if name == "Local" {
 		return nil, invalid("time_zone", "unknown time zone %q", name)
 	}
@@ -178,8 +184,13 @@ func loadLocation(name string) (*time.Location, error) {
 	if err != nil {
 		return nil, invalid("time_zone", "unknown time zone %q", name)
 	}
+	zones.Store(name, loc)
 	return loc, nil
 }
+
+// zones are the locations loadLocation loaded, by name. Only valid names
+// are kept, and there are a few hundred IANA names at most.
+var zones sync.Map
 
 // normalize validates one weekday's intervals and returns them sorted with
 // touching intervals merged, so 09:00-12:00 + 12:00-18:00 is one period.

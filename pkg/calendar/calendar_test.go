@@ -653,3 +653,42 @@ func TestZone(t *testing.T) {
 		}
 	}
 }
+
+// TestZoneKept: a zone is loaded once and then shared; "Local" and unknown
+// names still fall back to China Standard Time, and are not kept.
+func TestZoneKept(t *testing.T) {
+	a, b := Zone("Asia/Urumqi"), Zone("Asia/Urumqi")
+	if a != b {
+		t.Errorf("Zone loaded Asia/Urumqi twice: %p, %p", a, b)
+	}
+	if _, off := time.Date(2026, 12, 7, 0, 0, 0, 0, a).Zone(); off != 6*3600 {
+		t.Errorf("Asia/Urumqi offset %d", off)
+	}
+	for _, name := range []string{"Local", "Nowhere/Zone"} {
+		if _, off := time.Date(2026, 12, 7, 0, 0, 0, 0, Zone(name)).Zone(); off != 8*3600 {
+			t.Errorf("Zone(%q) offset %d, want the UTC+8 fallback", name, off)
+		}
+		if _, kept := zones.Load(name); kept {
+			t.Errorf("Zone(%q) was kept", name)
+		}
+	}
+}
+
+// BenchmarkZone: a recipient's zone from the kept locations against
+// loading it each time (what Audience.SendTime did per recipient).
+// go test ./calendar/ -run '^$' -bench Zone
+func BenchmarkZone(b *testing.B) {
+	names := []string{"Asia/Shanghai", "Asia/Urumqi", "Pacific/Kiritimati", "Europe/Berlin"}
+	b.Run("kept", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			_ = Zone(names[i%len(names)])
+		}
+	})
+	b.Run("load", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := time.LoadLocation(names[i%len(names)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

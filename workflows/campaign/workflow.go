@@ -4,7 +4,8 @@
 // audience, sends in batches through the campaign service (which keeps the
 // at-most-once ledger), sleeps through quiet hours, completes the
 // campaign, then records returns until the return window closes. A
-// cancellation signal stops it at the next batch.
+// cancellation signal stops it at the next batch, or, once sent, at once;
+// a cancelled run ends by having a recall's open chase tasks ended.
 package campaign
 
 import (
@@ -39,6 +40,12 @@ const (
 	// VersionRecallChase: once sent, at every reconciliation, a recall's
 	// open VINs get a callback task at their owning dealer (one per VIN).
 	VersionRecallChase workflow.Version = 1
+
+	changeCancelChase = "cancel-ends-chase"
+	// VersionCancelEndsChases: a cancellation, in any phase, ends the run
+	// through the Chase activity, which for a cancelled recall ends every
+	// chase task still open (before, a run in the returns phase went on).
+	VersionCancelEndsChases workflow.Version = 1
 )
 
 // Input of CampaignSend. The relay starts it with an events.CampaignStart,
@@ -182,7 +189,9 @@ func CampaignSend(ctx workflow.Context, in Input) error {
 		}
 		if r.in.Cancelled {
 			log.Info("campaign cancelled before its start")
-			return nil
+			// A recall cancelled after its run ended (the relay starts a
+			// new run with the signal) still has its chase tasks ended.
+			return r.cancelled(ctx, actx, ref, false)
 		}
 		r.in.Phase = PhaseResolving
 	}
@@ -239,7 +248,7 @@ func CampaignSend(ctx workflow.Context, in Input) error {
 			}
 			if cancelled {
 				log.Info("campaign cancelled while sending", "sent", r.in.Stats.Sent)
-				return nil
+				return r.cancelled(ctx, actx, ref, false)
 			}
 			if remaining == 0 {
 				break
@@ -264,6 +273,10 @@ func CampaignSend(ctx workflow.Context, in Input) error {
 		if i >= batchesPerRun {
 			return workflow.NewContinueAsNewError(ctx, events.CampaignWorkflowType, r.in)
 		}
+		if r.in.Cancelled && r.cancelEnds(ctx) {
+			log.Info("campaign cancelled after it was sent")
+			return r.cancelled(ctx, actx, ref, true)
+		}
 		if chase {
 			if err := workflow.ExecuteActivity(actx, a.Chase, ref).Get(ctx, nil); err != nil {
 				return ended(ctx, err)
@@ -284,8 +297,31 @@ func CampaignSend(ctx workflow.Context, in Input) error {
 			next = res.WindowEnd
 		}
 		for !r.sleepUntil(ctx, next) {
+			if r.in.Cancelled && r.cancelEnds(ctx) {
+				break // to the loop's head, which ends the run
+			}
 		}
 	}
+}
+
+// cancelEnds reports whether a cancellation ends the run and the chase
+// (VersionCancelEndsChases); it is asked only once the run is cancelled.
+func (r *run) cancelEnds(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, changeCancelChase, workflow.DefaultVersion, VersionCancelEndsChases) >= VersionCancelEndsChases
+}
+
+// cancelled ends a cancelled run: the Chase activity (retried until it
+// succeeds) ends the chase tasks a cancelled recall still has open, and
+// opens none. asked: cancelEnds was asked already.
+func (r *run) cancelled(ctx, actx workflow.Context, ref Ref, asked bool) error {
+	if !asked && !r.cancelEnds(ctx) {
+		return nil
+	}
+	var a *Activities
+	if err := workflow.ExecuteActivity(actx, a.Chase, ref).Get(ctx, nil); err != nil {
+		return ended(ctx, err)
+	}
+	return nil
 }
 
 // ended turns a conflict (the campaign was cancelled or completed by

@@ -33,10 +33,13 @@ type BirthdayNext struct {
 	Ensure time.Time `json:"ensure"`
 }
 
-// GreetingTimes is the part of HQ's messaging policy the workflow uses.
+// GreetingTimes is the part of HQ's messaging policy the greeting
+// workflows use: the lead, the local hour and (for holidays) the zone the
+// holiday's date and hour are read in.
 type GreetingTimes struct {
 	Lead time.Duration `json:"lead"`
 	Hour int           `json:"hour"`
+	Zone string        `json:"zone,omitempty"`
 }
 
 // Zones furthest ahead and behind: a date's greeting hour comes first at
@@ -101,13 +104,13 @@ func BirthdayGreetings(ctx workflow.Context, in BirthdayInput) error {
 	return workflow.NewContinueAsNewError(ctx, BirthdayWorkflowType, BirthdayInput{Date: d.AddDate(0, 0, 1).Format(time.DateOnly)})
 }
 
-// GreetingTimes reads HQ's greeting lead and hour (GetGreetingPolicy).
+// GreetingTimes reads HQ's greeting lead, hour and zone (GetGreetingPolicy).
 func (a *Activities) GreetingTimes(ctx context.Context) (GreetingTimes, error) {
 	p, err := a.Campaigns.GetGreetingPolicy(ctx, &campaignv1.GetGreetingPolicyRequest{})
 	if err != nil {
 		return GreetingTimes{}, rejected(err)
 	}
-	return GreetingTimes{Lead: p.GetGreetingLead().AsDuration(), Hour: int(p.GetGreetingHour())}, nil
+	return GreetingTimes{Lead: p.GetGreetingLead().AsDuration(), Hour: int(p.GetGreetingHour()), Zone: p.GetGreetingZone()}, nil
 }
 
 // EnsureBirthdays has the campaign service ensure the date's birthday

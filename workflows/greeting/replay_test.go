@@ -72,7 +72,7 @@ func TestGreetingsOnTemporal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	recordRun(ctx, t, c, queue, "greetings/holidays-test-"+outbox.NewID(), WorkflowType, Input{}, "holidays_v0.json")
+	recordRun(ctx, t, c, queue, "greetings/holidays-test-"+outbox.NewID(), WorkflowType, Input{}, "holidays_v1.json")
 
 	// The birthday workflow: today's campaign is made at once (its hour has
 	// come at UTC+14 or comes within the lead), then the run continues as new.

@@ -39,6 +39,10 @@ type Input struct {
 	Lead  time.Duration `json:"lead,omitempty"`
 	Hour  int           `json:"hour,omitempty"`
 	Zone  string        `json:"zone,omitempty"`
+	// LastDate is the date of the holiday last scheduled (from
+	// VersionHolidayPolicy on): a policy change that moves its hour later
+	// does not schedule it again.
+	LastDate string `json:"last_date,omitempty"`
 }
 
 // Register registers the workflow and its activities on w (the campaign
@@ -68,6 +72,16 @@ var activityOptions = workflow.ActivityOptions{
 	},
 }
 
+// Versions of HolidayGreetings.
+const (
+	changeHolidayPolicy = "holiday-policy"
+	// VersionHolidayPolicy: the run reads HQ's stored greeting lead, hour
+	// and zone (GetGreetingPolicy) instead of its input's, again after its
+	// wait, so a policy changed meanwhile decides when the greeting goes;
+	// a holiday date already scheduled (LastDate) is not scheduled again.
+	VersionHolidayPolicy workflow.Version = 1
+)
+
 // HolidayGreetings waits for the next holiday's lead time, has its
 // greeting scheduled, and continues as new for the one after. A timer,
 // not cron: the wait survives restarts, and a worker down at the time
@@ -84,6 +98,9 @@ func HolidayGreetings(ctx workflow.Context, in Input) error {
 	}
 	actx := workflow.WithActivityOptions(ctx, activityOptions)
 	var a *Activities
+	if workflow.GetVersion(ctx, changeHolidayPolicy, workflow.DefaultVersion, VersionHolidayPolicy) >= VersionHolidayPolicy {
+		return holidaysByPolicy(ctx, actx, in)
+	}
 	after := in.After
 	if now := workflow.Now(ctx); after.Before(now) {
 		after = now
@@ -109,6 +126,53 @@ func HolidayGreetings(ctx workflow.Context, in Input) error {
 	return workflow.NewContinueAsNewError(ctx, WorkflowType, in)
 }
 
+// holidaysByPolicy is HolidayGreetings from VersionHolidayPolicy on: it
+// reads HQ's policy, finds the next holiday at its hour in its zone, and
+// sleeps until the lead before it; then it reads the policy again, and
+// while the holiday it finds then is still beyond its lead (the hour,
+// zone or lead changed meanwhile) it waits again. Input's lead, hour and
+// zone stand in for a policy field the service leaves empty.
+func holidaysByPolicy(ctx, actx workflow.Context, in Input) error {
+	var a *Activities
+	var next Occurrence
+	if err := workflow.SetQueryHandler(ctx, QueryNext, func() (Occurrence, error) { return next, nil }); err != nil {
+		return err
+	}
+	for {
+		var p GreetingTimes
+		if err := workflow.ExecuteActivity(actx, a.GreetingTimes).Get(ctx, &p); err != nil {
+			return err
+		}
+		if p.Lead <= 0 {
+			p.Lead = in.Lead
+		}
+		if p.Zone == "" {
+			p.Zone, p.Hour = in.Zone, in.Hour
+		}
+		after := in.After
+		if now := workflow.Now(ctx); after.Before(now) {
+			after = now
+		}
+		if err := workflow.ExecuteActivity(actx, a.NextHoliday, NextInput{After: after, Zone: p.Zone, Hour: p.Hour, AfterDate: in.LastDate}).Get(ctx, &next); err != nil {
+			return err
+		}
+		d := next.At.Add(-p.Lead).Sub(workflow.Now(ctx))
+		if d <= 0 {
+			break
+		}
+		if err := workflow.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+	var id string
+	if err := workflow.ExecuteActivity(actx, a.ScheduleGreeting, next).Get(ctx, &id); err != nil {
+		return err
+	}
+	workflow.GetLogger(ctx).Info("holiday greeting scheduled", "holiday", next.Key, "date", next.Date, "at", next.At, "campaign", id)
+	in.After, in.LastDate = next.At, next.Date
+	return workflow.NewContinueAsNewError(ctx, WorkflowType, in)
+}
+
 // Activities compute the calendar and call the campaign service.
 type Activities struct {
 	Campaigns campaignv1.CampaignWorkflowServiceClient
@@ -127,21 +191,24 @@ func rejected(err error) error {
 	return err
 }
 
-// NextInput asks for the first holiday whose greeting starts after After.
+// NextInput asks for the first holiday whose greeting starts after After
+// (and whose date is after AfterDate, when set).
 type NextInput struct {
-	After time.Time `json:"after"`
-	Zone  string    `json:"zone"`
-	Hour  int       `json:"hour"`
+	After     time.Time `json:"after"`
+	Zone      string    `json:"zone"`
+	Hour      int       `json:"hour"`
+	AfterDate string    `json:"after_date,omitempty"`
 }
 
 // NextHoliday computes the next occurrence (an activity: the lunar
 // calendar's library stays out of the workflow's deterministic code).
 func (a *Activities) NextHoliday(_ context.Context, in NextInput) (*Occurrence, error) {
-	next := Next(in.After, calendar.Zone(in.Zone), in.Hour)
-	if len(next) == 0 {
-		return nil, temporal.NewNonRetryableApplicationError("no holiday within a year", ErrTypeRejected, nil)
+	for _, o := range Next(in.After, calendar.Zone(in.Zone), in.Hour) {
+		if o.Date > in.AfterDate {
+			return &o, nil
+		}
 	}
-	return &next[0], nil
+	return nil, temporal.NewNonRetryableApplicationError("no holiday within a year", ErrTypeRejected, nil)
 }
 
 // ScheduleGreeting has the campaign service ensure the holiday's greeting

@@ -247,10 +247,13 @@ func (c *Campaign) Complete(now time.Time) (changed bool, err error) {
 	return false, conflict(c, "complete")
 }
 
-// Cancel stops a campaign that has not ended.
+// Cancel stops a campaign that has not ended. A recall may also be
+// cancelled (withdrawn) once sent: its VINs are then no longer completed
+// or chased, and its chase tasks still open are ended.
 func (c *Campaign) Cancel(reason string, now time.Time) error {
-	switch c.State {
-	case StateDraft, StateScheduled, StateRunning:
+	switch {
+	case c.State == StateDraft, c.State == StateScheduled, c.State == StateRunning:
+	case c.State == StateCompleted && c.Kind == KindRecall:
 	default:
 		return conflict(c, "cancel")
 	}

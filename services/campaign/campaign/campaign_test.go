@@ -203,3 +203,38 @@ func TestPolicyValidate(t *testing.T) {
 		t.Error("negative cap accepted")
 	}
 }
+
+// TestCancelCompletedRecall: a recall may be withdrawn after it was sent
+// (its VINs are still chased then); another kind may not, and a cancelled
+// recall cannot be cancelled again.
+func TestCancelCompletedRecall(t *testing.T) {
+	for _, recall := range []bool{true, false} {
+		c := draft(t, nil)
+		if recall {
+			c = draft(t, func(c *Campaign) { c.Kind, c.Code, c.Audience.VINs = KindRecall, "RC1", []string{"LFV2A21K37A000010"} })
+		}
+		if err := c.Schedule(t0.Add(time.Hour), t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Start(t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Complete(t0); err != nil {
+			t.Fatal(err)
+		}
+		err := c.Cancel("召回撤销", t0)
+		switch {
+		case recall && (err != nil || c.State != StateCancelled || c.CancelReason != "召回撤销"):
+			t.Errorf("cancel a completed recall: %v, state %s", err, c.State)
+		case !recall && apperr.Code(err) != apperr.ECONFLICT:
+			t.Errorf("cancel a completed %s: %v, want a conflict", c.Kind, err)
+		}
+	}
+	c := draft(t, func(c *Campaign) { c.Kind, c.Code, c.Audience.VINs = KindRecall, "RC1", []string{"LFV2A21K37A000010"} })
+	if err := c.Cancel("", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Cancel("", t0); apperr.Code(err) != apperr.ECONFLICT {
+		t.Errorf("cancel a cancelled recall: %v, want a conflict", err)
+	}
+}

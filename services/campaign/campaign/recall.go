@@ -38,10 +38,14 @@ type RecallVIN struct {
 	ChaseTask                          string
 }
 
-// RecallChase is the chase task of a completed VIN, still to be ended.
+// RecallChase is a chase task still to be ended: of a completed VIN, or
+// of any VIN of a cancelled recall (Cancelled, with the recall's
+// CancelReason).
 type RecallChase struct {
 	Owner, Campaign, VIN, OwnerDealer, Task string
 	CompletedDealer, RepairOrder            string
+	Cancelled                               bool
+	CancelReason                            string
 }
 
 // TaskEnder ends a callback task the campaign opened (the callback
@@ -89,9 +93,9 @@ type RecallStore interface {
 	// UnchasedRecallVINs lists open VINs with an owner and no chase task.
 	UnchasedRecallVINs(ctx context.Context, owner, id string, limit int) ([]RecallVIN, error)
 	SetChaseTask(ctx context.Context, owner, id, vin, task string) error
-	// UnendedChases lists completed VINs whose chase task is still to be
-	// ended: of the recall (owner, id) when id is set, else of vin on every
-	// recall.
+	// UnendedChases lists the chase tasks still to be ended (of completed
+	// VINs, and of every VIN of a cancelled recall): of the recall (owner,
+	// id) when id is set, else of vin on every recall.
 	UnendedChases(ctx context.Context, owner, id, vin string, limit int) ([]RecallChase, error)
 	// SetChaseEnded records that the VIN's chase task was ended.
 	SetChaseEnded(ctx context.Context, owner, id, vin string, at time.Time) error
@@ -381,6 +385,12 @@ func (s *Service) endChases(ctx context.Context, owner, id, vin string) error {
 		func(c RecallChase) error {
 			reason := fmt.Sprintf("召回已完成：%s 维修工单 %s（recall completed at %s, repair order %s）",
 				c.CompletedDealer, c.RepairOrder, c.CompletedDealer, c.RepairOrder)
+			if c.Cancelled && c.RepairOrder == "" {
+				reason = "召回已取消（recall cancelled）"
+				if c.CancelReason != "" {
+					reason += "：" + c.CancelReason
+				}
+			}
 			if err := ender.EndTask(ctx, c.OwnerDealer, c.Task, reason, s.now()); err != nil && !errors.Is(err, ErrPermanent) {
 				return err
 			}
@@ -419,14 +429,19 @@ func eachChasePage[T any](page func() ([]T, error), do func(T) error) (int, erro
 // per source: a repeat after a crash finds the task it made. Then it ends
 // the chase tasks of VINs completed since (a repair that raced the chase,
 // or whose end failed). It returns the tasks opened and the VINs still
-// open.
+// open. A cancelled recall opens nothing: its chase tasks still open are
+// ended instead, each once (the campaign workflow calls this when the
+// recall is cancelled, and retries until every one is ended).
 func (s *Service) ChaseRecall(ctx context.Context, owner, id string) (opened int, open int64, err error) {
 	c, err := s.store.Get(ctx, all, owner, id)
 	if err != nil {
 		return 0, 0, err
 	}
-	if c.Kind != KindRecall || c.State == StateCancelled {
+	if c.Kind != KindRecall {
 		return 0, 0, nil
+	}
+	if c.State == StateCancelled {
+		return 0, 0, s.endChases(ctx, owner, id, "")
 	}
 	sender := s.senders[ChannelCallback]
 	if sender == nil {

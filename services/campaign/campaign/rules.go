@@ -25,7 +25,8 @@ type Policy struct {
 	// GreetingLead is how long before a holiday its greeting is scheduled;
 	// GreetingHour the local hour greetings go out at (a holiday's in
 	// GreetingZone, a birthday's in the customer's zone); GreetingZone the
-	// network's zone for holiday dates and the birthday workflow's day.
+	// network's zone for holiday greetings, in which the holiday greeting
+	// workflow reads a holiday's date and the hour.
 	GreetingLead time.Duration
 	GreetingHour int
 	GreetingZone string

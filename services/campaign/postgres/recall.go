@@ -184,21 +184,24 @@ func (s *Store) SetChaseTask(ctx context.Context, owner, id, vin, task string) e
 	})
 }
 
-// UnendedChases lists completed VINs whose chase task is not ended yet,
-// of one recall (id set) or of one VIN on every recall.
+// UnendedChases lists the chase tasks not ended yet, of completed VINs
+// and of every VIN of a cancelled recall, of one recall (id set) or of one
+// VIN on every recall.
 func (s *Store) UnendedChases(ctx context.Context, owner, id, vin string, limit int) ([]campaign.RecallChase, error) {
 	var out []campaign.RecallChase
 	err := pg.InReadOnlyTx(ctx, s.pool, all, func(tx pgx.Tx) error {
 		var ps pg.Params
-		q := `SELECT dealer_id, campaign_id::text, vin, owner_dealer, chase_task, completed_dealer, repair_order FROM recall_vins
-			WHERE state = 'completed' AND chase_task NOT IN ('', 'refused') AND chase_end_time IS NULL`
+		q := `SELECT r.dealer_id, r.campaign_id::text, r.vin, r.owner_dealer, r.chase_task, r.completed_dealer, r.repair_order,
+				c.state = 'cancelled', c.cancel_reason
+			FROM recall_vins r JOIN campaigns c ON c.dealer_id = r.dealer_id AND c.id = r.campaign_id
+			WHERE (r.state = 'completed' OR c.state = 'cancelled') AND r.chase_task NOT IN ('', 'refused') AND r.chase_end_time IS NULL`
 		if id != "" {
-			q += ` AND dealer_id = ` + ps.Add(owner) + ` AND campaign_id = ` + ps.Add(id)
+			q += ` AND r.dealer_id = ` + ps.Add(owner) + ` AND r.campaign_id = ` + ps.Add(id)
 		}
 		if vin != "" {
-			q += ` AND vin = ` + ps.Add(vin)
+			q += ` AND r.vin = ` + ps.Add(vin)
 		}
-		q += ` ORDER BY dealer_id, campaign_id, vin LIMIT ` + ps.Add(limit)
+		q += ` ORDER BY r.dealer_id, r.campaign_id, r.vin LIMIT ` + ps.Add(limit)
 		rows, err := tx.Query(ctx, q, ps.Args...)
 		if err != nil {
 			return err
@@ -206,7 +209,8 @@ func (s *Store) UnendedChases(ctx context.Context, owner, id, vin string, limit 
 		defer rows.Close()
 		for rows.Next() {
 			var c campaign.RecallChase
-			if err := rows.Scan(&c.Owner, &c.Campaign, &c.VIN, &c.OwnerDealer, &c.Task, &c.CompletedDealer, &c.RepairOrder); err != nil {
+			if err := rows.Scan(&c.Owner, &c.Campaign, &c.VIN, &c.OwnerDealer, &c.Task, &c.CompletedDealer, &c.RepairOrder,
+				&c.Cancelled, &c.CancelReason); err != nil {
 				return err
 			}
 			out = append(out, c)

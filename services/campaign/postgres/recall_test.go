@@ -24,6 +24,7 @@ type callbacks struct {
 	// first, as an unreachable callback service does.
 	ended    map[string]int
 	failEnds int
+	reasons  map[string]string
 }
 
 func (c *callbacks) EndTask(_ context.Context, dealer, task, reason string, _ time.Time) error {
@@ -37,7 +38,11 @@ func (c *callbacks) EndTask(_ context.Context, dealer, task, reason string, _ ti
 		c.ended = map[string]int{}
 	}
 	c.ended[dealer+"/"+task]++
-	if !strings.Contains(reason, "召回已完成") {
+	if c.reasons == nil {
+		c.reasons = map[string]string{}
+	}
+	c.reasons[dealer+"/"+task] = reason
+	if !strings.Contains(reason, "召回已完成") && !strings.Contains(reason, "召回已取消") {
 		return fmt.Errorf("end reason %q", reason)
 	}
 	return nil
@@ -232,6 +237,48 @@ func TestRecallAcrossDealers(t *testing.T) {
 	cb.mu.Lock()
 	if len(cb.ended) != 2 {
 		t.Errorf("a second pass ended more: %v", cb.ended)
+	}
+	cb.mu.Unlock()
+	// HQ withdraws the recall: every chase task still open (5 of the 7)
+	// is ended once, with the reason, even when the first end fails; no
+	// task is opened any more, and a later repair completes nothing.
+	if _, err := e.svc.Cancel(hq, campaign.HQOwner, c.ID, "供应商撤回"); err != nil {
+		t.Fatal(err)
+	}
+	cb.mu.Lock()
+	cb.failEnds = 1
+	cb.mu.Unlock()
+	if _, _, err := e.svc.ChaseRecall(worker, campaign.HQOwner, c.ID); err == nil {
+		t.Errorf("chase of the cancelled recall with the callback service down: no error, so no retry")
+	}
+	for range 2 {
+		if opened, open, err := e.svc.ChaseRecall(worker, campaign.HQOwner, c.ID); err != nil || opened != 0 || open != 0 {
+			t.Errorf("chase of the cancelled recall: opened %d, %d open, %v", opened, open, err)
+		}
+	}
+	if n, err := e.svc.RecordRecallRepair(worker, recallVIN(6), "BJ001", "RO-BJ-LATE", "RC2026-01", at); err != nil || n != 0 {
+		t.Errorf("repair after the cancel: %d, %v; want 0", n, err)
+	}
+	cb.mu.Lock()
+	if len(cb.tasks) != 7 || len(cb.ended) != 7 {
+		t.Errorf("after the cancel: %d tasks opened, %d ended (%v); want 7, 7", len(cb.tasks), len(cb.ended), cb.ended)
+	}
+	for k, n := range cb.ended {
+		if n != 1 {
+			t.Errorf("task %s ended %d times", k, n)
+		}
+	}
+	if r := cb.reasons["SH001/"+chased[recallVIN(1)]]; !strings.Contains(r, "召回已完成") {
+		t.Errorf("the repaired VIN's end reason became %q", r)
+	}
+	cancelled := 0
+	for _, r := range cb.reasons {
+		if strings.Contains(r, "召回已取消") && strings.Contains(r, "供应商撤回") {
+			cancelled++
+		}
+	}
+	if cancelled != 5 {
+		t.Errorf("%d tasks ended as cancelled, want 5: %v", cancelled, cb.reasons)
 	}
 	cb.mu.Unlock()
 	// Paging by VIN.

@@ -2100,8 +2100,9 @@ type MessagingPolicy struct {
 	// The local hour greetings go out at (default 10): a holiday's in
 	// `greeting_zone`, a birthday's in the customer's own time zone.
 	GreetingHour int32 `protobuf:"varint,8,opt,name=greeting_hour,json=greetingHour,proto3" json:"greeting_hour,omitempty"`
-	// The network's IANA zone for holiday dates and the birthday workflow's
-	// day (default Asia/Shanghai).
+	// The network's IANA zone for holiday greetings (default Asia/Shanghai):
+	// the holiday greeting workflow reads a holiday's date and
+	// `greeting_hour` in it.
 	GreetingZone  string `protobuf:"bytes,9,opt,name=greeting_zone,json=greetingZone,proto3" json:"greeting_zone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

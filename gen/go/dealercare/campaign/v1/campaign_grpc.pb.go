@@ -67,7 +67,10 @@ type CampaignServiceClient interface {
 	// Anything but a draft is a conflict (409).
 	ScheduleCampaign(ctx context.Context, in *ScheduleCampaignRequest, opts ...grpc.CallOption) (*Campaign, error)
 	// Cancels a draft, scheduled or running campaign: no message is sent
-	// after it. A completed or cancelled campaign is a conflict (409).
+	// after it. A recall may also be cancelled once completed (withdrawn):
+	// its VINs are no longer completed or chased, and its chase tasks still
+	// open are cancelled at the callback service. Cancelling a cancelled
+	// campaign, or a completed one of another kind, is a conflict (409).
 	CancelCampaign(ctx context.Context, in *CancelCampaignRequest, opts ...grpc.CallOption) (*Campaign, error)
 	// Lists a campaign's recipients (one per customer) with their state.
 	ListCampaignRecipients(ctx context.Context, in *ListCampaignRecipientsRequest, opts ...grpc.CallOption) (*ListCampaignRecipientsResponse, error)
@@ -353,7 +356,10 @@ type CampaignServiceServer interface {
 	// Anything but a draft is a conflict (409).
 	ScheduleCampaign(context.Context, *ScheduleCampaignRequest) (*Campaign, error)
 	// Cancels a draft, scheduled or running campaign: no message is sent
-	// after it. A completed or cancelled campaign is a conflict (409).
+	// after it. A recall may also be cancelled once completed (withdrawn):
+	// its VINs are no longer completed or chased, and its chase tasks still
+	// open are cancelled at the callback service. Cancelling a cancelled
+	// campaign, or a completed one of another kind, is a conflict (409).
 	CancelCampaign(context.Context, *CancelCampaignRequest) (*Campaign, error)
 	// Lists a campaign's recipients (one per customer) with their state.
 	ListCampaignRecipients(context.Context, *ListCampaignRecipientsRequest) (*ListCampaignRecipientsResponse, error)
@@ -1006,6 +1012,8 @@ type CampaignWorkflowServiceClient interface {
 	RecordRecallRepair(ctx context.Context, in *RecordRecallRepairRequest, opts ...grpc.CallOption) (*RecordRecallRepairResponse, error)
 	// Opens a callback task at the owning dealer of each open VIN of a
 	// recall that has none yet (idempotent: one task per recall and VIN).
+	// For a cancelled recall it opens none and ends, each once, every chase
+	// task still open (the campaign workflow calls it on the cancellation).
 	ChaseRecallVins(ctx context.Context, in *ChaseRecallVinsRequest, opts ...grpc.CallOption) (*ChaseRecallVinsResponse, error)
 	// The maintenance plan of a vehicle: its model's (the model on the
 	// archive that last saw the VIN), else the default.
@@ -1171,6 +1179,8 @@ type CampaignWorkflowServiceServer interface {
 	RecordRecallRepair(context.Context, *RecordRecallRepairRequest) (*RecordRecallRepairResponse, error)
 	// Opens a callback task at the owning dealer of each open VIN of a
 	// recall that has none yet (idempotent: one task per recall and VIN).
+	// For a cancelled recall it opens none and ends, each once, every chase
+	// task still open (the campaign workflow calls it on the cancellation).
 	ChaseRecallVins(context.Context, *ChaseRecallVinsRequest) (*ChaseRecallVinsResponse, error)
 	// The maintenance plan of a vehicle: its model's (the model on the
 	// archive that last saw the VIN), else the default.
