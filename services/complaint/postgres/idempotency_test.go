@@ -55,4 +55,22 @@ func TestKeyedRetriesWriteOnce(t *testing.T) {
 	if len(events) != 2 { // filed, acknowledged
 		t.Fatalf("%d timeline entries, want 2 (filed, acknowledged once): %+v", len(events), events)
 	}
+
+	// A transfer's retry finds the complaint at its new owner.
+	move := keyed("k-move", "/Transfer")
+	for range 2 {
+		c, err := s.Update(move, pg.Dealers("D001", "D002"), first.ID, "manager-1", t0, func(c *complaint.Complaint) (complaint.Change, error) {
+			if c.Dealer != "D001" {
+				t.Fatalf("the transfer ran again on a complaint of %s", c.Dealer)
+			}
+			c.Dealer, c.Assignee = "D002", ""
+			return complaint.Change{Kind: complaint.ChangeTransferred, Detail: "D001 → D002"}, nil
+		})
+		if err != nil {
+			t.Fatalf("keyed transfer: %v", err)
+		}
+		if c.Dealer != "D002" {
+			t.Fatalf("keyed transfer answered owner %s", c.Dealer)
+		}
+	}
 }

@@ -228,12 +228,10 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 		// A retry of a keyed transition whose answer was lost gets the
 		// complaint as it is now instead of "cannot start a complaint that
 		// is in_progress" (pkg/idempotency). The record is kept under the
-		// owner before the change, which a retry's scope holds too.
+		// owner after the change (a transfer's new owner), where the
+		// retry finds the complaint.
 		if _, repeated, err := idempotency.Lookup(ctx, tx, c.Dealer); err != nil || repeated {
 			out = c
-			return err
-		}
-		if err := idempotency.Remember(ctx, tx, c.Dealer, id); err != nil {
 			return err
 		}
 		before := c.Dealer
@@ -248,6 +246,9 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 		set := fields.Set(&q, c)
 		out, err = scan(tx.QueryRow(ctx, `UPDATE complaints SET `+set+where+` RETURNING `+columns, q.Args...))
 		if err != nil {
+			return err
+		}
+		if err := idempotency.Remember(ctx, tx, out.Dealer, id); err != nil {
 			return err
 		}
 		// A transfer is written under the dealer that made it, so the
