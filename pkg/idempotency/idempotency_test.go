@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -243,5 +245,29 @@ func TestInterceptorRefusesBadKeys(t *testing.T) {
 			}
 			return nil, nil
 		})
+	}
+}
+
+// TestServiceMigrationsAreMigration: each service's copy of the table is
+// Migration, byte for byte (the services' tests apply their files).
+func TestServiceMigrationsAreMigration(t *testing.T) {
+	files, err := filepath.Glob("../../services/*/postgres/migrations/*_idempotency.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 3 {
+		t.Fatalf("found %v, want the customer, callback and complaint migrations", files)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != idempotency.Migration {
+			t.Errorf("%s differs from idempotency.Migration", f)
+		}
+		if filepath.Base(f) != "0082_idempotency.sql" {
+			t.Errorf("%s: want it numbered 0082", f)
+		}
 	}
 }
