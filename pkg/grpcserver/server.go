@@ -18,6 +18,7 @@ import (
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/config"
+	"github.com/dealercare/dealercare/pkg/idempotency"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -81,6 +82,7 @@ func New(cfg Config, verifier auth.TokenVerifier, log *slog.Logger) (*Server, er
 			errorsUnary(log),
 			auth.UnaryServerInterceptor(verifier, auth.IsHealthOrReflection),
 			validateUnary(validator),
+			idempotency.Interceptor(),
 		),
 		grpc.ChainStreamInterceptor(
 			recoverStream(log),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/idempotency"
 	"github.com/dealercare/dealercare/pkg/outbox"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/validate"
@@ -296,6 +297,15 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, dealer, id string, a
 	err := pg.InTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
 		t, err := load(ctx, tx, dealer, id, true)
 		if err != nil {
+			return err
+		}
+		// A retry of a keyed action whose answer was lost gets the task as
+		// it is now instead of acting twice (pkg/idempotency).
+		if _, repeated, err := idempotency.Lookup(ctx, tx, dealer); err != nil || repeated {
+			out = t
+			return err
+		}
+		if err := idempotency.Remember(ctx, tx, dealer, id); err != nil {
 			return err
 		}
 		loaded := *t

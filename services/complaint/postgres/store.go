@@ -14,6 +14,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/idempotency"
 	"github.com/dealercare/dealercare/pkg/outbox"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/tenancy"
@@ -140,7 +141,21 @@ func (s *Store) Create(ctx context.Context, c *complaint.Complaint, ch complaint
 	c.ID, c.State, c.Version, c.OriginDealer = outbox.NewID(), complaint.StateNew, 1, c.Dealer
 	var out *complaint.Complaint
 	err := pg.InTx(ctx, s.pool, pg.Dealers(c.Dealer), func(tx pgx.Tx) error {
-		var err error
+		// A retry of a keyed filing whose answer was lost gets the first
+		// one's complaint (pkg/idempotency).
+		prior, repeated, err := idempotency.Lookup(ctx, tx, c.Dealer)
+		if err != nil {
+			return err
+		}
+		if repeated {
+			if out, err = get(ctx, tx, prior, false); err != nil {
+				return err
+			}
+			return errExisting
+		}
+		if err := idempotency.Remember(ctx, tx, c.Dealer, c.ID); err != nil {
+			return err
+		}
 		out, err = scan(tx.QueryRow(ctx, `INSERT INTO complaints (dealer_id, id, origin_dealer, channel, category, severity, customer_id,
 			vin, description, state, create_time, update_time, source, sla_policy_version)
 			VALUES ($1, $2, $1, $3, $4, $5, $6, $7, $8, 'new', $9, $9, $10, $11)
@@ -210,6 +225,15 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 		if err != nil {
 			return err
 		}
+		// A retry of a keyed transition whose answer was lost gets the
+		// complaint as it is now instead of "cannot start a complaint that
+		// is in_progress" (pkg/idempotency). The record is kept under the
+		// owner after the change (a transfer's new owner), where the
+		// retry finds the complaint.
+		if _, repeated, err := idempotency.Lookup(ctx, tx, c.Dealer); err != nil || repeated {
+			out = c
+			return err
+		}
 		before := c.Dealer
 		ch, err := fn(c)
 		if err != nil {
@@ -222,6 +246,9 @@ func (s *Store) Update(ctx context.Context, scope pg.Scope, id, actor string, at
 		set := fields.Set(&q, c)
 		out, err = scan(tx.QueryRow(ctx, `UPDATE complaints SET `+set+where+` RETURNING `+columns, q.Args...))
 		if err != nil {
+			return err
+		}
+		if err := idempotency.Remember(ctx, tx, out.Dealer, id); err != nil {
 			return err
 		}
 		// A transfer is written under the dealer that made it, so the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
+	"github.com/dealercare/dealercare/pkg/idempotency"
 	"github.com/dealercare/dealercare/pkg/outbox"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
@@ -119,19 +120,32 @@ func (s *ArchiveStore) CreateCustomer(ctx context.Context, c *archive.Customer) 
 	}
 	var out *archive.Customer
 	err = pg.InTx(ctx, s.pool, pg.Dealers(c.Dealer), func(tx pgx.Tx) error {
-		row := tx.QueryRow(ctx, `INSERT INTO customers AS c (dealer_id, id, kind, name, gender, birthday, mobile, email, address,
+		// A retry of a keyed create whose answer was lost gets the first
+		// one's customer (pkg/idempotency).
+		id, repeated, err := idempotency.Once(ctx, tx, c.Dealer, func() (string, error) {
+			row := tx.QueryRow(ctx, `INSERT INTO customers AS c (dealer_id, id, kind, name, gender, birthday, mobile, email, address,
 			id_number_enc, id_number_index, source, tier, tags, preferred_channel, preferred_hours, contact_name, dms_id,
 			trigger_time, problems)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 			RETURNING `+customerColumns,
-			c.Dealer, outbox.NewID(), c.Kind, c.Name, c.Gender, nullDate(c.Birthday), c.Mobile, c.Email, c.Address,
-			enc, index, c.Source, c.Tier, c.Tags, c.PreferredChannel, c.PreferredHours, c.ContactName, c.DMSID,
-			nullTime(c.TriggerTime), problems)
-		var err error
-		out, err = s.scanCustomer(row)
+				c.Dealer, outbox.NewID(), c.Kind, c.Name, c.Gender, nullDate(c.Birthday), c.Mobile, c.Email, c.Address,
+				enc, index, c.Source, c.Tier, c.Tags, c.PreferredChannel, c.PreferredHours, c.ContactName, c.DMSID,
+				nullTime(c.TriggerTime), problems)
+			var err error
+			if out, err = s.scanCustomer(row); err != nil {
+				return "", err
+			}
+			return out.ID, nil
+		})
+		if err == nil && repeated {
+			out, err = s.getCustomer(ctx, tx, c.Dealer, id, false)
+		}
 		return err
 	})
 	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return nil, err
+		}
 		if isUnique(err) {
 			return nil, apperr.Errorf(apperr.ECONFLICT, "a customer with DMS id %q already exists", c.DMSID).Zh("DMS 编号 " + c.DMSID + " 的客户已存在")
 		}

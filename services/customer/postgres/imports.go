@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
+	"github.com/dealercare/dealercare/pkg/idempotency"
 	"github.com/dealercare/dealercare/pkg/outbox"
 	"github.com/dealercare/dealercare/pkg/pii"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
@@ -63,13 +64,28 @@ func scanImport(row pgx.Row) (*importer.Import, error) {
 // CreateImport stores a running import with its file.
 func (s *ImportStore) CreateImport(ctx context.Context, imp *importer.Import, content []byte) (*importer.Import, error) {
 	var out *importer.Import
-	err := pg.InTx(ctx, s.pool, pg.Dealers(imp.Dealer), func(tx pgx.Tx) (err error) {
-		out, err = scanImport(tx.QueryRow(ctx, `INSERT INTO imports (dealer_id, id, file_name, encoding, state, content, creator)
-			VALUES ($1, $2, $3, $4, 'running', $5, $6) RETURNING `+importColumns,
-			imp.Dealer, outbox.NewID(), imp.FileName, imp.Encoding, content, imp.Creator))
+	err := pg.InTx(ctx, s.pool, pg.Dealers(imp.Dealer), func(tx pgx.Tx) error {
+		// A retry of a keyed upload whose answer was lost gets the first
+		// import, not a second run of the file (pkg/idempotency).
+		id, repeated, err := idempotency.Once(ctx, tx, imp.Dealer, func() (string, error) {
+			var err error
+			out, err = scanImport(tx.QueryRow(ctx, `INSERT INTO imports (dealer_id, id, file_name, encoding, state, content, creator)
+				VALUES ($1, $2, $3, $4, 'running', $5, $6) RETURNING `+importColumns,
+				imp.Dealer, outbox.NewID(), imp.FileName, imp.Encoding, content, imp.Creator))
+			if err != nil {
+				return "", err
+			}
+			return out.ID, nil
+		})
+		if err == nil && repeated {
+			out, err = scanImport(tx.QueryRow(ctx, `SELECT `+importColumns+` FROM imports WHERE dealer_id = $1 AND id = $2`, imp.Dealer, id))
+		}
 		return err
 	})
 	if err != nil {
+		if _, ok := apperr.As(err); ok {
+			return nil, err
+		}
 		return nil, fmt.Errorf("create import: %w", err)
 	}
 	return out, nil

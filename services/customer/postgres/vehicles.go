@@ -8,6 +8,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/events"
+	"github.com/dealercare/dealercare/pkg/idempotency"
 	"github.com/dealercare/dealercare/pkg/outbox"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/validate"
@@ -44,11 +45,20 @@ func (s *ArchiveStore) CreateVehicle(ctx context.Context, v *archive.Vehicle) (*
 		if _, err := s.getCustomer(ctx, tx, v.Dealer, v.Customer, true); err != nil {
 			return err
 		}
-		var err error
-		out, err = scanVehicle(tx.QueryRow(ctx, `INSERT INTO vehicles (dealer_id, id, customer_id, vin, plate, brand, model,
-			model_year, purchase_date, selling_dealer, dms_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-			RETURNING `+vehicleColumns, v.Dealer, outbox.NewID(), v.Customer, v.VIN, v.Plate, v.Brand, v.Model, v.ModelYear,
-			nullDate(v.PurchaseDate), v.SellingDealer, v.DMSID))
+		id, repeated, err := idempotency.Once(ctx, tx, v.Dealer, func() (string, error) {
+			var err error
+			out, err = scanVehicle(tx.QueryRow(ctx, `INSERT INTO vehicles (dealer_id, id, customer_id, vin, plate, brand, model,
+				model_year, purchase_date, selling_dealer, dms_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+				RETURNING `+vehicleColumns, v.Dealer, outbox.NewID(), v.Customer, v.VIN, v.Plate, v.Brand, v.Model, v.ModelYear,
+				nullDate(v.PurchaseDate), v.SellingDealer, v.DMSID))
+			if err != nil {
+				return "", err
+			}
+			return out.ID, nil
+		})
+		if err == nil && repeated {
+			out, err = scanVehicle(tx.QueryRow(ctx, `SELECT `+vehicleColumns+` FROM vehicles WHERE dealer_id = $1 AND id = $2`, v.Dealer, id))
+		}
 		return err
 	})
 	if err != nil {
@@ -277,15 +287,22 @@ func (s *ArchiveStore) CreateRepairOrder(ctx context.Context, ro *archive.Repair
 		if ro.VIN != "" && ro.VIN != vin {
 			return apperr.Invalid("repair_order.vin", "does not match the vehicle").ZhReason("与车辆不符")
 		}
-		out, err = scanRO(tx.QueryRow(ctx, `INSERT INTO repair_orders (dealer_id, id, number, vehicle_id, vin, customer_id, type, state,
-			open_time, mileage_km, amount_fen, advisor, by_appointment, campaign_code)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13) RETURNING `+roColumns,
-			ro.Dealer, outbox.NewID(), ro.Number, vehicleID, vin, customerID, ro.Type, ro.OpenTime, ro.MileageKM, ro.AmountFen,
-			ro.Advisor, ro.ByAppointment, ro.CampaignCode))
-		if err != nil {
-			return err
+		id, repeated, err := idempotency.Once(ctx, tx, ro.Dealer, func() (string, error) {
+			var err error
+			out, err = scanRO(tx.QueryRow(ctx, `INSERT INTO repair_orders (dealer_id, id, number, vehicle_id, vin, customer_id, type, state,
+				open_time, mileage_km, amount_fen, advisor, by_appointment, campaign_code)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $11, $12, $13) RETURNING `+roColumns,
+				ro.Dealer, outbox.NewID(), ro.Number, vehicleID, vin, customerID, ro.Type, ro.OpenTime, ro.MileageKM, ro.AmountFen,
+				ro.Advisor, ro.ByAppointment, ro.CampaignCode))
+			if err != nil {
+				return "", err
+			}
+			return out.ID, recordRepairOrderReading(ctx, tx, out)
+		})
+		if err == nil && repeated {
+			out, err = getRO(ctx, tx, ro.Dealer, id, false)
 		}
-		return recordRepairOrderReading(ctx, tx, out)
+		return err
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {
@@ -376,6 +393,15 @@ func (s *ArchiveStore) CloseRepairOrder(ctx context.Context, dealer, id string, 
 	err := pg.InTx(ctx, s.pool, pg.Dealers(dealer), func(tx pgx.Tx) error {
 		ro, err := getRO(ctx, tx, dealer, id, true)
 		if err != nil {
+			return err
+		}
+		// A retry of a keyed close whose answer was lost gets the order as
+		// it is, not "already closed" (pkg/idempotency).
+		if _, repeated, err := idempotency.Lookup(ctx, tx, dealer); err != nil || repeated {
+			out = ro
+			return err
+		}
+		if err := idempotency.Remember(ctx, tx, dealer, id); err != nil {
 			return err
 		}
 		if err := fn(ro); err != nil {

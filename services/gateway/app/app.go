@@ -186,6 +186,7 @@ func (m *Main) Open(ctx context.Context) error {
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}}),
 		runtime.WithMetadata(middleware.ForwardRequestID),
+		runtime.WithMetadata(idempotency.ForwardKey),
 		runtime.WithErrorHandler(errorHandler),
 		runtime.WithMiddlewares(routeLabel),
 	)

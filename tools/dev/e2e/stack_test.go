@@ -86,10 +86,15 @@ func newStack(t *testing.T, progs []program, extra ...string) *testStack {
 }
 
 // start starts p and waits until it is healthy.
-func (s *testStack) start(p program) {
+func (s *testStack) start(p program) { s.t.Helper(); s.startProc(p) }
+
+// startProc starts p with extra environment (it wins over the stack's),
+// waits until it is healthy and returns the process (to kill it).
+func (s *testStack) startProc(p program, extra ...string) *programtest.Proc {
 	s.t.Helper()
 	addr := s.addrs[p.name]
-	programtest.Start(s.t, s.bins[p.name], s.dir, append(s.env, p.addrEnv+"="+addr))
+	env := append(append(append([]string(nil), s.env...), extra...), p.addrEnv+"="+addr)
+	proc := programtest.Start(s.t, s.bins[p.name], s.dir, env)
 	var check func(context.Context) error
 	if p.health != "" {
 		check = stack.HTTPHealthCheck("http://" + addr + p.health)
@@ -104,6 +109,7 @@ func (s *testStack) start(p program) {
 	if err := stack.WaitReady(context.Background(), p.name+" on "+addr, 2*time.Minute, nil, check); err != nil {
 		s.t.Fatal(err)
 	}
+	return proc
 }
 
 // conn is a gRPC connection to a program of the stack.
