@@ -19,6 +19,7 @@ GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/p
 .PHONY: images chart-test chart-test-go chart-tools
 .PHONY: lint-openapi test-cli-import
 .PHONY: chaos
+.PHONY: load
 
 all: build
 
@@ -155,6 +156,19 @@ bench-campaign: build $(BIN)/temporal
 chaos: build $(BIN)/temporal
 	@cd tools/chaos && go build -o $(BIN)/chaos ./cmd/chaos
 	@$(BIN)/chaos -ops $${DEALERCARE_CHAOS_OPS:-10000}
+
+## load: a steady mix of reads and writes through the gateway for
+## DEALERCARE_LOAD_DURATION (default 10m) at DEALERCARE_LOAD_RATE requests a
+## second (default 20), sent by vegeta against the whole stack from bin/ on its
+## own ports; prints throughput, p50/p99 per route, errors and every
+## process's memory before, during and after. Not in make test.
+load: build $(BIN)/temporal $(BIN)/vegeta
+	@cd tools/chaos && go build -o $(BIN)/load ./cmd/load
+	@nice $(BIN)/load -duration $${DEALERCARE_LOAD_DURATION:-10m} -rate $${DEALERCARE_LOAD_RATE:-20}
+
+# vegeta (HTTP load), pinned in tools/vegeta and cached in bin/.
+$(BIN)/vegeta: tools/vegeta/go.mod
+	cd tools/vegeta && GOWORK=off go build -o $@ github.com/tsenart/vegeta/v12
 
 clean-run:
 	rm -rf .run
