@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,15 +14,18 @@ import (
 	"github.com/dealercare/dealercare/pkg/auth"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 )
 
 // BenchmarkGatewayOverhead measures the same read (GetDealer) through the
-// REST gateway and directly over gRPC, sequentially, in one run. The two
-// paths alternate call by call (the order swapping every call), so both
+// REST gateway and directly over gRPC, sequentially, in one run, next to
+// the floor (a bare HTTP hop making the same gRPC call). The paths
+// alternate call by call (the order rotating every call), so all
 // see the same machine: on a shared, noisy machine two back-to-back runs
 // of a few seconds each can differ by more than the gateway costs. It
-// reports each path's p50, p99 and calls a second, and their ratio
-// (rest-ratio: the gateway's throughput as a share of direct gRPC's):
+// reports each path's p50, p99 and calls a second, and the ratios to
+// direct gRPC's throughput (rest-ratio for the gateway, floor-ratio for
+// the bare hop):
 //
 //	make bench-gateway
 func BenchmarkGatewayOverhead(b *testing.B) {
@@ -48,11 +53,26 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 	}
 	req.Header.Set("Authorization", "Bearer "+admin)
 
-	direct := func() error {
-		_, err := client.GetDealer(ctx, &customerv1.GetDealerRequest{Dealer: "SH001"})
-		return err
+	// The floor: a bare HTTP handler that makes the same gRPC call and
+	// writes the answer's protobuf bytes, with no authentication, routing,
+	// JSON, logs or telemetry. It is what the extra process hop alone
+	// costs on this machine; no gateway can beat it.
+	floorSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := client.GetDealer(auth.WithToken(r.Context(), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")), &customerv1.GetDealerRequest{Dealer: "SH001"})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		out, _ := proto.Marshal(d)
+		_, _ = w.Write(out)
+	}))
+	defer floorSrv.Close()
+	floorReq, err := http.NewRequest("GET", floorSrv.URL+"/v1/dealers/SH001", nil)
+	if err != nil {
+		b.Fatal(err)
 	}
-	rest := func() error {
+	floorReq.Header.Set("Authorization", "Bearer "+admin)
+	get := func(req *http.Request) error {
 		resp, err := httpClient.Do(req)
 		if err != nil {
 			return err
@@ -60,10 +80,17 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 		_, err = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
-			b.Fatalf("status %d", resp.StatusCode)
+			b.Fatalf("%s: status %d", req.URL, resp.StatusCode)
 		}
 		return err
 	}
+
+	direct := func() error {
+		_, err := client.GetDealer(ctx, &customerv1.GetDealerRequest{Dealer: "SH001"})
+		return err
+	}
+	rest := func() error { return get(req) }
+	floor := func() error { return get(floorReq) }
 	// Warm both paths (connections, caches) before timing.
 	for range 50 {
 		if err := direct(); err != nil {
@@ -72,8 +99,11 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 		if err := rest(); err != nil {
 			b.Fatal(err)
 		}
+		if err := floor(); err != nil {
+			b.Fatal(err)
+		}
 	}
-	var directLat, restLat []time.Duration
+	var directLat, restLat, floorLat []time.Duration
 	timed := func(call func() error, into *[]time.Duration) {
 		t0 := time.Now()
 		if err := call(); err != nil {
@@ -82,13 +112,14 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 		*into = append(*into, time.Since(t0))
 	}
 	b.ResetTimer()
+	paths := []struct {
+		call func() error
+		lat  *[]time.Duration
+	}{{direct, &directLat}, {rest, &restLat}, {floor, &floorLat}}
 	for i := 0; b.Loop(); i++ {
-		if i%2 == 0 {
-			timed(direct, &directLat)
-			timed(rest, &restLat)
-		} else {
-			timed(rest, &restLat)
-			timed(direct, &directLat)
+		for j := range paths {
+			p := paths[(i+j)%len(paths)]
+			timed(p.call, p.lat)
 		}
 	}
 	b.StopTimer()
@@ -105,6 +136,7 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 		b.ReportMetric(perSecond, name+"-calls/s")
 		return perSecond
 	}
-	d, r := report("direct", directLat), report("rest", restLat)
+	d, r, f := report("direct", directLat), report("rest", restLat), report("floor", floorLat)
 	b.ReportMetric(r/d, "rest-ratio")
+	b.ReportMetric(f/d, "floor-ratio")
 }
