@@ -125,7 +125,7 @@ token:
 ## alternating call by call, DEALERCARE_GATEWAY_BENCH_COUNT runs (default 5),
 ## and the median of the runs' ratios.
 bench-gateway: build $(BIN)/temporal
-	@$(BIN)/devstack testenv -- sh -c 'cd services/gateway && go test -run "^$$" -bench GatewayOverhead -benchtime 3s -count $${DEALERCARE_GATEWAY_BENCH_COUNT:-5} ./app/ 2>/dev/null | grep -E "Benchmark|ok"' | \
+	@$(BIN)/devstack testenv -- sh -c 'cd services/gateway && go test -run "^$$" -bench GatewayOverhead -benchtime 3s -count $${DEALERCARE_GATEWAY_BENCH_COUNT:-5} ./app/ 2>/dev/null | grep -E "ns/op|^ok|FAIL"' | \
 		awk 'function median(a, n,   i, j, t) { for (i = 1; i < n; i++) for (j = i; j > 0 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } return a[int((n-1)/2)] } { print } { for (i = 2; i <= NF; i++) { if ($$i == "rest-ratio") r[n++] = $$(i-1) + 0; if ($$i == "floor-ratio") f[m++] = $$(i-1) + 0 } } END { if (!n) exit 1; printf "median of %d runs: gateway %.2f of direct gRPC'"'"'s throughput; the floor (a bare HTTP hop to the same gRPC call) %.2f\n", n, median(r, n), median(f, m) }'
 
 ## bench-search: archive search p50/p99 at DEALERCARE_SEARCH_BENCH customers (default 10 million).

@@ -22,6 +22,9 @@ import (
 	complaintv1 "github.com/dealercare/dealercare/gen/go/dealercare/complaint/v1"
 	customerv1 "github.com/dealercare/dealercare/gen/go/dealercare/customer/v1"
 	"github.com/dealercare/dealercare/pkg/validate"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
@@ -80,6 +83,9 @@ type MemorySample struct {
 	// backends together, in KiB, and Backends how many there were.
 	BackendsAnon int64
 	Backends     int
+	// OpenWorkflows is how many workflows were running on Temporal (-1:
+	// unknown): the worker's cache and Temporal's memory follow it.
+	OpenWorkflows int64
 }
 
 // LoadReport is what a load run measured.
@@ -488,7 +494,7 @@ func percentiles(lat []time.Duration) (p50, p99, maximum time.Duration) {
 
 // sampleMemory reads every component's resident memory from /proc.
 func sampleMemory(s *Stack, at time.Duration) MemorySample {
-	m := MemorySample{At: at, RSS: map[string]int64{}}
+	m := MemorySample{At: at, RSS: map[string]int64{}, OpenWorkflows: openWorkflows(s.TemporalAddr())}
 	for name, pid := range s.Processes() {
 		rss, _ := procMemory(pid)
 		m.RSS[name] = rss
@@ -501,6 +507,24 @@ func sampleMemory(s *Stack, at time.Duration) MemorySample {
 		}
 	}
 	return m
+}
+
+// openWorkflows counts the running workflows, or gives -1.
+func openWorkflows(addr string) int64 {
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return -1
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := workflowservice.NewWorkflowServiceClient(conn).CountWorkflowExecutions(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+		Namespace: "default", Query: "ExecutionStatus = 'Running'",
+	})
+	if err != nil {
+		return -1
+	}
+	return resp.GetCount()
 }
 
 // procMemory is VmRSS and RssAnon of pid in KiB.
@@ -538,7 +562,7 @@ func (m MemorySample) String() string {
 	for _, n := range names {
 		fmt.Fprintf(&b, "%s %.1f MiB, ", n, float64(m.RSS[n])/1024)
 	}
-	fmt.Fprintf(&b, "%d backends %.1f MiB private", m.Backends, float64(m.BackendsAnon)/1024)
+	fmt.Fprintf(&b, "%d backends %.1f MiB private; %d open workflows", m.Backends, float64(m.BackendsAnon)/1024, m.OpenWorkflows)
 	return b.String()
 }
 
@@ -576,6 +600,7 @@ func (r LoadReport) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| postgres backends (private, together) | %s (%d) | %s (%d) | %s (%d) | %s |\n",
 			mib(first.BackendsAnon), first.Backends, mib(warm.BackendsAnon), warm.Backends, mib(last.BackendsAnon), last.Backends, mib(peak))
+		fmt.Fprintf(w, "| open workflows (Temporal) | %d | %d | %d | |\n", first.OpenWorkflows, warm.OpenWorkflows, last.OpenWorkflows)
 	}
 	for _, e := range r.ErrorSamples {
 		fmt.Fprintln(w, "error:", e)
