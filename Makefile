@@ -19,6 +19,7 @@ GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/p
 .PHONY: images chart-test chart-test-go chart-tools
 .PHONY: lint-openapi test-cli-import
 .PHONY: chaos
+.PHONY: load
 
 all: build
 
@@ -120,9 +121,12 @@ token:
 	@cd tools/dev && go build -o $(BIN)/devtoken ./cmd/devtoken
 	@$(BIN)/devtoken -role "$(or $(ROLE),hq_admin)" -dealer "$(DEALER)" -region "$(REGION)"
 
-## bench-gateway: the same read through the gateway and directly over gRPC.
+## bench-gateway: the same read through the gateway and directly over gRPC,
+## alternating call by call, DEALERCARE_GATEWAY_BENCH_COUNT runs (default 5),
+## and the median of the runs' ratios.
 bench-gateway: build $(BIN)/temporal
-	@$(BIN)/devstack testenv -- sh -c 'cd services/gateway && go test -run "^$$" -bench GatewayOverhead -benchtime 3s -count 3 ./app/ 2>/dev/null | grep -E "Benchmark|ok"'
+	@$(BIN)/devstack testenv -- sh -c 'cd services/gateway && go test -run "^$$" -bench GatewayOverhead -benchtime 3s -count $${DEALERCARE_GATEWAY_BENCH_COUNT:-5} ./app/ 2>/dev/null | grep -E "ns/op|^ok|FAIL"' | \
+		awk 'function median(a, n,   i, j, t) { for (i = 1; i < n; i++) for (j = i; j > 0 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } return a[int((n-1)/2)] } { print } { for (i = 2; i <= NF; i++) { if ($$i == "rest-ratio") r[n++] = $$(i-1) + 0; if ($$i == "floor-ratio") f[m++] = $$(i-1) + 0 } } END { if (!n) exit 1; printf "median of %d runs: gateway %.2f of direct gRPC'"'"'s throughput; the floor (a bare HTTP hop to the same gRPC call) %.2f\n", n, median(r, n), median(f, m) }'
 
 ## bench-search: archive search p50/p99 at DEALERCARE_SEARCH_BENCH customers (default 10 million).
 bench-search: build $(BIN)/temporal
@@ -155,6 +159,19 @@ bench-campaign: build $(BIN)/temporal
 chaos: build $(BIN)/temporal
 	@cd tools/chaos && go build -o $(BIN)/chaos ./cmd/chaos
 	@$(BIN)/chaos -ops $${DEALERCARE_CHAOS_OPS:-10000}
+
+## load: a steady mix of reads and writes through the gateway for
+## DEALERCARE_LOAD_DURATION (default 10m) at DEALERCARE_LOAD_RATE requests a
+## second (default 20), sent by vegeta against the whole stack from bin/ on its
+## own ports; prints throughput, p50/p99 per route, errors and every
+## process's memory before, during and after. Not in make test.
+load: build $(BIN)/temporal $(BIN)/vegeta
+	@cd tools/chaos && go build -o $(BIN)/load ./cmd/load
+	@nice $(BIN)/load -duration $${DEALERCARE_LOAD_DURATION:-10m} -rate $${DEALERCARE_LOAD_RATE:-20}
+
+# vegeta (HTTP load), pinned in tools/vegeta and cached in bin/.
+$(BIN)/vegeta: tools/vegeta/go.mod
+	cd tools/vegeta && GOWORK=off go build -o $@ github.com/tsenart/vegeta/v12
 
 clean-run:
 	rm -rf .run

@@ -163,6 +163,9 @@ var (
 // counts only when no digit touches it on either side, so longer numbers
 // (order numbers, timestamps) stay intact.
 func Scrub(s string) string {
+	if !hasDigits(s, minMatchDigits) {
+		return s // most log text: no regexp needed
+	}
 	s = replaceBounded(s, idPattern, func(m string, _ []int) string { return MaskIDNumber(m) })
 	return replaceBounded(s, mobilePattern, func(m string, g []int) string {
 		b := []byte(m)
@@ -173,6 +176,23 @@ func Scrub(s string) string {
 		}
 		return string(b)
 	})
+}
+
+// minMatchDigits is the fewest ASCII digits a match of either pattern
+// holds (a mobile has 11, an ID number 17 or 18), so text with fewer
+// holds neither.
+const minMatchDigits = 11
+
+// hasDigits reports whether s holds at least n ASCII digits.
+func hasDigits(s string, n int) bool {
+	for i := 0; i < len(s); i++ {
+		if isDigit(s[i]) {
+			if n--; n == 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // replaceBounded replaces each match of re that has no digit right before

@@ -436,6 +436,32 @@ func alive(pid int) bool {
 	return len(f) > 0 && f[0] != "Z"
 }
 
+// Processes gives the pid of every component's running process: each
+// program, the Temporal dev server and the PostgreSQL postmaster (whose
+// backends are its children).
+func (s *Stack) Processes() map[string]int {
+	out := map[string]int{}
+	for _, p := range s.progs {
+		p.mu.Lock()
+		if p.proc != nil {
+			out[p.name] = p.proc.Pid()
+		}
+		p.mu.Unlock()
+	}
+	s.temporalMu.Lock()
+	if s.temporal != nil {
+		out[Temporal] = s.temporal.Pid()
+	}
+	s.temporalMu.Unlock()
+	if data, err := os.ReadFile(filepath.Join(s.cluster.Dir, "data", "postmaster.pid")); err == nil {
+		line, _, _ := strings.Cut(string(data), "\n")
+		if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil {
+			out[Postgres] = pid
+		}
+	}
+	return out
+}
+
 // Stop stops everything, programs first.
 func (s *Stack) Stop() {
 	for i := len(s.progs) - 1; i >= 0; i-- {
