@@ -86,10 +86,13 @@ func newStack(t *testing.T, progs []program, extra ...string) *testStack {
 }
 
 // start starts p and waits until it is healthy.
-func (s *testStack) start(p program) {
+func (s *testStack) start(p program) { s.startAt(p, s.addrs[p.name], s.dir) }
+
+// startAt starts p on addr, its log in dir, and waits until it is healthy
+// (a second replica of p has an address and a log directory of its own).
+func (s *testStack) startAt(p program, addr, dir string) *programtest.Proc {
 	s.t.Helper()
-	addr := s.addrs[p.name]
-	programtest.Start(s.t, s.bins[p.name], s.dir, append(s.env, p.addrEnv+"="+addr))
+	proc := programtest.Start(s.t, s.bins[p.name], dir, append(s.env, p.addrEnv+"="+addr))
 	var check func(context.Context) error
 	if p.health != "" {
 		check = stack.HTTPHealthCheck("http://" + addr + p.health)
@@ -104,6 +107,7 @@ func (s *testStack) start(p program) {
 	if err := stack.WaitReady(context.Background(), p.name+" on "+addr, 2*time.Minute, nil, check); err != nil {
 		s.t.Fatal(err)
 	}
+	return proc
 }
 
 // conn is a gRPC connection to a program of the stack.
