@@ -97,10 +97,21 @@ func NewLazyClient(c Config, log *slog.Logger) (client.Client, error) {
 //     by a poller of the normal queue, where it can wait out a long poll
 //     (a minute) in a partition no poller is on. A stopped worker tells the
 //     server, so only a crashed one delays its runs by this much.
+//   - On Stop (SIGTERM) the worker stops polling and lets the activities it
+//     runs finish for up to WorkerStopTimeout before it cancels them (the
+//     SDK's default is not to wait at all, so a rolling restart cancelled
+//     every call in flight and Temporal retried it elsewhere after its
+//     timeout).
 func NewWorker(cl client.Client, queue string) worker.Worker {
 	return worker.New(cl, queue, worker.Options{
 		MaxConcurrentWorkflowTaskPollers: 16,
 		MaxConcurrentActivityTaskPollers: 8,
 		StickyScheduleToStartTimeout:     30 * time.Second,
+		WorkerStopTimeout:                WorkerStopTimeout,
 	})
 }
+
+// WorkerStopTimeout is how long a stopping worker waits for its running
+// activities. It fits the chart's grace period for the worker (20 s:
+// preStop 5 s, this, and 5 s for the health server).
+const WorkerStopTimeout = 10 * time.Second

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	callbackv1 "github.com/dealercare/dealercare/gen/go/dealercare/callback/v1"
@@ -257,9 +258,14 @@ func (m *Main) Run(ctx context.Context) error {
 	case err = <-errc:
 	case <-ctx.Done():
 	}
+	// Each worker lets its running activities finish (up to
+	// dctemporal.WorkerStopTimeout); all at once, so the wait is one
+	// timeout, not one per task queue.
+	var stopping sync.WaitGroup
 	for _, w := range m.workers {
-		w.Stop()
+		stopping.Go(w.Stop)
 	}
+	stopping.Wait()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if serr := m.health.Shutdown(sctx); serr != nil {

@@ -133,6 +133,16 @@ func (p *Proc) Kill(t testing.TB) {
 	_ = p.cmd.Wait()
 }
 
+// Stop sends SIGTERM, as Kubernetes does to a pod it replaces, and waits
+// until the process has exited; it returns how the process ended.
+func (p *Proc) Stop(t testing.TB) error {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Logf("stop %s: %v", p.cmd.Path, err)
+	}
+	return p.cmd.Wait()
+}
+
 // Wait waits for the process to exit by itself.
 func (p *Proc) Wait() error { return p.cmd.Wait() }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -13,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
+	"github.com/dealercare/dealercare/pkg/temporal/devserver"
 )
 
 // devServerStartTimeout bounds the wait for a dev server to serve its
@@ -23,7 +20,9 @@ import (
 const devServerStartTimeout = 90 * time.Second
 
 // DevServer is a Temporal dev server of a test's own (bin/temporal
-// `server start-dev`), for tests that kill Temporal and start it again.
+// `server start-dev`, with the command line and dynamic config of
+// pkg/temporal/devserver, as `make run` and `make test` start theirs), for
+// tests that kill Temporal and start it again.
 // It keeps its state in a db file, so a restart on the same port finds
 // the namespaces and workflows it had.
 type DevServer struct {
@@ -96,7 +95,7 @@ func (s *DevServer) Start() {
 	if s.cmd != nil {
 		s.t.Fatal("temporal dev server: Start while it is running")
 	}
-	host, port, err := net.SplitHostPort(s.Addr)
+	args, err := devserver.Args(s.Addr, s.db)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -107,8 +106,7 @@ func (s *DevServer) Start() {
 	defer logFile.Close()
 	s.startings++
 	fmt.Fprintf(logFile, "--- start %d\n", s.startings)
-	cmd := exec.Command(s.bin, "server", "start-dev", "--headless", "--ip", host, "--port", port,
-		"--log-level", "warn", "--db-filename", s.db)
+	cmd := exec.Command(s.bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -124,11 +122,18 @@ func (s *DevServer) Start() {
 }
 
 func (s *DevServer) waitReady() error {
+	check, closeConn, err := devserver.ReadyCheck(s.Addr)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
 	ctx, cancel := context.WithTimeout(context.Background(), devServerStartTimeout)
 	defer cancel()
 	var last error
 	for {
-		last = s.describeDefault(ctx)
+		attempt, cancelAttempt := context.WithTimeout(ctx, 5*time.Second)
+		last = check(attempt)
+		cancelAttempt()
 		if last == nil {
 			return nil
 		}
@@ -140,18 +145,6 @@ func (s *DevServer) waitReady() error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func (s *DevServer) describeDefault(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{HostPort: s.Addr, Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_, err = c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
-	return err
 }
 
 // Kill ends the server's process group with SIGKILL, as a crash or an OOM

@@ -92,9 +92,16 @@ func (s *testStack) start(p program) { s.t.Helper(); s.startProc(p) }
 // waits until it is healthy and returns the process (to kill it).
 func (s *testStack) startProc(p program, extra ...string) *programtest.Proc {
 	s.t.Helper()
-	addr := s.addrs[p.name]
+	return s.startAt(p, s.addrs[p.name], s.dir, extra...)
+}
+
+// startAt starts p on addr, its log in dir, with extra environment, and
+// waits until it is healthy (a second replica of p has an address and a log
+// directory of its own).
+func (s *testStack) startAt(p program, addr, dir string, extra ...string) *programtest.Proc {
+	s.t.Helper()
 	env := append(append(append([]string(nil), s.env...), extra...), p.addrEnv+"="+addr)
-	proc := programtest.Start(s.t, s.bins[p.name], s.dir, env)
+	proc := programtest.Start(s.t, s.bins[p.name], dir, env)
 	var check func(context.Context) error
 	if p.health != "" {
 		check = stack.HTTPHealthCheck("http://" + addr + p.health)

@@ -2,23 +2,16 @@ package stack
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
+	"github.com/dealercare/dealercare/pkg/temporal/devserver"
 )
 
 // temporalStartTimeout bounds the wait for a dev server to serve the
 // "default" namespace; it is normally ready in about a second.
 const temporalStartTimeout = 60 * time.Second
-
-// temporalHealthService is the name the Temporal frontend registers with
-// grpc.health.v1.
-const temporalHealthService = "temporal.api.workflowservice.v1.WorkflowService"
 
 // TemporalSpec configures a Temporal dev server (`temporal server
 // start-dev`).
@@ -33,38 +26,9 @@ type TemporalSpec struct {
 	PidFile string
 }
 
-// devServerDynamicConfig adjusts the dev server's settings that assume a
-// cluster of many history shards: the dev server has one, so every
-// per-shard budget is the whole server's.
-//
-// history.timerProcessorMaxPollRPS (default 20) bounds how often the timer
-// queue may load timers. When a burst of timers falls due, Temporal moves
-// the range it cannot finish within a second to a second, lower-priority
-// reader, which then waits for poll budget the first reader keeps using:
-// with 10,000 escalations due within a minute, a sixth of them fired up to
-// 18 s late (p99 17 s). With 1,000 polls a second their p99 is under 0.5 s
-// (make bench-escalation; README "Complaint clocks and escalations").
-var devServerDynamicConfig = []string{
-	"history.timerProcessorMaxPollRPS=1000",
-}
-
-func (s TemporalSpec) args() ([]string, error) {
-	host, port, err := net.SplitHostPort(s.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("temporal address %q: %w", s.Addr, err)
-	}
-	if _, err := strconv.Atoi(port); err != nil {
-		return nil, fmt.Errorf("temporal address %q: port is not a number", s.Addr)
-	}
-	args := []string{"server", "start-dev", "--headless", "--ip", host, "--port", port, "--log-level", "warn"}
-	if s.DBFile != "" {
-		args = append(args, "--db-filename", s.DBFile)
-	}
-	for _, kv := range devServerDynamicConfig {
-		args = append(args, "--dynamic-config-value", kv)
-	}
-	return args, nil
-}
+// args is the command line, with the dynamic config every dealercare dev
+// server runs with (pkg/temporal/devserver).
+func (s TemporalSpec) args() ([]string, error) { return devserver.Args(s.Addr, s.DBFile) }
 
 // StartTemporal starts a dev server and waits until its "default" namespace
 // answers. On failure the server is stopped and the error carries the tail
@@ -92,26 +56,12 @@ func StartTemporal(ctx context.Context, spec TemporalSpec) (*Process, error) {
 }
 
 // waitTemporal waits for the frontend's health check and then for the
-// "default" namespace, which the dev server registers just after it starts
-// serving; a test that connects in between would fail with NotFound.
+// "default" namespace (devserver.ReadyCheck).
 func waitTemporal(ctx context.Context, addr string, exited <-chan struct{}) error {
-	health, conn, err := GRPCHealthCheck(addr, temporalHealthService)
+	check, closeConn, err := devserver.ReadyCheck(addr)
 	if err != nil {
-		return fmt.Errorf("temporal on %s: %w", addr, err)
+		return err
 	}
-	defer conn.Close()
-	client := workflowservice.NewWorkflowServiceClient(conn)
-	return WaitReady(ctx, "temporal on "+addr, temporalStartTimeout, exited, func(ctx context.Context) error {
-		if err := health(ctx); err != nil {
-			return err
-		}
-		resp, err := client.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
-		if err != nil {
-			return err
-		}
-		if resp.GetNamespaceInfo().GetName() != "default" {
-			return errors.New(`namespace "default" not registered yet`)
-		}
-		return nil
-	})
+	defer closeConn()
+	return WaitReady(ctx, "temporal on "+addr, temporalStartTimeout, exited, check)
 }
