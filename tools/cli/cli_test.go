@@ -181,7 +181,7 @@ func TestKpiExport(t *testing.T) {
 	if got := byKPI["archive_accuracy_rate"]; got == nil || got[7] != "2" {
 		t.Errorf("archive_accuracy_rate row %q (want 2 archives)", got)
 	}
-	if got := byKPI["composite_score"]; len(recs) != 17 || got == nil || got[5] != "Composite score" || got[8] == "" {
+	if got := byKPI["composite_score"]; len(recs) != 1+len(evaluation.KPIs)+1 || got == nil || got[5] != "Composite score" || got[8] == "" {
 		t.Errorf("%d rows, composite %q", len(recs), got)
 	}
 	// The terminal table is the same CSV, aligned, in the same language.
