@@ -14,6 +14,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/auth"
 	"github.com/dealercare/dealercare/pkg/validate"
+	"github.com/dealercare/dealercare/services/evaluation/evaluation"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -180,7 +181,7 @@ func TestKpiExport(t *testing.T) {
 	if got := byKPI["archive_accuracy_rate"]; got == nil || got[7] != "2" {
 		t.Errorf("archive_accuracy_rate row %q (want 2 archives)", got)
 	}
-	if got := byKPI["composite_score"]; len(recs) != 17 || got == nil || got[5] != "Composite score" || got[8] == "" {
+	if got := byKPI["composite_score"]; len(recs) != 1+len(evaluation.KPIs)+1 || got == nil || got[5] != "Composite score" || got[8] == "" {
 		t.Errorf("%d rows, composite %q", len(recs), got)
 	}
 	// The terminal table is the same CSV, aligned, in the same language.
@@ -223,8 +224,8 @@ func TestKpiExport(t *testing.T) {
 	if last == nil || last[0] != "regions/EAST" || last[1] != "月" || last[5] != "预约率" || last[6] != "1" || last[7] != "2" || last[8] != "0.5" || last[10] != "绿" {
 		t.Errorf("EAST appointment_rate row %q", last)
 	}
-	if len(rows) != 1+3*16 {
-		t.Errorf("%d rows for 3 months of 15 KPIs and a composite", len(rows))
+	if len(rows) != 1+3*(len(evaluation.KPIs)+1) {
+		t.Errorf("%d rows for 3 months of %d KPIs and a composite", len(rows), len(evaluation.KPIs))
 	}
 	if typ, err := f.GetCellType(sheets[0], "H"+strconv.Itoa(lastRow)); err != nil || typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset {
 		t.Errorf("denominator cell type %v %v, want a number", typ, err)

@@ -118,6 +118,7 @@ func (m *Main) Open(ctx context.Context) error {
 		evaluationv1.RegisterKpiFactServiceServer(srv, evaluationgrpc.NewFactServer(svc, store))
 		evaluationv1.RegisterRankingSettingsServiceServer(srv, evaluationgrpc.NewSettingsServer(svc))
 		evaluationv1.RegisterSurveyAnalysisServiceServer(srv, evaluationgrpc.NewSurveyServer(evaluation.NewSurveys(svc, store)))
+		evaluationv1.RegisterInspectionServiceServer(srv, evaluationgrpc.NewInspectionServer(evaluation.NewInspections(svc, store)))
 		evaluationv1.RegisterEvaluationWorkflowServiceServer(srv, evaluationgrpc.NewWorkflowServer(store, f,
 			customerv1.NewDealerNetworkServiceClient(conns["CUSTOMER_GRPC_TARGET"]), m.Config.Network.ServiceTokenFile, m.Now))
 		return nil

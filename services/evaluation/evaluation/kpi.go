@@ -37,6 +37,7 @@ var KPIs = []string{
 	ComplaintOneTimeClosure, ComplaintResponseSLARate, ComplaintResolutionSLARate,
 	ReturnRate, ChurnRate, CampaignReturnCount, FirstTimeFixRate,
 	ArchiveTimelinessRate, ArchiveAccuracyRate, AppointmentRate,
+	InspectionScore,
 }
 
 // IsKPI reports whether name is one of KPIs.
@@ -53,13 +54,13 @@ func IsKPI(name string) bool {
 // one (its target is a ceiling).
 func LowerIsBetter(kpi string) bool { return kpi == ChurnRate }
 
-// ScoreScale is how numerators of mean scores (ssi, csi) are stored:
+// ScoreScale is how numerators of mean scores (ssi, csi, inspection_score) are stored:
 // hundredths of a point, so sums are exact integers whichever order they
 // are added in.
 const ScoreScale = 100
 
 // Figure is one KPI's numerator and denominator over a period. Numerator
-// is in hundredths of a point for ssi and csi (ScoreScale).
+// is in hundredths of a point for ssi, csi and inspection_score (ScoreScale).
 type Figure struct {
 	Numerator   int64
 	Denominator int64
@@ -70,9 +71,9 @@ func (f Figure) Add(g Figure) Figure {
 	return Figure{Numerator: f.Numerator + g.Numerator, Denominator: f.Denominator + g.Denominator}
 }
 
-// NumeratorValue is the numerator as answered (points for ssi and csi).
+// NumeratorValue is the numerator as answered (points for ssi, csi and inspection_score).
 func NumeratorValue(kpi string, f Figure) float64 {
-	if kpi == SSI || kpi == CSI {
+	if kpi == SSI || kpi == CSI || kpi == InspectionScore {
 		return float64(f.Numerator) / ScoreScale
 	}
 	return float64(f.Numerator)

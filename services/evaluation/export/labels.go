@@ -33,6 +33,7 @@ var kpiNames = map[string]label{
 	evaluation.ArchiveTimelinessRate:      {"档案上传及时率", "Archive timeliness rate"},
 	evaluation.ArchiveAccuracyRate:        {"档案填写准确率", "Archive accuracy rate"},
 	evaluation.AppointmentRate:            {"预约率", "Appointment rate"},
+	evaluation.InspectionScore:            {"检核得分", "Inspection score"},
 	compositeKPI:                          {"综合得分", "Composite score"},
 }
 

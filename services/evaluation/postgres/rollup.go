@@ -144,6 +144,12 @@ figures (day, kpi, numerator, denominator) AS (
     FROM repair_order_facts r, bounds b
     WHERE r.dealer_id = $1 AND r.open_time >= b.lo AND r.open_time < b.hi
     GROUP BY 1
+  UNION ALL
+    -- Dealer inspections (检核): the mean score of the visits of the day.
+    SELECT (i.visit_time AT TIME ZONE $4)::date, 'inspection_score', sum(i.score), count(*)
+    FROM inspections i, bounds b
+    WHERE i.dealer_id = $1 AND i.visit_time >= b.lo AND i.visit_time < b.hi
+    GROUP BY 1
 )
 INSERT INTO kpi_days (dealer_id, day, kpi, numerator, denominator)
 SELECT $1, day, kpi, numerator, denominator FROM figures WHERE numerator <> 0 OR denominator <> 0`

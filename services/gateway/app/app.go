@@ -220,6 +220,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := evaluationv1.RegisterSurveyAnalysisServiceHandler(ctx, mux, evaluations); err != nil {
 		return fmt.Errorf("register survey analysis routes: %w", err)
 	}
+	if err := evaluationv1.RegisterInspectionServiceHandler(ctx, mux, evaluations); err != nil {
+		return fmt.Errorf("register inspection routes: %w", err)
+	}
 	if err := campaignv1.RegisterCampaignServiceHandler(ctx, mux, campaigns); err != nil {
 		return fmt.Errorf("register campaign routes: %w", err)
 	}

@@ -364,8 +364,16 @@ func victimExtraIDs(t *testing.T, g *gw, token string) map[string]string {
 		`{"kind":"CAMPAIGN_KIND_CARE_EVENT","name":"`+victimCustomer+` 冬季关怀","channels":["CHANNEL_SMS"],"template":{"body":"{{customer_name}}您好"}}`))
 	hook := must(t, 200)(g.do(t, "POST", "/v1/dealers/"+victim+"/webhookSubscriptions", vm,
 		`{"url":"https://dms.example.com/hooks","eventTypes":["complaint.created"],"description":"`+victimCustomer+` DMS"}`))["subscription"].(map[string]any)
+	// An HQ inspection of the victim (the evaluation learns the dealers
+	// first).
+	g.evaluate(t)
+	hq := g.token(t, auth.Principal{Subject: "hq", Roles: []auth.Role{auth.RoleHQAdmin}})
+	must(t, 200)(g.do(t, "POST", "/v1/inspectionChecklists", hq, `{"title":"检核","items":[{"code":"A01","text":"展厅整洁","maxDeduction":10}]}`))
+	insp := must(t, 200)(g.do(t, "POST", "/v1/dealers/"+victim+"/inspections", hq,
+		`{"visitTime":"2026-11-20T01:00:00Z","summary":"`+victimName+` 检核","items":[{"code":"A01","deduction":2,"evidenceNote":"地面污渍"}]}`))
 	return map[string]string{"import": id, "complaint": cp["id"].(string), "task": task.GetId(), "agent": "victim-agent",
-		"campaign": camp["id"].(string), "campaign.id": camp["id"].(string), "subscription": hook["id"].(string)}
+		"campaign": camp["id"].(string), "campaign.id": camp["id"].(string), "subscription": hook["id"].(string),
+		"inspection": insp["id"].(string), "version": "1"}
 }
 
 // seedCallbackTask creates a due 3DC task for source at dealer as the

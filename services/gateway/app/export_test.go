@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/services/evaluation/evaluation"
 	"github.com/xuri/excelize/v2"
 )
 
@@ -94,10 +95,11 @@ func TestKpiExports(t *testing.T) {
 	if rows[0][5] != "指标" || rows[0][6] != "分子" || rows[0][7] != "分母" {
 		t.Errorf("zh header %q", rows[0])
 	}
-	if len(rows) != 1+3*16 {
-		t.Errorf("%d rows, want a header and 3 periods of 15 KPIs and the composite", len(rows))
+	perPeriod := len(evaluation.KPIs) + 1 // every KPI and the composite
+	if len(rows) != 1+3*perPeriod {
+		t.Errorf("%d rows, want a header and 3 periods of %d KPIs and the composite", len(rows), len(evaluation.KPIs))
 	}
-	r3 := rows[len(rows)-16]
+	r3 := rows[len(rows)-perPeriod]
 	if r3[4] != "callback_rate_3dc" || r3[5] != "3DC回访率" || r3[6] != "1" || r3[7] != "2" || r3[8] != "0.5" || r3[10] != "红" {
 		t.Errorf("SH001 3DC row %q", r3)
 	}
