@@ -2,6 +2,7 @@ package evaluation
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
@@ -253,60 +254,22 @@ func (s *Service) Rank(ctx context.Context, q Query, region string) (*RankingRes
 		return nil, err
 	}
 	start := starts[0]
-	// The ranking itself reads every dealer: a dealer's place depends on
+	// The ranking itself covers every dealer: a dealer's place depends on
 	// the others. What the caller sees of it is cut below.
-	all := pg.AllDealers()
-	dealers, err := s.store.Dealers(ctx, all)
+	fin, err := s.finishedRanking(ctx, RankingKey{Granularity: g, Start: start, Region: region})
 	if err != nil {
 		return nil, err
 	}
-	regionOf, nameOf := map[string]string{}, map[string]string{}
-	for _, d := range dealers {
-		regionOf[d.Code], nameOf[d.Code] = d.Region, d.Name
-	}
-	if region != "" && !regionKnown(dealers, region) {
+	if !fin.RegionKnown {
 		return nil, apperr.NotFound("region", "大区", region)
 	}
-	sets, err := s.store.TargetSets(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rank := func(start Date, previous []Rank) ([]Rank, *TargetSet, error) {
-		figs, err := s.store.DealerFigures(ctx, all, g, start)
-		if err != nil {
-			return nil, nil, err
-		}
-		var standings []Standing
-		for _, d := range dealers {
-			if region != "" && d.Region != region {
-				continue
-			}
-			f := figs[d.Code]
-			if f == nil {
-				f = Figures{}
-			}
-			standings = append(standings, Standing{Dealer: d.Code, Region: d.Region, Figures: f})
-		}
-		set := InForce(sets, start)
-		return Ranking(standings, set, previous), set, nil
-	}
-	prev, _, err := rank(PreviousStart(g, start), nil)
-	if err != nil {
-		return nil, err
-	}
-	cur, set, err := rank(start, prev)
-	if err != nil {
-		return nil, err
-	}
+	// The finished ranking may be shared (kept by the store): the cut
+	// works on a copy of its list; the ranks' figures are only read.
+	cur := slices.Clone(fin.Ranks)
 	res := &RankingResult{Granularity: g, Start: start, End: PeriodEnd(g, start).AddDate(0, 0, -1), Region: region,
 		DealerCount: len(cur), Median: Median(cur)}
-	if set != nil {
+	if set := fin.Targets; set != nil {
 		res.TargetVersion, res.Targets = set.Version, set
-	}
-	// Dealer names are the companies', not personal data: HQ and regions
-	// see them; dealer staff only when HQ allows it.
-	for i := range cur {
-		cur[i].Name = nameOf[cur[i].Dealer]
 	}
 	settings := RankingSettings{}
 	if p.IsDealer() {
@@ -319,7 +282,7 @@ func (s *Service) Rank(ctx context.Context, q Query, region string) (*RankingRes
 		res.Ranks = cur
 	case p.IsRegion():
 		for _, r := range cur {
-			if regionOf[r.Dealer] == p.Region {
+			if r.Region == p.Region {
 				res.Ranks = append(res.Ranks, r)
 			}
 		}

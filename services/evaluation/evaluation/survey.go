@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
@@ -245,13 +246,46 @@ func compareKeys(a, b SurveyKey) int {
 	return cmp.Compare(a.Question, b.Question)
 }
 
+// SurveyFilter narrows an analysis; a zero field does not filter.
+type SurveyFilter struct {
+	// Kind is a callback kind (3DC, ...).
+	Kind string
+	// Version is a questionnaire version: HQ's questionnaire's for HQ's
+	// questions, the dealer's questions' version for its own (as
+	// SurveyKey.Version).
+	Version int
+	// Question is a question code.
+	Question string
+}
+
+// maxQuestionCode bounds a question code in a filter.
+const maxQuestionCode = 32
+
+// Validate names the bad field.
+func (f SurveyFilter) Validate() error {
+	switch {
+	case f.Kind != "" && !slices.Contains(callbackKinds, f.Kind):
+		return apperr.Invalid("kind", fmt.Sprintf("%q is not a callback kind (3DC, 7DC, NEW_CUSTOMER, COMPLAINT_FOLLOW_UP, REVISIT_OVERDUE, CAMPAIGN)", f.Kind)).
+			ZhReason("不是回访类型（3DC、7DC、NEW_CUSTOMER、COMPLAINT_FOLLOW_UP、REVISIT_OVERDUE、CAMPAIGN）")
+	case f.Version < 0:
+		return apperr.Invalid("questionnaire_version", fmt.Sprintf("must be a version (1 or more), or 0 for all, got %d", f.Version)).
+			ZhReason("须为问卷版本号（1 或以上），0 表示全部")
+	case len(f.Question) > maxQuestionCode || strings.ContainsFunc(f.Question, func(r rune) bool {
+		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
+	}):
+		return apperr.Invalid("question", fmt.Sprintf("%q is not a question code (up to 32 letters, digits, _ - .)", f.Question)).
+			ZhReason("不是题目代码（最多 32 个字母、数字或 _ - .）")
+	}
+	return nil
+}
+
 // SurveyStore reads the survey counts.
 type SurveyStore interface {
 	// SurveyCounts sums the answers of dealers (all the scope sees when
 	// nil) over each period [starts[i], ends[i]) of local days, by the
 	// period's start; dealers' own questions only when withDealerQuestions;
-	// of one callback kind, or all when kind is empty.
-	SurveyCounts(ctx context.Context, scope pg.Scope, dealers []string, withDealerQuestions bool, kind string, starts, ends []Date) (map[Date][]SurveyCount, error)
+	// only those the filter lets through.
+	SurveyCounts(ctx context.Context, scope pg.Scope, dealers []string, withDealerQuestions bool, f SurveyFilter, starts, ends []Date) (map[Date][]SurveyCount, error)
 }
 
 // SurveyPeriod is one period's analysis.
@@ -280,10 +314,9 @@ func NewSurveys(svc *Service, store SurveyStore) *Surveys { return &Surveys{svc:
 // callbackKinds are the kinds a survey can be of (the callback service's).
 var callbackKinds = []string{"3DC", "7DC", "NEW_CUSTOMER", "COMPLAINT_FOLLOW_UP", "REVISIT_OVERDUE", "CAMPAIGN"}
 
-func (s *Surveys) analysis(ctx context.Context, scopeName string, scope pg.Scope, dealers []string, own bool, kind string, q Query, zone string) (*SurveyAnalysis, error) {
-	if kind != "" && !slices.Contains(callbackKinds, kind) {
-		return nil, apperr.Invalid("kind", fmt.Sprintf("%q is not a callback kind (3DC, 7DC, NEW_CUSTOMER, COMPLAINT_FOLLOW_UP, REVISIT_OVERDUE, CAMPAIGN)", kind)).
-			ZhReason("不是回访类型（3DC、7DC、NEW_CUSTOMER、COMPLAINT_FOLLOW_UP、REVISIT_OVERDUE、CAMPAIGN）")
+func (s *Surveys) analysis(ctx context.Context, scopeName string, scope pg.Scope, dealers []string, own bool, f SurveyFilter, q Query, zone string) (*SurveyAnalysis, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
 	}
 	g, starts, err := s.svc.periods(q, zone)
 	if err != nil {
@@ -293,7 +326,7 @@ func (s *Surveys) analysis(ctx context.Context, scopeName string, scope pg.Scope
 	for i, st := range starts {
 		ends[i] = PeriodEnd(g, st)
 	}
-	counts, err := s.store.SurveyCounts(ctx, scope, dealers, own, kind, starts, ends)
+	counts, err := s.store.SurveyCounts(ctx, scope, dealers, own, f, starts, ends)
 	if err != nil {
 		return nil, err
 	}
@@ -307,28 +340,28 @@ func (s *Surveys) analysis(ctx context.Context, scopeName string, scope pg.Scope
 // Dealer answers a dealer's analysis, its own questions included: its
 // staff, its region's manager, HQ. Another dealer is ENOTFOUND; a bad
 // query EINVALID naming the field.
-func (s *Surveys) Dealer(ctx context.Context, dealer, kind string, q Query) (*SurveyAnalysis, error) {
+func (s *Surveys) Dealer(ctx context.Context, dealer string, f SurveyFilter, q Query) (*SurveyAnalysis, error) {
 	_, scope, err := s.svc.access.Scope(ctx, dealer)
 	if err != nil {
 		return nil, err
 	}
-	return s.analysis(ctx, "dealers/"+dealer, scope, []string{dealer}, true, kind, q, s.svc.dealer(ctx, scope, dealer).TimeZone)
+	return s.analysis(ctx, "dealers/"+dealer, scope, []string{dealer}, true, f, q, s.svc.dealer(ctx, scope, dealer).TimeZone)
 }
 
 // Region answers a region's analysis, the sum of its dealers' (HQ, the
 // region's manager); as RegionKpis.
-func (s *Surveys) Region(ctx context.Context, region, kind string, q Query) (*SurveyAnalysis, error) {
+func (s *Surveys) Region(ctx context.Context, region string, f SurveyFilter, q Query) (*SurveyAnalysis, error) {
 	scope, codes, err := s.svc.regionDealers(ctx, region)
 	if err != nil {
 		return nil, err
 	}
-	return s.analysis(ctx, "regions/"+region, scope, codes, false, kind, q, DefaultZone)
+	return s.analysis(ctx, "regions/"+region, scope, codes, false, f, q, DefaultZone)
 }
 
 // Network answers the network's analysis to HQ, and to a region manager
 // the sum of its region's dealers (the dealers it sees); dealer staff are
 // EFORBIDDEN (they read their dealer's).
-func (s *Surveys) Network(ctx context.Context, kind string, q Query) (*SurveyAnalysis, error) {
+func (s *Surveys) Network(ctx context.Context, f SurveyFilter, q Query) (*SurveyAnalysis, error) {
 	p, scope, err := s.svc.access.Visible(ctx)
 	if err != nil {
 		return nil, err
@@ -340,5 +373,5 @@ func (s *Surveys) Network(ctx context.Context, kind string, q Query) (*SurveyAna
 	if p.IsRegion() {
 		name = "regions/" + p.Region
 	}
-	return s.analysis(ctx, name, scope, nil, false, kind, q, DefaultZone)
+	return s.analysis(ctx, name, scope, nil, false, f, q, DefaultZone)
 }

@@ -47,9 +47,20 @@ func surveyToProto(a *evaluation.SurveyAnalysis) *evaluationv1.SurveyAnalysis {
 	return out
 }
 
+// surveyRequest is what the three analysis requests share.
+type surveyRequest interface {
+	GetKind() string
+	GetQuestionnaireVersion() int32
+	GetQuestion() string
+}
+
+func surveyFilter(r surveyRequest) evaluation.SurveyFilter {
+	return evaluation.SurveyFilter{Kind: r.GetKind(), Version: int(r.GetQuestionnaireVersion()), Question: r.GetQuestion()}
+}
+
 // GetDealerSurveyAnalysis implements the RPC.
 func (s *SurveyServer) GetDealerSurveyAnalysis(ctx context.Context, req *evaluationv1.GetDealerSurveyAnalysisRequest) (*evaluationv1.SurveyAnalysis, error) {
-	a, err := s.surveys.Dealer(ctx, req.GetDealer(), req.GetKind(), query(req.GetQuery()))
+	a, err := s.surveys.Dealer(ctx, req.GetDealer(), surveyFilter(req), query(req.GetQuery()))
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +69,7 @@ func (s *SurveyServer) GetDealerSurveyAnalysis(ctx context.Context, req *evaluat
 
 // GetRegionSurveyAnalysis implements the RPC.
 func (s *SurveyServer) GetRegionSurveyAnalysis(ctx context.Context, req *evaluationv1.GetRegionSurveyAnalysisRequest) (*evaluationv1.SurveyAnalysis, error) {
-	a, err := s.surveys.Region(ctx, req.GetRegion(), req.GetKind(), query(req.GetQuery()))
+	a, err := s.surveys.Region(ctx, req.GetRegion(), surveyFilter(req), query(req.GetQuery()))
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +78,7 @@ func (s *SurveyServer) GetRegionSurveyAnalysis(ctx context.Context, req *evaluat
 
 // GetNetworkSurveyAnalysis implements the RPC.
 func (s *SurveyServer) GetNetworkSurveyAnalysis(ctx context.Context, req *evaluationv1.GetNetworkSurveyAnalysisRequest) (*evaluationv1.SurveyAnalysis, error) {
-	a, err := s.surveys.Network(ctx, req.GetKind(), query(req.GetQuery()))
+	a, err := s.surveys.Network(ctx, surveyFilter(req), query(req.GetQuery()))
 	if err != nil {
 		return nil, err
 	}

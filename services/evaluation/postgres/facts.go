@@ -33,6 +33,9 @@ type Store struct {
 	// periods keeps the all-dealers period figures DealerFigures read, by
 	// the rollup generation they were read at (rollup_generation).
 	periods periodCache
+	// rankings keeps the finished rankings read or computed, decoded, by
+	// generation (kpi_rankings holds them for every replica).
+	rankings rankingMemo
 	// Now is the clock that decides which periods have ended (time.Now
 	// when nil).
 	Now func() time.Time

@@ -143,24 +143,30 @@ func (s *Store) Dealers(ctx context.Context, scope pg.Scope) ([]evaluation.Deale
 // changed has the last and next 400 days of its figures recomputed.
 func (s *Store) SyncDealers(ctx context.Context, dealers []evaluation.Dealer, now time.Time) error {
 	return pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
+		changed := false // a new dealer, region or name: the rankings change
 		for _, d := range dealers {
 			var oldZone string
 			err := tx.QueryRow(ctx, `SELECT time_zone FROM dealers WHERE dealer_id = $1`, d.Code).Scan(&oldZone)
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return err
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO dealers (dealer_id, region, time_zone, name) VALUES ($1, $2, $3, $4)
+			tag, err := tx.Exec(ctx, `INSERT INTO dealers (dealer_id, region, time_zone, name) VALUES ($1, $2, $3, $4)
 				ON CONFLICT (dealer_id) DO UPDATE SET region = excluded.region, time_zone = excluded.time_zone, name = excluded.name, update_time = now()
 				WHERE (dealers.region, dealers.time_zone, dealers.name) IS DISTINCT FROM (excluded.region, excluded.time_zone, excluded.name)`,
-				d.Code, d.Region, d.TimeZone, d.Name); err != nil {
+				d.Code, d.Region, d.TimeZone, d.Name)
+			if err != nil {
 				return fmt.Errorf("store dealer %s: %w", d.Code, err)
 			}
+			changed = changed || tag.RowsAffected() > 0
 			if oldZone != "" && oldZone != d.TimeZone {
 				if _, err := tx.Exec(ctx, `INSERT INTO dirty_ranges (dealer_id, from_time, to_time) VALUES ($1, $2, $3)`,
 					d.Code, now.AddDate(0, 0, -400), now.AddDate(0, 0, 400)); err != nil {
 					return err
 				}
 			}
+		}
+		if changed {
+			return bumpGeneration(ctx, tx)
 		}
 		return nil
 	})
@@ -202,9 +208,12 @@ func (s *Store) CreateTargetSet(ctx context.Context, t evaluation.TargetSet) (*e
 		return nil, err
 	}
 	err = pg.InTx(ctx, s.pool, pg.AllDealers(), func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `INSERT INTO kpi_target_sets (version, effective_month, targets, create_by)
+		if err := tx.QueryRow(ctx, `INSERT INTO kpi_target_sets (version, effective_month, targets, create_by)
 			SELECT coalesce(max(version), 0) + 1, $1, $2, $3 FROM kpi_target_sets
-			RETURNING version, create_time`, t.EffectiveMonth, raw, t.CreateBy).Scan(&t.Version, &t.CreateTime)
+			RETURNING version, create_time`, t.EffectiveMonth, raw, t.CreateBy).Scan(&t.Version, &t.CreateTime); err != nil {
+			return err
+		}
+		return bumpGeneration(ctx, tx) // the rankings' scores change
 	})
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {

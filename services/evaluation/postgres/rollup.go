@@ -273,8 +273,7 @@ func (s *Store) rollupDealer(ctx context.Context, dealer string) (int, error) {
 		if days == 0 {
 			return nil
 		}
-		_, err = tx.Exec(ctx, `UPDATE rollup_generation SET generation = generation + 1 WHERE id = 1`)
-		return err
+		return bumpGeneration(ctx, tx)
 	})
 	return days, err
 }

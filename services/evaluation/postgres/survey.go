@@ -91,7 +91,7 @@ func surveyDays(ctx context.Context, tx pgx.Tx, dealer string, r dayRange, zone 
 }
 
 // SurveyCounts implements evaluation.SurveyStore from the rolled-up days.
-func (s *Store) SurveyCounts(ctx context.Context, scope pg.Scope, dealers []string, withDealerQuestions bool, kind string,
+func (s *Store) SurveyCounts(ctx context.Context, scope pg.Scope, dealers []string, withDealerQuestions bool, f evaluation.SurveyFilter,
 	starts, ends []evaluation.Date) (map[evaluation.Date][]evaluation.SurveyCount, error) {
 	out := map[evaluation.Date][]evaluation.SurveyCount{}
 	err := pg.InReadOnlyTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
@@ -100,7 +100,8 @@ func (s *Store) SurveyCounts(ctx context.Context, scope pg.Scope, dealers []stri
 			FROM unnest($1::date[], $2::date[]) p(start, finish)
 			JOIN survey_days d ON d.day >= p.start AND d.day < p.finish
 			WHERE ($3::text[] IS NULL OR d.dealer_id = ANY($3)) AND ($4 OR NOT d.dealer_question) AND ($5 = '' OR d.kind = $5)
-			GROUP BY 1, 2, 3, 4, 5, 6`, starts, ends, dealers, withDealerQuestions, kind)
+				AND ($6 = 0 OR d.version = $6) AND ($7 = '' OR d.question = $7)
+			GROUP BY 1, 2, 3, 4, 5, 6`, starts, ends, dealers, withDealerQuestions, f.Kind, f.Version, f.Question)
 		if err != nil {
 			return err
 		}

@@ -165,7 +165,7 @@ func checkSurveys(t *testing.T, s *postgres.Store, w *world, first, last evaluat
 			starts, ends = append(starts, d), append(ends, evaluation.PeriodEnd(g, d))
 		}
 		compare := func(scope string, dealers []string, own bool) {
-			counts, err := s.SurveyCounts(ctx, pg.AllDealers(), dealers, own, "", starts, ends)
+			counts, err := s.SurveyCounts(ctx, pg.AllDealers(), dealers, own, evaluation.SurveyFilter{}, starts, ends)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,6 +235,7 @@ func TestSurveyAnalysisMatchesTheNaiveReference(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	checkSurveyFilters(t, s, last)
 
 	// Late: a corrected copy (other answers, another completion time or
 	// none), the same copy again, a stale copy with other answers.
@@ -259,13 +260,13 @@ func TestSurveyAnalysisMatchesTheNaiveReference(t *testing.T) {
 	checkSurveys(t, s, w, first, last)
 
 	// Everything again: all duplicates or stale now, nothing moves.
-	before, err := s.SurveyCounts(ctx, pg.AllDealers(), nil, true, "", evaluation.Periods(evaluation.Month, last, 17), monthEnds(last, 17))
+	before, err := s.SurveyCounts(ctx, pg.AllDealers(), nil, true, evaluation.SurveyFilter{}, evaluation.Periods(evaluation.Month, last, 17), monthEnds(last, 17))
 	if err != nil {
 		t.Fatal(err)
 	}
 	apply(t, s, w, evaluation.Facts{Callbacks: facts})
 	rollUp(t, s)
-	after, err := s.SurveyCounts(ctx, pg.AllDealers(), nil, true, "", evaluation.Periods(evaluation.Month, last, 17), monthEnds(last, 17))
+	after, err := s.SurveyCounts(ctx, pg.AllDealers(), nil, true, evaluation.SurveyFilter{}, evaluation.Periods(evaluation.Month, last, 17), monthEnds(last, 17))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,4 +289,52 @@ func analysed(counts map[evaluation.Date][]evaluation.SurveyCount) map[string][]
 		out[st.Format(time.DateOnly)] = evaluation.AnalyseSurveys(c)
 	}
 	return out
+}
+
+// checkSurveyFilters: filtered by questionnaire version, question or both
+// (with the kind), the counts are exactly the unfiltered ones of those
+// keys, for the network with dealer questions (so a dealer question's
+// version filters too); every version and question is tried.
+func checkSurveyFilters(t *testing.T, s *postgres.Store, last evaluation.Date) {
+	t.Helper()
+	ctx := context.Background()
+	starts, ends := evaluation.Periods(evaluation.Month, last, 17), monthEnds(last, 17)
+	all, err := s.SurveyCounts(ctx, pg.AllDealers(), nil, true, evaluation.SurveyFilter{}, starts, ends)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters := map[evaluation.SurveyFilter]bool{}
+	for _, cs := range all {
+		for _, c := range cs {
+			filters[evaluation.SurveyFilter{Version: c.Version}] = true
+			filters[evaluation.SurveyFilter{Question: c.Question}] = true
+			filters[evaluation.SurveyFilter{Kind: c.Kind, Version: c.Version, Question: c.Question}] = true
+		}
+	}
+	versions := map[int]bool{}
+	for f := range filters {
+		versions[f.Version] = true
+	}
+	if len(versions) < 3 || len(filters) < 10 {
+		t.Fatalf("only %d filters (%d versions) to try", len(filters), len(versions))
+	}
+	// A version no answer has: nothing.
+	filters[evaluation.SurveyFilter{Version: 99}] = true
+	for f := range filters {
+		got, err := s.SurveyCounts(ctx, pg.AllDealers(), nil, true, f, starts, ends)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[evaluation.Date][]evaluation.SurveyCount{}
+		for st, cs := range all {
+			for _, c := range cs {
+				if (f.Kind == "" || c.Kind == f.Kind) && (f.Version == 0 || c.Version == f.Version) && (f.Question == "" || c.Question == f.Question) {
+					want[st] = append(want[st], c)
+				}
+			}
+		}
+		if !reflect.DeepEqual(analysed(got), analysed(want)) {
+			t.Errorf("filter %+v: %d months analysed, want %d", f, len(got), len(want))
+		}
+	}
 }

@@ -232,8 +232,29 @@ func TestSurveyAnalysisEndToEnd(t *testing.T) {
 		t.Errorf("SH001's 7DC analysis: %v", other)
 	}
 
+	// Per questionnaire version and question: the task's version and the
+	// 10-point question give that question alone, with the same figures;
+	// another version or question gives nothing of it.
+	version := fmt.Sprint(questionnaire["version"])
+	only := must(t, 200)(g.do(t, "GET", "/v1/regions/EAST/surveyAnalysis?questionnaireVersion="+version+"&question="+npsQ, east, ""))
+	if qs := asList(only["periods"].([]any)[0].(map[string]any)["questions"]); len(qs) != 1 {
+		t.Errorf("EAST, version %s, question %s: %d questions, want 1: %v", version, npsQ, len(qs), qs)
+	}
+	checkNPS(t, "EAST, version "+version+", "+npsQ, question(t, only, npsQ), eastFigures)
+	for _, path := range []string{"/v1/surveyAnalysis?questionnaireVersion=99", "/v1/dealers/SH001/surveyAnalysis?question=NOSUCH"} {
+		if none := must(t, 200)(g.do(t, "GET", path, admin, "")); len(asList(none["periods"].([]any)[0].(map[string]any)["questions"])) != 0 {
+			t.Errorf("%s: %v", path, none)
+		}
+	}
+	byVersion := must(t, 200)(g.do(t, "GET", "/v1/surveyAnalysis?questionnaireVersion="+version, analyst, ""))
+	checkNPS(t, "network, version "+version, question(t, byVersion, npsQ), networkFigures)
+
 	// Bad input names the field.
-	code, body := g.do(t, "GET", "/v1/dealers/SH001/surveyAnalysis?query.date=2026-13-01", admin, "")
+	code, body := g.do(t, "GET", "/v1/surveyAnalysis?questionnaireVersion=-1", admin, "")
+	wantField(t, code, body, "questionnaire_version")
+	code, body = g.do(t, "GET", "/v1/dealers/SH001/surveyAnalysis?question=Q1%20OR%201", admin, "")
+	wantField(t, code, body, "question")
+	code, body = g.do(t, "GET", "/v1/dealers/SH001/surveyAnalysis?query.date=2026-13-01", admin, "")
 	wantField(t, code, body, "query.date")
 	code, body = g.do(t, "GET", "/v1/regions/EAST/surveyAnalysis?query.periods=401", admin, "")
 	wantField(t, code, body, "query.periods")

@@ -31,7 +31,12 @@ type GetDealerSurveyAnalysisRequest struct {
 	// Periods.
 	Query *PeriodQuery `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
 	// Only callbacks of this kind (`3DC`, `7DC`, ...); all when empty.
-	Kind          string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Only this questionnaire version (as QuestionAnalysis.questionnaire_version:
+	// HQ's questionnaire's, or a dealer question's version); all when 0.
+	QuestionnaireVersion int32 `protobuf:"varint,4,opt,name=questionnaire_version,json=questionnaireVersion,proto3" json:"questionnaire_version,omitempty"`
+	// Only this question code (`Q1`, `D2`, ...); all when empty.
+	Question      string `protobuf:"bytes,5,opt,name=question,proto3" json:"question,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -87,6 +92,20 @@ func (x *GetDealerSurveyAnalysisRequest) GetKind() string {
 	return ""
 }
 
+func (x *GetDealerSurveyAnalysisRequest) GetQuestionnaireVersion() int32 {
+	if x != nil {
+		return x.QuestionnaireVersion
+	}
+	return 0
+}
+
+func (x *GetDealerSurveyAnalysisRequest) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
 // Request for GetRegionSurveyAnalysis.
 type GetRegionSurveyAnalysisRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -95,7 +114,12 @@ type GetRegionSurveyAnalysisRequest struct {
 	// Periods.
 	Query *PeriodQuery `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"`
 	// Only callbacks of this kind; all when empty.
-	Kind          string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Only this questionnaire version (as QuestionAnalysis.questionnaire_version:
+	// HQ's questionnaire's, or a dealer question's version); all when 0.
+	QuestionnaireVersion int32 `protobuf:"varint,4,opt,name=questionnaire_version,json=questionnaireVersion,proto3" json:"questionnaire_version,omitempty"`
+	// Only this question code (`Q1`, `D2`, ...); all when empty.
+	Question      string `protobuf:"bytes,5,opt,name=question,proto3" json:"question,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -151,13 +175,32 @@ func (x *GetRegionSurveyAnalysisRequest) GetKind() string {
 	return ""
 }
 
+func (x *GetRegionSurveyAnalysisRequest) GetQuestionnaireVersion() int32 {
+	if x != nil {
+		return x.QuestionnaireVersion
+	}
+	return 0
+}
+
+func (x *GetRegionSurveyAnalysisRequest) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
 // Request for GetNetworkSurveyAnalysis.
 type GetNetworkSurveyAnalysisRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Periods.
 	Query *PeriodQuery `protobuf:"bytes,1,opt,name=query,proto3" json:"query,omitempty"`
 	// Only callbacks of this kind; all when empty.
-	Kind          string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Only this questionnaire version (as QuestionAnalysis.questionnaire_version:
+	// HQ's questionnaire's, or a dealer question's version); all when 0.
+	QuestionnaireVersion int32 `protobuf:"varint,3,opt,name=questionnaire_version,json=questionnaireVersion,proto3" json:"questionnaire_version,omitempty"`
+	// Only this question code (`Q1`, `D2`, ...); all when empty.
+	Question      string `protobuf:"bytes,4,opt,name=question,proto3" json:"question,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -202,6 +245,20 @@ func (x *GetNetworkSurveyAnalysisRequest) GetQuery() *PeriodQuery {
 func (x *GetNetworkSurveyAnalysisRequest) GetKind() string {
 	if x != nil {
 		return x.Kind
+	}
+	return ""
+}
+
+func (x *GetNetworkSurveyAnalysisRequest) GetQuestionnaireVersion() int32 {
+	if x != nil {
+		return x.QuestionnaireVersion
+	}
+	return 0
+}
+
+func (x *GetNetworkSurveyAnalysisRequest) GetQuestion() string {
+	if x != nil {
+		return x.Question
 	}
 	return ""
 }
@@ -642,18 +699,24 @@ var File_dealercare_evaluation_v1_survey_proto protoreflect.FileDescriptor
 
 const file_dealercare_evaluation_v1_survey_proto_rawDesc = "" +
 	"\n" +
-	"%dealercare/evaluation/v1/survey.proto\x12\x18dealercare.evaluation.v1\x1a\x1bbuf/validate/validate.proto\x1a)dealercare/evaluation/v1/evaluation.proto\x1a\x1cgoogle/api/annotations.proto\"\x9d\x01\n" +
+	"%dealercare/evaluation/v1/survey.proto\x12\x18dealercare.evaluation.v1\x1a\x1bbuf/validate/validate.proto\x1a)dealercare/evaluation/v1/evaluation.proto\x1a\x1cgoogle/api/annotations.proto\"\x80\x02\n" +
 	"\x1eGetDealerSurveyAnalysisRequest\x12!\n" +
 	"\x06dealer\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06dealer\x12;\n" +
 	"\x05query\x18\x02 \x01(\v2%.dealercare.evaluation.v1.PeriodQueryR\x05query\x12\x1b\n" +
-	"\x04kind\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\x04kind\"\x9d\x01\n" +
+	"\x04kind\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\x04kind\x12<\n" +
+	"\x15questionnaire_version\x18\x04 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x14questionnaireVersion\x12#\n" +
+	"\bquestion\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18 R\bquestion\"\x80\x02\n" +
 	"\x1eGetRegionSurveyAnalysisRequest\x12!\n" +
 	"\x06region\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06region\x12;\n" +
 	"\x05query\x18\x02 \x01(\v2%.dealercare.evaluation.v1.PeriodQueryR\x05query\x12\x1b\n" +
-	"\x04kind\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\x04kind\"{\n" +
+	"\x04kind\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18 R\x04kind\x12<\n" +
+	"\x15questionnaire_version\x18\x04 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x14questionnaireVersion\x12#\n" +
+	"\bquestion\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18 R\bquestion\"\xde\x01\n" +
 	"\x1fGetNetworkSurveyAnalysisRequest\x12;\n" +
 	"\x05query\x18\x01 \x01(\v2%.dealercare.evaluation.v1.PeriodQueryR\x05query\x12\x1b\n" +
-	"\x04kind\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\x04kind\"\xb1\x01\n" +
+	"\x04kind\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18 R\x04kind\x12<\n" +
+	"\x15questionnaire_version\x18\x03 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x14questionnaireVersion\x12#\n" +
+	"\bquestion\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x18 R\bquestion\"\xb1\x01\n" +
 	"\x0eSurveyAnalysis\x12\x14\n" +
 	"\x05scope\x18\x01 \x01(\tR\x05scope\x12G\n" +
 	"\vgranularity\x18\x02 \x01(\x0e2%.dealercare.evaluation.v1.GranularityR\vgranularity\x12@\n" +
