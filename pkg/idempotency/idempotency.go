@@ -13,7 +13,8 @@
 // without writing again.
 //
 // Every service that uses it has the table in Migration (its migration
-// 0082_idempotency.sql), under the tenant policy. Rows live for TTL;
+// NNNN_idempotency.sql: 0082 in customer, callback and complaint, 0086 in
+// evaluation), under the tenant policy. Rows live for TTL;
 // Remember replaces an expired row of the same key and deletes a few
 // expired rows of the dealer each time, so the table holds about one TTL of
 // keyed writes without a cross-tenant sweeper.
@@ -185,8 +186,10 @@ func Remember(ctx context.Context, tx pgx.Tx, dealer, id string) error {
 	if !ok {
 		return nil
 	}
+	// SKIP LOCKED: concurrent keyed writes of one dealer each sweep other
+	// rows instead of waiting for one another's sweep to commit.
 	if _, err := tx.Exec(ctx, `DELETE FROM `+Table+` WHERE ctid IN (
-		SELECT ctid FROM `+Table+` WHERE dealer_id = $1 AND expire_time <= now() LIMIT $2)`, dealer, sweepBatch); err != nil {
+		SELECT ctid FROM `+Table+` WHERE dealer_id = $1 AND expire_time <= now() LIMIT $2 FOR UPDATE SKIP LOCKED)`, dealer, sweepBatch); err != nil {
 		return fmt.Errorf("idempotency: sweep: %w", err)
 	}
 	// A live row of the key makes this a no-op (0 rows); an expired one is
@@ -227,7 +230,7 @@ func Once(ctx context.Context, tx pgx.Tx, dealer string, write func() (string, e
 }
 
 // Migration is the SQL of each using service's migration that creates
-// Table (0082_idempotency.sql); a test checks the files against it.
+// Table (NNNN_idempotency.sql); a test checks the files against it.
 const Migration = `-- Idempotency records (pkg/idempotency): which resource a keyed REST
 -- write made, committed with the write, so a retry whose first answer was
 -- lost gets the same resource instead of a second one.

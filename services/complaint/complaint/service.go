@@ -220,7 +220,7 @@ func (s *Service) Assign(ctx context.Context, dealer, id, assignee string) (*Com
 // clock: the owner's managers, region managers and HQ admins. Ownership,
 // the role and the state are checked again on the locked complaint.
 func (s *Service) Transfer(ctx context.Context, dealer, id, to, note string) (*Complaint, error) {
-	p, _, c, err := s.get(ctx, dealer, id)
+	p, _, _, err := s.get(ctx, dealer, id)
 	if err != nil {
 		return nil, err
 	}
@@ -233,8 +233,11 @@ func (s *Service) Transfer(ctx context.Context, dealer, id, to, note string) (*C
 		}
 		return nil
 	}
-	if err := mayTransfer(c); err != nil {
-		return nil, err
+	// Only the role is checked before the lock: ownership and the target
+	// are checked on the locked complaint, after the store has answered a
+	// keyed retry whose first answer was lost (the complaint is then at to).
+	if !CanTransfer(p, dealer) {
+		return nil, forbidden("only the owner's managers, region managers and HQ transfer complaints", "只有投诉所属经销商的经理、大区经理和总部可以转派投诉")
 	}
 	ok, err := s.access.Network.DealerExists(ctx, to)
 	if err != nil {

@@ -347,16 +347,26 @@ func (s *ArchiveStore) AdjustPoints(ctx context.Context, dealer, id string, poin
 		if err != nil {
 			return err
 		}
-		balance, err := archive.ApplyPoints(c.LoyaltyPoints, points)
-		if err != nil {
-			return err
+		// A keyed retry whose first answer was lost gets that entry back
+		// instead of crediting the points twice.
+		entry, repeated, err := idempotency.Once(ctx, tx, dealer, func() (string, error) {
+			balance, err := archive.ApplyPoints(c.LoyaltyPoints, points)
+			if err != nil {
+				return "", err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE customers SET loyalty_points = $3, update_time = now() WHERE dealer_id = $1 AND id = $2`, dealer, id, balance); err != nil {
+				return "", err
+			}
+			err = tx.QueryRow(ctx, `INSERT INTO loyalty_transactions (dealer_id, id, customer_id, points, reason, balance)
+				VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text, customer_id::text, points, reason, balance, create_time`,
+				dealer, outbox.NewID(), id, points, reason, balance).Scan(&out.ID, &out.Customer, &out.Points, &out.Reason, &out.Balance, &out.CreateTime)
+			return out.ID, err
+		})
+		if err == nil && repeated {
+			err = tx.QueryRow(ctx, `SELECT id::text, customer_id::text, points, reason, balance, create_time FROM loyalty_transactions
+				WHERE dealer_id = $1 AND id = $2`, dealer, entry).Scan(&out.ID, &out.Customer, &out.Points, &out.Reason, &out.Balance, &out.CreateTime)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE customers SET loyalty_points = $3, update_time = now() WHERE dealer_id = $1 AND id = $2`, dealer, id, balance); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `INSERT INTO loyalty_transactions (dealer_id, id, customer_id, points, reason, balance)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id::text, customer_id::text, points, reason, balance, create_time`,
-			dealer, outbox.NewID(), id, points, reason, balance).Scan(&out.ID, &out.Customer, &out.Points, &out.Reason, &out.Balance, &out.CreateTime)
+		return err
 	})
 	if err != nil {
 		if _, ok := apperr.As(err); ok {

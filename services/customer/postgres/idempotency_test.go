@@ -14,7 +14,8 @@ import (
 // TestKeyedWritesRunOnce: each keyed archive write run again (its first
 // answer was lost) answers the first one's resource and writes nothing
 // more: no second customer, no "already in the archive", no "already
-// exists", no "already closed", no second import.
+// exists", no "already closed", no second import, no second credit of
+// loyalty points, no "delivery already recorded".
 func TestKeyedWritesRunOnce(t *testing.T) {
 	db := newTestDB(t)
 	s := postgres.NewArchiveStore(db.pool, db.cipher, db.index)
@@ -51,7 +52,7 @@ func TestKeyedWritesRunOnce(t *testing.T) {
 		return c.ID, nil
 	})
 	ctx = keyed("vehicle")
-	twice("create vehicle", func() (string, error) {
+	vehicle := twice("create vehicle", func() (string, error) {
 		v, err := s.CreateVehicle(ctx, &archive.Vehicle{Dealer: "D1", Customer: cust, VIN: "LSVAU2180N2183294"})
 		if err != nil {
 			return "", err
@@ -87,11 +88,38 @@ func TestKeyedWritesRunOnce(t *testing.T) {
 		return imp.ID, nil
 	})
 
+	ctx = keyed("points")
+	twice("adjust loyalty points", func() (string, error) {
+		tx, err := s.AdjustPoints(ctx, "D1", cust, 120, "保养积分")
+		if err != nil {
+			return "", err
+		}
+		if tx.Balance != 120 {
+			t.Fatalf("balance after the credit %d, want 120 (credited once)", tx.Balance)
+		}
+		return tx.ID, nil
+	})
+	ctx = keyed("sale")
+	twice("create sale", func() (string, error) {
+		sale, err := s.CreateSale(ctx, &archive.Sale{Dealer: "D1", Vehicle: vehicle, Salesperson: "王磊", DeliveredTime: at})
+		if err != nil {
+			return "", err
+		}
+		return sale.ID, nil
+	})
+
 	conn := db.admin(t)
+	var points int64
+	if err := conn.QueryRow(context.Background(), `SELECT loyalty_points FROM customers WHERE id = $1`, cust).Scan(&points); err != nil {
+		t.Fatal(err)
+	}
+	if points != 120 {
+		t.Errorf("loyalty points %d, want 120 (one credit)", points)
+	}
 	for _, c := range []struct {
 		table string
 		want  int
-	}{{"customers", 1}, {"vehicles", 1}, {"repair_orders", 1}, {"imports", 1}, {"idempotency_records", 5}} {
+	}{{"customers", 1}, {"vehicles", 1}, {"repair_orders", 1}, {"imports", 1}, {"loyalty_transactions", 1}, {"sales", 1}, {"idempotency_records", 7}} {
 		var n int
 		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM `+c.table).Scan(&n); err != nil {
 			t.Fatal(err)

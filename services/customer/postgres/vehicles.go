@@ -483,10 +483,21 @@ func (s *ArchiveStore) CreateSale(ctx context.Context, sale *archive.Sale) (*arc
 		if err != nil {
 			return err
 		}
+		// A keyed retry whose first answer was lost gets that sale back
+		// instead of the 409 of a second delivery.
+		if id, repeated, err := idempotency.Lookup(ctx, tx, sale.Dealer); err != nil || repeated {
+			if err == nil {
+				out, err = scanSale(tx.QueryRow(ctx, `SELECT `+saleColumns+` FROM sales WHERE dealer_id = $1 AND id = $2`, sale.Dealer, id))
+			}
+			return err
+		}
 		out, err = scanSale(tx.QueryRow(ctx, `INSERT INTO sales (dealer_id, id, vehicle_id, customer_id, salesperson, delivered_time)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+saleColumns, sale.Dealer, outbox.NewID(), sale.Vehicle, customerID,
 			sale.Salesperson, sale.DeliveredTime))
 		if err != nil {
+			return err
+		}
+		if err := idempotency.Remember(ctx, tx, sale.Dealer, out.ID); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE vehicles SET selling_dealer = $3, purchase_date = coalesce(purchase_date, ($4::timestamptz)::date)
