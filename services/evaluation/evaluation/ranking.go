@@ -2,7 +2,7 @@ package evaluation
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 )
@@ -54,8 +54,15 @@ func (s *Service) finishedRanking(ctx context.Context, k RankingKey) (*FinishedR
 	if r, err = s.computeRanking(ctx, k); err != nil {
 		return nil, err
 	}
+	if !r.RegionKnown {
+		// Nothing to keep: any caller may ask for any region name, and a
+		// row per made-up name would be a write anyone drives.
+		return r, nil
+	}
 	if err := cache.StoreRanking(ctx, k, gen, r); err != nil {
-		return nil, fmt.Errorf("keep the ranking: %w", err)
+		// The ranking is right; keeping it is only an optimisation, so a
+		// failed write (a timeout under load) does not fail the read.
+		slog.WarnContext(ctx, "keep the ranking", "granularity", string(k.Granularity), "region", k.Region, "error", err)
 	}
 	return r, nil
 }

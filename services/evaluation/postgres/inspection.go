@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
+	"github.com/dealercare/dealercare/pkg/idempotency"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/services/evaluation/evaluation"
 	"github.com/jackc/pgx/v5"
@@ -112,17 +113,30 @@ func (s *Store) CreateInspection(ctx context.Context, scope pg.Scope, in evaluat
 	}
 	var out evaluation.Inspection
 	err = pg.InTx(ctx, s.pool, scope, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `INSERT INTO inspections (dealer_id, checklist_version, visit_time, inspector, summary, items,
-				total_points, deducted_points, score)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+inspectionColumns,
-			in.Dealer, in.ChecklistVersion, in.VisitTime, in.Inspector, in.Summary, raw, in.TotalPoints, in.DeductedPoints, in.Score)
+		// A keyed retry whose first answer was lost gets that inspection
+		// back instead of a second score in the period's mean.
+		id, repeated, err := idempotency.Once(ctx, tx, in.Dealer, func() (string, error) {
+			rows, err := tx.Query(ctx, `INSERT INTO inspections (dealer_id, checklist_version, visit_time, inspector, summary, items,
+					total_points, deducted_points, score)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+inspectionColumns,
+				in.Dealer, in.ChecklistVersion, in.VisitTime, in.Inspector, in.Summary, raw, in.TotalPoints, in.DeductedPoints, in.Score)
+			if err != nil {
+				return "", err
+			}
+			if out, err = pgx.CollectExactlyOneRow(rows, scanInspection); err != nil {
+				return "", err
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO dirty_ranges (dealer_id, from_time, to_time) VALUES ($1, $2, $2)`, in.Dealer, in.VisitTime)
+			return out.ID, err
+		})
+		if err != nil || !repeated {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT `+inspectionColumns+` FROM inspections WHERE dealer_id = $1 AND inspection_id::text = $2`, in.Dealer, id)
 		if err != nil {
 			return err
 		}
-		if out, err = pgx.CollectExactlyOneRow(rows, scanInspection); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO dirty_ranges (dealer_id, from_time, to_time) VALUES ($1, $2, $2)`, in.Dealer, in.VisitTime)
+		out, err = pgx.CollectExactlyOneRow(rows, scanInspection)
 		return err
 	})
 	if err != nil {

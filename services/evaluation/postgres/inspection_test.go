@@ -8,6 +8,7 @@ import (
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/auth"
+	"github.com/dealercare/dealercare/pkg/idempotency"
 	pg "github.com/dealercare/dealercare/pkg/postgres"
 	"github.com/dealercare/dealercare/pkg/tenancy"
 	"github.com/dealercare/dealercare/services/evaluation/evaluation"
@@ -107,9 +108,19 @@ func TestInspections(t *testing.T) {
 		t.Fatalf("refused inspections were stored: %v %v", list, err)
 	}
 
-	first, err := ins.CreateInspection(analyst, "SH001", good)
+	// Keyed (the gateway forwards the Idempotency-Key): the retry of a
+	// create whose answer was lost answers the same inspection and stores
+	// no second one (the counts and means below see one).
+	keyed := idempotency.NewContext(analyst, idempotency.Request{Key: "k-1", Caller: "inspector-li", Method: "/CreateInspection", Hash: []byte("good")})
+	first, err := ins.CreateInspection(keyed, "SH001", good)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if again, err := ins.CreateInspection(keyed, "SH001", good); err != nil || again.ID != first.ID || again.Score != first.Score {
+		t.Fatalf("keyed retry: %+v, %v; want inspection %s again", again, err, first.ID)
+	}
+	if list, err := ins.List(admin, "SH001", 10, nil); err != nil || len(list) != 1 {
+		t.Fatalf("after a keyed retry: %d inspections (%v), want 1", len(list), err)
 	}
 	// 40 points, 15 deducted: 62.5.
 	if first.Score != 6250 || first.DeductedPoints != 15 || first.TotalPoints != 40 || first.Inspector != "inspector-li" || first.ChecklistVersion != 1 {

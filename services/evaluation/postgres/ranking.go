@@ -138,9 +138,10 @@ type memoRanking struct {
 	r   *evaluation.FinishedRanking
 }
 
-// maxMemoRankings bounds the memo (a network and its regions, a few
-// periods each).
-const maxMemoRankings = 256
+// maxMemoRankings bounds the memo: a network and its regions for the
+// periods being read. A decoded network ranking at 5,000 dealers is a few
+// MB, so the bound keeps the memo to tens of MB.
+const maxMemoRankings = 24
 
 func (m *rankingMemo) get(k evaluation.RankingKey) (*evaluation.FinishedRanking, int64) {
 	m.mu.Lock()
