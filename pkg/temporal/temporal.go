@@ -112,6 +112,7 @@ func NewWorker(cl client.Client, queue string) worker.Worker {
 }
 
 // WorkerStopTimeout is how long a stopping worker waits for its running
-// activities. It fits the chart's grace period for the worker (20 s:
-// preStop 5 s, this, and 5 s for the health server).
-const WorkerStopTimeout = 10 * time.Second
+// activities (service calls of a few seconds at most). It fits the
+// chart's grace period for the worker with 5 s to spare (20 s: preStop
+// 5 s, this, 5 s for the health server).
+const WorkerStopTimeout = 5 * time.Second

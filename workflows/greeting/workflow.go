@@ -138,6 +138,14 @@ func holidaysByPolicy(ctx, actx workflow.Context, in Input) error {
 	if err := workflow.SetQueryHandler(ctx, QueryNext, func() (Occurrence, error) { return next, nil }); err != nil {
 		return err
 	}
+	// From the run's start, not from each wake-up: a timer that fires late
+	// (the worker or Temporal was down past the holiday's hour) or an hour
+	// moved earlier than now still finds that holiday, and schedules it
+	// late rather than skipping to the next one.
+	after := in.After
+	if now := workflow.Now(ctx); after.Before(now) {
+		after = now
+	}
 	for {
 		var p GreetingTimes
 		if err := workflow.ExecuteActivity(actx, a.GreetingTimes).Get(ctx, &p); err != nil {
@@ -148,10 +156,6 @@ func holidaysByPolicy(ctx, actx workflow.Context, in Input) error {
 		}
 		if p.Zone == "" {
 			p.Zone, p.Hour = in.Zone, in.Hour
-		}
-		after := in.After
-		if now := workflow.Now(ctx); after.Before(now) {
-			after = now
 		}
 		if err := workflow.ExecuteActivity(actx, a.NextHoliday, NextInput{After: after, Zone: p.Zone, Hour: p.Hour, AfterDate: in.LastDate}).Get(ctx, &next); err != nil {
 			return err

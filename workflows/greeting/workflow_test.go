@@ -157,3 +157,25 @@ func TestHolidayGreetingFollowsPolicy(t *testing.T) {
 		t.Errorf("after New Year was scheduled: %v, want the Spring Festival", fake.calls)
 	}
 }
+
+// TestHolidayGreetingNotSkippedWhenTheHourMovesEarlier: the run sleeps
+// until an hour before New Year's 10:00 Shanghai greeting; meanwhile HQ
+// moves the hour to 08:00, which is already past when the run wakes. The
+// greeting is scheduled (late, at 08:00) rather than the run skipping to
+// the Spring Festival.
+func TestHolidayGreetingNotSkippedWhenTheHourMovesEarlier(t *testing.T) {
+	eve := time.Date(2026, 12, 31, 12, 0, 0, 0, time.UTC)
+	shanghai := GreetingTimes{Lead: time.Hour, Hour: 10, Zone: "Asia/Shanghai"}
+	wake := time.Date(2027, 1, 1, 1, 0, 0, 0, time.UTC) // 09:00 Shanghai
+	fake, next := runWith(t, eve, Input{}, shanghai, func(env *testsuite.TestWorkflowEnvironment, f *campaigns) {
+		earlier := shanghai
+		earlier.Hour = 8
+		env.RegisterDelayedCallback(func() { f.setPolicy(earlier) }, wake.Sub(eve)-time.Minute)
+	})
+	if len(fake.calls) != 1 || fake.calls[0] != "new_year 2027-01-01 2027-01-01T00:00:00Z" {
+		t.Fatalf("after the hour moved earlier: %v, want New Year at 08:00 Shanghai", fake.calls)
+	}
+	if next.LastDate != "2027-01-01" {
+		t.Errorf("continued with %+v", next)
+	}
+}

@@ -38,6 +38,10 @@ type RecallVIN struct {
 	ChaseTask                          string
 }
 
+// maxEndReason is the longest reason the callback service's
+// EndCallbackTask takes, in characters.
+const maxEndReason = 500
+
 // RecallChase is a chase task still to be ended: of a completed VIN, or
 // of any VIN of a cancelled recall (Cancelled, with the recall's
 // CancelReason).
@@ -389,6 +393,11 @@ func (s *Service) endChases(ctx context.Context, owner, id, vin string) error {
 				reason = "召回已取消（recall cancelled）"
 				if c.CancelReason != "" {
 					reason += "：" + c.CancelReason
+				}
+				// The callback service takes 500 characters and refuses
+				// more, which would count here as a task ended for good.
+				if r := []rune(reason); len(r) > maxEndReason {
+					reason = string(r[:maxEndReason-1]) + "…"
 				}
 			}
 			if err := ender.EndTask(ctx, c.OwnerDealer, c.Task, reason, s.now()); err != nil && !errors.Is(err, ErrPermanent) {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dealercare/dealercare/pkg/apperr"
 	"github.com/dealercare/dealercare/pkg/validate"
@@ -44,6 +45,9 @@ func (c *callbacks) EndTask(_ context.Context, dealer, task, reason string, _ ti
 	c.reasons[dealer+"/"+task] = reason
 	if !strings.Contains(reason, "召回已完成") && !strings.Contains(reason, "召回已取消") {
 		return fmt.Errorf("end reason %q", reason)
+	}
+	if n := utf8.RuneCountInString(reason); n > 500 { // EndCallbackTaskRequest.reason's max_len
+		return fmt.Errorf("end reason of %d characters: InvalidArgument", n)
 	}
 	return nil
 }
@@ -242,7 +246,10 @@ func TestRecallAcrossDealers(t *testing.T) {
 	// HQ withdraws the recall: every chase task still open (5 of the 7)
 	// is ended once, with the reason, even when the first end fails; no
 	// task is opened any more, and a later repair completes nothing.
-	if _, err := e.svc.Cancel(hq, campaign.HQOwner, c.ID, "供应商撤回"); err != nil {
+	// The longest reason HQ may give (500 bytes) with the prefix is more
+	// than the callback service's 500 characters: it is cut to fit.
+	withdrawn := "供应商撤回" + strings.Repeat("x", 485)
+	if _, err := e.svc.Cancel(hq, campaign.HQOwner, c.ID, withdrawn); err != nil {
 		t.Fatal(err)
 	}
 	cb.mu.Lock()
