@@ -13,6 +13,13 @@ MODULES := gen/go pkg services/customer services/complaint services/callback ser
 # Programs `make build` produces.
 COMMANDS := services/customer/cmd/customer services/complaint/cmd/complaint services/callback/cmd/callback services/evaluation/cmd/evaluation services/campaign/cmd/campaign services/campaign/cmd/campaign-provider services/gateway/cmd/gateway services/webhook/cmd/webhook workflows/cmd/worker tools/dev/cmd/devstack tools/dev/cmd/devtoken tools/cli/cmd/dealercare
 
+# Tool builds (generators, the Temporal CLI, helm, kube-apiserver...) compile
+# in a build cache and temp dir of their own under bin/, dropped once make test
+# has its tools: their dependency graphs are several GB of compiled packages
+# nobody needs again (bin/ keeps the binaries). Binaries are stripped.
+TOOL_CACHE := $(BIN)/.tool-cache
+TOOL_GO := mkdir -p $(TOOL_CACHE)/tmp && GOWORK=off GOCACHE=$(TOOL_CACHE)/build GOTMPDIR=$(TOOL_CACHE)/tmp go
+
 GENERATORS := $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc $(BIN)/protoc-gen-grpc-gateway $(BIN)/protoc-gen-openapiv2 $(BIN)/protoc-gen-openapi31 $(BIN)/oapi-codegen
 
 .PHONY: all run test test-go build tools generate check-generate lint token bench-gateway bench-search bench-import bench-escalation bench-relay bench-kpi bench-campaign clean-run
@@ -32,6 +39,7 @@ run: build $(BIN)/temporal
 ## dev server that it starts itself (unless DEALERCARE_TEST_DATABASE_URL and
 ## DEALERCARE_TEST_TEMPORAL_ADDRESS are given), plus the generated-code check.
 test: build $(BIN)/temporal check-generate lint lint-openapi chart-tools $(BIN)/temporal-setup
+	@rm -rf $(TOOL_CACHE)
 	@$(BIN)/devstack testenv -- $(MAKE) --no-print-directory test-go chart-test-go
 
 # Runs inside the environment `devstack testenv` provides.
@@ -56,23 +64,23 @@ build:
 tools: $(GENERATORS)
 
 $(BIN)/buf: tools/go.mod
-	cd tools && GOWORK=off go build -o $(BIN)/buf github.com/bufbuild/buf/cmd/buf
+	cd tools && $(TOOL_GO) build -ldflags "-s -w" -o $(BIN)/buf github.com/bufbuild/buf/cmd/buf
 $(BIN)/protoc-gen-go: tools/go.mod
-	cd tools && GOWORK=off go build -o $@ google.golang.org/protobuf/cmd/protoc-gen-go
+	cd tools && $(TOOL_GO) build -ldflags "-s -w" -o $@ google.golang.org/protobuf/cmd/protoc-gen-go
 $(BIN)/protoc-gen-go-grpc: tools/go.mod
-	cd tools && GOWORK=off go build -o $@ google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	cd tools && $(TOOL_GO) build -ldflags "-s -w" -o $@ google.golang.org/grpc/cmd/protoc-gen-go-grpc
 $(BIN)/protoc-gen-grpc-gateway: tools/go.mod
-	cd tools && GOWORK=off go build -o $@ github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway
+	cd tools && $(TOOL_GO) build -ldflags "-s -w" -o $@ github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway
 $(BIN)/protoc-gen-openapiv2: tools/go.mod
-	cd tools && GOWORK=off go build -o $@ github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
+	cd tools && $(TOOL_GO) build -ldflags "-s -w" -o $@ github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
 $(BIN)/protoc-gen-openapi31: tools/go.mod $(wildcard tools/openapi/*.go)
-	cd tools && GOWORK=off go build -o $@ ./openapi
+	cd tools && $(TOOL_GO) build -ldflags "-s -w" -o $@ ./openapi
 $(BIN)/oapi-codegen: tools/clientgen/go.mod
-	cd tools/clientgen && GOWORK=off go build -o $@ github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
+	cd tools/clientgen && $(TOOL_GO) build -ldflags "-s -w" -o $@ github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen
 
 # The Temporal CLI (dev server): about 8 minutes cold, cached in bin/.
 $(BIN)/temporal: tools/temporal/go.mod
-	cd tools/temporal && GOWORK=off go build -o $@ github.com/temporalio/cli/cmd/temporal
+	cd tools/temporal && $(TOOL_GO) build -ldflags "-s -w" -o $@ github.com/temporalio/cli/cmd/temporal
 
 ## generate: lint the protos and regenerate gen/go (offline).
 generate: $(GENERATORS)
@@ -171,7 +179,7 @@ load: build $(BIN)/temporal $(BIN)/vegeta
 
 # vegeta (HTTP load), pinned in tools/vegeta and cached in bin/.
 $(BIN)/vegeta: tools/vegeta/go.mod
-	cd tools/vegeta && GOWORK=off go build -o $@ github.com/tsenart/vegeta/v12
+	cd tools/vegeta && $(TOOL_GO) build -ldflags "-s -w" -o $@ github.com/tsenart/vegeta/v12
 
 clean-run:
 	rm -rf .run
@@ -196,20 +204,20 @@ CHART_TOOLS := $(BIN)/helm $(BIN)/kubeconform $(BIN)/kube-apiserver $(BIN)/etcd 
 chart-tools: $(CHART_TOOLS)
 
 $(BIN)/helm: tools/helm/go.mod
-	cd tools/helm && GOWORK=off go build -o $@ helm.sh/helm/v3/cmd/helm
+	cd tools/helm && $(TOOL_GO) build -ldflags "-s -w" -o $@ helm.sh/helm/v3/cmd/helm
 $(BIN)/kubeconform: tools/helm/go.mod
-	cd tools/helm && GOWORK=off go build -o $@ github.com/yannh/kubeconform/cmd/kubeconform
+	cd tools/helm && $(TOOL_GO) build -ldflags "-s -w" -o $@ github.com/yannh/kubeconform/cmd/kubeconform
 # About 5 minutes cold on an idle 2-core machine.
 $(BIN)/kube-apiserver: tools/k8s/go.mod
-	cd tools/k8s && GOWORK=off go build -ldflags "-X k8s.io/component-base/version.gitVersion=v1.36.3 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36" -o $@ k8s.io/kubernetes/cmd/kube-apiserver
+	cd tools/k8s && $(TOOL_GO) build -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v1.36.3 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36" -o $@ k8s.io/kubernetes/cmd/kube-apiserver
 $(BIN)/etcd: tools/k8s/go.mod tools/k8s/cmd/etcd/main.go
-	cd tools/k8s && GOWORK=off go build -o $@ ./cmd/etcd
+	cd tools/k8s && $(TOOL_GO) build -ldflags "-s -w" -o $@ ./cmd/etcd
 $(BIN)/imagebuild: tools/k8s/go.mod $(wildcard tools/k8s/images/*.go tools/k8s/cmd/imagebuild/*.go)
-	cd tools/k8s && GOWORK=off go build -o $@ ./cmd/imagebuild
+	cd tools/k8s && $(TOOL_GO) build -ldflags "-s -w" -o $@ ./cmd/imagebuild
 # Strict standalone JSON schemas for kubeconform from Kubernetes v1.36.3's
 # api/openapi-spec (in the module cache of tools/k8s).
 $(BIN)/kube-schemas/.done: tools/k8s/go.mod $(wildcard tools/k8s/cmd/kubeschema/*.go)
-	cd tools/k8s && GOWORK=off go run ./cmd/kubeschema -out $(BIN)/kube-schemas
+	cd tools/k8s && $(TOOL_GO) run ./cmd/kubeschema -out $(BIN)/kube-schemas
 	touch $@
 
 # The prometheus-operator CRDs the chart's ServiceMonitor and PrometheusRule
@@ -218,7 +226,7 @@ $(BIN)/kube-schemas/.done: tools/k8s/go.mod $(wildcard tools/k8s/cmd/kubeschema/
 PROMETHEUS_OPERATOR := github.com/prometheus-operator/prometheus-operator@v0.94.0
 PROMETHEUS_CRDS := example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml,example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml
 $(BIN)/crd-schemas/.done: tools/k8s/go.mod $(wildcard tools/k8s/cmd/kubeschema/*.go)
-	cd tools/k8s && GOWORK=off go run ./cmd/kubeschema -crd-module $(PROMETHEUS_OPERATOR) -crd-files $(PROMETHEUS_CRDS) -crds $(BIN)/crds -out $(BIN)/crd-schemas
+	cd tools/k8s && $(TOOL_GO) run ./cmd/kubeschema -crd-module $(PROMETHEUS_OPERATOR) -crd-files $(PROMETHEUS_CRDS) -crds $(BIN)/crds -out $(BIN)/crd-schemas
 	touch $@
 
 # The Temporal setup hook's program (namespace, search attributes).
